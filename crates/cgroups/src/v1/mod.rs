@@ -1,0 +1,278 @@
+//! cgroup v1: one directory per mounted hierarchy. Controllers may be co-mounted
+//! ("cpu,cpuacct") or separate (cpu and cpuacct apart, as on this project's CI host); both
+//! layouts come from /proc/self/mountinfo, so nothing assumes a fixed directory name.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::LinuxResources;
+
+use crate::error::{Error, Result};
+use crate::{fs, CgroupVersion, Manager, Stats};
+
+pub(crate) mod resources;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+/// Controllers the kernel knows in v1; anything else in a cgroup mount's options is an option.
+const CONTROLLERS: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "net_prio",
+    "blkio",
+    "perf_event",
+    "pids",
+    "hugetlb",
+    "rdma",
+    "misc",
+];
+
+/// One mounted v1 hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hierarchy {
+    /// Controllers attached to it, plus "name=X" for named hierarchies.
+    pub controllers: Vec<String>,
+    pub mount: PathBuf,
+}
+
+/// v1 hierarchies from /proc/self/mountinfo, first mount of each wins.
+pub(crate) fn mounted_hierarchies() -> Result<Vec<Hierarchy>> {
+    let path = Path::new("/proc/self/mountinfo");
+    Ok(parse_mountinfo(&fs::read(path)?))
+}
+
+/// Parse mountinfo lines: "id parent maj:min root mountpoint opts [optional...] - fstype src superopts".
+pub(crate) fn parse_mountinfo(s: &str) -> Vec<Hierarchy> {
+    let mut out: Vec<Hierarchy> = Vec::new();
+    for line in s.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut post = post.split_whitespace();
+        if post.next() != Some("cgroup") {
+            continue;
+        }
+        let (Some(mount), Some(opts)) = (pre.split_whitespace().nth(4), post.nth(1)) else {
+            continue;
+        };
+        let controllers: Vec<String> = opts
+            .split(',')
+            .filter(|o| CONTROLLERS.contains(o) || o.starts_with("name="))
+            .map(str::to_string)
+            .collect();
+        if controllers.is_empty() || out.iter().any(|h| h.controllers == controllers) {
+            continue;
+        }
+        out.push(Hierarchy {
+            controllers,
+            mount: PathBuf::from(mount.replace("\\040", " ")),
+        });
+    }
+    out
+}
+
+/// Fake-tree layout for tests: each real (non-symlink) sub-directory of `root` is a hierarchy
+/// named by its controllers, "cpu,cpuacct" or "memory".
+pub(crate) fn hierarchies_under(root: &Path) -> Result<Vec<Hierarchy>> {
+    let mut out = Vec::new();
+    for dir in fs::child_dirs(root)? {
+        if dir
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            continue;
+        }
+        let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        out.push(Hierarchy {
+            controllers: name.split(',').map(str::to_string).collect(),
+            mount: dir.clone(),
+        });
+    }
+    out.sort_by(|a, b| a.mount.cmp(&b.mount));
+    Ok(out)
+}
+
+pub(crate) struct V1Manager {
+    hierarchies: Vec<Hierarchy>,
+    path: PathBuf,
+}
+
+impl V1Manager {
+    pub fn new(hierarchies: Vec<Hierarchy>, path: PathBuf) -> Self {
+        V1Manager { hierarchies, path }
+    }
+
+    /// This cgroup's directory in the hierarchy carrying `controller`, if mounted.
+    pub(crate) fn dir(&self, controller: &str) -> Option<PathBuf> {
+        self.hierarchies
+            .iter()
+            .find(|h| h.controllers.iter().any(|c| c == controller))
+            .map(|h| h.mount.join(&self.path))
+    }
+
+    /// Like [`Self::dir`] but an error naming the controller when it is not mounted.
+    pub(crate) fn need(&self, controller: &'static str) -> Result<PathBuf> {
+        self.dir(controller).ok_or_else(|| Error::NoController {
+            controller,
+            path: self.path.clone(),
+        })
+    }
+
+    fn dirs(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.hierarchies.iter().map(|h| h.mount.join(&self.path))
+    }
+
+    /// The directory whose cgroup.procs we trust for "who is in here": freezer (what freeze
+    /// and kill act on), else pids, else any hierarchy.
+    fn tasks_dir(&self) -> Option<PathBuf> {
+        self.dir("freezer")
+            .or_else(|| self.dir("pids"))
+            .or_else(|| self.dirs().next())
+    }
+
+    /// mkdir each level; in cpuset, a new cgroup starts with empty cpus/mems and the kernel
+    /// refuses tasks until they are filled, so copy the parent's values down every level.
+    fn mkdir_levels(&self, h: &Hierarchy) -> Result<()> {
+        let is_cpuset = h.controllers.iter().any(|c| c == "cpuset");
+        let mut cur = h.mount.clone();
+        for comp in self.path.components() {
+            let parent = cur.clone();
+            cur.push(comp);
+            fs::mkdir(&cur)?;
+            if is_cpuset {
+                for f in ["cpuset.cpus", "cpuset.mems"] {
+                    let own = fs::read_opt(&cur.join(f))?.unwrap_or_default();
+                    if own.trim().is_empty() {
+                        let from = fs::read(&parent.join(f))?;
+                        fs::write_create(&cur.join(f), from.trim())?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn freezer_state(&self) -> Result<Option<String>> {
+        let Some(dir) = self.dir("freezer") else {
+            return Ok(None);
+        };
+        Ok(fs::read_opt(&dir.join("freezer.state"))?.map(|s| s.trim().to_string()))
+    }
+
+    fn set_freezer(&self, want: &'static str) -> Result<()> {
+        let file = self.need("freezer")?.join("freezer.state");
+        // The kernel may report FREEZING for a while (a task in an uninterruptible sleep);
+        // writing again nudges it, as runc does.
+        fs::poll(
+            &file,
+            if want == "FROZEN" { "freeze" } else { "thaw" },
+            || {
+                fs::write(&file, want)?;
+                Ok(fs::read(&file)?.trim() == want)
+            },
+        )
+    }
+}
+
+impl Manager for V1Manager {
+    fn version(&self) -> CgroupVersion {
+        CgroupVersion::V1
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn create(&self) -> Result<()> {
+        if self.hierarchies.is_empty() {
+            return Err(Error::NotMounted {
+                path: PathBuf::from(crate::CGROUP_ROOT),
+            });
+        }
+        self.hierarchies
+            .iter()
+            .try_for_each(|h| self.mkdir_levels(h))
+    }
+
+    fn add_task(&self, pid: i32) -> Result<()> {
+        self.dirs()
+            .try_for_each(|d| fs::write(&d.join("cgroup.procs"), &pid.to_string()))
+    }
+
+    fn apply(&self, res: &LinuxResources) -> Result<()> {
+        resources::apply(self, res)
+    }
+
+    fn freeze(&self) -> Result<()> {
+        self.set_freezer("FROZEN")
+    }
+
+    fn thaw(&self) -> Result<()> {
+        self.set_freezer("THAWED")
+    }
+
+    fn is_frozen(&self) -> Result<bool> {
+        Ok(self.freezer_state()?.as_deref() == Some("FROZEN"))
+    }
+
+    fn pids(&self) -> Result<Vec<i32>> {
+        match self.tasks_dir() {
+            Some(d) => fs::pids_recursive(&d),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        stats::stats(self)
+    }
+
+    fn oom_kill_count(&self) -> Result<u64> {
+        let file = self.need("memory")?.join("memory.oom_control");
+        Ok(fs::read_flat_keyed(&file)?
+            .get("oom_kill")
+            .copied()
+            .unwrap_or(0))
+    }
+
+    fn destroy(&self) -> Result<()> {
+        let mut errors = Vec::new();
+        let Some(tasks) = self.tasks_dir() else {
+            return Ok(());
+        };
+        if tasks.exists() {
+            // Freeze so nothing forks between listing and killing; a frozen task only dies
+            // once thawed, so thaw right after sending SIGKILL.
+            let frozen = self.dir("freezer").is_some() && self.freeze().is_ok();
+            if let Err(e) = fs::pids_recursive(&tasks).and_then(|p| fs::kill_all(&tasks, &p)) {
+                errors.push(e);
+            }
+            if frozen {
+                if let Err(e) = self.thaw() {
+                    errors.push(e);
+                }
+            }
+        }
+        // Keep going in every hierarchy even if one fails, then report everything.
+        for d in self.dirs() {
+            let again = || fs::pids_recursive(&tasks).and_then(|p| fs::kill_all(&tasks, &p));
+            if let Err(e) = fs::remove_cgroup(&d, again) {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Destroy {
+                path: self.path.clone(),
+                errors,
+            })
+        }
+    }
+}
