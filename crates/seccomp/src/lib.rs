@@ -1,0 +1,32 @@
+//! Seccomp for hull: the OCI `linux.seccomp` object compiled into a BPF program, the program
+//! loaded into the container init, the notify fd handed to a seccomp agent, and docker's
+//! profile format (including docker's default profile) converted to the OCI object.
+//!
+//! The phases are split so that everything that allocates or can fail for a reason other than
+//! the kernel happens early, in the runtime, before the container init is cloned:
+//!
+//! ```text
+//! docker profile JSON --docker_to_oci(caps, arch)--> LinuxSeccomp      (engine, docker.rs)
+//! config.json linux.seccomp --parse_oci--> LinuxSeccomp                (runtime, parse.rs)
+//! LinuxSeccomp --compile--> Filter (BPF program + seccomp(2) flags)    (runtime, compile.rs)
+//! Filter --load--> Option<notify fd>                                   (container init, load.rs)
+//! notify fd --send_notify_fd--> seccomp agent at listenerPath          (runtime, notify.rs)
+//! ```
+//!
+//! libseccomp is the compiler only: [`compile`] has it generate the BPF program and keeps the
+//! program; [`load`] hands it to `seccomp(2)` itself, so loading does not allocate and does not
+//! call into libseccomp in the freshly forked init.
+
+mod compile;
+mod docker;
+mod error;
+mod load;
+mod notify;
+mod parse;
+
+pub use compile::{compile, Filter};
+pub use docker::{default_profile, docker_to_oci, native_arch, DEFAULT_PROFILE_JSON};
+pub use error::{Error, Result};
+pub use load::load;
+pub use notify::send_notify_fd;
+pub use parse::parse_oci;
