@@ -13,6 +13,8 @@ mod devices;
 mod error;
 mod fs;
 pub mod stats;
+#[cfg(test)]
+mod testutil;
 pub(crate) mod v1;
 mod v2;
 
