@@ -16,6 +16,16 @@
 //! libseccomp is the compiler only: [`compile`] has it generate the BPF program and keeps the
 //! program; [`load`] hands it to `seccomp(2)` itself, so loading does not allocate and does not
 //! call into libseccomp in the freshly forked init.
+//!
+//! ```
+//! // Engine: docker's default profile for a container without CAP_SYS_ADMIN.
+//! let oci = hull_seccomp::default_profile(&["CAP_CHOWN".to_owned()])?;
+//! // Runtime, before cloning the init: compile once.
+//! let filter = hull_seccomp::compile(&oci)?;
+//! assert!(!filter.uses_notify());
+//! // Container init, right before execve: hull_seccomp::load(&filter)?;
+//! # Ok::<(), hull_seccomp::Error>(())
+//! ```
 
 mod compile;
 mod docker;
