@@ -1,1 +1,62 @@
-fn main() {}
+//! hullrt: an OCI runtime with runc's command line. Each verb is a small file in cmd/ over the
+//! hull-runtime library.
+
+mod cmd;
+mod log;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "hullrt", version, about = "An OCI container runtime (runc-compatible)")]
+pub struct Cli {
+    /// Directory for container state.
+    #[arg(long, global = true, default_value = "/run/hullrt")]
+    root: PathBuf,
+    /// Also write errors to this file.
+    #[arg(long, global = true)]
+    log: Option<PathBuf>,
+    /// Format of the --log file.
+    #[arg(long = "log-format", global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// Print debug messages.
+    #[arg(long, global = true)]
+    debug: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    Spec(cmd::spec::Args),
+    Create(cmd::create::Args),
+    Start(cmd::start::Args),
+    Run(cmd::run::Args),
+    State(cmd::state::Args),
+    Kill(cmd::kill::Args),
+    Delete(cmd::delete::Args),
+    List(cmd::list::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let logger = log::Logger::new(cli.log.clone(), &cli.log_format);
+    let res = match cli.cmd {
+        Cmd::Spec(a) => cmd::spec::exec(a),
+        Cmd::Create(a) => cmd::create::exec(&cli.root, a),
+        Cmd::Start(a) => cmd::start::exec(&cli.root, a),
+        Cmd::Run(a) => cmd::run::exec(&cli.root, a),
+        Cmd::State(a) => cmd::state::exec(&cli.root, a),
+        Cmd::Kill(a) => cmd::kill::exec(&cli.root, a),
+        Cmd::Delete(a) => cmd::delete::exec(&cli.root, a),
+        Cmd::List(a) => cmd::list::exec(&cli.root, a),
+    };
+    match res {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            logger.error(&e.to_string());
+            std::process::exit(1);
+        }
+    }
+}

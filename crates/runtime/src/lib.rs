@@ -1,1 +1,22 @@
-//! The OCI runtime library.
+//! The OCI runtime as a library: a bundle (config.json + rootfs) in, a running container out.
+//!
+//! Where things are:
+//! - `spec`: reading and checking config.json
+//! - `create` / `init`: the parent and child halves of container creation
+//! - `namespaces`, `rootfs`, `hooks`, `cgroup`: one concern each
+//! - `lifecycle`: start, kill, delete, state, list; `run`: all of it in one go
+
+pub mod cgroup;
+pub mod channel;
+pub mod create;
+pub mod error;
+pub mod hooks;
+pub mod init;
+pub mod lifecycle;
+pub mod namespaces;
+pub mod rootfs;
+pub mod run;
+pub mod spec;
+pub mod state;
+
+pub use error::{Error, Result};

@@ -1,1 +1,198 @@
-//! Raw system calls, each wrapped once.
+//! Raw system calls that neither `nix` nor `std` wrap, each wrapped once, with the reason it is
+//! sound written beside it. Everything else in hull calls these instead of `libc` directly.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+fn cvt(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// What `clone_fork` returned in the calling process.
+pub enum Forked {
+    /// We are the new process.
+    Child,
+    /// We are the caller; this is the new process's pid.
+    Parent(libc::pid_t),
+}
+
+/// `clone(2)` with fork semantics (no new stack, no shared memory) and namespace flags: the
+/// child continues from this call like after `fork()`. One system call creates the process and
+/// all of its new namespaces, which is what keeps container start to a single fork.
+///
+/// The caller must be single-threaded, as for `fork()`: the child gets a copy of only the
+/// calling thread, so locks held by other threads would stay locked forever.
+pub fn clone_fork(flags: libc::c_ulong) -> io::Result<Forked> {
+    let flags = flags | libc::SIGCHLD as libc::c_ulong;
+    // SAFETY: with a null stack pointer the kernel gives the child a copy-on-write copy of the
+    // caller's stack, exactly as fork() does; the remaining pointer arguments (parent_tid,
+    // child_tid, tls) are unused because no CLONE_*TID/CLONE_SETTLS flag is passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    match cvt(ret)? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid as libc::pid_t)),
+    }
+}
+
+/// `openat2(2)` resolving `path` inside the directory `root` as if it were `/`: `..` and
+/// absolute symlinks cannot leave it, and magic links (`/proc/self/fd/N`) are refused. This is
+/// how every mount destination and device path inside a container's rootfs is opened, so a
+/// symlink planted by the image cannot redirect a mount onto the host (CVE-2021-30465).
+pub fn openat2_in_root(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> io::Result<OwnedFd> {
+    let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: open_how is a plain C struct of integers, for which all-zeroes is valid; it is
+    // non-exhaustive in libc because the kernel may grow it.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.mode = u64::from(mode);
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: `cpath` is a valid NUL-terminated string and `how` a fully initialised open_how
+    // whose size is passed; the kernel only reads them. On success the returned fd is new and
+    // owned by no one else.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            cpath.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    let fd = cvt(ret)? as RawFd;
+    // SAFETY: fd was just returned by the kernel and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Marks every fd from `first` up as close-on-exec (`close_range(2)` with CLOSE_RANGE_CLOEXEC),
+/// so nothing the runtime held open leaks into the container (CVE-2024-21626).
+pub fn cloexec_from(first: u32) -> io::Result<()> {
+    // SAFETY: close_range takes plain integers; CLOEXEC only sets flags and frees no memory.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    cvt(ret).map(|_| ())
+}
+
+/// Sets the calling thread's name (what `ps -o comm` shows), e.g. `hull:[init]`.
+pub fn set_name(name: &CStr) -> io::Result<()> {
+    // SAFETY: PR_SET_NAME reads at most 16 bytes from a valid NUL-terminated string.
+    let ret = unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) };
+    cvt(ret.into()).map(|_| ())
+}
+
+/// Asks the kernel to send `sig` to this process when its parent exits.
+pub fn set_parent_death_signal(sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; no pointers are involved.
+    let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
+    cvt(ret.into()).map(|_| ())
+}
+
+/// Makes this process a child subreaper: orphaned descendants are reparented to it.
+pub fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag; no pointers are involved.
+    let ret = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    cvt(ret.into()).map(|_| ())
+}
+
+/// Sets or clears the "dumpable" attribute. A non-dumpable process's /proc/PID files (exe,
+/// mem, fds) are owned by root and refuse ptrace-style access from the container, which keeps a
+/// process inside from reaching the runtime binary while it sets the container up.
+pub fn set_dumpable(on: bool) -> io::Result<()> {
+    // SAFETY: PR_SET_DUMPABLE takes 0 or 1; no pointers are involved.
+    let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) };
+    cvt(ret.into()).map(|_| ())
+}
+
+/// `setdomainname(2)`: nix wraps sethostname but not this.
+pub fn set_domainname(name: &str) -> io::Result<()> {
+    // SAFETY: the pointer and length describe the bytes of a live &str; the kernel copies them.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    cvt(ret.into()).map(|_| ())
+}
+
+/// Sets the umask, returning the previous one.
+pub fn set_umask(mask: u32) -> u32 {
+    // SAFETY: umask cannot fail and touches only the process's file creation mask.
+    unsafe { libc::umask(mask as libc::mode_t) }
+}
+
+/// `setgroups(2)` with the given supplementary groups (empty clears them).
+pub fn set_groups(groups: &[libc::gid_t]) -> io::Result<()> {
+    // SAFETY: the pointer and length describe a live slice of gid_t that the kernel only reads.
+    let ret = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    cvt(ret.into()).map(|_| ())
+}
+
+/// `setresuid`/`setresgid` as raw system calls: in the container init these must apply to this
+/// thread only, which is also the only thread, with no glibc broadcast.
+pub fn set_ids(uid: libc::uid_t, gid: libc::gid_t) -> io::Result<()> {
+    // SAFETY: plain integer arguments.
+    cvt(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) })?;
+    // SAFETY: plain integer arguments.
+    cvt(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) })?;
+    Ok(())
+}
+
+/// Keep permitted capabilities across the setuid away from root (PR_SET_KEEPCAPS).
+pub fn set_keep_caps(on: bool) -> io::Result<()> {
+    // SAFETY: PR_SET_KEEPCAPS takes 0 or 1; no pointers are involved.
+    let ret = unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, on as libc::c_ulong, 0, 0, 0) };
+    cvt(ret.into()).map(|_| ())
+}
+
+/// Sets no_new_privs: execve can never again grant privileges (setuid bits, file caps).
+pub fn set_no_new_privs() -> io::Result<()> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes the integer 1; no pointers are involved.
+    let ret = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) };
+    cvt(ret.into()).map(|_| ())
+}
+
+/// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or None when
+/// the process is gone. Together with the pid it identifies a process across pid reuse.
+pub fn process_start_time(pid: i32) -> Option<(u64, char)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may contain spaces and parentheses: split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    // rest starts at field 3 (state); start time is field 22.
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((start, state))
+}
+
+/// `setrlimit(2)` by raw resource number (the spec names all of them; nix's enum lacks some).
+pub fn set_rlimit(resource: libc::c_int, soft: u64, hard: u64) -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `lim` is a valid rlimit that the kernel only reads.
+    let ret = unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &lim) };
+    cvt(ret.into()).map(|_| ())
+}

@@ -1,0 +1,72 @@
+//! The runtime's use of the cgroups crate: one place that turns a container into its cgroup.
+
+use hull_cgroups::Manager;
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources, Spec};
+
+use crate::error::{Error, Result};
+use crate::state::Saved;
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::Cgroup(e.to_string())
+}
+
+pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>> {
+    hull_cgroups::manager(cgroups_path, id).map_err(err)
+}
+
+pub fn for_saved(s: &Saved) -> Result<Box<dyn Manager>> {
+    manager(s.cgroups_path.as_deref(), &s.id)
+}
+
+/// Creates the container's cgroup, puts `pid` in it and applies `linux.resources`. Called by
+/// the parent before it lets init run anything of its own.
+pub fn setup(spec: &Spec, cgroups_path: Option<&str>, id: &str, pid: i32) -> Result<Box<dyn Manager>> {
+    let m = manager(cgroups_path, id)?;
+    m.create().map_err(err)?;
+    let res = (|| {
+        m.apply(&with_default_devices(spec)).map_err(err)?;
+        m.add_task(pid).map_err(err)
+    })();
+    if let Err(e) = res {
+        let _ = m.destroy();
+        return Err(e);
+    }
+    Ok(m)
+}
+
+pub fn is_paused(s: &Saved) -> bool {
+    for_saved(s)
+        .and_then(|m| m.is_frozen().map_err(err))
+        .unwrap_or(false)
+}
+
+/// `linux.resources` with the device rules every container needs appended, as runc does:
+/// mknod of any node (the node itself is still checked on open), the default devices, the
+/// pty devices, /dev/net/tun, and each entry of `linux.devices`.
+pub fn with_default_devices(spec: &Spec) -> LinuxResources {
+    let linux = spec.linux().as_ref();
+    let mut res = linux
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    let mut rules = res.devices().clone().unwrap_or_default();
+    let rule = |typ: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, access: &str| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true)
+            .set_typ(Some(typ))
+            .set_major(major)
+            .set_minor(minor)
+            .set_access(Some(access.to_string()));
+        r
+    };
+    rules.push(rule(LinuxDeviceType::C, None, None, "m"));
+    rules.push(rule(LinuxDeviceType::B, None, None, "m"));
+    for (major, minor) in [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (10, 200)] {
+        rules.push(rule(LinuxDeviceType::C, Some(major), Some(minor), "rwm"));
+    }
+    rules.push(rule(LinuxDeviceType::C, Some(136), None, "rwm"));
+    for d in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten() {
+        rules.push(rule(d.typ(), Some(d.major()), Some(d.minor()), "rwm"));
+    }
+    res.set_devices(Some(rules));
+    res
+}

@@ -1,0 +1,207 @@
+//! `create`: one clone makes the container's init with all its new namespaces; the parent
+//! then writes its id maps, puts it in its cgroup and runs the createRuntime hooks while init
+//! builds the rootfs, and returns once init waits on the exec fifo for `start`.
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType};
+
+use crate::channel::{self, Report};
+use crate::error::{Context, Error, Result};
+use crate::hooks::{self, Kind};
+use crate::init::{self, InitArgs};
+use crate::namespaces::{self, Plan};
+use crate::spec::{self, Bundle};
+use crate::state::{self, Saved, Status};
+
+pub struct CreateOpts {
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub no_pivot: bool,
+}
+
+/// A container whose init is waiting for `start`. `pid` is our own child.
+pub struct Created {
+    pub saved: Saved,
+}
+
+/// Removes what a failed create made, in reverse order; runs on every error path.
+struct Undo<'a> {
+    dir: Option<&'a Path>,
+    pid: Option<i32>,
+    cgroup: Option<Box<dyn hull_cgroups::Manager>>,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
+        }
+        if let Some(cg) = self.cgroup.take() {
+            let _ = cg.destroy();
+        }
+        if let Some(dir) = self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+pub fn create(o: &CreateOpts) -> Result<Created> {
+    state::valid_id(&o.id)?;
+    let bundle = spec::load(&o.bundle)?;
+    std::fs::create_dir_all(&o.root).at("create state root", &o.root)?;
+    let dir = state::dir(&o.root, &o.id);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Exists(o.id.clone()))
+        }
+        Err(e) => return Err(Error::sys("create", &dir, e)),
+    }
+    let mut undo = Undo {
+        dir: Some(&dir),
+        pid: None,
+        cgroup: None,
+    };
+    let fifo = dir.join(state::FIFO);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .at("mkfifo", &fifo)?;
+
+    let plan = namespaces::plan(&bundle.spec);
+    let (parent, child) = channel::pair()?;
+    let pid = spawn_init(&bundle, &plan, child, &fifo, o.no_pivot)?;
+    undo.pid = Some(pid);
+
+    if plan.new_user {
+        write_id_maps(pid, &bundle)?;
+    }
+    let linux = bundle.spec.linux().as_ref().expect("validated");
+    let cgroups_path = linux.cgroups_path().as_ref().map(|p| p.display().to_string());
+    let (start_time, _) = hull_sys::process_start_time(pid)
+        .ok_or_else(|| Error::Init("container init exited at once".into()))?;
+    let mut saved = Saved {
+        id: o.id.clone(),
+        pid,
+        start_time,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        created: state::now_rfc3339(),
+        owner: String::new(),
+        cgroups_path: cgroups_path.clone(),
+        hooks: bundle.spec.hooks().clone(),
+        private_pid_ns: plan.new_pid,
+    };
+    undo.cgroup = Some(crate::cgroup::setup(
+        &bundle.spec,
+        cgroups_path.as_deref(),
+        &o.id,
+        pid,
+    )?);
+    let state_json = |s: &Saved, st: Status| serde_json::to_vec(&s.oci(st)).unwrap_or_default();
+    let creating = state_json(&saved, Status::Creating);
+    parent.send_continue(String::from_utf8_lossy(&creating).into_owned())?;
+    loop {
+        match parent.next()? {
+            Report::HooksRequest => {
+                hooks::run(saved.hooks.as_ref(), Kind::Prestart, &creating)?;
+                hooks::run(saved.hooks.as_ref(), Kind::CreateRuntime, &creating)?;
+                parent.send_hooks_done()?;
+            }
+            Report::Ready => break,
+        }
+    }
+    saved.owner = String::new();
+    saved.save(&o.root)?;
+    if let Some(pf) = &o.pid_file {
+        write_pid_file(pf, pid)?;
+    }
+    undo.pid = None;
+    undo.cgroup = None;
+    undo.dir = None;
+    Ok(Created { saved })
+}
+
+/// Enters the namespaces that must be entered before clone, clones init, and puts the parent
+/// back where it was, so hooks the parent runs later are not in the container's namespaces.
+fn spawn_init(
+    bundle: &Bundle,
+    plan: &Plan,
+    child: channel::InitEnd,
+    fifo: &Path,
+    no_pivot: bool,
+) -> Result<i32> {
+    let restore: Vec<(LinuxNamespaceType, std::fs::File)> = [
+        (LinuxNamespaceType::Pid, "pid_for_children"),
+        (LinuxNamespaceType::Time, "time_for_children"),
+    ]
+    .into_iter()
+    .filter(|(t, _)| {
+        plan.join_in_parent.iter().any(|(j, _)| j == t)
+            || (*t == LinuxNamespaceType::Time && plan.new_time)
+    })
+    .map(|(t, name)| {
+        let p = format!("/proc/self/ns/{name}");
+        std::fs::File::open(&p).at("open", &p).map(|f| (t, f))
+    })
+    .collect::<Result<_>>()?;
+    for (t, path) in &plan.join_in_parent {
+        namespaces::join(*t, path)?;
+    }
+    if plan.new_time {
+        namespaces::new_time_ns(&bundle.spec)?;
+    }
+    let forked = hull_sys::clone_fork(plan.clone_flags.bits() as libc::c_ulong);
+    for (t, f) in &restore {
+        let _ = nix::sched::setns(f.as_fd(), namespaces::flag(*t));
+    }
+    match forked.ctx(|| "clone container init".into())? {
+        hull_sys::Forked::Child => init::run(InitArgs {
+            bundle,
+            plan,
+            chan: child,
+            fifo,
+            no_pivot,
+        }),
+        hull_sys::Forked::Parent(pid) => Ok(pid),
+    }
+}
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// Writes /proc/PID/{uid_map,setgroups,gid_map} from outside the new user namespace.
+fn write_id_maps(pid: i32, bundle: &Bundle) -> Result<()> {
+    let linux = bundle.spec.linux().as_ref().expect("validated");
+    let uid = map_text(linux.uid_mappings().as_deref().unwrap_or_default());
+    let gid = map_text(linux.gid_mappings().as_deref().unwrap_or_default());
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    if !uid.is_empty() {
+        std::fs::write(proc.join("uid_map"), &uid)
+            .map_err(|e| Error::config("linux.uidMappings", format!("write uid_map: {e}")))?;
+    }
+    if !gid.is_empty() {
+        if !nix::unistd::geteuid().is_root() {
+            // An unprivileged writer may map its own gid only after giving up setgroups.
+            let _ = std::fs::write(proc.join("setgroups"), "deny");
+        }
+        std::fs::write(proc.join("gid_map"), &gid)
+            .map_err(|e| Error::config("linux.gidMappings", format!("write gid_map: {e}")))?;
+    }
+    Ok(())
+}
+
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_extension("tmp-hullrt");
+    std::fs::write(&tmp, pid.to_string()).at("write pid file", &tmp)?;
+    std::fs::rename(&tmp, path).at("write pid file", path)
+}

@@ -1,0 +1,123 @@
+//! The container's init: what runs in the child between clone and exec. It is the same
+//! process that becomes the container's program (no re-exec of the runtime, no second fork).
+
+pub mod process;
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::{open, OFlag};
+use nix::sched::unshare;
+use nix::sys::stat::Mode;
+
+use crate::channel::InitEnd;
+use crate::error::{Context, Error, Result};
+use crate::hooks::{self, Kind};
+use crate::namespaces::{self, Plan};
+use crate::spec::Bundle;
+
+pub struct InitArgs<'a> {
+    pub bundle: &'a Bundle,
+    pub plan: &'a Plan,
+    pub chan: InitEnd,
+    /// The exec fifo that `start` opens; init blocks on it before exec.
+    pub fifo: &'a Path,
+    pub no_pivot: bool,
+}
+
+/// Entry point in the child. Never returns: it execs the container's program or exits 1
+/// after telling the parent what went wrong.
+pub fn run(args: InitArgs<'_>) -> ! {
+    let _ = hull_sys::set_name(c"hull:[init]");
+    match setup(&args) {
+        Ok(never) => match never {},
+        Err(e) => {
+            args.chan.send_error(&e.to_string());
+            // SAFETY: _exit ends the process at once without running atexit handlers or
+            // destructors that belong to the parent's copy of the program state.
+            unsafe { libc::_exit(1) }
+        }
+    }
+}
+
+enum Never {}
+
+fn setup(a: &InitArgs<'_>) -> Result<Never> {
+    let spec = &a.bundle.spec;
+    let process = spec.process().as_ref().expect("validated");
+    let plan = a.plan;
+    // Opened now, while the host's filesystem is still visible; reopened for writing by its
+    // /proc/self/fd path after pivot_root.
+    let fifo: OwnedFd = open(a.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .at("open", a.fifo)?;
+
+    let state_json = a.chan.wait_for_continue()?;
+    let in_userns = plan.new_user || plan.joins_user;
+    if plan.new_user {
+        // The parent has written our id maps: become the namespace's root.
+        hull_sys::set_ids(0, 0).ctx(|| "become root in the new user namespace".into())?;
+    }
+    for (t, path) in &plan.join_in_init {
+        namespaces::join(*t, path)?;
+    }
+    if !plan.unshare_in_init.is_empty() {
+        unshare(plan.unshare_in_init).ctx(|| "unshare namespaces".into())?;
+    }
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).map_err(|e| Error::config("hostname", e.to_string()))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        hull_sys::set_domainname(d).map_err(|e| Error::config("domainname", e.to_string()))?;
+    }
+
+    crate::rootfs::prepare(spec, &a.bundle.dir, &a.bundle.rootfs, in_userns)?;
+    a.chan.request_hooks()?;
+    hooks::run(spec.hooks().as_ref(), Kind::CreateContainer, state_json.as_bytes())?;
+    crate::rootfs::enter(&a.bundle.rootfs, a.no_pivot)?;
+    crate::rootfs::finish(spec)?;
+
+    process::set_rlimits(process)?;
+    if let Some(adj) = process.oom_score_adj() {
+        crate::rootfs::paths::write_proc(Path::new("/proc/self/oom_score_adj"), &adj.to_string())
+            .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
+    }
+    let program = process::resolve_program(process)?;
+    let argv = process::c_strings(process.args().as_deref().unwrap_or_default(), "process.args")?;
+    let envp = process::c_strings(process.env().as_deref().unwrap_or_default(), "process.env")?;
+    let program = CString::new(program.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?;
+    let cwd = process.cwd();
+    if !cwd.exists() {
+        std::fs::create_dir_all(cwd).map_err(|e| Error::config("process.cwd", e.to_string()))?;
+    }
+
+    process::set_identity(process, in_userns)?;
+    if let Some(mask) = process.user().umask() {
+        hull_sys::set_umask(mask);
+    }
+    nix::unistd::chdir(cwd).map_err(|e| Error::config("process.cwd", format!("chdir: {e}")))?;
+    if process.no_new_privileges() == Some(true) {
+        hull_sys::set_no_new_privs().ctx(|| "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
+    }
+    // Nothing of the runtime's may reach the program: every fd above stdio closes on exec.
+    hull_sys::cloexec_from(3).ctx(|| "close_range".into())?;
+
+    a.chan.send_ready()?;
+    wait_for_start(&fifo)?;
+    hooks::run(spec.hooks().as_ref(), Kind::StartContainer, state_json.as_bytes())?;
+    let err = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
+    Err(Error::config(
+        "process.args[0]",
+        format!("exec {:?}: {err}", process.args().as_deref().unwrap_or_default()[0]),
+    ))
+}
+
+/// Blocks until `hullrt start` opens the fifo for reading, then tells it we are going.
+fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    let w = open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::Other(format!("open exec fifo (is /proc mounted?): {e}")))?;
+    nix::unistd::write(&w, b"0").ctx(|| "write exec fifo".into())?;
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! The last steps before exec, in the container's root: limits, identity, capabilities, and
+//! the program to run.
+
+use std::ffi::CString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use caps::{CapSet, Capability, CapsHashSet};
+use oci_spec::runtime::{LinuxCapabilities, PosixRlimitType, Process};
+
+use crate::error::{Context, Error, Result};
+use crate::spec::env_get;
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn rlimit_resource(t: PosixRlimitType) -> libc::c_int {
+    use PosixRlimitType::*;
+    (match t {
+        RlimitCpu => libc::RLIMIT_CPU,
+        RlimitFsize => libc::RLIMIT_FSIZE,
+        RlimitData => libc::RLIMIT_DATA,
+        RlimitStack => libc::RLIMIT_STACK,
+        RlimitCore => libc::RLIMIT_CORE,
+        RlimitRss => libc::RLIMIT_RSS,
+        RlimitNproc => libc::RLIMIT_NPROC,
+        RlimitNofile => libc::RLIMIT_NOFILE,
+        RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        RlimitAs => libc::RLIMIT_AS,
+        RlimitLocks => libc::RLIMIT_LOCKS,
+        RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        RlimitNice => libc::RLIMIT_NICE,
+        RlimitRtprio => libc::RLIMIT_RTPRIO,
+        RlimitRttime => libc::RLIMIT_RTTIME,
+    }) as libc::c_int
+}
+
+pub fn set_rlimits(p: &Process) -> Result<()> {
+    for (i, r) in p.rlimits().iter().flatten().enumerate() {
+        hull_sys::set_rlimit(rlimit_resource(r.typ()), r.soft(), r.hard()).map_err(|e| {
+            Error::config(format!("process.rlimits[{i}]"), format!("setrlimit: {e}"))
+        })?;
+    }
+    Ok(())
+}
+
+/// Finds the program like execvp would, but with the container's PATH and root.
+pub fn resolve_program(p: &Process) -> Result<PathBuf> {
+    let args = p.args().as_deref().unwrap_or_default();
+    let prog = &args[0];
+    let env = p.env().as_deref().unwrap_or_default();
+    let is_exec = |path: &Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if prog.contains('/') {
+        let path = if Path::new(prog).is_absolute() {
+            PathBuf::from(prog)
+        } else {
+            p.cwd().join(prog)
+        };
+        return if is_exec(&path) {
+            Ok(path)
+        } else {
+            Err(Error::config(
+                "process.args[0]",
+                format!("{prog:?}: no such executable in the container"),
+            ))
+        };
+    }
+    let path_var = env_get(env, "PATH").unwrap_or(DEFAULT_PATH);
+    path_var
+        .split(':')
+        .map(|d| Path::new(if d.is_empty() { "." } else { d }).join(prog))
+        .find(|c| is_exec(c))
+        .ok_or_else(|| {
+            Error::config(
+                "process.args[0]",
+                format!("exec: {prog:?}: executable file not found in $PATH"),
+            )
+        })
+}
+
+/// argv and envp as C strings, built before the last steps so nothing allocates after them.
+pub fn c_strings(v: &[String], field: &str) -> Result<Vec<CString>> {
+    v.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            CString::new(s.as_bytes())
+                .map_err(|_| Error::config(format!("{field}[{i}]"), "contains a NUL byte"))
+        })
+        .collect()
+}
+
+/// oci-spec's capability names (already checked by the parser) as the caps crate's values.
+fn parse_caps(list: &Option<oci_spec::runtime::Capabilities>, field: &str) -> Result<CapsHashSet> {
+    list.iter()
+        .flatten()
+        .map(|c| {
+            let name = format!("CAP_{c}");
+            capability_from_name(&name).ok_or_else(|| {
+                Error::config(
+                    format!("process.capabilities.{field}"),
+                    format!("unknown capability {name:?}"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn last_cap() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+/// Capabilities named in the spec that this kernel does not know are skipped with a warning,
+/// as runc does.
+fn supported(set: CapsHashSet, field: &str) -> CapsHashSet {
+    let last = last_cap();
+    set.into_iter()
+        .filter(|c| {
+            let ok = c.index() <= last;
+            if !ok {
+                eprintln!("warning: {field}: {c} is not supported by this kernel, skipped");
+            }
+            ok
+        })
+        .collect()
+}
+
+/// Sets uid/gid/groups and the five capability sets in the order the kernel requires:
+/// the bounding set is reduced while we are still root (needs CAP_SETPCAP); keep-caps keeps
+/// the permitted set across the setuid; then effective/permitted/inheritable are set exactly
+/// and the ambient ones raised (each must already be permitted and inheritable).
+pub fn set_identity(p: &Process, in_userns: bool) -> Result<()> {
+    let user = p.user();
+    let c = p.capabilities().clone().unwrap_or_else(empty_caps);
+    let bounding = supported(parse_caps(c.bounding(), "bounding")?, "process.capabilities.bounding");
+    let effective = supported(parse_caps(c.effective(), "effective")?, "process.capabilities.effective");
+    let permitted = supported(parse_caps(c.permitted(), "permitted")?, "process.capabilities.permitted");
+    let inheritable = supported(parse_caps(c.inheritable(), "inheritable")?, "process.capabilities.inheritable");
+    let ambient = supported(parse_caps(c.ambient(), "ambient")?, "process.capabilities.ambient");
+
+    let last = last_cap();
+    for cap in caps::all() {
+        if cap.index() <= last && !bounding.contains(&cap) {
+            caps::drop(None, CapSet::Bounding, cap)
+                .map_err(|e| Error::Other(format!("drop {cap} from the bounding set: {e}")))?;
+        }
+    }
+    hull_sys::set_keep_caps(true).ctx(|| "prctl(PR_SET_KEEPCAPS)".into())?;
+    let groups: Vec<libc::gid_t> = user.additional_gids().clone().unwrap_or_default();
+    // In a user namespace whose setgroups is "deny", setgroups fails; only an explicit list
+    // of additional groups makes that an error.
+    match hull_sys::set_groups(&groups) {
+        Ok(()) => {}
+        Err(e) if in_userns && groups.is_empty() => {
+            let _ = e;
+        }
+        Err(e) => {
+            return Err(Error::config(
+                "process.user.additionalGids",
+                format!("setgroups: {e}"),
+            ))
+        }
+    }
+    hull_sys::set_ids(user.uid(), user.gid()).map_err(|e| {
+        Error::config(
+            "process.user",
+            format!("set uid {} gid {}: {e}", user.uid(), user.gid()),
+        )
+    })?;
+    hull_sys::set_keep_caps(false).ctx(|| "prctl(PR_SET_KEEPCAPS)".into())?;
+    let err = |set: &str, e: caps::errors::CapsError| {
+        Error::Other(format!("set {set} capabilities: {e}"))
+    };
+    // Effective first (it must stay within permitted at every step), then inheritable
+    // (checked against the still-full permitted set), and permitted last.
+    caps::set(None, CapSet::Effective, &effective).map_err(|e| err("effective", e))?;
+    caps::set(None, CapSet::Inheritable, &inheritable).map_err(|e| err("inheritable", e))?;
+    caps::set(None, CapSet::Permitted, &permitted).map_err(|e| err("permitted", e))?;
+    caps::clear(None, CapSet::Ambient).map_err(|e| err("ambient", e))?;
+    for cap in ambient {
+        caps::raise(None, CapSet::Ambient, cap).map_err(|e| err("ambient", e))?;
+    }
+    Ok(())
+}
+
+fn empty_caps() -> LinuxCapabilities {
+    let mut c = LinuxCapabilities::default();
+    let none = Some(oci_spec::runtime::Capabilities::new());
+    c.set_bounding(none.clone())
+        .set_effective(none.clone())
+        .set_permitted(none.clone())
+        .set_inheritable(none.clone())
+        .set_ambient(none);
+    c
+}
+
+pub fn capability_from_name(name: &str) -> Option<Capability> {
+    name.parse().ok()
+}

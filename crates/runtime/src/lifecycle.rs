@@ -1,0 +1,197 @@
+//! `start`, `kill`, `delete`, `state` and `list` on a container that `create` made.
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{open, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill as send, Signal};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+use crate::hooks::{self, Kind};
+use crate::state::{self, Saved, Status};
+
+fn not_in(id: &str, st: Status, what: &str) -> Error {
+    Error::State {
+        id: id.to_string(),
+        reason: format!("cannot {what}: container is {st}"),
+    }
+}
+
+/// Releases init from the exec fifo: it then runs the startContainer hooks and execs.
+pub fn start(root: &Path, id: &str) -> Result<()> {
+    let saved = Saved::load(root, id)?;
+    let st = saved.status(root);
+    if st != Status::Created {
+        return Err(not_in(id, st, "start"));
+    }
+    let fifo = state::dir(root, id).join(state::FIFO);
+    // Non-blocking, so a dead init cannot hang us: we poll for its byte and check on it.
+    let fd = open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys("open", &fifo, e))?;
+    loop {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        let n = poll(&mut fds, PollTimeout::from(100u16)).unwrap_or(0);
+        if n > 0 {
+            let mut b = [0u8; 1];
+            match nix::unistd::read(&fd, &mut b) {
+                Ok(1) => break,
+                Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
+                Err(e) => return Err(Error::sys("read", &fifo, e)),
+            }
+        }
+        if !saved.alive() {
+            return Err(Error::State {
+                id: id.into(),
+                reason: "container init exited before it could start".into(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let _ = std::fs::remove_file(&fifo);
+    let state = serde_json::to_vec(&saved.oci(Status::Running)).unwrap_or_default();
+    if let Err(e) = hooks::run(saved.hooks.as_ref(), Kind::Poststart, &state) {
+        eprintln!("warning: {e}");
+    }
+    Ok(())
+}
+
+pub fn parse_signal(s: &str) -> Result<Signal> {
+    let bad = || Error::Other(format!("invalid signal {s:?}"));
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| bad());
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    name.parse::<Signal>().map_err(|_| bad())
+}
+
+pub fn kill(root: &Path, id: &str, sig: Signal, all: bool) -> Result<()> {
+    let saved = Saved::load(root, id)?;
+    let st = saved.status(root);
+    if st == Status::Stopped {
+        return Err(not_in(id, st, "kill"));
+    }
+    if all {
+        return signal_all(&saved, sig);
+    }
+    send(Pid::from_raw(saved.pid), sig)
+        .map_err(|e| Error::call(format!("kill {} with {sig}", saved.pid), e))
+}
+
+fn signal_all(saved: &Saved, sig: Signal) -> Result<()> {
+    let cg = crate::cgroup::for_saved(saved)?;
+    let pids = cg.pids().map_err(|e| Error::Cgroup(e.to_string()))?;
+    for p in pids {
+        let _ = send(Pid::from_raw(p), sig);
+    }
+    // A frozen process would not act on SIGKILL until thawed.
+    if sig == Signal::SIGKILL {
+        let _ = cg.thaw();
+    }
+    Ok(())
+}
+
+/// Waits for `pid` to die; it may not be our child, so poll rather than waitpid.
+fn wait_gone(saved: &Saved, timeout: Duration) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if !saved.alive() {
+            return true;
+        }
+        // If it is our child (run, or create from this process), reap it.
+        let _ = nix::sys::wait::waitpid(
+            Pid::from_raw(saved.pid),
+            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    !saved.alive()
+}
+
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
+    let saved = match Saved::load(root, id) {
+        Ok(s) => s,
+        Err(Error::NotFound(_)) if force => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let st = saved.status(root);
+    match st {
+        Status::Stopped => {}
+        // runc deletes a created container without --force: it never ran anything.
+        Status::Created => {
+            let _ = send(Pid::from_raw(saved.pid), Signal::SIGKILL);
+        }
+        _ if force => {
+            let _ = signal_all(&saved, Signal::SIGKILL);
+            let _ = send(Pid::from_raw(saved.pid), Signal::SIGKILL);
+        }
+        _ => {
+            return Err(Error::State {
+                id: id.into(),
+                reason: format!("cannot delete a {st} container; stop it first or use --force"),
+            })
+        }
+    }
+    if !wait_gone(&saved, Duration::from_secs(10)) {
+        return Err(Error::State {
+            id: id.into(),
+            reason: "init did not exit after SIGKILL".into(),
+        });
+    }
+    destroy(root, &saved)
+}
+
+/// Removes what remains of a stopped container: processes left in its cgroup when it had no
+/// pid namespace of its own, the cgroup, the state directory; then runs poststop hooks.
+pub fn destroy(root: &Path, saved: &Saved) -> Result<()> {
+    if let Ok(cg) = crate::cgroup::for_saved(saved) {
+        if !saved.private_pid_ns {
+            if let Ok(pids) = cg.pids() {
+                for p in pids {
+                    let _ = send(Pid::from_raw(p), Signal::SIGKILL);
+                }
+            }
+        }
+        cg.destroy().map_err(|e| Error::Cgroup(e.to_string()))?;
+    }
+    let state = serde_json::to_vec(&saved.oci(Status::Stopped)).unwrap_or_default();
+    let dir = state::dir(root, &saved.id);
+    std::fs::remove_dir_all(&dir).map_err(|e| Error::sys("remove", &dir, e))?;
+    if let Err(e) = hooks::run(saved.hooks.as_ref(), Kind::Poststop, &state) {
+        eprintln!("warning: {e}");
+    }
+    Ok(())
+}
+
+pub fn state_json(root: &Path, id: &str) -> Result<String> {
+    let saved = Saved::load(root, id)?;
+    let st = saved.status(root);
+    serde_json::to_string_pretty(&saved.oci(st)).map_err(|e| Error::Other(e.to_string()))
+}
+
+/// Every container under `root`, with its current status.
+pub fn list(root: &Path) -> Result<Vec<(Saved, Status)>> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(Error::sys("read", root, e)),
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Ok(s) = Saved::load(root, &name) {
+            let st = s.status(root);
+            out.push((s, st));
+        }
+    }
+    out.sort_by(|a, b| a.0.created.cmp(&b.0.created));
+    Ok(out)
+}
+
+pub fn default_root() -> PathBuf {
+    PathBuf::from("/run/hullrt")
+}

@@ -1,0 +1,162 @@
+//! A `type: cgroup` mount: the container's own cgroups at /sys/fs/cgroup. With a cgroup
+//! namespace the hierarchies are mounted afresh (the kernel shows the namespace root);
+//! without one the container's own cgroup directory is bind-mounted from the host.
+
+use std::os::fd::BorrowedFd;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, MsFlags};
+
+use super::mounts::remount_bind;
+use super::options::Parsed;
+use super::paths::{ensure_in_root, fd_path, open_in_root};
+use crate::error::{Error, Result};
+
+struct Hierarchy {
+    /// Where the host mounts it, e.g. /sys/fs/cgroup/memory.
+    mountpoint: PathBuf,
+    /// "cgroup" or "cgroup2".
+    fstype: String,
+    /// v1 controllers (or "name=systemd"), from the super options.
+    subsystems: Vec<String>,
+}
+
+fn hierarchies() -> Result<Vec<Hierarchy>> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::sys("read", "/proc/self/mountinfo", e))?;
+    let mut out = Vec::new();
+    for line in info.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut post = post.split(' ');
+        let fstype = post.next().unwrap_or("");
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
+        let _source = post.next();
+        let super_opts = post.next().unwrap_or("");
+        let Some(mp) = pre.split(' ').nth(4) else {
+            continue;
+        };
+        let subsystems = super_opts
+            .split(',')
+            .filter(|o| {
+                !matches!(*o, "rw" | "ro") && (!o.contains('=') || o.starts_with("name="))
+            })
+            .map(str::to_string)
+            .collect();
+        out.push(Hierarchy {
+            mountpoint: PathBuf::from(mp.replace("\\040", " ")),
+            fstype: fstype.to_string(),
+            subsystems,
+        });
+    }
+    Ok(out)
+}
+
+/// This process's cgroup path in the hierarchy that has `subsystems` (from /proc/self/cgroup).
+fn own_path(subsystems: &[String], v2: bool) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    text.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let _id = parts.next()?;
+        let ctrls = parts.next()?;
+        let path = parts.next()?;
+        let matches = if v2 {
+            ctrls.is_empty()
+        } else {
+            let set: Vec<&str> = ctrls.split(',').collect();
+            !subsystems.is_empty() && subsystems.iter().all(|s| set.contains(&s.as_str()))
+        };
+        matches.then(|| path.to_string())
+    })
+}
+
+fn in_cgroup_ns() -> bool {
+    // Our parent placed us in our cgroup and we then unshared: the namespace root is "/".
+    match (
+        std::fs::read_link("/proc/self/ns/cgroup"),
+        std::fs::read_link("/proc/1/ns/cgroup"),
+    ) {
+        (Ok(a), Ok(b)) => a != b,
+        _ => false,
+    }
+}
+
+pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &Path) -> Result<()> {
+    let all = hierarchies()?;
+    let v2_only = all.iter().all(|h| h.fstype == "cgroup2")
+        && all.iter().any(|h| h.mountpoint == Path::new("/sys/fs/cgroup"));
+    let cgns = in_cgroup_ns();
+    let flags = opts.flags & !MsFlags::MS_RDONLY;
+
+    if v2_only {
+        let target = ensure_in_root(root, dest, false)?;
+        if cgns {
+            mount(Some("cgroup2"), &fd_path(&target), Some("cgroup2"), opts.flags, None::<&str>)
+                .map_err(|e| Error::sys("mount cgroup2 at", shown, e))?;
+        } else {
+            let own = own_path(&[], true).unwrap_or_else(|| "/".into());
+            let src = Path::new("/sys/fs/cgroup").join(own.trim_start_matches('/'));
+            mount(Some(&src), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+                .map_err(|e| Error::sys("bind mount cgroup at", shown, e))?;
+            let again = open_in_root(root, dest).map_err(|e| Error::sys("open", shown, e))?;
+            remount_bind(&fd_path(&again), opts.flags, shown)?;
+        }
+        return Ok(());
+    }
+
+    // v1 (or hybrid): a tmpfs with one directory per hierarchy, read-only at the end.
+    let target = ensure_in_root(root, dest, false)?;
+    mount(Some("tmpfs"), &fd_path(&target), Some("tmpfs"), flags, Some("mode=755"))
+        .map_err(|e| Error::sys("mount tmpfs for cgroups at", shown, e))?;
+    for h in all.iter().filter(|h| h.fstype == "cgroup") {
+        let Some(name) = h.mountpoint.file_name() else {
+            continue;
+        };
+        let sub = dest.join(name);
+        let t = ensure_in_root(root, &sub, false)?;
+        if cgns {
+            let data = h.subsystems.join(",");
+            mount(Some("cgroup"), &fd_path(&t), Some("cgroup"), opts.flags, Some(data.as_str()))
+                .map_err(|e| Error::sys("mount cgroup", &sub, e))?;
+        } else {
+            let own = own_path(&h.subsystems, false).unwrap_or_else(|| "/".into());
+            let src = h.mountpoint.join(own.trim_start_matches('/'));
+            mount(Some(&src), &fd_path(&t), None::<&str>, MsFlags::MS_BIND, None::<&str>)
+                .map_err(|e| Error::sys("bind mount cgroup", &sub, e))?;
+            let again = open_in_root(root, &sub).map_err(|e| Error::sys("open", &sub, e))?;
+            remount_bind(&fd_path(&again), opts.flags, &sub)?;
+        }
+        // Co-mounted controllers (cpu,cpuacct) get a symlink per controller name.
+        for s in &h.subsystems {
+            if s.as_str() != name.to_string_lossy() && !s.starts_with("name=") {
+                let link = dest.join(s);
+                let parent = open_in_root(root, dest).map_err(|e| Error::sys("open", dest, e))?;
+                let _ = nix::unistd::symlinkat(
+                    Path::new(name),
+                    parent.as_fd_ref(),
+                    Path::new(s.as_str()),
+                );
+                let _ = link;
+            }
+        }
+    }
+    if opts.flags.contains(MsFlags::MS_RDONLY) {
+        let again = open_in_root(root, dest).map_err(|e| Error::sys("open", dest, e))?;
+        remount_bind(&fd_path(&again), opts.flags, shown)?;
+    }
+    Ok(())
+}
+
+trait AsFdRef {
+    fn as_fd_ref(&self) -> BorrowedFd<'_>;
+}
+
+impl AsFdRef for std::os::fd::OwnedFd {
+    fn as_fd_ref(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.as_fd()
+    }
+}

@@ -1,0 +1,159 @@
+//! The container's root filesystem, in the order the kernel needs it: propagation of the new
+//! mount namespace, the rootfs bind, `mounts` in order, /dev, pivot_root, then masked and
+//! read-only paths and a read-only root.
+
+mod cgroupfs;
+pub mod devices;
+pub mod mounts;
+pub mod options;
+pub mod paths;
+pub mod pivot;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::Mode;
+use oci_spec::runtime::Spec;
+
+use crate::error::{Context, Error, Result};
+
+fn open_dir(p: &Path) -> Result<OwnedFd> {
+    open(p, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).at("open", p)
+}
+
+/// Everything before pivot_root. Runs in the container's new mount namespace.
+pub fn prepare(spec: &Spec, bundle: &Path, rootfs: &Path, in_userns: bool) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    pivot::set_root_propagation(linux.and_then(|l| l.rootfs_propagation().as_deref()))?;
+    pivot::bind_rootfs(rootfs)?;
+    let root = open_dir(rootfs)?;
+    let mut dev_is_fresh = false;
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mounts::apply(root.as_fd(), bundle, m, i)?;
+        if m.destination() == Path::new("/dev") {
+            let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+            dev_is_fresh = opts.bind.is_none() && m.typ().as_deref() != Some("bind");
+        }
+    }
+    if dev_is_fresh {
+        for d in devices::defaults() {
+            devices::create(root.as_fd(), &d, in_userns)?;
+        }
+        devices::symlinks(root.as_fd())?;
+    }
+    for (i, d) in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        devices::create(root.as_fd(), &devices::from_spec(i, d)?, in_userns)?;
+    }
+    Ok(())
+}
+
+/// pivot_root (or MS_MOVE + chroot with `no_pivot`) into the prepared rootfs.
+pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
+    if no_pivot {
+        pivot::move_root(rootfs)
+    } else {
+        pivot::pivot(rootfs)
+    }
+}
+
+/// Everything after pivot_root: masked paths, read-only paths, sysctls, a read-only root.
+pub fn finish(spec: &Spec) -> Result<()> {
+    let root = open_dir(Path::new("/"))?;
+    if let Some(linux) = spec.linux() {
+        for p in linux.masked_paths().iter().flatten() {
+            mask(root.as_fd(), Path::new(p))?;
+        }
+        for p in linux.readonly_paths().iter().flatten() {
+            readonly(root.as_fd(), Path::new(p))?;
+        }
+        for (k, v) in linux.sysctl().iter().flatten() {
+            let path = Path::new("/proc/sys").join(k.replace('.', "/"));
+            paths::write_proc(&path, v)
+                .map_err(|e| Error::config(format!("linux.sysctl.{k}"), e.to_string()))?;
+        }
+        pivot::finish_propagation(linux.rootfs_propagation().as_deref())?;
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
+        mounts::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, Path::new("root.readonly /"))?;
+    }
+    Ok(())
+}
+
+/// Hides `path`: /dev/null over a file, an empty read-only tmpfs over a directory. The
+/// /dev/null used is checked to really be the null device, so a container that replaced it
+/// with a symlink to a host file cannot get that file mounted in its place (CVE-2025-31133).
+fn mask(root: std::os::fd::BorrowedFd<'_>, path: &Path) -> Result<()> {
+    let target = match paths::open_in_root(root, path) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        Err(e) => return Err(Error::sys("open masked path", path, e)),
+    };
+    let st = nix::sys::stat::fstat(&target).at("stat masked path", path)?;
+    let tp = paths::fd_path(&target);
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        return mount(
+            Some("tmpfs"),
+            &tp,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .at("mask", path);
+    }
+    let null = open(
+        "/dev/null",
+        OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+    .at("open", "/dev/null")?;
+    let ns = nix::sys::stat::fstat(&null).at("stat", "/dev/null")?;
+    if ns.st_mode & libc::S_IFMT != libc::S_IFCHR || ns.st_rdev != nix::sys::stat::makedev(1, 3) {
+        return Err(Error::Other(
+            "/dev/null in the container is not the null device: refusing to mask with it".into(),
+        ));
+    }
+    mount(
+        Some(&paths::fd_path(&null)),
+        &tp,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .at("mask", path)
+}
+
+fn readonly(root: std::os::fd::BorrowedFd<'_>, path: &Path) -> Result<()> {
+    let target = match paths::open_in_root(root, path) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        Err(e) => return Err(Error::sys("open read-only path", path, e)),
+    };
+    let tp = paths::fd_path(&target);
+    mount(
+        Some(&tp),
+        &tp,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .at("bind read-only path", path)?;
+    let again = paths::open_in_root(root, path).at("open", path)?;
+    mounts::remount_bind(
+        &paths::fd_path(&again),
+        MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        path,
+    )
+}
+
+/// Called only to keep `Context` in scope for helpers above.
+#[allow(dead_code)]
+fn _ctx() -> Result<()> {
+    Ok::<(), nix::Error>(()).ctx(String::new)
+}

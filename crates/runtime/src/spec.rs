@@ -1,0 +1,239 @@
+//! Reading config.json: parse errors name the JSON path of the bad field, and the checks that
+//! serde cannot express are done here, before anything is created on the host.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Error, Result};
+
+/// A loaded and validated bundle.
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub spec: Spec,
+    /// root.path made absolute.
+    pub rootfs: PathBuf,
+}
+
+/// Reads `DIR/config.json`. A malformed field is reported with its JSON path, for example
+/// `config.json: linux.namespaces[2].type: unknown variant "foo", expected one of ...`.
+pub fn load(dir: &Path) -> Result<Bundle> {
+    let dir = std::path::absolute(dir).map_err(|e| Error::sys("bundle", dir, e))?;
+    let path = dir.join("config.json");
+    let bytes = std::fs::read(&path).map_err(|e| Error::sys("read", &path, e))?;
+    let spec = parse(&bytes)?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::config("root", "missing"))?;
+    let rootfs = dir.join(root.path());
+    validate(&spec, &rootfs)?;
+    Ok(Bundle { dir, spec, rootfs })
+}
+
+pub fn parse(bytes: &[u8]) -> Result<Spec> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." {
+            "(document)".to_string()
+        } else {
+            field
+        };
+        let reason = e.inner().to_string();
+        // serde_json appends " at line L column C"; the field path says more.
+        let reason = match reason.rfind(" at line ") {
+            Some(i) => reason[..i].to_string(),
+            None => reason,
+        };
+        Error::config(field, reason.replace('`', "\""))
+    })
+}
+
+/// Checks what the types alone do not. Field names in messages use the JSON spelling.
+pub fn validate(spec: &Spec, rootfs: &Path) -> Result<()> {
+    if spec.version().is_empty() {
+        return Err(Error::config("ociVersion", "missing"));
+    }
+    if !rootfs.is_dir() {
+        return Err(Error::config(
+            "root.path",
+            format!("{} is not a directory", rootfs.display()),
+        ));
+    }
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing"))?;
+    match process.args() {
+        Some(a) if !a.is_empty() && !a[0].is_empty() => {}
+        _ => return Err(Error::config("process.args", "must name a program")),
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::config(
+            "process.cwd",
+            format!("{:?} is not an absolute path", process.cwd()),
+        ));
+    }
+    for (i, kv) in process.env().iter().flatten().enumerate() {
+        if !kv.contains('=') || kv.starts_with('=') {
+            return Err(Error::config(
+                format!("process.env[{i}]"),
+                format!("{kv:?} is not KEY=VALUE"),
+            ));
+        }
+    }
+    let mut seen_rlimits = HashSet::new();
+    for (i, r) in process.rlimits().iter().flatten().enumerate() {
+        if !seen_rlimits.insert(format!("{:?}", r.typ())) {
+            return Err(Error::config(
+                format!("process.rlimits[{i}].type"),
+                format!("{:?} given twice", r.typ()),
+            ));
+        }
+        if r.soft() > r.hard() {
+            return Err(Error::config(
+                format!("process.rlimits[{i}]"),
+                "soft limit is above the hard limit",
+            ));
+        }
+    }
+    if let Some(adj) = process.oom_score_adj() {
+        if !(-1000..=1000).contains(&adj) {
+            return Err(Error::config(
+                "process.oomScoreAdj",
+                format!("{adj} is outside -1000..1000"),
+            ));
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if !m.destination().is_absolute() {
+            return Err(Error::config(
+                format!("mounts[{i}].destination"),
+                format!("{:?} is not an absolute path", m.destination()),
+            ));
+        }
+        for (j, o) in m.options().iter().flatten().enumerate() {
+            if crate::rootfs::options::parse_one(o).is_none() {
+                return Err(Error::config(
+                    format!("mounts[{i}].options[{j}]"),
+                    format!("unknown mount option {o:?}"),
+                ));
+            }
+        }
+    }
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| Error::config("linux", "missing"))?;
+    let mut seen = HashSet::new();
+    let mut has_uts = false;
+    let mut has_mnt = false;
+    let mut has_user = false;
+    let mut has_time = false;
+    for (i, ns) in linux.namespaces().iter().flatten().enumerate() {
+        if !seen.insert(ns.typ()) {
+            return Err(Error::config(
+                format!("linux.namespaces[{i}].type"),
+                format!("namespace {:?} given twice", ns.typ().to_string()),
+            ));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() || !p.exists() {
+                return Err(Error::config(
+                    format!("linux.namespaces[{i}].path"),
+                    format!("{p:?} does not exist"),
+                ));
+            }
+        }
+        match ns.typ() {
+            LinuxNamespaceType::Uts => has_uts = ns.path().is_none(),
+            LinuxNamespaceType::Mount => has_mnt = true,
+            LinuxNamespaceType::User => has_user = true,
+            LinuxNamespaceType::Time => has_time = ns.path().is_none(),
+            _ => {}
+        }
+    }
+    if !has_mnt {
+        return Err(Error::config(
+            "linux.namespaces",
+            "a mount namespace is required to set up the root filesystem",
+        ));
+    }
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has_uts {
+        return Err(Error::config(
+            "hostname",
+            "setting the hostname needs a new uts namespace",
+        ));
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has_uts {
+        return Err(Error::config(
+            "domainname",
+            "setting the domainname needs a new uts namespace",
+        ));
+    }
+    if let Some(offsets) = linux.time_offsets() {
+        if !has_time && !offsets.is_empty() {
+            return Err(Error::config(
+                "linux.timeOffsets",
+                "needs a new time namespace",
+            ));
+        }
+        for clock in offsets.keys() {
+            if clock != "monotonic" && clock != "boottime" {
+                return Err(Error::config(
+                    format!("linux.timeOffsets.{clock}"),
+                    "only monotonic and boottime clocks can be offset",
+                ));
+            }
+        }
+    }
+    let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if has_maps && !has_user {
+        return Err(Error::config(
+            "linux.uidMappings",
+            "id mappings need a user namespace",
+        ));
+    }
+    for (i, d) in linux.devices().iter().flatten().enumerate() {
+        if !d.path().is_absolute() || !d.path().starts_with("/dev") {
+            return Err(Error::config(
+                format!("linux.devices[{i}].path"),
+                format!("{:?} is not under /dev", d.path()),
+            ));
+        }
+    }
+    for (key, _) in linux.sysctl().iter().flatten() {
+        if key.is_empty() || key.contains("..") || key.contains('/') && key.contains('.') {
+            return Err(Error::config(
+                format!("linux.sysctl.{key}"),
+                "not a sysctl name",
+            ));
+        }
+    }
+    crate::hooks::validate(spec)?;
+    Ok(())
+}
+
+/// `process.env` as a lookup (last wins), used to find PATH for the program.
+pub fn env_get<'a>(env: &'a [String], key: &str) -> Option<&'a str> {
+    env.iter()
+        .rev()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// The config.json that `hullrt spec` writes: runc's defaults (sh on a terminal, the usual
+/// mounts, masked paths and namespaces), or with `rootless` a user namespace mapping the
+/// caller's uid and gid to root and no network namespace.
+pub fn default_spec(rootless: bool) -> Spec {
+    let mut spec = if rootless {
+        Spec::rootless(nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw())
+    } else {
+        Spec::default()
+    };
+    spec.set_version(crate::state::OCI_VERSION.to_string());
+    spec.set_hostname(Some("hull".to_string()));
+    spec
+}
