@@ -116,12 +116,18 @@ pub(crate) fn program(rules: &[Rule]) -> Vec<Insn> {
         block.push((insn(ALU32_MOV_K, R0, 0, 0, i32::from(r.allow)), false));
         block.push((insn(JMP_EXIT, 0, 0, 0, 0), false));
         let len = block.len();
+        let matches_all = !block.iter().any(|(_, is_jump)| *is_jump);
         for (i, (mut ins, is_jump)) in block.into_iter().enumerate() {
             if is_jump {
                 // Offset counts from the next instruction; land just past the exit.
                 ins.off = i16::try_from(len - i - 1).unwrap_or(i16::MAX);
             }
             p.push(ins);
+        }
+        // A rule that matches every access ends the program: the verifier rejects the
+        // unreachable instructions that earlier rules would compile to.
+        if matches_all {
+            return p;
         }
     }
     p.push(insn(ALU32_MOV_K, R0, 0, 0, 0));
@@ -342,15 +348,16 @@ mod tests {
             rule(false, 'a', None, None, "rwm"),
             rule(true, 'c', Some(1), Some(3), "rwm"),
         ]);
-        // 6 prologue + (type, major, minor, mov, exit) + (mov, exit) + final (mov, exit).
-        assert_eq!(p.len(), 6 + 5 + 2 + 2);
+        // 6 prologue + (type, major, minor, mov, exit) + (mov, exit); the deny-all rule
+        // matches everything, so no default (it would be unreachable).
+        assert_eq!(p.len(), 6 + 5 + 2);
         // The last rule (allow c 1:3) is tested first; its jumps land after its exit.
         assert_eq!(p[6], insn(JMP_JNE_K, R_TYPE, 0, 4, DEV_CHAR));
         assert_eq!(p[7], insn(JMP_JNE_K, R_MAJOR, 0, 3, 1));
         assert_eq!(p[8], insn(JMP_JNE_K, R_MINOR, 0, 2, 3));
         assert_eq!(p[9], insn(ALU32_MOV_K, R0, 0, 0, 1));
         assert_eq!(p[11], insn(ALU32_MOV_K, R0, 0, 0, 0));
-        assert_eq!(p[14].code, JMP_EXIT);
+        assert_eq!(p[12].code, JMP_EXIT);
     }
 
     #[test]
