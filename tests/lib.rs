@@ -1,1 +1,254 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests: bundles with a busybox rootfs, and the real `hullrt`
+//! binary run as root against them. Every test gets its own state root and bundle, so tests
+//! run in parallel.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+
+/// target/debug (or release), found from the test executable's own path.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("target dir").to_path_buf()
+}
+
+pub fn hullrt_path() -> PathBuf {
+    let p = bin_dir().join("hullrt");
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo build` first",
+        p.display()
+    );
+    p
+}
+
+pub fn require_root() {
+    assert!(
+        nix_is_root(),
+        "these tests run real containers and must run as root"
+    );
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid cannot fail and has no side effects.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A static busybox, from Debian's busybox-static.
+pub fn busybox() -> PathBuf {
+    for p in ["/bin/busybox", "/usr/bin/busybox"] {
+        let p = PathBuf::from(p);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("busybox not found: apt-get install busybox-static");
+}
+
+pub struct Bundle {
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub config: Value,
+}
+
+const APPLETS: &[&str] = &[
+    "sh",
+    "cat",
+    "ls",
+    "hostname",
+    "id",
+    "echo",
+    "sleep",
+    "ps",
+    "mount",
+    "true",
+    "false",
+    "env",
+    "pwd",
+    "touch",
+    "mkdir",
+    "readlink",
+    "grep",
+    "uptime",
+    "date",
+    "stat",
+    "domainname",
+    "wc",
+    "head",
+    "kill",
+    "test",
+    "umask",
+    "ipcs",
+    "ipcmk",
+    "ip",
+    "rm",
+    "ln",
+    "chmod",
+    "mknod",
+    "dd",
+    "nproc",
+    "yes",
+    "seq",
+    "tail",
+    "tr",
+    "cut",
+    "sed",
+    "awk",
+    "printf",
+    "whoami",
+];
+
+impl Bundle {
+    /// A bundle whose process is `sh -c SCRIPT`, from `hullrt spec` with terminal off.
+    pub fn new(script: &str) -> Bundle {
+        require_root();
+        let dir = tempfile::Builder::new()
+            .prefix("hull-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        let rootfs = dir.path().join("rootfs");
+        for d in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
+            std::fs::create_dir_all(rootfs.join(d)).unwrap();
+        }
+        std::fs::copy(busybox(), rootfs.join("bin/busybox")).unwrap();
+        for a in APPLETS {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
+        }
+        std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
+        std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
+        let out = Command::new(hullrt_path())
+            .args(["spec", "--bundle"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "hullrt spec: {out:?}");
+        let mut config: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap())
+                .unwrap();
+        config["process"]["terminal"] = json!(false);
+        config["process"]["args"] = json!(["sh", "-c", script]);
+        let root = dir.path().join("state");
+        Bundle { dir, root, config }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.path().join("rootfs")
+    }
+
+    pub fn save(&self) {
+        std::fs::write(
+            self.path().join("config.json"),
+            serde_json::to_vec_pretty(&self.config).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// `hullrt --root STATE ARGS...` with the bundle as working directory.
+    pub fn hullrt(&self, args: &[&str]) -> Output {
+        self.save();
+        // Output goes to files, not pipes: a detached or created container inherits hullrt's
+        // stdout and stderr and would keep a pipe open long after hullrt exits.
+        let out = tempfile::tempfile().unwrap();
+        let err = tempfile::tempfile().unwrap();
+        let status = Command::new(hullrt_path())
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(err.try_clone().unwrap())
+            .status()
+            .expect("run hullrt");
+        Output {
+            status,
+            stdout: read_all(out),
+            stderr: read_all(err),
+        }
+    }
+
+    /// `hullrt run ID`; returns (exit code, stdout, stderr).
+    pub fn run(&self, id: &str) -> (i32, String, String) {
+        let out = self.hullrt(&["run", id]);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn run_ok(&self, id: &str) -> String {
+        let (code, out, err) = self.run(id);
+        assert_eq!(code, 0, "hullrt run failed: stdout={out} stderr={err}");
+        out
+    }
+
+    pub fn state(&self, id: &str) -> Value {
+        let out = self.hullrt(&["state", id]);
+        assert!(out.status.success(), "state: {out:?}");
+        serde_json::from_slice(&out.stdout).expect("state json")
+    }
+
+    /// Adds an entry to `mounts`.
+    pub fn mount(&mut self, m: Value) {
+        self.config["mounts"].as_array_mut().unwrap().push(m);
+    }
+
+    /// Sets the `linux.namespaces` list to these types (no paths).
+    pub fn namespaces(&mut self, types: &[&str]) {
+        self.config["linux"]["namespaces"] =
+            Value::Array(types.iter().map(|t| json!({ "type": t })).collect());
+    }
+
+    /// Whether the state root has nothing left for `id`.
+    pub fn no_state_left(&self, id: &str) -> bool {
+        !self.root.join(id).exists()
+    }
+}
+
+/// A process's namespace link, e.g. `ns_of("self", "net")` -> "net:[4026531840]".
+pub fn ns_of(pid: &str, ns: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{ns}"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Every cgroup directory named `name` under the v1 hierarchies or the v2 tree.
+pub fn cgroup_dirs_named(name: &str) -> Vec<PathBuf> {
+    let out = Command::new("find")
+        .args([
+            "/sys/fs/cgroup",
+            "-maxdepth",
+            "4",
+            "-type",
+            "d",
+            "-name",
+            name,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// A unique container id for this test process.
+pub fn unique_id(prefix: &str) -> String {
+    format!("{prefix}-{}", std::process::id())
+}
+
+fn read_all(mut f: std::fs::File) -> Vec<u8> {
+    use std::io::{Read, Seek};
+    let mut v = Vec::new();
+    f.seek(std::io::SeekFrom::Start(0)).unwrap();
+    f.read_to_end(&mut v).unwrap();
+    v
+}

@@ -20,7 +20,11 @@ impl Logger {
     pub fn error(&self, msg: &str) {
         eprintln!("hullrt: {msg}");
         let Some(path) = &self.file else { return };
-        let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) else {
+        let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        else {
             return;
         };
         let time = hull_runtime::state::now_rfc3339();

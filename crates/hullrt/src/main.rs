@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "hullrt", version, about = "An OCI container runtime (runc-compatible)")]
+#[command(
+    name = "hullrt",
+    version,
+    about = "An OCI container runtime (runc-compatible)"
+)]
 pub struct Cli {
     /// Directory for container state.
     #[arg(long, global = true, default_value = "/run/hullrt")]

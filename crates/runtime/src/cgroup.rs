@@ -20,7 +20,12 @@ pub fn for_saved(s: &Saved) -> Result<Box<dyn Manager>> {
 
 /// Creates the container's cgroup, puts `pid` in it and applies `linux.resources`. Called by
 /// the parent before it lets init run anything of its own.
-pub fn setup(spec: &Spec, cgroups_path: Option<&str>, id: &str, pid: i32) -> Result<Box<dyn Manager>> {
+pub fn setup(
+    spec: &Spec,
+    cgroups_path: Option<&str>,
+    id: &str,
+    pid: i32,
+) -> Result<Box<dyn Manager>> {
     let m = manager(cgroups_path, id)?;
     m.create().map_err(err)?;
     let res = (|| {
@@ -60,11 +65,25 @@ pub fn with_default_devices(spec: &Spec) -> LinuxResources {
     };
     rules.push(rule(LinuxDeviceType::C, None, None, "m"));
     rules.push(rule(LinuxDeviceType::B, None, None, "m"));
-    for (major, minor) in [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (10, 200)] {
+    for (major, minor) in [
+        (1, 3),
+        (1, 5),
+        (1, 7),
+        (1, 8),
+        (1, 9),
+        (5, 0),
+        (5, 1),
+        (5, 2),
+        (10, 200),
+    ] {
         rules.push(rule(LinuxDeviceType::C, Some(major), Some(minor), "rwm"));
     }
     rules.push(rule(LinuxDeviceType::C, Some(136), None, "rwm"));
-    for d in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten() {
+    for d in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+    {
         rules.push(rule(d.typ(), Some(d.major()), Some(d.minor()), "rwm"));
     }
     res.set_devices(Some(rules));

@@ -82,7 +82,10 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         write_id_maps(pid, &bundle)?;
     }
     let linux = bundle.spec.linux().as_ref().expect("validated");
-    let cgroups_path = linux.cgroups_path().as_ref().map(|p| p.display().to_string());
+    let cgroups_path = linux
+        .cgroups_path()
+        .as_ref()
+        .map(|p| p.display().to_string());
     let (start_time, _) = hull_sys::process_start_time(pid)
         .ok_or_else(|| Error::Init("container init exited at once".into()))?;
     let mut saved = Saved {
@@ -107,15 +110,10 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     let state_json = |s: &Saved, st: Status| serde_json::to_vec(&s.oci(st)).unwrap_or_default();
     let creating = state_json(&saved, Status::Creating);
     parent.send_continue(String::from_utf8_lossy(&creating).into_owned())?;
-    loop {
-        match parent.next()? {
-            Report::HooksRequest => {
-                hooks::run(saved.hooks.as_ref(), Kind::Prestart, &creating)?;
-                hooks::run(saved.hooks.as_ref(), Kind::CreateRuntime, &creating)?;
-                parent.send_hooks_done()?;
-            }
-            Report::Ready => break,
-        }
+    while let Report::HooksRequest = parent.next()? {
+        hooks::run(saved.hooks.as_ref(), Kind::Prestart, &creating)?;
+        hooks::run(saved.hooks.as_ref(), Kind::CreateRuntime, &creating)?;
+        parent.send_hooks_done()?;
     }
     saved.owner = String::new();
     saved.save(&o.root)?;
@@ -158,17 +156,21 @@ fn spawn_init(
         namespaces::new_time_ns(&bundle.spec)?;
     }
     let forked = hull_sys::clone_fork(plan.clone_flags.bits() as libc::c_ulong);
-    for (t, f) in &restore {
-        let _ = nix::sched::setns(f.as_fd(), namespaces::flag(*t));
-    }
-    match forked.ctx(|| "clone container init".into())? {
-        hull_sys::Forked::Child => init::run(InitArgs {
+    if let Ok(hull_sys::Forked::Child) = forked {
+        init::run(InitArgs {
             bundle,
             plan,
             chan: child,
             fifo,
             no_pivot,
-        }),
+        })
+    }
+    // Only the parent goes back: in the child, setns would undo what clone just gave it.
+    for (t, f) in &restore {
+        let _ = nix::sched::setns(f.as_fd(), namespaces::flag(*t));
+    }
+    match forked.ctx(|| "clone container init".into())? {
+        hull_sys::Forked::Child => unreachable!("init::run does not return"),
         hull_sys::Forked::Parent(pid) => Ok(pid),
     }
 }

@@ -32,7 +32,9 @@ pub enum Error {
     Exists(String),
     #[error("container {id:?}: {reason}")]
     State { id: String, reason: String },
-    #[error("invalid container id {0:?}: use letters, digits, '_', '-', '.' (not starting with '.')")]
+    #[error(
+        "invalid container id {0:?}: use letters, digits, '_', '-', '.' (not starting with '.')"
+    )]
     BadId(String),
     #[error("hook {kind}[{index}] {path}: {reason}")]
     Hook {

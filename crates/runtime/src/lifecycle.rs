@@ -1,11 +1,9 @@
 //! `start`, `kill`, `delete`, `state` and `list` on a container that `create` made.
 
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{open, OFlag};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill as send, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
@@ -29,28 +27,23 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         return Err(not_in(id, st, "start"));
     }
     let fifo = state::dir(root, id).join(state::FIFO);
-    // Non-blocking, so a dead init cannot hang us: we poll for its byte and check on it.
-    let fd = open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::sys("open", &fifo, e))?;
-    loop {
-        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        let n = poll(&mut fds, PollTimeout::from(100u16)).unwrap_or(0);
-        if n > 0 {
-            let mut b = [0u8; 1];
-            match nix::unistd::read(&fd, &mut b) {
-                Ok(1) => break,
-                Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
-                Err(e) => return Err(Error::sys("read", &fifo, e)),
-            }
-        }
-        if !saved.alive() {
+    // Init holds the fifo open for reading; without a reader the open fails with ENXIO
+    // instead of blocking, which tells us init is gone.
+    let fd = match open(
+        &fifo,
+        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENXIO) => {
             return Err(Error::State {
                 id: id.into(),
                 reason: "container init exited before it could start".into(),
-            });
+            })
         }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+        Err(e) => return Err(Error::sys("open", &fifo, e)),
+    };
+    nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write", &fifo, e))?;
     let _ = std::fs::remove_file(&fifo);
     let state = serde_json::to_vec(&saved.oci(Status::Running)).unwrap_or_default();
     if let Err(e) = hooks::run(saved.hooks.as_ref(), Kind::Poststart, &state) {
@@ -65,7 +58,11 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
         return Signal::try_from(n).map_err(|_| bad());
     }
     let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
     name.parse::<Signal>().map_err(|_| bad())
 }
 

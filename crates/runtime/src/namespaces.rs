@@ -111,7 +111,11 @@ pub fn join(t: LinuxNamespaceType, path: &PathBuf) -> Result<()> {
 /// offsets (`linux.timeOffsets`: seconds and nanoseconds per clock).
 pub fn new_time_ns(spec: &Spec) -> Result<()> {
     unshare(flag(LinuxNamespaceType::Time)).ctx(|| "unshare time namespace".into())?;
-    let Some(offsets) = spec.linux().as_ref().and_then(|l| l.time_offsets().as_ref()) else {
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
         return Ok(());
     };
     let mut text = String::new();

@@ -37,7 +37,8 @@ pub fn run(o: &CreateOpts, detach: bool) -> Result<i32> {
     for s in FORWARDED {
         set.add(s);
     }
-    set.thread_block().map_err(|e| Error::call("block signals", e))?;
+    set.thread_block()
+        .map_err(|e| Error::call("block signals", e))?;
     let code = loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, code)) => break code,

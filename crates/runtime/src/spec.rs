@@ -229,7 +229,10 @@ pub fn env_get<'a>(env: &'a [String], key: &str) -> Option<&'a str> {
 /// caller's uid and gid to root and no network namespace.
 pub fn default_spec(rootless: bool) -> Spec {
     let mut spec = if rootless {
-        Spec::rootless(nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw())
+        Spec::rootless(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        )
     } else {
         Spec::default()
     };

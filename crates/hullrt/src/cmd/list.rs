@@ -23,9 +23,16 @@ pub fn exec(root: &Path, a: Args) -> super::Result {
         let v: Vec<_> = all.iter().map(|(s, st)| s.oci(*st)).collect();
         println!("{}", serde_json::to_string(&v).unwrap_or_default());
     } else {
-        println!("{:<20} {:<8} {:<10} {:<40} {:<31} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+        println!(
+            "{:<20} {:<8} {:<10} {:<40} {:<31} OWNER",
+            "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+        );
         for (s, st) in &all {
-            let pid = if *st == hull_runtime::state::Status::Stopped { 0 } else { s.pid };
+            let pid = if *st == hull_runtime::state::Status::Stopped {
+                0
+            } else {
+                s.pid
+            };
             println!(
                 "{:<20} {:<8} {:<10} {:<40} {:<31} {}",
                 s.id,

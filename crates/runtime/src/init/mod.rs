@@ -4,7 +4,7 @@
 pub mod process;
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use nix::fcntl::{open, OFlag};
@@ -47,10 +47,10 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     let spec = &a.bundle.spec;
     let process = spec.process().as_ref().expect("validated");
     let plan = a.plan;
-    // Opened now, while the host's filesystem is still visible; reopened for writing by its
-    // /proc/self/fd path after pivot_root.
-    let fifo: OwnedFd = open(a.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-        .at("open", a.fifo)?;
+    // Opened now, while the host's filesystem is still visible. Read-write, so the open does
+    // not block and a later read waits for `start`'s byte instead of seeing end-of-file.
+    let fifo: OwnedFd =
+        open(a.fifo, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).at("open", a.fifo)?;
 
     let state_json = a.chan.wait_for_continue()?;
     let in_userns = plan.new_user || plan.joins_user;
@@ -73,7 +73,11 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
 
     crate::rootfs::prepare(spec, &a.bundle.dir, &a.bundle.rootfs, in_userns)?;
     a.chan.request_hooks()?;
-    hooks::run(spec.hooks().as_ref(), Kind::CreateContainer, state_json.as_bytes())?;
+    hooks::run(
+        spec.hooks().as_ref(),
+        Kind::CreateContainer,
+        state_json.as_bytes(),
+    )?;
     crate::rootfs::enter(&a.bundle.rootfs, a.no_pivot)?;
     crate::rootfs::finish(spec)?;
 
@@ -83,7 +87,10 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
             .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
     }
     let program = process::resolve_program(process)?;
-    let argv = process::c_strings(process.args().as_deref().unwrap_or_default(), "process.args")?;
+    let argv = process::c_strings(
+        process.args().as_deref().unwrap_or_default(),
+        "process.args",
+    )?;
     let envp = process::c_strings(process.env().as_deref().unwrap_or_default(), "process.env")?;
     let program = CString::new(program.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?;
@@ -105,19 +112,30 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
 
     a.chan.send_ready()?;
     wait_for_start(&fifo)?;
-    hooks::run(spec.hooks().as_ref(), Kind::StartContainer, state_json.as_bytes())?;
+    hooks::run(
+        spec.hooks().as_ref(),
+        Kind::StartContainer,
+        state_json.as_bytes(),
+    )?;
     let err = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
     Err(Error::config(
         "process.args[0]",
-        format!("exec {:?}: {err}", process.args().as_deref().unwrap_or_default()[0]),
+        format!(
+            "exec {:?}: {err}",
+            process.args().as_deref().unwrap_or_default()[0]
+        ),
     ))
 }
 
-/// Blocks until `hullrt start` opens the fifo for reading, then tells it we are going.
+/// Blocks until `hullrt start` writes its byte into the exec fifo.
 fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
-    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
-    let w = open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::Other(format!("open exec fifo (is /proc mounted?): {e}")))?;
-    nix::unistd::write(&w, b"0").ctx(|| "write exec fifo".into())?;
-    Ok(())
+    let mut b = [0u8; 1];
+    loop {
+        match nix::unistd::read(fifo, &mut b) {
+            Ok(1) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => return Err(Error::Other("exec fifo closed before start".into())),
+            Err(e) => return Err(Error::call("read exec fifo", e)),
+        }
+    }
 }

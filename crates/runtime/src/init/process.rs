@@ -136,11 +136,26 @@ fn supported(set: CapsHashSet, field: &str) -> CapsHashSet {
 pub fn set_identity(p: &Process, in_userns: bool) -> Result<()> {
     let user = p.user();
     let c = p.capabilities().clone().unwrap_or_else(empty_caps);
-    let bounding = supported(parse_caps(c.bounding(), "bounding")?, "process.capabilities.bounding");
-    let effective = supported(parse_caps(c.effective(), "effective")?, "process.capabilities.effective");
-    let permitted = supported(parse_caps(c.permitted(), "permitted")?, "process.capabilities.permitted");
-    let inheritable = supported(parse_caps(c.inheritable(), "inheritable")?, "process.capabilities.inheritable");
-    let ambient = supported(parse_caps(c.ambient(), "ambient")?, "process.capabilities.ambient");
+    let bounding = supported(
+        parse_caps(c.bounding(), "bounding")?,
+        "process.capabilities.bounding",
+    );
+    let effective = supported(
+        parse_caps(c.effective(), "effective")?,
+        "process.capabilities.effective",
+    );
+    let permitted = supported(
+        parse_caps(c.permitted(), "permitted")?,
+        "process.capabilities.permitted",
+    );
+    let inheritable = supported(
+        parse_caps(c.inheritable(), "inheritable")?,
+        "process.capabilities.inheritable",
+    );
+    let ambient = supported(
+        parse_caps(c.ambient(), "ambient")?,
+        "process.capabilities.ambient",
+    );
 
     let last = last_cap();
     for cap in caps::all() {

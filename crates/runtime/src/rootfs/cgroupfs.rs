@@ -41,9 +41,7 @@ fn hierarchies() -> Result<Vec<Hierarchy>> {
         };
         let subsystems = super_opts
             .split(',')
-            .filter(|o| {
-                !matches!(*o, "rw" | "ro") && (!o.contains('=') || o.starts_with("name="))
-            })
+            .filter(|o| !matches!(*o, "rw" | "ro") && (!o.contains('=') || o.starts_with("name=")))
             .map(str::to_string)
             .collect();
         out.push(Hierarchy {
@@ -87,20 +85,34 @@ fn in_cgroup_ns() -> bool {
 pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &Path) -> Result<()> {
     let all = hierarchies()?;
     let v2_only = all.iter().all(|h| h.fstype == "cgroup2")
-        && all.iter().any(|h| h.mountpoint == Path::new("/sys/fs/cgroup"));
+        && all
+            .iter()
+            .any(|h| h.mountpoint == Path::new("/sys/fs/cgroup"));
     let cgns = in_cgroup_ns();
     let flags = opts.flags & !MsFlags::MS_RDONLY;
 
     if v2_only {
         let target = ensure_in_root(root, dest, false)?;
         if cgns {
-            mount(Some("cgroup2"), &fd_path(&target), Some("cgroup2"), opts.flags, None::<&str>)
-                .map_err(|e| Error::sys("mount cgroup2 at", shown, e))?;
+            mount(
+                Some("cgroup2"),
+                &fd_path(&target),
+                Some("cgroup2"),
+                opts.flags,
+                None::<&str>,
+            )
+            .map_err(|e| Error::sys("mount cgroup2 at", shown, e))?;
         } else {
             let own = own_path(&[], true).unwrap_or_else(|| "/".into());
             let src = Path::new("/sys/fs/cgroup").join(own.trim_start_matches('/'));
-            mount(Some(&src), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                .map_err(|e| Error::sys("bind mount cgroup at", shown, e))?;
+            mount(
+                Some(&src),
+                &fd_path(&target),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(|e| Error::sys("bind mount cgroup at", shown, e))?;
             let again = open_in_root(root, dest).map_err(|e| Error::sys("open", shown, e))?;
             remount_bind(&fd_path(&again), opts.flags, shown)?;
         }
@@ -109,8 +121,14 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
 
     // v1 (or hybrid): a tmpfs with one directory per hierarchy, read-only at the end.
     let target = ensure_in_root(root, dest, false)?;
-    mount(Some("tmpfs"), &fd_path(&target), Some("tmpfs"), flags, Some("mode=755"))
-        .map_err(|e| Error::sys("mount tmpfs for cgroups at", shown, e))?;
+    mount(
+        Some("tmpfs"),
+        &fd_path(&target),
+        Some("tmpfs"),
+        flags,
+        Some("mode=755"),
+    )
+    .map_err(|e| Error::sys("mount tmpfs for cgroups at", shown, e))?;
     for h in all.iter().filter(|h| h.fstype == "cgroup") {
         let Some(name) = h.mountpoint.file_name() else {
             continue;
@@ -119,13 +137,25 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
         let t = ensure_in_root(root, &sub, false)?;
         if cgns {
             let data = h.subsystems.join(",");
-            mount(Some("cgroup"), &fd_path(&t), Some("cgroup"), opts.flags, Some(data.as_str()))
-                .map_err(|e| Error::sys("mount cgroup", &sub, e))?;
+            mount(
+                Some("cgroup"),
+                &fd_path(&t),
+                Some("cgroup"),
+                opts.flags,
+                Some(data.as_str()),
+            )
+            .map_err(|e| Error::sys("mount cgroup", &sub, e))?;
         } else {
             let own = own_path(&h.subsystems, false).unwrap_or_else(|| "/".into());
             let src = h.mountpoint.join(own.trim_start_matches('/'));
-            mount(Some(&src), &fd_path(&t), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-                .map_err(|e| Error::sys("bind mount cgroup", &sub, e))?;
+            mount(
+                Some(&src),
+                &fd_path(&t),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(|e| Error::sys("bind mount cgroup", &sub, e))?;
             let again = open_in_root(root, &sub).map_err(|e| Error::sys("open", &sub, e))?;
             remount_bind(&fd_path(&again), opts.flags, &sub)?;
         }

@@ -59,7 +59,10 @@ pub fn from_spec(i: usize, d: &LinuxDevice) -> Result<Device> {
     };
     let num = |v: i64, f: &str| {
         u64::try_from(v).map_err(|_| {
-            Error::config(format!("linux.devices[{i}].{f}"), format!("{v} is negative"))
+            Error::config(
+                format!("linux.devices[{i}].{f}"),
+                format!("{v} is negative"),
+            )
         })
     };
     Ok(Device {

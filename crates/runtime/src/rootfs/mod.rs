@@ -20,7 +20,12 @@ use oci_spec::runtime::Spec;
 use crate::error::{Context, Error, Result};
 
 fn open_dir(p: &Path) -> Result<OwnedFd> {
-    open(p, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).at("open", p)
+    open(
+        p,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .at("open", p)
 }
 
 /// Everything before pivot_root. Runs in the container's new mount namespace.
@@ -67,21 +72,26 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
 pub fn finish(spec: &Spec) -> Result<()> {
     let root = open_dir(Path::new("/"))?;
     if let Some(linux) = spec.linux() {
+        // Before the read-only paths: /proc/sys is usually one of them.
+        for (k, v) in linux.sysctl().iter().flatten() {
+            let path = Path::new("/proc/sys").join(k.replace('.', "/"));
+            paths::write_proc(&path, v)
+                .map_err(|e| Error::config(format!("linux.sysctl.{k}"), e.to_string()))?;
+        }
         for p in linux.masked_paths().iter().flatten() {
             mask(root.as_fd(), Path::new(p))?;
         }
         for p in linux.readonly_paths().iter().flatten() {
             readonly(root.as_fd(), Path::new(p))?;
         }
-        for (k, v) in linux.sysctl().iter().flatten() {
-            let path = Path::new("/proc/sys").join(k.replace('.', "/"));
-            paths::write_proc(&path, v)
-                .map_err(|e| Error::config(format!("linux.sysctl.{k}"), e.to_string()))?;
-        }
         pivot::finish_propagation(linux.rootfs_propagation().as_deref())?;
     }
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
-        mounts::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, Path::new("root.readonly /"))?;
+        mounts::remount_bind(
+            Path::new("/"),
+            MsFlags::MS_RDONLY,
+            Path::new("root.readonly /"),
+        )?;
     }
     Ok(())
 }
@@ -150,10 +160,4 @@ fn readonly(root: std::os::fd::BorrowedFd<'_>, path: &Path) -> Result<()> {
         MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         path,
     )
-}
-
-/// Called only to keep `Context` in scope for helpers above.
-#[allow(dead_code)]
-fn _ctx() -> Result<()> {
-    Ok::<(), nix::Error>(()).ctx(String::new)
 }

@@ -38,7 +38,13 @@ fn locked_flags(target: &Path) -> MsFlags {
 /// Remounts the bind mount at `target` with `flags` (ro, nosuid, ...).
 pub fn remount_bind(target: &Path, flags: MsFlags, shown: &Path) -> Result<()> {
     let base = MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
-    match mount(None::<&str>, target, None::<&str>, base | flags, None::<&str>) {
+    match mount(
+        None::<&str>,
+        target,
+        None::<&str>,
+        base | flags,
+        None::<&str>,
+    ) {
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EPERM) => mount(
             None::<&str>,
@@ -71,7 +77,10 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
             s.clone()
         }
     });
-    let src_is_file = is_bind && source.as_ref().is_some_and(|s| s.is_file() || is_special(s));
+    let src_is_file = is_bind
+        && source
+            .as_ref()
+            .is_some_and(|s| s.is_file() || is_special(s));
     if is_bind {
         let Some(src) = &source else {
             return Err(Error::config(
@@ -95,12 +104,18 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
         if opts.bind == Some(true) {
             flags |= MsFlags::MS_REC;
         }
-        mount(Some(src.as_path()), &target, None::<&str>, flags, None::<&str>)
-            .map_err(|e| Error::sys("bind mount", &shown, e))?;
+        mount(
+            Some(src.as_path()),
+            &target,
+            None::<&str>,
+            flags,
+            None::<&str>,
+        )
+        .map_err(|e| Error::sys("bind mount", &shown, e))?;
         // The fd still points at the directory under the mount; reopen to reach the mount.
         drop(target_fd);
-        let target_fd = super::paths::open_in_root(root, dest)
-            .map_err(|e| Error::sys("open", &shown, e))?;
+        let target_fd =
+            super::paths::open_in_root(root, dest).map_err(|e| Error::sys("open", &shown, e))?;
         let target = fd_path(&target_fd);
         let extra = opts.flags & !(MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
@@ -140,7 +155,8 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
         }
         Err(e) => return Err(Error::sys("mount", &shown, e)),
     }
-    let again = super::paths::open_in_root(root, dest).map_err(|e| Error::sys("open", &shown, e))?;
+    let again =
+        super::paths::open_in_root(root, dest).map_err(|e| Error::sys("open", &shown, e))?;
     propagate(&fd_path(&again), &opts, &shown)
 }
 

@@ -123,7 +123,10 @@ mod tests {
     fn refuses_unknown_words() {
         assert!(parse_one("bogus-option!").is_none());
         assert!(parse_one("idmap").is_none());
-        assert_eq!(propagation("rshared"), Some(MsFlags::MS_SHARED | MsFlags::MS_REC));
+        assert_eq!(
+            propagation("rshared"),
+            Some(MsFlags::MS_SHARED | MsFlags::MS_REC)
+        );
         assert_eq!(propagation("ro"), None);
     }
 }

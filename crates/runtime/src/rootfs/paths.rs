@@ -47,7 +47,6 @@ pub fn ensure_in_root(root: BorrowedFd<'_>, path: &Path, file: bool) -> Result<O
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                 let cname = CString::new(name.as_encoded_bytes())
                     .map_err(|_| Error::Other(format!("bad path {next:?}")))?;
-                let dirfd = parent.as_raw_fd();
                 if last && file {
                     // O_PATH dirfds are fine for mknodat: it only looks the name up.
                     let res = nix::sys::stat::mknodat(
@@ -74,7 +73,6 @@ pub fn ensure_in_root(root: BorrowedFd<'_>, path: &Path, file: bool) -> Result<O
                         }
                     }
                 }
-                let _ = dirfd;
             }
             Err(e) => return Err(Error::sys("open", &next, e)),
         }

@@ -59,7 +59,10 @@ pub fn set_root_propagation(word: Option<&str>) -> Result<()> {
     let flags = match word {
         None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
         Some(w) => super::options::propagation(w).ok_or_else(|| {
-            Error::config("linux.rootfsPropagation", format!("unknown propagation {w:?}"))
+            Error::config(
+                "linux.rootfsPropagation",
+                format!("unknown propagation {w:?}"),
+            )
         })?,
     };
     // A shared root would leak our mounts to the host; make it slave first and apply a

@@ -1,0 +1,15 @@
+#!/bin/bash
+# Installs what building and testing hull needs on Debian 12 (as root). Idempotent.
+set -euo pipefail
+pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
+      runc crun hyperfine qemu-system-x86 cpio python3 time)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "deps: cargo (Rust toolchain) is required" >&2; exit 1; }

@@ -1,0 +1,14 @@
+#!/bin/bash
+# Runs every test as root on this machine's kernel: unit tests, the end-to-end tests that run
+# the real binaries, and (when qemu is usable) the cgroup v2 tests inside a cgroup2-only guest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (tests create real containers)" >&2; exit 1; }
+bash scripts/deps.sh
+cargo build --workspace --all-targets
+cargo test --workspace -- --test-threads="${TEST_THREADS:-4}"
+if [ -x ../shared/vm/run-in-cgroup2-vm.sh ] || [ -n "${HULL_VM_SCRIPT:-}" ]; then
+  bash crates/cgroups/tests/run-v2-vm.sh
+else
+  echo "SKIPPED: cgroup v2 guest tests (../shared/vm/run-in-cgroup2-vm.sh not found)"
+fi
