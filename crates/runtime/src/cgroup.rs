@@ -25,9 +25,27 @@ pub fn setup(
     cgroups_path: Option<&str>,
     id: &str,
     pid: i32,
-) -> Result<Box<dyn Manager>> {
+) -> Result<Option<Box<dyn Manager>>> {
     let m = manager(cgroups_path, id)?;
-    m.create().map_err(err)?;
+    if let Err(e) = m.create() {
+        // Rootless, as runc: without write access to the cgroup tree a container that asks
+        // for no resource limits runs in the caller's cgroup; one that asks for limits fails.
+        let wants_limits = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
+            .is_some_and(|r| {
+                r.memory().is_some()
+                    || r.cpu().is_some()
+                    || r.pids().is_some()
+                    || r.block_io().is_some()
+                    || r.hugepage_limits().is_some()
+            });
+        if !nix::unistd::geteuid().is_root() && !wants_limits {
+            return Ok(None);
+        }
+        return Err(err(e));
+    }
     let res = (|| {
         m.apply(&with_default_devices(spec)).map_err(err)?;
         m.add_task(pid).map_err(err)
@@ -36,7 +54,7 @@ pub fn setup(
         let _ = m.destroy();
         return Err(e);
     }
-    Ok(m)
+    Ok(Some(m))
 }
 
 pub fn is_paused(s: &Saved) -> bool {

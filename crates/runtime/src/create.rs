@@ -74,8 +74,9 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         .at("mkfifo", &fifo)?;
 
     let plan = namespaces::plan(&bundle.spec);
+    let seccomp = init::security::compile(&bundle.spec)?;
     let (parent, child) = channel::pair()?;
-    let pid = spawn_init(&bundle, &plan, child, &fifo, o.no_pivot)?;
+    let pid = spawn_init(&bundle, &plan, child, &fifo, o.no_pivot, seccomp.as_ref())?;
     undo.pid = Some(pid);
 
     if plan.new_user {
@@ -101,12 +102,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         hooks: bundle.spec.hooks().clone(),
         private_pid_ns: plan.new_pid,
     };
-    undo.cgroup = Some(crate::cgroup::setup(
-        &bundle.spec,
-        cgroups_path.as_deref(),
-        &o.id,
-        pid,
-    )?);
+    undo.cgroup = crate::cgroup::setup(&bundle.spec, cgroups_path.as_deref(), &o.id, pid)?;
     let state_json = |s: &Saved, st: Status| serde_json::to_vec(&s.oci(st)).unwrap_or_default();
     let creating = state_json(&saved, Status::Creating);
     parent.send_continue(String::from_utf8_lossy(&creating).into_owned())?;
@@ -134,6 +130,7 @@ fn spawn_init(
     child: channel::InitEnd,
     fifo: &Path,
     no_pivot: bool,
+    seccomp: Option<&hull_seccomp::Filter>,
 ) -> Result<i32> {
     let restore: Vec<(LinuxNamespaceType, std::fs::File)> = [
         (LinuxNamespaceType::Pid, "pid_for_children"),
@@ -163,6 +160,7 @@ fn spawn_init(
             chan: child,
             fifo,
             no_pivot,
+            seccomp,
         })
     }
     // Only the parent goes back: in the child, setns would undo what clone just gave it.

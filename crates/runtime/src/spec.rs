@@ -214,6 +214,7 @@ pub fn validate(spec: &Spec, rootfs: &Path) -> Result<()> {
         }
     }
     crate::hooks::validate(spec)?;
+    crate::init::security::validate(spec)?;
     Ok(())
 }
 

@@ -38,5 +38,5 @@ pub use compile::{compile, Filter};
 pub use docker::{default_profile, docker_to_oci, native_arch, DEFAULT_PROFILE_JSON};
 pub use error::{Error, Result};
 pub use load::load;
-pub use notify::send_notify_fd;
+pub use notify::{send_notify_fd, send_notify_fd_on};
 pub use parse::parse_oci;

@@ -29,6 +29,55 @@ pub fn send_notify_fd(
     state_json: &[u8],
     listener_metadata: &str,
 ) -> Result<()> {
+    let bytes = envelope(state_json, listener_metadata)?;
+    let stream = UnixStream::connect(listener_path).map_err(|source| Error::Listener {
+        path: listener_path.to_owned(),
+        source,
+    })?;
+    send_message(&stream, fd, &bytes, listener_path)
+}
+
+/// Like [`send_notify_fd`], on a stream already connected to the listener: the container
+/// init connects before pivot_root (the listener's path is on the host) and sends after
+/// loading the filter.
+pub fn send_notify_fd_on(
+    stream: &UnixStream,
+    fd: BorrowedFd<'_>,
+    state_json: &[u8],
+    listener_metadata: &str,
+) -> Result<()> {
+    let bytes = envelope(state_json, listener_metadata)?;
+    send_message(stream, fd, &bytes, Path::new("(connected listener)"))?;
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}
+
+fn send_message(
+    mut stream: &UnixStream,
+    fd: BorrowedFd<'_>,
+    bytes: &[u8],
+    listener_path: &Path,
+) -> Result<()> {
+    let io_err = |source: std::io::Error| Error::Listener {
+        path: listener_path.to_owned(),
+        source,
+    };
+    let fds = [fd.as_raw_fd()];
+    let sent = sendmsg::<UnixAddr>(
+        stream.as_raw_fd(),
+        &[IoSlice::new(bytes)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .map_err(|e| io_err(e.into()))?;
+    stream.write_all(&bytes[sent..]).map_err(io_err)?;
+    // One state per connection: dropping the stream closes it.
+    Ok(())
+}
+
+/// The container process state message around `state_json`.
+fn envelope(state_json: &[u8], listener_metadata: &str) -> Result<Vec<u8>> {
     let state: Value = from_json(state_json, "container state")?;
     let pid = state
         .get("pid")
@@ -56,24 +105,7 @@ pub fn send_notify_fd(
         field: "container process state".to_owned(),
         source,
     })?;
-
-    let io_err = |source: std::io::Error| Error::Listener {
-        path: listener_path.to_owned(),
-        source,
-    };
-    let mut stream = UnixStream::connect(listener_path).map_err(io_err)?;
-    let fds = [fd.as_raw_fd()];
-    let sent = sendmsg::<UnixAddr>(
-        stream.as_raw_fd(),
-        &[IoSlice::new(&bytes)],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::MSG_NOSIGNAL,
-        None,
-    )
-    .map_err(|e| io_err(e.into()))?;
-    stream.write_all(&bytes[sent..]).map_err(io_err)?;
-    // One state per connection: dropping the stream closes it.
-    Ok(())
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Raw system calls that neither `nix` nor `std` wrap, each wrapped once, with the reason it is
 //! sound written beside it. Everything else in hull calls these instead of `libc` directly.
 
+pub mod tty;
+
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 fn cvt(ret: libc::c_long) -> io::Result<libc::c_long> {
@@ -195,4 +197,82 @@ pub fn set_rlimit(resource: libc::c_int, soft: u64, hard: u64) -> io::Result<()>
     // SAFETY: `lim` is a valid rlimit that the kernel only reads.
     let ret = unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &lim) };
     cvt(ret.into()).map(|_| ())
+}
+
+/// The kernel's `struct sched_attr` (the first version, 48 bytes).
+#[repr(C)]
+#[derive(Default)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+}
+
+/// `sched_setattr(2)` for the calling thread; glibc has no wrapper.
+pub fn sched_setattr(attr: &mut SchedAttr) -> io::Result<()> {
+    attr.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: attr points to a live, fully initialised sched_attr whose size field is set;
+    // the kernel only reads it.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, attr as *mut SchedAttr, 0) };
+    cvt(ret).map(|_| ())
+}
+
+/// `ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | level)` for the calling process.
+pub fn ioprio_set(class: u32, level: u32) -> io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+    let value = (class << 13) | (level & 0x1fff);
+    // SAFETY: plain integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) };
+    cvt(ret).map(|_| ())
+}
+
+/// Seals a memfd copy of the running executable and execs it, so that no process in a
+/// container can ever write to the runtime's binary through /proc/PID/exe: what they would
+/// reach is a sealed, anonymous copy (CVE-2019-5736). Returns only on failure.
+pub fn reexec_from_sealed_memfd(marker_env: &str) -> io::Error {
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    let run = || -> io::Result<std::convert::Infallible> {
+        let mut exe = std::fs::File::open("/proc/self/exe")?;
+        let memfd = nix::sys::memfd::memfd_create(
+            c"hullrt",
+            nix::sys::memfd::MFdFlags::MFD_CLOEXEC | nix::sys::memfd::MFdFlags::MFD_ALLOW_SEALING,
+        )?;
+        let mut f = std::fs::File::from(memfd);
+        let len = exe.metadata()?.len();
+        let copied = io::copy(&mut exe, &mut f)?;
+        if copied != len {
+            return Err(io::Error::other("short copy of /proc/self/exe"));
+        }
+        f.flush()?;
+        let seals =
+            libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+        // SAFETY: F_ADD_SEALS takes an integer argument on an fd we own.
+        if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let args: Vec<std::ffi::CString> = std::env::args_os()
+            .map(|a| std::ffi::CString::new(a.as_bytes()).unwrap_or_default())
+            .collect();
+        let mut env: Vec<std::ffi::CString> = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                std::ffi::CString::new(kv).ok()
+            })
+            .collect();
+        env.push(std::ffi::CString::new(format!("{marker_env}=1")).unwrap_or_default());
+        nix::unistd::fexecve(f.as_fd(), &args, &env)?;
+        unreachable!("fexecve returned success")
+    };
+    match run() {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
 }

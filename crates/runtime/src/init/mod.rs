@@ -2,6 +2,7 @@
 //! process that becomes the container's program (no re-exec of the runtime, no second fork).
 
 pub mod process;
+pub mod security;
 
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
@@ -24,6 +25,8 @@ pub struct InitArgs<'a> {
     /// The exec fifo that `start` opens; init blocks on it before exec.
     pub fifo: &'a Path,
     pub no_pivot: bool,
+    /// `linux.seccomp`, compiled by the parent before clone.
+    pub seccomp: Option<&'a hull_seccomp::Filter>,
 }
 
 /// Entry point in the child. Never returns: it execs the container's program or exits 1
@@ -53,6 +56,14 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
         open(a.fifo, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).at("open", a.fifo)?;
 
     let state_json = a.chan.wait_for_continue()?;
+    // Until exec, nothing in the container may open our /proc files (exe, mem, fds): a
+    // non-dumpable process's /proc entries belong to root in the initial user namespace.
+    // Not before the parent has written our id maps: as a non-root parent it could no longer
+    // open /proc/PID/uid_map.
+    let _ = hull_sys::set_dumpable(false);
+    // Our cgroup paths as the host names them, for bind mounts at /sys/fs/cgroup when a
+    // cgroup namespace cannot mount the hierarchies itself (v1 inside a user namespace).
+    crate::rootfs::remember_own_cgroups();
     let in_userns = plan.new_user || plan.joins_user;
     if plan.new_user {
         // The parent has written our id maps: become the namespace's root.
@@ -64,6 +75,13 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     if !plan.unshare_in_init.is_empty() {
         unshare(plan.unshare_in_init).ctx(|| "unshare namespaces".into())?;
     }
+    let seccomp = match a.seccomp {
+        Some(filter) => Some(security::Seccomp {
+            filter: filter.clone(),
+            listener: security::connect_listener(spec, filter)?,
+        }),
+        None => None,
+    };
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).map_err(|e| Error::config("hostname", e.to_string()))?;
     }
@@ -99,12 +117,20 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
         std::fs::create_dir_all(cwd).map_err(|e| Error::config("process.cwd", e.to_string()))?;
     }
 
+    security::set_scheduling(process)?;
+    security::set_lsm_labels(process)?;
+    let nnp = process.no_new_privileges() == Some(true);
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before the
+    // capabilities go. With it, as late as possible, so the fewest syscalls run under it.
+    if let (Some(sc), false) = (&seccomp, nnp) {
+        security::load(sc, &state_json)?;
+    }
     process::set_identity(process, in_userns)?;
     if let Some(mask) = process.user().umask() {
         hull_sys::set_umask(mask);
     }
     nix::unistd::chdir(cwd).map_err(|e| Error::config("process.cwd", format!("chdir: {e}")))?;
-    if process.no_new_privileges() == Some(true) {
+    if nnp {
         hull_sys::set_no_new_privs().ctx(|| "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
     }
     // Nothing of the runtime's may reach the program: every fd above stdio closes on exec.
@@ -117,6 +143,9 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
         Kind::StartContainer,
         state_json.as_bytes(),
     )?;
+    if let (Some(sc), true) = (&seccomp, nnp) {
+        security::load(sc, &state_json)?;
+    }
     let err = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
     Err(Error::config(
         "process.args[0]",

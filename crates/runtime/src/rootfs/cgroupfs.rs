@@ -53,9 +53,21 @@ fn hierarchies() -> Result<Vec<Hierarchy>> {
     Ok(out)
 }
 
-/// This process's cgroup path in the hierarchy that has `subsystems` (from /proc/self/cgroup).
+static OWN_CGROUPS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Reads /proc/self/cgroup now, before a cgroup namespace makes every path read "/".
+pub fn remember_own_cgroups() {
+    if let Ok(t) = std::fs::read_to_string("/proc/self/cgroup") {
+        let _ = OWN_CGROUPS.set(t);
+    }
+}
+
+/// This process's cgroup path in the hierarchy that has `subsystems`, as the host names it.
 fn own_path(subsystems: &[String], v2: bool) -> Option<String> {
-    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let text = match OWN_CGROUPS.get() {
+        Some(t) => t.clone(),
+        None => std::fs::read_to_string("/proc/self/cgroup").ok()?,
+    };
     text.lines().find_map(|l| {
         let mut parts = l.splitn(3, ':');
         let _id = parts.next()?;
@@ -93,16 +105,18 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
 
     if v2_only {
         let target = ensure_in_root(root, dest, false)?;
-        if cgns {
-            mount(
+        // Mounting needs a cgroup namespace of our own (and, in a user namespace, one it
+        // owns); otherwise our own directory is bind-mounted.
+        let mounted = cgns
+            && mount(
                 Some("cgroup2"),
                 &fd_path(&target),
                 Some("cgroup2"),
                 opts.flags,
                 None::<&str>,
             )
-            .map_err(|e| Error::sys("mount cgroup2 at", shown, e))?;
-        } else {
+            .is_ok();
+        if !mounted {
             let own = own_path(&[], true).unwrap_or_else(|| "/".into());
             let src = Path::new("/sys/fs/cgroup").join(own.trim_start_matches('/'));
             mount(
@@ -135,19 +149,25 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
         };
         let sub = dest.join(name);
         let t = ensure_in_root(root, &sub, false)?;
-        if cgns {
-            let data = h.subsystems.join(",");
-            mount(
+        let data = h.subsystems.join(",");
+        // v1 hierarchies cannot be mounted inside a user namespace: bind our own directory.
+        let mounted = cgns
+            && mount(
                 Some("cgroup"),
                 &fd_path(&t),
                 Some("cgroup"),
                 opts.flags,
                 Some(data.as_str()),
             )
-            .map_err(|e| Error::sys("mount cgroup", &sub, e))?;
-        } else {
+            .is_ok();
+        if !mounted {
             let own = own_path(&h.subsystems, false).unwrap_or_else(|| "/".into());
             let src = h.mountpoint.join(own.trim_start_matches('/'));
+            // Our cgroup may be outside what this mount namespace shows (a rootless caller's
+            // cgroup under a container manager): leave the directory empty then.
+            if !src.is_dir() {
+                continue;
+            }
             mount(
                 Some(&src),
                 &fd_path(&t),
@@ -162,14 +182,12 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
         // Co-mounted controllers (cpu,cpuacct) get a symlink per controller name.
         for s in &h.subsystems {
             if s.as_str() != name.to_string_lossy() && !s.starts_with("name=") {
-                let link = dest.join(s);
                 let parent = open_in_root(root, dest).map_err(|e| Error::sys("open", dest, e))?;
                 let _ = nix::unistd::symlinkat(
                     Path::new(name),
-                    parent.as_fd_ref(),
+                    std::os::fd::AsFd::as_fd(&parent),
                     Path::new(s.as_str()),
                 );
-                let _ = link;
             }
         }
     }
@@ -178,15 +196,4 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
         remount_bind(&fd_path(&again), opts.flags, shown)?;
     }
     Ok(())
-}
-
-trait AsFdRef {
-    fn as_fd_ref(&self) -> BorrowedFd<'_>;
-}
-
-impl AsFdRef for std::os::fd::OwnedFd {
-    fn as_fd_ref(&self) -> BorrowedFd<'_> {
-        use std::os::fd::AsFd;
-        self.as_fd()
-    }
 }

@@ -94,8 +94,13 @@ pub fn create(root: BorrowedFd<'_>, dev: &Device, bind: bool) -> Result<()> {
         nix::unistd::UnlinkatFlags::NoRemoveDir,
     );
     if bind {
-        let host = std::fs::File::open(&dev.path)
-            .map_err(|e| Error::sys("open host device", &dev.path, e))?;
+        // O_PATH: opening /dev/tty for real fails without a controlling terminal.
+        let host = nix::fcntl::open(
+            &dev.path,
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::sys("open host device", &dev.path, e))?;
         return super::mounts::bind_fd(root, host.as_fd(), &dev.path, true);
     }
     let rdev = nix::sys::stat::makedev(dev.major, dev.minor);

@@ -28,6 +28,8 @@ fn open_dir(p: &Path) -> Result<OwnedFd> {
     .at("open", p)
 }
 
+pub use cgroupfs::remember_own_cgroups;
+
 /// Everything before pivot_root. Runs in the container's new mount namespace.
 pub fn prepare(spec: &Spec, bundle: &Path, rootfs: &Path, in_userns: bool) -> Result<()> {
     let linux = spec.linux().as_ref();
