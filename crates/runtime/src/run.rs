@@ -56,6 +56,11 @@ pub fn run(o: &CreateOpts, detach: bool) -> Result<i32> {
         }
     };
     let _ = set.thread_unblock();
+    // 137 whether init itself was killed or its shell reports a killed child; the cgroup's
+    // counter tells an OOM kill from a plain `kill -9`, and is gone once deleted.
+    if code == 128 + Signal::SIGKILL as i32 && crate::events::oom_killed(&c.saved) {
+        eprintln!("warning: container {} was killed by the OOM killer", o.id);
+    }
     lifecycle::delete(&o.root, &o.id, true)?;
     Ok(code)
 }

@@ -127,11 +127,13 @@ impl Saved {
         if !self.alive() {
             return Status::Stopped;
         }
-        if dir(root, &self.id).join(FIFO).exists() {
-            return Status::Created;
-        }
+        // Paused first, as runc: a created container can be paused too, and must then read
+        // as paused for resume to accept it.
         if crate::cgroup::is_paused(self) {
             return Status::Paused;
+        }
+        if dir(root, &self.id).join(FIFO).exists() {
+            return Status::Created;
         }
         Status::Running
     }
