@@ -1,0 +1,394 @@
+//! Privileges and hardening, seen from inside the container: seccomp, user namespaces,
+//! rootless, LSM and scheduling attributes, and attacks that must fail with the host untouched.
+
+use std::io::{IoSliceMut, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixListener;
+use std::process::Command;
+use std::time::Duration;
+
+use hull_e2e::{cgroup_dirs_named, hullrt_path, unique_id, Bundle};
+use serde_json::{json, Value};
+
+#[test]
+fn seccomp_errno_kill_and_argument_conditions() {
+    let mut b = Bundle::new(
+        "grep -E '^Seccomp:' /proc/self/status; mkdir /tmp/x 2>&1; \
+         kill -0 $$ && echo kill0-ok; kill -USR1 $$ 2>&1 || echo usr1-denied",
+    );
+    b.config["root"]["readonly"] = json!(false);
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO",
+             "args": [{"index": 1, "value": 10, "op": "SCMP_CMP_EQ"}]},
+        ]
+    });
+    let out = b.run_ok(&unique_id("sc-errno"));
+    assert!(out.contains("Seccomp:\t2"), "{out}");
+    assert!(out.contains("Permission denied"), "mkdir not denied with EACCES: {out}");
+    assert!(out.contains("kill0-ok"), "{out}");
+    assert!(out.contains("usr1-denied"), "{out}");
+
+    // Without no_new_privs (loaded before the capability drop), as a non-root user.
+    b.config["process"]["noNewPrivileges"] = json!(false);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let out = b.run_ok(&unique_id("sc-nnp0"));
+    assert!(out.contains("Seccomp:\t2") && out.contains("Permission denied"), "{out}");
+
+    let mut b = Bundle::new("echo before; exec mkdir /tmp/y");
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL_PROCESS"}]
+    });
+    let (code, out, _) = b.run(&unique_id("sc-kill"));
+    assert_eq!(code, 128 + 31, "SIGSYS expected: {out}");
+    assert_eq!(out, "before\n");
+}
+
+#[test]
+fn seccomp_bad_action_names_the_field() {
+    let mut b = Bundle::new("true");
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ALLOW"},
+                     {"names": ["kill"], "action": "SCMP_ACT_BOGUS"}]
+    });
+    let id = unique_id("sc-bad");
+    let (code, _, err) = b.run(&id);
+    assert_eq!(code, 1);
+    assert!(err.contains("linux.seccomp.syscalls[1].action"), "{err}");
+    assert!(b.no_state_left(&id));
+}
+
+#[test]
+fn docker_default_profile_behaves_as_under_docker() {
+    let docker_caps: Vec<String> = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+        "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let profile = hull_seccomp::default_profile(&docker_caps).expect("default profile");
+    let mut b = Bundle::new(
+        "grep -E '^Seccomp:' /proc/self/status; unshare -n true 2>&1 || echo unshare-denied; \
+         mkdir -p /tmp/m && mount -t tmpfs none /tmp/m 2>&1 || echo mount-denied; echo alive",
+    );
+    b.config["root"]["readonly"] = json!(false);
+    b.config["linux"]["seccomp"] = serde_json::to_value(&profile).unwrap();
+    b.config["process"]["capabilities"] = json!({
+        "bounding": docker_caps, "effective": docker_caps, "permitted": docker_caps,
+    });
+    let out = b.run_ok(&unique_id("sc-docker"));
+    assert!(out.contains("Seccomp:\t2"), "{out}");
+    assert!(out.contains("unshare-denied"), "{out}");
+    assert!(out.contains("mount-denied"), "{out}");
+    assert!(out.ends_with("alive\n"), "{out}");
+}
+
+fn recv_fd(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        .expect("recvmsg");
+    let mut fd = None;
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: SCM_RIGHTS just installed this fd in our table; nothing else owns it.
+            fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+        }
+    }
+    let n = msg.bytes;
+    let mut data = buf[..n].to_vec();
+    let mut rest = Vec::new();
+    let mut c = conn;
+    let _ = c.read_to_end(&mut rest);
+    data.extend(rest);
+    (data, fd.expect("an fd over SCM_RIGHTS"))
+}
+
+#[test]
+fn seccomp_notify_hands_the_fd_to_the_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("agent.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let mut b = Bundle::new("mkdir /tmp/n 2>&1; echo done");
+    b.config["root"]["readonly"] = json!(false);
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": sock,
+        "listenerMetadata": "hello-agent",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    let id = unique_id("sc-notify");
+    let agent = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let (msg, fd) = recv_fd(&conn);
+        let req = libseccomp::ScmpNotifReq::receive(fd.as_raw_fd()).expect("notification");
+        // Answer: the syscall fails with EROFS.
+        libseccomp::ScmpNotifResp::new_error(req.id, -libc::EROFS, libseccomp::ScmpNotifRespFlags::empty())
+            .respond(fd.as_raw_fd())
+            .expect("respond");
+        msg
+    });
+    let out = b.run_ok(&id);
+    let msg: Value = serde_json::from_slice(&agent.join().unwrap()).unwrap();
+    assert_eq!(msg["fds"], json!(["seccompFd"]));
+    assert_eq!(msg["metadata"], "hello-agent");
+    assert_eq!(msg["state"]["id"], id.as_str());
+    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(out.ends_with("done\n"), "{out}");
+}
+
+#[test]
+fn user_namespace_maps_and_file_ownership() {
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(shared.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777))
+        .unwrap();
+    let mut b = Bundle::new(
+        "id -u; cat /proc/self/uid_map /proc/self/gid_map; touch /shared/made-by-root; \
+         readlink /proc/self/ns/user",
+    );
+    b.namespaces(&["mount", "uts", "ipc", "pid", "network", "cgroup", "user"]);
+    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    b.mount(json!({"destination": "/shared", "type": "bind", "source": shared.path(), "options": ["rbind"]}));
+    let status = Command::new("chown")
+        .args(["-R", "200000:200000"])
+        .arg(b.rootfs())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = b.run_ok(&unique_id("userns"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0");
+    let fields: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(fields, ["0", "200000", "65536"], "{out}");
+    let fields: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(fields, ["0", "200000", "65536"], "{out}");
+    assert_ne!(lines[3], hull_e2e::ns_of("self", "user"));
+    let meta = std::fs::metadata(shared.path().join("made-by-root")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (200000, 200000));
+}
+
+#[test]
+fn rootless_as_an_unprivileged_user() {
+    // The bundle and state dir belong to nobody (65534); hullrt runs as nobody.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in ["rootfs/bin", "rootfs/proc", "rootfs/dev", "rootfs/sys", "rootfs/tmp", "state"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy(hull_e2e::busybox(), root.join("rootfs/bin/busybox")).unwrap();
+    for a in ["sh", "id", "cat", "grep"] {
+        std::os::unix::fs::symlink("busybox", root.join("rootfs/bin").join(a)).unwrap();
+    }
+    Command::new("chmod").arg("755").arg(root).status().unwrap();
+    Command::new("chown").args(["-R", "65534:65534"]).arg(root).status().unwrap();
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(hullrt_path())
+            .arg("--root")
+            .arg(root.join("state"))
+            .args(args)
+            .current_dir(root)
+            .env_remove("XDG_RUNTIME_DIR")
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody(&["spec", "--rootless"]);
+    assert!(out.status.success(), "{out:?}");
+    let cfg_path = root.join("config.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
+    assert_eq!(cfg["linux"]["uidMappings"], json!([{"containerID": 0, "hostID": 65534, "size": 1}]));
+    cfg["process"]["terminal"] = json!(false);
+    cfg["process"]["args"] = json!(["sh", "-c", "id -u; cat /proc/self/uid_map; grep CapEff /proc/self/status"]);
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let id = unique_id("rootless");
+    let out = as_nobody(&["run", &id]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "0", "{stdout}");
+    let fields: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(fields, ["0", "65534", "1"], "{stdout}");
+    assert!(!root.join("state").join(&id).exists());
+}
+
+#[test]
+fn lsm_profiles_without_the_lsm_are_an_error() {
+    if std::fs::read_to_string("/sys/kernel/security/lsm").is_ok_and(|l| l.contains("apparmor")) {
+        eprintln!("AppArmor is active on this host: the missing-LSM error cannot be seen here");
+        return;
+    }
+    let mut b = Bundle::new("true");
+    b.config["process"]["apparmorProfile"] = json!("docker-default");
+    let id = unique_id("apparmor");
+    let (code, _, err) = b.run(&id);
+    assert_eq!(code, 1);
+    assert!(err.contains("process.apparmorProfile") && err.contains("not enabled"), "{err}");
+    assert!(b.no_state_left(&id));
+    let mut b = Bundle::new("true");
+    b.config["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0");
+    let (code, _, err) = b.run(&id);
+    assert_eq!(code, 1);
+    assert!(err.contains("process.selinuxLabel"), "{err}");
+    assert!(cgroup_dirs_named(&id).is_empty());
+}
+
+#[test]
+fn scheduler_and_io_priority() {
+    // /proc/self/stat: field 19 is nice, field 41 the policy (3 = SCHED_BATCH).
+    let mut b = Bundle::new("cut -d' ' -f19,41 /proc/self/stat; ionice -p $$");
+    b.config["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 7});
+    b.config["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0});
+    let out = b.run_ok(&unique_id("sched"));
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("7 3"), "{out}");
+    assert!(lines.next().unwrap_or("").contains("idle"), "{out}");
+}
+
+#[test]
+fn attack_mount_destination_symlinked_to_host_etc() {
+    let mut b = Bundle::new("grep ' /data \\| /etc ' /proc/self/mounts | cut -d' ' -f2,3; ls /etc");
+    std::fs::remove_dir_all(b.rootfs().join("etc")).ok();
+    std::fs::create_dir(b.rootfs().join("etc")).unwrap();
+    // The image makes /data an absolute symlink to /etc, hoping the runtime follows it on the host.
+    std::os::unix::fs::symlink("/etc", b.rootfs().join("data")).unwrap();
+    b.mount(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
+    let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let out = b.run_ok(&unique_id("atk-etc"));
+    // The tmpfs landed on the rootfs's own /etc, inside the container.
+    assert!(out.contains("/etc tmpfs"), "{out}");
+    let after = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert_eq!(
+        before.lines().filter(|l| l.contains(" /etc ")).count(),
+        after.lines().filter(|l| l.contains(" /etc ")).count()
+    );
+    assert!(std::path::Path::new("/etc/passwd").exists(), "host /etc was covered");
+}
+
+#[test]
+fn attack_symlink_chain_out_of_the_rootfs() {
+    let outside = tempfile::tempdir().unwrap();
+    // Followed on the host, the chain would reach this existing directory.
+    std::fs::create_dir(outside.path().join("bound")).unwrap();
+    let mut b = Bundle::new("ls -d /escape/bound && echo inside");
+    let depth = b.rootfs().components().count() + 2;
+    let up = "../".repeat(depth);
+    let target = format!("{up}{}", outside.path().display().to_string().trim_start_matches('/'));
+    // A chain: /escape -> /hop, /hop -> ../../../../<outside dir> (relative, many levels up).
+    std::os::unix::fs::symlink("/hop", b.rootfs().join("escape")).unwrap();
+    std::os::unix::fs::symlink(&target, b.rootfs().join("hop")).unwrap();
+    let src = tempfile::tempdir().unwrap();
+    b.mount(json!({"destination": "/escape/bound", "type": "bind", "source": src.path(), "options": ["rbind"]}));
+    b.config["root"]["readonly"] = json!(false);
+    let id = unique_id("atk-chain");
+    // Resolved inside the rootfs the chain dangles: the container fails safely (or, were the
+    // target created inside, runs); either way nothing outside is touched.
+    let (code, out, err) = b.run(&id);
+    assert!(code != 0 || out.contains("inside"), "{out}{err}");
+    assert!(b.no_state_left(&id) || code == 0);
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(outside.path().join("bound")).unwrap().count(), 0);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&outside.path().display().to_string()));
+}
+
+#[test]
+fn attack_dev_null_replaced_by_a_symlink_to_a_host_file() {
+    // No /dev mount: the image's own /dev is used, and its "null" points at a host file.
+    let mut b = Bundle::new("cat /proc/keys");
+    let mounts: Vec<Value> = b.config["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| !m["destination"].as_str().unwrap().starts_with("/dev"))
+        .cloned()
+        .collect();
+    b.config["mounts"] = Value::Array(mounts);
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "host secret\n").unwrap();
+    std::os::unix::fs::symlink(secret.path(), b.rootfs().join("dev/null")).unwrap();
+    let id = unique_id("atk-null");
+    let (code, out, err) = b.run(&id);
+    assert_ne!(code, 0, "masking used a fake /dev/null: {out}");
+    assert!(!out.contains("host secret"));
+    assert!(err.contains("/dev/null"), "{err}");
+    assert!(b.no_state_left(&id));
+}
+
+#[test]
+fn attack_write_runtime_binary_through_proc_exe() {
+    let exe = hullrt_path();
+    let before = std::fs::read(&exe).unwrap();
+    // Container A is created: its init is the runtime, waiting for start.
+    let a = Bundle::new("sleep 5");
+    let ida = unique_id("atk-exe-a");
+    assert!(a.hullrt(&["create", &ida]).status.success());
+    let pid = a.state(&ida)["pid"].as_i64().unwrap();
+    let host_view = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert!(host_view.display().to_string().starts_with("/memfd:"), "{host_view:?}");
+    // Container B shares A's pid namespace and tries to write the runtime through A's init.
+    let mut b = Bundle::new(
+        "readlink /proc/1/exe 2>&1; echo pwned > /proc/1/exe 2>&1 && echo WROTE || echo refused",
+    );
+    b.config["hostname"] = json!(null);
+    b.config["linux"]["namespaces"] = json!([
+        {"type": "mount"}, {"type": "pid", "path": format!("/proc/{pid}/ns/pid")}
+    ]);
+    b.config["process"]["capabilities"] = json!({
+        "bounding": ["CAP_DAC_OVERRIDE"], "effective": ["CAP_DAC_OVERRIDE"], "permitted": ["CAP_DAC_OVERRIDE"]
+    });
+    let out = b.run_ok(&unique_id("atk-exe-b"));
+    assert!(out.contains("refused"), "{out}");
+    assert!(!out.contains("WROTE"), "{out}");
+    assert!(a.hullrt(&["delete", "--force", &ida]).status.success());
+    assert_eq!(std::fs::read(&exe).unwrap(), before, "runtime binary changed");
+}
+
+#[test]
+fn no_fd_of_the_caller_leaks_into_the_container() {
+    use std::os::unix::process::CommandExt;
+    let b = Bundle::new("ls /proc/self/fd");
+    b.save();
+    let dir = std::fs::File::open("/etc").unwrap();
+    let raw = dir.as_raw_fd();
+    let mut cmd = Command::new(hullrt_path());
+    cmd.arg("--root").arg(&b.root).args(["run", &unique_id("fdleak")]).current_dir(b.path());
+    // SAFETY: only dup2 (async-signal-safe) runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(raw, 7) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let fds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    // 0-2 and the fd ls opens for the directory itself.
+    assert!(!fds.contains(&"7".to_string()), "fd 7 leaked: {fds:?}");
+    assert!(fds.len() <= 4, "{fds:?}");
+}
+
+#[test]
+fn cwd_cannot_leave_the_root() {
+    let mut b = Bundle::new("pwd; ls / | grep -c busybox; ls /bin/busybox");
+    b.config["process"]["cwd"] = json!("/../../../..");
+    let out = b.run_ok(&unique_id("cwd"));
+    assert!(out.starts_with("/\n"), "{out}");
+    std::thread::sleep(Duration::from_millis(1));
+}
