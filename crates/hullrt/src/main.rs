@@ -41,6 +41,11 @@ enum Cmd {
     Kill(cmd::kill::Args),
     Delete(cmd::delete::Args),
     List(cmd::list::Args),
+    Update(cmd::update::Args),
+    Pause(cmd::pause::Args),
+    Resume(cmd::resume::Args),
+    Ps(cmd::ps::Args),
+    Events(cmd::events::Args),
 }
 
 fn main() {
@@ -55,6 +60,11 @@ fn main() {
         Cmd::Kill(a) => cmd::kill::exec(&cli.root, a),
         Cmd::Delete(a) => cmd::delete::exec(&cli.root, a),
         Cmd::List(a) => cmd::list::exec(&cli.root, a),
+        Cmd::Update(a) => cmd::update::exec(&cli.root, a),
+        Cmd::Pause(a) => cmd::pause::exec(&cli.root, a),
+        Cmd::Resume(a) => cmd::resume::exec(&cli.root, a),
+        Cmd::Ps(a) => cmd::ps::exec(&cli.root, a),
+        Cmd::Events(a) => cmd::events::exec(&cli.root, a),
     };
     match res {
         Ok(code) => std::process::exit(code),
