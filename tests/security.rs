@@ -154,12 +154,17 @@ fn user_namespace_maps_and_file_ownership() {
         .unwrap();
     let mut b = Bundle::new(
         "id -u; cat /proc/self/uid_map /proc/self/gid_map; touch /shared/made-by-root; \
-         readlink /proc/self/ns/user",
+         readlink /proc/self/ns/user; hostname renamed && hostname; \
+         ip link set lo up && echo net-owned",
     );
     b.namespaces(&["mount", "uts", "ipc", "pid", "network", "cgroup", "user"]);
     b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
     b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
     b.mount(json!({"destination": "/shared", "type": "bind", "source": shared.path(), "options": ["rbind"]}));
+    // Powerful capabilities, but only over namespaces the container's user namespace owns.
+    let caps = json!(["CAP_SYS_ADMIN", "CAP_NET_ADMIN"]);
+    b.config["process"]["capabilities"] =
+        json!({"bounding": caps, "effective": caps, "permitted": caps});
     let status = Command::new("chown")
         .args(["-R", "200000:200000"])
         .arg(b.rootfs())
@@ -174,6 +179,10 @@ fn user_namespace_maps_and_file_ownership() {
     let fields: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!(fields, ["0", "200000", "65536"], "{out}");
     assert_ne!(lines[3], hull_e2e::ns_of("self", "user"));
+    // The container's root owns its other namespaces: it may rename its host and configure
+    // its network, which needs capabilities in the namespace's owning user namespace.
+    assert_eq!(lines[4], "renamed", "{out}");
+    assert_eq!(lines[5], "net-owned", "{out}");
     let meta = std::fs::metadata(shared.path().join("made-by-root")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (200000, 200000));
 }
@@ -220,6 +229,67 @@ fn rootless_as_an_unprivileged_user() {
     assert_eq!(lines[0], "0", "{stdout}");
     let fields: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(fields, ["0", "65534", "1"], "{stdout}");
+    assert!(!root.join("state").join(&id).exists());
+}
+
+#[test]
+fn rootless_with_subordinate_ids_uses_newuidmap() {
+    // nobody gets a range in /etc/subuid and /etc/subgid (CI machines are fresh).
+    for f in ["/etc/subuid", "/etc/subgid"] {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        if !text.lines().any(|l| l.starts_with("nobody:")) {
+            std::fs::write(f, format!("{text}nobody:300000:65536\n")).unwrap();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in ["rootfs/bin", "rootfs/proc", "rootfs/dev", "rootfs/sys", "state"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy(hull_e2e::busybox(), root.join("rootfs/bin/busybox")).unwrap();
+    for a in ["sh", "cat"] {
+        std::os::unix::fs::symlink("busybox", root.join("rootfs/bin").join(a)).unwrap();
+    }
+    Command::new("chmod").arg("755").arg(root).status().unwrap();
+    Command::new("chown").args(["-R", "65534:65534"]).arg(root).status().unwrap();
+    let nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(hullrt_path())
+            .arg("--root")
+            .arg(root.join("state"))
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap()
+    };
+    assert!(nobody(&["spec", "--rootless"]).status.success());
+    let cfg_path = root.join("config.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
+    let maps = json!([{"containerID": 0, "hostID": 65534, "size": 1},
+                      {"containerID": 1, "hostID": 300000, "size": 65536}]);
+    cfg["linux"]["uidMappings"] = maps.clone();
+    cfg["linux"]["gidMappings"] = maps;
+    cfg["process"]["terminal"] = json!(false);
+    cfg["process"]["args"] = json!(["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map"]);
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let out = nobody(&["run", &unique_id("newuidmap")]);
+    assert!(out.status.success(), "{out:?}");
+    let rows: Vec<Vec<String>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[1], ["1", "300000", "65536"]);
+    assert_eq!(rows[3], ["1", "300000", "65536"]);
+    // A range nobody was not given is refused by newuidmap, with the field named.
+    cfg["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 65534, "size": 1},
+                                         {"containerID": 1, "hostID": 500000, "size": 10}]);
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let id = unique_id("newuidmap-bad");
+    let out = nobody(&["run", &id]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("linux.uidMappings"), "{out:?}");
     assert!(!root.join("state").join(&id).exists());
 }
 
