@@ -27,6 +27,9 @@ pub struct Cli {
     /// Print debug messages.
     #[arg(long, global = true)]
     debug: bool,
+    /// Manage cgroups through systemd: not supported (an error for create and run).
+    #[arg(long = "systemd-cgroup", global = true)]
+    systemd_cgroup: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -46,11 +49,19 @@ enum Cmd {
     Resume(cmd::resume::Args),
     Ps(cmd::ps::Args),
     Events(cmd::events::Args),
+    Exec(cmd::exec::Args),
+    Features(cmd::features::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let logger = log::Logger::new(cli.log.clone(), &cli.log_format);
+    if cli.systemd_cgroup && matches!(cli.cmd, Cmd::Create(_) | Cmd::Run(_)) {
+        if let Err(e) = hull_runtime::features::systemd_cgroup() {
+            logger.error(&e.to_string());
+            std::process::exit(1);
+        }
+    }
     let res = match cli.cmd {
         Cmd::Spec(a) => cmd::spec::exec(a),
         Cmd::Create(a) => cmd::create::exec(&cli.root, a),
@@ -65,6 +76,8 @@ fn main() {
         Cmd::Resume(a) => cmd::resume::exec(&cli.root, a),
         Cmd::Ps(a) => cmd::ps::exec(&cli.root, a),
         Cmd::Events(a) => cmd::events::exec(&cli.root, a),
+        Cmd::Exec(a) => cmd::exec::exec(&cli.root, a),
+        Cmd::Features(a) => cmd::features::exec(a),
     };
     match res {
         Ok(code) => std::process::exit(code),

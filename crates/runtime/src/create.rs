@@ -23,6 +23,12 @@ pub struct CreateOpts {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub no_pivot: bool,
+    /// Where the pty master goes when `process.terminal` is set (containerd's shim, conmon).
+    pub console_socket: Option<PathBuf>,
+    /// `run` in the foreground: a terminal process without a console socket gets our stdio.
+    pub tty_from_caller: bool,
+    /// Fds from 3 up that the process keeps (socket activation, `--preserve-fds`).
+    pub extra_fds: crate::extra_fds::ExtraFds,
 }
 
 /// A container whose init is waiting for `start`. `pid` is our own child.
@@ -54,7 +60,13 @@ impl Drop for Undo<'_> {
 
 pub fn create(o: &CreateOpts) -> Result<Created> {
     state::valid_id(&o.id)?;
-    let bundle = spec::load(&o.bundle)?;
+    let mut bundle = spec::load(&o.bundle)?;
+    if let Some(p) = bundle.spec.process_mut() {
+        o.extra_fds.add_env(p);
+    }
+    let process = bundle.spec.process().as_ref().expect("validated");
+    let console =
+        crate::console::for_create(process, o.console_socket.as_deref(), o.tty_from_caller)?;
     std::fs::create_dir_all(&o.root).at("create state root", &o.root)?;
     let dir = state::dir(&o.root, &o.id);
     match std::fs::create_dir(&dir) {
@@ -72,11 +84,25 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     let fifo = dir.join(state::FIFO);
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
         .at("mkfifo", &fifo)?;
+    crate::exec::save_config(&dir, &bundle.spec)?;
 
     let plan = namespaces::plan(&bundle.spec);
     let seccomp = init::security::compile(&bundle.spec)?;
     let (parent, child) = channel::pair()?;
-    let pid = spawn_init(&bundle, &plan, child, &fifo, o.no_pivot, seccomp.as_ref())?;
+    let io = crate::console::InitIo {
+        console: console.as_ref(),
+        keep_fds: o.extra_fds.total(),
+    };
+    let pid = spawn_init(
+        &bundle,
+        &plan,
+        child,
+        &fifo,
+        o.no_pivot,
+        seccomp.as_ref(),
+        io,
+    )?;
+    drop(console);
     undo.pid = Some(pid);
 
     if plan.new_user {
@@ -131,6 +157,7 @@ fn spawn_init(
     fifo: &Path,
     no_pivot: bool,
     seccomp: Option<&hull_seccomp::Filter>,
+    io: crate::console::InitIo<'_>,
 ) -> Result<i32> {
     let restore: Vec<(LinuxNamespaceType, std::fs::File)> = [
         (LinuxNamespaceType::Pid, "pid_for_children"),
@@ -161,6 +188,7 @@ fn spawn_init(
             fifo,
             no_pivot,
             seccomp,
+            io,
         })
     }
     // Only the parent goes back: in the child, setns would undo what clone just gave it.

@@ -8,9 +8,13 @@
 
 pub mod cgroup;
 pub mod channel;
+pub mod console;
 pub mod create;
 pub mod error;
 pub mod events;
+pub mod exec;
+pub mod extra_fds;
+pub mod features;
 pub mod hooks;
 pub mod init;
 pub mod lifecycle;

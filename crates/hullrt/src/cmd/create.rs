@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use hull_runtime::create::{create, CreateOpts};
+use hull_runtime::extra_fds::ExtraFds;
 
 /// Create a container: its init waits for `start`.
 #[derive(clap::Args)]
@@ -14,6 +15,15 @@ pub struct Args {
     /// Move the rootfs over / and chroot instead of pivot_root (for ramfs roots).
     #[arg(long = "no-pivot")]
     no_pivot: bool,
+    /// Unix socket to send the pty master to, when the process has a terminal.
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// Pass N more fds (3 .. 3+N, after any socket-activation fds) to the process.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// Do not create a session keyring for the container (hullrt never does).
+    #[arg(long = "no-new-keyring")]
+    no_new_keyring: bool,
     id: String,
 }
 
@@ -24,6 +34,9 @@ pub fn exec(root: &Path, a: Args) -> super::Result {
         bundle: a.bundle,
         pid_file: a.pid_file,
         no_pivot: a.no_pivot,
+        console_socket: a.console_socket,
+        tty_from_caller: false,
+        extra_fds: ExtraFds::from_env(a.preserve_fds),
     })?;
     Ok(0)
 }

@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use hull_runtime::create::CreateOpts;
+use hull_runtime::extra_fds::ExtraFds;
 
 /// Create and start a container, and wait for it unless detached.
 #[derive(clap::Args)]
@@ -17,6 +18,21 @@ pub struct Args {
     /// Move the rootfs over / and chroot instead of pivot_root (for ramfs roots).
     #[arg(long = "no-pivot")]
     no_pivot: bool,
+    /// Unix socket to send the pty master to, when the process has a terminal.
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// Pass N more fds (3 .. 3+N, after any socket-activation fds) to the process.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// Do not create a session keyring for the container (hullrt never does).
+    #[arg(long = "no-new-keyring")]
+    no_new_keyring: bool,
+    /// Accepted for runc compatibility: `run` always reaps the container's init itself.
+    #[arg(long = "no-subreaper", hide = true)]
+    no_subreaper: bool,
+    /// Accepted for runc compatibility; the container is deleted after it exits.
+    #[arg(long, hide = true)]
+    keep: bool,
     id: String,
 }
 
@@ -27,6 +43,9 @@ pub fn exec(root: &Path, a: Args) -> super::Result {
         bundle: a.bundle,
         pid_file: a.pid_file,
         no_pivot: a.no_pivot,
+        console_socket: a.console_socket,
+        tty_from_caller: !a.detach,
+        extra_fds: ExtraFds::from_env(a.preserve_fds),
     };
     hull_runtime::run::run(&o, a.detach)
 }

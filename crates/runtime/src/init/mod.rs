@@ -27,6 +27,8 @@ pub struct InitArgs<'a> {
     pub no_pivot: bool,
     /// `linux.seccomp`, compiled by the parent before clone.
     pub seccomp: Option<&'a hull_seccomp::Filter>,
+    /// The console socket (a pty replaces stdio) and how many fds above stdio to keep.
+    pub io: crate::console::InitIo<'a>,
 }
 
 /// Entry point in the child. Never returns: it execs the container's program or exits 1
@@ -97,6 +99,11 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
         state_json.as_bytes(),
     )?;
     crate::rootfs::enter(&a.bundle.rootfs, a.no_pivot)?;
+    // After pivot_root, so the pty comes from the container's devpts; before the read-only
+    // root, so /dev/console can still be created.
+    if let Some(sock) = a.io.console {
+        crate::console::setup(sock, process, true)?;
+    }
     crate::rootfs::finish(spec)?;
 
     process::set_rlimits(process)?;
@@ -133,8 +140,9 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     if nnp {
         hull_sys::set_no_new_privs().ctx(|| "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
     }
-    // Nothing of the runtime's may reach the program: every fd above stdio closes on exec.
-    hull_sys::cloexec_from(3).ctx(|| "close_range".into())?;
+    // Nothing of the runtime's may reach the program: every fd above stdio and the ones it
+    // was given (socket activation, --preserve-fds) closes on exec.
+    hull_sys::cloexec_from(3 + a.io.keep_fds).ctx(|| "close_range".into())?;
 
     a.chan.send_ready()?;
     wait_for_start(&fifo)?;
