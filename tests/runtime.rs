@@ -524,3 +524,86 @@ fn capabilities_and_no_new_privs_as_specified() {
     assert_eq!(code, 1);
     assert!(err.contains("process.capabilities.bounding"), "{err}");
 }
+
+#[test]
+fn joins_every_joinable_namespace_by_path() {
+    // A holder with its own mnt, uts, ipc, net, pid, cgroup and time namespaces.
+    let mut holder = Command::new("unshare")
+        .args([
+            "--mount", "--uts", "--ipc", "--net", "--pid", "--fork", "--cgroup", "--time",
+        ])
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    let parent = holder.id();
+    let mut pid = String::new();
+    for _ in 0..400 {
+        let out = Command::new("pgrep")
+            .args(["-P", &parent.to_string()])
+            .output()
+            .unwrap();
+        pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !pid.is_empty() && ns_of(&pid, "pid") != ns_of("self", "pid") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!pid.is_empty(), "holder did not start");
+    let kinds = [
+        ("mount", "mnt"),
+        ("uts", "uts"),
+        ("ipc", "ipc"),
+        ("network", "net"),
+        ("pid", "pid"),
+        ("cgroup", "cgroup"),
+        ("time", "time"),
+    ];
+    let mut b = Bundle::new(
+        "for n in mnt uts ipc net pid cgroup time; do echo $n=$(readlink /proc/self/ns/$n); done; echo self=$$",
+    );
+    b.config["hostname"] = json!(null);
+    b.config["linux"]["namespaces"] = serde_json::Value::Array(
+        kinds
+            .iter()
+            .map(|(t, link)| json!({"type": t, "path": format!("/proc/{pid}/ns/{link}")}))
+            .collect(),
+    );
+    let want: Vec<(String, String)> = kinds
+        .iter()
+        .map(|(_, l)| (l.to_string(), ns_of(&pid, l)))
+        .collect();
+    let out = b.run_ok(&unique_id("joinall"));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    for (link, expect) in want {
+        assert_ne!(
+            expect,
+            ns_of("self", &link),
+            "holder shares {link} with the host"
+        );
+        assert!(
+            out.contains(&format!("{link}={expect}\n")),
+            "{link}: want {expect} in {out}"
+        );
+    }
+    // The holder's sleep is pid 1 of that namespace, so the joiner is not.
+    assert!(!out.contains("self=1\n"), "{out}");
+}
+
+#[test]
+fn rootfs_propagation_is_applied() {
+    let mut b = Bundle::new("awk '$5 == \"/\"' /proc/self/mountinfo");
+    b.config["linux"]["rootfsPropagation"] = json!("rshared");
+    let out = b.run_ok(&unique_id("rprop-shared"));
+    assert!(out.contains("shared:"), "{out}");
+    b.config["linux"]["rootfsPropagation"] = json!("private");
+    let out = b.run_ok(&unique_id("rprop-private"));
+    assert!(
+        !out.contains("shared:") && !out.contains("master:"),
+        "{out}"
+    );
+    b.config["linux"]["rootfsPropagation"] = json!("bogus");
+    let (code, _, err) = b.run(&unique_id("rprop-bad"));
+    assert_eq!(code, 1);
+    assert!(err.contains("linux.rootfsPropagation"), "{err}");
+}

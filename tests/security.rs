@@ -29,7 +29,10 @@ fn seccomp_errno_kill_and_argument_conditions() {
     });
     let out = b.run_ok(&unique_id("sc-errno"));
     assert!(out.contains("Seccomp:\t2"), "{out}");
-    assert!(out.contains("Permission denied"), "mkdir not denied with EACCES: {out}");
+    assert!(
+        out.contains("Permission denied"),
+        "mkdir not denied with EACCES: {out}"
+    );
     assert!(out.contains("kill0-ok"), "{out}");
     assert!(out.contains("usr1-denied"), "{out}");
 
@@ -37,7 +40,10 @@ fn seccomp_errno_kill_and_argument_conditions() {
     b.config["process"]["noNewPrivileges"] = json!(false);
     b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
     let out = b.run_ok(&unique_id("sc-nnp0"));
-    assert!(out.contains("Seccomp:\t2") && out.contains("Permission denied"), "{out}");
+    assert!(
+        out.contains("Seccomp:\t2") && out.contains("Permission denied"),
+        "{out}"
+    );
 
     let mut b = Bundle::new("echo before; exec mkdir /tmp/y");
     b.config["linux"]["seccomp"] = json!({
@@ -67,9 +73,20 @@ fn seccomp_bad_action_names_the_field() {
 #[test]
 fn docker_default_profile_behaves_as_under_docker() {
     let docker_caps: Vec<String> = [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-        "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -96,8 +113,13 @@ fn recv_fd(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, OwnedFd) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let mut iov = [IoSliceMut::new(&mut buf)];
-    let msg = recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-        .expect("recvmsg");
+    let msg = recvmsg::<UnixAddr>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .expect("recvmsg");
     let mut fd = None;
     for c in msg.cmsgs().unwrap() {
         if let ControlMessageOwned::ScmRights(fds) = c {
@@ -133,9 +155,13 @@ fn seccomp_notify_hands_the_fd_to_the_listener() {
         let (msg, fd) = recv_fd(&conn);
         let req = libseccomp::ScmpNotifReq::receive(fd.as_raw_fd()).expect("notification");
         // Answer: the syscall fails with EROFS.
-        libseccomp::ScmpNotifResp::new_error(req.id, -libc::EROFS, libseccomp::ScmpNotifRespFlags::empty())
-            .respond(fd.as_raw_fd())
-            .expect("respond");
+        libseccomp::ScmpNotifResp::new_error(
+            req.id,
+            -libc::EROFS,
+            libseccomp::ScmpNotifRespFlags::empty(),
+        )
+        .respond(fd.as_raw_fd())
+        .expect("respond");
         msg
     });
     let out = b.run_ok(&id);
@@ -150,8 +176,11 @@ fn seccomp_notify_hands_the_fd_to_the_listener() {
 #[test]
 fn user_namespace_maps_and_file_ownership() {
     let shared = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(shared.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777))
-        .unwrap();
+    std::fs::set_permissions(
+        shared.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
     let mut b = Bundle::new(
         "id -u; cat /proc/self/uid_map /proc/self/gid_map; touch /shared/made-by-root; \
          readlink /proc/self/ns/user; hostname renamed && hostname; \
@@ -192,7 +221,14 @@ fn rootless_as_an_unprivileged_user() {
     // The bundle and state dir belong to nobody (65534); hullrt runs as nobody.
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for d in ["rootfs/bin", "rootfs/proc", "rootfs/dev", "rootfs/sys", "rootfs/tmp", "state"] {
+    for d in [
+        "rootfs/bin",
+        "rootfs/proc",
+        "rootfs/dev",
+        "rootfs/sys",
+        "rootfs/tmp",
+        "state",
+    ] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
     std::fs::copy(hull_e2e::busybox(), root.join("rootfs/bin/busybox")).unwrap();
@@ -200,7 +236,11 @@ fn rootless_as_an_unprivileged_user() {
         std::os::unix::fs::symlink("busybox", root.join("rootfs/bin").join(a)).unwrap();
     }
     Command::new("chmod").arg("755").arg(root).status().unwrap();
-    Command::new("chown").args(["-R", "65534:65534"]).arg(root).status().unwrap();
+    Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(root)
+        .status()
+        .unwrap();
     let as_nobody = |args: &[&str]| {
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -217,9 +257,16 @@ fn rootless_as_an_unprivileged_user() {
     assert!(out.status.success(), "{out:?}");
     let cfg_path = root.join("config.json");
     let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
-    assert_eq!(cfg["linux"]["uidMappings"], json!([{"containerID": 0, "hostID": 65534, "size": 1}]));
+    assert_eq!(
+        cfg["linux"]["uidMappings"],
+        json!([{"containerID": 0, "hostID": 65534, "size": 1}])
+    );
     cfg["process"]["terminal"] = json!(false);
-    cfg["process"]["args"] = json!(["sh", "-c", "id -u; cat /proc/self/uid_map; grep CapEff /proc/self/status"]);
+    cfg["process"]["args"] = json!([
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; grep CapEff /proc/self/status"
+    ]);
     std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
     let id = unique_id("rootless");
     let out = as_nobody(&["run", &id]);
@@ -243,7 +290,13 @@ fn rootless_with_subordinate_ids_uses_newuidmap() {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for d in ["rootfs/bin", "rootfs/proc", "rootfs/dev", "rootfs/sys", "state"] {
+    for d in [
+        "rootfs/bin",
+        "rootfs/proc",
+        "rootfs/dev",
+        "rootfs/sys",
+        "state",
+    ] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
     std::fs::copy(hull_e2e::busybox(), root.join("rootfs/bin/busybox")).unwrap();
@@ -251,7 +304,11 @@ fn rootless_with_subordinate_ids_uses_newuidmap() {
         std::os::unix::fs::symlink("busybox", root.join("rootfs/bin").join(a)).unwrap();
     }
     Command::new("chmod").arg("755").arg(root).status().unwrap();
-    Command::new("chown").args(["-R", "65534:65534"]).arg(root).status().unwrap();
+    Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(root)
+        .status()
+        .unwrap();
     let nobody = |args: &[&str]| {
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -289,7 +346,10 @@ fn rootless_with_subordinate_ids_uses_newuidmap() {
     let id = unique_id("newuidmap-bad");
     let out = nobody(&["run", &id]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("linux.uidMappings"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("linux.uidMappings"),
+        "{out:?}"
+    );
     assert!(!root.join("state").join(&id).exists());
 }
 
@@ -304,7 +364,10 @@ fn lsm_profiles_without_the_lsm_are_an_error() {
     let id = unique_id("apparmor");
     let (code, _, err) = b.run(&id);
     assert_eq!(code, 1);
-    assert!(err.contains("process.apparmorProfile") && err.contains("not enabled"), "{err}");
+    assert!(
+        err.contains("process.apparmorProfile") && err.contains("not enabled"),
+        "{err}"
+    );
     assert!(b.no_state_left(&id));
     let mut b = Bundle::new("true");
     b.config["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0");
@@ -333,7 +396,9 @@ fn attack_mount_destination_symlinked_to_host_etc() {
     std::fs::create_dir(b.rootfs().join("etc")).unwrap();
     // The image makes /data an absolute symlink to /etc, hoping the runtime follows it on the host.
     std::os::unix::fs::symlink("/etc", b.rootfs().join("data")).unwrap();
-    b.mount(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
+    b.mount(
+        json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}),
+    );
     let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let out = b.run_ok(&unique_id("atk-etc"));
     // The tmpfs landed on the rootfs's own /etc, inside the container.
@@ -343,7 +408,10 @@ fn attack_mount_destination_symlinked_to_host_etc() {
         before.lines().filter(|l| l.contains(" /etc ")).count(),
         after.lines().filter(|l| l.contains(" /etc ")).count()
     );
-    assert!(std::path::Path::new("/etc/passwd").exists(), "host /etc was covered");
+    assert!(
+        std::path::Path::new("/etc/passwd").exists(),
+        "host /etc was covered"
+    );
 }
 
 #[test]
@@ -354,7 +422,10 @@ fn attack_symlink_chain_out_of_the_rootfs() {
     let mut b = Bundle::new("ls -d /escape/bound && echo inside");
     let depth = b.rootfs().components().count() + 2;
     let up = "../".repeat(depth);
-    let target = format!("{up}{}", outside.path().display().to_string().trim_start_matches('/'));
+    let target = format!(
+        "{up}{}",
+        outside.path().display().to_string().trim_start_matches('/')
+    );
     // A chain: /escape -> /hop, /hop -> ../../../../<outside dir> (relative, many levels up).
     std::os::unix::fs::symlink("/hop", b.rootfs().join("escape")).unwrap();
     std::os::unix::fs::symlink(&target, b.rootfs().join("hop")).unwrap();
@@ -368,7 +439,12 @@ fn attack_symlink_chain_out_of_the_rootfs() {
     assert!(code != 0 || out.contains("inside"), "{out}{err}");
     assert!(b.no_state_left(&id) || code == 0);
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
-    assert_eq!(std::fs::read_dir(outside.path().join("bound")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(outside.path().join("bound"))
+            .unwrap()
+            .count(),
+        0
+    );
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&outside.path().display().to_string()));
 }
@@ -406,7 +482,10 @@ fn attack_write_runtime_binary_through_proc_exe() {
     assert!(a.hullrt(&["create", &ida]).status.success());
     let pid = a.state(&ida)["pid"].as_i64().unwrap();
     let host_view = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
-    assert!(host_view.display().to_string().starts_with("/memfd:"), "{host_view:?}");
+    assert!(
+        host_view.display().to_string().starts_with("/memfd:"),
+        "{host_view:?}"
+    );
     // Container B shares A's pid namespace and tries to write the runtime through A's init.
     let mut b = Bundle::new(
         "readlink /proc/1/exe 2>&1; echo pwned > /proc/1/exe 2>&1 && echo WROTE || echo refused",
@@ -422,7 +501,11 @@ fn attack_write_runtime_binary_through_proc_exe() {
     assert!(out.contains("refused"), "{out}");
     assert!(!out.contains("WROTE"), "{out}");
     assert!(a.hullrt(&["delete", "--force", &ida]).status.success());
-    assert_eq!(std::fs::read(&exe).unwrap(), before, "runtime binary changed");
+    assert_eq!(
+        std::fs::read(&exe).unwrap(),
+        before,
+        "runtime binary changed"
+    );
 }
 
 #[test]
@@ -433,7 +516,10 @@ fn no_fd_of_the_caller_leaks_into_the_container() {
     let dir = std::fs::File::open("/etc").unwrap();
     let raw = dir.as_raw_fd();
     let mut cmd = Command::new(hullrt_path());
-    cmd.arg("--root").arg(&b.root).args(["run", &unique_id("fdleak")]).current_dir(b.path());
+    cmd.arg("--root")
+        .arg(&b.root)
+        .args(["run", &unique_id("fdleak")])
+        .current_dir(b.path());
     // SAFETY: only dup2 (async-signal-safe) runs between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
