@@ -207,23 +207,61 @@ fn map_text(maps: &[LinuxIdMapping]) -> String {
         .collect()
 }
 
-/// Writes /proc/PID/{uid_map,setgroups,gid_map} from outside the new user namespace.
+/// Writes /proc/PID/{uid_map,setgroups,gid_map} from outside the new user namespace. Root
+/// writes them directly. An unprivileged caller may write only a map of its own id; anything
+/// more goes through the setuid newuidmap/newgidmap helpers (Debian's uidmap), which check
+/// /etc/subuid and /etc/subgid.
 fn write_id_maps(pid: i32, bundle: &Bundle) -> Result<()> {
     let linux = bundle.spec.linux().as_ref().expect("validated");
-    let uid = map_text(linux.uid_mappings().as_deref().unwrap_or_default());
-    let gid = map_text(linux.gid_mappings().as_deref().unwrap_or_default());
+    let uids = linux.uid_mappings().as_deref().unwrap_or_default();
+    let gids = linux.gid_mappings().as_deref().unwrap_or_default();
+    let root = nix::unistd::geteuid().is_root();
+    let own = |maps: &[LinuxIdMapping], id: u32| {
+        maps.len() == 1 && maps[0].host_id() == id && maps[0].size() == 1
+    };
     let proc = PathBuf::from(format!("/proc/{pid}"));
-    if !uid.is_empty() {
-        std::fs::write(proc.join("uid_map"), &uid)
-            .map_err(|e| Error::config("linux.uidMappings", format!("write uid_map: {e}")))?;
+    if !uids.is_empty() {
+        if root || own(uids, nix::unistd::geteuid().as_raw()) {
+            std::fs::write(proc.join("uid_map"), map_text(uids))
+                .map_err(|e| Error::config("linux.uidMappings", format!("write uid_map: {e}")))?;
+        } else {
+            helper_map("newuidmap", pid, uids, "linux.uidMappings")?;
+        }
     }
-    if !gid.is_empty() {
-        if !nix::unistd::geteuid().is_root() {
+    if !gids.is_empty() {
+        if root {
+            std::fs::write(proc.join("gid_map"), map_text(gids))
+                .map_err(|e| Error::config("linux.gidMappings", format!("write gid_map: {e}")))?;
+        } else if own(gids, nix::unistd::getegid().as_raw()) {
             // An unprivileged writer may map its own gid only after giving up setgroups.
             let _ = std::fs::write(proc.join("setgroups"), "deny");
+            std::fs::write(proc.join("gid_map"), map_text(gids))
+                .map_err(|e| Error::config("linux.gidMappings", format!("write gid_map: {e}")))?;
+        } else {
+            helper_map("newgidmap", pid, gids, "linux.gidMappings")?;
         }
-        std::fs::write(proc.join("gid_map"), &gid)
-            .map_err(|e| Error::config("linux.gidMappings", format!("write gid_map: {e}")))?;
+    }
+    Ok(())
+}
+
+fn helper_map(tool: &str, pid: i32, maps: &[LinuxIdMapping], field: &str) -> Result<()> {
+    let mut cmd = std::process::Command::new(tool);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([
+            m.container_id().to_string(),
+            m.host_id().to_string(),
+            m.size().to_string(),
+        ]);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| Error::config(field, format!("{tool}: {e} (install Debian's uidmap)")))?;
+    if !out.status.success() {
+        return Err(Error::config(
+            field,
+            format!("{tool}: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        ));
     }
     Ok(())
 }
