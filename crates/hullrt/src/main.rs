@@ -15,8 +15,8 @@ use clap::{Parser, Subcommand};
     about = "An OCI container runtime (runc-compatible)"
 )]
 pub struct Cli {
-    /// Directory for container state.
-    #[arg(long, global = true, default_value = "/run/hullrt")]
+    /// Directory for container state [default: /run/hullrt; $XDG_RUNTIME_DIR/hullrt when not root]
+    #[arg(long, global = true, default_value_os_t = default_root())]
     root: PathBuf,
     /// Also write errors to this file.
     #[arg(long, global = true)]
@@ -55,6 +55,9 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
+    if matches!(cli.cmd, Cmd::Create(_) | Cmd::Run(_) | Cmd::Exec(_)) {
+        sealed_reexec();
+    }
     let logger = log::Logger::new(cli.log.clone(), &cli.log_format);
     if cli.systemd_cgroup && matches!(cli.cmd, Cmd::Create(_) | Cmd::Run(_)) {
         if let Err(e) = hull_runtime::features::systemd_cgroup() {
@@ -85,5 +88,29 @@ fn main() {
             logger.error(&e.to_string());
             std::process::exit(1);
         }
+    }
+}
+
+/// Verbs that start container processes first re-exec hullrt from a sealed memfd copy, so that
+/// what /proc/PID/exe of a runtime process shows a container is a copy that cannot be written
+/// (CVE-2019-5736). HULLRT_SEALED marks the copy; it never reaches the container (init execs
+/// the program with the spec's environment only).
+fn sealed_reexec() {
+    const MARK: &str = "HULLRT_SEALED";
+    if std::env::var_os(MARK).is_some() {
+        return;
+    }
+    let e = hull_sys::reexec_from_sealed_memfd(MARK);
+    eprintln!("hullrt: warning: cannot re-exec from a sealed copy: {e}");
+}
+
+/// runc's rule: /run/hullrt for root, the user's runtime directory otherwise (rootless).
+fn default_root() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/run/hullrt");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d).join("hullrt"),
+        _ => PathBuf::from(format!("/tmp/hullrt-{}", nix::unistd::geteuid())),
     }
 }
