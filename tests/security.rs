@@ -216,43 +216,62 @@ fn user_namespace_maps_and_file_ownership() {
     assert_eq!((meta.uid(), meta.gid()), (200000, 200000));
 }
 
-#[test]
-fn rootless_as_an_unprivileged_user() {
-    // The bundle and state dir belong to nobody (65534); hullrt runs as nobody.
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    for d in [
-        "rootfs/bin",
-        "rootfs/proc",
-        "rootfs/dev",
-        "rootfs/sys",
-        "rootfs/tmp",
-        "state",
-    ] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
+/// A bundle and state dir owned by nobody (65534), for running hullrt as nobody.
+struct NobodyBundle {
+    dir: tempfile::TempDir,
+}
+
+impl NobodyBundle {
+    fn new(applets: &[&str]) -> NobodyBundle {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in [
+            "rootfs/bin",
+            "rootfs/proc",
+            "rootfs/dev",
+            "rootfs/sys",
+            "rootfs/tmp",
+            "state",
+        ] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::copy(hull_e2e::busybox(), root.join("rootfs/bin/busybox")).unwrap();
+        for a in applets {
+            std::os::unix::fs::symlink("busybox", root.join("rootfs/bin").join(a)).unwrap();
+        }
+        Command::new("chmod").arg("755").arg(root).status().unwrap();
+        let chown = Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(root)
+            .status();
+        assert!(chown.unwrap().success());
+        NobodyBundle { dir }
     }
-    std::fs::copy(hull_e2e::busybox(), root.join("rootfs/bin/busybox")).unwrap();
-    for a in ["sh", "id", "cat", "grep"] {
-        std::os::unix::fs::symlink("busybox", root.join("rootfs/bin").join(a)).unwrap();
+
+    fn root(&self) -> &std::path::Path {
+        self.dir.path()
     }
-    Command::new("chmod").arg("755").arg(root).status().unwrap();
-    Command::new("chown")
-        .args(["-R", "65534:65534"])
-        .arg(root)
-        .status()
-        .unwrap();
-    let as_nobody = |args: &[&str]| {
+
+    /// `hullrt --root STATE ARGS...` as nobody, without XDG_RUNTIME_DIR.
+    fn hullrt(&self, args: &[&str]) -> std::process::Output {
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(hullrt_path())
             .arg("--root")
-            .arg(root.join("state"))
+            .arg(self.root().join("state"))
             .args(args)
-            .current_dir(root)
+            .current_dir(self.root())
             .env_remove("XDG_RUNTIME_DIR")
             .output()
             .unwrap()
-    };
+    }
+}
+
+#[test]
+fn rootless_as_an_unprivileged_user() {
+    let nb = NobodyBundle::new(&["sh", "id", "cat", "grep"]);
+    let root = nb.root();
+    let as_nobody = |args: &[&str]| nb.hullrt(args);
     let out = as_nobody(&["spec", "--rootless"]);
     assert!(out.status.success(), "{out:?}");
     let cfg_path = root.join("config.json");
@@ -288,38 +307,9 @@ fn rootless_with_subordinate_ids_uses_newuidmap() {
             std::fs::write(f, format!("{text}nobody:300000:65536\n")).unwrap();
         }
     }
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    for d in [
-        "rootfs/bin",
-        "rootfs/proc",
-        "rootfs/dev",
-        "rootfs/sys",
-        "state",
-    ] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    std::fs::copy(hull_e2e::busybox(), root.join("rootfs/bin/busybox")).unwrap();
-    for a in ["sh", "cat"] {
-        std::os::unix::fs::symlink("busybox", root.join("rootfs/bin").join(a)).unwrap();
-    }
-    Command::new("chmod").arg("755").arg(root).status().unwrap();
-    Command::new("chown")
-        .args(["-R", "65534:65534"])
-        .arg(root)
-        .status()
-        .unwrap();
-    let nobody = |args: &[&str]| {
-        Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(hullrt_path())
-            .arg("--root")
-            .arg(root.join("state"))
-            .args(args)
-            .current_dir(root)
-            .output()
-            .unwrap()
-    };
+    let nb = NobodyBundle::new(&["sh", "cat"]);
+    let root = nb.root();
+    let nobody = |args: &[&str]| nb.hullrt(args);
     assert!(nobody(&["spec", "--rootless"]).status.success());
     let cfg_path = root.join("config.json");
     let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
