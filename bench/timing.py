@@ -8,6 +8,7 @@ DIR run ID`, timed with time.perf_counter() around subprocess.run: the same meth
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,7 @@ class Bench:
                      f'umount {a.unified} 2>/dev/null; exec "$@"', "wrap"]
         self.seq_id = 0
         self.failed = {}  # name -> error text; a runtime that failed once is timed no further
+        self.cpu = {n: [] for n in self.names}  # user+sys ms of each single run's process tree
 
     def new_id(self, name):
         self.seq_id += 1
@@ -49,13 +51,18 @@ class Bench:
         root = os.path.join(self.a.root_dir, name)
         return [*self.wrap, *extra, self.bins[name], "--root", root, "run", self.new_id(name)]
 
-    def run_once(self, name):
-        """One timed `run`; returns seconds, or None (and records why) if it failed."""
+    def run_once(self, name, cpu=None):
+        """One timed `run`; returns seconds, or None (and records why) if it failed. With a
+        list as cpu, appends the CPU time (user+sys, ms) of the whole reaped process tree."""
         argv = self.cmd(name)
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
         dt = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if cpu is not None:
+            cpu.append(ms(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime))
         if p.returncode != 0:
             err = p.stderr.decode(errors="replace").strip()
             self.failed[name] = f"`{' '.join(argv[len(self.wrap):])}` exited {p.returncode}: {err}"
@@ -77,14 +84,18 @@ class Bench:
     def singles(self):
         """N runs per runtime, round-robin, the starting runtime rotated each iteration."""
         ts = {n: [] for n in self.names}
+        self.rounds = []  # per iteration: name -> seconds, for paired ratios
         for i in range(self.a.n):
+            rnd = {}
             order = self.names[i % len(self.names):] + self.names[:i % len(self.names)]
             for name in order:
                 if name in self.failed:
                     continue
-                dt = self.run_once(name)
+                dt = self.run_once(name, self.cpu[name])
                 if dt is not None:
                     ts[name].append(dt)
+                    rnd[name] = dt
+            self.rounds.append(rnd)
         return ts
 
     def sequences(self):
@@ -168,8 +179,10 @@ def main():
             f"{seqs[name]:.2f}" if name in seqs and ok else "-",
             f"{ms(seqs[name]) / a.seq:.1f}" if name in seqs and ok else "-",
             f"{rss[name]:.0f}" if name in rss and ok else "-",
+            f"{statistics.median(b.cpu[name]):.1f}" if ok else "-",
         ))
-    head = ("runtime", "median ms", "p90 ms", f"{a.seq} seq s", "per-ctr ms", "max RSS KiB")
+    head = ("runtime", "median ms", "p90 ms", f"{a.seq} seq s", "per-ctr ms", "max RSS KiB",
+            "CPU ms")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     line = "  ".join("{:<%d}" % widths[0] if i == 0 else "{:>%d}" % w
                      for i, w in enumerate(widths))
@@ -180,6 +193,9 @@ def main():
     print(line.format(*("-" * w for w in widths)))
     for r in rows:
         print(line.format(*r))
+    print("CPU ms: median user+sys of one run's whole process tree (wrapper, runtime, helpers, "
+          "container),\nfrom getrusage(RUSAGE_CHILDREN); less sensitive to other load than wall "
+          "time. Not a target.")
 
     def med(name):
         if name in b.failed or not singles.get(name):
@@ -205,6 +221,11 @@ def main():
               f"{verdict(rss['hullrt'] < rss['runc'])}")
     else:
         print("hullrt/runc max RSS        n/a   target <  1.00   SKIP")
+    for other in ("crun", "runc"):
+        pairs = [r["hullrt"] / r[other] for r in b.rounds if "hullrt" in r and other in r]
+        if pairs and other not in b.failed:
+            print(f"hullrt/{other} paired: median of per-round ratios {statistics.median(pairs):.2f}"
+                  f" over {len(pairs)} rounds (each round runs all three back to back)")
     print("max RSS: /usr/bin/time -f %M, i.e. ru_maxrss as wait4 reports it for the runtime "
           "process: the\nlargest single process of its tree (runtime, its helpers, the tiny "
           "/bin/true), not the sum.")
