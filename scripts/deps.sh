@@ -2,7 +2,8 @@
 # Installs what building and testing hull needs on Debian 12 (as root). Idempotent.
 set -euo pipefail
 pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
-      runc crun uidmap hyperfine qemu-system-x86 cpio python3 time)
+      runc crun uidmap hyperfine qemu-system-x86 cpio python3 time
+      containerd podman conmon)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
