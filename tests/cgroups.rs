@@ -102,6 +102,16 @@ fn host_cgroup_dir(pid: i64, v1_controller: &str) -> PathBuf {
     PathBuf::from(format!("/sys/fs/cgroup/{ctrls}{p}"))
 }
 
+/// Force-deletes the container when dropped, so that a failed assertion leaves no container
+/// or cgroup behind (delete --force of a deleted container does nothing).
+struct Cleanup<'a>(&'a Bundle, &'a str);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.hullrt(&["delete", "--force", self.1]);
+    }
+}
+
 fn pid_of(b: &Bundle, id: &str) -> i64 {
     b.state(id)["pid"].as_i64().expect("pid in state")
 }
@@ -163,6 +173,7 @@ fn cpu_quota_period_and_shares_inside_and_on_the_host() {
     b.config["linux"]["resources"]["cpu"] =
         json!({"quota": 50000, "period": 100000, "shares": 512});
     let id = unique_id("cpu");
+    let _cleanup = Cleanup(&b, &id);
     let o = b.hullrt(&["create", &id]);
     assert!(o.status.success(), "{o:?}");
     let pid = pid_of(&b, &id);
@@ -209,6 +220,7 @@ fn pause_freezes_and_resume_thaws() {
     let data = with_data_dir(&mut b);
     let count = data.path().join("count");
     let id = unique_id("pause");
+    let _cleanup = Cleanup(&b, &id);
     assert!(b.hullrt(&["run", "-d", &id]).status.success());
     let pid = pid_of(&b, &id);
     let n = || read_trim(&count).parse::<u64>().unwrap_or(0);
@@ -255,6 +267,7 @@ fn update_changes_limits_seen_inside() {
     b.config["linux"]["resources"] = json!({"memory": {"limit": 32 << 20}, "pids": {"limit": 10}});
     let data = with_data_dir(&mut b);
     let id = unique_id("update");
+    let _cleanup = Cleanup(&b, &id);
     assert!(b.hullrt(&["run", "-d", &id]).status.success());
     let o = b.hullrt(&["update", "--memory", "64M", &id]);
     assert!(o.status.success(), "{o:?}");
@@ -284,6 +297,7 @@ fn ps_and_events_stats() {
     b.config["linux"]["resources"] = json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 50}});
     let data = with_data_dir(&mut b);
     let id = unique_id("ps");
+    let _cleanup = Cleanup(&b, &id);
     assert!(b.hullrt(&["run", "-d", &id]).status.success());
     wait_until("the child", PATIENCE, || data.path().join("ready").exists());
     let init = pid_of(&b, &id);
@@ -340,6 +354,7 @@ fn events_stream_reports_oom_and_ends_with_the_container() {
     b.config["linux"]["resources"]["memory"] = json!({"limit": 32 << 20, "swap": 32 << 20});
     let data = with_data_dir(&mut b);
     let id = unique_id("events");
+    let _cleanup = Cleanup(&b, &id);
     assert!(b.hullrt(&["run", "-d", &id]).status.success());
     let log = data.path().join("events.log");
     let mut events = Command::new(hullrt_path())
@@ -394,6 +409,7 @@ fn bad_input_is_one_line_and_exit_1() {
         &["does not exist"],
     );
     let id = unique_id("badupdate");
+    let _cleanup = Cleanup(&b, &id);
     assert!(b.hullrt(&["create", &id]).status.success());
     fails_with(
         &b.hullrt(&["update", "--memory", "12x", &id]),
