@@ -45,11 +45,29 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     };
     nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write", &fifo, e))?;
     let _ = std::fs::remove_file(&fifo);
+    if saved.hooks.as_ref().is_some_and(|h| h.poststart().is_some()) {
+        wait_for_exec(&saved, &fd);
+    }
     let state = serde_json::to_vec(&saved.oci(Status::Running)).unwrap_or_default();
     if let Err(e) = hooks::run(saved.hooks.as_ref(), Kind::Poststart, &state) {
         eprintln!("warning: {e}");
     }
     Ok(())
+}
+
+/// Poststart hooks run after the program has been exec'd. Init holds the fifo's only read
+/// end, close-on-exec: when exec (or death) closes it, our write end reports POLLERR.
+fn wait_for_exec(saved: &Saved, fd: &std::os::fd::OwnedFd) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    while saved.alive() {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::empty())];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(n) if n > 0 => return,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 pub fn parse_signal(s: &str) -> Result<Signal> {

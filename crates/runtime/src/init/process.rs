@@ -196,8 +196,13 @@ pub fn set_identity(p: &Process, in_userns: bool) -> Result<()> {
     caps::set(None, CapSet::Inheritable, &inheritable).map_err(|e| err("inheritable", e))?;
     caps::set(None, CapSet::Permitted, &permitted).map_err(|e| err("permitted", e))?;
     caps::clear(None, CapSet::Ambient).map_err(|e| err("ambient", e))?;
+    // The kernel raises an ambient capability only if it is permitted and inheritable.
+    // `runc spec` lists ambient capabilities that are not inheritable; runc and crun warn and
+    // go on, and so do we.
     for cap in ambient {
-        caps::raise(None, CapSet::Ambient, cap).map_err(|e| err("ambient", e))?;
+        if let Err(e) = caps::raise(None, CapSet::Ambient, cap) {
+            eprintln!("warning: process.capabilities.ambient: cannot raise {cap}: {e}");
+        }
     }
     Ok(())
 }
