@@ -118,10 +118,10 @@ fn pid_of(b: &Bundle, id: &str) -> i64 {
 
 #[test]
 fn memory_limit_oom_kills_with_137_and_a_warning() {
-    // busybox tail keeps its last lines in memory, and /dev/zero has no newline: one line
-    // that grows until the limit.
+    // An awk string that doubles until it hits the limit: in the emulated v2 guest it reaches
+    // the OOM kill several times faster than `tail` buffering a newline-free stream.
     let mut b = Bundle::new(&script(
-        "cg memory/memory.limit_in_bytes memory.max; head -c 209715200 /dev/zero | tail; exit $?",
+        "cg memory/memory.limit_in_bytes memory.max; awk 'BEGIN { s = \"xxxxxxxx\"; while (1) s = s s }'; exit $?",
     ));
     b.config["linux"]["resources"]["memory"] = json!({"limit": 32 << 20, "swap": 32 << 20});
     let id = unique_id("oom");
@@ -293,7 +293,11 @@ fn update_changes_limits_seen_inside() {
 
 #[test]
 fn ps_and_events_stats() {
-    let mut b = Bundle::new("sleep 30 & echo ok > /data/ready; wait");
+    // Ready once the forked child has exec'd sleep (it is a copy of sh until then).
+    let mut b = Bundle::new(
+        "sleep 30 & until read c < /proc/$!/comm && [ $c = sleep ]; do :; done; \
+         echo ok > /data/ready; wait",
+    );
     b.config["linux"]["resources"] = json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 50}});
     let data = with_data_dir(&mut b);
     let id = unique_id("ps");
@@ -349,7 +353,7 @@ fn ps_and_events_stats() {
 fn events_stream_reports_oom_and_ends_with_the_container() {
     // The container allocates only once the test has seen the stream start.
     let mut b = Bundle::new(
-        "while [ ! -e /data/go ]; do sleep 0.05; done; head -c 209715200 /dev/zero | tail; sleep 0.3",
+        "while [ ! -e /data/go ]; do sleep 0.05; done; awk 'BEGIN { s = \"xxxxxxxx\"; while (1) s = s s }'; sleep 0.3",
     );
     b.config["linux"]["resources"]["memory"] = json!({"limit": 32 << 20, "swap": 32 << 20});
     let data = with_data_dir(&mut b);
@@ -376,7 +380,10 @@ fn events_stream_reports_oom_and_ends_with_the_container() {
         }
         if Instant::now() > end {
             let _ = events.kill();
-            panic!("events did not exit after the container stopped");
+            let st = b.state(&id)["status"].clone();
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: String = log.lines().rev().take(2).collect::<Vec<_>>().join("\n");
+            panic!("events did not exit; container is {st}; last events:\n{tail}");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
