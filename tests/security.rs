@@ -471,26 +471,74 @@ fn attack_write_runtime_binary_through_proc_exe() {
     let ida = unique_id("atk-exe-a");
     assert!(a.hullrt(&["create", &ida]).status.success());
     let pid = a.state(&ida)["pid"].as_i64().unwrap();
-    let host_view = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
-    assert!(
-        host_view.display().to_string().starts_with("/memfd:"),
-        "{host_view:?}"
-    );
-    // Container B shares A's pid namespace and tries to write the runtime through A's init.
+    // Container B joins A's pid namespace, so B's own init could be seen by A's processes:
+    // B's runtime re-execs from a sealed memfd before it makes anything.
     let mut b = Bundle::new(
-        "readlink /proc/1/exe 2>&1; echo pwned > /proc/1/exe 2>&1 && echo WROTE || echo refused",
+        "(echo pwned > /proc/1/exe) 2>/dev/null && echo WROTE > /tmp/result || echo refused > /tmp/result",
     );
     b.config["hostname"] = json!(null);
+    b.config["root"]["readonly"] = json!(false);
     b.config["linux"]["namespaces"] = json!([
         {"type": "mount"}, {"type": "pid", "path": format!("/proc/{pid}/ns/pid")}
     ]);
     b.config["process"]["capabilities"] = json!({
         "bounding": ["CAP_DAC_OVERRIDE"], "effective": ["CAP_DAC_OVERRIDE"], "permitted": ["CAP_DAC_OVERRIDE"]
     });
-    let out = b.run_ok(&unique_id("atk-exe-b"));
-    assert!(out.contains("refused"), "{out}");
-    assert!(!out.contains("WROTE"), "{out}");
+    let idb = unique_id("atk-exe-b");
+    assert!(b.hullrt(&["create", &idb]).status.success());
+    let bpid = b.state(&idb)["pid"].as_i64().unwrap();
+    let b_exe = std::fs::read_link(format!("/proc/{bpid}/exe")).unwrap();
+    assert!(
+        b_exe.display().to_string().starts_with("/memfd:hullrt"),
+        "{b_exe:?}"
+    );
+    // From inside B, A's waiting init (pid 1 there) is the runtime: it must not be writable.
+    assert!(b.hullrt(&["start", &idb]).status.success());
+    let mut i = 0;
+    while b.state(&idb)["status"] != "stopped" && i < 500 {
+        std::thread::sleep(Duration::from_millis(10));
+        i += 1;
+    }
+    let result = std::fs::read_to_string(b.rootfs().join("tmp/result")).unwrap_or_default();
+    assert_eq!(result, "refused\n");
+    assert!(b.hullrt(&["delete", &idb]).status.success());
     assert!(a.hullrt(&["delete", "--force", &ida]).status.success());
+    assert_eq!(
+        std::fs::read(&exe).unwrap(),
+        before,
+        "runtime binary changed"
+    );
+}
+
+#[test]
+fn attack_entrypoint_is_proc_self_exe() {
+    let exe = hullrt_path();
+    let before = std::fs::read(&exe).unwrap();
+    // The image's program is /proc/self/exe: without the sealed trampoline, init would exec
+    // the runtime's own binary inside the container (CVE-2019-5736).
+    let mut b = Bundle::new("true");
+    b.config["process"]["args"] = json!(["/proc/self/exe", "--version"]);
+    let (code, out, err) = b.run(&unique_id("atk-selfexe"));
+    assert!(
+        !out.contains("hullrt") && !err.contains("hullrt "),
+        "{out}{err}"
+    );
+    assert_ne!(code, 0);
+    // The same through a script whose interpreter is /proc/self/exe.
+    let mut b = Bundle::new("true");
+    std::fs::write(b.rootfs().join("bin/evil"), "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(
+        b.rootfs().join("bin/evil"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    b.config["process"]["args"] = json!(["/bin/evil"]);
+    let (code, out, _) = b.run(&unique_id("atk-shebang"));
+    assert_eq!(code, 127, "{out}");
+    // And a process that looks at its own exe sees the sealed trampoline, not the runtime.
+    let b = Bundle::new("exec /proc/self/exe");
+    let (code, _, _) = b.run(&unique_id("atk-exec-self"));
+    assert_eq!(code, 127);
     assert_eq!(
         std::fs::read(&exe).unwrap(),
         before,

@@ -55,7 +55,9 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    if matches!(cli.cmd, Cmd::Create(_) | Cmd::Run(_) | Cmd::Exec(_)) {
+    // exec joins a running container's pid namespace: its processes can see ours. For
+    // create and run the runtime decides (see hull_runtime::create::seal_if_visible).
+    if matches!(cli.cmd, Cmd::Exec(_)) {
         sealed_reexec();
     }
     let logger = log::Logger::new(cli.log.clone(), &cli.log_format);
@@ -91,10 +93,9 @@ fn main() {
     }
 }
 
-/// Verbs that start container processes first re-exec hullrt from a sealed memfd copy, so that
-/// what /proc/PID/exe of a runtime process shows a container is a copy that cannot be written
-/// (CVE-2019-5736). HULLRT_SEALED marks the copy; it never reaches the container (init execs
-/// the program with the spec's environment only).
+/// Re-exec hullrt from a sealed memfd copy, so that what /proc/PID/exe of a runtime process
+/// shows a container is a copy that cannot be written (CVE-2019-5736). HULLRT_SEALED marks
+/// the copy; it never reaches the container (the program gets the spec's environment only).
 fn sealed_reexec() {
     const MARK: &str = "HULLRT_SEALED";
     if std::env::var_os(MARK).is_some() {

@@ -61,6 +61,7 @@ impl Drop for Undo<'_> {
 pub fn create(o: &CreateOpts) -> Result<Created> {
     state::valid_id(&o.id)?;
     let mut bundle = spec::load(&o.bundle)?;
+    seal_if_visible(&bundle)?;
     if let Some(p) = bundle.spec.process_mut() {
         o.extra_fds.add_env(p);
     }
@@ -270,4 +271,20 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let tmp = path.with_extension("tmp-hullrt");
     std::fs::write(&tmp, pid.to_string()).at("write pid file", &tmp)?;
     std::fs::rename(&tmp, path).at("write pid file", path)
+}
+
+/// CVE-2019-5736: a container must never reach the runtime's binary through /proc/PID/exe.
+/// Init execs the program through a sealed trampoline (init/trampoline.rs), so the program
+/// never sees the runtime as its own exe. Before that exec, init is the runtime: when the
+/// container has a pid namespace of its own, nothing in the container can see init then; when
+/// it shares or joins one, other processes can, and so hullrt first re-execs itself from a
+/// sealed memfd copy (as `exec` always does). Doing that only when needed saves copying the
+/// binary on every start.
+fn seal_if_visible(bundle: &Bundle) -> Result<()> {
+    const MARK: &str = "HULLRT_SEALED";
+    if namespaces::plan(&bundle.spec).new_pid || std::env::var_os(MARK).is_some() {
+        return Ok(());
+    }
+    let e = hull_sys::reexec_from_sealed_memfd(MARK);
+    Err(Error::call("re-exec from a sealed copy of hullrt", e))
 }

@@ -45,7 +45,11 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     };
     nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write", &fifo, e))?;
     let _ = std::fs::remove_file(&fifo);
-    if saved.hooks.as_ref().is_some_and(|h| h.poststart().is_some()) {
+    if saved
+        .hooks
+        .as_ref()
+        .is_some_and(|h| h.poststart().is_some())
+    {
         wait_for_exec(&saved, &fd);
     }
     let state = serde_json::to_vec(&saved.oci(Status::Running)).unwrap_or_default();

@@ -3,6 +3,7 @@
 
 pub mod process;
 pub mod security;
+mod trampoline;
 
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
@@ -119,6 +120,7 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     let envp = process::c_strings(process.env().as_deref().unwrap_or_default(), "process.env")?;
     let program = CString::new(program.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?;
+    let exec_via = trampoline::sealed()?;
     let cwd = process.cwd();
     if !cwd.exists() {
         std::fs::create_dir_all(cwd).map_err(|e| Error::config("process.cwd", e.to_string()))?;
@@ -154,7 +156,7 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     if let (Some(sc), true) = (&seccomp, nnp) {
         security::load(sc, &state_json)?;
     }
-    let err = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
+    let err = trampoline::exec(&exec_via, &program, &argv, &envp);
     Err(Error::config(
         "process.args[0]",
         format!(
