@@ -207,11 +207,13 @@ fn mount_propagation_rslave_sees_host_mounts() {
         .status()
         .unwrap()
         .success());
-    let mut b = Bundle::new("i=0; while [ ! -e /data/sub/marker ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; cat /data/sub/marker");
+    let mut b = Bundle::new("i=0; while [ ! -e /data/sub/marker ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; cat /data/sub/marker > /result");
+    b.config["root"]["readonly"] = json!(false);
     b.mount(json!({"destination": "/data", "type": "bind", "source": host.path(), "options": ["rbind", "rslave"]}));
     let id = unique_id("prop");
     let out = b.hullrt(&["run", "--detach", &id]);
     assert!(out.status.success(), "{out:?}");
+    let pid = b.state(&id)["pid"].as_i64().unwrap();
     // Mount a tmpfs on the host after the container started: rslave carries it in.
     let sub = format!("{src}/sub");
     assert!(Command::new("mount")
@@ -220,7 +222,6 @@ fn mount_propagation_rslave_sees_host_mounts() {
         .unwrap()
         .success());
     std::fs::write(format!("{sub}/marker"), "propagated\n").unwrap();
-    let pid = b.state(&id)["pid"].as_i64().unwrap();
     let mut i = 0;
     while std::path::Path::new(&format!("/proc/{pid}")).exists() && i < 400 {
         std::thread::sleep(Duration::from_millis(25));
@@ -229,6 +230,9 @@ fn mount_propagation_rslave_sees_host_mounts() {
     let _ = Command::new("umount").args(["-R", &src]).status();
     let st = b.state(&id);
     assert_eq!(st["status"], "stopped");
+    // What the container read through its rslave bind: the file on the host's new tmpfs.
+    let seen = std::fs::read_to_string(b.rootfs().join("result")).unwrap_or_default();
+    assert_eq!(seen, "propagated\n");
     assert!(b.hullrt(&["delete", &id]).status.success());
     let _ = std::fs::remove_dir_all(host.path());
 }
@@ -307,7 +311,7 @@ fn no_pivot_runs_in_the_rootfs() {
 
 #[test]
 fn lifecycle_state_through_create_start_exit_delete() {
-    let b = Bundle::new("read x < /dev/null; sleep 0.3; exit 3");
+    let b = Bundle::new("read x < /dev/null; sleep 2; exit 3");
     let id = unique_id("life");
     let pidfile = b.path().join("pid");
     let out = b.hullrt(&["create", "--pid-file", pidfile.to_str().unwrap(), &id]);
@@ -331,7 +335,7 @@ fn lifecycle_state_through_create_start_exit_delete() {
     assert!(!out.status.success(), "deleted a running container");
     assert!(String::from_utf8_lossy(&out.stderr).contains("running"));
     let mut i = 0;
-    while b.state(&id)["status"] != "stopped" && i < 200 {
+    while b.state(&id)["status"] != "stopped" && i < 600 {
         std::thread::sleep(Duration::from_millis(10));
         i += 1;
     }
@@ -606,4 +610,26 @@ fn rootfs_propagation_is_applied() {
     let (code, _, err) = b.run(&unique_id("rprop-bad"));
     assert_eq!(code, 1);
     assert!(err.contains("linux.rootfsPropagation"), "{err}");
+}
+
+#[test]
+fn a_session_keyring_of_its_own_unless_told_otherwise() {
+    let mut b = Bundle::new("grep -o '_ses\\.[^:]*' /proc/keys || echo none");
+    let masked: Vec<serde_json::Value> = b.config["linux"]["maskedPaths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| *p != "/proc/keys")
+        .cloned()
+        .collect();
+    b.config["linux"]["maskedPaths"] = serde_json::Value::Array(masked);
+    let id = unique_id("keyring");
+    let out = b.run_ok(&id);
+    assert!(out.lines().any(|l| l == format!("_ses.{id}")), "{out}");
+    // /proc/keys lists every key this user may view, so look for this run's own name.
+    let id2 = format!("{id}-shared");
+    let out = b.hullrt(&["run", "--no-new-keyring", &id2]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!text.contains(&format!("_ses.{id2}")), "{text}");
 }

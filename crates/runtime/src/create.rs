@@ -13,7 +13,7 @@ use crate::channel::{self, Report};
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Kind};
 use crate::init::{self, InitArgs};
-use crate::namespaces::{self, Plan};
+use crate::namespaces;
 use crate::spec::{self, Bundle};
 use crate::state::{self, Saved, Status};
 
@@ -23,6 +23,8 @@ pub struct CreateOpts {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub no_pivot: bool,
+    /// A session keyring of the container's own (runc's default; `--no-new-keyring` clears it).
+    pub new_keyring: bool,
     /// Where the pty master goes when `process.terminal` is set (containerd's shim, conmon).
     pub console_socket: Option<PathBuf>,
     /// `run` in the foreground: a terminal process without a console socket gets our stdio.
@@ -94,15 +96,16 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         console: console.as_ref(),
         keep_fds: o.extra_fds.total(),
     };
-    let pid = spawn_init(
-        &bundle,
-        &plan,
-        child,
-        &fifo,
-        o.no_pivot,
-        seccomp.as_ref(),
+    let pid = spawn_init(InitArgs {
+        bundle: &bundle,
+        plan: &plan,
+        chan: child,
+        fifo: &fifo,
+        no_pivot: o.no_pivot,
+        keyring: o.new_keyring.then_some(o.id.as_str()),
+        seccomp: seccomp.as_ref(),
         io,
-    )?;
+    })?;
     drop(console);
     undo.pid = Some(pid);
 
@@ -151,15 +154,8 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
 
 /// Enters the namespaces that must be entered before clone, clones init, and puts the parent
 /// back where it was, so hooks the parent runs later are not in the container's namespaces.
-fn spawn_init(
-    bundle: &Bundle,
-    plan: &Plan,
-    child: channel::InitEnd,
-    fifo: &Path,
-    no_pivot: bool,
-    seccomp: Option<&hull_seccomp::Filter>,
-    io: crate::console::InitIo<'_>,
-) -> Result<i32> {
+fn spawn_init(args: InitArgs<'_>) -> Result<i32> {
+    let (bundle, plan) = (args.bundle, args.plan);
     let restore: Vec<(LinuxNamespaceType, std::fs::File)> = [
         (LinuxNamespaceType::Pid, "pid_for_children"),
         (LinuxNamespaceType::Time, "time_for_children"),
@@ -182,15 +178,7 @@ fn spawn_init(
     }
     let forked = hull_sys::clone_fork(plan.clone_flags.bits() as libc::c_ulong);
     if let Ok(hull_sys::Forked::Child) = forked {
-        init::run(InitArgs {
-            bundle,
-            plan,
-            chan: child,
-            fifo,
-            no_pivot,
-            seccomp,
-            io,
-        })
+        init::run(args)
     }
     // Only the parent goes back: in the child, setns would undo what clone just gave it.
     for (t, f) in &restore {

@@ -24,7 +24,7 @@ pub struct Args {
     /// Pass N more fds (3 .. 3+N, after any socket-activation fds) to the process.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: u32,
-    /// Do not create a session keyring for the container (hullrt never does).
+    /// Keep the caller's session keyring instead of giving the container its own.
     #[arg(long = "no-new-keyring")]
     no_new_keyring: bool,
     /// Accepted for runc compatibility: `run` always reaps the container's init itself.
@@ -43,6 +43,7 @@ pub fn exec(root: &Path, a: Args) -> super::Result {
         bundle: a.bundle,
         pid_file: a.pid_file,
         no_pivot: a.no_pivot,
+        new_keyring: !a.no_new_keyring,
         console_socket: a.console_socket,
         tty_from_caller: !a.detach,
         extra_fds: ExtraFds::from_env(a.preserve_fds),

@@ -26,6 +26,9 @@ pub struct InitArgs<'a> {
     /// The exec fifo that `start` opens; init blocks on it before exec.
     pub fifo: &'a Path,
     pub no_pivot: bool,
+    /// Join a new session keyring named `_ses.ID`, so the container does not share the
+    /// caller's keys.
+    pub keyring: Option<&'a str>,
     /// `linux.seccomp`, compiled by the parent before clone.
     pub seccomp: Option<&'a hull_seccomp::Filter>,
     /// The console socket (a pty replaces stdio) and how many fds above stdio to keep.
@@ -64,6 +67,14 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     // Not before the parent has written our id maps: as a non-root parent it could no longer
     // open /proc/PID/uid_map.
     let _ = hull_sys::set_dumpable(false);
+    if let Some(id) = a.keyring {
+        match hull_sys::join_session_keyring(&format!("_ses.{id}")) {
+            Ok(()) => {}
+            // A kernel without keys support has no keyring to share either.
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {}
+            Err(e) => return Err(Error::call("join a new session keyring", e)),
+        }
+    }
     // Our cgroup paths as the host names them, for bind mounts at /sys/fs/cgroup when a
     // cgroup namespace cannot mount the hierarchies itself (v1 inside a user namespace).
     crate::rootfs::remember_own_cgroups();
