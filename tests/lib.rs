@@ -220,6 +220,27 @@ pub fn ns_of(pid: &str, ns: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A test that fails half-way must not leave its containers running: whatever is still in
+/// this bundle's state root is force-deleted when the bundle goes out of scope.
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let _ = Command::new(hullrt_path())
+                .arg("--root")
+                .arg(&self.root)
+                .args(["delete", "--force"])
+                .arg(e.file_name())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// Every cgroup directory named `name` under the v1 hierarchies or the v2 tree.
 pub fn cgroup_dirs_named(name: &str) -> Vec<PathBuf> {
     let out = Command::new("find")
