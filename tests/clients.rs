@@ -546,8 +546,8 @@ fn podman_exec_stop_rm() {
 }
 
 #[test]
-#[ignore = "flaky: the output of a short-lived process on a console-socket pty is sometimes \
-            lost (exit code right, no output); see the closing note of issue 5"]
+#[ignore = "flaky with runc as well as hullrt: under parallel load the output of a short-lived \
+            process on conmon's pty is sometimes lost (exit code right, no output)"]
 fn podman_run_it_under_a_pty() {
     require("script");
     for runtime in [hullrt_path(), runc()] {
