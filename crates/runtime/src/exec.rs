@@ -423,7 +423,8 @@ const FORWARDED: [Signal; 8] = [
 ];
 
 /// Waits for our child `pid`, passing on the signals we get; its exit code, 128+N on signal N.
-fn wait_forwarding(pid: Pid) -> Result<i32> {
+/// Used by `exec` and by `run` in the foreground.
+pub(crate) fn wait_forwarding(pid: Pid) -> Result<i32> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGCHLD);
     for s in FORWARDED {
@@ -437,7 +438,7 @@ fn wait_forwarding(pid: Pid) -> Result<i32> {
             Ok(WaitStatus::Signaled(_, sig, _)) => break 128 + sig as i32,
             Ok(_) => {}
             Err(nix::errno::Errno::ECHILD) => break 255,
-            Err(e) => return Err(Error::call("wait for exec process", e)),
+            Err(e) => return Err(Error::call(format!("wait for process {pid}"), e)),
         }
         match set.wait() {
             Ok(Signal::SIGCHLD) | Err(_) => {}
