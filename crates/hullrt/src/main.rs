@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
     about = "An OCI container runtime (runc-compatible)"
 )]
 pub struct Cli {
-    /// Directory for container state [default: /run/hullrt; $XDG_RUNTIME_DIR/hullrt when not root]
+    /// Directory for container state ($XDG_RUNTIME_DIR/hullrt when not root)
     #[arg(long, global = true, default_value_os_t = default_root())]
     root: PathBuf,
     /// Also write errors to this file.

@@ -27,17 +27,24 @@ pub struct Args {
     id: String,
 }
 
+impl Args {
+    /// The runtime's options; `run` shares these flags and adds its own.
+    pub fn opts(self, root: &Path, tty_from_caller: bool) -> CreateOpts {
+        CreateOpts {
+            root: root.to_path_buf(),
+            id: self.id,
+            bundle: self.bundle,
+            pid_file: self.pid_file,
+            no_pivot: self.no_pivot,
+            new_keyring: !self.no_new_keyring,
+            console_socket: self.console_socket,
+            tty_from_caller,
+            extra_fds: ExtraFds::from_env(self.preserve_fds),
+        }
+    }
+}
+
 pub fn exec(root: &Path, a: Args) -> super::Result {
-    create(&CreateOpts {
-        root: root.to_path_buf(),
-        id: a.id,
-        bundle: a.bundle,
-        pid_file: a.pid_file,
-        no_pivot: a.no_pivot,
-        new_keyring: !a.no_new_keyring,
-        console_socket: a.console_socket,
-        tty_from_caller: false,
-        extra_fds: ExtraFds::from_env(a.preserve_fds),
-    })?;
+    create(&a.opts(root, false))?;
     Ok(0)
 }
