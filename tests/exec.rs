@@ -2,15 +2,13 @@
 //! flags, and the lifecycle verbs containerd and podman lean on (kill --all, delete --force,
 //! state in every status), each checked from inside the container where it can be.
 
-use std::io::IoSliceMut;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hull_e2e::{hullrt_path, ns_of, unique_id, Bundle};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
 use serde_json::{json, Value};
 
 fn text(o: &std::process::Output) -> (i32, String, String) {
@@ -208,26 +206,8 @@ impl ConsoleSocket {
     /// The pty master sent with SCM_RIGHTS, and the message's payload.
     fn receive(&self) -> (OwnedFd, String) {
         let (conn, _) = self.listener.accept().unwrap();
-        let mut buf = [0u8; 4096];
-        let mut cbuf = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let msg = recvmsg::<UnixAddr>(
-            conn.as_raw_fd(),
-            &mut iov,
-            Some(&mut cbuf),
-            MsgFlags::empty(),
-        )
-        .unwrap();
-        let mut fd = None;
-        for c in msg.cmsgs().unwrap() {
-            if let ControlMessageOwned::ScmRights(fds) = c {
-                // SAFETY: the kernel installed this fd in our table for this message.
-                fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-            }
-        }
-        let n = msg.bytes;
-        let name = String::from_utf8_lossy(&buf[..n]).into_owned();
-        (fd.expect("no fd in the console socket message"), name)
+        let (buf, fd) = hull_e2e::recv_with_fd(&conn);
+        (fd, String::from_utf8_lossy(&buf).into_owned())
     }
 }
 

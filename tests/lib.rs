@@ -273,3 +273,30 @@ fn read_all(mut f: std::fs::File) -> Vec<u8> {
     f.read_to_end(&mut v).unwrap();
     v
 }
+
+/// Receives one message on `conn` with an fd attached by SCM_RIGHTS (a console socket's pty
+/// master, a seccomp listener's notify fd): the message's bytes and the fd.
+pub fn recv_with_fd(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, std::os::fd::OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<UnixAddr>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .expect("recvmsg");
+    let mut fd = None;
+    for c in msg.cmsgs().expect("control messages") {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: SCM_RIGHTS just installed this fd in our table; nothing else owns it.
+            fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+        }
+    }
+    let n = msg.bytes;
+    buf.truncate(n);
+    (buf, fd.expect("an fd over SCM_RIGHTS"))
+}

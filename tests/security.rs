@@ -1,8 +1,8 @@
 //! Privileges and hardening, seen from inside the container: seccomp, user namespaces,
 //! rootless, LSM and scheduling attributes, and attacks that must fail with the host untouched.
 
-use std::io::{IoSliceMut, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixListener;
 use std::process::Command;
@@ -108,32 +108,12 @@ fn docker_default_profile_behaves_as_under_docker() {
     assert!(out.ends_with("alive\n"), "{out}");
 }
 
+/// The listener's message: the first packet carries the fd, the rest of the JSON may follow.
 fn recv_fd(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, OwnedFd) {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    let msg = recvmsg::<UnixAddr>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::empty(),
-    )
-    .expect("recvmsg");
-    let mut fd = None;
-    for c in msg.cmsgs().unwrap() {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: SCM_RIGHTS just installed this fd in our table; nothing else owns it.
-            fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-        }
-    }
-    let n = msg.bytes;
-    let mut data = buf[..n].to_vec();
-    let mut rest = Vec::new();
+    let (mut data, fd) = hull_e2e::recv_with_fd(conn);
     let mut c = conn;
-    let _ = c.read_to_end(&mut rest);
-    data.extend(rest);
-    (data, fd.expect("an fd over SCM_RIGHTS"))
+    let _ = c.read_to_end(&mut data);
+    (data, fd)
 }
 
 #[test]
