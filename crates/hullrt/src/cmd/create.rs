@@ -5,6 +5,8 @@ use hull_runtime::extra_fds::ExtraFds;
 
 /// Create a container: its init waits for `start`.
 #[derive(clap::Args)]
+// No argument group: `run` flattens these flags into its own, whose group has the same name.
+#[group(skip)]
 pub struct Args {
     /// Path to the bundle directory (config.json and rootfs).
     #[arg(short, long, default_value = ".")]
