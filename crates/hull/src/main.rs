@@ -1,0 +1,48 @@
+//! hull: a daemonless container engine with docker's command line. Each verb is a small file
+//! in cmd/ over the hull-engine library.
+
+mod cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use hull_engine::Paths;
+
+#[derive(Parser)]
+#[command(
+    name = "hull",
+    version,
+    about = "A daemonless container engine (docker-compatible)"
+)]
+pub struct Cli {
+    /// Persistent state: database, images, volumes.
+    #[arg(
+        long,
+        global = true,
+        env = "HULL_ROOT",
+        default_value = "/var/lib/hull"
+    )]
+    root: PathBuf,
+    /// Runtime state: bundles, monitors, the OCI runtime's state.
+    #[arg(long, global = true, env = "HULL_RUNROOT", default_value = "/run/hull")]
+    runroot: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    Version(cmd::version::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let paths = Paths::new(cli.root, cli.runroot);
+    let res = match cli.cmd {
+        Cmd::Version(a) => cmd::version::exec(&paths, a),
+    };
+    if let Err(e) = res {
+        eprintln!("hull: {e}");
+        std::process::exit(e.exit_code());
+    }
+}
