@@ -528,3 +528,98 @@ fn gone(pid: i64) -> bool {
         Err(_) => true,
     }
 }
+
+/// The pid a pidfd refers to, as the kernel reports it in fdinfo.
+fn pidfd_pid(fd: &OwnedFd) -> String {
+    use std::os::fd::AsRawFd;
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .unwrap_or_else(|| panic!("not a pidfd: {info}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn pidfd_socket_receives_the_init_and_the_exec_process() {
+    let b = Bundle::new("sleep 1000");
+    let id = unique_id("pidfd");
+    let path = b.path().join("pidfd.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let sock = path.to_str().unwrap();
+    let o = b.hullrt(&["create", "--pidfd-socket", sock, &id]);
+    assert!(o.status.success(), "{o:?}");
+    let (conn, _) = listener.accept().unwrap();
+    let (payload, fd) = hull_e2e::recv_with_fd(&conn);
+    assert_eq!(payload, b"pidfd");
+    let init = b.state(&id)["pid"].to_string();
+    assert_eq!(pidfd_pid(&fd), init);
+
+    let pidf = b.path().join("exec.pid");
+    let o = b.hullrt(&[
+        "exec",
+        "--detach",
+        "--pid-file",
+        pidf.to_str().unwrap(),
+        "--pidfd-socket",
+        sock,
+        &id,
+        "sleep",
+        "999",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let (conn, _) = listener.accept().unwrap();
+    let (_, fd) = hull_e2e::recv_with_fd(&conn);
+    let exec_pid = std::fs::read_to_string(&pidf).unwrap();
+    assert_eq!(pidfd_pid(&fd), exec_pid.trim());
+    assert_ne!(exec_pid.trim(), init);
+    let _ = b.hullrt(&["delete", "--force", &id]);
+}
+
+#[test]
+fn pidfd_socket_that_nobody_listens_on_fails_and_leaves_nothing() {
+    let b = Bundle::new("sleep 1000");
+    let id = unique_id("pidfdx");
+    let sock = b.path().join("nobody.sock");
+    let (code, _, err) =
+        text(&b.hullrt(&["create", "--pidfd-socket", sock.to_str().unwrap(), &id]));
+    assert_ne!(code, 0);
+    assert!(err.contains("pidfd socket"), "{err}");
+    assert!(b.no_state_left(&id));
+    assert!(hull_e2e::cgroup_dirs_named(&id).is_empty());
+}
+
+/// runc's global `--rootless`: with it, a container that asks for no limits runs even where
+/// its cgroup cannot be made (here: a mount namespace whose /sys/fs/cgroup is an empty tmpfs);
+/// without it the same create fails and leaves nothing. Bad values are refused.
+#[test]
+fn rootless_flag_tolerates_a_missing_cgroup_tree() {
+    let b = Bundle::new("echo ran; cat /proc/self/cgroup >/dev/null");
+    b.save();
+    let run = |mode: &str, id: &str| {
+        let line = format!(
+            "mount -t tmpfs none /sys/fs/cgroup && exec {} --root {} run --rootless {mode} {id}",
+            hullrt_path().display(),
+            b.root.display()
+        );
+        let o = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &line])
+            .current_dir(b.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        text(&o)
+    };
+    let id = unique_id("rl-on");
+    let (code, out, err) = run("true", &id);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("ran"), "{out}");
+    let id = unique_id("rl-off");
+    let (code, _, err) = run("false", &id);
+    assert_ne!(code, 0);
+    assert!(err.contains("cgroup"), "{err}");
+    assert!(b.no_state_left(&id));
+    let (code, _, err) = text(&b.hullrt(&["--rootless", "maybe", "state", "x"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--rootless"), "{err}");
+}

@@ -30,6 +30,11 @@ pub struct Cli {
     /// Manage cgroups through systemd: not supported (an error for create and run).
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
+    /// Rootless mode, as runc's: cgroup errors are tolerated for containers without limits
+    /// (`auto`: when not run as root). `spec --rootless` writes a rootless spec.
+    #[arg(long, global = true, default_value = "auto", num_args = 0..=1,
+          default_missing_value = "true", value_parser = ["true", "false", "auto"])]
+    rootless: String,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -67,11 +72,16 @@ fn main() {
             std::process::exit(1);
         }
     }
+    let rootless = match cli.rootless.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => !nix::unistd::geteuid().is_root(),
+    };
     let res = match cli.cmd {
-        Cmd::Spec(a) => cmd::spec::exec(a),
-        Cmd::Create(a) => cmd::create::exec(&cli.root, a),
+        Cmd::Spec(a) => cmd::spec::exec(a, cli.rootless == "true"),
+        Cmd::Create(a) => cmd::create::exec(&cli.root, a, rootless),
         Cmd::Start(a) => cmd::start::exec(&cli.root, a),
-        Cmd::Run(a) => cmd::run::exec(&cli.root, a),
+        Cmd::Run(a) => cmd::run::exec(&cli.root, a, rootless),
         Cmd::State(a) => cmd::state::exec(&cli.root, a),
         Cmd::Kill(a) => cmd::kill::exec(&cli.root, a),
         Cmd::Delete(a) => cmd::delete::exec(&cli.root, a),

@@ -25,23 +25,18 @@ pub fn setup(
     cgroups_path: Option<&str>,
     id: &str,
     pid: i32,
+    rootless: bool,
 ) -> Result<Option<Box<dyn Manager>>> {
-    let m = manager(cgroups_path, id)?;
+    // Rootless, as runc: without write access to the cgroup tree a container that asks for
+    // no resource limits runs in the caller's cgroup; one that asks for limits fails.
+    let tolerate = rootless && !wants_limits(spec);
+    let m = match manager(cgroups_path, id) {
+        Ok(m) => m,
+        Err(_) if tolerate => return Ok(None),
+        Err(e) => return Err(e),
+    };
     if let Err(e) = m.create() {
-        // Rootless, as runc: without write access to the cgroup tree a container that asks
-        // for no resource limits runs in the caller's cgroup; one that asks for limits fails.
-        let wants_limits = spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.resources().as_ref())
-            .is_some_and(|r| {
-                r.memory().is_some()
-                    || r.cpu().is_some()
-                    || r.pids().is_some()
-                    || r.block_io().is_some()
-                    || r.hugepage_limits().is_some()
-            });
-        if !nix::unistd::geteuid().is_root() && !wants_limits {
+        if tolerate {
             return Ok(None);
         }
         return Err(err(e));
@@ -55,6 +50,19 @@ pub fn setup(
         return Err(e);
     }
     Ok(Some(m))
+}
+
+fn wants_limits(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .is_some_and(|r| {
+            r.memory().is_some()
+                || r.cpu().is_some()
+                || r.pids().is_some()
+                || r.block_io().is_some()
+                || r.hugepage_limits().is_some()
+        })
 }
 
 pub fn is_paused(s: &Saved) -> bool {

@@ -31,6 +31,11 @@ pub struct CreateOpts {
     pub tty_from_caller: bool,
     /// Fds from 3 up that the process keeps (socket activation, `--preserve-fds`).
     pub extra_fds: crate::extra_fds::ExtraFds,
+    /// runc's `--pidfd-socket`: where a pidfd of init is sent once it exists.
+    pub pidfd_socket: Option<PathBuf>,
+    /// runc's global `--rootless`: cgroup setup may fail without failing a container that
+    /// asks for no limits (it then stays in the caller's cgroup).
+    pub rootless: bool,
 }
 
 /// A container whose init is waiting for `start`. `pid` is our own child.
@@ -132,7 +137,13 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         hooks: bundle.spec.hooks().clone(),
         private_pid_ns: plan.new_pid,
     };
-    undo.cgroup = crate::cgroup::setup(&bundle.spec, cgroups_path.as_deref(), &o.id, pid)?;
+    undo.cgroup = crate::cgroup::setup(
+        &bundle.spec,
+        cgroups_path.as_deref(),
+        &o.id,
+        pid,
+        o.rootless,
+    )?;
     let state_json = |s: &Saved, st: Status| serde_json::to_vec(&s.oci(st)).unwrap_or_default();
     let creating = state_json(&saved, Status::Creating);
     parent.send_continue(String::from_utf8_lossy(&creating).into_owned())?;
@@ -145,6 +156,9 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     saved.save(&o.root)?;
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, pid)?;
+    }
+    if let Some(sock) = &o.pidfd_socket {
+        crate::pidfd::send(sock, pid)?;
     }
     undo.pid = None;
     undo.cgroup = None;

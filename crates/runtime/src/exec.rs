@@ -169,6 +169,8 @@ pub struct ExecOpts {
     pub console_socket: Option<PathBuf>,
     /// Fds 3 .. 3+N of ours that the process keeps.
     pub preserve_fds: u32,
+    /// runc's `--pidfd-socket`: where a pidfd of the process is sent once it runs.
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 /// Runs the process; returns its exit code (128+N for signal N), or 0 once it runs with
@@ -252,6 +254,9 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
     }
     if let Some(pf) = &o.pid_file {
         crate::create::write_pid_file(pf, pid.as_raw())?;
+    }
+    if let Some(sock) = &o.pidfd_socket {
+        crate::pidfd::send(sock, pid.as_raw())?;
     }
     if o.detach {
         return Ok(0);

@@ -19,6 +19,7 @@ pub mod hooks;
 pub mod init;
 pub mod lifecycle;
 pub mod namespaces;
+pub mod pidfd;
 pub mod resources;
 pub mod rootfs;
 pub mod run;

@@ -26,12 +26,15 @@ pub struct Args {
     /// Keep the caller's session keyring instead of giving the container its own.
     #[arg(long = "no-new-keyring")]
     no_new_keyring: bool,
+    /// Unix socket to send a pidfd of the container's init to (runc 1.2).
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
     id: String,
 }
 
 impl Args {
     /// The runtime's options; `run` shares these flags and adds its own.
-    pub fn opts(self, root: &Path, tty_from_caller: bool) -> CreateOpts {
+    pub fn opts(self, root: &Path, tty_from_caller: bool, rootless: bool) -> CreateOpts {
         CreateOpts {
             root: root.to_path_buf(),
             id: self.id,
@@ -42,11 +45,13 @@ impl Args {
             console_socket: self.console_socket,
             tty_from_caller,
             extra_fds: ExtraFds::from_env(self.preserve_fds),
+            pidfd_socket: self.pidfd_socket,
+            rootless,
         }
     }
 }
 
-pub fn exec(root: &Path, a: Args) -> super::Result {
-    create(&a.opts(root, false))?;
+pub fn exec(root: &Path, a: Args, rootless: bool) -> super::Result {
+    create(&a.opts(root, false, rootless))?;
     Ok(0)
 }

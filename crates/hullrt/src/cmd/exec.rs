@@ -48,6 +48,9 @@ pub struct Args {
     /// Pass N more fds (3 .. 3+N) to the process.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: u32,
+    /// Unix socket to send a pidfd of the process to (runc 1.2).
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
     /// Exec even if the container is paused (accepted; a paused container is refused).
     #[arg(long = "ignore-paused", hide = true)]
     ignore_paused: bool,
@@ -91,5 +94,6 @@ pub fn exec(root: &Path, a: Args) -> super::Result {
         pid_file: a.pid_file,
         console_socket: a.console_socket,
         preserve_fds: a.preserve_fds,
+        pidfd_socket: a.pidfd_socket,
     })
 }
