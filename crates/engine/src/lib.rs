@@ -3,5 +3,7 @@
 
 pub mod db;
 pub mod paths;
+pub mod timefmt;
+pub mod volume;
 
 pub use paths::Paths;
