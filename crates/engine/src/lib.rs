@@ -1,9 +1,16 @@
 //! hull's engine: the containers, volumes, pods and networks a `hull` command works on, their
 //! state in SQLite, and the verbs. The `hull` binary is a thin clap layer over this crate.
 
+pub mod config;
+pub mod container;
 pub mod db;
+pub mod names;
+pub mod nanotime;
+pub mod parse;
 pub mod paths;
 pub mod timefmt;
 pub mod volume;
 
+pub use config::RunConfig;
+pub use container::{Container, ContainerError, Status};
 pub use paths::Paths;
