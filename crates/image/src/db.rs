@@ -1,0 +1,73 @@
+//! The image store's tables in hull's state database (`<root>/hull.db`, shared with the
+//! engine, whose tables have other prefixes). WAL mode and a long busy timeout let many
+//! `hull` processes use it at once; writers take the lock up front (BEGIN IMMEDIATE) so a
+//! transaction never fails half-way when it upgrades from reading to writing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::error::ImageError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS layer_layers (
+    diff_id     TEXT PRIMARY KEY,   -- sha256 of the uncompressed tar; names layers/<hex>
+    blob_digest TEXT NOT NULL,      -- the blob it was unpacked from, kept in blobs/sha256
+    blob_size   INTEGER NOT NULL,
+    media_type  TEXT NOT NULL,
+    diff_size   INTEGER NOT NULL,   -- bytes of the uncompressed tar
+    added       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS image_images (
+    id              TEXT PRIMARY KEY,   -- sha256:<hex of the config blob>
+    manifest_digest TEXT,
+    created         TEXT,
+    size            INTEGER NOT NULL,
+    added           INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS image_layers (
+    image_id TEXT NOT NULL REFERENCES image_images(id) ON DELETE CASCADE,
+    idx      INTEGER NOT NULL,
+    diff_id  TEXT NOT NULL REFERENCES layer_layers(diff_id),
+    PRIMARY KEY (image_id, idx)
+);
+CREATE INDEX IF NOT EXISTS image_layers_by_diff ON image_layers(diff_id);
+CREATE TABLE IF NOT EXISTS image_names (
+    name     TEXT PRIMARY KEY,          -- docker.io/library/busybox:latest, repo@sha256:...
+    image_id TEXT NOT NULL REFERENCES image_images(id) ON DELETE CASCADE,
+    added    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS image_names_by_image ON image_names(image_id);
+";
+
+pub(crate) fn open(path: &Path) -> Result<Connection, ImageError> {
+    let err = |e: rusqlite::Error| ImageError::Other(format!("{}: {e}", path.display()));
+    let conn = Connection::open(path).map_err(err)?;
+    conn.busy_timeout(Duration::from_secs(60)).map_err(err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(err)?;
+    let tx = write(&conn)?;
+    tx.execute_batch(SCHEMA).map_err(err)?;
+    tx.commit().map_err(err)?;
+    Ok(conn)
+}
+
+/// A write transaction holding the database's write lock from its first statement.
+pub(crate) fn write(conn: &Connection) -> Result<Transaction<'_>, ImageError> {
+    Ok(Transaction::new_unchecked(
+        conn,
+        TransactionBehavior::Immediate,
+    )?)
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
