@@ -1,0 +1,240 @@
+//! Bridge networks: the bridge with its gateway address, and veth attachments of container
+//! namespaces to it.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::firewall::{FirewallDriver, FirewallError, NetworkRules};
+use crate::ipam::{self, Subnet};
+use crate::netlink::{Netlink, NetlinkError, VethPeer};
+use crate::netns::{self, NetnsError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
+    #[error(transparent)]
+    Firewall(#[from] FirewallError),
+    #[error("bridge name {0:?}: must be 1-15 characters, no '/' or whitespace")]
+    BadBridgeName(String),
+    #[error("{what} {path}: {err}")]
+    Io {
+        what: &'static str,
+        path: String,
+        err: std::io::Error,
+    },
+}
+
+/// A bridge network: what the engine stores for each network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub bridge: String,
+    pub subnet: Subnet,
+    pub gateway: Ipv4Addr,
+    pub mtu: Option<u32>,
+    pub internal: bool,
+}
+
+impl NetworkSpec {
+    pub fn rules(&self) -> NetworkRules {
+        NetworkRules {
+            name: self.name.clone(),
+            bridge: self.bridge.clone(),
+            subnet: self.subnet,
+            internal: self.internal,
+        }
+    }
+}
+
+/// One container interface on a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub network: String,
+    pub bridge: String,
+    /// The host end of the veth pair, on the bridge.
+    pub host_veth: String,
+    /// The name inside the container (eth0, eth1...).
+    pub ifname: String,
+    pub netns: PathBuf,
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    pub mac: [u8; 6],
+}
+
+/// The namespace bridges live in: the host's, or one a test made to stand for a host.
+pub struct HostNet {
+    pub nl: Netlink,
+    pub netns: Option<PathBuf>,
+}
+
+impl HostNet {
+    /// The caller's own network namespace.
+    pub fn current() -> Result<Self, BridgeError> {
+        Ok(HostNet {
+            nl: Netlink::new()?,
+            netns: None,
+        })
+    }
+
+    /// The namespace pinned at `path`.
+    pub fn in_netns(path: &Path) -> Result<Self, BridgeError> {
+        Ok(HostNet {
+            nl: Netlink::in_netns(path)?,
+            netns: Some(path.into()),
+        })
+    }
+
+    /// Writes a file under /proc/sys or /sys as seen from this namespace.
+    pub fn write_sys(&self, path: &str, val: &str) -> Result<(), BridgeError> {
+        let (p, v) = (path.to_string(), val.to_string());
+        let write = move || std::fs::write(&p, v);
+        let res = match &self.netns {
+            // /proc/sys/net and /sys/class/net resolve against the opener's namespace:
+            // a thread that joined the namespace opens them.
+            Some(ns) => netns::run_in(ns, write)?,
+            None => write(),
+        };
+        res.map_err(|err| BridgeError::Io {
+            what: "write",
+            path: path.into(),
+            err,
+        })
+    }
+}
+
+/// The host end's name for an attachment: derived from the bridge and the address (unique
+/// on a network), so it can be found again from the lease alone (`hull system check`).
+pub fn host_veth_name(bridge: &str, ip: Ipv4Addr) -> String {
+    // FNV-1a: tiny, stable across builds and versions.
+    let mut h: u32 = 0x811c9dc5;
+    for b in bridge.bytes().chain(ip.octets()) {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x01000193);
+    }
+    format!("veth{h:08x}")
+}
+
+/// Creates the bridge with the gateway address and MTU (keeping one already there), brings
+/// it up and adds the network to the firewall.
+pub fn setup_network(
+    host: &mut HostNet,
+    fw: &dyn FirewallDriver,
+    spec: &NetworkSpec,
+) -> Result<(), BridgeError> {
+    if spec.bridge.is_empty()
+        || spec.bridge.len() > 15
+        || spec.bridge.contains(['/', ' ', '\t', '\n'])
+    {
+        return Err(BridgeError::BadBridgeName(spec.bridge.clone()));
+    }
+    match host.nl.create_bridge(&spec.bridge, spec.mtu) {
+        Ok(()) => {}
+        Err(e) if e.errno() == Some(libc::EEXIST) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let index = host.nl.index(&spec.bridge)?;
+    let has = host
+        .nl
+        .addresses()?
+        .iter()
+        .any(|a| a.index == index && a.ip == spec.gateway);
+    if !has {
+        host.nl
+            .add_address(index, spec.gateway, spec.subnet.prefix)?;
+    }
+    host.nl.set_up(index, true)?;
+    fw.add_network(&spec.rules())?;
+    Ok(())
+}
+
+/// Removes the network's rules and its bridge; goes on past each failure and returns them all.
+pub fn teardown_network(
+    host: &mut HostNet,
+    fw: &dyn FirewallDriver,
+    spec: &NetworkSpec,
+) -> Vec<BridgeError> {
+    let mut errs = Vec::new();
+    if let Err(f) = fw.remove_network(&spec.name) {
+        errs.extend(f.0.into_iter().map(BridgeError::from));
+    }
+    if let Err(e) = host.nl.delete_link_named(&spec.bridge) {
+        errs.push(e.into());
+    }
+    errs
+}
+
+/// Connects the namespace pinned at `netns_path` to the network: a veth pair whose host end
+/// joins the bridge and whose other end is made inside the namespace as `ifname` with `mac`;
+/// then, inside, loopback up, the address, and (first interface only) the default route.
+pub fn attach(
+    host: &mut HostNet,
+    spec: &NetworkSpec,
+    netns_path: &Path,
+    ifname: &str,
+    ip: Ipv4Addr,
+    mac: Option<[u8; 6]>,
+    default_route: bool,
+) -> Result<Attachment, BridgeError> {
+    let mac = mac.unwrap_or_else(|| ipam::mac_from_ip(ip));
+    let att = Attachment {
+        network: spec.name.clone(),
+        bridge: spec.bridge.clone(),
+        host_veth: host_veth_name(&spec.bridge, ip),
+        ifname: ifname.into(),
+        netns: netns_path.into(),
+        ip,
+        prefix: spec.subnet.prefix,
+        gateway: spec.gateway,
+        mac,
+    };
+    let ns = netns::open(netns_path)?;
+    let bridge = host.nl.index(&spec.bridge)?;
+    host.nl.create_veth(
+        &att.host_veth,
+        &VethPeer {
+            name: ifname,
+            netns: Some(&ns),
+            mac: Some(mac),
+            mtu: spec.mtu,
+        },
+        Some(bridge),
+    )?;
+    let res = (|| -> Result<(), BridgeError> {
+        let hv = host.nl.index(&att.host_veth)?;
+        host.nl.set_up(hv, true)?;
+        // Hairpin: a container reaching its own published port through the host's address
+        // gets the packet back through the port it left by.
+        host.nl.set_hairpin(hv, true)?;
+        let mut inner = Netlink::in_netns(netns_path)?;
+        let lo = inner.index("lo")?;
+        inner.set_up(lo, true)?;
+        let eth = inner.index(ifname)?;
+        inner.add_address(eth, ip, spec.subnet.prefix)?;
+        inner.set_up(eth, true)?;
+        if default_route {
+            inner.add_default_route(spec.gateway)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = res {
+        let _ = host.nl.delete_link_named(&att.host_veth);
+        return Err(e);
+    }
+    Ok(att)
+}
+
+/// Deletes the host end of the veth (the kernel deletes its peer with it); a link already
+/// gone is fine. Returns every failure.
+pub fn detach(host: &mut HostNet, att: &Attachment) -> Vec<BridgeError> {
+    let mut errs = Vec::new();
+    if let Err(e) = host.nl.delete_link_named(&att.host_veth) {
+        errs.push(e.into());
+    }
+    errs
+}

@@ -1,0 +1,414 @@
+//! The nftables backend: one table of hull's own (`inet hull` by default), rewritten whole
+//! from the persisted state in one `nft -j -f -` transaction per operation.
+//!
+//! Chains of the table:
+//! - `forward` (filter, policy accept, so hull never drops what is not its own): internal
+//!   networks drop anything crossing their bridge; established and DNATed traffic is
+//!   accepted; members of one network talk freely; traffic between two hull bridges is
+//!   dropped (isolation); a network's bridge to the outside is accepted.
+//! - `prerouting` / `output` (dstnat): packets to a local address jump to `ports`, where
+//!   each published port is one DNAT rule. `output` is what makes the host itself, 127.0.0.1
+//!   included, reach a published port without any userland proxy.
+//! - `postrouting` (srcnat): masquerade for a subnet's traffic leaving its bridge; on the
+//!   bridge, masquerade of DNATed traffic from the same subnet (hairpin: the reply must come
+//!   back through the host) and from 127.0.0.0/8 (the host's own loopback, which the
+//!   container could not answer; the bridge also needs route_localnet=1).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+
+use super::state::Locked;
+use super::{
+    Failures, FirewallDriver, FirewallError, FirewallState, NetworkRules, PortMapping, StateFile,
+};
+
+pub struct Nftables {
+    table: String,
+    state: StateFile,
+    /// Apply inside this network namespace instead of the caller's (tests, and engines
+    /// managing a namespace of their own).
+    netns: Option<PathBuf>,
+}
+
+impl Nftables {
+    pub fn new(table: &str, state: StateFile, netns: Option<PathBuf>) -> Self {
+        Nftables {
+            table: table.into(),
+            state,
+            netns,
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn nft(&self, args: &[&str], input: Option<&[u8]>) -> Result<String, FirewallError> {
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net={}", ns.display())).arg("nft");
+                c
+            }
+            None => Command::new("nft"),
+        };
+        cmd.args(args)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| FirewallError::Nft(format!("run nft: {e}")))?;
+        if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin
+                .write_all(data)
+                .map_err(|e| FirewallError::Nft(format!("write to nft: {e}")))?;
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| FirewallError::Nft(format!("wait for nft: {e}")))?;
+        if !out.status.success() {
+            let msg = String::from_utf8_lossy(&out.stderr);
+            return Err(FirewallError::Nft(
+                msg.lines().next().unwrap_or("failed").trim().to_string(),
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn apply(&self, state: &FirewallState) -> Result<(), FirewallError> {
+        let batch = render(&self.table, state);
+        let body = serde_json::to_vec(&batch).expect("json");
+        self.nft(&["-j", "-f", "-"], Some(&body)).map(|_| ())?;
+        if !state.networks.is_empty() {
+            self.sysctl("net/ipv4/ip_forward", "1")?;
+        }
+        for n in state.networks.values() {
+            // Best effort: the bridge may be gone already when its rules are re-applied.
+            let _ = self.sysctl(&format!("net/ipv4/conf/{}/route_localnet", n.bridge), "1");
+        }
+        Ok(())
+    }
+
+    fn sysctl(&self, key: &str, val: &str) -> Result<(), FirewallError> {
+        let path = format!("/proc/sys/{key}");
+        let val = val.to_string();
+        let write = move || std::fs::write(&path, val);
+        let res = match &self.netns {
+            Some(ns) => crate::netns::run_in(ns, write)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+                .and_then(|r| r),
+            None => write(),
+        };
+        res.map_err(|err| FirewallError::Sysctl {
+            key: key.replace('/', "."),
+            err,
+        })
+    }
+
+    /// Deletes hull's table (`hull system reset`, tests); no table is not an error.
+    pub fn delete_table(&self) -> Result<(), FirewallError> {
+        let batch = json!({"nftables": [
+            {"add": {"table": {"family": "inet", "name": self.table}}},
+            {"delete": {"table": {"family": "inet", "name": self.table}}},
+        ]});
+        self.nft(&["-j", "-f", "-"], Some(batch.to_string().as_bytes()))
+            .map(|_| ())
+    }
+
+    /// The table as `nft -j list table` prints it (None when absent).
+    pub fn list_table(&self) -> Result<Option<Value>, FirewallError> {
+        match self.nft(&["-j", "list", "table", "inet", &self.table], None) {
+            Ok(out) => serde_json::from_str(&out)
+                .map(Some)
+                .map_err(|e| FirewallError::Nft(format!("parse nft output: {e}"))),
+            Err(FirewallError::Nft(m)) if m.contains("No such file") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn change(
+        &self,
+        f: impl FnOnce(&mut Locked) -> Result<(), FirewallError>,
+    ) -> Result<(), FirewallError> {
+        let mut locked = self.state.lock()?;
+        let before = locked.state.clone();
+        f(&mut locked)?;
+        if locked.state == before {
+            return Ok(());
+        }
+        self.apply(&locked.state)?;
+        locked.save()
+    }
+
+    /// For removals: the state is saved even when applying fails, so a later reload does not
+    /// bring back what was removed; each failure is reported.
+    fn remove(&self, f: impl FnOnce(&mut FirewallState) -> bool) -> Result<(), Failures> {
+        let mut locked = self.state.lock().map_err(|e| Failures(vec![e]))?;
+        if !f(&mut locked.state) {
+            return Ok(());
+        }
+        let mut errs = Vec::new();
+        if let Err(e) = self.apply(&locked.state) {
+            errs.push(e);
+        }
+        if let Err(e) = locked.save() {
+            errs.push(e);
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(Failures(errs))
+        }
+    }
+}
+
+impl FirewallDriver for Nftables {
+    fn add_network(&self, net: &NetworkRules) -> Result<(), FirewallError> {
+        self.change(|l| {
+            l.state.networks.insert(net.name.clone(), net.clone());
+            Ok(())
+        })?;
+        // Even when the state did not change (a second setup), make sure the kernel has it.
+        if self.list_table()?.is_none() {
+            self.reload()?;
+        }
+        Ok(())
+    }
+
+    fn remove_network(&self, name: &str) -> Result<(), Failures> {
+        self.remove(|s| {
+            let had = s.networks.remove(name).is_some();
+            let before: usize = s.ports.values().map(Vec::len).sum();
+            for v in s.ports.values_mut() {
+                v.retain(|p| p.network != name);
+            }
+            s.ports.retain(|_, v| !v.is_empty());
+            had || before != s.ports.values().map(Vec::len).sum::<usize>()
+        })
+    }
+
+    fn add_ports(&self, owner: &str, ports: &[PortMapping]) -> Result<(), FirewallError> {
+        self.change(|l| {
+            for (i, p) in ports.iter().enumerate() {
+                if !l.state.networks.contains_key(&p.network) {
+                    return Err(FirewallError::NoNetwork(p.network.clone()));
+                }
+                let mut clash = None;
+                for (o, v) in &l.state.ports {
+                    if o != owner && v.iter().any(|m| m.clashes(p)) {
+                        clash = Some(o.clone());
+                    }
+                }
+                if ports[..i].iter().any(|m| m.clashes(p)) {
+                    clash = Some(owner.to_string());
+                }
+                if let Some(o) = clash {
+                    return Err(FirewallError::PortInUse {
+                        host_ip: p.host_ip.map_or("0.0.0.0".into(), |ip| ip.to_string()),
+                        port: p.host_port,
+                        proto: p.proto,
+                        owner: o,
+                    });
+                }
+            }
+            l.state.ports.insert(owner.into(), ports.to_vec());
+            Ok(())
+        })
+    }
+
+    fn remove_ports(&self, owner: &str) -> Result<(), Failures> {
+        self.remove(|s| s.ports.remove(owner).is_some())
+    }
+
+    fn reload(&self) -> Result<(), FirewallError> {
+        let locked = self.state.lock()?;
+        self.apply(&locked.state)
+    }
+
+    fn state(&self) -> Result<FirewallState, FirewallError> {
+        Ok(self.state.lock()?.state.clone())
+    }
+}
+
+fn m(left: Value, op: &str, right: Value) -> Value {
+    json!({"match": {"op": op, "left": left, "right": right}})
+}
+fn meta(key: &str) -> Value {
+    json!({"meta": {"key": key}})
+}
+fn payload(proto: &str, field: &str) -> Value {
+    json!({"payload": {"protocol": proto, "field": field}})
+}
+fn prefix(s: &crate::ipam::Subnet) -> Value {
+    json!({"prefix": {"addr": s.addr.to_string(), "len": s.prefix}})
+}
+
+/// The whole table as one batch: create-if-missing, delete, create, then every chain and
+/// rule. nft applies a batch as one transaction, so packets see the old table or the new.
+pub fn render(table: &str, st: &FirewallState) -> Value {
+    let mut cmds = vec![
+        json!({"add": {"table": {"family": "inet", "name": table}}}),
+        json!({"delete": {"table": {"family": "inet", "name": table}}}),
+        json!({"add": {"table": {"family": "inet", "name": table}}}),
+    ];
+    if st.networks.is_empty() && st.ports.is_empty() {
+        cmds.truncate(2); // nothing to filter: no table at all
+        return json!({"nftables": cmds});
+    }
+    let chain = |name: &str, hook: Option<(&str, &str, i32)>| {
+        let mut c = json!({"family": "inet", "table": table, "name": name});
+        if let Some((ty, hook, prio)) = hook {
+            c["type"] = json!(ty);
+            c["hook"] = json!(hook);
+            c["prio"] = json!(prio);
+            c["policy"] = json!("accept");
+        }
+        json!({"add": {"chain": c}})
+    };
+    cmds.push(chain("forward", Some(("filter", "forward", 0))));
+    cmds.push(chain("prerouting", Some(("nat", "prerouting", -100))));
+    cmds.push(chain("output", Some(("nat", "output", -100))));
+    cmds.push(chain("postrouting", Some(("nat", "postrouting", 100))));
+    cmds.push(chain("ports", None));
+    let mut rule = |chain: &str, expr: Vec<Value>| {
+        cmds.push(json!({"add": {"rule": {"family": "inet", "table": table, "chain": chain, "expr": expr}}}));
+    };
+    let accept = json!({"accept": null});
+    let drop = json!({"drop": null});
+    let nets: Vec<&NetworkRules> = st.networks.values().collect();
+
+    // forward
+    for n in nets.iter().filter(|n| n.internal) {
+        rule(
+            "forward",
+            vec![
+                m(meta("iifname"), "==", json!(n.bridge)),
+                m(meta("oifname"), "!=", json!(n.bridge)),
+                drop.clone(),
+            ],
+        );
+        rule(
+            "forward",
+            vec![
+                m(meta("oifname"), "==", json!(n.bridge)),
+                m(meta("iifname"), "!=", json!(n.bridge)),
+                drop.clone(),
+            ],
+        );
+    }
+    rule(
+        "forward",
+        vec![
+            m(
+                json!({"ct": {"key": "state"}}),
+                "in",
+                json!(["established", "related"]),
+            ),
+            accept.clone(),
+        ],
+    );
+    rule(
+        "forward",
+        vec![
+            m(json!({"ct": {"key": "status"}}), "in", json!("dnat")),
+            accept.clone(),
+        ],
+    );
+    for n in &nets {
+        rule(
+            "forward",
+            vec![
+                m(meta("iifname"), "==", json!(n.bridge)),
+                m(meta("oifname"), "==", json!(n.bridge)),
+                accept.clone(),
+            ],
+        );
+    }
+    if nets.len() > 1 {
+        let set = json!({"set": nets.iter().map(|n| json!(n.bridge)).collect::<Vec<_>>()});
+        rule(
+            "forward",
+            vec![
+                m(meta("iifname"), "==", set.clone()),
+                m(meta("oifname"), "==", set),
+                drop.clone(),
+            ],
+        );
+    }
+    for n in nets.iter().filter(|n| !n.internal) {
+        rule(
+            "forward",
+            vec![m(meta("iifname"), "==", json!(n.bridge)), accept.clone()],
+        );
+    }
+
+    // dnat
+    let local = m(
+        json!({"fib": {"result": "type", "flags": ["daddr"]}}),
+        "==",
+        json!("local"),
+    );
+    rule(
+        "prerouting",
+        vec![local.clone(), json!({"jump": {"target": "ports"}})],
+    );
+    rule("output", vec![local, json!({"jump": {"target": "ports"}})]);
+    for maps in st.ports.values() {
+        for p in maps {
+            let proto = p.proto.to_string();
+            let mut e = Vec::new();
+            if let Some(ip) = p.host_ip {
+                e.push(m(payload("ip", "daddr"), "==", json!(ip.to_string())));
+            }
+            e.push(m(payload(&proto, "dport"), "==", json!(p.host_port)));
+            e.push(json!({"dnat": {"family": "ip", "addr": p.container_ip.to_string(), "port": p.container_port}}));
+            rule("ports", e);
+        }
+    }
+
+    // snat
+    let masq = json!({"masquerade": null});
+    for n in &nets {
+        let br = json!(n.bridge);
+        if !n.internal {
+            rule(
+                "postrouting",
+                vec![
+                    m(payload("ip", "saddr"), "==", prefix(&n.subnet)),
+                    m(meta("oifname"), "!=", br.clone()),
+                    masq.clone(),
+                ],
+            );
+        }
+        rule(
+            "postrouting",
+            vec![
+                m(meta("oifname"), "==", br.clone()),
+                m(payload("ip", "saddr"), "==", prefix(&n.subnet)),
+                m(json!({"ct": {"key": "status"}}), "in", json!("dnat")),
+                masq.clone(),
+            ],
+        );
+        rule(
+            "postrouting",
+            vec![
+                m(meta("oifname"), "==", br),
+                m(
+                    payload("ip", "saddr"),
+                    "==",
+                    json!({"prefix": {"addr": "127.0.0.0", "len": 8}}),
+                ),
+                masq.clone(),
+            ],
+        );
+    }
+    json!({"nftables": cmds})
+}

@@ -1,0 +1,9 @@
+//! Container networking for hull: a synchronous netlink client, network namespaces pinned by
+//! bind mount, bridge networks with veth attachments, address management, an nftables
+//! firewall behind a trait, and name resolution between containers.
+
+pub mod bridge;
+pub mod firewall;
+pub mod ipam;
+pub mod netlink;
+pub mod netns;

@@ -1,0 +1,240 @@
+//! Bridge networks, published ports and the firewall, as root, in namespaces of the test's
+//! own: a "host" namespace with its own ruleset, "containers" and a "remote host".
+
+mod lab;
+
+use std::net::Ipv4Addr;
+
+use hull_net::bridge;
+use hull_net::firewall::{FirewallDriver, PortMapping, Proto};
+use hull_net::netlink::Netlink;
+use lab::{tcp_get, udp_get, Lab};
+
+fn ping(ip: &str) -> String {
+    format!("busybox ping -c1 -W2 {ip}")
+}
+
+#[test]
+fn containers_on_one_bridge_reach_each_other_and_the_gateway() {
+    let mut lab = Lab::new();
+    let net = lab.network("n1", "hnt-b1", "10.201.1.0/24", false);
+    let (c1, a1) = lab.container("c1", &net, "10.201.1.2");
+    let (c2, _a2) = lab.container("c2", &net, "10.201.1.3");
+
+    assert!(lab.eventually(&c1, &ping("10.201.1.3"), "1 packets received"));
+    assert!(lab.eventually(&c2, &ping("10.201.1.2"), "1 packets received"));
+    assert!(lab.eventually(&c1, &ping("10.201.1.1"), "1 packets received"));
+
+    // What the container sees: eth0 with the docker-style MAC, mtu, address, default route.
+    let out = lab.sh(&c1, "ip -j addr show eth0; ip -j route");
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("\"address\":\"02:42:0a:c9:01:02\""), "{s}");
+    assert!(s.contains("\"mtu\":1400"), "{s}");
+    assert!(
+        s.contains("\"local\":\"10.201.1.2\",\"prefixlen\":24"),
+        "{s}"
+    );
+    assert!(
+        s.contains("\"dst\":\"default\",\"gateway\":\"10.201.1.1\""),
+        "{s}"
+    );
+    let lo = lab.sh(&c1, "ip -j link show lo");
+    assert!(String::from_utf8_lossy(&lo.stdout).contains("\"operstate\":\"UNKNOWN\""));
+
+    // The host end is on the bridge.
+    let mut nl = Netlink::in_netns(&lab.host_ns).unwrap();
+    let br = nl.index("hnt-b1").unwrap();
+    let hv = nl.link(&a1.host_veth).unwrap().expect("host veth");
+    assert_eq!(hv.master, Some(br));
+
+    // detach removes both ends; a second detach finds nothing and is fine.
+    assert!(bridge::detach(&mut lab.host, &a1).is_empty());
+    assert!(!lab.links().contains(&a1.host_veth));
+    assert!(!lab.ok(&c1, "ip link show eth0"));
+    assert!(bridge::detach(&mut lab.host, &a1).is_empty());
+    assert!(!lab.ok(&c2, &ping("10.201.1.2")));
+}
+
+#[test]
+fn published_ports_from_remote_host_localhost_and_hairpin() {
+    let mut lab = Lab::new();
+    let net = lab.network("n1", "hnt-b2", "10.202.1.0/24", false);
+    let (c1, _) = lab.container("c1", &net, "10.202.1.2");
+    let (c2, _) = lab.container("c2", &net, "10.202.1.3");
+    let remote = lab.remote(
+        "remote",
+        "hnt-r2",
+        Ipv4Addr::new(10, 202, 9, 1),
+        Ipv4Addr::new(10, 202, 9, 2),
+    );
+    lab.spawn(
+        &c1,
+        "socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo hello-c1'",
+    );
+    lab.spawn(&c1, "socat UDP-RECVFROM:53,fork SYSTEM:'echo pong-c1'");
+    let map = |host_ip, host_port, container_port, proto| PortMapping {
+        host_ip,
+        host_port,
+        container_port,
+        proto,
+        container_ip: Ipv4Addr::new(10, 202, 1, 2),
+        network: "n1".into(),
+    };
+    lab.fw
+        .add_ports(
+            "c1",
+            &[
+                map(None, 8080, 80, Proto::Tcp),
+                map(None, 5353, 53, Proto::Udp),
+                map(Some(Ipv4Addr::LOCALHOST), 8081, 80, Proto::Tcp),
+            ],
+        )
+        .unwrap();
+
+    // Straight to the container from the host, then through the published port.
+    assert!(lab.eventually(&lab.host_ns, &tcp_get("10.202.1.2", 80), "hello-c1"));
+    assert!(lab.eventually(&remote, &tcp_get("10.202.9.1", 8080), "hello-c1"));
+    assert!(lab.eventually(&lab.host_ns, &tcp_get("127.0.0.1", 8080), "hello-c1"));
+    assert!(lab.eventually(&lab.host_ns, &tcp_get("127.0.0.1", 8081), "hello-c1"));
+    assert!(lab.eventually(&lab.host_ns, &tcp_get("10.202.9.1", 8080), "hello-c1"));
+    assert!(lab.eventually(&remote, &udp_get("10.202.9.1", 5353), "pong-c1"));
+    // Hairpin: a neighbour and the container itself through the host's address.
+    assert!(lab.eventually(&c2, &tcp_get("10.202.9.1", 8080), "hello-c1"));
+    assert!(lab.eventually(&c1, &tcp_get("10.202.9.1", 8080), "hello-c1"));
+    // Bound to 127.0.0.1 only: not reachable from the remote host.
+    assert!(!lab
+        .sh(&remote, &tcp_get("10.202.9.1", 8081))
+        .stdout
+        .starts_with(b"hello"));
+
+    // A clash with another owner's port is refused and changes nothing.
+    let e = lab
+        .fw
+        .add_ports(
+            "c2",
+            &[map(
+                Some(Ipv4Addr::new(10, 202, 9, 1)),
+                8080,
+                80,
+                Proto::Tcp,
+            )],
+        )
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "host port 10.202.9.1:8080/tcp is already published by c1"
+    );
+    assert!(!lab.fw.state().unwrap().ports.contains_key("c2"));
+    // Same port, other protocol is fine.
+    lab.fw
+        .add_ports("c2", &[map(None, 8080, 80, Proto::Udp)])
+        .unwrap();
+
+    // Unpublish: the remote host is refused again.
+    lab.fw.remove_ports("c1").unwrap();
+    lab.fw.remove_ports("c2").unwrap();
+    assert!(!lab
+        .sh(&remote, &tcp_get("10.202.9.1", 8080))
+        .stdout
+        .starts_with(b"hello"));
+    assert!(lab.fw.remove_ports("c1").is_ok());
+}
+
+#[test]
+fn networks_are_isolated_and_internal_has_no_outside() {
+    let mut lab = Lab::new();
+    let a = lab.network("a", "hnt-a3", "10.203.1.0/24", false);
+    let b = lab.network("b", "hnt-b3", "10.203.2.0/24", false);
+    let i = lab.network("i", "hnt-i3", "10.203.3.0/24", true);
+    let (ca, _) = lab.container("ca", &a, "10.203.1.2");
+    let (ca2, _) = lab.container("ca2", &a, "10.203.1.3");
+    let (cb, _) = lab.container("cb", &b, "10.203.2.2");
+    let (ci, _) = lab.container("ci", &i, "10.203.3.2");
+    let (ci2, _) = lab.container("ci2", &i, "10.203.3.3");
+    let remote = lab.remote(
+        "remote",
+        "hnt-r3",
+        Ipv4Addr::new(10, 203, 9, 1),
+        Ipv4Addr::new(10, 203, 9, 2),
+    );
+
+    // The outside (the remote host has no route back: this is masquerade at work).
+    assert!(lab.eventually(&ca, &ping("10.203.9.2"), "1 packets received"));
+    assert!(lab.eventually(&cb, &ping("10.203.9.2"), "1 packets received"));
+    // Within a network, internal included.
+    assert!(lab.eventually(&ca, &ping("10.203.1.3"), "1 packets received"));
+    assert!(lab.eventually(&ci, &ping("10.203.3.3"), "1 packets received"));
+    // Across networks, and from an internal network outwards: nothing.
+    assert!(!lab.ok(&ca, &ping("10.203.2.2")));
+    assert!(!lab.ok(&cb, &ping("10.203.1.2")));
+    assert!(!lab.ok(&ci, &ping("10.203.9.2")));
+    assert!(!lab.ok(&ci, &ping("10.203.1.2")));
+    assert!(!lab.ok(&ca2, &ping("10.203.3.3")));
+    assert!(!lab.ok(&ci2, &ping("10.203.2.2")));
+    // A remote host does not reach into a subnet even with a route to it.
+    assert!(lab.ok(&remote, "ip route add 10.203.0.0/16 via 10.203.9.1"));
+    assert!(!lab.ok(&remote, &ping("10.203.3.2")));
+}
+
+#[test]
+fn reload_restores_rules_and_teardown_leaves_nothing() {
+    let mut lab = Lab::new();
+    let links_before = lab.links();
+    assert!(lab.nft_table().is_none());
+    let net = lab.network("n1", "hnt-b4", "10.204.1.0/24", false);
+    let (c1, a1) = lab.container("c1", &net, "10.204.1.2");
+    let remote = lab.remote(
+        "remote",
+        "hnt-r4",
+        Ipv4Addr::new(10, 204, 9, 1),
+        Ipv4Addr::new(10, 204, 9, 2),
+    );
+    let links_with_remote: Vec<String> = lab
+        .links()
+        .into_iter()
+        .filter(|l| l != "hnt-b4" && l != &a1.host_veth)
+        .collect();
+    lab.spawn(
+        &c1,
+        "socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo hello-c1'",
+    );
+    let port = PortMapping {
+        host_ip: None,
+        host_port: 8080,
+        container_port: 80,
+        proto: Proto::Tcp,
+        container_ip: Ipv4Addr::new(10, 204, 1, 2),
+        network: "n1".into(),
+    };
+    lab.fw.add_ports("c1", &[port]).unwrap();
+    assert!(lab.eventually(&remote, &tcp_get("10.204.9.1", 8080), "hello-c1"));
+    assert!(lab.eventually(&c1, &ping("10.204.9.2"), "1 packets received"));
+
+    // Someone flushes the ruleset: published port and masquerade are gone...
+    assert!(lab.ok(&lab.host_ns, "nft flush ruleset"));
+    assert!(lab.nft_table().is_none());
+    assert!(!lab
+        .sh(&remote, &tcp_get("10.204.9.1", 8080))
+        .stdout
+        .starts_with(b"hello"));
+    assert!(!lab.ok(&c1, &ping("10.204.9.2")));
+    // ...and reload brings both back from the persisted state.
+    lab.fw.reload().unwrap();
+    assert!(lab.eventually(&remote, &tcp_get("10.204.9.1", 8080), "hello-c1"));
+    assert!(lab.eventually(&c1, &ping("10.204.9.2"), "1 packets received"));
+    let t = lab.nft_table().unwrap().to_string();
+    assert!(t.contains("10.204.1.2") && t.contains("hnt-b4"), "{t}");
+
+    // Teardown: ports, the attachment, the network. Nothing of hull is left.
+    lab.fw.remove_ports("c1").unwrap();
+    assert!(bridge::detach(&mut lab.host, &a1).is_empty());
+    assert!(bridge::teardown_network(&mut lab.host, &lab.fw, &net).is_empty());
+    assert!(lab.nft_table().is_none(), "{:?}", lab.nft_table());
+    assert_eq!(lab.links(), links_with_remote);
+    assert!(links_before.iter().all(|l| links_with_remote.contains(l)));
+    let st = lab.fw.state().unwrap();
+    assert!(st.networks.is_empty() && st.ports.is_empty());
+    // A second teardown is not an error (nothing to do); forwarding rules stay gone.
+    assert!(bridge::teardown_network(&mut lab.host, &lab.fw, &net).is_empty());
+}
