@@ -4,6 +4,7 @@
 pub mod config;
 pub mod container;
 pub mod db;
+pub mod format;
 pub mod names;
 pub mod nanotime;
 pub mod parse;
