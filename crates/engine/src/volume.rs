@@ -30,6 +30,8 @@ pub enum VolumeError {
         path: String,
         source: std::io::Error,
     },
+    #[error("containers: {0}")]
+    Containers(String),
     #[error("state database: volumes: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("state database: volumes: {what} of {name}: {source}")]
@@ -262,17 +264,28 @@ pub fn list(conn: &Connection) -> Result<Vec<Volume>> {
 /// The names of the containers whose mounts use volume `name` (any state: docker refuses to
 /// remove a volume a stopped container still names).
 pub fn users(conn: &Connection, name: &str) -> Result<Vec<String>> {
-    // The containers table is the engine's; until a database has one, nothing uses a volume.
-    let has_containers: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'containers')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_containers {
-        return Ok(Vec::new());
+    crate::container::init(conn).map_err(container_err)?;
+    let containers = crate::container::list(conn).map_err(container_err)?;
+    Ok(containers
+        .into_iter()
+        .filter(|c| uses(&c.config, name))
+        .map(|c| c.name)
+        .collect())
+}
+
+/// Whether a run config mounts volume `name`.
+pub fn uses(config: &crate::RunConfig, name: &str) -> bool {
+    config
+        .mounts
+        .iter()
+        .any(|m| m.kind == "volume" && m.source == name)
+}
+
+fn container_err(e: crate::ContainerError) -> VolumeError {
+    match e {
+        crate::ContainerError::Sql(e) => VolumeError::Db(e),
+        other => VolumeError::Containers(other.to_string()),
     }
-    let _ = name;
-    Ok(Vec::new())
 }
 
 /// Removes volume `name` and its data; refused while a container uses it.
@@ -404,6 +417,50 @@ mod tests {
         assert!(!volumes_dir(&paths).exists());
         let e = create_with_driver(&conn, &paths, Some("ok"), "nfs", &BTreeMap::new());
         assert!(matches!(e, Err(VolumeError::Driver(_))));
+    }
+
+    #[test]
+    fn a_volume_a_container_names_is_in_use() {
+        use crate::container::{self, Container};
+        let (_d, paths, conn) = setup();
+        create(&conn, &paths, Some("used"), &BTreeMap::new()).unwrap();
+        create(&conn, &paths, Some("free"), &BTreeMap::new()).unwrap();
+        container::init(&conn).unwrap();
+        let mut config = crate::RunConfig::default();
+        config.mounts.push(crate::config::MountSpec {
+            kind: "volume".into(),
+            source: "used".into(),
+            target: "/data".into(),
+            ..Default::default()
+        });
+        container::insert(
+            &conn,
+            &Container {
+                id: "c0ffee".into(),
+                name: "web".into(),
+                image_id: String::new(),
+                image: "busybox".into(),
+                created: timefmt::now_rfc3339(),
+                config,
+                status: crate::Status::Exited,
+                pid: 0,
+                monitor_pid: 0,
+                exit_code: 0,
+                oom_killed: false,
+                started_at: None,
+                finished_at: None,
+                restart_count: 0,
+                labels: BTreeMap::new(),
+                stop_requested: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(users(&conn, "used").unwrap(), vec!["web".to_string()]);
+        let e = remove(&conn, &paths, "used").unwrap_err();
+        assert!(e.to_string().contains("in use by container(s) web"), "{e}");
+        assert!(get(&conn, "used").unwrap().unwrap().mountpoint.is_dir());
+        let p = prune(&conn, &paths, true, &|_| false).unwrap();
+        assert_eq!(p.names, vec!["free".to_string()]);
     }
 
     #[test]

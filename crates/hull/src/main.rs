@@ -33,6 +33,8 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     Version(cmd::version::Args),
+    /// Manage volumes.
+    Volume(cmd::volume::Args),
 }
 
 fn main() {
@@ -40,6 +42,7 @@ fn main() {
     let paths = Paths::new(cli.root, cli.runroot);
     let res = match cli.cmd {
         Cmd::Version(a) => cmd::version::exec(&paths, a),
+        Cmd::Volume(a) => cmd::volume::exec(&paths, a),
     };
     if let Err(e) = res {
         eprintln!("hull: {e}");

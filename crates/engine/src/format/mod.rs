@@ -78,6 +78,33 @@ pub fn render(template: &str, data: &Value) -> Result<String, FormatError> {
     Template::parse(template)?.execute(data)
 }
 
+/// JSON indented by four spaces, as `docker inspect` prints it.
+pub fn pretty_json(v: &Value) -> String {
+    use serde::Serialize;
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    v.serialize(&mut ser).expect("a JSON value serializes");
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
+}
+
+/// What `inspect` prints for `items`: the JSON array, or with `--format` the template's text
+/// for each item on a line of its own.
+pub fn inspect_output(template: Option<&str>, items: &[Value]) -> Result<String, FormatError> {
+    match template {
+        None => Ok(format!("{}\n", pretty_json(&Value::Array(items.to_vec())))),
+        Some(t) => {
+            let t = Template::parse(t)?;
+            let mut out = String::new();
+            for i in items {
+                out.push_str(&t.execute(i)?);
+                out.push('\n');
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// A column title from a field path, as docker names them: `titles` first (`ID` ->
 /// `CONTAINER ID`), else the last name's words in capitals (`CreatedAt` -> `CREATED AT`).
 pub fn title_for(path: &[String], titles: &[(&str, &str)]) -> String {

@@ -1,6 +1,7 @@
 //! One module per verb: its clap arguments and a small `exec` over hull-engine.
 
 pub mod version;
+pub mod volume;
 
 /// A verb's failure: the one-line message printed after "hull: " and the exit code (125 for
 /// hull's own errors, as docker's; a container's own code is passed through).

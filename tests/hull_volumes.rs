@@ -1,0 +1,150 @@
+//! `hull volume`: create, ls (filters, formats), inspect, rm, prune, through the real binary.
+
+mod verbs_util;
+
+use serde_json::Value;
+use verbs_util::Hull;
+
+#[test]
+fn create_inspect_ls_rm() {
+    let h = Hull::new();
+    assert_eq!(
+        h.ok(&["volume", "create", "--label", "app=shop", "--label", "x", "data"]),
+        "data\n"
+    );
+    let anon = h.ok(&["volume", "create"]);
+    let anon = anon.trim();
+    assert_eq!(anon.len(), 64, "random name: {anon}");
+    assert!(anon.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    let v: Value = serde_json::from_str(&h.ok(&["volume", "inspect", "data"])).unwrap();
+    let v = &v[0];
+    assert_eq!(v["Name"], "data");
+    assert_eq!(v["Driver"], "local");
+    assert_eq!(v["Scope"], "local");
+    assert_eq!(v["Labels"]["app"], "shop");
+    assert_eq!(v["Labels"]["x"], "");
+    let mp = h.root().join("volumes/data/_data");
+    assert_eq!(v["Mountpoint"], mp.display().to_string());
+    assert!(mp.is_dir(), "the mountpoint exists");
+    assert!(v["CreatedAt"].as_str().unwrap().ends_with('Z'));
+
+    assert_eq!(
+        h.ok(&[
+            "volume",
+            "inspect",
+            "--format",
+            "{{.Name}} {{index .Labels \"app\"}}",
+            "data"
+        ]),
+        "data shop\n"
+    );
+    // Default table: DRIVER and VOLUME NAME, as docker's.
+    let lines = h.lines(&["volume", "ls"]);
+    assert_eq!(lines[0], "DRIVER    VOLUME NAME");
+    assert!(lines.contains(&"local     data".to_string()), "{lines:?}");
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        h.lines(&["volume", "ls", "-q", "--filter", "label=app=shop"]),
+        ["data"]
+    );
+    assert_eq!(
+        h.lines(&["volume", "ls", "-q", "--filter", "name=dat"]),
+        ["data"]
+    );
+    assert_eq!(
+        h.lines(&[
+            "volume",
+            "ls",
+            "--format",
+            "{{.Name}}|{{.Labels}}",
+            "-f",
+            "label=x"
+        ]),
+        ["data|app=shop,x="]
+    );
+    assert_eq!(
+        h.lines(&[
+            "volume",
+            "ls",
+            "--format",
+            "table {{.Name}}\t{{.Driver}}",
+            "-f",
+            "name=data"
+        ]),
+        ["VOLUME NAME   DRIVER", "data          local"]
+    );
+    let j: Value =
+        serde_json::from_str(&h.lines(&["volume", "ls", "--format", "json", "-f", "name=data"])[0])
+            .unwrap();
+    assert_eq!(j["Name"], "data");
+
+    // Data written into the volume survives until rm, which removes it.
+    std::fs::write(mp.join("f"), "x").unwrap();
+    assert_eq!(
+        h.ok(&["volume", "rm", "data", anon]),
+        format!("data\n{anon}\n")
+    );
+    assert!(!h.root().join("volumes/data").exists());
+    assert!(h.ok(&["volume", "ls", "-q"]).is_empty());
+}
+
+#[test]
+fn bad_input_is_one_line_and_leaves_nothing() {
+    let h = Hull::new();
+    for bad in ["a", "../x", "a/b", "-", "x y"] {
+        let (code, err) = h.fails(&["volume", "create", "--", bad]);
+        assert_ne!(code, 0);
+        assert!(err.contains("volume name"), "{bad}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    let (_, err) = h.fails(&["volume", "create", "--driver", "nfs", "v1"]);
+    assert!(err.contains("driver"), "{err}");
+    let (_, err) = h.fails(&["volume", "create", "--label", "=v", "v1"]);
+    assert!(err.contains("--label"), "{err}");
+    assert!(h.ok(&["volume", "ls", "-q"]).is_empty());
+    assert!(std::fs::read_dir(h.root().join("volumes"))
+        .map(|d| d.count() == 0)
+        .unwrap_or(true));
+
+    let (code, err) = h.fails(&["volume", "rm", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no such volume: nope"), "{err}");
+    h.ok(&["volume", "rm", "-f", "nope"]);
+    let (_, err) = h.fails(&["volume", "inspect", "nope"]);
+    assert!(err.contains("nope"), "{err}");
+    let (_, err) = h.fails(&["volume", "ls", "--filter", "colour=red"]);
+    assert!(err.contains("colour=red"), "{err}");
+    h.ok(&["volume", "create", "v1"]);
+    let (_, err) = h.fails(&["volume", "ls", "--format", "{{.Nope}}"]);
+    assert!(err.contains(".Nope"), "{err}");
+    let (_, err) = h.fails(&["volume", "ls", "--format", "{{.Name"]);
+    assert!(err.contains("template"), "{err}");
+}
+
+#[test]
+fn prune_asks_and_takes_only_unused_ones() {
+    let h = Hull::new();
+    h.ok(&["volume", "create", "keep"]);
+    h.ok(&["volume", "create", "--label", "tmp=1", "scratch"]);
+    std::fs::write(h.root().join("volumes/scratch/_data/blob"), vec![7u8; 1500]).unwrap();
+    // Without -a only anonymous volumes go (docker 23's rule): none here.
+    let out = h.ok(&["volume", "prune", "-f"]);
+    assert_eq!(out, "Total reclaimed space: 0B\n");
+    // "n" at the prompt keeps everything.
+    let out = h.run_input(&["volume", "prune", "-a"], Some(b"n\n"));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Are you sure"));
+    assert_eq!(h.lines(&["volume", "ls", "-q"]).len(), 2);
+    // A filter narrows what goes; "y" confirms.
+    let out = h.run_input(
+        &["volume", "prune", "-a", "--filter", "label=tmp"],
+        Some(b"y\n"),
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Deleted Volumes:\nscratch\n"), "{text}");
+    assert!(text.contains("Total reclaimed space: 1.5kB"), "{text}");
+    assert_eq!(h.lines(&["volume", "ls", "-q"]), ["keep"]);
+    assert!(!h.root().join("volumes/scratch").exists());
+}
