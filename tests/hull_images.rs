@@ -1,6 +1,7 @@
 //! The image store end to end, as root: images imported, seeded, loaded, saved and pulled,
 //! their layers stacked in real overlay mounts, and bad input refused with nothing left behind.
 
+mod images_archives;
 mod images_support;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};

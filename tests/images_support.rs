@@ -274,3 +274,72 @@ pub fn raw_tar(entries: &[Entry]) -> Vec<u8> {
     out.resize(out.len() + 1024, 0);
     out
 }
+
+/// A docker-archive made by hand, as `docker save` lays it out: `<n>/layer.tar`, the config
+/// as `<hex>.json`, manifest.json. Returns the archive and the config's digest (the image id).
+pub fn docker_archive(layers: &[Vec<u8>], tags: &[&str], cmd: &[&str]) -> (Vec<u8>, String) {
+    use hull_image::digest::sha256_of;
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha256_of(l)).collect();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-01-02T03:04:05Z",
+        "config": { "Cmd": cmd, "Env": ["PATH=/bin"] },
+        "rootfs": { "type": "layers", "diff_ids": diff_ids },
+        "history": layers.iter().map(|_| serde_json::json!({"created_by": "test"})).collect::<Vec<_>>(),
+    });
+    let config = serde_json::to_vec(&config).unwrap();
+    let id = sha256_of(&config);
+    let config_name = format!("{}.json", &id[7..]);
+    let layer_names: Vec<String> = (0..layers.len())
+        .map(|i| format!("l{i}/layer.tar"))
+        .collect();
+    let manifest = serde_json::json!([{
+        "Config": config_name,
+        "RepoTags": tags,
+        "Layers": layer_names,
+    }]);
+    // manifest.json first, then the layers: the loader must not depend on the order.
+    let mut entries = vec![file(
+        "manifest.json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    )];
+    for (i, l) in layers.iter().enumerate() {
+        entries.push(dir(&format!("l{i}/")));
+        entries.push(file(&layer_names[i], l));
+    }
+    entries.push(file(&config_name, &config));
+    (raw_tar(&entries), id)
+}
+
+/// A small rootfs layer: busybox as /bin/busybox and /bin/sh, /etc/passwd, a few files.
+pub fn busybox_layer() -> Vec<u8> {
+    let bb = std::fs::read(hull_e2e::busybox()).unwrap();
+    let mut f = file("bin/busybox", &bb);
+    f.mode = 0o755;
+    raw_tar(&[
+        dir("bin/"),
+        f,
+        symlink("bin/sh", "busybox"),
+        symlink("bin/cat", "busybox"),
+        symlink("bin/ls", "busybox"),
+        dir("etc/"),
+        file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+        file("etc/old", b"old\n"),
+        dir("data/"),
+        file("data/a", b"a\n"),
+        dir("tmp/"),
+    ])
+}
+
+/// A layer over busybox_layer: adds /etc/hello, deletes /etc/old, makes /data opaque.
+pub fn top_layer() -> Vec<u8> {
+    raw_tar(&[
+        dir("etc/"),
+        file("etc/hello", b"hello from the top layer\n"),
+        file("etc/.wh.old", b""),
+        dir("data/"),
+        file("data/.wh..wh..opq", b""),
+        file("data/b", b"b\n"),
+    ])
+}

@@ -22,7 +22,7 @@ mod import;
 pub mod layers;
 mod progress;
 pub mod reference;
-mod registry;
+pub mod registry;
 mod save;
 
 use std::path::{Path, PathBuf};

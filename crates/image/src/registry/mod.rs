@@ -1,5 +1,7 @@
 //! `hull pull`: the OCI distribution API v2.
 
+pub mod manifest;
+
 use crate::error::ImageError;
 use crate::progress::Progress;
 use crate::{ImageId, Store};
