@@ -3,6 +3,7 @@
 //! firewall behind a trait, and name resolution between containers.
 
 pub mod bridge;
+pub mod dns;
 pub mod firewall;
 pub mod ipam;
 pub mod netlink;
