@@ -2,6 +2,7 @@
 //! their layers stacked in real overlay mounts, and bad input refused with nothing left behind.
 
 mod images_archives;
+mod images_registry;
 mod images_support;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
