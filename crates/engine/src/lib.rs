@@ -9,6 +9,7 @@ pub mod names;
 pub mod nanotime;
 pub mod parse;
 pub mod paths;
+pub mod prune;
 pub mod timefmt;
 pub mod volume;
 

@@ -35,6 +35,22 @@ enum Cmd {
     Version(cmd::version::Args),
     /// Manage volumes.
     Volume(cmd::volume::Args),
+    /// Manage images.
+    Image(cmd::image::Args),
+    /// List images.
+    Images(cmd::images::Args),
+    /// Remove images.
+    Rmi(cmd::rmi::Args),
+    /// Give an image another name.
+    Tag(cmd::tag::Args),
+    /// Make an image from a rootfs tarball.
+    Import(cmd::import::Args),
+    /// Load images from a docker-archive or oci-archive.
+    Load(cmd::load::Args),
+    /// Save images to a docker-archive.
+    Save(cmd::save::Args),
+    /// Pull an image from a registry.
+    Pull(cmd::pull::Args),
 }
 
 fn main() {
@@ -43,6 +59,14 @@ fn main() {
     let res = match cli.cmd {
         Cmd::Version(a) => cmd::version::exec(&paths, a),
         Cmd::Volume(a) => cmd::volume::exec(&paths, a),
+        Cmd::Image(a) => cmd::image::exec(&paths, a),
+        Cmd::Images(a) => cmd::images::exec(&paths, a),
+        Cmd::Rmi(a) => cmd::rmi::exec(&paths, a),
+        Cmd::Tag(a) => cmd::tag::exec(&paths, a),
+        Cmd::Import(a) => cmd::import::exec(&paths, a),
+        Cmd::Load(a) => cmd::load::exec(&paths, a),
+        Cmd::Save(a) => cmd::save::exec(&paths, a),
+        Cmd::Pull(a) => cmd::pull::exec(&paths, a),
     };
     if let Err(e) = res {
         eprintln!("hull: {e}");

@@ -1,5 +1,13 @@
 //! One module per verb: its clap arguments and a small `exec` over hull-engine.
 
+pub mod image;
+pub mod images;
+pub mod import;
+pub mod load;
+pub mod pull;
+pub mod rmi;
+pub mod save;
+pub mod tag;
 pub mod version;
 pub mod volume;
 

@@ -1,0 +1,229 @@
+//! `hull images` (and `hull image ls`): REPOSITORY TAG IMAGE ID CREATED SIZE, one row per
+//! tag, `<none>` for untagged images.
+
+use hull_engine::{format, timefmt, Paths};
+use hull_image::{ImageSummary, Store};
+use serde_json::{json, Value};
+
+use super::{CmdError, CmdResult};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Only images of this repository (and tag): `busybox`, `busybox:latest`.
+    reference: Option<String>,
+    /// Show intermediate images too (hull keeps none: the same as without).
+    #[arg(short, long)]
+    all: bool,
+    /// Only the image ids.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Full ids.
+    #[arg(long)]
+    no_trunc: bool,
+    /// Show digests.
+    #[arg(long)]
+    digests: bool,
+    /// dangling=true|false, reference=PATTERN.
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Go template, "table TEMPLATE" or "json".
+    #[arg(long)]
+    format: Option<String>,
+}
+
+/// `busybox:latest` -> (`busybox`, `latest`); `localhost:5000/x` -> (`localhost:5000/x`, "").
+pub fn split_tag(name: &str) -> (&str, &str) {
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    match name[slash..].rfind(':') {
+        Some(i) => (&name[..slash + i], &name[slash + i + 1..]),
+        None => (name, ""),
+    }
+}
+
+/// docker's CreatedAt: `2024-05-01 10:00:00 +0000 UTC`.
+pub fn docker_time(rfc3339: &str) -> String {
+    match timefmt::parse_rfc3339(rfc3339) {
+        Some(t) => {
+            let s = timefmt::rfc3339(t);
+            format!("{} {} +0000 UTC", &s[..10], &s[11..19])
+        }
+        None => rfc3339.to_string(),
+    }
+}
+
+/// The hex of an id, 12 digits unless `full`.
+pub fn show_id(id: &str, full: bool) -> String {
+    if full {
+        id.to_string()
+    } else {
+        let hex = id.strip_prefix("sha256:").unwrap_or(id);
+        hex.chars().take(12).collect()
+    }
+}
+
+/// Whether `name` (`repo:tag`) matches a reference pattern: `busybox`, `busybox:1*`, `*box`.
+fn ref_matches(pattern: &str, name: &str) -> bool {
+    let (repo, _) = split_tag(name);
+    glob(pattern, name) || glob(pattern, repo)
+}
+
+/// `*` and `?` wildcards (not crossing `/` for `*`, as path.Match).
+fn glob(pattern: &str, s: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = s.chars().collect();
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('*') => (0..=t.len())
+                .take_while(|&i| i == 0 || t[i - 1] != '/')
+                .any(|i| go(&p[1..], &t[i..])),
+            Some('?') => !t.is_empty() && t[0] != '/' && go(&p[1..], &t[1..]),
+            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
+        }
+    }
+    go(&p, &t)
+}
+
+enum Filter {
+    Dangling(bool),
+    Reference(String),
+}
+
+fn parse_filter(f: &str) -> Result<Filter, CmdError> {
+    let bad = || CmdError {
+        msg: format!("invalid filter {f:?}: want dangling=true|false or reference=PATTERN"),
+        code: 125,
+    };
+    match f.split_once('=') {
+        Some(("dangling", "true" | "1")) => Ok(Filter::Dangling(true)),
+        Some(("dangling", "false" | "0")) => Ok(Filter::Dangling(false)),
+        Some(("reference", p)) if !p.is_empty() => Ok(Filter::Reference(p.to_string())),
+        _ => Err(bad()),
+    }
+}
+
+/// One row per tag (or one `<none>` row), as JSON for the template.
+fn rows(img: &ImageSummary, no_trunc: bool) -> Vec<Value> {
+    let created = img.created.clone().unwrap_or_default();
+    let row = |repo: &str, tag: &str, digest: &str| {
+        json!({
+            "Containers": "N/A",
+            "CreatedAt": docker_time(&created),
+            "CreatedSince": if created.is_empty() { "N/A".to_string() } else { timefmt::ago(&created) },
+            "Digest": digest,
+            "ID": show_id(&img.id, no_trunc),
+            "Repository": repo,
+            "SharedSize": "N/A",
+            "Size": timefmt::human_size_prec(img.size, 3),
+            "Tag": tag,
+            "UniqueSize": "N/A",
+            "VirtualSize": timefmt::human_size_prec(img.size, 3),
+        })
+    };
+    let digest_of = |repo: &str| {
+        img.repo_digests
+            .iter()
+            .find_map(|d| {
+                d.split_once('@')
+                    .filter(|(r, _)| *r == repo)
+                    .map(|(_, d)| d)
+            })
+            .unwrap_or("<none>")
+            .to_string()
+    };
+    if img.repo_tags.is_empty() {
+        let digest = img
+            .repo_digests
+            .first()
+            .and_then(|d| d.split_once('@'))
+            .map_or("<none>", |(_, d)| d);
+        let repo = img
+            .repo_digests
+            .first()
+            .and_then(|d| d.split_once('@'))
+            .map_or("<none>", |(r, _)| r);
+        return vec![row(repo, "<none>", digest)];
+    }
+    img.repo_tags
+        .iter()
+        .map(|t| {
+            let (repo, tag) = split_tag(t);
+            row(
+                repo,
+                if tag.is_empty() { "<none>" } else { tag },
+                &digest_of(repo),
+            )
+        })
+        .collect()
+}
+
+pub fn exec(paths: &Paths, args: Args) -> CmdResult {
+    let store = Store::open(&paths.root)?;
+    let mut filters = Vec::new();
+    for f in &args.filter {
+        filters.push(parse_filter(f)?);
+    }
+    if let Some(r) = &args.reference {
+        filters.push(Filter::Reference(r.clone()));
+    }
+    let _ = args.all;
+    let mut images = store.list()?;
+    images.retain(|img| {
+        filters.iter().all(|f| match f {
+            Filter::Dangling(d) => img.repo_tags.is_empty() == *d,
+            Filter::Reference(p) => img.repo_tags.iter().any(|t| ref_matches(p, t)),
+        })
+    });
+    if args.quiet {
+        let mut seen = std::collections::BTreeSet::new();
+        for img in &images {
+            if seen.insert(img.id.clone()) {
+                println!("{}", show_id(&img.id, args.no_trunc));
+            }
+        }
+        return Ok(());
+    }
+    let table: Vec<Value> = images.iter().flat_map(|i| rows(i, args.no_trunc)).collect();
+    let default = if args.digests {
+        "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    } else {
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    };
+    let out = format::render_rows(
+        args.format.as_deref(),
+        default,
+        &table,
+        &[("ID", "IMAGE ID"), ("CreatedSince", "CREATED")],
+    )?;
+    print!("{out}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_split_after_the_last_slash() {
+        assert_eq!(split_tag("busybox:latest"), ("busybox", "latest"));
+        assert_eq!(split_tag("localhost:5000/x"), ("localhost:5000/x", ""));
+        assert_eq!(split_tag("localhost:5000/x:1"), ("localhost:5000/x", "1"));
+    }
+
+    #[test]
+    fn reference_patterns() {
+        assert!(ref_matches("busybox", "busybox:latest"));
+        assert!(ref_matches("busybox:lat*", "busybox:latest"));
+        assert!(ref_matches("*box", "busybox:latest"));
+        assert!(!ref_matches("*box", "library/busybox:latest"));
+        assert!(!ref_matches("debian", "busybox:latest"));
+    }
+
+    #[test]
+    fn created_at_reads_like_docker() {
+        assert_eq!(
+            docker_time("2024-05-01T10:00:00Z"),
+            "2024-05-01 10:00:00 +0000 UTC"
+        );
+    }
+}

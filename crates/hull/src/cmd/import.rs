@@ -1,0 +1,60 @@
+//! `hull import FILE|- [REPOSITORY[:TAG]]`: a rootfs tarball (plain, gzip or zstd) becomes a
+//! one-layer image; `--change` applies Dockerfile instructions to its config.
+
+use hull_engine::Paths;
+use hull_image::{ImportOptions, Store};
+
+use super::{CmdError, CmdResult};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE,
+    /// LABEL, VOLUME, STOPSIGNAL.
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    changes: Vec<String>,
+    /// The history comment.
+    #[arg(short, long)]
+    message: Option<String>,
+    /// Accepted for docker compatibility: only this machine's platform.
+    #[arg(long)]
+    platform: Option<String>,
+    /// The tarball, or - for stdin.
+    file: String,
+    /// The name to give the image (none: an untagged image).
+    reference: Option<String>,
+}
+
+pub fn exec(paths: &Paths, args: Args) -> CmdResult {
+    if let Some(p) = &args.platform {
+        let want = format!("linux/{}", super::image::go_arch());
+        if p != &want {
+            return Err(CmdError {
+                msg: format!("--platform {p:?}: only {want} is supported"),
+                code: 125,
+            });
+        }
+    }
+    let opts = ImportOptions {
+        changes: args.changes,
+        message: args.message,
+    };
+    let reference = args.reference.unwrap_or_default();
+    let mut store = Store::open(&paths.root)?;
+    let id = if args.file == "-" {
+        let mut stdin = std::io::stdin().lock();
+        store.import_rootfs(&mut stdin, &reference, &opts)?
+    } else if args.file.contains("://") {
+        return Err(CmdError {
+            msg: format!("{}: importing from a URL is not supported", args.file),
+            code: 125,
+        });
+    } else {
+        let mut f = std::fs::File::open(&args.file).map_err(|e| CmdError {
+            msg: format!("{}: {e}", args.file),
+            code: 125,
+        })?;
+        store.import_rootfs(&mut f, &reference, &opts)?
+    };
+    println!("{id}");
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! `hull pull REF`: from any registry speaking the OCI distribution API, with a progress bar
+//! per layer on a terminal.
+
+use hull_engine::Paths;
+use hull_image::{NoProgress, Progress, PullOptions, Reference, Store, TtyProgress};
+
+use super::{CmdError, CmdResult};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// No progress output: only the image's name at the end.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Verify the registry's TLS certificate (false also allows plain http).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    tls_verify: bool,
+    /// Credentials for the registry: USER:PASSWORD.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    creds: Option<String>,
+    /// Accepted for docker compatibility: only this machine's platform.
+    #[arg(long)]
+    platform: Option<String>,
+    reference: String,
+}
+
+pub fn exec(paths: &Paths, args: Args) -> CmdResult {
+    let credentials = match &args.creds {
+        None => None,
+        Some(c) => match c.split_once(':') {
+            Some((u, p)) if !u.is_empty() => Some((u.to_string(), p.to_string())),
+            _ => {
+                return Err(CmdError {
+                    msg: "invalid --creds: want USER:PASSWORD".into(),
+                    code: 125,
+                })
+            }
+        },
+    };
+    if let Some(p) = &args.platform {
+        let want = format!("linux/{}", super::image::go_arch());
+        if p != &want {
+            return Err(CmdError {
+                msg: format!("--platform {p:?}: only {want} is supported"),
+                code: 125,
+            });
+        }
+    }
+    // Checked before anything touches the store or the network.
+    let full = Reference::parse(&args.reference)?.with_default_tag();
+    let opts = PullOptions {
+        insecure: !args.tls_verify,
+        credentials,
+    };
+    let mut store = Store::open(&paths.root)?;
+    let mut quiet = NoProgress;
+    let mut tty;
+    let progress: &mut dyn Progress = if args.quiet {
+        &mut quiet
+    } else {
+        tty = TtyProgress::new();
+        &mut tty
+    };
+    store.pull(&args.reference, &opts, progress)?;
+    println!("{full}");
+    Ok(())
+}
