@@ -238,3 +238,75 @@ fn bad_input_is_refused_and_leaves_nothing() {
     let (_, err) = h.fails(&["load", "-i", "/nonexistent.tar"]);
     assert!(err.contains("/nonexistent.tar"), "{err}");
 }
+
+#[test]
+fn save_and_load_round_trip() {
+    let h = Hull::new();
+    let tar = rootfs_tar(h.dir.path(), "four");
+    let id = h.ok(&[
+        "import",
+        "-c",
+        "CMD [\"sh\"]",
+        tar.to_str().unwrap(),
+        "app:v4",
+    ]);
+    let id = id.trim();
+    h.ok(&["tag", "app:v4", "app:stable"]);
+    let archive = h.dir.path().join("app.tar");
+    h.ok(&[
+        "save",
+        "-o",
+        archive.to_str().unwrap(),
+        "app:v4",
+        "app:stable",
+    ]);
+    // A docker-archive: manifest.json names both tags.
+    let listing = Command::new("tar")
+        .arg("-tf")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.lines().any(|l| l == "manifest.json"), "{listing}");
+
+    h.ok(&["rmi", "app:v4", "app:stable"]);
+    assert!(h.ok(&["images", "-q"]).is_empty());
+    let out = h.ok(&["load", "-i", archive.to_str().unwrap()]);
+    assert!(out.contains("Loaded image: app:v4"), "{out}");
+    assert!(out.contains("Loaded image: app:stable"), "{out}");
+    assert_eq!(h.lines(&["images", "-q", "--no-trunc"]), [id]);
+    let v = inspect(&h, "app:stable");
+    let lower = v["GraphDriver"]["Data"]["LowerDir"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(Path::new(lower).join("etc/marker")).unwrap(),
+        "four"
+    );
+
+    // save to stdout, load from stdin, into another root.
+    let saved = h.run(&["save", "app:v4"]);
+    assert!(saved.status.success(), "{saved:?}");
+    let other = Hull::new();
+    let out = other.run_input(&["load"], Some(&saved.stdout));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Loaded image: app:v4\n"
+    );
+    assert_eq!(other.lines(&["images", "-q", "--no-trunc"]), [id]);
+    let out = other.run_input(&["load", "-q"], Some(&saved.stdout));
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+
+    // A truncated archive is refused and loads nothing.
+    let third = Hull::new();
+    let cut = &saved.stdout[..saved.stdout.len() / 3];
+    let out = third.run_input(&["load"], Some(cut));
+    assert!(!out.status.success());
+    assert!(third.ok(&["images", "-q"]).is_empty());
+    assert_eq!(
+        std::fs::read_dir(third.root().join("tmp"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0,
+        "the spooled stdin is gone"
+    );
+}
