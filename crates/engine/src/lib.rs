@@ -10,6 +10,7 @@ pub mod nanotime;
 pub mod parse;
 pub mod paths;
 pub mod prune;
+pub mod sysinfo;
 pub mod timefmt;
 pub mod volume;
 

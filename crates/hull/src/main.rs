@@ -51,6 +51,8 @@ enum Cmd {
     Save(cmd::save::Args),
     /// Pull an image from a registry.
     Pull(cmd::pull::Args),
+    /// Show the engine's directories, runtime, storage and the host.
+    Info(cmd::info::Args),
 }
 
 fn main() {
@@ -67,6 +69,7 @@ fn main() {
         Cmd::Load(a) => cmd::load::exec(&paths, a),
         Cmd::Save(a) => cmd::save::exec(&paths, a),
         Cmd::Pull(a) => cmd::pull::exec(&paths, a),
+        Cmd::Info(a) => cmd::info::exec(&paths, a),
     };
     if let Err(e) = res {
         eprintln!("hull: {e}");

@@ -3,6 +3,7 @@
 pub mod image;
 pub mod images;
 pub mod import;
+pub mod info;
 pub mod load;
 pub mod pull;
 pub mod rmi;

@@ -1,0 +1,150 @@
+//! `hull info`: the engine's directories, runtime, storage and the host, as `docker info`
+//! prints them; `--format` over docker's Info field names.
+
+use std::path::PathBuf;
+
+use hull_engine::{container, db, format, sysinfo, timefmt, volume, Paths, Status};
+use hull_image::Store;
+use serde_json::{json, Value};
+
+use super::CmdResult;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Go template over docker's Info fields ({{.Containers}}, {{.CgroupVersion}}...), or
+    /// "json".
+    #[arg(short, long)]
+    format: Option<String>,
+}
+
+fn executable(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The OCI runtime hull drives: $HULL_RUNTIME, else `hullrt` beside hull, else in PATH.
+pub fn runtime_path() -> Option<PathBuf> {
+    if let Some(r) = std::env::var_os("HULL_RUNTIME").filter(|r| !r.is_empty()) {
+        return Some(PathBuf::from(r));
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("hullrt")));
+    if let Some(p) = beside.filter(|p| executable(p)) {
+        return Some(p);
+    }
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("hullrt"))
+        .find(|p| executable(p))
+}
+
+/// docker's Info, with hull's directories beside DockerRootDir.
+fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
+    let conn = db::open(&paths.db())?;
+    container::init(&conn)?;
+    let containers = container::list(&conn)?;
+    let count = |s: Status| containers.iter().filter(|c| c.status == s).count();
+    let running = count(Status::Running) + count(Status::Restarting);
+    let paused = count(Status::Paused);
+    let images = Store::open(&paths.root)?.list()?.len();
+    let volumes = volume::list(&conn)?.len();
+    let runtime = runtime_path();
+    let runtime_name = runtime
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .map_or("hullrt".into(), |n| n.to_string_lossy().into_owned());
+    let runtime_version = runtime.as_deref().and_then(sysinfo::runtime_version);
+    Ok(json!({
+        "ID": "",
+        "Containers": containers.len(),
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": containers.len() - running - paused,
+        "Images": images,
+        "Volumes": volumes,
+        "Driver": "overlay",
+        "DriverStatus": [["Backing Filesystem", sysinfo::backing_fs(&paths.root)]],
+        "LoggingDriver": "json-file",
+        "CgroupDriver": "cgroupfs",
+        "CgroupVersion": sysinfo::cgroup_version(),
+        "KernelVersion": sysinfo::kernel_version(),
+        "OperatingSystem": sysinfo::operating_system(),
+        "OSType": "linux",
+        "Architecture": sysinfo::machine(),
+        "NCPU": sysinfo::ncpu(),
+        "MemTotal": sysinfo::mem_total(),
+        "Name": sysinfo::hostname(),
+        "ServerVersion": env!("CARGO_PKG_VERSION"),
+        "DockerRootDir": paths.root.display().to_string(),
+        "HullRootDir": paths.root.display().to_string(),
+        "RunRoot": paths.runroot.display().to_string(),
+        "DefaultRuntime": runtime_name,
+        "Runtimes": {
+            runtime_name.clone(): {
+                "path": runtime.as_ref().map(|p| p.display().to_string()),
+                "version": runtime_version,
+            }
+        },
+        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "SystemTime": timefmt::now_rfc3339(),
+    }))
+}
+
+pub fn exec(paths: &Paths, args: Args) -> CmdResult {
+    let info = gather(paths)?;
+    if let Some(f) = &args.format {
+        println!("{}", format::render(f, &info)?);
+        return Ok(());
+    }
+    let s = |k: &str| match &info[k] {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    let runtime = &info["Runtimes"][s("DefaultRuntime")];
+    println!("Client:");
+    println!(" Version:    {}", s("ServerVersion"));
+    println!(" Context:    default (daemonless)");
+    println!();
+    println!("Engine:");
+    println!(" Containers: {}", s("Containers"));
+    println!("  Running: {}", s("ContainersRunning"));
+    println!("  Paused: {}", s("ContainersPaused"));
+    println!("  Stopped: {}", s("ContainersStopped"));
+    println!(" Images: {}", s("Images"));
+    println!(" Volumes: {}", s("Volumes"));
+    println!(" Server Version: {}", s("ServerVersion"));
+    println!(" Storage Driver: overlay");
+    println!(
+        "  Backing Filesystem: {}",
+        info["DriverStatus"][0][1].as_str().unwrap_or("")
+    );
+    println!(" Logging Driver: {}", s("LoggingDriver"));
+    println!(" Cgroup Driver: {}", s("CgroupDriver"));
+    println!(" Cgroup Version: {}", s("CgroupVersion"));
+    println!(" Default Runtime: {}", s("DefaultRuntime"));
+    println!(
+        "  Path: {}",
+        runtime["path"].as_str().unwrap_or("(not found)")
+    );
+    println!(
+        "  Version: {}",
+        runtime["version"].as_str().unwrap_or("unknown")
+    );
+    println!(" Security Options:");
+    println!("  seccomp");
+    println!("   Profile: builtin");
+    println!(" Kernel Version: {}", s("KernelVersion"));
+    println!(" Operating System: {}", s("OperatingSystem"));
+    println!(" OSType: linux");
+    println!(" Architecture: {}", s("Architecture"));
+    println!(" CPUs: {}", s("NCPU"));
+    println!(
+        " Total Memory: {}",
+        timefmt::bytes_size(info["MemTotal"].as_u64().unwrap_or(0))
+    );
+    println!(" Name: {}", s("Name"));
+    println!(" Hull Root Dir: {}", s("HullRootDir"));
+    println!(" Run Root Dir: {}", s("RunRoot"));
+    Ok(())
+}
