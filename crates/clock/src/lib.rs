@@ -12,6 +12,7 @@
 mod civil;
 mod inject;
 mod offsets;
+mod settings;
 mod spec;
 
 pub use inject::{
@@ -19,6 +20,7 @@ pub use inject::{
     CACHE_SECS, CONTAINER_DIR, DEFAULT_CACHE_SECS, LIBRARY,
 };
 pub use offsets::TimeOffsets;
+pub use settings::{cap_add_warning, Settings, KEY};
 pub use spec::{Clock, FakeTime, SpecError};
 
 /// The warning for `--cap-add SYS_TIME` (there is no namespace for the wall clock).

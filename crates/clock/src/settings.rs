@@ -1,0 +1,176 @@
+//! What an engine stores per container (`hull inspect` shows it) and applies to the JSON
+//! config.json it generates at each start, plus the `--cap-add SYS_TIME` warning.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::inject::{self, InjectError};
+use crate::{FakeTime, SpecError, TimeOffsets};
+
+/// The key under which an engine keeps `Settings` in its per-container extensions.
+pub const KEY: &str = "Clock";
+
+/// A container's clock: `--faketime` and `--time-offset`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Settings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faketime: Option<FakeTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_offsets: Option<TimeOffsets>,
+}
+
+impl Settings {
+    /// From the two flags' values (either may be absent).
+    pub fn from_flags(
+        faketime: Option<&str>,
+        time_offset: Option<&str>,
+    ) -> Result<Self, SpecError> {
+        Ok(Settings {
+            faketime: faketime.map(FakeTime::parse).transpose()?,
+            time_offsets: time_offset.map(TimeOffsets::parse).transpose()?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.faketime.is_none() && self.time_offsets.is_none()
+    }
+
+    /// Read back from a stored JSON value (None when absent or not ours).
+    pub fn from_value(v: Option<&Value>) -> Option<Settings> {
+        v.and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("settings serialize")
+    }
+
+    /// At container start: prepares the fake clock under `state_dir` (offsets taken from the
+    /// real clock now) and edits the OCI config.json document.
+    pub fn apply_json(&self, state_dir: &Path, spec: &mut Value) -> Result<(), InjectError> {
+        if let Some(ft) = &self.faketime {
+            let inj = inject::prepare(state_dir, ft)?;
+            inj.apply_json(spec);
+        }
+        if let Some(t) = &self.time_offsets {
+            t.apply_json(spec);
+        }
+        Ok(())
+    }
+}
+
+impl inject::Injection {
+    /// `apply` for an OCI config.json held as JSON.
+    pub fn apply_json(&self, spec: &mut Value) {
+        let mounts: Vec<Value> = self
+            .mounts()
+            .iter()
+            .map(|m| serde_json::to_value(m).expect("mount serializes"))
+            .collect();
+        if !spec["mounts"].is_array() {
+            spec["mounts"] = json!([]);
+        }
+        let list = spec["mounts"].as_array_mut().expect("array");
+        list.retain(|m| !mounts.iter().any(|n| n["destination"] == m["destination"]));
+        list.extend(mounts);
+        if spec["process"].is_object() {
+            let mut env: Vec<String> = spec["process"]["env"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| e.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            inject::set_env(&mut env, &inject::exec_env());
+            spec["process"]["env"] = json!(env);
+        }
+    }
+}
+
+impl TimeOffsets {
+    /// `apply` for an OCI config.json held as JSON.
+    pub fn apply_json(&self, spec: &mut Value) {
+        for (name, secs) in [("monotonic", self.monotonic), ("boottime", self.boottime)] {
+            if let Some(secs) = secs {
+                spec["linux"]["timeOffsets"][name] = json!({ "secs": secs, "nanosecs": 0 });
+            }
+        }
+        if !spec["linux"]["namespaces"].is_array() {
+            spec["linux"]["namespaces"] = json!([]);
+        }
+        let nss = spec["linux"]["namespaces"].as_array_mut().expect("array");
+        if !nss.iter().any(|n| n["type"] == "time") {
+            nss.push(json!({ "type": "time" }));
+        }
+    }
+}
+
+/// The warning to print when `--cap-add` grants CAP_SYS_TIME (by name or with ALL).
+pub fn cap_add_warning(cap_add: &[String]) -> Option<&'static str> {
+    cap_add
+        .iter()
+        .any(|c| {
+            let c = c.trim().to_ascii_uppercase();
+            let c = c.strip_prefix("CAP_").unwrap_or(&c);
+            c == "SYS_TIME" || c == "ALL"
+        })
+        .then_some(crate::SYS_TIME_WARNING)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_through_json() {
+        let s = Settings::from_flags(Some("@2020-12-24 20:30:00"), Some("boottime=60")).unwrap();
+        let v = s.to_value();
+        assert_eq!(v["Faketime"], "@2020-12-24 20:30:00");
+        assert_eq!(v["TimeOffsets"]["boottime"], 60);
+        assert_eq!(Settings::from_value(Some(&v)), Some(s));
+        assert!(Settings::from_flags(None, None).unwrap().is_empty());
+        let e = Settings::from_flags(Some("soon"), None).unwrap_err();
+        assert!(e.to_string().starts_with("--faketime \"soon\""), "{e}");
+    }
+
+    #[test]
+    fn time_offsets_json() {
+        let mut spec = json!({ "linux": { "namespaces": [{ "type": "pid" }] } });
+        let t = TimeOffsets::parse("monotonic=5,boottime=7").unwrap();
+        t.apply_json(&mut spec);
+        t.apply_json(&mut spec);
+        assert_eq!(spec["linux"]["timeOffsets"]["boottime"]["secs"], 7);
+        assert_eq!(spec["linux"]["timeOffsets"]["monotonic"]["secs"], 5);
+        assert_eq!(spec["linux"]["namespaces"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn sys_time_warns() {
+        let caps = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(cap_add_warning(&caps(&["NET_ADMIN", "sys_time"])).is_some());
+        assert!(cap_add_warning(&caps(&["CAP_SYS_TIME"])).is_some());
+        assert!(cap_add_warning(&caps(&["ALL"])).is_some());
+        assert!(cap_add_warning(&caps(&["NET_ADMIN"])).is_none());
+        assert!(crate::SYS_TIME_WARNING.contains("--faketime"));
+    }
+
+    #[test]
+    fn injection_json_replaces_earlier_clock_mounts() {
+        if inject::library_path().is_err() {
+            eprintln!("libfaketime not installed: skipping");
+            return;
+        }
+        let state = tempfile::tempdir().unwrap();
+        let s = Settings::from_flags(Some("-1d"), None).unwrap();
+        let mut spec = json!({ "mounts": [], "process": { "env": ["PATH=/bin"] }, "linux": {} });
+        s.apply_json(state.path(), &mut spec).unwrap();
+        s.apply_json(state.path(), &mut spec).unwrap();
+        assert_eq!(spec["mounts"].as_array().unwrap().len(), 3);
+        let env = spec["process"]["env"].as_array().unwrap();
+        assert_eq!(env[0], "PATH=/bin");
+        assert!(env.iter().any(|e| e == "FAKETIME_DONT_FAKE_MONOTONIC=1"));
+        assert_eq!(inject::current_line(state.path()).unwrap(), "-86400");
+    }
+}
