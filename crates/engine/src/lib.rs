@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod container;
+pub mod cp;
 pub mod db;
 pub mod format;
 pub mod names;
