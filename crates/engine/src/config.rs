@@ -135,3 +135,10 @@ impl RunConfig {
         }
     }
 }
+
+impl RunConfig {
+    /// A user namespace with id maps is asked for.
+    pub fn userns_is_mapped(&self) -> bool {
+        self.userns != "host" && (!self.uidmap.is_empty() || !self.gidmap.is_empty())
+    }
+}

@@ -326,14 +326,15 @@ pub fn set_config(conn: &Connection, id: &str, config: &RunConfig) -> Result<(),
 
 /// The kernel is the truth: a container recorded as live whose init is gone (the monitor or
 /// its hook was killed before recording the exit) is reported, and stored, as exited.
-pub fn refresh(conn: &Connection, c: &mut Container, exit_file: &std::path::Path) {
+pub fn refresh(conn: &Connection, c: &mut Container, paths: &crate::Paths) {
+    let exit_file = paths.exit_file(&c.id);
     if !c.status.is_live() || c.status == Status::Restarting {
         return;
     }
     if c.pid > 0 && process_alive(c.pid) {
         return;
     }
-    let code = std::fs::read_to_string(exit_file)
+    let code = std::fs::read_to_string(&exit_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(255);

@@ -26,6 +26,9 @@ pub struct Cli {
     /// Runtime state: bundles, monitors, the OCI runtime's state.
     #[arg(long, global = true, env = "HULL_RUNROOT", default_value = "/run/hull")]
     runroot: PathBuf,
+    /// The OCI runtime binary (runc's command line); default: hullrt next to hull, or in PATH.
+    #[arg(long, global = true, env = "HULL_RUNTIME")]
+    runtime: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -53,11 +56,27 @@ enum Cmd {
     Pull(cmd::pull::Args),
     /// Show the engine's directories, runtime, storage and the host.
     Info(cmd::info::Args),
+    Create(cmd::create::Args),
+    Run(cmd::run::Args),
+    Start(cmd::start::Args),
+    Stop(cmd::stop::Args),
+    Restart(cmd::restart::Args),
+    Kill(cmd::kill::Args),
+    Rm(cmd::rm::Args),
+    Wait(cmd::wait::Args),
+    Logs(cmd::logs::Args),
+    Exec(cmd::exec::Args),
+    Attach(cmd::attach::Args),
+    Ps(cmd::ps::Args),
+    Inspect(cmd::inspect::Args),
+    #[command(name = "internal-hook", hide = true)]
+    InternalHook(cmd::hook::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let paths = Paths::new(cli.root, cli.runroot);
+    cmd::set_runtime(cli.runtime);
     let res = match cli.cmd {
         Cmd::Version(a) => cmd::version::exec(&paths, a),
         Cmd::Volume(a) => cmd::volume::exec(&paths, a),
@@ -70,9 +89,25 @@ fn main() {
         Cmd::Save(a) => cmd::save::exec(&paths, a),
         Cmd::Pull(a) => cmd::pull::exec(&paths, a),
         Cmd::Info(a) => cmd::info::exec(&paths, a),
+        Cmd::Create(a) => cmd::create::exec(&paths, a),
+        Cmd::Run(a) => cmd::run::exec(&paths, a),
+        Cmd::Start(a) => cmd::start::exec(&paths, a),
+        Cmd::Stop(a) => cmd::stop::exec(&paths, a),
+        Cmd::Restart(a) => cmd::restart::exec(&paths, a),
+        Cmd::Kill(a) => cmd::kill::exec(&paths, a),
+        Cmd::Rm(a) => cmd::rm::exec(&paths, a),
+        Cmd::Wait(a) => cmd::wait::exec(&paths, a),
+        Cmd::Logs(a) => cmd::logs::exec(&paths, a),
+        Cmd::Exec(a) => cmd::exec::exec(&paths, a),
+        Cmd::Attach(a) => cmd::attach::exec(&paths, a),
+        Cmd::Ps(a) => cmd::ps::exec(&paths, a),
+        Cmd::Inspect(a) => cmd::inspect::exec(&paths, a),
+        Cmd::InternalHook(a) => cmd::hook::exec(&paths, a),
     };
     if let Err(e) = res {
-        eprintln!("hull: {e}");
+        if !e.msg.is_empty() {
+            eprintln!("hull: {e}");
+        }
         std::process::exit(e.exit_code());
     }
 }

@@ -1,16 +1,37 @@
 //! One module per verb: its clap arguments and a small `exec` over hull-engine.
 
+pub mod attach;
+pub mod create;
+pub mod exec;
+pub mod flags;
+pub mod hook;
 pub mod image;
 pub mod images;
 pub mod import;
 pub mod info;
+pub mod inspect;
+pub mod kill;
 pub mod load;
+pub mod logs;
+pub mod ps;
 pub mod pull;
+pub mod restart;
+pub mod rm;
 pub mod rmi;
+pub mod run;
 pub mod save;
+pub mod start;
+pub mod stop;
 pub mod tag;
+pub mod tmpl;
 pub mod version;
 pub mod volume;
+pub mod wait;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use hull_engine::{Engine, Paths};
 
 /// A verb's failure: the one-line message printed after "hull: " and the exit code (125 for
 /// hull's own errors, as docker's; a container's own code is passed through).
@@ -21,6 +42,18 @@ pub struct CmdError {
 }
 
 impl CmdError {
+    pub fn new(msg: String) -> CmdError {
+        CmdError { msg, code: 125 }
+    }
+
+    /// Exit with `code` and print nothing (a container's own exit code).
+    pub fn exit(code: i32) -> CmdError {
+        CmdError {
+            msg: String::new(),
+            code,
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         self.code
     }
@@ -42,3 +75,16 @@ impl<E: std::error::Error> From<E> for CmdError {
 }
 
 pub type CmdResult = Result<(), CmdError>;
+
+static RUNTIME: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// Called once by main with --runtime/HULL_RUNTIME.
+pub fn set_runtime(r: Option<PathBuf>) {
+    let _ = RUNTIME.set(r);
+}
+
+/// Opens the engine (state database, runtime binary) for a verb.
+pub fn engine(paths: &Paths) -> Result<Engine, CmdError> {
+    let rt = RUNTIME.get().cloned().flatten();
+    Ok(Engine::open(paths.clone(), rt)?)
+}

@@ -1,0 +1,89 @@
+//! An open engine: the paths, the state database (tables ensured), and the binaries a
+//! command drives (the OCI runtime, hull-monitor, hull itself for the monitor's exit hook).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use crate::{container, db, Paths};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error(transparent)]
+    Container(#[from] container::ContainerError),
+    #[error("{what} not found: looked next to {exe} and in PATH")]
+    Binary { what: String, exe: String },
+}
+
+pub struct Engine {
+    pub paths: Paths,
+    pub conn: Connection,
+    /// The OCI runtime binary (runc's CLI).
+    pub runtime: PathBuf,
+}
+
+impl Engine {
+    /// Opens the state; `runtime` from --runtime/HULL_RUNTIME, else `hullrt` next to hull,
+    /// else from PATH.
+    pub fn open(paths: Paths, runtime: Option<PathBuf>) -> Result<Engine, EngineError> {
+        let conn = db::open(&paths.db())?;
+        container::init(&conn)?;
+        let runtime = match runtime {
+            Some(r) if !r.as_os_str().is_empty() => r,
+            _ => find_binary("hullrt")?,
+        };
+        Ok(Engine {
+            paths,
+            conn,
+            runtime,
+        })
+    }
+
+    /// A container by name or id, with its status checked against the kernel.
+    pub fn lookup(&self, key: &str) -> Result<container::Container, container::ContainerError> {
+        let mut c = container::lookup(&self.conn, key)?;
+        container::refresh(&self.conn, &mut c, &self.paths);
+        Ok(c)
+    }
+
+    /// Every container, statuses checked.
+    pub fn list(&self) -> Result<Vec<container::Container>, container::ContainerError> {
+        let mut all = container::list(&self.conn)?;
+        for c in &mut all {
+            container::refresh(&self.conn, c, &self.paths);
+        }
+        Ok(all)
+    }
+}
+
+/// `name` next to the running executable, else in PATH.
+pub fn find_binary(name: &str) -> Result<PathBuf, EngineError> {
+    let exe = std::env::current_exe().unwrap_or_default();
+    if let Some(dir) = exe.parent() {
+        let p = dir.join(name);
+        if is_executable(&p) {
+            return Ok(p);
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join(name);
+            if is_executable(&p) {
+                return Ok(p);
+            }
+        }
+    }
+    Err(EngineError::Binary {
+        what: name.into(),
+        exe: exe.display().to_string(),
+    })
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}

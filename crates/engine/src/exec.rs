@@ -1,0 +1,198 @@
+//! `hull exec`: a process in a running container through the runtime's `exec --process`,
+//! with the container's environment, user rules and privileges; -t gets a pty of its own
+//! (the runtime sends its master to our console socket) that we proxy to our terminal.
+
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixListener;
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+
+use crate::container::Container;
+use crate::engine::Engine;
+use crate::{attach, runtime, spec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("container {0} is not running")]
+    NotRunning(String),
+    #[error(transparent)]
+    Spec(#[from] spec::SpecError),
+    #[error("exec: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Default)]
+pub struct Opts {
+    pub detach: bool,
+    pub interactive: bool,
+    pub tty: bool,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub privileged: bool,
+}
+
+fn process(eng: &Engine, c: &Container, args: Vec<String>, o: &Opts) -> Result<Value, ExecError> {
+    let cfg = &c.config;
+    let mut env = vec![
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        format!(
+            "HOSTNAME={}",
+            if cfg.hostname.is_empty() {
+                c.short_id()
+            } else {
+                &cfg.hostname
+            }
+        ),
+    ];
+    if o.tty {
+        env.push("TERM=xterm".into());
+    }
+    env = crate::parse::merge_env(&env, &cfg.env);
+    env = crate::parse::merge_env(&env, &o.env);
+    let user = o.user.clone().unwrap_or_else(|| cfg.user.clone());
+    let (uid, gid, extra) = if user.is_empty() {
+        (0, 0, Vec::new())
+    } else {
+        spec::resolve_user(&eng.paths.rootfs(&c.id), &user)?
+    };
+    let caps = spec::capabilities(o.privileged || cfg.privileged, &cfg.cap_add, &cfg.cap_drop)?;
+    let cwd = o.workdir.clone().unwrap_or_else(|| {
+        if cfg.working_dir.is_empty() {
+            "/".into()
+        } else {
+            cfg.working_dir.clone()
+        }
+    });
+    let mut p = json!({
+        "terminal": o.tty,
+        "user": { "uid": uid, "gid": gid },
+        "args": args,
+        "env": env,
+        "cwd": cwd,
+        "capabilities": { "bounding": caps, "effective": caps, "permitted": caps },
+        "noNewPrivileges": cfg.no_new_privileges,
+    });
+    if !extra.is_empty() {
+        p["user"]["additionalGids"] = json!(extra);
+    }
+    Ok(p)
+}
+
+/// Runs `args` in `c`; the process's exit code (0 at once with -d).
+pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i32, ExecError> {
+    if !c.status.is_live() {
+        return Err(ExecError::NotRunning(c.name.clone()));
+    }
+    let run_dir = eng.paths.run_dir(&c.id);
+    let tag = &crate::names::new_id()[..12];
+    let pfile = run_dir.join(format!("exec-{tag}.json"));
+    std::fs::write(
+        &pfile,
+        serde_json::to_vec(&process(eng, c, args, &o)?).expect("json"),
+    )?;
+    let mut cmd = runtime::command(eng);
+    cmd.current_dir(&run_dir)
+        .arg("exec")
+        .arg("--process")
+        .arg(&pfile);
+    if o.detach {
+        cmd.arg("--detach");
+    }
+    let sock_name = format!("exec-{tag}.sock");
+    let listener = if o.tty && !o.detach {
+        let l = UnixListener::bind(run_dir.join(&sock_name))?;
+        cmd.arg("--console-socket").arg(&sock_name);
+        Some(l)
+    } else {
+        None
+    };
+    cmd.arg(&c.id);
+    cmd.stdin(if o.interactive && listener.is_none() {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    });
+    let res = match listener {
+        None => cmd.status().map(|s| s.code().unwrap_or(128 + 9)),
+        Some(l) => with_pty(cmd, l, o.interactive),
+    };
+    let _ = std::fs::remove_file(&pfile);
+    let _ = std::fs::remove_file(run_dir.join(&sock_name));
+    Ok(res?)
+}
+
+/// Runs the runtime, receives the pty master and proxies it to our terminal until the
+/// process ends.
+fn with_pty(
+    mut cmd: std::process::Command,
+    l: UnixListener,
+    interactive: bool,
+) -> std::io::Result<i32> {
+    let signals = attach::block_proxy_signals();
+    let mut child = cmd.spawn()?;
+    let pidfd = hull_sys::pidfd_open(child.id() as i32)?;
+    l.set_nonblocking(true)?;
+    let master = loop {
+        let mut fds = [
+            nix::poll::PollFd::new(l.as_fd(), nix::poll::PollFlags::POLLIN),
+            nix::poll::PollFd::new(pidfd.as_fd(), nix::poll::PollFlags::POLLIN),
+        ];
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE);
+        if let Ok((s, _)) = l.accept() {
+            s.set_nonblocking(false)?;
+            match hull_sys::fdpass::recv_fd(s.as_fd())? {
+                Some(m) => break m,
+                None => continue,
+            }
+        }
+        if let Some(st) = child.try_wait()? {
+            return Ok(st.code().unwrap_or(1));
+        }
+    };
+    if let Some((r, c)) = attach::terminal_size() {
+        let _ = hull_sys::tty::set_window_size(master.as_fd(), r, c);
+    }
+    let _raw =
+        attach::RawMode::enter(nix::unistd::isatty(std::io::stdin().as_fd()).unwrap_or(false));
+    let master = std::fs::File::from(master);
+    if interactive {
+        let mut w = master.try_clone()?;
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            let mut input = std::io::stdin();
+            while let Ok(n) = input.read(&mut buf) {
+                if n == 0 || w.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    {
+        let m = master.try_clone()?;
+        let pid = child.id() as i32;
+        std::thread::spawn(move || loop {
+            let Ok(sig) = signals.wait() else { return };
+            if sig == nix::sys::signal::Signal::SIGWINCH {
+                if let Some((r, c)) = attach::terminal_size() {
+                    let _ = hull_sys::tty::set_window_size(m.as_fd(), r, c);
+                }
+            } else {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+            }
+        });
+    }
+    let mut r = master;
+    let mut out = std::io::stdout();
+    let mut buf = [0u8; 16384];
+    while let Ok(n) = r.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let _ = out.write_all(&buf[..n]);
+        let _ = out.flush();
+    }
+    Ok(child.wait()?.code().unwrap_or(1))
+}

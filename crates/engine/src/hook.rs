@@ -1,0 +1,70 @@
+//! The monitor's hook (`hull internal-hook started|exited ID VALUE`): records what happened
+//! in the state database, tears the container's runtime state down, applies the restart
+//! policy (exit status 3 asks the monitor to start the container again) and --rm.
+
+use crate::container::{self, Container, Status};
+use crate::engine::Engine;
+use crate::{remove, rootfs, runtime};
+
+/// Exit status that tells the monitor to restart the container.
+pub const RESTART: i32 = 3;
+
+/// The container's cgroup recorded an OOM kill (v1 memory.oom_control, v2 memory.events).
+fn oom_killed(id: &str) -> bool {
+    let v1 = format!("/sys/fs/cgroup/memory/hull/{id}/memory.oom_control");
+    let v2 = format!("/sys/fs/cgroup/hull/{id}/memory.events");
+    for f in [v1, v2] {
+        if let Ok(s) = std::fs::read_to_string(&f) {
+            return s
+                .lines()
+                .filter_map(|l| l.strip_prefix("oom_kill "))
+                .any(|n| n.trim().parse::<u64>().unwrap_or(0) > 0);
+        }
+    }
+    false
+}
+
+fn should_restart(c: &Container, code: i32) -> bool {
+    if c.stop_requested {
+        return false;
+    }
+    let p = &c.config.restart;
+    match p.name.as_str() {
+        "always" | "unless-stopped" => true,
+        "on-failure" => code != 0 && (p.max_retries == 0 || c.restart_count < p.max_retries),
+        _ => false,
+    }
+}
+
+/// `exited ID CODE`: returns the hook's exit status (0, or RESTART).
+pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
+    let Ok(c) = container::lookup(&eng.conn, id) else {
+        return 0;
+    };
+    let oom = oom_killed(id);
+    runtime::delete_force(eng, id);
+    let now = crate::nanotime::now_nanos();
+    let _ = container::set_exited(&eng.conn, id, code, oom, &now);
+    if should_restart(&c, code) {
+        let _ = container::bump_restart(&eng.conn, id);
+        return RESTART;
+    }
+    rootfs::unmount(&eng.paths.rootfs(id));
+    if c.config.auto_remove {
+        remove::remove_all(eng, &c, true);
+    } else {
+        let _ = std::fs::remove_dir_all(eng.paths.run_dir(id));
+    }
+    0
+}
+
+/// `started ID PID` after a restart by the policy.
+pub fn started(eng: &Engine, id: &str, pid: i32) -> i32 {
+    let monitor = nix::unistd::getppid().as_raw();
+    let now = crate::nanotime::now_nanos();
+    let _ = container::set_running(&eng.conn, id, pid, monitor, &now);
+    if let Ok(c) = container::lookup(&eng.conn, id) {
+        let _ = c.status == Status::Running;
+    }
+    0
+}

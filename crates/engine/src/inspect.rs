@@ -1,0 +1,227 @@
+//! `hull inspect`'s document for a container, in docker's JSON shape, and the row `ps`
+//! prints (also the data its --format templates see).
+
+use serde_json::{json, Value};
+
+use crate::container::{Container, Status};
+use crate::engine::Engine;
+
+fn cmd_string(c: &Container) -> String {
+    let args = c.config.args();
+    let s = args.join(" ");
+    format!(
+        "\"{}\"",
+        if s.len() > 20 {
+            format!(
+                "{}…",
+                &s[..s.char_indices().nth(19).map(|(i, _)| i).unwrap_or(s.len())]
+            )
+        } else {
+            s
+        }
+    )
+}
+
+/// docker's State.
+fn state(c: &Container) -> Value {
+    json!({
+        "Status": c.status.as_str(),
+        "Running": matches!(c.status, Status::Running | Status::Paused | Status::Restarting),
+        "Paused": c.status == Status::Paused,
+        "Restarting": c.status == Status::Restarting,
+        "OOMKilled": c.oom_killed,
+        "Dead": c.status == Status::Dead,
+        "Pid": c.pid,
+        "ExitCode": c.exit_code,
+        "Error": "",
+        "StartedAt": c.started_at.clone().unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
+        "FinishedAt": c.finished_at.clone().unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
+    })
+}
+
+fn mounts(eng: &Engine, c: &Container) -> Value {
+    c.config
+        .mounts
+        .iter()
+        .map(|m| {
+            let source = match m.kind.as_str() {
+                "volume" => eng
+                    .paths
+                    .volume_dir(&m.source)
+                    .join("_data")
+                    .display()
+                    .to_string(),
+                "tmpfs" => String::new(),
+                _ => m.source.clone(),
+            };
+            let mut v = json!({
+                "Type": m.kind,
+                "Source": source,
+                "Destination": m.target,
+                "Mode": if m.read_only { "ro" } else { "" },
+                "RW": !m.read_only,
+                "Propagation": m.propagation.clone().unwrap_or_default(),
+            });
+            if m.kind == "volume" {
+                v["Name"] = json!(m.source);
+                v["Driver"] = json!("local");
+            }
+            v
+        })
+        .collect()
+}
+
+/// The whole `docker inspect` object.
+pub fn inspect(eng: &Engine, c: &Container) -> Value {
+    let cfg = &c.config;
+    let hostname = std::fs::read_to_string(eng.paths.container_dir(&c.id).join("hostname"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| c.short_id().to_string());
+    let mut labels: serde_json::Map<String, Value> = cfg
+        .image_labels
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    for (k, v) in &c.labels {
+        labels.insert(k.clone(), json!(v));
+    }
+    let exposed: serde_json::Map<String, Value> = cfg
+        .exposed_ports
+        .iter()
+        .map(|p| (p.clone(), json!({})))
+        .collect();
+    json!({
+        "Id": c.id,
+        "Created": c.created,
+        "Path": cfg.args().first().cloned().unwrap_or_default(),
+        "Args": cfg.args().iter().skip(1).cloned().collect::<Vec<_>>(),
+        "State": state(c),
+        "Image": c.image_id,
+        "ResolvConfPath": eng.paths.container_dir(&c.id).join("resolv.conf"),
+        "HostnamePath": eng.paths.container_dir(&c.id).join("hostname"),
+        "HostsPath": eng.paths.container_dir(&c.id).join("hosts"),
+        "LogPath": eng.paths.log_file(&c.id),
+        "Name": format!("/{}", c.name),
+        "RestartCount": c.restart_count,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "HostConfig": host_config(c),
+        "Mounts": mounts(eng, c),
+        "Config": {
+            "Hostname": hostname,
+            "Domainname": cfg.domainname,
+            "User": cfg.user,
+            "AttachStdin": false,
+            "Tty": cfg.tty,
+            "OpenStdin": cfg.open_stdin,
+            "Env": cfg.env,
+            "Cmd": cfg.cmd,
+            "Entrypoint": if cfg.entrypoint.is_empty() { Value::Null } else { json!(cfg.entrypoint) },
+            "Image": c.image,
+            "WorkingDir": cfg.working_dir,
+            "Labels": labels,
+            "StopSignal": cfg.stop_signal(),
+            "StopTimeout": cfg.stop_timeout,
+            "ExposedPorts": exposed,
+        },
+        "NetworkSettings": {
+            "Networks": {},
+            "Ports": {},
+            "SandboxKey": if c.pid > 0 { format!("/proc/{}/ns/net", c.pid) } else { String::new() },
+            "IPAddress": "",
+        },
+        "Extra": cfg.extra,
+    })
+}
+
+/// docker's HostConfig.
+fn host_config(c: &Container) -> Value {
+    let cfg = &c.config;
+    let network_mode = if cfg.network_mode.is_empty() {
+        "private"
+    } else {
+        &cfg.network_mode
+    };
+    json!({
+        "Binds": cfg.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
+        "NetworkMode": network_mode,
+        "RestartPolicy": { "Name": if cfg.restart.name.is_empty() { "no" } else { &cfg.restart.name }, "MaximumRetryCount": cfg.restart.max_retries },
+        "AutoRemove": cfg.auto_remove,
+        "CapAdd": cfg.cap_add,
+        "CapDrop": cfg.cap_drop,
+        "IpcMode": if cfg.ipc_mode.is_empty() { "private" } else { &cfg.ipc_mode },
+        "PidMode": cfg.pid_mode,
+        "UTSMode": cfg.uts_mode,
+        "UsernsMode": cfg.userns,
+        "Privileged": cfg.privileged,
+        "ReadonlyRootfs": cfg.read_only,
+        "SecurityOpt": security_opts(c),
+        "Tmpfs": cfg.mounts.iter().filter(|m| m.kind == "tmpfs").map(|m| (m.target.clone(), json!(m.options.join(",")))).collect::<serde_json::Map<_, _>>(),
+        "ShmSize": 67108864,
+        "Memory": cfg.memory,
+        "MemorySwap": cfg.memory_swap,
+        "NanoCpus": cfg.nano_cpus,
+        "CpuShares": cfg.cpu_shares,
+        "CpusetCpus": cfg.cpuset_cpus,
+        "PidsLimit": if cfg.pids_limit == 0 { Value::Null } else { json!(cfg.pids_limit) },
+        "Ulimits": cfg.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
+        "Sysctls": cfg.sysctls,
+        "Devices": cfg.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.container, "CgroupPermissions": d.permissions})).collect::<Vec<_>>(),
+        "Init": cfg.init,
+        "LogConfig": { "Type": cfg.log_driver(), "Config": cfg.log_opts },
+    })
+}
+
+fn security_opts(c: &Container) -> Vec<String> {
+    let mut v = Vec::new();
+    match c.config.seccomp.as_deref() {
+        Some("unconfined") => v.push("seccomp=unconfined".to_string()),
+        Some(_) => v.push("seccomp=<file>".to_string()),
+        None => {}
+    }
+    if c.config.no_new_privileges {
+        v.push("no-new-privileges".into());
+    }
+    v
+}
+
+/// docker ps's "Up 3 seconds" / "Exited (0) 2 minutes ago" / "Created".
+pub fn status_text(c: &Container) -> String {
+    let since = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(crate::timefmt::parse_rfc3339)
+            .map(|s| crate::timefmt::human_duration(crate::timefmt::now_secs() - s))
+            .unwrap_or_default()
+    };
+    match c.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up {}", since(&c.started_at)),
+        Status::Paused => format!("Up {} (Paused)", since(&c.started_at)),
+        Status::Restarting => format!("Restarting ({}) {} ago", c.exit_code, since(&c.finished_at)),
+        Status::Exited => format!("Exited ({}) {} ago", c.exit_code, since(&c.finished_at)),
+        Status::Dead => "Dead".into(),
+    }
+}
+
+/// The fields `ps --format` templates see (docker's names).
+pub fn ps_row(c: &Container) -> Value {
+    let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    json!({
+        "ID": c.short_id(),
+        "Image": c.image,
+        "Command": cmd_string(c),
+        "CreatedAt": c.created,
+        "RunningFor": crate::timefmt::ago(&c.created),
+        "Ports": "",
+        "State": c.status.as_str(),
+        "Status": status_text(c),
+        "Size": "",
+        "Names": c.name,
+        "Labels": labels.join(","),
+        "Mounts": c.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
+        "Networks": if c.config.network_mode.is_empty() { "private" } else { &c.config.network_mode },
+    })
+}

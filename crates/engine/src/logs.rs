@@ -1,0 +1,158 @@
+//! `hull logs`: the container's json-file (or k8s-file) log back as stdout and stderr, with
+//! --tail and --timestamps; -f follows the file (inotify) until the monitor reports the exit.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsFd;
+
+use hull_monitor::proto;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+
+use crate::container::Container;
+use crate::engine::Engine;
+use crate::stop;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogsError {
+    #[error("configured logging driver \"none\" does not support reading")]
+    NoDriver,
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Default, Clone, Copy)]
+pub struct Opts {
+    pub follow: bool,
+    pub tail: Option<usize>,
+    pub timestamps: bool,
+}
+
+/// One log entry: (stream 1|2, time, text).
+fn parse_line(line: &str, k8s: bool) -> Option<(u8, String, String)> {
+    if k8s {
+        let mut it = line.splitn(4, ' ');
+        let (time, stream, tag, text) =
+            (it.next()?, it.next()?, it.next()?, it.next().unwrap_or(""));
+        let nl = if tag == "F" { "\n" } else { "" };
+        return Some((
+            if stream == "stderr" { 2 } else { 1 },
+            time.into(),
+            format!("{text}{nl}"),
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let stream = if v["stream"] == "stderr" { 2 } else { 1 };
+    Some((
+        stream,
+        v["time"].as_str()?.into(),
+        v["log"].as_str()?.into(),
+    ))
+}
+
+fn emit(entries: &[(u8, String, String)], timestamps: bool) {
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    for (s, t, text) in entries {
+        let w: &mut dyn Write = if *s == 2 { &mut err } else { &mut out };
+        if timestamps {
+            let _ = write!(w, "{t} ");
+        }
+        let _ = w.write_all(text.as_bytes());
+    }
+    let _ = out.flush();
+}
+
+/// Reads complete lines from `offset` on; returns the entries and the new offset.
+fn read_from(file: &mut std::fs::File, offset: u64, k8s: bool) -> (Vec<(u8, String, String)>, u64) {
+    let mut buf = Vec::new();
+    if file.seek(SeekFrom::Start(offset)).is_err() || file.read_to_end(&mut buf).is_err() {
+        return (Vec::new(), offset);
+    }
+    let end = buf
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(&buf[..end]);
+    let entries = text.lines().filter_map(|l| parse_line(l, k8s)).collect();
+    (entries, offset + end as u64)
+}
+
+pub fn logs(eng: &Engine, c: &Container, o: Opts) -> Result<(), LogsError> {
+    let driver = c.config.log_driver();
+    if driver == "none" {
+        return Err(LogsError::NoDriver);
+    }
+    let k8s = driver == "k8s-file";
+    let path = eng.paths.log_file(&c.id);
+    // Connect first, so an exit after our read is still seen.
+    let sock = if o.follow && c.status.is_live() {
+        stop::connect(eng, &c.id).and_then(|mut s| {
+            proto::write_frame(&mut s, proto::HELLO, &[0])
+                .ok()
+                .map(|_| s)
+        })
+    } else {
+        None
+    };
+    let inotify = if sock.is_some() {
+        Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).ok()
+    } else {
+        None
+    };
+    if let Some(i) = &inotify {
+        if !path.exists() {
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path);
+        }
+        let _ = i.add_watch(&path, AddWatchFlags::IN_MODIFY);
+    }
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(LogsError::Io {
+                path: path.display().to_string(),
+                source,
+            })
+        }
+    };
+    let (mut entries, mut offset) = read_from(&mut file, 0, k8s);
+    if let Some(n) = o.tail {
+        let skip = entries.len().saturating_sub(n);
+        entries.drain(..skip);
+    }
+    emit(&entries, o.timestamps);
+    let (Some(mut sock), Some(inotify)) = (sock, inotify) else {
+        return Ok(());
+    };
+    loop {
+        let mut fds = [
+            PollFd::new(inotify.as_fd(), PollFlags::POLLIN),
+            PollFd::new(sock.as_fd(), PollFlags::POLLIN),
+        ];
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            continue;
+        }
+        let sock_ready = fds[1].revents().is_some_and(|r| !r.is_empty());
+        let _ = inotify.read_events();
+        let (more, off) = read_from(&mut file, offset, k8s);
+        offset = off;
+        emit(&more, o.timestamps);
+        if sock_ready {
+            match proto::read_frame(&mut sock) {
+                Ok(Some((proto::EXIT, _))) | Ok(None) | Err(_) => {
+                    let (more, _) = read_from(&mut file, offset, k8s);
+                    emit(&more, o.timestamps);
+                    return Ok(());
+                }
+                Ok(Some(_)) => {}
+            }
+        }
+    }
+}

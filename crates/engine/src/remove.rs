@@ -1,0 +1,53 @@
+//! `hull rm`: a stopped container's directories, overlay, runtime state and row; `-f` kills a
+//! running one first; `-v` also removes its anonymous volumes. Each step is idempotent, so a
+//! remove racing the monitor's own --rm cleanup, or after a killed hull, finishes the job.
+
+use crate::container::{self, Container};
+use crate::engine::Engine;
+use crate::{rootfs, runtime, stop, volume};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveError {
+    #[error("cannot remove container {0}: container is running: stop the container before removing or force remove")]
+    Running(String),
+    #[error(transparent)]
+    Container(#[from] container::ContainerError),
+}
+
+pub fn remove(eng: &Engine, c: &Container, force: bool, volumes: bool) -> Result<(), RemoveError> {
+    if c.status.is_live() {
+        if !force {
+            return Err(RemoveError::Running(c.name.clone()));
+        }
+        let _ = container::set_stop_requested(&eng.conn, &c.id, true);
+        let _ = runtime::kill(eng, &c.id, 9);
+        stop::wait_exit(eng, c, Some(std::time::Duration::from_secs(30)));
+        if c.monitor_pid > 0 && container::process_alive(c.monitor_pid) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.monitor_pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    remove_all(eng, c, volumes);
+    Ok(())
+}
+
+/// Removes everything of `c` regardless of its state.
+pub fn remove_all(eng: &Engine, c: &Container, volumes: bool) {
+    runtime::delete_force(eng, &c.id);
+    rootfs::unmount(&eng.paths.rootfs(&c.id));
+    let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
+    let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));
+    let _ = container::delete(&eng.conn, &c.id);
+    if volumes {
+        for m in c
+            .config
+            .mounts
+            .iter()
+            .filter(|m| m.kind == "volume" && m.source.len() == 64)
+        {
+            let _ = volume::remove(&eng.conn, &eng.paths, &m.source);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The container's root filesystem: an overlay of the image's layers (lowerdir, top first),
+//! the container's own upper and work dirs (persistent, under <root>/containers/<id>), mounted
+//! at the bundle's rootfs (under <runroot>).
+
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RootfsError {
+    #[error("mount overlay at {path}: {source}")]
+    Mount { path: String, source: nix::Error },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("image has no layers")]
+    NoLayers,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RootfsError + '_ {
+    move |source| RootfsError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Creates the upper and work dirs of a new container.
+pub fn prepare(container_dir: &Path) -> Result<(), RootfsError> {
+    for d in ["upper", "work"] {
+        let p = container_dir.join(d);
+        std::fs::create_dir_all(&p).map_err(io(&p))?;
+    }
+    Ok(())
+}
+
+/// Mounts the overlay at `target` (created if missing). `layers` are bottom first.
+pub fn mount_overlay(
+    layers: &[PathBuf],
+    container_dir: &Path,
+    target: &Path,
+) -> Result<(), RootfsError> {
+    if layers.is_empty() {
+        return Err(RootfsError::NoLayers);
+    }
+    std::fs::create_dir_all(target).map_err(io(target))?;
+    if is_mounted(target) {
+        return Ok(());
+    }
+    let lower: Vec<String> = layers
+        .iter()
+        .rev()
+        .map(|l| l.display().to_string())
+        .collect();
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        container_dir.join("upper").display(),
+        container_dir.join("work").display()
+    );
+    mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(data.as_str()),
+    )
+    .map_err(|source| RootfsError::Mount {
+        path: target.display().to_string(),
+        source,
+    })
+}
+
+/// Unmounts the overlay (lazily, so a process still inside cannot keep it busy); no error if
+/// it was not mounted.
+pub fn unmount(target: &Path) {
+    while umount2(target, MntFlags::MNT_DETACH).is_ok() {}
+}
+
+/// `target` is a mount point (in /proc/self/mountinfo).
+pub fn is_mounted(target: &Path) -> bool {
+    let t = target.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|s| s.lines().any(|l| l.split(' ').nth(4) == Some(t.as_str())))
+        .unwrap_or(false)
+}

@@ -1,0 +1,53 @@
+//! The OCI runtime's CLI as the engine calls it directly (the monitor runs create and start):
+//! kill, delete, state, exec, pause, resume, update, with `--root <runroot>/runtime`.
+
+use std::process::{Command, Output, Stdio};
+
+use crate::engine::Engine;
+
+#[derive(Debug, thiserror::Error)]
+#[error("runtime {runtime} {verb}: {msg}")]
+pub struct RuntimeError {
+    pub runtime: String,
+    pub verb: String,
+    pub msg: String,
+}
+
+/// A runtime command with the engine's --root.
+pub fn command(eng: &Engine) -> Command {
+    let mut c = Command::new(&eng.runtime);
+    c.arg("--root").arg(eng.paths.runtime_root());
+    c
+}
+
+/// Runs `runtime VERB ARGS...` and returns its output; an error carries its stderr.
+pub fn run(eng: &Engine, verb: &str, args: &[&str]) -> Result<Output, RuntimeError> {
+    let out = command(eng)
+        .arg(verb)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| RuntimeError {
+            runtime: eng.runtime.display().to_string(),
+            verb: verb.into(),
+            msg: e.to_string(),
+        })?;
+    if !out.status.success() {
+        return Err(RuntimeError {
+            runtime: eng.runtime.display().to_string(),
+            verb: verb.into(),
+            msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// `kill ID SIGNAL`.
+pub fn kill(eng: &Engine, id: &str, signal: i32) -> Result<(), RuntimeError> {
+    run(eng, "kill", &[id, &signal.to_string()]).map(|_| ())
+}
+
+/// `delete --force ID`, errors ignored (it may be gone already).
+pub fn delete_force(eng: &Engine, id: &str) {
+    let _ = run(eng, "delete", &["--force", id]);
+}

@@ -1,0 +1,106 @@
+//! Mounts: docker's defaults (/proc, /dev, /dev/pts, /dev/shm of 64m, /dev/mqueue, /sys,
+//! the cgroup tree read-only), the container's /etc/hostname, /etc/hosts and
+//! /etc/resolv.conf, then binds, named volumes and tmpfs from -v/--mount/--tmpfs, and
+//! /dev/init for --init.
+
+use serde_json::{json, Value};
+
+use super::{push, Ctx, Result};
+
+fn default_mounts(privileged: bool) -> Vec<Value> {
+    let ro = if privileged { "rw" } else { "ro" };
+    vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc",
+               "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+               "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+               "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
+               "options": ["nosuid", "noexec", "nodev", ro]}),
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+               "options": ["nosuid", "noexec", "nodev", "relatime", ro]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+               "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+               "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
+    ]
+}
+
+pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
+    let cfg = &ctx.c.config;
+    let dir = ctx.paths.container_dir(&ctx.c.id);
+    let mut mounts = default_mounts(cfg.privileged);
+    if cfg.ipc_mode == "host" || cfg.ipc_mode.starts_with("container:") {
+        // The shared ipc namespace brings its own /dev/shm and mqueue.
+        mounts.retain(|m| m["destination"] != "/dev/shm" && m["destination"] != "/dev/mqueue");
+        if cfg.ipc_mode == "host" {
+            mounts.push(
+                json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm",
+                               "options": ["rbind", "rw"]}),
+            );
+        }
+    }
+    if cfg.network_mode == "host" || cfg.userns_is_mapped() {
+        // sysfs needs a network namespace of our own; bind the host's instead.
+        for m in mounts.iter_mut().filter(|m| m["destination"] == "/sys") {
+            *m = json!({"destination": "/sys", "type": "bind", "source": "/sys",
+                        "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+        }
+    }
+    let etc_ro = if cfg.read_only { "ro" } else { "rw" };
+    for f in ["hostname", "hosts", "resolv.conf"] {
+        let src = dir.join(f);
+        if src.exists() {
+            mounts.push(json!({"destination": format!("/etc/{f}"), "type": "bind",
+                               "source": src, "options": ["rbind", "rprivate", etc_ro]}));
+        }
+    }
+    for m in &cfg.mounts {
+        let mut options: Vec<String> = Vec::new();
+        let entry = match m.kind.as_str() {
+            "tmpfs" => {
+                options.extend(["nosuid".into(), "nodev".into()]);
+                if !m.options.iter().any(|o| o.starts_with("mode=")) {
+                    options.push("mode=1777".into());
+                }
+                options.extend(m.options.iter().cloned());
+                if m.read_only {
+                    options.push("ro".into());
+                }
+                json!({"destination": m.target, "type": "tmpfs", "source": "tmpfs", "options": options})
+            }
+            kind => {
+                let source = if kind == "volume" {
+                    ctx.paths.volume_dir(&m.source).join("_data")
+                } else {
+                    std::path::PathBuf::from(&m.source)
+                };
+                options.push("rbind".into());
+                options.push(if m.read_only { "ro" } else { "rw" }.into());
+                options.push(m.propagation.clone().unwrap_or_else(|| "rprivate".into()));
+                json!({"destination": m.target, "type": "bind", "source": source, "options": options})
+            }
+        };
+        mounts.push(entry);
+    }
+    if let Some(init) = ctx.init.as_ref().filter(|_| cfg.init) {
+        mounts.push(
+            json!({"destination": "/dev/init", "type": "bind", "source": init,
+                           "options": ["bind", "ro", "nosuid", "nodev"]}),
+        );
+    }
+    for m in mounts {
+        push(spec, "mounts", m);
+    }
+    let needs_shared = cfg.mounts.iter().any(|m| {
+        matches!(
+            m.propagation.as_deref(),
+            Some("shared" | "rshared" | "slave" | "rslave")
+        )
+    });
+    if needs_shared {
+        spec["linux"]["rootfsPropagation"] = json!("rslave");
+    }
+    Ok(())
+}

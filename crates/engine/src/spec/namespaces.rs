@@ -1,0 +1,92 @@
+//! Namespaces: pid, ipc, uts, mount and network of the container's own, or the host's
+//! (`host`: the namespace is left out), or another container's (`container:NAME`: joined by
+//! path); a user namespace with --userns/--uidmap/--gidmap.
+
+use serde_json::{json, Value};
+
+use super::{push, Ctx, Result, SpecError};
+use crate::container;
+
+fn target_pid(ctx: &Ctx<'_>, flag: &str, name: &str) -> Result<i32> {
+    let mut other = container::lookup(ctx.conn, name)?;
+    container::refresh(ctx.conn, &mut other, ctx.paths);
+    if !other.status.is_live() || other.pid <= 0 {
+        return Err(SpecError::NotRunning {
+            flag: flag.into(),
+            name: name.into(),
+        });
+    }
+    Ok(other.pid)
+}
+
+fn ns(
+    ctx: &Ctx<'_>,
+    spec: &mut Value,
+    kind: &str,
+    file: &str,
+    mode: &str,
+    flag: &str,
+) -> Result<()> {
+    let linux = &mut spec["linux"];
+    if mode == "host" {
+        return Ok(());
+    }
+    if let Some(name) = mode.strip_prefix("container:") {
+        let pid = target_pid(ctx, flag, name)?;
+        push(
+            linux,
+            "namespaces",
+            json!({"type": kind, "path": format!("/proc/{pid}/ns/{file}")}),
+        );
+    } else {
+        push(linux, "namespaces", json!({ "type": kind }));
+    }
+    Ok(())
+}
+
+pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
+    let cfg = &ctx.c.config;
+    ns(ctx, spec, "pid", "pid", &cfg.pid_mode, "--pid")?;
+    ns(ctx, spec, "ipc", "ipc", &cfg.ipc_mode, "--ipc")?;
+    ns(ctx, spec, "uts", "uts", &cfg.uts_mode, "--uts")?;
+    push(&mut spec["linux"], "namespaces", json!({ "type": "mount" }));
+    let net = match cfg.network_mode.as_str() {
+        "host" => "host".to_string(),
+        m if m.starts_with("container:") => m.to_string(),
+        _ => String::new(),
+    };
+    ns(ctx, spec, "network", "net", &net, "--network")?;
+    if cfg.userns == "host" {
+        return Ok(());
+    }
+    let maps = |list: &[String], flag: &str| -> Result<Vec<Value>> {
+        list.iter()
+            .map(|m| {
+                let (c, h, n) =
+                    crate::parse::idmap(flag, m).map_err(|e| SpecError::Invalid(e.to_string()))?;
+                Ok(json!({"containerID": c, "hostID": h, "size": n}))
+            })
+            .collect()
+    };
+    let mut uids = maps(&cfg.uidmap, "--uidmap")?;
+    let mut gids = maps(&cfg.gidmap, "--gidmap")?;
+    if cfg.userns.starts_with("keep-id") || cfg.userns == "auto" {
+        return Err(SpecError::Invalid(format!(
+            "invalid --userns {:?}: hull supports host, private and --uidmap/--gidmap",
+            cfg.userns
+        )));
+    }
+    if uids.is_empty() && gids.is_empty() {
+        return Ok(());
+    }
+    if gids.is_empty() {
+        gids = uids.clone();
+    }
+    if uids.is_empty() {
+        uids = gids.clone();
+    }
+    push(&mut spec["linux"], "namespaces", json!({ "type": "user" }));
+    spec["linux"]["uidMappings"] = Value::Array(uids);
+    spec["linux"]["gidMappings"] = Value::Array(gids);
+    Ok(())
+}

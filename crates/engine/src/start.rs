@@ -1,0 +1,246 @@
+//! Starting a container: the overlay mounted at the bundle's rootfs, config.json generated
+//! from the stored run config, and a hull-monitor spawned to run the runtime's create and
+//! start. The starter talks to the monitor over a socketpair: it learns the init pid
+//! (CREATED), records "running", answers GO, and stays connected as the first attach client.
+
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use hull_monitor::proto;
+
+use crate::container::{self, Container};
+use crate::engine::{find_binary, Engine, EngineError};
+use crate::{image, rootfs, spec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Image(#[from] image::ImageError),
+    #[error(transparent)]
+    Rootfs(#[from] rootfs::RootfsError),
+    #[error(transparent)]
+    Spec(#[from] spec::SpecError),
+    #[error(transparent)]
+    Container(#[from] container::ContainerError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The runtime refused: its message; the exit code docker gives (125, 126, 127).
+    #[error("{msg}")]
+    Runtime { msg: String, code: i32 },
+}
+
+impl StartError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Runtime { code, .. } => *code,
+            _ => 125,
+        }
+    }
+}
+
+/// How the starter attaches.
+#[derive(Default, Clone, Copy)]
+pub struct Attach {
+    /// proto::WANT_* flags.
+    pub want: u8,
+    /// The starter's terminal size, for a tty.
+    pub size: Option<(u16, u16)>,
+}
+
+/// A started container: its init pid and the starter's connection to the monitor.
+pub struct Started {
+    pub pid: i32,
+    pub sock: UnixStream,
+}
+
+fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// hull's --init binary, written once under runroot (it is embedded in hull).
+fn init_binary(eng: &Engine) -> Result<PathBuf, StartError> {
+    static INIT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hull-init"));
+    let path = eng.paths.runroot.join("hull-init");
+    if std::fs::metadata(&path)
+        .map(|m| m.len() == INIT.len() as u64)
+        .unwrap_or(false)
+    {
+        return Ok(path);
+    }
+    let tmp = eng
+        .paths
+        .runroot
+        .join(format!("hull-init.{}", std::process::id()));
+    std::fs::create_dir_all(&eng.paths.runroot).map_err(io_err(&eng.paths.runroot))?;
+    std::fs::write(&tmp, INIT).map_err(io_err(&tmp))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    Ok(path)
+}
+
+/// Mounts the rootfs and writes config.json.
+fn prepare_bundle(eng: &Engine, c: &Container) -> Result<(), StartError> {
+    let img = image::resolve(&eng.paths, &c.image_id)?;
+    let run_dir = eng.paths.run_dir(&c.id);
+    std::fs::create_dir_all(&run_dir).map_err(io_err(&run_dir))?;
+    let rootfs = eng.paths.rootfs(&c.id);
+    rootfs::mount_overlay(&img.layers, &eng.paths.container_dir(&c.id), &rootfs)?;
+    let init = if c.config.init {
+        Some(init_binary(eng)?)
+    } else {
+        None
+    };
+    let ctx = spec::Ctx {
+        paths: &eng.paths,
+        conn: &eng.conn,
+        c,
+        rootfs: rootfs.clone(),
+        init,
+    };
+    let doc = spec::generate(&ctx)?;
+    let path = run_dir.join("config.json");
+    std::fs::write(&path, serde_json::to_vec(&doc).expect("spec serializes"))
+        .map_err(io_err(&path))?;
+    Ok(())
+}
+
+/// Undoes prepare_bundle (the runtime refused, or the monitor could not start).
+pub fn unprepare(eng: &Engine, c: &Container) {
+    rootfs::unmount(&eng.paths.rootfs(&c.id));
+    let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
+}
+
+/// The command the monitor runs at each exit: this hull, same state, hidden verb.
+pub fn hook_command(eng: &Engine) -> Vec<String> {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hull"));
+    vec![
+        exe.display().to_string(),
+        "--root".into(),
+        eng.paths.root.display().to_string(),
+        "--runroot".into(),
+        eng.paths.runroot.display().to_string(),
+        "--runtime".into(),
+        eng.runtime.display().to_string(),
+        "internal-hook".into(),
+    ]
+}
+
+fn spawn_monitor(
+    eng: &Engine,
+    c: &Container,
+    theirs: OwnedFd,
+    at: Attach,
+) -> Result<u32, StartError> {
+    let monitor = find_binary("hull-monitor")?;
+    let mut cmd = Command::new(&monitor);
+    cmd.arg("--id")
+        .arg(&c.id)
+        .arg("--runtime")
+        .arg(&eng.runtime)
+        .arg("--runtime-root")
+        .arg(eng.paths.runtime_root())
+        .arg("--bundle")
+        .arg(eng.paths.run_dir(&c.id))
+        .arg("--log")
+        .arg(eng.paths.log_file(&c.id))
+        .arg("--log-driver")
+        .arg(c.config.log_driver())
+        .arg("--sync");
+    if c.config.tty {
+        cmd.arg("--tty");
+    }
+    if c.config.open_stdin {
+        cmd.arg("--stdin");
+    }
+    if let Some((r, col)) = at.size {
+        cmd.args(["--rows", &r.to_string(), "--cols", &col.to_string()]);
+    }
+    cmd.arg("--").args(hook_command(eng));
+    let child = cmd
+        .stdin(Stdio::from(theirs))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(io_err(&monitor))?;
+    Ok(child.id())
+}
+
+/// docker's exit codes for a command that cannot run.
+fn runtime_error(msg: String) -> StartError {
+    let lower = msg.to_ascii_lowercase();
+    let code = if lower.contains("not found") || lower.contains("no such") {
+        127
+    } else if lower.contains("permission denied") {
+        126
+    } else {
+        125
+    };
+    StartError::Runtime { msg, code }
+}
+
+/// Starts `c` (created or exited). On failure nothing of the start is left (no mount, no
+/// bundle, no runtime state) and the container keeps its previous status.
+pub fn start(eng: &Engine, c: &Container, at: Attach) -> Result<Started, StartError> {
+    if let Err(e) = prepare_bundle(eng, c) {
+        unprepare(eng, c);
+        return Err(e);
+    }
+    let (mut ours, theirs) = UnixStream::pair().map_err(io_err(&eng.paths.run_dir(&c.id)))?;
+    let monitor_pid = match spawn_monitor(eng, c, OwnedFd::from(theirs), at) {
+        Ok(p) => p,
+        Err(e) => {
+            unprepare(eng, c);
+            return Err(e);
+        }
+    };
+    let res = handshake(eng, c, &mut ours, monitor_pid as i32, at);
+    match res {
+        Ok(pid) => Ok(Started { pid, sock: ours }),
+        Err(e) => {
+            unprepare(eng, c);
+            let _ = container::set_status(&eng.conn, &c.id, c.status);
+            Err(e)
+        }
+    }
+}
+
+fn handshake(
+    eng: &Engine,
+    c: &Container,
+    s: &mut UnixStream,
+    monitor_pid: i32,
+    at: Attach,
+) -> Result<i32, StartError> {
+    let gone = || runtime_error("hull-monitor exited before the container started".into());
+    let send =
+        |s: &mut UnixStream, k: u8, p: &[u8]| proto::write_frame(s, k, p).map_err(|_| gone());
+    send(s, proto::HELLO, &[at.want])?;
+    let mut pid = 0;
+    loop {
+        match proto::read_frame(s) {
+            Ok(Some((proto::CREATED, p))) => {
+                pid = proto::payload_i32(&p).unwrap_or(0);
+                let now = crate::nanotime::now_nanos();
+                container::set_running(&eng.conn, &c.id, pid, monitor_pid, &now)?;
+                send(s, proto::GO, &[])?;
+            }
+            Ok(Some((proto::STARTED, _))) => return Ok(pid),
+            Ok(Some((proto::ERROR, msg))) => {
+                return Err(runtime_error(String::from_utf8_lossy(&msg).into_owned()))
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return Err(gone()),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! `hull internal-hook started|exited ID VALUE`: run by hull-monitor, not by people.
+
+use hull_engine::{hook, Paths};
+
+use super::{CmdError, CmdResult};
+
+/// (internal) Record a container's start or exit for its monitor.
+#[derive(clap::Args)]
+pub struct Args {
+    event: String,
+    id: String,
+    value: i32,
+}
+
+pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let eng = super::engine(paths)?;
+    let status = match a.event.as_str() {
+        "exited" => hook::exited(&eng, &a.id, a.value),
+        "started" => hook::started(&eng, &a.id, a.value),
+        e => return Err(CmdError::new(format!("internal-hook: unknown event {e:?}"))),
+    };
+    if status != 0 {
+        return Err(CmdError::exit(status));
+    }
+    Ok(())
+}

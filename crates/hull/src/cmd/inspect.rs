@@ -1,0 +1,46 @@
+//! `hull inspect [--format T] CONTAINER...` (containers; images through `image inspect`).
+
+use hull_engine::{inspect, Paths};
+
+use super::{CmdError, CmdResult};
+
+/// Display detailed information on one or more containers.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Format the output using the given Go template.
+    #[arg(short, long)]
+    format: Option<String>,
+    /// Accepted for docker compatibility (container only).
+    #[arg(long = "type")]
+    kind: Option<String>,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let eng = super::engine(paths)?;
+    let mut docs = Vec::new();
+    let mut missing = None;
+    for n in &a.names {
+        match eng.lookup(n) {
+            Ok(c) => docs.push(inspect::inspect(&eng, &c)),
+            Err(e) => {
+                eprintln!("hull: {e}");
+                missing = Some(CmdError::exit(1));
+            }
+        }
+    }
+    let _ = a.kind;
+    match &a.format {
+        Some(t) => {
+            for d in &docs {
+                println!("{}", super::tmpl::render(t, d));
+            }
+        }
+        None => println!(
+            "{}",
+            serde_json::to_string_pretty(&docs).unwrap_or_default()
+        ),
+    }
+    missing.map_or(Ok(()), Err)
+}

@@ -1,0 +1,67 @@
+//! `hull run`: create, start, and (unless -d) attach until the container exits, with its exit
+//! code as ours. A run that cannot start leaves nothing behind.
+
+use hull_engine::start::{self, Attach};
+use hull_engine::{attach, create, remove, Paths};
+use hull_monitor::proto;
+
+use super::flags::CreateFlags;
+use super::{CmdError, CmdResult};
+
+/// Create and run a new container from an image.
+#[derive(clap::Args)]
+#[command(disable_help_flag = true)]
+pub struct Args {
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Run container in background and print container ID.
+    #[arg(short, long)]
+    detach: bool,
+    /// Proxy received signals to the process.
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set)]
+    sig_proxy: bool,
+    #[command(flatten)]
+    flags: CreateFlags,
+    /// IMAGE [COMMAND] [ARG...]
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let eng = super::engine(paths)?;
+    let mut args = a.args;
+    let image = args.remove(0);
+    let (tty, stdin) = (a.flags.tty, a.flags.interactive);
+    let req = a.flags.request(image, args)?;
+    let c = create::create(&eng, req)?;
+    let at = if a.detach {
+        Attach::default()
+    } else {
+        Attach {
+            want: proto::WANT_STDOUT | proto::WANT_STDERR,
+            size: if tty { attach::terminal_size() } else { None },
+        }
+    };
+    let started = match start::start(&eng, &c, at) {
+        Ok(s) => s,
+        Err(e) => {
+            remove::remove_all(&eng, &c, true);
+            return Err(CmdError {
+                msg: e.to_string(),
+                code: e.exit_code(),
+            });
+        }
+    };
+    if a.detach {
+        println!("{}", c.id);
+        return Ok(());
+    }
+    match attach::attach(started.sock, stdin, tty, a.sig_proxy) {
+        Some(0) => Ok(()),
+        Some(code) => Err(CmdError::exit(code)),
+        None => Err(CmdError::new(format!(
+            "container {}: lost the monitor",
+            c.name
+        ))),
+    }
+}

@@ -1,0 +1,68 @@
+//! `hull start [-a] [-i] CONTAINER...`.
+
+use hull_engine::start::{self, Attach};
+use hull_engine::{attach, Paths};
+use hull_monitor::proto;
+
+use super::{CmdError, CmdResult};
+
+/// Start one or more stopped containers.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Attach STDOUT/STDERR and forward signals.
+    #[arg(short, long)]
+    attach: bool,
+    /// Attach the container's STDIN.
+    #[arg(short, long)]
+    interactive: bool,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let eng = super::engine(paths)?;
+    let mut failed = None;
+    for name in &a.containers {
+        let c = match eng.lookup(name) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("hull: {e}");
+                failed = Some(CmdError::new(format!("failed to start containers: {name}")));
+                continue;
+            }
+        };
+        if c.status.is_live() {
+            println!("{name}");
+            continue;
+        }
+        let at = if a.attach {
+            Attach {
+                want: proto::WANT_STDOUT | proto::WANT_STDERR,
+                size: if c.config.tty {
+                    attach::terminal_size()
+                } else {
+                    None
+                },
+            }
+        } else {
+            Attach::default()
+        };
+        let started = start::start(&eng, &c, at).map_err(|e| CmdError {
+            msg: e.to_string(),
+            code: e.exit_code(),
+        })?;
+        if a.attach {
+            let stdin = a.interactive && c.config.open_stdin;
+            return match attach::attach(started.sock, stdin, c.config.tty, true) {
+                Some(0) => Ok(()),
+                Some(code) => Err(CmdError::exit(code)),
+                None => Err(CmdError::new(format!(
+                    "container {}: lost the monitor",
+                    c.name
+                ))),
+            };
+        }
+        println!("{name}");
+    }
+    failed.map_or(Ok(()), Err)
+}

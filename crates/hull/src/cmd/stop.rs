@@ -1,0 +1,34 @@
+//! `hull stop [-t N] CONTAINER...`: the stop signal, KILL after the timeout.
+
+use hull_engine::{stop, Paths};
+
+use super::{CmdError, CmdResult};
+
+/// Stop one or more running containers.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Seconds to wait before killing the container.
+    #[arg(short = 't', long = "time", alias = "timeout")]
+    time: Option<u32>,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let eng = super::engine(paths)?;
+    let mut failed = None;
+    for name in &a.containers {
+        match eng
+            .lookup(name)
+            .map_err(CmdError::from)
+            .and_then(|c| Ok(stop::stop(&eng, &c, a.time)?))
+        {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("hull: {e}");
+                failed = Some(CmdError::exit(125));
+            }
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}

@@ -1,0 +1,22 @@
+//! `hull wait CONTAINER...`: blocks until each stops; prints their exit codes.
+
+use hull_engine::{stop, Paths};
+
+use super::CmdResult;
+
+/// Block until one or more containers stop, then print their exit codes.
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let eng = super::engine(paths)?;
+    for name in &a.containers {
+        let c = eng.lookup(name)?;
+        let code = stop::wait_exit(&eng, &c, None).unwrap_or(-1);
+        println!("{code}");
+    }
+    Ok(())
+}

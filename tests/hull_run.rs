@@ -1,0 +1,321 @@
+//! `hull run`: the first container end to end, exit codes, errors that leave nothing, and
+//! every run flag observed from inside the container.
+
+#[path = "hull_run_util.rs"]
+mod util;
+
+use util::{cgroup_exists, one_line_error, Hull};
+
+#[test]
+fn run_rm_echo_hello_leaves_nothing() {
+    let h = Hull::new();
+    let o = h.run(&["run", "--rm", "busybox", "echo", "hello"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "hello\n"),
+        "stderr={}",
+        o.stderr
+    );
+    h.assert_empty();
+}
+
+#[test]
+fn exit_codes_pass_through_and_docker_codes() {
+    let h = Hull::new();
+    assert_eq!(
+        h.run(&["run", "--rm", "busybox", "sh", "-c", "exit 3"])
+            .code,
+        3
+    );
+    let o = h.run(&["run", "--rm", "busybox", "/no/such/program"]);
+    assert_eq!(o.code, 127, "{}", o.stderr);
+    // Behind --init the shell is not pid 1, so it can be killed: 128 + 9.
+    let o = h.run(&["run", "--rm", "--init", "busybox", "sh", "-c", "kill -9 $$"]);
+    assert_eq!(o.code, 137);
+    h.assert_empty();
+}
+
+#[test]
+fn bad_inputs_give_one_line_and_leave_nothing() {
+    let h = Hull::new();
+    h.ok(&["run", "--rm", "busybox", "true"]);
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "--rm", "no-such-image"], "no such image"),
+        (
+            &["run", "--rm", "--memory", "abc", "busybox", "true"],
+            "invalid --memory \"abc\"",
+        ),
+        (
+            &["run", "--rm", "--cpus", "x", "busybox", "true"],
+            "invalid --cpus",
+        ),
+        (
+            &["run", "--rm", "--ulimit", "nofile=a", "busybox", "true"],
+            "invalid --ulimit",
+        ),
+        (
+            &["run", "--rm", "--restart", "sometimes", "busybox", "true"],
+            "invalid --restart",
+        ),
+        (
+            &["run", "--rm", "--cap-add", "NOPE", "busybox", "true"],
+            "unknown capability",
+        ),
+        (
+            &["run", "--rm", "-v", "/no/such/dir:/x", "busybox", "true"],
+            "does not exist",
+        ),
+        (
+            &["run", "--rm", "--device", "/no/dev", "busybox", "true"],
+            "--device",
+        ),
+        (
+            &["run", "--rm", "--name", "bad name", "busybox", "true"],
+            "invalid container name",
+        ),
+        (
+            &[
+                "run",
+                "--rm",
+                "--security-opt",
+                "seccomp=/no/file",
+                "busybox",
+                "true",
+            ],
+            "seccomp",
+        ),
+        (
+            &["run", "--rm", "-u", "nobody-here", "busybox", "true"],
+            "unable to find user",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = h.run(args);
+        assert_eq!(o.code, 125, "{args:?}: {}", o.stderr);
+        let line = one_line_error(&o);
+        assert!(line.contains(want), "{args:?}: {line}");
+    }
+    h.assert_empty();
+}
+
+#[test]
+fn name_in_use_is_refused() {
+    let h = Hull::new();
+    h.ok(&["create", "--name", "twice", "busybox", "true"]);
+    let o = h.run(&["run", "--name", "twice", "busybox", "true"]);
+    assert_eq!(o.code, 125);
+    assert!(one_line_error(&o).contains("already in use"));
+    h.ok(&["rm", "twice"]);
+    h.assert_empty();
+}
+
+#[test]
+fn process_flags_seen_from_inside() {
+    let h = Hull::new();
+    let envf = h.dir.path().join("env");
+    std::fs::write(&envf, "# comment\nFROM_FILE=yes\n").unwrap();
+    let out = h.sh(
+        &[
+            "--hostname",
+            "box1",
+            "-e",
+            "A=1",
+            "--env-file",
+            envf.to_str().unwrap(),
+            "-w",
+            "/tmp",
+            "-u",
+            "1234:5678",
+        ],
+        "hostname; echo $A $FROM_FILE; pwd; id -u; id -g; cat /etc/hostname",
+    );
+    assert_eq!(out, "box1\n1 yes\n/tmp\n1234\n5678\nbox1\n");
+    let out = h.ok(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "echo",
+        "busybox",
+        "from",
+        "entrypoint",
+    ]);
+    assert_eq!(out, "from entrypoint\n");
+}
+
+fn cap_eff(h: &Hull, flags: &[&str]) -> u64 {
+    let out = h.sh(flags, "grep CapEff /proc/self/status");
+    u64::from_str_radix(out.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
+#[test]
+fn capabilities_default_add_drop_privileged() {
+    let h = Hull::new();
+    // docker's 14: chown dac_override fowner fsetid kill setgid setuid setpcap
+    // net_bind_service net_raw sys_chroot mknod audit_write setfcap.
+    assert_eq!(cap_eff(&h, &[]), 0xa80425fb);
+    let with_admin = cap_eff(&h, &["--cap-add", "SYS_ADMIN"]);
+    assert_eq!(with_admin & (1 << 21), 1 << 21);
+    assert_eq!(cap_eff(&h, &["--cap-drop", "CHOWN"]) & 1, 0);
+    assert_eq!(cap_eff(&h, &["--cap-drop", "ALL"]), 0);
+    assert!(cap_eff(&h, &["--privileged"]).count_ones() > 30);
+    let devs = h.sh(&["--privileged"], "ls /dev | wc -l");
+    let plain = h.sh(&[], "ls /dev | wc -l");
+    assert!(devs.trim().parse::<u32>().unwrap() > plain.trim().parse::<u32>().unwrap() + 5);
+}
+
+#[test]
+fn resources_seen_from_inside() {
+    let h = Hull::new();
+    let out = h.sh(
+        &[
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "50",
+            "--cpu-shares",
+            "512",
+        ],
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us \
+         /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares",
+    );
+    assert_eq!(out, "67108864\n50000\n50\n512\n");
+    let out = h.sh(&["--ulimit", "nofile=512:1024"], "ulimit -n; ulimit -Hn");
+    assert_eq!(out, "512\n1024\n");
+    let out = h.sh(
+        &["--cpuset-cpus", "0"],
+        "cat /sys/fs/cgroup/cpuset/cpuset.cpus",
+    );
+    assert_eq!(out.trim(), "0");
+    let out = h.sh(
+        &["--sysctl", "net.ipv4.ip_forward=1"],
+        "cat /proc/sys/net/ipv4/ip_forward",
+    );
+    assert_eq!(out.trim(), "1");
+}
+
+#[test]
+fn filesystem_flags_seen_from_inside() {
+    let h = Hull::new();
+    let out = h.sh(&["--read-only", "--tmpfs", "/scratch"], "touch /x 2>/dev/null && echo wrote || echo ro; touch /scratch/y && echo tmp; grep ' /scratch ' /proc/mounts | cut -d' ' -f3");
+    assert_eq!(out, "ro\ntmp\ntmpfs\n");
+    let out = h.sh(&[], "grep ' /dev/shm ' /proc/mounts");
+    assert!(out.contains("size=65536k"), "{out}");
+    let host = h.dir.path().join("shared");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("from-host"), "hi\n").unwrap();
+    let v = format!("{}:/data", host.display());
+    let out = h.sh(
+        &["-v", &v],
+        "cat /data/from-host; echo back > /data/from-container",
+    );
+    assert_eq!(out, "hi\n");
+    assert_eq!(
+        std::fs::read_to_string(host.join("from-container")).unwrap(),
+        "back\n"
+    );
+    let ro = format!("{}:/data:ro", host.display());
+    assert_eq!(
+        h.sh(
+            &["-v", &ro],
+            "touch /data/z 2>/dev/null && echo rw || echo ro"
+        ),
+        "ro\n"
+    );
+    h.sh(&["-v", "keep:/vol"], "echo persisted > /vol/f");
+    assert_eq!(h.sh(&["-v", "keep:/vol"], "cat /vol/f"), "persisted\n");
+    let m = format!("type=bind,source={},target=/m,readonly", host.display());
+    assert_eq!(h.sh(&["--mount", &m], "cat /m/from-host"), "hi\n");
+}
+
+#[test]
+fn namespaces_and_init() {
+    let h = Hull::new();
+    let own = h.sh(&[], "ps -o pid | wc -l");
+    let host = h.sh(&["--pid", "host"], "ps -o pid | wc -l");
+    assert!(
+        host.trim().parse::<u32>().unwrap() > own.trim().parse::<u32>().unwrap() + 5,
+        "{own} {host}"
+    );
+    let out = h.sh(&["--init"], "cat /proc/1/cmdline | tr '\\0' ' '");
+    assert!(out.starts_with("/dev/init -- sh"), "{out}");
+    let out = h.sh(&["--uts", "host"], "hostname");
+    assert_eq!(
+        out.trim(),
+        nix::unistd::gethostname().unwrap().to_str().unwrap()
+    );
+    let out = h.sh(&["--network", "none"], "ls /sys/class/net");
+    assert_eq!(out.trim(), "lo");
+    let out = h.sh(
+        &["--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536"],
+        "cat /proc/self/uid_map",
+    );
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
+}
+
+#[test]
+fn seccomp_default_unconfined_and_no_new_privileges() {
+    let h = Hull::new();
+    // unshare(CLONE_NEWUSER) is denied by docker's profile (without CAP_SYS_ADMIN).
+    let o = h.run(&["run", "--rm", "busybox", "unshare", "-U", "true"]);
+    assert_ne!(o.code, 0);
+    let o = h.run(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "unshare",
+        "-U",
+        "true",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let out = h.sh(
+        &["--security-opt", "no-new-privileges"],
+        "grep NoNewPrivs /proc/self/status",
+    );
+    assert!(out.contains('1'), "{out}");
+    assert!(h.sh(&[], "grep Seccomp: /proc/self/status").contains('2'));
+    assert!(h
+        .sh(
+            &["--security-opt", "seccomp=unconfined"],
+            "grep Seccomp: /proc/self/status"
+        )
+        .contains('0'));
+    let _ = cgroup_exists("");
+}
+
+#[test]
+fn twenty_concurrent_runs_get_distinct_names() {
+    let h = Hull::new();
+    h.ok(&["run", "--rm", "busybox", "true"]);
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            h.cmd(&["run", "-d", "busybox", "echo", &format!("n{i}")])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let names = h.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    let mut v: Vec<&str> = names.lines().collect();
+    assert_eq!(v.len(), 20);
+    v.sort();
+    v.dedup();
+    assert_eq!(v.len(), 20, "{names}");
+    for id in h.ok(&["ps", "-aq"]).lines() {
+        assert_eq!(h.ok(&["wait", id]).trim(), "0");
+        h.ok(&["rm", id]);
+    }
+    h.assert_empty();
+}
