@@ -244,3 +244,108 @@ fn bad_archives_are_refused_and_leave_nothing() {
         t2.assert_empty(&s2, what);
     }
 }
+
+/// Not a test by itself: the `hull load` process that `killed_load_leaves_no_half_layer`
+/// kills. Does nothing unless that test set its variables.
+#[test]
+#[ignore]
+fn load_in_child_process() {
+    let (Ok(root), Ok(archive)) = (
+        std::env::var("HULL_IMAGES_CHILD_ROOT"),
+        std::env::var("HULL_IMAGES_CHILD_ARCHIVE"),
+    ) else {
+        return;
+    };
+    Store::open(std::path::Path::new(&root))
+        .unwrap()
+        .load(std::path::Path::new(&archive))
+        .unwrap();
+}
+
+#[test]
+fn killed_load_leaves_no_half_layer_and_loads_again() {
+    let t = TestStore::new();
+    const FILES: usize = 32;
+    let chunk: Vec<u8> = (0..1u32 << 20)
+        .map(|i| (i.wrapping_mul(40503) >> 7) as u8)
+        .collect();
+    let mut big = vec![dir("big/")];
+    for i in 0..FILES {
+        big.push(file(&format!("big/f{i}"), &chunk));
+    }
+    let layers = [busybox_layer(), raw_tar(&big), top_layer()];
+    let (archive, id) = docker_archive(&layers, &["killed:1"], &["sh"]);
+    let p = t.path("killed.tar");
+    std::fs::write(&p, archive).unwrap();
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| hull_image::digest::sha256_of(l))
+        .collect();
+    let root = t.root();
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "images_archives::load_in_child_process",
+            "--ignored",
+        ])
+        .env("HULL_IMAGES_CHILD_ROOT", &root)
+        .env("HULL_IMAGES_CHILD_ARCHIVE", &p)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it while it is unpacking: a temp layer dir with files in it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut killed_mid_unpack = false;
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        let busy = ls(&root.join("tmp"))
+            .iter()
+            .any(|n| count_dir(&root.join("tmp").join(n)) > 0);
+        if busy {
+            child.kill().unwrap();
+            killed_mid_unpack = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.wait().unwrap();
+    eprintln!("killed mid-unpack: {killed_mid_unpack}");
+
+    let mut s = t.open();
+    assert_eq!(count_dir(&root.join("tmp")), 0, "stale temps are cleaned");
+    // Every layer dir there is complete; the image is there whole or not at all.
+    for name in ls(&root.join("layers")) {
+        let diff = format!("sha256:{name}");
+        let i = diff_ids
+            .iter()
+            .position(|d| *d == diff)
+            .expect("a layer of the image");
+        let dir = root.join("layers").join(&name);
+        match i {
+            0 => assert!(dir.join("bin/busybox").exists()),
+            1 => {
+                assert_eq!(count_dir(&dir.join("big")), FILES);
+                for f in ls(&dir.join("big")) {
+                    assert_eq!(
+                        std::fs::metadata(dir.join("big").join(f)).unwrap().len(),
+                        1 << 20
+                    );
+                }
+            }
+            _ => assert!(dir.join("etc/hello").exists()),
+        }
+    }
+    match s.resolve("killed:1") {
+        Ok(img) => assert!(img.layers.iter().all(|l| l.is_dir())),
+        Err(ImageError::NotFound(_)) => assert!(killed_mid_unpack),
+        Err(e) => panic!("{e}"),
+    }
+    assert_eq!(s.load(&p).unwrap(), vec!["killed:1"]);
+    let img = s.resolve("killed:1").unwrap();
+    assert_eq!(img.id, id);
+    assert_eq!(count_dir(&img.layers[1].join("big")), FILES);
+    assert_eq!(look(&s, "killed:1", t.path("m")), SEEN);
+}
