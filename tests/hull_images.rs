@@ -155,6 +155,15 @@ fn import_keeps_owners_modes_xattrs_times_and_devices() {
     assert_ne!(id, id2);
     assert_eq!(s.resolve("imp2").unwrap().layers, img.layers);
     assert_eq!(count_dir(&t.root().join("layers")), 1);
+    // zstd and plain: still the same diff_id, so still the same layer.
+    let plain = pipe("gzip", &["-dc"], &std::fs::read(&tarball).unwrap());
+    let zst = pipe("zstd", &["-q", "-c"], &plain);
+    for (name, data) in [("imp3", zst), ("imp4", plain)] {
+        s.import_rootfs(&mut data.as_slice(), name, &ImportOptions::default())
+            .unwrap();
+        assert_eq!(s.resolve(name).unwrap().layers, img.layers, "{name}");
+    }
+    assert_eq!(count_dir(&t.root().join("layers")), 1);
 }
 
 #[test]

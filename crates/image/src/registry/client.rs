@@ -4,8 +4,8 @@
 //! the request again with it); Basic auth when the registry asks for it.
 //!
 //! Loopback registries (`localhost:*`, `127.0.0.0/8`, `[::1]`) are spoken to over plain http,
-//! as docker's default insecure-registries do; `--tls-verify=false` accepts any certificate and
-//! falls back to http when https does not answer.
+//! as docker's default insecure-registries do; `--tls-verify=false` tries https accepting any
+//! certificate, then plain http.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -147,10 +147,12 @@ impl Client {
             creds: opts.credentials.clone(),
             authorization: None,
         };
-        let schemes: &[&str] = if is_loopback(&host) {
-            &["http"]
-        } else if opts.insecure {
+        // --tls-verify=false: https without verification, then http (podman's behaviour).
+        // Loopback registries are insecure by default, as in docker: plain http.
+        let schemes: &[&str] = if opts.insecure {
             &["https", "http"]
+        } else if is_loopback(&host) {
+            &["http"]
         } else {
             &["https"]
         };
@@ -296,7 +298,16 @@ impl Client {
                     e.message.unwrap_or_default()
                 )
             })
-            .unwrap_or_default();
+            .unwrap_or_else(|| {
+                // Not the API's JSON: the first line of whatever it said, if it is text.
+                let text = String::from_utf8_lossy(&body);
+                let line = text.lines().next().unwrap_or("").trim();
+                if line.is_empty() || line.len() > 200 || body.contains(&0) {
+                    String::new()
+                } else {
+                    format!(": {line}")
+                }
+            });
         self.err(format!("{}/{path}: {status}{detail}", self.repository))
     }
 
