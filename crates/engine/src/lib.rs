@@ -16,6 +16,7 @@ pub mod inspect;
 pub mod logs;
 pub mod names;
 pub mod nanotime;
+pub mod network;
 pub mod parse;
 pub mod paths;
 pub mod prune;

@@ -71,6 +71,8 @@ enum Cmd {
     Inspect(cmd::inspect::Args),
     #[command(name = "internal-hook", hide = true)]
     InternalHook(cmd::hook::Args),
+    /// Manage networks.
+    Network(cmd::network::Args),
 }
 
 fn main() {
@@ -103,6 +105,7 @@ fn main() {
         Cmd::Ps(a) => cmd::ps::exec(&paths, a),
         Cmd::Inspect(a) => cmd::inspect::exec(&paths, a),
         Cmd::InternalHook(a) => cmd::hook::exec(&paths, a),
+        Cmd::Network(a) => cmd::network::exec(&paths, a),
     };
     if let Err(e) = res {
         if !e.msg.is_empty() {

@@ -1,0 +1,423 @@
+//! A container's networking: its namespace pinned at `<runroot>/netns/<id>` (given to the
+//! OCI spec by path), an interface on each of its networks, published ports, the DNS names
+//! it answers to, its /etc/hosts and /etc/resolv.conf; and the teardown of all of it.
+//!
+//! The engine calls [`pin`] before writing the spec, [`connect`] before starting the
+//! container's process, and [`teardown`] on every way out (rm, stop, a dead monitor, prune):
+//! teardown goes on past each failure and is a no-op the second time.
+
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+
+use hull_net::bridge::{self, Attachment, HostNet};
+use hull_net::firewall::{self, FirewallDriver, PortMapping, Proto};
+use hull_net::{dns, ipam, netns};
+use rusqlite::Connection;
+
+use super::lease::{self, Lease, LeaseRequest};
+use super::{host, Network, NetworkError, Result};
+use crate::Paths;
+
+/// What `run`/`create` asked of the network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct NetRequest {
+    /// `--network` values in order; empty: the default network.
+    pub networks: Vec<String>,
+    pub ip: Option<Ipv4Addr>,
+    pub mac: Option<String>,
+    pub publish: Vec<String>,
+    pub publish_all: bool,
+    /// The image's ExposedPorts ("80/tcp"), for -P.
+    pub exposed: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    /// `--add-host NAME:IP`.
+    pub add_hosts: Vec<String>,
+    pub hostname: String,
+    pub aliases: Vec<String>,
+}
+
+/// How the container's network namespace is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Its own, loopback only.
+    None,
+    /// The host's.
+    Host,
+    /// Another container's (`container:NAME`).
+    Container(String),
+    /// Its own, on these bridge networks (names as given; "bridge" is the default).
+    Bridge(Vec<String>),
+}
+
+/// Checks the `--network` flags: none, host and container:X stand alone.
+pub fn mode(req: &NetRequest) -> Result<Mode> {
+    let bad = |m: String| NetworkError::Endpoint("--network".into(), m);
+    let mut nets = Vec::new();
+    for n in &req.networks {
+        let single = match n.as_str() {
+            "none" => Some(Mode::None),
+            "host" => Some(Mode::Host),
+            c if c.starts_with("container:") => {
+                Some(Mode::Container(c["container:".len()..].into()))
+            }
+            _ => None,
+        };
+        if let Some(m) = single {
+            if req.networks.len() > 1 {
+                return Err(bad(format!("{n} cannot be combined with other networks")));
+            }
+            if !req.publish.is_empty() || req.publish_all {
+                return Err(bad(format!("{n}: ports cannot be published (-p, -P)")));
+            }
+            return Ok(m);
+        }
+        if !nets.contains(n) {
+            nets.push(n.clone());
+        }
+    }
+    if nets.is_empty() {
+        nets.push(super::DEFAULT.into());
+    }
+    Ok(Mode::Bridge(nets))
+}
+
+pub fn netns_path(paths: &Paths, id: &str) -> PathBuf {
+    netns::path(&paths.runroot, id)
+}
+
+/// Pins a new network namespace for the container (kept when already pinned).
+pub fn pin(paths: &Paths, id: &str) -> Result<PathBuf> {
+    let p = netns_path(paths, id);
+    if netns::is_pinned(&p) {
+        return Ok(p);
+    }
+    let _ = netns::remove(&p);
+    netns::create(&paths.runroot, id).map_err(|e| NetworkError::Endpoint(id.into(), e.to_string()))
+}
+
+fn ep_err(id: &str, e: impl std::fmt::Display) -> NetworkError {
+    NetworkError::Endpoint(id[..id.len().min(12)].into(), e.to_string())
+}
+
+/// Connects the container's pinned namespace to its networks and publishes its ports;
+/// undoes all of it on failure. Returns the leases, first network first.
+pub fn connect(
+    conn: &mut Connection,
+    paths: &Paths,
+    id: &str,
+    name: &str,
+    req: &NetRequest,
+) -> Result<Vec<Lease>> {
+    let Mode::Bridge(names) = mode(req)? else {
+        return Ok(Vec::new());
+    };
+    let res = connect_inner(conn, paths, id, name, req, &names);
+    if res.is_err() {
+        let _ = teardown_keep_netns(conn, paths, id);
+    }
+    res
+}
+
+fn connect_inner(
+    conn: &mut Connection,
+    paths: &Paths,
+    id: &str,
+    name: &str,
+    req: &NetRequest,
+    names: &[String],
+) -> Result<Vec<Lease>> {
+    let ns = netns_path(paths, id);
+    let mac = match &req.mac {
+        Some(m) => Some(
+            ipam::parse_mac(m)
+                .ok_or_else(|| ep_err(id, format!("--mac-address {m}: not a unicast MAC")))?,
+        ),
+        None => None,
+    };
+    let mut host_net = HostNet::current().map_err(|e| ep_err(id, e))?;
+    let mut leases = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let net = if n == super::DEFAULT || n == "bridge" {
+            super::default_network(conn, paths)?
+        } else {
+            super::lookup(conn, n)?
+        };
+        host::up(paths, &net)?;
+        let mut aliases = req.aliases.clone();
+        if !req.hostname.is_empty() && req.hostname != name {
+            aliases.push(req.hostname.clone());
+        }
+        let l = lease::allocate(
+            conn,
+            &net,
+            &LeaseRequest {
+                container: id,
+                name,
+                ifname: &format!("eth{i}"),
+                ip: if i == 0 { req.ip } else { None },
+                mac: if i == 0 { mac } else { None },
+                aliases: &aliases,
+            },
+        )?;
+        bridge::attach(
+            &mut host_net,
+            &net.spec(),
+            &ns,
+            &l.ifname,
+            l.ip,
+            Some(l.mac),
+            i == 0,
+        )
+        .map_err(|e| ep_err(id, e))?;
+        if !net.is_default() {
+            host::write_records(conn, paths, &net)?;
+            host::ensure_dns(paths, &net)?;
+        }
+        leases.push((net, l));
+    }
+    let (first, first_lease) = &leases[0];
+    publish(paths, id, req, first, first_lease.ip)?;
+    Ok(leases.into_iter().map(|(_, l)| l).collect())
+}
+
+/// A free host port of `proto` chosen by the kernel (docker takes one from the ephemeral range).
+fn free_port(proto: Proto) -> std::io::Result<u16> {
+    match proto {
+        Proto::Tcp => TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))?
+            .local_addr()
+            .map(|a| a.port()),
+        Proto::Udp => UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?
+            .local_addr()
+            .map(|a| a.port()),
+    }
+}
+
+fn publish(paths: &Paths, id: &str, req: &NetRequest, net: &Network, ip: Ipv4Addr) -> Result<()> {
+    let mut specs = Vec::new();
+    for p in &req.publish {
+        specs.extend(firewall::parse_publish(p).map_err(|e| ep_err(id, e))?);
+    }
+    if req.publish_all {
+        for e in &req.exposed {
+            let (port, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+            specs.extend(
+                firewall::parse_publish(&format!("{port}/{proto}")).map_err(|e| ep_err(id, e))?,
+            );
+        }
+    }
+    if specs.is_empty() {
+        return Ok(());
+    }
+    if net.internal {
+        return Err(ep_err(
+            id,
+            format!(
+                "network {} is internal: ports cannot be published",
+                net.name
+            ),
+        ));
+    }
+    let mut maps = Vec::new();
+    for s in specs {
+        let host_port = match s.host_port {
+            Some(p) => p,
+            None => {
+                free_port(s.proto).map_err(|e| ep_err(id, format!("choose a host port: {e}")))?
+            }
+        };
+        maps.push(PortMapping {
+            host_ip: s.host_ip,
+            host_port,
+            container_port: s.container_port,
+            proto: s.proto,
+            container_ip: ip,
+            network: net.name.clone(),
+        });
+    }
+    host::firewall(paths)
+        .add_ports(id, &maps)
+        .map_err(|e| ep_err(id, e))
+}
+
+/// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`.
+pub fn ports(paths: &Paths, id: &str) -> Vec<PortMapping> {
+    host::firewall(paths)
+        .state()
+        .map(|s| s.ports.get(id).cloned().unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// /etc/hosts and /etc/resolv.conf for the container, written into `dir` (the engine's
+/// container directory, bind-mounted from there).
+pub fn write_files(
+    dir: &Path,
+    conn: &Connection,
+    id: &str,
+    name: &str,
+    req: &NetRequest,
+) -> Result<()> {
+    let leases = lease::of_container(conn, id)?;
+    let hostname = if req.hostname.is_empty() {
+        &id[..id.len().min(12)]
+    } else {
+        &req.hostname
+    };
+    let mut own = Vec::new();
+    if let Some(l) = leases.first() {
+        let mut names = vec![hostname.to_string()];
+        if name != hostname {
+            names.push(name.to_string());
+        }
+        own.push((l.ip, names));
+    }
+    let mut extra = Vec::new();
+    for h in &req.add_hosts {
+        let (n, ip) = h
+            .split_once(':')
+            .filter(|(n, ip)| !n.is_empty() && ip.parse::<std::net::IpAddr>().is_ok())
+            .ok_or_else(|| ep_err(id, format!("--add-host {h}: expected NAME:IP")))?;
+        extra.push((n.to_string(), ip.to_string()));
+    }
+    let hosts = dns::hosts_file(&own, &extra);
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut servers = req.dns.clone();
+    if servers.is_empty() {
+        for l in &leases {
+            let net = super::lookup(conn, &l.network)?;
+            if let Some(ip) = host::dns_address(&net) {
+                servers = vec![ip.to_string()];
+                break;
+            }
+        }
+    }
+    let resolv = dns::resolv_conf(&host_resolv, &servers, &req.dns_search);
+    let w = |f: &str, s: &str| {
+        std::fs::write(dir.join(f), s)
+            .map_err(|e| ep_err(id, format!("{}: {e}", dir.join(f).display())))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| ep_err(id, e))?;
+    w("hosts", &hosts)?;
+    w("resolv.conf", &resolv)
+}
+
+fn teardown_keep_netns(conn: &mut Connection, paths: &Paths, id: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if let Err(f) = host::firewall(paths).remove_ports(id) {
+        errs.extend(f.0.iter().map(|e| e.to_string()));
+    }
+    let leases = match lease::of_container(conn, id) {
+        Ok(l) => l,
+        Err(e) => {
+            errs.push(e.to_string());
+            Vec::new()
+        }
+    };
+    let mut host_net = HostNet::current().ok();
+    for l in leases {
+        if let Some(h) = host_net.as_mut() {
+            let att = Attachment {
+                network: l.network.clone(),
+                bridge: String::new(),
+                host_veth: l.host_veth.clone(),
+                ifname: l.ifname.clone(),
+                netns: netns_path(paths, id),
+                ip: l.ip,
+                prefix: 0,
+                gateway: Ipv4Addr::UNSPECIFIED,
+                mac: l.mac,
+            };
+            errs.extend(bridge::detach(h, &att).iter().map(|e| e.to_string()));
+        }
+        if let Err(e) = lease::release(conn, &l.network, id) {
+            errs.push(e.to_string());
+        }
+        if let Ok(Some(net)) = super::get(conn, &l.network) {
+            if !net.is_default() {
+                if let Err(e) = host::write_records(conn, paths, &net) {
+                    errs.push(e.to_string());
+                }
+            }
+        }
+    }
+    errs
+}
+
+/// Unpublishes the ports, deletes the interfaces, releases the leases, unpins the
+/// namespace. Every failure is returned; nothing stops it half-way.
+pub fn teardown(conn: &mut Connection, paths: &Paths, id: &str) -> Vec<String> {
+    let mut errs = teardown_keep_netns(conn, paths, id);
+    if let Err(e) = netns::remove(&netns_path(paths, id)) {
+        errs.push(e.to_string());
+    }
+    errs
+}
+
+/// Disconnects the container from one network (`hull network disconnect`).
+pub fn disconnect(conn: &mut Connection, paths: &Paths, id: &str, network: &str) -> Result<()> {
+    let net = super::lookup(conn, network)?;
+    let l = lease::of_container(conn, id)?
+        .into_iter()
+        .find(|l| l.network == net.name)
+        .ok_or_else(|| ep_err(id, format!("is not connected to network {}", net.name)))?;
+    if let Ok(mut h) = HostNet::current() {
+        let _ = h.nl.delete_link_named(&l.host_veth);
+    }
+    lease::release(conn, &net.name, id)?;
+    if !net.is_default() {
+        host::write_records(conn, paths, &net)?;
+    }
+    Ok(())
+}
+
+/// Connects a running container to one more network (`hull network connect`).
+pub fn connect_one(
+    conn: &mut Connection,
+    paths: &Paths,
+    id: &str,
+    name: &str,
+    network: &str,
+    ip: Option<Ipv4Addr>,
+) -> Result<Lease> {
+    let ns = netns_path(paths, id);
+    if !netns::is_pinned(&ns) {
+        return Err(ep_err(
+            id,
+            "has no network namespace of hull's (not running, or --network none/host/container)",
+        ));
+    }
+    let net = super::lookup(conn, network)?;
+    host::up(paths, &net)?;
+    let n = lease::of_container(conn, id)?.len();
+    let l = lease::allocate(
+        conn,
+        &net,
+        &LeaseRequest {
+            container: id,
+            name,
+            ifname: &format!("eth{n}"),
+            ip,
+            mac: None,
+            aliases: &[],
+        },
+    )?;
+    let mut h = HostNet::current().map_err(|e| ep_err(id, e))?;
+    if let Err(e) = bridge::attach(
+        &mut h,
+        &net.spec(),
+        &ns,
+        &l.ifname,
+        l.ip,
+        Some(l.mac),
+        n == 0,
+    ) {
+        let _ = lease::release(conn, &net.name, id);
+        return Err(ep_err(id, e));
+    }
+    if !net.is_default() {
+        host::write_records(conn, paths, &net)?;
+        host::ensure_dns(paths, &net)?;
+    }
+    Ok(l)
+}

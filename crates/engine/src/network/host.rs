@@ -1,0 +1,204 @@
+//! A network on the host: its bridge, its rules in hull's nftables table, and (user-created
+//! networks) the DNS responder on its gateway with the records file it answers from.
+//!
+//! Names that must be unique on the host (the nft table, the default bridge) carry a tag
+//! of the runroot when it is not the default /run/hull, so hull instances with their own
+//! roots (tests) never rewrite each other's rules.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hull_net::bridge::{self, HostNet};
+use hull_net::firewall::{FirewallDriver, Nftables, StateFile};
+use hull_net::ipam::Subnet;
+use hull_net::netlink::Netlink;
+use hull_net::proc::HostLock;
+use rusqlite::Connection;
+
+use super::{lease, Network, NetworkError, Result};
+use crate::Paths;
+
+const DEFAULT_RUNROOT: &str = "/run/hull";
+
+fn tag(paths: &Paths) -> Option<String> {
+    if paths.runroot == Path::new(DEFAULT_RUNROOT) {
+        return None;
+    }
+    let mut h: u32 = 0x811c9dc5;
+    for b in paths.runroot.as_os_str().as_encoded_bytes() {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x01000193);
+    }
+    Some(format!("{:06x}", h & 0xff_ffff))
+}
+
+/// `hull0`, or `hull0-TAG` for another runroot.
+pub fn default_bridge(paths: &Paths) -> String {
+    match tag(paths) {
+        None => "hull0".into(),
+        Some(t) => format!("hull0-{t}"),
+    }
+}
+
+/// `inet hull`, or `inet hull-TAG` for another runroot.
+pub fn table(paths: &Paths) -> String {
+    match tag(paths) {
+        None => "hull".into(),
+        Some(t) => format!("hull-{t}"),
+    }
+}
+
+pub fn firewall(paths: &Paths) -> Nftables {
+    Nftables::new(
+        &table(paths),
+        StateFile::new(super::run_dir(paths).join("firewall.json")),
+        None,
+    )
+}
+
+fn host_err(n: &str, e: impl std::fmt::Display) -> NetworkError {
+    NetworkError::Host {
+        name: n.into(),
+        msg: e.to_string(),
+    }
+}
+
+/// Host-wide: choosing a subnet and making its bridge happen under it.
+pub fn lock() -> Result<HostLock> {
+    HostLock::acquire(Path::new("/run/lock/hull-network.lock")).map_err(|e| host_err("lock", e))
+}
+
+/// The host's routed subnets (the default route left out).
+pub fn routed_subnets() -> Result<Vec<Subnet>> {
+    let mut nl = Netlink::new().map_err(|e| host_err("routes", e))?;
+    let routes = nl.routes().map_err(|e| host_err("routes", e))?;
+    Ok(hull_net::ipam::routed_subnets(&routes))
+}
+
+/// Bridge with gateway address, firewall rules, forwarding on. Idempotent.
+pub fn up(paths: &Paths, n: &Network) -> Result<()> {
+    let mut host = HostNet::current().map_err(|e| host_err(&n.name, e))?;
+    bridge::setup_network(&mut host, &firewall(paths), &n.spec()).map_err(|e| host_err(&n.name, e))
+}
+
+/// Stops the responder, removes rules and bridge; every failure is returned.
+pub fn down(paths: &Paths, n: &Network) -> Vec<String> {
+    let mut errs = Vec::new();
+    let dir = net_dir(paths, &n.name);
+    if let Err(e) = hull_net::proc::stop(&dir.join("dns.pid"), &dns_marker(&n.name)) {
+        errs.push(format!("stop dns responder: {e}"));
+    }
+    match HostNet::current() {
+        Ok(mut host) => {
+            for e in bridge::teardown_network(&mut host, &firewall(paths), &n.spec()) {
+                errs.push(e.to_string());
+            }
+        }
+        Err(e) => errs.push(e.to_string()),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    errs
+}
+
+/// Re-applies hull's rules (after `nft flush ruleset`): every network with endpoints is
+/// brought up again, then the persisted ports.
+pub fn reload(conn: &Connection, paths: &Paths) -> Result<()> {
+    for n in super::list(conn)? {
+        if !lease::of_network(conn, &n.name)?.is_empty() {
+            up(paths, &n)?;
+        }
+    }
+    firewall(paths).reload().map_err(|e| host_err("reload", e))
+}
+
+/// `<runroot>/network/<name>`.
+pub fn net_dir(paths: &Paths, name: &str) -> PathBuf {
+    super::run_dir(paths).join(name)
+}
+
+fn dns_marker(name: &str) -> String {
+    format!("dns-serve {name}")
+}
+
+/// The records file the responder answers from: every lease of the network, by container
+/// name, short id and aliases. Written whole and renamed into place.
+pub fn write_records(conn: &Connection, paths: &Paths, n: &Network) -> Result<()> {
+    let dir = net_dir(paths, &n.name);
+    std::fs::create_dir_all(&dir).map_err(|e| host_err(&n.name, e))?;
+    let mut s = String::new();
+    for l in lease::of_network(conn, &n.name)? {
+        let short = &l.container[..l.container.len().min(12)];
+        s.push_str(&format!(
+            "{}\t{} {} {}\n",
+            l.ip,
+            l.name,
+            short,
+            l.aliases.join(" ")
+        ));
+    }
+    let tmp = dir.join("hosts.tmp");
+    std::fs::write(&tmp, s).map_err(|e| host_err(&n.name, e))?;
+    std::fs::rename(&tmp, dir.join("hosts")).map_err(|e| host_err(&n.name, e))
+}
+
+/// Starts the network's DNS responder (`hull network dns-serve NAME`) unless it runs.
+pub fn ensure_dns(paths: &Paths, n: &Network) -> Result<()> {
+    let dir = net_dir(paths, &n.name);
+    let pidfile = dir.join("dns.pid");
+    let marker = dns_marker(&n.name);
+    let _lock = HostLock::acquire(&dir.join("dns.lock")).map_err(|e| host_err(&n.name, e))?;
+    if hull_net::proc::live_pid(&pidfile, &marker).is_some() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map_err(|e| host_err(&n.name, e))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--root")
+        .arg(&paths.root)
+        .arg("--runroot")
+        .arg(&paths.runroot)
+        .args(["network", "dns-serve", &n.name])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let _child = cmd
+        .spawn()
+        .map_err(|e| host_err(&n.name, format!("start dns responder: {e}")))?;
+    // The responder writes its pid once bound: then containers can ask it.
+    let end = Instant::now() + Duration::from_secs(10);
+    while hull_net::proc::live_pid(&pidfile, &marker).is_none() {
+        if Instant::now() > end {
+            return Err(host_err(&n.name, "dns responder did not start"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+/// The responder itself (run by `hull network dns-serve NAME`): binds gateway:53, writes
+/// its pid file, serves until killed.
+pub fn serve_dns(paths: &Paths, n: &Network) -> Result<()> {
+    let dir = net_dir(paths, &n.name);
+    std::fs::create_dir_all(&dir).map_err(|e| host_err(&n.name, e))?;
+    let sock = std::net::UdpSocket::bind((n.gateway, 53))
+        .map_err(|e| host_err(&n.name, format!("bind {}:53: {e}", n.gateway)))?;
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let upstreams = if n.internal {
+        vec![]
+    } else {
+        hull_net::dns::upstreams_from_resolv(&host_resolv)
+    };
+    let mut r = hull_net::dns::Responder::new(sock, &dir.join("hosts"), upstreams)
+        .map_err(|e| host_err(&n.name, e))?;
+    std::fs::write(dir.join("dns.pid"), std::process::id().to_string())
+        .map_err(|e| host_err(&n.name, e))?;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    r.serve(&stop).map_err(|e| host_err(&n.name, e))
+}
+
+/// The address containers of `n` use as their name server.
+pub fn dns_address(n: &Network) -> Option<Ipv4Addr> {
+    (!n.is_default()).then_some(n.gateway)
+}

@@ -1,0 +1,425 @@
+//! Networks: the `networks` table, the default bridge network, and the verbs of
+//! `hull network`. Each network is a bridge with a subnet and gateway (crates/net); leases
+//! (lease.rs) tie container endpoints to addresses; host.rs brings a network's bridge,
+//! firewall rules and DNS responder up and down; endpoint.rs connects containers.
+
+pub mod endpoint;
+pub mod host;
+pub mod lease;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use hull_net::ipam::{self, IpamError, Subnet};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::{json, Value};
+
+use crate::{timefmt, Paths};
+
+/// The default network's name; docker's `bridge` is an alias of it.
+pub const DEFAULT: &str = "hull0";
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("network name {0:?}: must be 1-64 characters of [a-zA-Z0-9_.-], starting with a letter or digit")]
+    BadName(String),
+    #[error("network {0}: already exists")]
+    Exists(String),
+    #[error("no such network: {0}")]
+    NotFound(String),
+    #[error("network {name} has active endpoints: {containers}")]
+    InUse { name: String, containers: String },
+    #[error("network {0} is predefined and cannot be removed")]
+    Predefined(String),
+    #[error("--subnet {subnet} overlaps network {other} ({other_subnet})")]
+    Overlap {
+        subnet: Subnet,
+        other: String,
+        other_subnet: Subnet,
+    },
+    #[error("-o {0}: unknown option (known: mtu=N, bridge=NAME)")]
+    BadOption(String),
+    #[error("-o mtu={0}: must be a number from 68 to 65535")]
+    BadMtu(String),
+    #[error(transparent)]
+    Ipam(#[from] IpamError),
+    #[error("network {name}: {msg}")]
+    Host { name: String, msg: String },
+    #[error("container {0}: {1}")]
+    Endpoint(String, String),
+    #[error("state database: networks: {0}")]
+    Db(#[from] rusqlite::Error),
+}
+
+pub type Result<T> = std::result::Result<T, NetworkError>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    pub id: String,
+    pub name: String,
+    pub bridge: String,
+    pub subnet: Subnet,
+    pub gateway: Ipv4Addr,
+    pub internal: bool,
+    pub mtu: Option<u32>,
+    pub created: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Network {
+    pub fn is_default(&self) -> bool {
+        self.name == DEFAULT
+    }
+
+    pub fn spec(&self) -> hull_net::bridge::NetworkSpec {
+        hull_net::bridge::NetworkSpec {
+            name: self.name.clone(),
+            bridge: self.bridge.clone(),
+            subnet: self.subnet,
+            gateway: self.gateway,
+            mtu: self.mtu,
+            internal: self.internal,
+        }
+    }
+
+    fn options(&self) -> BTreeMap<String, String> {
+        let mut o = BTreeMap::new();
+        o.insert("com.docker.network.bridge.name".into(), self.bridge.clone());
+        if let Some(m) = self.mtu {
+            o.insert("com.docker.network.driver.mtu".into(), m.to_string());
+        }
+        o
+    }
+
+    /// `docker network inspect`'s shape; `containers` from the leases.
+    pub fn inspect_json(&self, containers: Value) -> Value {
+        json!({
+            "Name": self.name,
+            "Id": self.id,
+            "Created": self.created,
+            "Scope": "local",
+            "Driver": "bridge",
+            "EnableIPv6": false,
+            "IPAM": {"Driver": "default", "Options": {}, "Config": [
+                {"Subnet": self.subnet.to_string(), "Gateway": self.gateway.to_string()}
+            ]},
+            "Internal": self.internal,
+            "Attachable": false,
+            "Ingress": false,
+            "Containers": containers,
+            "Options": self.options(),
+            "Labels": self.labels,
+        })
+    }
+
+    /// The fields `network ls --format` knows.
+    pub fn list_json(&self) -> Value {
+        json!({
+            "ID": &self.id[..12],
+            "Name": self.name,
+            "Driver": "bridge",
+            "Scope": "local",
+            "IPv6": "false",
+            "Internal": self.internal.to_string(),
+            "CreatedAt": self.created,
+            "Subnet": self.subnet.to_string(),
+            "Gateway": self.gateway.to_string(),
+            "Bridge": self.bridge,
+        })
+    }
+}
+
+/// Creates the tables if this database has none yet.
+pub fn ensure_schema(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS networks (
+            name TEXT PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            bridge TEXT NOT NULL UNIQUE,
+            subnet TEXT NOT NULL,
+            gateway TEXT NOT NULL,
+            internal INTEGER NOT NULL,
+            mtu INTEGER,
+            created TEXT NOT NULL,
+            labels TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS leases (
+            network TEXT NOT NULL REFERENCES networks(name),
+            ip TEXT NOT NULL,
+            container TEXT NOT NULL,
+            name TEXT NOT NULL,
+            ifname TEXT NOT NULL,
+            mac TEXT NOT NULL,
+            host_veth TEXT NOT NULL,
+            aliases TEXT NOT NULL,
+            PRIMARY KEY (network, ip),
+            UNIQUE (network, container)
+        );",
+    )?;
+    Ok(())
+}
+
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(NetworkError::BadName(name.into()))
+    }
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Network> {
+    let subnet: String = r.get("subnet")?;
+    let gateway: String = r.get("gateway")?;
+    let labels: String = r.get("labels")?;
+    let bad = |i, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    };
+    Ok(Network {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        bridge: r.get("bridge")?,
+        subnet: subnet
+            .parse()
+            .map_err(|e: IpamError| bad(3, e.to_string()))?,
+        gateway: gateway
+            .parse()
+            .map_err(|e: std::net::AddrParseError| bad(4, e.to_string()))?,
+        internal: r.get("internal")?,
+        mtu: r.get("mtu")?,
+        created: r.get("created")?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+    })
+}
+
+/// By name, full id or id prefix; `bridge` means the default network.
+pub fn get(conn: &Connection, name: &str) -> Result<Option<Network>> {
+    ensure_schema(conn)?;
+    let name = if name == "bridge" { DEFAULT } else { name };
+    let by_name = conn
+        .query_row("SELECT * FROM networks WHERE name = ?1", [name], row)
+        .optional()?;
+    if by_name.is_some() || name.len() < 3 {
+        return Ok(by_name);
+    }
+    let mut st = conn.prepare("SELECT * FROM networks WHERE id LIKE ?1 || '%'")?;
+    let found: Vec<Network> = st
+        .query_map([name], row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(if found.len() == 1 {
+        found.into_iter().next()
+    } else {
+        None
+    })
+}
+
+pub fn lookup(conn: &Connection, name: &str) -> Result<Network> {
+    get(conn, name)?.ok_or_else(|| NetworkError::NotFound(name.into()))
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Network>> {
+    ensure_schema(conn)?;
+    let mut st = conn.prepare("SELECT * FROM networks ORDER BY name")?;
+    let v = st.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}
+
+/// What `hull network create` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub name: String,
+    pub subnet: Option<Subnet>,
+    pub gateway: Option<Ipv4Addr>,
+    pub internal: bool,
+    /// `-o mtu=N`, `-o bridge=NAME` (and docker's long option names).
+    pub options: Vec<(String, String)>,
+    pub labels: BTreeMap<String, String>,
+}
+
+fn random_id() -> String {
+    let mut buf = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut buf);
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates a network: the row (under an IMMEDIATE transaction, so two creates cannot take
+/// one subnet or name), then its bridge, firewall rules and DNS responder. A subnet not given
+/// is the first private one overlapping neither a route of the host nor another network.
+pub fn create(conn: &mut Connection, paths: &Paths, req: &CreateRequest) -> Result<Network> {
+    validate_name(&req.name)?;
+    if req.name == "bridge" || req.name == "host" || req.name == "none" {
+        return Err(NetworkError::Exists(req.name.clone()));
+    }
+    ensure_schema(conn)?;
+    let id = random_id();
+    let mut mtu = None;
+    let mut bridge = if req.name == DEFAULT {
+        host::default_bridge(paths)
+    } else {
+        format!("br-{}", &id[..12])
+    };
+    for (k, v) in &req.options {
+        match k.as_str() {
+            "mtu" | "com.docker.network.driver.mtu" => {
+                let n: u32 = v.parse().map_err(|_| NetworkError::BadMtu(v.clone()))?;
+                if !(68..=65535).contains(&n) {
+                    return Err(NetworkError::BadMtu(v.clone()));
+                }
+                mtu = Some(n);
+            }
+            "bridge" | "com.docker.network.bridge.name" => {
+                if v.is_empty() || v.len() > 15 || v.contains(['/', ' ']) {
+                    return Err(NetworkError::BadOption(format!("{k}={v}")));
+                }
+                bridge = v.clone();
+            }
+            _ => return Err(NetworkError::BadOption(format!("{k}={v}"))),
+        }
+    }
+    // One host-wide lock covers reading the routes, choosing, and making the bridge (whose
+    // route the next creator then sees), also for other hull roots on this host.
+    let _lock = host::lock()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if get(&tx, &req.name)?.is_some() {
+        return Err(NetworkError::Exists(req.name.clone()));
+    }
+    let others = list(&tx)?;
+    let subnet = match req.subnet {
+        Some(s) => {
+            if let Some(o) = others.iter().find(|o| o.subnet.overlaps(&s)) {
+                return Err(NetworkError::Overlap {
+                    subnet: s,
+                    other: o.name.clone(),
+                    other_subnet: o.subnet,
+                });
+            }
+            s
+        }
+        None => {
+            let routed = host::routed_subnets()?;
+            let taken: Vec<Subnet> = others.iter().map(|o| o.subnet).collect();
+            let prefix = if req.name == DEFAULT { 16 } else { 24 };
+            ipam::choose_subnet(ipam::default_candidates(prefix), &routed, &taken)?
+        }
+    };
+    let gateway = match req.gateway {
+        Some(g) => {
+            ipam::check_gateway(&subnet, g)?;
+            g
+        }
+        None => subnet.first_host(),
+    };
+    let n = Network {
+        id,
+        name: req.name.clone(),
+        bridge,
+        subnet,
+        gateway,
+        internal: req.internal,
+        mtu,
+        created: timefmt::now_rfc3339(),
+        labels: req.labels.clone(),
+    };
+    tx.execute(
+        "INSERT INTO networks (name, id, bridge, subnet, gateway, internal, mtu, created, labels)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            n.name,
+            n.id,
+            n.bridge,
+            n.subnet.to_string(),
+            n.gateway.to_string(),
+            n.internal,
+            n.mtu,
+            n.created,
+            serde_json::to_string(&n.labels).unwrap_or_else(|_| "{}".into()),
+        ],
+    )
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            NetworkError::Exists(format!("{} (bridge {})", req.name, n.bridge))
+        }
+        e => e.into(),
+    })?;
+    // On failure the transaction rolls back: no row for a network that is not there, and
+    // no half-made bridge either.
+    if let Err(e) = host::up(paths, &n) {
+        let _ = host::down(paths, &n);
+        return Err(e);
+    }
+    tx.commit()?;
+    Ok(n)
+}
+
+/// The default network, created on first use.
+pub fn default_network(conn: &mut Connection, paths: &Paths) -> Result<Network> {
+    if let Some(n) = get(conn, DEFAULT)? {
+        return Ok(n);
+    }
+    match create(
+        conn,
+        paths,
+        &CreateRequest {
+            name: DEFAULT.into(),
+            ..Default::default()
+        },
+    ) {
+        Err(NetworkError::Exists(_)) => lookup(conn, DEFAULT),
+        r => r,
+    }
+}
+
+/// Removes a network with no endpoints: its row, then its bridge, rules and responder.
+pub fn remove(conn: &mut Connection, paths: &Paths, name: &str) -> Result<Network> {
+    let n = lookup(conn, name)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let users = lease::container_names(&tx, &n.name)?;
+    if !users.is_empty() {
+        return Err(NetworkError::InUse {
+            name: n.name.clone(),
+            containers: users.join(", "),
+        });
+    }
+    tx.execute("DELETE FROM networks WHERE name = ?1", [&n.name])?;
+    tx.commit()?;
+    let errs = host::down(paths, &n);
+    if !errs.is_empty() {
+        return Err(NetworkError::Host {
+            name: n.name.clone(),
+            msg: errs.join("; "),
+        });
+    }
+    Ok(n)
+}
+
+/// Removes every network without endpoints except the default one; returns their names.
+pub fn prune(conn: &mut Connection, paths: &Paths) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for n in list(conn)? {
+        if n.is_default() || !lease::container_names(conn, &n.name)?.is_empty() {
+            continue;
+        }
+        match remove(conn, paths, &n.name) {
+            Ok(_) => out.push(n.name),
+            Err(NetworkError::InUse { .. }) | Err(NetworkError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// `<runroot>/network`: the firewall state, each network's DNS records and responder pid.
+pub fn run_dir(paths: &Paths) -> PathBuf {
+    paths.runroot.join("network")
+}
