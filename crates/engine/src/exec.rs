@@ -51,6 +51,7 @@ fn process(eng: &Engine, c: &Container, args: Vec<String>, o: &Opts) -> Result<V
         env.push("TERM=xterm".into());
     }
     env = crate::parse::merge_env(&env, &cfg.env);
+    crate::clock::exec_env(c, &mut env);
     env = crate::parse::merge_env(&env, &o.env);
     let user = o.user.clone().unwrap_or_else(|| cfg.user.clone());
     let (uid, gid, extra) = if user.is_empty() {

@@ -69,6 +69,7 @@ enum Cmd {
     Attach(cmd::attach::Args),
     Ps(cmd::ps::Args),
     Inspect(cmd::inspect::Args),
+    Update(cmd::clock::UpdateArgs),
     #[command(name = "internal-hook", hide = true)]
     InternalHook(cmd::hook::Args),
     /// Manage networks.
@@ -104,6 +105,7 @@ fn main() {
         Cmd::Attach(a) => cmd::attach::exec(&paths, a),
         Cmd::Ps(a) => cmd::ps::exec(&paths, a),
         Cmd::Inspect(a) => cmd::inspect::exec(&paths, a),
+        Cmd::Update(a) => cmd::clock::update(&paths, a),
         Cmd::InternalHook(a) => cmd::hook::exec(&paths, a),
         Cmd::Network(a) => cmd::network::exec(&paths, a),
     };

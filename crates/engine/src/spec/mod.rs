@@ -68,6 +68,7 @@ pub fn generate(ctx: &Ctx<'_>) -> Result<Value> {
     mounts::apply(ctx, &mut spec)?;
     resources::apply(ctx, &mut spec)?;
     security::apply(ctx, &mut spec)?;
+    crate::clock::apply(ctx, &mut spec)?;
     Ok(spec)
 }
 

@@ -133,6 +133,8 @@ pub struct CreateFlags {
     /// Log driver options.
     #[arg(long = "log-opt")]
     pub log_opt: Vec<String>,
+    #[command(flatten)]
+    pub clock: super::clock::ClockFlags,
 }
 
 fn bad(flag: &str, v: &str, why: &str) -> CmdError {
@@ -305,6 +307,7 @@ impl CreateFlags {
         let entrypoint = self
             .entrypoint
             .map(|e| if e.is_empty() { Vec::new() } else { vec![e] });
+        self.clock.store(&mut c)?;
         Ok(Request {
             image,
             name: self.name,

@@ -1,6 +1,7 @@
 //! One module per verb: its clap arguments and a small `exec` over hull-engine.
 
 pub mod attach;
+pub mod clock;
 pub mod create;
 pub mod exec;
 pub mod flags;

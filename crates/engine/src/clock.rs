@@ -1,0 +1,76 @@
+//! The per-container clock (crates/clock) in the engine: `--faketime`/`--time-offset` kept in
+//! the run config's extensions under `Clock` (so `inspect` shows them), applied to config.json
+//! at every start, added to `exec`'s environment, and changed live by `update --faketime`.
+
+use serde_json::Value;
+
+use crate::container::{self, Container, Status};
+use crate::engine::Engine;
+use crate::spec::{Ctx, SpecError};
+use crate::RunConfig;
+
+pub use hull_clock::{cap_add_warning, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClockError {
+    #[error(transparent)]
+    Spec(#[from] hull_clock::SpecError),
+    #[error(transparent)]
+    Inject(#[from] hull_clock::InjectError),
+    #[error(transparent)]
+    Container(#[from] container::ContainerError),
+    #[error("--faketime: container {0:?} is not running")]
+    NotRunning(String),
+    #[error("--faketime: container {0:?} was not started with --faketime (its clock cannot be faked while it runs)")]
+    NoFakeClock(String),
+}
+
+/// A container's clock settings, if any.
+pub fn settings(cfg: &RunConfig) -> Option<Settings> {
+    Settings::from_value(cfg.extra.get(hull_clock::KEY))
+}
+
+/// Stores the settings in a run config (nothing when both are absent).
+pub fn store(cfg: &mut RunConfig, s: &Settings) {
+    if s.is_empty() {
+        cfg.extra.remove(hull_clock::KEY);
+    } else {
+        cfg.extra.insert(hull_clock::KEY.to_string(), s.to_value());
+    }
+}
+
+/// spec::generate's step: prepares the fake clock under the container's run directory (a
+/// running date becomes an offset from the real clock now) and edits config.json.
+pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<(), SpecError> {
+    let Some(s) = settings(&ctx.c.config) else {
+        return Ok(());
+    };
+    s.apply_json(&ctx.paths.run_dir(&ctx.c.id), spec)
+        .map_err(|e| SpecError::Invalid(e.to_string()))
+}
+
+/// `exec`'s environment: what the main process got for the clock.
+pub fn exec_env(c: &Container, env: &mut Vec<String>) {
+    if settings(&c.config).is_some_and(|s| s.faketime.is_some()) {
+        hull_clock::set_env(env, &hull_clock::exec_env());
+    }
+}
+
+/// `update --faketime SPEC`: rewrites the clock file the container's processes re-read, then
+/// stores the new setting (so a restart keeps it).
+pub fn update_faketime(eng: &Engine, c: &Container, spec: &str) -> Result<(), ClockError> {
+    let ft = hull_clock::FakeTime::parse(spec)?;
+    let mut s = settings(&c.config).unwrap_or_default();
+    if s.faketime.is_none() {
+        return Err(ClockError::NoFakeClock(c.name.clone()));
+    }
+    if !matches!(c.status, Status::Running | Status::Paused) {
+        return Err(ClockError::NotRunning(c.name.clone()));
+    }
+    hull_clock::update(&eng.paths.run_dir(&c.id), &ft)?;
+    s.faketime = Some(ft);
+    let mut cfg = c.config.clone();
+    store(&mut cfg, &s);
+    container::set_config(&eng.conn, &c.id, &cfg)?;
+    Ok(())
+}

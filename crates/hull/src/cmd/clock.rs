@@ -1,0 +1,56 @@
+//! The per-container clock's flags: `--faketime SPEC` and `--time-offset` for create/run,
+//! the `--cap-add SYS_TIME` warning, and `hull update --faketime SPEC CONTAINER`.
+
+use hull_engine::{clock, Paths, RunConfig};
+
+use super::{CmdError, CmdResult};
+
+#[derive(clap::Args, Default)]
+pub struct ClockFlags {
+    /// Fake wall clock: a date ("2020-12-24 20:30:00", keeps running), an offset (-10d, +2h)
+    /// or a frozen date (@DATE), with an optional rate (" x2"); dates are UTC.
+    #[arg(long, allow_hyphen_values = true)]
+    pub faketime: Option<String>,
+    /// Time namespace offsets: monotonic=SECONDS,boottime=SECONDS.
+    #[arg(long = "time-offset", allow_hyphen_values = true)]
+    pub time_offset: Option<String>,
+}
+
+impl ClockFlags {
+    /// Checks the flags and stores them in the run config; warns about --cap-add SYS_TIME.
+    pub fn store(&self, cfg: &mut RunConfig) -> Result<(), CmdError> {
+        let s = clock::Settings::from_flags(self.faketime.as_deref(), self.time_offset.as_deref())?;
+        clock::store(cfg, &s);
+        if let Some(w) = clock::cap_add_warning(&cfg.cap_add) {
+            eprintln!("{w}");
+        }
+        Ok(())
+    }
+}
+
+/// Update configuration of a running container (hull: the fake clock).
+#[derive(clap::Args)]
+pub struct UpdateArgs {
+    /// New fake clock for a container started with --faketime (same syntax), applied live.
+    #[arg(long, allow_hyphen_values = true)]
+    faketime: Option<String>,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn update(paths: &Paths, a: UpdateArgs) -> CmdResult {
+    let Some(spec) = a.faketime else {
+        return Err(CmdError::new(
+            "update: nothing to change (hull update supports --faketime)".into(),
+        ));
+    };
+    // Checked before any container is touched.
+    hull_clock::FakeTime::parse(&spec)?;
+    let eng = super::engine(paths)?;
+    for name in &a.containers {
+        let c = eng.lookup(name)?;
+        clock::update_faketime(&eng, &c, &spec)?;
+        println!("{name}");
+    }
+    Ok(())
+}
