@@ -152,6 +152,28 @@ fn faketime_run_exec_update_inspect() {
 }
 
 #[test]
+fn update_of_a_stopped_container_applies_at_its_next_start() {
+    let h = hull();
+    let c = name("clock-stopped");
+    h.ok(&[
+        "create",
+        "--name",
+        &c,
+        "--faketime",
+        "@2015-03-01 10:00:00",
+        IMAGE,
+        DATE,
+        "-u",
+        "+%F",
+    ]);
+    assert_eq!(h.ok(&["start", "-a", &c]).trim(), "2015-03-01");
+    h.ok(&["update", "--faketime", "@2016-04-02 10:00:00", &c]);
+    assert_eq!(clock_in_inspect(&h, &c)["Faketime"], "@2016-04-02 10:00:00");
+    assert_eq!(h.ok(&["start", "-a", &c]).trim(), "2016-04-02");
+    h.ok(&["rm", "-f", &c]);
+}
+
+#[test]
 fn relative_and_frozen_specs() {
     let h = hull();
     let before = now();

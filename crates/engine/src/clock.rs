@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::container::{self, Container, Status};
+use crate::container::{self, Container};
 use crate::engine::Engine;
 use crate::spec::{Ctx, SpecError};
 use crate::RunConfig;
@@ -19,8 +19,6 @@ pub enum ClockError {
     Inject(#[from] hull_clock::InjectError),
     #[error(transparent)]
     Container(#[from] container::ContainerError),
-    #[error("--faketime: container {0:?} is not running")]
-    NotRunning(String),
     #[error("--faketime: container {0:?} was not started with --faketime (its clock cannot be faked while it runs)")]
     NoFakeClock(String),
 }
@@ -56,18 +54,18 @@ pub fn exec_env(c: &Container, env: &mut Vec<String>) {
     }
 }
 
-/// `update --faketime SPEC`: rewrites the clock file the container's processes re-read, then
-/// stores the new setting (so a restart keeps it).
+/// `update --faketime SPEC`: rewrites the clock file a running container's processes re-read,
+/// and stores the new setting (so a restart keeps it).
 pub fn update_faketime(eng: &Engine, c: &Container, spec: &str) -> Result<(), ClockError> {
     let ft = hull_clock::FakeTime::parse(spec)?;
     let mut s = settings(&c.config).unwrap_or_default();
     if s.faketime.is_none() {
         return Err(ClockError::NoFakeClock(c.name.clone()));
     }
-    if !matches!(c.status, Status::Running | Status::Paused) {
-        return Err(ClockError::NotRunning(c.name.clone()));
+    // A stopped container only keeps the setting for its next start.
+    if c.status.is_live() {
+        hull_clock::update(&eng.paths.run_dir(&c.id), &ft)?;
     }
-    hull_clock::update(&eng.paths.run_dir(&c.id), &ft)?;
     s.faketime = Some(ft);
     let mut cfg = c.config.clone();
     store(&mut cfg, &s);
