@@ -27,6 +27,7 @@ pub mod runtime;
 pub mod spec;
 pub mod start;
 pub mod stop;
+pub mod stats;
 pub mod sysinfo;
 pub mod timefmt;
 pub mod volume;
