@@ -112,6 +112,34 @@ fn save_then_load_round_trips_and_skopeo_reads_it() {
     .unwrap();
     assert_eq!(oci["rootfs"]["diff_ids"], serde_json::json!(img.diff_ids));
 
+    // podman loads it too, as the same image.
+    let pod = t.path("podman");
+    let podman = |args: &[&str]| {
+        let out = Command::new("podman")
+            .arg("--root")
+            .arg(pod.join("root"))
+            .arg("--runroot")
+            .arg(pod.join("run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args)
+            .output()
+            .expect("podman");
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    podman(&["load", "-q", "-i", saved.to_str().unwrap()]);
+    let listed = podman(&[
+        "images",
+        "--no-trunc",
+        "--format",
+        "{{.ID}} {{.Repository}}:{{.Tag}}",
+    ]);
+    assert_eq!(listed.trim(), format!("{id} localhost:5000/rt:copy"));
+
     let t2 = TestStore::new();
     let mut s2 = t2.open();
     assert_eq!(s2.load(&saved).unwrap(), vec!["localhost:5000/rt:copy"]);

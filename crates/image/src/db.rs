@@ -51,9 +51,21 @@ pub(crate) fn open(path: &Path) -> Result<Connection, ImageError> {
         .map_err(err)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(err)?;
-    let tx = write(&conn)?;
-    tx.execute_batch(SCHEMA).map_err(err)?;
-    tx.commit().map_err(err)?;
+    // Most opens find the tables there: check with a read, so twenty `hull` commands
+    // starting at once do not queue for the write lock just to learn that.
+    let have: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN
+             ('layer_layers', 'image_images', 'image_layers', 'image_names')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(err)?;
+    if have < 4 {
+        let tx = write(&conn)?;
+        tx.execute_batch(SCHEMA).map_err(err)?;
+        tx.commit().map_err(err)?;
+    }
     Ok(conn)
 }
 
