@@ -19,6 +19,7 @@ use crate::reference::{Reference, DEFAULT_REGISTRY};
 
 use super::PullOptions;
 
+#[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
     base: String,

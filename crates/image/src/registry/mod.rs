@@ -6,12 +6,15 @@
 pub mod client;
 pub mod manifest;
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
 
 use crate::digest::{sha256_of, verify};
 use crate::error::ImageError;
 use crate::images::NewImage;
-use crate::layers::Expect;
+use crate::layers::{Expect, LayerInfo};
 use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::{ImageId, Store};
@@ -28,17 +31,35 @@ pub struct PullOptions {
     pub credentials: Option<(String, String)>,
 }
 
-/// Counts bytes into a progress bar.
+/// Layers downloaded at once, as docker's default max-concurrent-downloads.
+const DOWNLOADS: usize = 3;
+
+/// A layer to download.
+struct Job {
+    idx: usize,
+    digest: String,
+    size: u64,
+    diff_id: String,
+}
+
+/// What a download thread tells the thread that draws the progress.
+enum Event {
+    Start(usize),
+    Advance(usize, u64),
+    Done(usize, Result<LayerInfo, ImageError>),
+}
+
+/// Counts bytes into progress events.
 struct Counting<'a, R> {
     inner: R,
-    progress: &'a mut dyn Progress,
-    id: &'a str,
+    tx: &'a mpsc::Sender<Event>,
+    idx: usize,
 }
 
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.progress.advance(self.id, n as u64);
+        let _ = self.tx.send(Event::Advance(self.idx, n as u64));
         Ok(n)
     }
 }
@@ -103,35 +124,29 @@ impl Store {
                 ),
             ));
         }
-        let mut layers = Vec::new();
-        for (desc, diff_id) in layer_descs.iter().zip(&diff_ids) {
-            let id = short(&desc.digest);
-            if let Some(info) = self.find_layer(diff_id)? {
-                progress.finish(id, "Already exists");
-                layers.push(info);
-                continue;
+        let mut layers: Vec<Option<crate::layers::LayerInfo>> = vec![None; diff_ids.len()];
+        let mut jobs = Vec::new();
+        for (i, (desc, diff_id)) in layer_descs.iter().zip(&diff_ids).enumerate() {
+            match self.find_layer(diff_id)? {
+                Some(info) => {
+                    progress.finish(short(&desc.digest), "Already exists");
+                    layers[i] = Some(info);
+                }
+                None => jobs.push(Job {
+                    idx: i,
+                    digest: desc.digest.clone(),
+                    size: desc.size,
+                    diff_id: diff_id.clone(),
+                }),
             }
-            progress.start(id, Some(desc.size));
-            let what = format!("layer {}", desc.digest);
-            let mut body = Counting {
-                inner: c.blob(&desc.digest)?,
-                progress: &mut *progress,
-                id,
-            };
-            let info = self.add_layer(
-                &mut body,
-                Expect {
-                    what: &what,
-                    blob_digest: Some(&desc.digest),
-                    blob_size: Some(desc.size),
-                    diff_id: Some(diff_id),
-                },
-            );
-            drop(body);
-            let info = info?;
-            progress.finish(id, "Pull complete");
-            layers.push(info);
         }
+        for (i, info) in self.fetch_layers(&c, jobs, progress)? {
+            layers[i] = Some(info);
+        }
+        let layers: Vec<_> = layers
+            .into_iter()
+            .map(|l| l.expect("every layer fetched"))
+            .collect();
         let mut names = vec![];
         if r.digest.is_none() {
             names.push(r.clone());
@@ -149,6 +164,97 @@ impl Store {
         progress.message(&format!("Digest: {top_digest}"));
         progress.message(&format!("Status: Downloaded image for {}", r.familiar()));
         Ok(id)
+    }
+}
+
+impl Store {
+    /// Downloads and stores `jobs`, a few at a time, each thread with its own connection to
+    /// the database; the first failure stops the others after their current layer.
+    fn fetch_layers(
+        &self,
+        client: &Client,
+        jobs: Vec<Job>,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<(usize, LayerInfo)>, ImageError> {
+        let ids: Vec<(usize, String, u64)> = jobs
+            .iter()
+            .map(|j| (j.idx, short(&j.digest).to_string(), j.size))
+            .collect();
+        let id_of = |idx: usize| ids.iter().find(|x| x.0 == idx).expect("known job");
+        let workers = DOWNLOADS.min(jobs.len());
+        let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
+        let abort = AtomicBool::new(false);
+        let root = self.root.clone();
+        let mut done = Vec::new();
+        let mut first_err = None;
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel::<Event>();
+            for _ in 0..workers {
+                let (tx, queue, abort, root) = (tx.clone(), &queue, &abort, &root);
+                let mut client = client.clone();
+                scope.spawn(move || {
+                    let store = match Store::open(root) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            abort.store(true, Ordering::Relaxed);
+                            let _ = tx.send(Event::Done(usize::MAX, Err(e)));
+                            return;
+                        }
+                    };
+                    while !abort.load(Ordering::Relaxed) {
+                        let Some(job) = queue.lock().expect("queue").pop_front() else {
+                            break;
+                        };
+                        let _ = tx.send(Event::Start(job.idx));
+                        let what = format!("layer {}", job.digest);
+                        let result = client.blob(&job.digest).and_then(|body| {
+                            let mut body = Counting {
+                                inner: body,
+                                tx: &tx,
+                                idx: job.idx,
+                            };
+                            store.add_layer(
+                                &mut body,
+                                Expect {
+                                    what: &what,
+                                    blob_digest: Some(&job.digest),
+                                    blob_size: Some(job.size),
+                                    diff_id: Some(&job.diff_id),
+                                },
+                            )
+                        });
+                        if result.is_err() {
+                            abort.store(true, Ordering::Relaxed);
+                        }
+                        let _ = tx.send(Event::Done(job.idx, result));
+                    }
+                });
+            }
+            drop(tx);
+            for ev in rx {
+                match ev {
+                    Event::Start(i) => {
+                        let (_, id, size) = id_of(i);
+                        progress.start(id, Some(*size));
+                    }
+                    Event::Advance(i, n) => progress.advance(&id_of(i).1, n),
+                    Event::Done(i, Ok(info)) => {
+                        progress.finish(&id_of(i).1, "Pull complete");
+                        done.push((i, info));
+                    }
+                    Event::Done(i, Err(e)) => {
+                        if i != usize::MAX {
+                            progress.finish(&id_of(i).1, "Failed");
+                        }
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+        });
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(done),
+        }
     }
 }
 
