@@ -1,0 +1,234 @@
+//! The neutral description of a pod that `hull pod create` and `hull kube play` both produce
+//! and the engine executes: which namespaces the containers share, what the pod publishes and
+//! limits, its volumes, and its containers as docker-run-like options. `kube generate` goes
+//! the other way, from a plan rebuilt out of the state back to a manifest.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The namespaces the containers of a pod share through its infra process. Kubernetes'
+/// default is uts, ipc and net; pid only with shareProcessNamespace (`--share +pid`). The
+/// mount namespace is never shared: files are shared through volumes only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareSet {
+    pub uts: bool,
+    pub ipc: bool,
+    pub net: bool,
+    pub pid: bool,
+}
+
+impl Default for ShareSet {
+    fn default() -> Self {
+        ShareSet {
+            uts: true,
+            ipc: true,
+            net: true,
+            pid: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ShareError {
+    #[error("--share: unknown namespace {0:?} (uts, ipc, net, pid)")]
+    Unknown(String),
+    #[error("--share: the mount namespace is never shared (share files through volumes)")]
+    Mount,
+    #[error("--share: {0:?} mixes a plain list with +/- changes")]
+    Mixed(String),
+}
+
+impl ShareSet {
+    pub const NONE: ShareSet = ShareSet {
+        uts: false,
+        ipc: false,
+        net: false,
+        pid: false,
+    };
+
+    /// Parses `--share`: "uts,net" replaces the default set, "+pid" and "-ipc" change it,
+    /// "none" (or "") shares nothing.
+    pub fn parse(s: &str) -> Result<ShareSet, ShareError> {
+        let items: Vec<&str> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .collect();
+        if items.is_empty() || items == ["none"] {
+            return Ok(ShareSet::NONE);
+        }
+        let changes = items.iter().filter(|i| i.starts_with(['+', '-'])).count();
+        if changes != 0 && changes != items.len() {
+            return Err(ShareError::Mixed(s.into()));
+        }
+        let mut set = if changes == 0 {
+            ShareSet::NONE
+        } else {
+            ShareSet::default()
+        };
+        for item in items {
+            let (on, name) = match item.as_bytes()[0] {
+                b'+' => (true, &item[1..]),
+                b'-' => (false, &item[1..]),
+                _ => (true, item),
+            };
+            let slot = match name {
+                "uts" => &mut set.uts,
+                "ipc" => &mut set.ipc,
+                "net" | "network" => &mut set.net,
+                "pid" => &mut set.pid,
+                "mnt" | "mount" => return Err(ShareError::Mount),
+                _ => return Err(ShareError::Unknown(name.into())),
+            };
+            *slot = on;
+        }
+        Ok(set)
+    }
+
+    /// "ipc,net,uts" (podman's order), or "none".
+    pub fn names(&self) -> String {
+        let names: Vec<&str> = [
+            (self.ipc, "ipc"),
+            (self.net, "net"),
+            (self.pid, "pid"),
+            (self.uts, "uts"),
+        ]
+        .into_iter()
+        .filter_map(|(on, n)| on.then_some(n))
+        .collect();
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(",")
+        }
+    }
+}
+
+/// A port the pod publishes on the host (the infra holds the network namespace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortPlan {
+    /// "" for every address.
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    /// "tcp", "udp" or "sctp".
+    pub protocol: String,
+}
+
+/// What backs a pod volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum VolumeSource {
+    /// A directory the pod owns (removed with it); in memory (tmpfs) when `memory`.
+    EmptyDir {
+        memory: bool,
+        /// Bytes; 0 for no limit (only enforced for tmpfs).
+        size_limit: i64,
+    },
+    /// A host path; `kind` is Kubernetes' hostPath type ("" checks nothing).
+    HostPath { path: String, kind: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumePlan {
+    pub name: String,
+    pub source: VolumeSource,
+}
+
+/// A volume mounted into one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountPlan {
+    /// The pod volume's name.
+    pub volume: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+/// One container of a pod, as docker-run-like options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerPlan {
+    /// The name inside the pod; the container itself is named "<pod>-<name>".
+    pub name: String,
+    pub image: String,
+    /// Replaces the image's ENTRYPOINT (Kubernetes' command).
+    pub entrypoint: Option<Vec<String>>,
+    /// Replaces the image's CMD (Kubernetes' args; Some(empty) when only command was given,
+    /// since Kubernetes then ignores the image's CMD).
+    pub cmd: Option<Vec<String>>,
+    /// "NAME=value" each, in order.
+    pub env: Vec<String>,
+    pub working_dir: String,
+    /// "uid", "uid:gid" or "" for the image's user.
+    pub user: String,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub no_new_privileges: bool,
+    /// Bytes, 0 for none.
+    pub memory: i64,
+    /// CPUs in billionths, 0 for none.
+    pub nano_cpus: i64,
+    pub mounts: Vec<MountPlan>,
+    /// Ports the container declares (published at the pod level; kept for generate).
+    pub ports: Vec<PortPlan>,
+    /// docker's restart policy name: "no", "on-failure", "always".
+    pub restart: String,
+}
+
+/// A whole pod.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PodPlan {
+    pub name: String,
+    /// The shared uts namespace's hostname (Kubernetes: the pod's name).
+    pub hostname: String,
+    pub share: ShareSet,
+    /// The containers use the host's network namespace (no infra network, no ports).
+    pub host_network: bool,
+    /// "" for hull's default network, else a network name (`--network`).
+    pub network: String,
+    pub ports: Vec<PortPlan>,
+    /// Pod-level limits on the pod's cgroup parent (bytes, billionths of CPUs), 0 for none.
+    pub memory: i64,
+    pub nano_cpus: i64,
+    pub labels: BTreeMap<String, String>,
+    pub volumes: Vec<VolumePlan>,
+    /// Run one after another to completion before `containers` start.
+    pub init_containers: Vec<ContainerPlan>,
+    pub containers: Vec<ContainerPlan>,
+    /// Kubernetes' restartPolicy ("Always", "OnFailure", "Never").
+    pub restart_policy: String,
+}
+
+impl PodPlan {
+    /// The engine's name of a container of this pod.
+    pub fn container_name(&self, c: &ContainerPlan) -> String {
+        format!("{}-{}", self.name, c.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_parses_lists_and_changes() {
+        assert_eq!(ShareSet::parse("+pid").unwrap().names(), "ipc,net,pid,uts");
+        assert_eq!(ShareSet::parse("-ipc").unwrap().names(), "net,uts");
+        assert_eq!(ShareSet::parse("net").unwrap().names(), "net");
+        assert_eq!(ShareSet::parse("uts, ipc").unwrap().names(), "ipc,uts");
+        assert_eq!(ShareSet::parse("none").unwrap(), ShareSet::NONE);
+        assert_eq!(ShareSet::parse("mnt"), Err(ShareError::Mount));
+        assert!(matches!(
+            ShareSet::parse("+foo"),
+            Err(ShareError::Unknown(_))
+        ));
+        assert!(matches!(
+            ShareSet::parse("net,+pid"),
+            Err(ShareError::Mixed(_))
+        ));
+    }
+}
