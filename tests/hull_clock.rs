@@ -21,7 +21,16 @@ const IMAGE: &str = "clocktest:latest";
 /// A hull with the test image imported.
 fn hull() -> Hull {
     let h = Hull::new();
-    let rootfs = h.dir.path().join("rootfs");
+    import(&h, IMAGE, None);
+    h
+}
+
+/// Imports the test rootfs as `image`, with `preload` as its /etc/ld.so.preload.
+fn import(h: &Hull, image: &str, preload: Option<&str>) {
+    let rootfs = h
+        .dir
+        .path()
+        .join(format!("rootfs-{}", image.replace([':', '/'], "-")));
     for d in ["bin", "etc", "tmp"] {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
@@ -31,8 +40,11 @@ fn hull() -> Hull {
     }
     std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
+    if let Some(p) = preload {
+        std::fs::write(rootfs.join("etc/ld.so.preload"), p).unwrap();
+    }
     add_glibc_programs(&rootfs);
-    let tar = h.dir.path().join("rootfs.tar");
+    let tar = rootfs.with_extension("tar");
     let st = Command::new("tar")
         .arg("-C")
         .arg(&rootfs)
@@ -42,8 +54,7 @@ fn hull() -> Hull {
         .status()
         .unwrap();
     assert!(st.success());
-    h.ok(&["import", tar.to_str().unwrap(), IMAGE]);
-    h
+    h.ok(&["import", tar.to_str().unwrap(), image]);
 }
 
 fn name(prefix: &str) -> String {
@@ -171,6 +182,30 @@ fn update_of_a_stopped_container_applies_at_its_next_start() {
     assert_eq!(clock_in_inspect(&h, &c)["Faketime"], "@2016-04-02 10:00:00");
     assert_eq!(h.ok(&["start", "-a", &c]).trim(), "2016-04-02");
     h.ok(&["rm", "-f", &c]);
+}
+
+#[test]
+fn the_images_own_preload_entries_are_kept() {
+    let h = hull();
+    let image = "clocktest-preload:latest";
+    import(&h, image, Some("/usr/lib/hull-test-missing.so\n"));
+    let out = h.run(&[
+        "run",
+        "--rm",
+        "--faketime",
+        "@2020-12-24 20:30:00",
+        image,
+        DATE,
+        "+%s",
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), XMAS.to_string());
+    // glibc still tries the image's entry (and says it cannot find it).
+    assert!(stderr.contains("hull-test-missing.so"), "{stderr}");
 }
 
 #[test]

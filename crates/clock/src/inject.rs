@@ -156,6 +156,45 @@ pub fn prepare(state_dir: &Path, ft: &FakeTime) -> Result<Injection, InjectError
     Ok(Injection { dir })
 }
 
+/// The image's own `/etc/ld.so.preload` (our bind mount would hide it), read inside `rootfs`
+/// with `openat2(RESOLVE_IN_ROOT)` so that a symlink in the image cannot make hull copy a host
+/// file into the container; None unless it is a regular file.
+pub fn image_preload(rootfs: &Path) -> Option<String> {
+    use std::io::Read;
+    let root = fs::File::open(rootfs).ok()?;
+    let fd = hull_sys::openat2_in_root(
+        std::os::fd::AsFd::as_fd(&root),
+        Path::new("/etc/ld.so.preload"),
+        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+        0,
+    )
+    .ok()?;
+    let f = fs::File::from(fd);
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut s = String::new();
+    f.take(64 * 1024).read_to_string(&mut s).ok()?;
+    Some(s)
+}
+
+impl Injection {
+    /// Keeps the entries of the image's `/etc/ld.so.preload` (see `image_preload`) after the
+    /// library in the one bind-mounted over it.
+    pub fn keep_image_preload(&self, rootfs: &Path) -> Result<(), InjectError> {
+        let Some(theirs) = image_preload(rootfs) else {
+            return Ok(());
+        };
+        let ours = format!("{CONTAINER_DIR}/{LIBRARY}");
+        let mut content = format!("{ours}\n");
+        for entry in theirs.split_whitespace().filter(|e| *e != ours) {
+            content.push_str(entry);
+            content.push('\n');
+        }
+        write_replace(&self.dir.join(PRELOAD), content.as_bytes())
+    }
+}
+
 /// Changes the clock of a running container prepared with `prepare`: processes with
 /// `exec_env()` see it within CACHE_SECS (+1) seconds, others within DEFAULT_CACHE_SECS (+1).
 pub fn update(state_dir: &Path, ft: &FakeTime) -> Result<(), InjectError> {
@@ -299,6 +338,43 @@ mod tests {
                 .filter(|e| e.as_str().unwrap().starts_with("FAKETIME_CACHE_DURATION="))
                 .count(),
             1
+        );
+    }
+
+    #[test]
+    fn image_preload_stays_inside_the_rootfs() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("host-secret");
+        fs::write(&secret, "/host/secret.so\n").unwrap();
+        let rootfs = dir.path().join("rootfs");
+        fs::create_dir_all(rootfs.join("etc")).unwrap();
+        assert_eq!(image_preload(&rootfs), None);
+        // An absolute symlink resolves inside the rootfs, where there is no such file.
+        std::os::unix::fs::symlink(&secret, rootfs.join("etc/ld.so.preload")).unwrap();
+        assert_eq!(image_preload(&rootfs), None);
+        fs::remove_file(rootfs.join("etc/ld.so.preload")).unwrap();
+        fs::create_dir(rootfs.join("etc/ld.so.preload")).unwrap();
+        assert_eq!(image_preload(&rootfs), None, "a directory");
+        fs::remove_dir(rootfs.join("etc/ld.so.preload")).unwrap();
+        fs::write(
+            rootfs.join("etc/ld.so.preload"),
+            "/usr/lib/libjemalloc.so.2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            image_preload(&rootfs).as_deref(),
+            Some("/usr/lib/libjemalloc.so.2\n")
+        );
+
+        if library_path().is_err() {
+            return;
+        }
+        let state = tempfile::tempdir().unwrap();
+        let inj = prepare(state.path(), &FakeTime::parse("+1h").unwrap()).unwrap();
+        inj.keep_image_preload(&rootfs).unwrap();
+        assert_eq!(
+            fs::read_to_string(inj.dir().join(PRELOAD)).unwrap(),
+            "/.hull/faketime/libfaketimeMT.so.1\n/usr/lib/libjemalloc.so.2\n"
         );
     }
 

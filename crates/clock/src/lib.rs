@@ -16,8 +16,8 @@ mod settings;
 mod spec;
 
 pub use inject::{
-    current_line, exec_env, library_path, prepare, set_env, update, InjectError, Injection,
-    CACHE_SECS, CONTAINER_DIR, DEFAULT_CACHE_SECS, LIBRARY,
+    current_line, exec_env, image_preload, library_path, prepare, set_env, update, InjectError,
+    Injection, CACHE_SECS, CONTAINER_DIR, DEFAULT_CACHE_SECS, LIBRARY,
 };
 pub use offsets::TimeOffsets;
 pub use settings::{cap_add_warning, Settings, KEY};

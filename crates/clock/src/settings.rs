@@ -47,10 +47,19 @@ impl Settings {
     }
 
     /// At container start: prepares the fake clock under `state_dir` (offsets taken from the
-    /// real clock now) and edits the OCI config.json document.
-    pub fn apply_json(&self, state_dir: &Path, spec: &mut Value) -> Result<(), InjectError> {
+    /// real clock now), keeping the entries of the image's own /etc/ld.so.preload when the
+    /// rootfs is given, and edits the OCI config.json document.
+    pub fn apply_json(
+        &self,
+        state_dir: &Path,
+        rootfs: Option<&Path>,
+        spec: &mut Value,
+    ) -> Result<(), InjectError> {
         if let Some(ft) = &self.faketime {
             let inj = inject::prepare(state_dir, ft)?;
+            if let Some(r) = rootfs {
+                inj.keep_image_preload(r)?;
+            }
             inj.apply_json(spec);
         }
         if let Some(t) = &self.time_offsets {
@@ -165,8 +174,8 @@ mod tests {
         let state = tempfile::tempdir().unwrap();
         let s = Settings::from_flags(Some("-1d"), None).unwrap();
         let mut spec = json!({ "mounts": [], "process": { "env": ["PATH=/bin"] }, "linux": {} });
-        s.apply_json(state.path(), &mut spec).unwrap();
-        s.apply_json(state.path(), &mut spec).unwrap();
+        s.apply_json(state.path(), None, &mut spec).unwrap();
+        s.apply_json(state.path(), None, &mut spec).unwrap();
         assert_eq!(spec["mounts"].as_array().unwrap().len(), 3);
         let env = spec["process"]["env"].as_array().unwrap();
         assert_eq!(env[0], "PATH=/bin");

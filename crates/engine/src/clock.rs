@@ -43,7 +43,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<(), SpecError> {
     let Some(s) = settings(&ctx.c.config) else {
         return Ok(());
     };
-    s.apply_json(&ctx.paths.run_dir(&ctx.c.id), spec)
+    s.apply_json(&ctx.paths.run_dir(&ctx.c.id), Some(&ctx.rootfs), spec)
         .map_err(|e| SpecError::Invalid(e.to_string()))
 }
 
