@@ -48,10 +48,10 @@ impl TestStore {
         Store::open(&self.store_root()).unwrap()
     }
 
-    /// Nothing stored: no image, no layer dir, no blob, no leftover temp file.
+    /// Nothing stored: no image, no layer dir, no blob, no leftover temp or lock file.
     pub fn assert_empty(&self, s: &Store, what: &str) {
         assert!(s.list().unwrap().is_empty(), "{what}: an image was stored");
-        for d in ["layers", "blobs/sha256", "tmp"] {
+        for d in ["layers", "blobs/sha256", "tmp", "locks"] {
             let left = ls(&self.store_root().join(d));
             assert!(left.is_empty(), "{what}: left in {d}: {left:?}");
         }

@@ -87,7 +87,19 @@ impl Compression {
 }
 
 /// An exclusive lock on one layer, held while it is checked, unpacked and committed.
-pub(crate) struct LayerLock(#[allow(dead_code)] OwnedFd);
+pub(crate) struct LayerLock {
+    _fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl LayerLock {
+    /// Removes the lock file, while still holding it, once the layer it guards is not stored
+    /// (a failed unpack, a deleted layer). Whoever waited on this file finds it unlinked when
+    /// it gets the lock and starts over with a new one (see `lock_layer`).
+    pub(crate) fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
 
 impl Store {
     pub(crate) fn layer_dir(&self, diff_id: &str) -> Result<PathBuf, ImageError> {
@@ -99,17 +111,27 @@ impl Store {
             .root
             .join("locks")
             .join(format!("layer-{}", hex_of(diff_id)?));
-        let fd = rfs::open(
-            &path,
-            OFlags::RDWR | OFlags::CREATE | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )
-        .map_err(io::Error::from)
-        .at(&path)?;
-        rfs::flock(&fd, FlockOperation::LockExclusive)
+        loop {
+            let fd = rfs::open(
+                &path,
+                OFlags::RDWR | OFlags::CREATE | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )
             .map_err(io::Error::from)
             .at(&path)?;
-        Ok(LayerLock(fd))
+            rfs::flock(&fd, FlockOperation::LockExclusive)
+                .map_err(io::Error::from)
+                .at(&path)?;
+            // The holder may have removed the file meanwhile: then this lock guards nothing.
+            let held = rfs::fstat(&fd).map_err(io::Error::from).at(&path)?;
+            match rfs::stat(&path) {
+                Ok(now) if now.st_ino == held.st_ino && now.st_dev == held.st_dev => {
+                    return Ok(LayerLock { _fd: fd, path })
+                }
+                Ok(_) | Err(rustix::io::Errno::NOENT) => continue,
+                Err(e) => return Err(ImageError::io(&path, e.into())),
+            }
+        }
     }
 
     /// The layer with this diff_id, when it is stored and its directory is in place.
@@ -154,7 +176,16 @@ impl Store {
         }
         let tmp_dir = temp_dir_in(&self.root.join("tmp"))?;
         let tmp_blob = self.blobs.temp()?;
-        let (info, tmp_blob) = self.unpack_into(src, tmp_blob, tmp_dir.path(), expect)?;
+        let (info, tmp_blob) = match self.unpack_into(src, tmp_blob, tmp_dir.path(), expect) {
+            Ok(x) => x,
+            Err(e) => {
+                // We checked under the lock that the layer is not stored: nothing to guard.
+                if let Some(l) = lock {
+                    l.remove();
+                }
+                return Err(e);
+            }
+        };
         let _lock = match lock {
             Some(l) => l,
             None => {
@@ -264,7 +295,7 @@ impl Store {
 
     /// Deletes a layer no image references any more: row, directory and blob.
     pub(crate) fn delete_layer_if_unused(&self, diff_id: &str) -> Result<bool, ImageError> {
-        let _lock = self.lock_layer(diff_id)?;
+        let lock = self.lock_layer(diff_id)?;
         let tx = crate::db::write(&self.conn)?;
         let used: i64 = tx.query_row(
             "SELECT COUNT(*) FROM image_layers WHERE diff_id = ?1",
@@ -294,6 +325,7 @@ impl Store {
         if let Some(b) = blob {
             self.blobs.remove(&b);
         }
+        lock.remove();
         Ok(true)
     }
 }
