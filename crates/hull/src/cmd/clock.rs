@@ -20,6 +20,10 @@ impl ClockFlags {
     /// Checks the flags and stores them in the run config; warns about --cap-add SYS_TIME.
     pub fn store(&self, cfg: &mut RunConfig) -> Result<(), CmdError> {
         let s = clock::Settings::from_flags(self.faketime.as_deref(), self.time_offset.as_deref())?;
+        if s.faketime.is_some() {
+            // Refused at create rather than at every start.
+            hull_clock::library_path()?;
+        }
         clock::store(cfg, &s);
         if let Some(w) = clock::cap_add_warning(&cfg.cap_add) {
             eprintln!("{w}");
