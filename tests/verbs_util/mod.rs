@@ -141,6 +141,24 @@ impl Drop for Hull {
                     .status();
             }
         }
+        // The root's networks (bridges, its nft table, DNS responders) go with it.
+        if let Ok(out) = self
+            .cmd()
+            .args(["network", "ls", "--format", "{{.Name}}"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+        {
+            for n in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = self
+                    .cmd()
+                    .args(["network", "rm", n])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
         unmount_below(self.dir.path());
     }
 }

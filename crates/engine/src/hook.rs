@@ -49,6 +49,8 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
         let _ = container::bump_restart(&eng.conn, id);
         return RESTART;
     }
+    // Not restarting: the network goes (a restart keeps namespace, address and ports).
+    crate::network::hooks::after_stop(eng, &c);
     rootfs::unmount(&eng.paths.rootfs(id));
     if c.config.auto_remove {
         remove::remove_all(eng, &c, true);

@@ -36,6 +36,7 @@ pub fn remove(eng: &Engine, c: &Container, force: bool, volumes: bool) -> Result
 /// Removes everything of `c` regardless of its state.
 pub fn remove_all(eng: &Engine, c: &Container, volumes: bool) {
     runtime::delete_force(eng, &c.id);
+    crate::network::hooks::after_stop(eng, c);
     rootfs::unmount(&eng.paths.rootfs(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));

@@ -101,6 +101,10 @@ fn prepare_bundle(eng: &Engine, c: &Container) -> Result<(), StartError> {
     } else {
         None
     };
+    crate::network::hooks::before_start(eng, c).map_err(|e| StartError::Runtime {
+        msg: e.to_string(),
+        code: 125,
+    })?;
     let ctx = spec::Ctx {
         paths: &eng.paths,
         conn: &eng.conn,
@@ -117,6 +121,7 @@ fn prepare_bundle(eng: &Engine, c: &Container) -> Result<(), StartError> {
 
 /// Undoes prepare_bundle (the runtime refused, or the monitor could not start).
 pub fn unprepare(eng: &Engine, c: &Container) {
+    crate::network::hooks::after_stop(eng, c);
     rootfs::unmount(&eng.paths.rootfs(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
 }

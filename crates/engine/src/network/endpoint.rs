@@ -104,7 +104,7 @@ fn ep_err(id: &str, e: impl std::fmt::Display) -> NetworkError {
 /// Connects the container's pinned namespace to its networks and publishes its ports;
 /// undoes all of it on failure. Returns the leases, first network first.
 pub fn connect(
-    conn: &mut Connection,
+    conn: &Connection,
     paths: &Paths,
     id: &str,
     name: &str,
@@ -121,7 +121,7 @@ pub fn connect(
 }
 
 fn connect_inner(
-    conn: &mut Connection,
+    conn: &Connection,
     paths: &Paths,
     id: &str,
     name: &str,
@@ -302,7 +302,7 @@ pub fn write_files(
     w("resolv.conf", &resolv)
 }
 
-fn teardown_keep_netns(conn: &mut Connection, paths: &Paths, id: &str) -> Vec<String> {
+fn teardown_keep_netns(conn: &Connection, paths: &Paths, id: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if let Err(f) = host::firewall(paths).remove_ports(id) {
         errs.extend(f.0.iter().map(|e| e.to_string()));
@@ -346,7 +346,7 @@ fn teardown_keep_netns(conn: &mut Connection, paths: &Paths, id: &str) -> Vec<St
 
 /// Unpublishes the ports, deletes the interfaces, releases the leases, unpins the
 /// namespace. Every failure is returned; nothing stops it half-way.
-pub fn teardown(conn: &mut Connection, paths: &Paths, id: &str) -> Vec<String> {
+pub fn teardown(conn: &Connection, paths: &Paths, id: &str) -> Vec<String> {
     let mut errs = teardown_keep_netns(conn, paths, id);
     if let Err(e) = netns::remove(&netns_path(paths, id)) {
         errs.push(e.to_string());
@@ -355,7 +355,7 @@ pub fn teardown(conn: &mut Connection, paths: &Paths, id: &str) -> Vec<String> {
 }
 
 /// Disconnects the container from one network (`hull network disconnect`).
-pub fn disconnect(conn: &mut Connection, paths: &Paths, id: &str, network: &str) -> Result<()> {
+pub fn disconnect(conn: &Connection, paths: &Paths, id: &str, network: &str) -> Result<()> {
     let net = super::lookup(conn, network)?;
     let l = lease::of_container(conn, id)?
         .into_iter()
@@ -373,7 +373,7 @@ pub fn disconnect(conn: &mut Connection, paths: &Paths, id: &str, network: &str)
 
 /// Connects a running container to one more network (`hull network connect`).
 pub fn connect_one(
-    conn: &mut Connection,
+    conn: &Connection,
     paths: &Paths,
     id: &str,
     name: &str,

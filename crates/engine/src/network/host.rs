@@ -127,6 +127,9 @@ fn dns_marker(name: &str) -> String {
 pub fn write_records(conn: &Connection, paths: &Paths, n: &Network) -> Result<()> {
     let dir = net_dir(paths, &n.name);
     std::fs::create_dir_all(&dir).map_err(|e| host_err(&n.name, e))?;
+    // Concurrent runs each rewrite the file: one at a time, so the last one written is
+    // read from the leases after every other's change.
+    let _lock = HostLock::acquire(&dir.join("records.lock")).map_err(|e| host_err(&n.name, e))?;
     let mut s = String::new();
     for l in lease::of_network(conn, &n.name)? {
         let short = &l.container[..l.container.len().min(12)];
@@ -138,7 +141,7 @@ pub fn write_records(conn: &Connection, paths: &Paths, n: &Network) -> Result<()
             l.aliases.join(" ")
         ));
     }
-    let tmp = dir.join("hosts.tmp");
+    let tmp = dir.join(format!("hosts.{}", std::process::id()));
     std::fs::write(&tmp, s).map_err(|e| host_err(&n.name, e))?;
     std::fs::rename(&tmp, dir.join("hosts")).map_err(|e| host_err(&n.name, e))
 }

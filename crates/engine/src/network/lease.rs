@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use hull_net::ipam;
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 
 use super::{Network, Result};
 
@@ -51,8 +51,11 @@ pub struct LeaseRequest<'a> {
 }
 
 /// Takes an address on `net` for the container (its existing lease when it has one).
-pub fn allocate(conn: &mut Connection, net: &Network, req: &LeaseRequest<'_>) -> Result<Lease> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+pub fn allocate(conn: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Result<Lease> {
+    super::immediate(conn, |tx| allocate_locked(tx, net, req))
+}
+
+fn allocate_locked(tx: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Result<Lease> {
     let existing = {
         let mut st = tx.prepare("SELECT * FROM leases WHERE network = ?1 AND container = ?2")?;
         let v: Vec<Lease> = st
@@ -97,7 +100,6 @@ pub fn allocate(conn: &mut Connection, net: &Network, req: &LeaseRequest<'_>) ->
             lease.aliases.join(" "),
         ],
     )?;
-    tx.commit()?;
     Ok(lease)
 }
 
@@ -176,7 +178,7 @@ mod tests {
             .map(|i| {
                 let db = db.clone();
                 std::thread::spawn(move || {
-                    let mut c = crate::db::open(&db).unwrap();
+                    let c = crate::db::open(&db).unwrap();
                     let id = format!("{i:064x}");
                     let req = LeaseRequest {
                         container: &id,
@@ -186,9 +188,9 @@ mod tests {
                         mac: None,
                         aliases: &[],
                     };
-                    let l = allocate(&mut c, &net(), &req).unwrap();
+                    let l = allocate(&c, &net(), &req).unwrap();
                     // Asking again returns the same lease.
-                    assert_eq!(allocate(&mut c, &net(), &req).unwrap(), l);
+                    assert_eq!(allocate(&c, &net(), &req).unwrap(), l);
                     l.ip
                 })
             })
@@ -207,12 +209,12 @@ mod tests {
             mac: None,
             aliases: &[],
         };
-        let mut c = crate::db::open(&db).unwrap();
-        let e = allocate(&mut c, &net(), &req(Some(Ipv4Addr::new(10, 230, 0, 2)))).unwrap_err();
+        let c = crate::db::open(&db).unwrap();
+        let e = allocate(&c, &net(), &req(Some(Ipv4Addr::new(10, 230, 0, 2)))).unwrap_err();
         assert_eq!(e.to_string(), "address 10.230.0.2 is already in use");
         release(&c, "n", &format!("{:064x}", 0)).unwrap();
         let freed: BTreeSet<_> = of_network(&c, "n").unwrap().iter().map(|l| l.ip).collect();
         let missing = ips.difference(&freed).next().copied().unwrap();
-        assert_eq!(allocate(&mut c, &net(), &req(None)).unwrap().ip, missing);
+        assert_eq!(allocate(&c, &net(), &req(None)).unwrap().ip, missing);
     }
 }

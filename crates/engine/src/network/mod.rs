@@ -4,6 +4,7 @@
 //! firewall rules and DNS responder up and down; endpoint.rs connects containers.
 
 pub mod endpoint;
+pub mod hooks;
 pub mod host;
 pub mod lease;
 
@@ -12,7 +13,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use hull_net::ipam::{self, IpamError, Subnet};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
 use crate::{timefmt, Paths};
@@ -254,7 +255,7 @@ fn random_id() -> String {
 /// Creates a network: the row (under an IMMEDIATE transaction, so two creates cannot take
 /// one subnet or name), then its bridge, firewall rules and DNS responder. A subnet not given
 /// is the first private one overlapping neither a route of the host nor another network.
-pub fn create(conn: &mut Connection, paths: &Paths, req: &CreateRequest) -> Result<Network> {
+pub fn create(conn: &Connection, paths: &Paths, req: &CreateRequest) -> Result<Network> {
     validate_name(&req.name)?;
     if req.name == "bridge" || req.name == "host" || req.name == "none" {
         return Err(NetworkError::Exists(req.name.clone()));
@@ -288,11 +289,21 @@ pub fn create(conn: &mut Connection, paths: &Paths, req: &CreateRequest) -> Resu
     // One host-wide lock covers reading the routes, choosing, and making the bridge (whose
     // route the next creator then sees), also for other hull roots on this host.
     let _lock = host::lock()?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if get(&tx, &req.name)?.is_some() {
+    immediate(conn, |tx| create_locked(tx, paths, req, id, bridge, mtu))
+}
+
+fn create_locked(
+    tx: &Connection,
+    paths: &Paths,
+    req: &CreateRequest,
+    id: String,
+    bridge: String,
+    mtu: Option<u32>,
+) -> Result<Network> {
+    if get(tx, &req.name)?.is_some() {
         return Err(NetworkError::Exists(req.name.clone()));
     }
-    let others = list(&tx)?;
+    let others = list(tx)?;
     let subnet = match req.subnet {
         Some(s) => {
             if let Some(o) = others.iter().find(|o| o.subnet.overlaps(&s)) {
@@ -307,7 +318,13 @@ pub fn create(conn: &mut Connection, paths: &Paths, req: &CreateRequest) -> Resu
         None => {
             let routed = host::routed_subnets()?;
             let taken: Vec<Subnet> = others.iter().map(|o| o.subnet).collect();
-            let prefix = if req.name == DEFAULT { 16 } else { 24 };
+            // A /16 for the default network of the default root, as docker's; /24s for
+            // other roots (tests run many at once) and user networks.
+            let prefix = if req.name == DEFAULT && host::table(paths) == "hull" {
+                16
+            } else {
+                24
+            };
             ipam::choose_subnet(ipam::default_candidates(prefix), &routed, &taken)?
         }
     };
@@ -358,12 +375,11 @@ pub fn create(conn: &mut Connection, paths: &Paths, req: &CreateRequest) -> Resu
         let _ = host::down(paths, &n);
         return Err(e);
     }
-    tx.commit()?;
     Ok(n)
 }
 
 /// The default network, created on first use.
-pub fn default_network(conn: &mut Connection, paths: &Paths) -> Result<Network> {
+pub fn default_network(conn: &Connection, paths: &Paths) -> Result<Network> {
     if let Some(n) = get(conn, DEFAULT)? {
         return Ok(n);
     }
@@ -381,18 +397,19 @@ pub fn default_network(conn: &mut Connection, paths: &Paths) -> Result<Network> 
 }
 
 /// Removes a network with no endpoints: its row, then its bridge, rules and responder.
-pub fn remove(conn: &mut Connection, paths: &Paths, name: &str) -> Result<Network> {
+pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<Network> {
     let n = lookup(conn, name)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let users = lease::container_names(&tx, &n.name)?;
-    if !users.is_empty() {
-        return Err(NetworkError::InUse {
-            name: n.name.clone(),
-            containers: users.join(", "),
-        });
-    }
-    tx.execute("DELETE FROM networks WHERE name = ?1", [&n.name])?;
-    tx.commit()?;
+    immediate(conn, |tx| {
+        let users = lease::container_names(tx, &n.name)?;
+        if !users.is_empty() {
+            return Err(NetworkError::InUse {
+                name: n.name.clone(),
+                containers: users.join(", "),
+            });
+        }
+        tx.execute("DELETE FROM networks WHERE name = ?1", [&n.name])?;
+        Ok(())
+    })?;
     let errs = host::down(paths, &n);
     if !errs.is_empty() {
         return Err(NetworkError::Host {
@@ -404,7 +421,7 @@ pub fn remove(conn: &mut Connection, paths: &Paths, name: &str) -> Result<Networ
 }
 
 /// Removes every network without endpoints except the default one; returns their names.
-pub fn prune(conn: &mut Connection, paths: &Paths) -> Result<Vec<String>> {
+pub fn prune(conn: &Connection, paths: &Paths) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for n in list(conn)? {
         if n.is_default() || !lease::container_names(conn, &n.name)?.is_empty() {
@@ -417,6 +434,26 @@ pub fn prune(conn: &mut Connection, paths: &Paths) -> Result<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction: the write lock is taken before anything is
+/// read, so concurrent hull processes run these one after another (the connection's busy
+/// timeout waits for the lock). Rolled back when `f` fails.
+pub fn immediate<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(v) => match conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 /// `<runroot>/network`: the firewall state, each network's DNS records and responder pid.

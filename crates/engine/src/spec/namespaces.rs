@@ -55,7 +55,15 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
         m if m.starts_with("container:") => m.to_string(),
         _ => String::new(),
     };
-    ns(ctx, spec, "network", "net", &net, "--network")?;
+    match crate::network::hooks::netns_path(ctx.paths, ctx.c) {
+        // Bridge networks: the namespace hull pinned and wired before the spec.
+        Some(p) => push(
+            &mut spec["linux"],
+            "namespaces",
+            json!({"type": "network", "path": p}),
+        ),
+        None => ns(ctx, spec, "network", "net", &net, "--network")?,
+    }
     if cfg.userns == "host" {
         return Ok(());
     }

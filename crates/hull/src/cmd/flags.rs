@@ -115,9 +115,9 @@ pub struct CreateFlags {
     /// UTS namespace to use.
     #[arg(long)]
     pub uts: Option<String>,
-    /// Connect a container to a network (none, host, container:NAME).
-    #[arg(long, alias = "net")]
-    pub network: Option<String>,
+    /// Networking (--network, -p, -P, --ip, --dns...): cmd/network.rs.
+    #[command(flatten)]
+    pub net: super::network::NetFlags,
     /// Set meta data on a container.
     #[arg(short, long)]
     pub label: Vec<String>,
@@ -267,12 +267,7 @@ impl CreateFlags {
                 "conflicting options: --hostname and --uts=host".into(),
             ));
         }
-        c.network_mode = match self.network.as_deref() {
-            None | Some("" | "default" | "private" | "bridge") => String::new(),
-            Some(n @ ("none" | "host")) => n.into(),
-            Some(n) if n.starts_with("container:") && n.len() > 10 => n.into(),
-            Some(n) => n.into(),
-        };
+        self.net.apply(&mut c)?;
         let mut labels = BTreeMap::new();
         for l in &self.label {
             let (k, v) = parse::label(l)?;

@@ -94,7 +94,7 @@ fn fail(msg: String) -> CmdError {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let mut conn = db::open(&paths.db())?;
+    let conn = db::open(&paths.db())?;
     network::ensure_schema(&conn)?;
     match args.cmd {
         NetworkCmd::Create {
@@ -137,7 +137,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                 options,
                 labels: lmap,
             };
-            let n = network::create(&mut conn, paths, &req)?;
+            let n = network::create(&conn, paths, &req)?;
             println!("{}", n.id);
             Ok(())
         }
@@ -188,7 +188,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         NetworkCmd::Rm { force, names } => {
             let mut errs = Vec::new();
             for n in &names {
-                match network::remove(&mut conn, paths, n) {
+                match network::remove(&conn, paths, n) {
                     Ok(_) => println!("{n}"),
                     Err(network::NetworkError::NotFound(_)) if force => {}
                     Err(e) => errs.push(e.to_string()),
@@ -204,7 +204,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             if !force && !super::volume::confirm("WARNING! This will remove all custom networks not used by at least one container.") {
                 return Ok(());
             }
-            let gone = network::prune(&mut conn, paths)?;
+            let gone = network::prune(&conn, paths)?;
             if !gone.is_empty() {
                 println!("Deleted Networks:");
                 for n in gone {
@@ -219,7 +219,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             container: c,
         } => {
             let c = container::lookup(&conn, &c)?;
-            endpoint::connect_one(&mut conn, paths, &c.id, &c.name, &net, ip)?;
+            endpoint::connect_one(&conn, paths, &c.id, &c.name, &net, ip)?;
             Ok(())
         }
         NetworkCmd::Disconnect {
@@ -228,7 +228,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             container: c,
         } => {
             let c = container::lookup(&conn, &c)?;
-            match endpoint::disconnect(&mut conn, paths, &c.id, &net) {
+            match endpoint::disconnect(&conn, paths, &c.id, &net) {
                 Err(_) if force => Ok(()),
                 r => r.map_err(Into::into),
             }
@@ -244,4 +244,107 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             Ok(())
         }
     }
+}
+
+/// The network flags of `create` and `run`, flattened into their flags.
+#[derive(clap::Args, Debug, Default)]
+pub struct NetFlags {
+    /// Connect to a network: bridge (default), NAME, none, host, container:NAME; repeatable.
+    #[arg(long, alias = "net")]
+    pub network: Vec<String>,
+    /// Publish a port: [IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp], ranges as 8000-8010:80-90.
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish every port the image exposes on a free host port.
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// IPv4 address on the first network.
+    #[arg(long)]
+    pub ip: Option<Ipv4Addr>,
+    /// MAC address on the first network.
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// DNS server for /etc/resolv.conf.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// DNS search domain.
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Add a line to /etc/hosts: NAME:IP.
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Another DNS name of the container on its networks.
+    #[arg(long = "network-alias", alias = "net-alias")]
+    pub network_alias: Vec<String>,
+}
+
+impl NetFlags {
+    /// Checks the flags and stores them in the run config: network_mode is the first
+    /// network ("" for the default bridge), the whole request goes in extra["net"].
+    pub fn apply(self, c: &mut hull_engine::RunConfig) -> Result<(), CmdError> {
+        let mut networks: Vec<String> = self
+            .network
+            .iter()
+            .map(|n| match n.as_str() {
+                "" | "default" | "bridge" | "private" => network::DEFAULT.to_string(),
+                n => n.to_string(),
+            })
+            .collect();
+        networks.dedup();
+        for p in &self.publish {
+            hull_net::firewall::parse_publish(p)
+                .map_err(|e| fail125(format!("invalid -p: {e}")))?;
+        }
+        if let Some(m) = &self.mac_address {
+            if hull_net::ipam::parse_mac(m).is_none() {
+                return Err(fail125(format!(
+                    "invalid --mac-address {m:?}: not a unicast MAC address"
+                )));
+            }
+        }
+        for h in &self.add_host {
+            let ok = h
+                .split_once(':')
+                .is_some_and(|(n, ip)| !n.is_empty() && ip.parse::<std::net::IpAddr>().is_ok());
+            if !ok {
+                return Err(fail125(format!(
+                    "invalid --add-host {h:?}: expected NAME:IP"
+                )));
+            }
+        }
+        for d in &self.dns {
+            if d.parse::<std::net::IpAddr>().is_err() {
+                return Err(fail125(format!("invalid --dns {d:?}: not an IP address")));
+            }
+        }
+        let req = endpoint::NetRequest {
+            networks: networks.clone(),
+            ip: self.ip,
+            mac: self.mac_address,
+            publish: self.publish,
+            publish_all: self.publish_all,
+            exposed: Vec::new(),
+            dns: self.dns,
+            dns_search: self.dns_search,
+            add_hosts: self.add_host,
+            hostname: String::new(),
+            aliases: self.network_alias,
+        };
+        endpoint::mode(&req).map_err(|e| fail125(e.to_string()))?;
+        c.network_mode = match networks.first().map(String::as_str) {
+            None | Some(network::DEFAULT) => String::new(),
+            Some(n) => n.to_string(),
+        };
+        if req != endpoint::NetRequest::default() {
+            c.extra.insert(
+                network::hooks::EXTRA_KEY.into(),
+                serde_json::to_value(&req).expect("json"),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn fail125(msg: String) -> CmdError {
+    CmdError { msg, code: 125 }
 }

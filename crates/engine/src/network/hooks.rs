@@ -1,0 +1,76 @@
+//! Where the container lifecycle calls into networking: one call before the spec is
+//! generated (start), one on every way out (exit hook, rm, a failed start).
+
+use std::path::PathBuf;
+
+use crate::config::RunConfig;
+use crate::container::Container;
+use crate::engine::Engine;
+use crate::Paths;
+
+use super::endpoint::{self, NetRequest};
+use super::Result;
+
+/// The key of RunConfig::extra holding the container's [`NetRequest`].
+pub const EXTRA_KEY: &str = "net";
+
+/// The container's network request (the default network when none was stored).
+pub fn request(cfg: &RunConfig) -> NetRequest {
+    let mut r: NetRequest = cfg
+        .extra
+        .get(EXTRA_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    if r.networks.is_empty() && !cfg.network_mode.is_empty() {
+        r.networks = vec![cfg.network_mode.clone()];
+    }
+    r.hostname = cfg.hostname.clone();
+    r.exposed = cfg.exposed_ports.clone();
+    r
+}
+
+/// Whether the container gets a namespace of hull's on bridge networks (not none, host or
+/// another container's).
+///
+/// A container in a user namespace of its own cannot join a namespace owned by the host's
+/// user namespace (setns: EPERM), so it keeps a private namespace with loopback only.
+pub fn uses_bridge(cfg: &RunConfig) -> bool {
+    let m = cfg.network_mode.as_str();
+    !(m == "none" || m == "host" || m.starts_with("container:") || cfg.userns_is_mapped())
+}
+
+/// The pinned namespace the spec joins, for a bridge-networked container.
+pub fn netns_path(paths: &Paths, c: &Container) -> Option<PathBuf> {
+    uses_bridge(&c.config).then(|| endpoint::netns_path(paths, &c.id))
+}
+
+/// Before the spec: pins the namespace, connects it to the networks, publishes the ports,
+/// writes /etc/hosts and /etc/resolv.conf. Undoes itself on failure.
+pub fn before_start(eng: &Engine, c: &Container) -> Result<()> {
+    if !uses_bridge(&c.config) {
+        return Ok(());
+    }
+    let req = request(&c.config);
+    endpoint::pin(&eng.paths, &c.id)?;
+    if let Err(e) = endpoint::connect(&eng.conn, &eng.paths, &c.id, &c.name, &req).and_then(|_| {
+        endpoint::write_files(
+            &eng.paths.container_dir(&c.id),
+            &eng.conn,
+            &c.id,
+            &c.name,
+            &req,
+        )
+    }) {
+        let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// On every way out: ports, interfaces, leases, the pinned namespace. Failures are
+/// reported on stderr (the caller is tearing down and goes on).
+pub fn after_stop(eng: &Engine, c: &Container) {
+    for e in endpoint::teardown(&eng.conn, &eng.paths, &c.id) {
+        eprintln!("hull: network teardown of {}: {e}", c.name);
+    }
+}

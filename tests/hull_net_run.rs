@@ -1,0 +1,541 @@
+//! Containers on bridge networks, through the real `hull run`: what the processes inside
+//! see and reach. A "remote host" is a namespace the test wires to the host by a veth on
+//! 10.21x.9.0/24; no traffic leaves the machine.
+
+mod verbs_util;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use verbs_util::{wait_for, Hull};
+
+/// A namespace wired to the host: host side `host_if` = 10.N.9.1, inside eth0 = 10.N.9.2.
+struct Remote {
+    dir: tempfile::TempDir,
+    ns: PathBuf,
+    host_if: String,
+}
+
+impl Remote {
+    fn new(host_if: &str, net: u8) -> Remote {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = hull_net::netns::create(dir.path(), "remote").unwrap();
+        let f = hull_net::netns::open(&ns).unwrap();
+        let mut nl = hull_net::netlink::Netlink::new().unwrap();
+        let _ = nl.delete_link_named(host_if);
+        let peer = hull_net::netlink::VethPeer {
+            name: "eth0",
+            netns: Some(&f),
+            mac: None,
+            mtu: None,
+        };
+        nl.create_veth(host_if, &peer, None).unwrap();
+        let i = nl.index(host_if).unwrap();
+        nl.add_address(i, std::net::Ipv4Addr::new(10, net, 9, 1), 24)
+            .unwrap();
+        nl.set_up(i, true).unwrap();
+        let mut r = hull_net::netlink::Netlink::in_netns(&ns).unwrap();
+        let e = r.index("eth0").unwrap();
+        r.add_address(e, std::net::Ipv4Addr::new(10, net, 9, 2), 24)
+            .unwrap();
+        r.set_up(e, true).unwrap();
+        let lo = r.index("lo").unwrap();
+        r.set_up(lo, true).unwrap();
+        Remote {
+            dir,
+            ns,
+            host_if: host_if.into(),
+        }
+    }
+
+    fn sh(&self, cmd: &str) -> Output {
+        Command::new("nsenter")
+            .arg(format!("--net={}", self.ns.display()))
+            .args(["sh", "-c", cmd])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if let Ok(mut nl) = hull_net::netlink::Netlink::new() {
+            let _ = nl.delete_link_named(&self.host_if);
+        }
+        let _ = hull_net::netns::remove(&self.ns);
+        let _ = &self.dir;
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn eventually(mut f: impl FnMut() -> String, want: &str) -> bool {
+    let mut last = String::new();
+    let ok = wait_for(30, || {
+        last = f();
+        last.contains(want)
+    });
+    if !ok {
+        eprintln!("wanted {want:?}, last saw {last:?}");
+    }
+    ok
+}
+
+/// A TCP server in a container: answers `text` to each connection on `port`.
+fn server(h: &Hull, name: &str, net: &str, extra: &[&str], port: u16, text: &str) -> String {
+    let script = format!("while true; do echo {text} | nc -l -p {port}; done");
+    let mut args = vec!["run", "-d", "--name", name, "--network", net];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["busybox", "sh", "-c", &script]);
+    h.ok(&args).trim().to_string()
+}
+
+fn inspect_ip(h: &Hull, name: &str) -> String {
+    h.ok(&[
+        "exec",
+        name,
+        "sh",
+        "-c",
+        "ip -o -4 addr show eth0 | awk '{print $4}'",
+    ])
+    .trim()
+    .to_string()
+}
+
+fn host_tcp(addr: &str, port: u16) -> String {
+    let o = Command::new("socat")
+        .args(["-T5", "-", &format!("TCP:{addr}:{port},connect-timeout=5")])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    stdout(&o)
+}
+
+#[test]
+fn containers_reach_each_other_by_ip_and_name_and_the_host() {
+    let h = Hull::new();
+    h.ok(&["network", "create", "--subnet", "10.215.1.0/24", "front"]);
+    server(
+        &h,
+        "web",
+        "front",
+        &["--network-alias", "www"],
+        80,
+        "hello-web",
+    );
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "cli",
+        "--network",
+        "front",
+        "--hostname",
+        "clihost",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(inspect_ip(&h, "web"), "10.215.1.2/24");
+    assert_eq!(inspect_ip(&h, "cli"), "10.215.1.3/24");
+
+    let ping = |target: &str| stdout(&h.run(&["exec", "cli", "ping", "-c1", "-W2", target]));
+    assert!(eventually(|| ping("10.215.1.2"), "1 packets received"));
+    assert!(eventually(|| ping("web"), "64 bytes from 10.215.1.2"));
+    assert!(eventually(|| ping("www"), "64 bytes from 10.215.1.2"));
+    assert!(
+        eventually(|| ping("10.215.1.1"), "1 packets received"),
+        "the host (gateway)"
+    );
+    let get = |target: &str| stdout(&h.run(&["exec", "cli", "nc", "-w5", target, "80"]));
+    assert!(eventually(|| get("web"), "hello-web"));
+    // What the container was given: eth0's MAC from its address, resolv.conf naming the
+    // network's responder, its own names in /etc/hosts.
+    let link = h.ok(&["exec", "cli", "cat", "/sys/class/net/eth0/address"]);
+    assert_eq!(link.trim(), "02:42:0a:d7:01:03");
+    assert_eq!(
+        h.ok(&["exec", "cli", "cat", "/etc/resolv.conf"])
+            .lines()
+            .filter(|l| l.starts_with("nameserver"))
+            .collect::<Vec<_>>(),
+        ["nameserver 10.215.1.1"]
+    );
+    assert!(h
+        .ok(&["exec", "cli", "cat", "/etc/hosts"])
+        .contains("10.215.1.3\tclihost cli\n"));
+    // The host reaches the container's address directly.
+    assert!(eventually(|| host_tcp("10.215.1.2", 80), "hello-web"));
+
+    // A container that leaves is no longer resolved.
+    h.ok(&["rm", "-f", "web"]);
+    assert!(wait_for(30, || !h
+        .run(&["exec", "cli", "nslookup", "web", "10.215.1.1"])
+        .status
+        .success()));
+}
+
+#[test]
+fn published_ports_from_a_remote_host_localhost_and_neighbours_tcp_and_udp() {
+    let h = Hull::new();
+    let remote = Remote::new("hnt-rem16", 216);
+    h.ok(&["network", "create", "--subnet", "10.216.1.0/24", "pub"]);
+    let id = server(
+        &h,
+        "web",
+        "pub",
+        &[
+            "-p",
+            "18216:80",
+            "-p",
+            "127.0.0.1:18217:80",
+            "-p",
+            "18218:53/udp",
+        ],
+        80,
+        "hello-web",
+    );
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "nb",
+        "--network",
+        "pub",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    // UDP: a responder inside the container's namespace (busybox nc has no UDP).
+    let ns = h.runroot().join("netns").join(&id);
+    let mut udp = Command::new("nsenter")
+        .arg(format!("--net={}", ns.display()))
+        .args(["socat", "UDP-RECVFROM:53,fork", "SYSTEM:echo pong-web"])
+        .spawn()
+        .unwrap();
+
+    let remote_tcp = |port: u16| {
+        stdout(&remote.sh(&format!(
+            "socat -T5 - TCP:10.216.9.1:{port},connect-timeout=5 </dev/null"
+        )))
+    };
+    assert!(
+        eventually(|| remote_tcp(18216), "hello-web"),
+        "remote host through the host's address"
+    );
+    assert!(
+        eventually(|| host_tcp("127.0.0.1", 18216), "hello-web"),
+        "127.0.0.1 on the host"
+    );
+    assert!(eventually(|| host_tcp("127.0.0.1", 18217), "hello-web"));
+    assert!(
+        eventually(|| host_tcp("10.216.9.1", 18216), "hello-web"),
+        "the host's own address"
+    );
+    assert!(
+        eventually(
+            || stdout(&h.run(&["exec", "nb", "nc", "-w5", "10.216.9.1", "18216"])),
+            "hello-web"
+        ),
+        "hairpin from a neighbour"
+    );
+    assert!(
+        eventually(
+            || stdout(&remote.sh("echo ping | socat -T3 - UDP:10.216.9.1:18218")),
+            "pong-web"
+        ),
+        "udp"
+    );
+    // Bound to 127.0.0.1: not for the remote host.
+    assert!(!remote_tcp(18217).contains("hello"));
+
+    // A clash is a clear error and leaves no container behind.
+    let (code, err) = h.fails(&[
+        "run",
+        "-d",
+        "--name",
+        "clash",
+        "--network",
+        "pub",
+        "-p",
+        "18216:80",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("host port 0.0.0.0:18216/tcp is already published by"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let inspect: Value = serde_json::from_str(&h.ok(&["network", "inspect", "pub"])).unwrap();
+    assert_eq!(
+        inspect[0]["Containers"].as_object().unwrap().len(),
+        2,
+        "no lease of the failed container"
+    );
+
+    let _ = udp.kill();
+    let _ = udp.wait();
+    h.ok(&["rm", "-f", "web"]);
+    assert!(
+        !remote_tcp(18216).contains("hello"),
+        "unpublished with the container"
+    );
+}
+
+#[test]
+fn networks_are_isolated_and_internal_has_no_outside() {
+    let h = Hull::new();
+    let remote = Remote::new("hnt-rem17", 217);
+    h.ok(&["network", "create", "--subnet", "10.217.1.0/24", "a"]);
+    h.ok(&["network", "create", "--subnet", "10.217.2.0/24", "b"]);
+    h.ok(&[
+        "network",
+        "create",
+        "--internal",
+        "--subnet",
+        "10.217.3.0/24",
+        "i",
+    ]);
+    for (n, net) in [("ca", "a"), ("cb", "b"), ("ci", "i"), ("ci2", "i")] {
+        h.ok(&[
+            "run",
+            "-d",
+            "--name",
+            n,
+            "--network",
+            net,
+            "busybox",
+            "sleep",
+            "300",
+        ]);
+    }
+    let ping = |c: &str, ip: &str| {
+        h.run(&["exec", c, "ping", "-c1", "-W2", ip])
+            .status
+            .success()
+    };
+    // The remote host has no route back to 10.217.1.0/24: masquerade makes this work.
+    assert!(wait_for(30, || ping("ca", "10.217.9.2")));
+    assert!(wait_for(30, || ping("ci", "10.217.3.3")));
+    assert!(!ping("ca", "10.217.2.2"), "a -> b");
+    assert!(!ping("cb", "10.217.1.2"), "b -> a");
+    assert!(!ping("ci", "10.217.9.2"), "internal -> outside");
+    assert!(!ping("ci", "10.217.1.2"), "internal -> a");
+    assert!(!ping("ca", "10.217.3.2"), "a -> internal");
+    drop(remote);
+}
+
+fn hull_links() -> BTreeSet<String> {
+    let out = Command::new("ip").args(["-j", "link"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["ifname"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn fifty_concurrent_runs_get_distinct_addresses_and_removal_leaves_nothing() {
+    let h = Hull::new();
+    h.ok(&["network", "create", "--subnet", "10.218.0.0/24", "many"]);
+    let names: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+    let children: Vec<_> = names
+        .iter()
+        .map(|n| {
+            h.cmd()
+                .args([
+                    "run",
+                    "-d",
+                    "--name",
+                    n,
+                    "--network",
+                    "many",
+                    "busybox",
+                    "sleep",
+                    "300",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let mut ips = BTreeSet::new();
+    for n in &names {
+        ips.insert(inspect_ip(&h, n));
+    }
+    assert_eq!(ips.len(), 50, "{ips:?}");
+    let inspect: Value = serde_json::from_str(&h.ok(&["network", "inspect", "many"])).unwrap();
+    let veths: Vec<String> = inspect[0]["Containers"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(veths.len(), 50);
+    let before = hull_links();
+    let mut args = vec!["rm", "-f"];
+    args.extend(names.iter().map(String::as_str));
+    h.ok(&args);
+    let after = hull_links();
+    let gone: Vec<_> = before.difference(&after).collect();
+    assert_eq!(gone.len(), 50, "every veth went: {gone:?}");
+    assert!(after
+        .iter()
+        .all(|l| !l.starts_with("veth") || !before.contains(l) || !gone.contains(&l)));
+    let inspect: Value = serde_json::from_str(&h.ok(&["network", "inspect", "many"])).unwrap();
+    assert!(
+        inspect[0]["Containers"].as_object().unwrap().is_empty(),
+        "no lease left"
+    );
+    assert_eq!(
+        std::fs::read_dir(h.runroot().join("netns"))
+            .unwrap()
+            .count(),
+        0,
+        "no pinned namespace left"
+    );
+    let fw: Value =
+        serde_json::from_slice(&std::fs::read(h.runroot().join("network/firewall.json")).unwrap())
+            .unwrap();
+    assert!(fw["ports"].as_object().unwrap().is_empty());
+}
+
+#[test]
+fn none_host_and_bad_flags() {
+    let h = Hull::new();
+    let links = h.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "ls",
+        "/sys/class/net",
+    ]);
+    assert_eq!(links.split_whitespace().collect::<Vec<_>>(), ["lo"]);
+    let host_links = h.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "ls",
+        "/sys/class/net",
+    ]);
+    assert!(
+        host_links.contains("eth0") || host_links.split_whitespace().count() > 1,
+        "{host_links}"
+    );
+    for (args, msg) in [
+        (
+            vec!["run", "--rm", "--network", "nope", "busybox", "true"],
+            "no such network: nope",
+        ),
+        (
+            vec![
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--network",
+                "bridge",
+                "busybox",
+                "true",
+            ],
+            "none cannot be combined",
+        ),
+        (
+            vec![
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "-p",
+                "80:80",
+                "busybox",
+                "true",
+            ],
+            "ports cannot be published",
+        ),
+        (
+            vec!["run", "--rm", "-p", "99999:80", "busybox", "true"],
+            "invalid -p",
+        ),
+        (
+            vec![
+                "run",
+                "--rm",
+                "--mac-address",
+                "01:00:00:00:00:00",
+                "busybox",
+                "true",
+            ],
+            "--mac-address",
+        ),
+        (
+            vec!["run", "--rm", "--add-host", "nocolon", "busybox", "true"],
+            "--add-host",
+        ),
+    ] {
+        let (code, err) = h.fails(&args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    // --ip, --mac-address, --dns, --dns-search, --add-host land where the process looks.
+    h.ok(&["network", "create", "--subnet", "10.219.1.0/24", "opts"]);
+    let out = h.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "opts",
+        "--ip",
+        "10.219.1.77",
+        "--mac-address",
+        "02:aa:bb:cc:dd:ee",
+        "--dns",
+        "10.219.1.53",
+        "--dns-search",
+        "corp.test",
+        "--add-host",
+        "db:10.9.9.9",
+        "busybox",
+        "sh",
+        "-c",
+        "ip -o -4 addr show eth0; cat /sys/class/net/eth0/address /etc/resolv.conf /etc/hosts",
+    ]);
+    assert!(out.contains("10.219.1.77/24"), "{out}");
+    assert!(out.contains("02:aa:bb:cc:dd:ee"), "{out}");
+    assert!(
+        out.contains("search corp.test\nnameserver 10.219.1.53\n"),
+        "{out}"
+    );
+    assert!(out.contains("10.9.9.9\tdb\n"), "{out}");
+    let (_, err) = h.fails(&[
+        "run",
+        "--rm",
+        "--network",
+        "opts",
+        "--ip",
+        "10.219.2.1",
+        "busybox",
+        "true",
+    ]);
+    assert!(
+        err.contains("address 10.219.2.1 is outside subnet 10.219.1.0/24"),
+        "{err}"
+    );
+}
