@@ -35,7 +35,9 @@ fn import(h: &Hull, image: &str, preload: Option<&str>) {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
     std::fs::copy(hull_e2e::busybox(), rootfs.join("bin/busybox")).unwrap();
-    for a in ["sh", "sleep", "cat", "env", "echo", "true", "date"] {
+    for a in [
+        "sh", "sleep", "cat", "env", "echo", "true", "date", "uptime",
+    ] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
     }
     std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
@@ -272,14 +274,22 @@ fn time_offset_shifts_uptime() {
         "--time-offset",
         "monotonic=3600,boottime=864000",
         IMAGE,
-        "cat",
-        "/proc/uptime",
+        "sh",
+        "-c",
+        "cat /proc/uptime; uptime; cat /proc/self/timens_offsets",
     ]);
     let after = uptime();
     let inside: f64 = out.split_whitespace().next().unwrap().parse().unwrap();
     assert!(
         inside >= before + 864_000.0 && inside <= after + 864_000.0 + 1.0,
         "uptime inside {inside}, host {before}..{after}"
+    );
+    // `uptime` (sysinfo(2)) shows it too.
+    let days = |u: f64| ((u + 864_000.0) / 86_400.0).floor() as u64;
+    let shown = [days(before), days(after)].map(|d| format!("up {d} day"));
+    assert!(
+        shown.iter().any(|s| out.contains(s.as_str())),
+        "{out} vs {shown:?}"
     );
 }
 
