@@ -76,3 +76,514 @@ fn version_names_hull_and_its_runtime() {
         "/nonexistent/runc unknown\n"
     );
 }
+
+/// `hull run -d --name NAME ARGS...` in `h`; returns the container's id.
+fn run_d(h: &Hull, name: &str, args: &[&str]) -> String {
+    let mut all = vec!["run", "-d", "--name", name];
+    all.extend_from_slice(args);
+    h.ok(&all).trim().to_string()
+}
+
+/// The container's init as the host sees it.
+fn pid_of(h: &Hull, name: &str) -> i32 {
+    h.ok(&["inspect", "-f", "{{.State.Pid}}", name])
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `hull exec NAME sh -c SCRIPT`'s output.
+fn sh(h: &Hull, name: &str, script: &str) -> String {
+    h.ok(&["exec", name, "sh", "-c", script])
+}
+
+fn cgroup_v2() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(" /sys/fs/cgroup ") && l.contains(" - cgroup2 "))
+}
+
+#[test]
+fn top_lists_the_containers_processes_only() {
+    let h = Hull::new();
+    run_d(
+        &h,
+        "top1",
+        &["busybox", "sh", "-c", "sleep 1001 & exec sleep 1002"],
+    );
+    let pid = pid_of(&h, "top1");
+    assert!(
+        verbs_util::wait_for(30, || h.ok(&["top", "top1"]).contains("sleep 1001")),
+        "{}",
+        h.ok(&["top", "top1"])
+    );
+    let lines = h.lines(&["top", "top1"]);
+    assert!(lines[0].starts_with("UID"), "{lines:?}");
+    assert!(
+        lines[0].contains("PID") && lines[0].contains("CMD"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.len(),
+        3,
+        "the two sleeps and nothing of the host: {lines:?}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.contains(&pid.to_string()) && l.ends_with("sleep 1002")));
+    // ps options pass through.
+    let lines = h.lines(&["top", "top1", "-o", "pid,comm"]);
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMMAND"]
+    );
+    assert!(lines.contains(&format!("{pid:<10}sleep")), "{lines:?}");
+    // The pids top prints are the ones the container's own ps sees, as the host numbers them:
+    // as many processes on each side.
+    let inside = sh(
+        &h,
+        "top1",
+        "ps -o pid,args | grep -c '^ *[0-9]* sleep 100[12]$'",
+    );
+    assert_eq!(inside.trim(), "2");
+    let (_, err) = h.fails(&["top", "top1", "-o", "comm"]);
+    assert!(err.contains("PID"), "{err}");
+    h.ok(&["stop", "-t", "1", "top1"]);
+    let (_, err) = h.fails(&["top", "top1"]);
+    assert!(err.contains("not running"), "{err}");
+}
+
+#[test]
+fn stats_reads_the_containers_cgroup() {
+    let h = Hull::new();
+    run_d(
+        &h,
+        "st1",
+        &[
+            "--memory",
+            "64m",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 1000 & sleep 1000 & while :; do :; done",
+        ],
+    );
+    run_d(&h, "st2", &["busybox", "sleep", "1000"]);
+    assert!(verbs_util::wait_for(30, || sh(
+        &h,
+        "st1",
+        "ps -o args | grep -c '^sleep'"
+    )
+    .trim()
+        == "2"));
+    let out = h.ok(&["stats", "--no-stream", "--format", "json", "st1"]);
+    let row: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(row["Name"], "st1");
+    let mem = row["MemUsage"].as_str().unwrap();
+    assert!(
+        mem.ends_with(" / 64MiB"),
+        "the limit set with --memory: {mem}"
+    );
+    // The shell and the two sleeps the container's own ps showed above.
+    assert_eq!(row["PIDs"], "3");
+    let cpu: f64 = row["CPUPerc"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert!(cpu > 1.0, "a busy loop uses CPU: {cpu}");
+    // The default table: both running containers, docker's columns.
+    let lines = h.lines(&["stats", "--no-stream"]);
+    assert!(lines[0].starts_with("CONTAINER ID   NAME "), "{lines:?}");
+    assert!(lines[0].contains("MEM USAGE / LIMIT") && lines[0].ends_with("PIDS"));
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let (_, err) = h.fails(&["stats", "--no-stream", "--format", "{{.Nope}}", "st2"]);
+    assert!(err.contains(".Nope"), "{err}");
+    let (_, err) = h.fails(&["stats", "--no-stream", "nosuch"]);
+    assert!(err.contains("nosuch"), "{err}");
+}
+
+#[test]
+fn cp_both_ways_running_and_stopped() {
+    let h = Hull::new();
+    let host = h.dir.path().join("host");
+    std::fs::create_dir_all(host.join("tree/sub")).unwrap();
+    std::fs::write(host.join("note.txt"), "from the host\n").unwrap();
+    std::fs::write(host.join("tree/sub/deep"), "deep\n").unwrap();
+    run_d(
+        &h,
+        "cp1",
+        &["-v", "cpdata:/data", "busybox", "sleep", "1000"],
+    );
+    let f = host.join("note.txt");
+    h.ok(&["cp", f.to_str().unwrap(), "cp1:/tmp/"]);
+    assert_eq!(
+        sh(&h, "cp1", "cat /tmp/note.txt; stat -c %u:%g /tmp/note.txt"),
+        "from the host\n0:0\n"
+    );
+    h.ok(&["cp", host.join("tree").to_str().unwrap(), "cp1:/opt"]);
+    assert_eq!(sh(&h, "cp1", "cat /opt/sub/deep"), "deep\n");
+    // Into a volume mounted in the running container: it lands in the volume.
+    h.ok(&["cp", f.to_str().unwrap(), "cp1:/data/in-volume"]);
+    let vol = h.root().join("volumes/cpdata/_data/in-volume");
+    assert_eq!(std::fs::read_to_string(vol).unwrap(), "from the host\n");
+    // Out: something the container wrote.
+    sh(
+        &h,
+        "cp1",
+        "echo made inside > /tmp/out.txt; mkdir -p /tmp/d/e; echo x > /tmp/d/e/f",
+    );
+    let back = host.join("back.txt");
+    h.ok(&["cp", "cp1:/tmp/out.txt", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "made inside\n");
+    h.ok(&["cp", "cp1:/tmp/d", host.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(host.join("d/e/f")).unwrap(), "x\n");
+
+    // Stopped: through the overlay, and what was copied in is there at the next start.
+    h.ok(&["stop", "-t", "1", "cp1"]);
+    h.ok(&["cp", f.to_str().unwrap(), "cp1:/root/while-stopped"]);
+    let again = host.join("again.txt");
+    h.ok(&["cp", "cp1:/tmp/out.txt", again.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), "made inside\n");
+    h.ok(&["start", "cp1"]);
+    assert_eq!(sh(&h, "cp1", "cat /root/while-stopped"), "from the host\n");
+    let leftovers = std::fs::read_dir(h.runroot().join("cp"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(leftovers, 0, "the copy's own overlay mount is gone");
+
+    // Bad input: one line, exit 1, nothing written.
+    let (code, err) = h.fails(&["cp", "cp1:/nonexistent", host.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent"), "{err}");
+    let (_, err) = h.fails(&["cp", f.to_str().unwrap(), "cp1:/no/such/dir/x"]);
+    assert!(err.contains("/no/such/dir"), "{err}");
+    let (_, err) = h.fails(&["cp", f.to_str().unwrap(), "nosuch:/tmp"]);
+    assert!(err.contains("nosuch"), "{err}");
+    let (_, err) = h.fails(&["cp", "a", "b"]);
+    assert!(err.contains("CONTAINER:PATH"), "{err}");
+}
+
+#[test]
+fn cp_never_follows_the_containers_links_out() {
+    let h = Hull::new();
+    // A host directory the container must not reach, named by its host path.
+    let secret_dir = h.dir.path().join("secret");
+    std::fs::create_dir(&secret_dir).unwrap();
+    std::fs::write(secret_dir.join("key"), "host secret\n").unwrap();
+    let s = secret_dir.display().to_string();
+    run_d(&h, "cp2", &["busybox", "sleep", "1000"]);
+    sh(
+        &h,
+        "cp2",
+        &format!("ln -s {s} /trap; ln -s ../../../../../../../..{s}/key /leak; ln -s / /root-link"),
+    );
+    let f = h.dir.path().join("payload");
+    std::fs::write(&f, "payload\n").unwrap();
+
+    // Writes through a link resolve inside the container: /trap's target does not exist
+    // there, so the copy fails, and the host directory is untouched.
+    h.fails(&["cp", f.to_str().unwrap(), "cp2:/trap/x"]);
+    h.fails(&["cp", f.to_str().unwrap(), "cp2:/trap/"]);
+    // A link as the destination's last name is replaced, not followed.
+    h.ok(&["cp", f.to_str().unwrap(), "cp2:/leak"]);
+    assert_eq!(
+        sh(&h, "cp2", "cat /leak; test -L /leak || echo regular"),
+        "payload\nregular\n"
+    );
+    // `..` and / through a link stay in the container.
+    h.ok(&["cp", f.to_str().unwrap(), "cp2:/root-link/../../../tmp/p2"]);
+    assert_eq!(sh(&h, "cp2", "cat /tmp/p2"), "payload\n");
+    let names: Vec<_> = std::fs::read_dir(&secret_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["key"]);
+    assert_eq!(
+        std::fs::read_to_string(secret_dir.join("key")).unwrap(),
+        "host secret\n"
+    );
+
+    // Reads: a link to a host path copies as the link; -L follows it inside the container.
+    sh(&h, "cp2", &format!("ln -s {s}/key /peek"));
+    let out = h.dir.path().join("peek");
+    h.ok(&["cp", "cp2:/peek", out.to_str().unwrap()]);
+    assert!(std::fs::symlink_metadata(&out)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let followed = h.dir.path().join("followed");
+    h.fails(&["cp", "-L", "cp2:/peek", followed.to_str().unwrap()]);
+    assert!(!followed.exists());
+}
+
+#[test]
+fn rename_pause_unpause() {
+    let h = Hull::new();
+    let id = run_d(
+        &h,
+        "old",
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "while :; do date +%s%N > /tmp/tick; sleep 0.1; done",
+        ],
+    );
+    h.ok(&["rename", "old", "new"]);
+    assert_eq!(sh(&h, "new", "echo found"), "found\n");
+    let (_, err) = h.fails(&["exec", "old", "true"]);
+    assert!(err.contains("old"), "{err}");
+    assert_eq!(h.ok(&["inspect", "-f", "{{.Name}}", &id[..12]]), "/new\n");
+    run_d(&h, "other", &["busybox", "sleep", "1000"]);
+    let (_, err) = h.fails(&["rename", "new", "other"]);
+    assert!(err.contains("other"), "{err}");
+    let (_, err) = h.fails(&["rename", "new", "bad/name"]);
+    assert!(err.contains("bad/name"), "{err}");
+
+    // Paused: the loop stops writing; its processes are frozen; unpause resumes it.
+    let tick_file = h.runroot().join(format!("containers/{id}/rootfs/tmp/tick"));
+    assert!(verbs_util::wait_for(30, || tick_file.exists()));
+    h.ok(&["pause", "new"]);
+    assert_eq!(
+        h.ok(&["inspect", "-f", "{{.State.Status}}", "new"]),
+        "paused\n"
+    );
+    let pid = pid_of(&h, "new");
+    if !cgroup_v2() {
+        let freezer =
+            std::fs::read_to_string(format!("/sys/fs/cgroup/freezer/hull/{id}/freezer.state"))
+                .unwrap();
+        assert_eq!(freezer.trim(), "FROZEN");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        assert!(
+            status.contains("State:\tD"),
+            "frozen tasks sleep in D: {status}"
+        );
+    }
+    let frozen = std::fs::read_to_string(&tick_file).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        std::fs::read_to_string(&tick_file).unwrap(),
+        frozen,
+        "no tick while paused"
+    );
+    let (_, err) = h.fails(&["pause", "new"]);
+    assert!(err.contains("not running"), "{err}");
+    h.ok(&["unpause", "new"]);
+    assert!(verbs_util::wait_for(30, || std::fs::read_to_string(
+        &tick_file
+    )
+    .unwrap_or_default()
+        != frozen));
+    assert_eq!(
+        h.ok(&["inspect", "-f", "{{.State.Status}}", "new"]),
+        "running\n"
+    );
+    let (_, err) = h.fails(&["unpause", "new"]);
+    assert!(err.contains("not paused"), "{err}");
+}
+
+/// The memory limit, pids limit and CPU quota the container reads from its own cgroup.
+fn limits_inside(h: &Hull, name: &str) -> String {
+    if cgroup_v2() {
+        sh(
+            h,
+            name,
+            "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max",
+        )
+    } else {
+        sh(
+            h,
+            name,
+            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+        )
+    }
+}
+
+#[test]
+fn update_changes_limits_seen_inside() {
+    let h = Hull::new();
+    run_d(&h, "up1", &["busybox", "sleep", "1000"]);
+    h.ok(&[
+        "update",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "50",
+        "--cpus",
+        "0.5",
+        "up1",
+    ]);
+    let want = if cgroup_v2() {
+        "67108864\n50\n50000 100000\n"
+    } else {
+        "67108864\n50\n50000\n"
+    };
+    assert_eq!(limits_inside(&h, "up1"), want);
+    // The limit holds: the container's shell cannot fork its way past 50 processes.
+    let out = h.run(&[
+        "exec",
+        "up1",
+        "sh",
+        "-c",
+        "for i in $(seq 60); do sleep 100 & done; echo all",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("can't fork"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("all"));
+    let n: usize = h
+        .ok(&["stats", "--no-stream", "--format", "{{.PIDs}}", "up1"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (45..=50).contains(&n),
+        "{n} processes under --pids-limit 50"
+    );
+    // At the limit not even an exec gets in; raising it live lets one in again.
+    h.fails(&["exec", "up1", "true"]);
+    h.ok(&["update", "--pids-limit", "200", "up1"]);
+    assert_eq!(
+        sh(
+            &h,
+            "up1",
+            "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max"
+        ),
+        "200\n"
+    );
+    assert_eq!(
+        h.ok(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}",
+            "up1"
+        ]),
+        "67108864 200\n"
+    );
+    // A stopped container keeps the new limits for its next start.
+    h.ok(&["stop", "-t", "1", "up1"]);
+    h.ok(&["update", "--memory", "96m", "up1"]);
+    h.ok(&["start", "up1"]);
+    assert!(limits_inside(&h, "up1").starts_with("100663296\n"));
+    // Bad values: refused, nothing changed.
+    let (_, err) = h.fails(&["update", "--memory", "lots", "up1"]);
+    assert!(err.contains("--memory"), "{err}");
+    let (_, err) = h.fails(&["update", "--cpuset-cpus", "0-999", "up1"]);
+    assert!(err.contains("cpuset") || err.contains("0-999"), "{err}");
+    let (_, err) = h.fails(&["update", "up1"]);
+    assert!(err.contains("nothing to change"), "{err}");
+    assert!(limits_inside(&h, "up1").starts_with("100663296\n"));
+}
+
+#[test]
+fn system_prune_takes_what_nothing_uses() {
+    let h = Hull::new();
+    run_d(
+        &h,
+        "keep",
+        &[
+            "-v",
+            "named:/n",
+            "-v",
+            "/anon-in-use",
+            "busybox",
+            "sleep",
+            "1000",
+        ],
+    );
+    h.ok(&[
+        "run",
+        "--name",
+        "gone",
+        "-v",
+        "/anon-free",
+        "busybox",
+        "true",
+    ]);
+    h.ok(&[
+        "volume",
+        "create",
+        "--label",
+        "com.docker.volume.anonymous",
+        "loose",
+    ]);
+    let tar = h.dir.path().join("r.tar");
+    let st = std::process::Command::new("tar")
+        .args(["-cf", tar.to_str().unwrap(), "-C", "/", "etc/hostname"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    h.ok(&["import", tar.to_str().unwrap()]);
+    h.ok(&["import", "-m", "tagged", tar.to_str().unwrap(), "tagged:1"]);
+    // "n" changes nothing.
+    let out = h.run_input(&["system", "prune", "--volumes"], Some(b"n\n"));
+    assert!(out.status.success());
+    assert_eq!(h.lines(&["ps", "-aq"]).len(), 2);
+    let out = h.ok(&["system", "prune", "-f", "--volumes"]);
+    assert!(out.contains("Deleted Containers:"), "{out}");
+    assert!(
+        out.contains("Deleted Volumes:\n") && out.contains("\nloose\n"),
+        "{out}"
+    );
+    assert!(out.contains("Deleted Images:"), "{out}");
+    assert!(out.contains("Total reclaimed space:"), "{out}");
+    let names = h.lines(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(names, ["keep"]);
+    // Volumes: the running container's (named and anonymous) stay; the stopped container's
+    // anonymous volume and the loose one go.
+    let vols = h.lines(&["volume", "ls", "-q"]);
+    assert!(vols.contains(&"named".to_string()), "{vols:?}");
+    assert!(!vols.contains(&"loose".to_string()), "{vols:?}");
+    assert_eq!(
+        vols.len(),
+        2,
+        "named and the running container's anonymous one: {vols:?}"
+    );
+    // Images: the untagged one went; the tagged one and busybox (in use) stay...
+    let imgs = h.lines(&["images", "--format", "{{.Repository}}"]);
+    assert_eq!(imgs.len(), 2, "{imgs:?}");
+    // ...until -a, which takes every image no container uses.
+    h.ok(&["system", "prune", "-a", "-f"]);
+    assert_eq!(
+        h.lines(&["images", "--format", "{{.Repository}}"]),
+        ["busybox"]
+    );
+    // The running container was never touched.
+    assert_eq!(sh(&h, "keep", "echo alive"), "alive\n");
+}
+
+#[test]
+fn images_and_volumes_in_use_are_kept() {
+    let h = Hull::new();
+    run_d(
+        &h,
+        "user",
+        &[
+            "-v",
+            "vol1:/data",
+            "busybox",
+            "sh",
+            "-c",
+            "echo written > /data/f; sleep 1000",
+        ],
+    );
+    let mp = h.root().join("volumes/vol1/_data/f");
+    assert!(verbs_util::wait_for(30, || mp.exists()));
+    let (code, err) = h.fails(&["volume", "rm", "vol1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("in use") && err.contains("user"), "{err}");
+    let out = h.ok(&["volume", "prune", "-a", "-f"]);
+    assert!(!out.contains("vol1"), "{out}");
+    let (code, err) = h.fails(&["rmi", "busybox"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("user"), "{err}");
+    h.fails(&["rmi", "-f", "busybox"]);
+    assert_eq!(sh(&h, "user", "cat /data/f"), "written\n");
+    h.ok(&["rm", "-f", "user"]);
+    assert_eq!(h.ok(&["volume", "rm", "vol1"]), "vol1\n");
+    assert!(h.ok(&["rmi", "busybox"]).contains("Deleted: sha256:"));
+}

@@ -69,7 +69,22 @@ enum Cmd {
     Attach(cmd::attach::Args),
     Ps(cmd::ps::Args),
     Inspect(cmd::inspect::Args),
-    Update(cmd::clock::UpdateArgs),
+    /// Change a container's resource limits, restart policy or fake clock.
+    Update(cmd::update::Args),
+    /// Show a container's processes.
+    Top(cmd::top::Args),
+    /// Show containers' resource usage.
+    Stats(cmd::stats::Args),
+    /// Copy files between a container and the host.
+    Cp(cmd::cp::Args),
+    /// Rename a container.
+    Rename(cmd::rename::Args),
+    /// Freeze a container's processes.
+    Pause(cmd::pause::Args),
+    /// Thaw a paused container.
+    Unpause(cmd::unpause::Args),
+    /// System-wide: prune, info.
+    System(cmd::system::Args),
     #[command(name = "internal-hook", hide = true)]
     InternalHook(cmd::hook::Args),
     /// Manage networks.
@@ -105,7 +120,14 @@ fn main() {
         Cmd::Attach(a) => cmd::attach::exec(&paths, a),
         Cmd::Ps(a) => cmd::ps::exec(&paths, a),
         Cmd::Inspect(a) => cmd::inspect::exec(&paths, a),
-        Cmd::Update(a) => cmd::clock::update(&paths, a),
+        Cmd::Update(a) => cmd::update::exec(&paths, a),
+        Cmd::Top(a) => cmd::top::exec(&paths, a),
+        Cmd::Stats(a) => cmd::stats::exec(&paths, a),
+        Cmd::Cp(a) => cmd::cp::exec(&paths, a),
+        Cmd::Rename(a) => cmd::rename::exec(&paths, a),
+        Cmd::Pause(a) => cmd::pause::exec(&paths, a),
+        Cmd::Unpause(a) => cmd::unpause::exec(&paths, a),
+        Cmd::System(a) => cmd::system::exec(&paths, a),
         Cmd::InternalHook(a) => cmd::hook::exec(&paths, a),
         Cmd::Network(a) => cmd::network::exec(&paths, a),
     };

@@ -1,9 +1,9 @@
 //! The per-container clock's flags: `--faketime SPEC` and `--time-offset` for create/run,
-//! the `--cap-add SYS_TIME` warning, and `hull update --faketime SPEC CONTAINER`.
+//! the `--cap-add SYS_TIME` warning (`hull update --faketime` is in update.rs).
 
-use hull_engine::{clock, Paths, RunConfig};
+use hull_engine::{clock, RunConfig};
 
-use super::{CmdError, CmdResult};
+use super::CmdError;
 
 #[derive(clap::Args, Default)]
 pub struct ClockFlags {
@@ -30,31 +30,4 @@ impl ClockFlags {
         }
         Ok(())
     }
-}
-
-/// Update configuration of a running container (hull: the fake clock).
-#[derive(clap::Args)]
-pub struct UpdateArgs {
-    /// New fake clock for a container started with --faketime (same syntax), applied live.
-    #[arg(long, allow_hyphen_values = true)]
-    faketime: Option<String>,
-    #[arg(required = true)]
-    containers: Vec<String>,
-}
-
-pub fn update(paths: &Paths, a: UpdateArgs) -> CmdResult {
-    let Some(spec) = a.faketime else {
-        return Err(CmdError::new(
-            "update: nothing to change (hull update supports --faketime)".into(),
-        ));
-    };
-    // Checked before any container is touched.
-    hull_clock::FakeTime::parse(&spec)?;
-    let eng = super::engine(paths)?;
-    for name in &a.containers {
-        let c = eng.lookup(name)?;
-        clock::update_faketime(&eng, &c, &spec)?;
-        println!("{name}");
-    }
-    Ok(())
 }

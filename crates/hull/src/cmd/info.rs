@@ -17,26 +17,12 @@ pub struct Args {
     format: Option<String>,
 }
 
-fn executable(p: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// The OCI runtime hull drives: $HULL_RUNTIME, else `hullrt` beside hull, else in PATH.
+/// The OCI runtime hull drives: --runtime/$HULL_RUNTIME, else `hullrt` beside hull or in
+/// PATH (the engine's own rule).
 pub fn runtime_path() -> Option<PathBuf> {
-    if let Some(r) = std::env::var_os("HULL_RUNTIME").filter(|r| !r.is_empty()) {
-        return Some(PathBuf::from(r));
-    }
-    let beside = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.join("hullrt")));
-    if let Some(p) = beside.filter(|p| executable(p)) {
-        return Some(p);
-    }
-    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|d| d.join("hullrt"))
-        .find(|p| executable(p))
+    super::runtime_flag()
+        .filter(|r| !r.as_os_str().is_empty())
+        .or_else(|| hull_engine::engine::find_binary("hullrt").ok())
 }
 
 /// docker's Info, with hull's directories beside DockerRootDir.

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod clock;
+pub mod cp;
 pub mod create;
 pub mod exec;
 pub mod flags;
@@ -15,17 +16,24 @@ pub mod kill;
 pub mod load;
 pub mod logs;
 pub mod network;
+pub mod pause;
 pub mod ps;
 pub mod pull;
+pub mod rename;
 pub mod restart;
 pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod save;
 pub mod start;
+pub mod stats;
 pub mod stop;
+pub mod system;
 pub mod tag;
 pub mod tmpl;
+pub mod top;
+pub mod unpause;
+pub mod update;
 pub mod version;
 pub mod volume;
 pub mod wait;
@@ -83,6 +91,11 @@ static RUNTIME: OnceLock<Option<PathBuf>> = OnceLock::new();
 /// Called once by main with --runtime/HULL_RUNTIME.
 pub fn set_runtime(r: Option<PathBuf>) {
     let _ = RUNTIME.set(r);
+}
+
+/// --runtime/HULL_RUNTIME as given (None: the default, hullrt).
+pub fn runtime_flag() -> Option<PathBuf> {
+    RUNTIME.get().cloned().flatten()
 }
 
 /// Opens the engine (state database, runtime binary) for a verb.

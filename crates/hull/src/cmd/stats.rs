@@ -1,0 +1,112 @@
+//! `hull stats [--no-stream] [-a] [--format] [CONTAINER...]`: CPU %, memory, network, block
+//! I/O and pids of running containers, from their cgroups; refreshed every second until
+//! interrupted, or one reading with --no-stream.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use hull_engine::{format, stats, Paths};
+use serde_json::Value;
+
+use super::CmdResult;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Show every container (default: running ones).
+    #[arg(short, long)]
+    all: bool,
+    /// One reading, then exit.
+    #[arg(long)]
+    no_stream: bool,
+    /// Full container ids.
+    #[arg(long)]
+    no_trunc: bool,
+    /// Go template, "table TEMPLATE" or "json".
+    #[arg(long)]
+    format: Option<String>,
+    containers: Vec<String>,
+}
+
+const TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+
+const TITLES: &[(&str, &str)] = &[
+    ("Container", "CONTAINER"),
+    ("ID", "CONTAINER ID"),
+    ("CPUPerc", "CPU %"),
+    ("MemUsage", "MEM USAGE / LIMIT"),
+    ("MemPerc", "MEM %"),
+    ("NetIO", "NET I/O"),
+    ("BlockIO", "BLOCK I/O"),
+    ("PIDs", "PIDS"),
+];
+
+/// (id, name, init pid) of the containers to show.
+fn targets(
+    eng: &hull_engine::Engine,
+    args: &Args,
+) -> Result<Vec<(String, String, i32)>, super::CmdError> {
+    let list = if args.containers.is_empty() {
+        eng.list()?
+            .into_iter()
+            .filter(|c| args.all || c.status.is_live())
+            .collect()
+    } else {
+        args.containers
+            .iter()
+            .map(|n| eng.lookup(n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(list
+        .into_iter()
+        .map(|c| {
+            let pid = if c.status.is_live() { c.pid } else { 0 };
+            (c.id, c.name, pid)
+        })
+        .collect())
+}
+
+fn read_all(targets: &[(String, String, i32)]) -> BTreeMap<String, stats::Sample> {
+    targets
+        .iter()
+        .filter(|(_, _, pid)| *pid > 0)
+        .filter_map(|(id, _, pid)| stats::sample(id, *pid).ok().map(|s| (id.clone(), s)))
+        .collect()
+}
+
+pub fn exec(paths: &Paths, args: Args) -> CmdResult {
+    let eng = super::engine(paths)?;
+    // Checked before the first reading, so a bad template fails at once.
+    format::Template::parse(args.format.as_deref().unwrap_or(TABLE))?;
+    let tty = std::io::stdout().is_terminal();
+    let mut prev = read_all(&targets(&eng, &args)?);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = targets(&eng, &args)?;
+        let cur = read_all(&now);
+        let rows: Vec<Value> = now
+            .iter()
+            .map(|(id, name, _)| {
+                let zero = stats::Sample::default();
+                let c = cur.get(id).unwrap_or(&zero);
+                let mut r = stats::row(id, name, prev.get(id), c);
+                if !args.no_trunc {
+                    r["ID"] = r["Container"].clone();
+                }
+                r
+            })
+            .collect();
+        let out = format::render_rows(args.format.as_deref(), TABLE, &rows, TITLES)?;
+        let mut stdout = std::io::stdout().lock();
+        if !args.no_stream && tty {
+            // Redraw in place, as docker does on a terminal.
+            let _ = write!(stdout, "\x1b[2J\x1b[H");
+        }
+        let _ = write!(stdout, "{out}");
+        let _ = stdout.flush();
+        if args.no_stream {
+            return Ok(());
+        }
+        prev = cur;
+    }
+}

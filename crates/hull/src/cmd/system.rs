@@ -1,0 +1,99 @@
+//! `hull system prune [-a] [-f] [--volumes]`: stopped containers, then images no container
+//! uses (untagged ones; every one with -a), then with --volumes the anonymous volumes no
+//! container uses (docker 23's rule: named volumes are never pruned here).
+
+use clap::Subcommand;
+use hull_engine::{remove, volume, Paths, Status};
+
+use super::CmdResult;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    cmd: SystemCmd,
+}
+
+#[derive(Subcommand)]
+enum SystemCmd {
+    /// Remove stopped containers, unused images and (with --volumes) unused volumes.
+    Prune(PruneArgs),
+    /// Show the engine's directories, runtime, storage and the host (as `hull info`).
+    Info(super::info::Args),
+}
+
+#[derive(clap::Args)]
+pub struct PruneArgs {
+    /// Every unused image, not only untagged ones.
+    #[arg(short, long)]
+    all: bool,
+    /// No prompt.
+    #[arg(short, long)]
+    force: bool,
+    /// Unused volumes too.
+    #[arg(long)]
+    volumes: bool,
+}
+
+pub fn exec(paths: &Paths, args: Args) -> CmdResult {
+    match args.cmd {
+        SystemCmd::Prune(a) => prune(paths, a),
+        SystemCmd::Info(a) => super::info::exec(paths, a),
+    }
+}
+
+fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
+    let mut warning = String::from("WARNING! This will remove:\n  - all stopped containers\n");
+    if args.volumes {
+        warning.push_str("  - all anonymous volumes not used by at least one container\n");
+    }
+    warning.push_str(if args.all {
+        "  - all images without at least one container associated to them"
+    } else {
+        "  - all dangling images"
+    });
+    if !args.force && !super::volume::confirm(&warning) {
+        return Ok(());
+    }
+    let eng = super::engine(paths)?;
+    let mut total = 0u64;
+    let mut deleted = Vec::new();
+    for c in eng.list()? {
+        if matches!(c.status, Status::Exited | Status::Created | Status::Dead) {
+            total += volume::dir_size(&eng.paths.container_dir(&c.id).join("upper"));
+            remove::remove(&eng, &c, false, false)?;
+            deleted.push(c.id);
+        }
+    }
+    if !deleted.is_empty() {
+        println!("Deleted Containers:");
+        for id in &deleted {
+            println!("{id}");
+        }
+        println!();
+    }
+    if args.volumes {
+        let pruned = volume::prune(&eng.conn, paths, false, &|_| false)?;
+        total += pruned.bytes;
+        if !pruned.names.is_empty() {
+            println!("Deleted Volumes:");
+            for n in &pruned.names {
+                println!("{n}");
+            }
+            println!();
+        }
+    }
+    let images = super::image::prune_unused(paths, args.all)?;
+    total += images.bytes;
+    if !images.lines.is_empty() {
+        println!("Deleted Images:");
+        for l in &images.lines {
+            println!("{l}");
+        }
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        hull_engine::timefmt::human_size(total)
+    );
+    Ok(())
+}
