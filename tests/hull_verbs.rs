@@ -247,8 +247,24 @@ fn cp_both_ways_running_and_stopped() {
     let again = host.join("again.txt");
     h.ok(&["cp", "cp1:/tmp/out.txt", again.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&again).unwrap(), "made inside\n");
+    // The stopped container's volume is where the container sees it, for reads and writes.
+    h.ok(&["cp", f.to_str().unwrap(), "cp1:/data/stopped-in-volume"]);
+    let vol_dir = h.root().join("volumes/cpdata/_data");
+    assert!(vol_dir.join("stopped-in-volume").exists());
+    let from_vol = host.join("from-volume");
+    h.ok(&["cp", "cp1:/data/in-volume", from_vol.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(&from_vol).unwrap(),
+        "from the host\n"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let cp_dir = h.runroot().join("cp").display().to_string();
+    assert!(!mounts.contains(&cp_dir), "the copy's mounts are gone");
     h.ok(&["start", "cp1"]);
-    assert_eq!(sh(&h, "cp1", "cat /root/while-stopped"), "from the host\n");
+    assert_eq!(
+        sh(&h, "cp1", "cat /root/while-stopped /data/stopped-in-volume"),
+        "from the host\nfrom the host\n"
+    );
     let leftovers = std::fs::read_dir(h.runroot().join("cp"))
         .map(|d| d.count())
         .unwrap_or(0);

@@ -108,6 +108,52 @@ impl ContainerFs {
     }
 }
 
+impl ContainerFs {
+    /// Bind-mounts host `source` on the directory `target` inside this tree (which must be a
+    /// private mount of hull's own: a stopped container's overlay mounted for a copy), so a copy
+    /// sees the container's volumes and binds where the container sees them. The target is
+    /// resolved inside the root and mounted on through its fd; a target the container does not
+    /// have yet is skipped (the runtime creates it at start).
+    pub fn bind_inside(&self, source: &Path, target: &str, read_only: bool) -> Result<bool> {
+        use nix::mount::{mount, MsFlags};
+        use std::os::fd::AsRawFd;
+        let dir = match self.resolve(target, OFlags::PATH | OFlags::DIRECTORY) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => return Ok(false),
+            Err(e) => return Err(ctr_err(target)(e)),
+        };
+        let on = format!("/proc/self/fd/{}", dir.as_raw_fd());
+        let err = |e: nix::Error| CpError::Container {
+            path: target.to_string(),
+            source: std::io::Error::from_raw_os_error(e as i32),
+        };
+        mount(
+            Some(source),
+            on.as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(err)?;
+        if read_only {
+            // The new mount is what the target resolves to now.
+            let mounted = self
+                .resolve(target, OFlags::PATH | OFlags::DIRECTORY)
+                .map_err(ctr_err(target))?;
+            let on = format!("/proc/self/fd/{}", mounted.as_raw_fd());
+            mount(
+                None::<&str>,
+                on.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+                None::<&str>,
+            )
+            .map_err(err)?;
+        }
+        Ok(true)
+    }
+}
+
 /// A path's last name and whether it asks for a directory's contents (`/.`) or insists on a
 /// directory (trailing `/`). `/` and `` have no name.
 pub(crate) struct Split<'a> {

@@ -95,7 +95,19 @@ fn with_tree<T>(
     rootfs::mount_overlay(&img.layers, &eng.paths.container_dir(&c.id), &target)?;
     let res = ContainerFs::open(&target)
         .map_err(CmdError::from)
-        .and_then(|fs| f(&fs));
+        .and_then(|fs| {
+            // The container's volumes and binds, where it sees them.
+            for m in &c.config.mounts {
+                let source = match m.kind.as_str() {
+                    "volume" => eng.paths.volume_dir(&m.source).join("_data"),
+                    "bind" => PathBuf::from(&m.source),
+                    _ => continue,
+                };
+                fs.bind_inside(&source, &m.target, m.read_only)?;
+            }
+            f(&fs)
+        });
+    // Lazy and recursive: the binds go with the overlay.
     rootfs::unmount(&target);
     let _ = std::fs::remove_dir(&target);
     res
