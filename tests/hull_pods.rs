@@ -147,3 +147,377 @@ fn pause_exits_0_on_sigint_in_the_foreground() {
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(0), "hullrt run exits with pause's status");
 }
+
+// ---------------------------------------------------------------------------------------
+// `hull pod` end to end: what the containers of a pod see from inside.
+
+#[path = "hull_run_util.rs"]
+mod util;
+
+/// A private hull state whose pods are removed (with -f) when the test ends, pass or fail.
+struct T {
+    h: util::Hull,
+}
+
+impl T {
+    fn new() -> T {
+        T {
+            h: util::Hull::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for T {
+    type Target = util::Hull;
+    fn deref(&self) -> &util::Hull {
+        &self.h
+    }
+}
+
+impl Drop for T {
+    fn drop(&mut self) {
+        let ids = self.h.run(&["pod", "ps", "-q"]).stdout;
+        for id in ids.split_whitespace() {
+            let _ = self.h.run(&["pod", "rm", "-f", id]);
+        }
+    }
+}
+
+fn inspect(t: &T, pod: &str) -> serde_json::Value {
+    serde_json::from_str(&t.ok(&["pod", "inspect", pod])).unwrap()
+}
+
+fn exec(t: &T, c: &str, script: &str) -> String {
+    t.ok(&["exec", c, "sh", "-c", script])
+}
+
+fn poll_exec(t: &T, c: &str, script: &str, want: &str) -> String {
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let o = t.run(&["exec", c, "sh", "-c", script]);
+        if o.code == 0 && o.stdout.contains(want) {
+            return o.stdout;
+        }
+        assert!(
+            Instant::now() < end,
+            "{c}: {script}: waited for {want:?}: {} {}",
+            o.stdout,
+            o.stderr
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const NS: &str = "for n in uts ipc net mnt pid; do echo $n $(readlink /proc/self/ns/$n); done";
+
+fn ns_map(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn two_containers_share_uts_ipc_net_but_not_mnt_or_pid() {
+    let t = T::new();
+    t.ok(&["pod", "create", "--name", "duo", "--network", "none"]);
+    t.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "duo",
+        "--name",
+        "duo-a",
+        "-v",
+        "/usr/bin/ipcmk:/ipcmk:ro",
+        "-v",
+        "/usr/bin/ipcs:/ipcs:ro",
+        "-v",
+        "/lib:/lib:ro",
+        "-v",
+        "/lib64:/lib64:ro",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /www && echo pong > /www/index.html && httpd -f -p 8080 -h /www",
+    ]);
+    // Debian's busybox has no ipcmk/ipcs: the host's util-linux ones, with its libraries.
+    t.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "duo",
+        "--name",
+        "duo-b",
+        "-v",
+        "/usr/bin/ipcmk:/ipcmk:ro",
+        "-v",
+        "/usr/bin/ipcs:/ipcs:ro",
+        "-v",
+        "/lib:/lib:ro",
+        "-v",
+        "/lib64:/lib64:ro",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    assert_eq!(exec(&t, "duo-a", "hostname"), "duo\n");
+    assert_eq!(exec(&t, "duo-b", "hostname"), "duo\n");
+    let a = ns_map(&exec(&t, "duo-a", NS));
+    let b = ns_map(&exec(&t, "duo-b", NS));
+    for n in ["uts", "ipc", "net"] {
+        assert_eq!(a[n], b[n], "{n} is shared");
+        assert_ne!(a[n], ns_of("self", n), "{n} is not the host's");
+    }
+    for n in ["mnt", "pid"] {
+        assert_ne!(a[n], b[n], "{n} is the container's own");
+    }
+    // System V IPC: a queue made in one is listed in the other.
+    let made = exec(&t, "duo-a", "/ipcmk -Q");
+    let qid = made.split_whitespace().last().unwrap().to_string();
+    let listed = exec(&t, "duo-b", "/ipcs -q");
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(qid.as_str())),
+        "queue {qid} ({made}) not in:\n{listed}"
+    );
+    // The loopback is shared: b reaches a's server on 127.0.0.1.
+    poll_exec(&t, "duo-b", "wget -qO- http://127.0.0.1:8080/", "pong");
+    let st = inspect(&t, "duo");
+    assert_eq!(st["State"], "Running");
+    assert_eq!(st["NumContainers"], 2);
+}
+
+#[test]
+fn share_pid_gives_one_process_namespace_with_pause_as_pid_1() {
+    let t = T::new();
+    t.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "pidpod",
+        "--share",
+        "+pid",
+        "--network",
+        "none",
+    ]);
+    t.ok(&[
+        "run", "-d", "--pod", "pidpod", "--name", "pp-a", "busybox", "sleep", "4242",
+    ]);
+    let out = t.sh(&["--pod", "pidpod"], "cat /proc/1/comm; ps -o pid,args");
+    assert!(out.starts_with("hull-pause\n"), "{out}");
+    assert!(out.contains("sleep 4242"), "{out}");
+    // Without +pid each container has its own pid namespace.
+    t.ok(&["pod", "create", "--name", "nopid", "--network", "none"]);
+    t.ok(&[
+        "run", "-d", "--pod", "nopid", "--name", "np-a", "busybox", "sleep", "4343",
+    ]);
+    let out = t.sh(&["--pod", "nopid"], "ps -o pid,args");
+    assert!(!out.contains("sleep 4343"), "{out}");
+}
+
+#[test]
+fn pod_memory_limit_applies_to_every_container() {
+    let t = T::new();
+    t.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "lim",
+        "--network",
+        "none",
+        "--memory",
+        "48m",
+    ]);
+    let read = "grep -E '^hierarchical_memory_limit' /sys/fs/cgroup/memory/memory.stat \
+                || cat /sys/fs/cgroup/memory.max";
+    t.ok(&[
+        "run", "-d", "--pod", "lim", "--name", "lim-a", "busybox", "sleep", "600",
+    ]);
+    let a = exec(&t, "lim-a", read);
+    let b = t.sh(&["--pod", "lim"], read);
+    for out in [a, b] {
+        assert!(out.contains(&(48u64 << 20).to_string()), "{out}");
+    }
+    let id = inspect(&t, "lim")["Id"].as_str().unwrap().to_string();
+    assert!(!cgroup_dirs_named(&format!("pod-{id}")).is_empty());
+}
+
+#[test]
+fn ports_are_published_at_the_pod_level_and_rm_leaves_nothing() {
+    let t = T::new();
+    let port = 20000 + (std::process::id() % 20000) as u16;
+    let publish = format!("{port}:80");
+    t.ok(&["pod", "create", "--name", "web", "-p", &publish]);
+    let st = inspect(&t, "web");
+    let id = st["Id"].as_str().unwrap().to_string();
+    t.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "web",
+        "--name",
+        "web-srv",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /www && echo served > /www/index.html && httpd -f -p 80 -h /www",
+    ]);
+    let end = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut b = String::new();
+            let _ = s.read_to_string(&mut b);
+            if b.contains("served") {
+                break b;
+            }
+        }
+        assert!(Instant::now() < end, "port {port} never answered");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(body.contains("200"), "{body}");
+    let o = t.run(&["pod", "rm", "web"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("running containers"), "{}", o.stderr);
+    t.ok(&["pod", "rm", "-f", "web"]);
+    assert!(t.ok(&["pod", "ps", "-q"]).trim().is_empty());
+    t.assert_empty();
+    assert!(
+        cgroup_dirs_named(&format!("pod-{id}")).is_empty(),
+        "pod cgroup left"
+    );
+    assert!(
+        !t.runroot().join("pods").join(&id).exists(),
+        "infra bundle left"
+    );
+    assert!(!t.runroot().join("netns").join(&id).exists(), "netns left");
+    assert!(
+        !t.root().join("pods").join(&id).exists(),
+        "pod volumes left"
+    );
+    let nft = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&nft.stdout).contains(&format!("dport {port}")),
+        "nft rule for {port} left"
+    );
+    let net: serde_json::Value =
+        serde_json::from_str(&t.ok(&["network", "inspect", "hull0"])).unwrap();
+    assert_eq!(net[0]["Containers"], json!({}), "endpoint left");
+    let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+    let links = String::from_utf8_lossy(&links.stdout);
+    let bridge = net[0]["Options"]["com.docker.network.bridge.name"]
+        .as_str()
+        .unwrap();
+    assert!(
+        !links
+            .lines()
+            .any(|l| l.contains(&format!("master {bridge}"))),
+        "veth left on {bridge}:\n{links}"
+    );
+}
+
+#[test]
+fn a_dead_infra_makes_the_pod_degraded_and_run_refuses() {
+    let t = T::new();
+    t.ok(&["pod", "create", "--name", "frail", "--network", "none"]);
+    t.ok(&[
+        "run", "-d", "--pod", "frail", "--name", "frail-a", "busybox", "sleep", "600",
+    ]);
+    let pid = inspect(&t, "frail")["InfraPid"].as_i64().unwrap();
+    assert!(pid > 0);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    poll("the pod to read degraded", || {
+        inspect(&t, "frail")["State"] == "Degraded"
+    });
+    assert!(t.ok(&["pod", "ps"]).contains("Degraded"));
+    let o = t.run(&["run", "--rm", "--pod", "frail", "busybox", "true"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("degraded"), "{}", o.stderr);
+    assert_eq!(o.stderr.trim().lines().count(), 1, "{}", o.stderr);
+    // Nothing of the refused container is left.
+    assert_eq!(t.ok(&["ps", "-a", "-q"]).split_whitespace().count(), 1);
+    t.ok(&["pod", "restart", "frail"]);
+    assert_eq!(inspect(&t, "frail")["State"], "Running");
+    assert_eq!(exec(&t, "frail-a", "hostname"), "frail\n");
+}
+
+#[test]
+fn pod_verbs_and_bad_input() {
+    let t = T::new();
+    for (args, want) in [
+        (
+            &["pod", "create", "--share", "mnt"][..],
+            "mount namespace is never shared",
+        ),
+        (
+            &["pod", "create", "--share", "+foo"][..],
+            "unknown namespace",
+        ),
+        (
+            &["pod", "create", "--name", "bad name"][..],
+            "invalid pod name",
+        ),
+        (&["pod", "create", "-p", "x:80"][..], "invalid -p"),
+        (&["pod", "create", "--memory", "12Q"][..], "--memory"),
+        (&["pod", "inspect", "nosuchpod"][..], "no such pod"),
+        (
+            &["run", "--rm", "--pod", "nosuchpod", "busybox", "true"][..],
+            "no such pod",
+        ),
+    ] {
+        let o = t.run(args);
+        assert_ne!(o.code, 0, "{args:?}");
+        assert!(o.stderr.contains(want), "{args:?}: {}", o.stderr);
+        assert_eq!(o.stderr.trim().lines().count(), 1, "{args:?}: {}", o.stderr);
+    }
+    assert!(t.ok(&["pod", "ps", "-q"]).trim().is_empty());
+    t.ok(&["pod", "create", "--name", "vv", "--network", "none"]);
+    let o = t.run(&["pod", "create", "--name", "vv"]);
+    assert!(o.stderr.contains("already in use"), "{}", o.stderr);
+    t.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "vv",
+        "--name",
+        "vv-a",
+        "busybox",
+        "sh",
+        "-c",
+        "echo started; exec sleep 600",
+    ]);
+    let o = t.run(&[
+        "run",
+        "--pod",
+        "vv",
+        "--hostname",
+        "other",
+        "busybox",
+        "true",
+    ]);
+    assert!(o.stderr.contains("--hostname conflicts"), "{}", o.stderr);
+    t.ok(&["pod", "pause", "vv"]);
+    assert_eq!(inspect(&t, "vv")["Containers"][0]["State"], "paused");
+    t.ok(&["pod", "unpause", "vv"]);
+    assert!(t.ok(&["pod", "top", "vv"]).contains("sleep 600"));
+    assert!(t.ok(&["pod", "logs", "vv"]).contains("started"));
+    t.ok(&["pod", "stop", "-t", "1", "vv"]);
+    let st = inspect(&t, "vv");
+    assert_eq!(st["State"], "Exited");
+    assert_eq!(st["InfraPid"], 0);
+    t.ok(&["pod", "start", "vv"]);
+    poll_exec(&t, "vv-a", "hostname", "vv");
+    t.ok(&["pod", "kill", "vv"]);
+    t.ok(&["pod", "rm", "-f", "vv"]);
+    t.assert_empty();
+}

@@ -121,6 +121,10 @@ pub fn create(eng: &Engine, req: Request) -> Result<Container, CreateError> {
         stop_requested: false,
     };
     insert_named(eng, &mut c, req.name.is_none())?;
+    if let Err(e) = crate::pod::hooks::after_insert(&eng.conn, &c) {
+        remove_leftovers(eng, &c);
+        return Err(CreateError::Invalid(e.to_string()));
+    }
     if let Err(e) = make_dirs(eng, &c) {
         remove_leftovers(eng, &c);
         return Err(e);

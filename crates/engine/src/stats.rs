@@ -20,7 +20,8 @@ pub enum StatsError {
 
 /// The cgroup hull gives container `id` (the OCI spec's linux.cgroupsPath).
 pub fn cgroups_path(id: &str) -> String {
-    format!("/hull/{id}")
+    // A pod's containers live under the pod's cgroup parent (crates/engine/src/pod).
+    crate::pod::hooks::cgroups_path_of(id)
 }
 
 fn manager(id: &str) -> Result<Box<dyn hull_cgroups::Manager>, StatsError> {

@@ -89,6 +89,10 @@ enum Cmd {
     InternalHook(cmd::hook::Args),
     /// Manage networks.
     Network(cmd::network::Args),
+    /// Manage pods.
+    Pod(cmd::pod::Args),
+    /// Play Kubernetes manifests.
+    Kube(cmd::kube::Args),
 }
 
 fn main() {
@@ -130,6 +134,8 @@ fn main() {
         Cmd::System(a) => cmd::system::exec(&paths, a),
         Cmd::InternalHook(a) => cmd::hook::exec(&paths, a),
         Cmd::Network(a) => cmd::network::exec(&paths, a),
+        Cmd::Pod(a) => cmd::pod::exec(&paths, a),
+        Cmd::Kube(a) => cmd::kube::exec(&paths, a),
     };
     if let Err(e) = res {
         if !e.msg.is_empty() {

@@ -116,6 +116,31 @@ pub struct PortPlan {
     pub protocol: String,
 }
 
+impl PortPlan {
+    /// `-p [IP:]HOST:CONTAINER[/PROTO]` (a bare CONTAINER publishes the same host port).
+    pub fn parse(s: &str) -> Result<PortPlan, String> {
+        let bad = || format!("invalid -p {s:?}: expected [IP:]HOST:CONTAINER[/tcp|udp]");
+        let (ports, proto) = s.split_once('/').unwrap_or((s, "tcp"));
+        if !matches!(proto, "tcp" | "udp" | "sctp") {
+            return Err(bad());
+        }
+        let parts: Vec<&str> = ports.rsplitn(3, ':').collect();
+        let num = |t: &str| t.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(bad);
+        let (ip, host, cont) = match parts.as_slice() {
+            [c] => ("", num(c)?, num(c)?),
+            [c, h] => ("", num(h)?, num(c)?),
+            [c, h, ip] => (*ip, num(h)?, num(c)?),
+            _ => return Err(bad()),
+        };
+        Ok(PortPlan {
+            host_ip: ip.to_string(),
+            host_port: host,
+            container_port: cont,
+            protocol: proto.into(),
+        })
+    }
+}
+
 /// What backs a pod volume.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]

@@ -31,6 +31,14 @@ fn ns(
     if mode == "host" {
         return Ok(());
     }
+    // Pods (crates/engine/src/pod): "pod:<id>" joins the pod's namespace, or fails when
+    // the pod's infra is gone.
+    if mode.starts_with("pod:") {
+        let path = crate::pod::hooks::ns_path(ctx.conn, ctx.paths, mode, file)
+            .map_err(SpecError::Invalid)?;
+        push(linux, "namespaces", json!({"type": kind, "path": path}));
+        return Ok(());
+    }
     if let Some(name) = mode.strip_prefix("container:") {
         let pid = target_pid(ctx, flag, name)?;
         push(
@@ -52,7 +60,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     push(&mut spec["linux"], "namespaces", json!({ "type": "mount" }));
     let net = match cfg.network_mode.as_str() {
         "host" => "host".to_string(),
-        m if m.starts_with("container:") => m.to_string(),
+        m if m.starts_with("container:") || m.starts_with("pod:") => m.to_string(),
         _ => String::new(),
     };
     match crate::network::hooks::netns_path(ctx.paths, ctx.c) {

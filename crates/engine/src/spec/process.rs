@@ -133,7 +133,8 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
         "cwd": cwd,
         "rlimits": rlimits,
     });
-    if cfg.uts_mode != "host" {
+    // A pod's shared uts namespace already has the pod's hostname (set by its infra).
+    if cfg.uts_mode != "host" && !cfg.uts_mode.starts_with("pod:") {
         spec["hostname"] = json!(hostname);
         if !cfg.domainname.is_empty() {
             spec["domainname"] = json!(cfg.domainname);

@@ -22,7 +22,11 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let mut args = a.args;
     let image = args.remove(0);
-    let req = a.flags.request(image, args)?;
+    let pod = a.flags.pod.clone();
+    let mut req = a.flags.request(image, args)?;
+    if let Some(p) = pod {
+        super::pod::join(&eng, &p, &mut req)?;
+    }
     let c = hull_engine::create::create(&eng, req)?;
     println!("{}", c.id);
     Ok(())

@@ -13,6 +13,9 @@ pub struct CreateFlags {
     /// Assign a name to the container.
     #[arg(long)]
     pub name: Option<String>,
+    /// Run the container in this pod (sharing its namespaces; see `hull pod`).
+    #[arg(long)]
+    pub pod: Option<String>,
     /// Keep STDIN open even if not attached.
     #[arg(short, long)]
     pub interactive: bool,

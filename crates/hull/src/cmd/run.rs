@@ -32,7 +32,11 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let mut args = a.args;
     let image = args.remove(0);
     let (tty, stdin) = (a.flags.tty, a.flags.interactive);
-    let req = a.flags.request(image, args)?;
+    let pod = a.flags.pod.clone();
+    let mut req = a.flags.request(image, args)?;
+    if let Some(p) = pod {
+        super::pod::join(&eng, &p, &mut req)?;
+    }
     let c = create::create(&eng, req)?;
     let at = if a.detach {
         Attach::default()

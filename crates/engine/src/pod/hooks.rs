@@ -1,0 +1,131 @@
+//! The few places where the engine's container code asks about pods: a container joining a
+//! pod (`--pod`), its namespaces resolved at each start ("pod:<id>" modes), its cgroup under
+//! the pod's cgroup parent, and its `containers.pod_id` after insert.
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::infra;
+use super::store::{self, Pod};
+use crate::config::RunConfig;
+use crate::container::Container;
+use crate::Paths;
+
+/// The pod id a run config belongs to, if any.
+pub fn pod_id(cfg: &RunConfig) -> Option<&str> {
+    cfg.extra.get("pod").and_then(|v| v["id"].as_str())
+}
+
+/// The OCI linux.cgroupsPath of a container: under its pod's cgroup parent, else /hull/<id>.
+pub fn cgroups_path(c: &Container) -> String {
+    match pod_id(&c.config) {
+        Some(pod) => format!("{}/{}", infra::cgroup_parent(pod), c.id),
+        None => format!("/hull/{}", c.id),
+    }
+}
+
+/// The cgroups path of a container known only by id (stats, top): found in the cgroup tree.
+pub fn cgroups_path_of(id: &str) -> String {
+    for root in [
+        "/sys/fs/cgroup/memory",
+        "/sys/fs/cgroup/pids",
+        "/sys/fs/cgroup",
+    ] {
+        let hull = std::path::Path::new(root).join("hull");
+        if hull.join(id).is_dir() {
+            break;
+        }
+        let Ok(entries) = std::fs::read_dir(&hull) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("pod-") && e.path().join(id).is_dir() {
+                return format!("/hull/{name}/{id}");
+            }
+        }
+    }
+    format!("/hull/{id}")
+}
+
+/// Resolves a "pod:<id>" namespace mode to the path the runtime joins; an error when the
+/// pod's infra is gone (the container is never started half-shared).
+pub fn ns_path(conn: &Connection, paths: &Paths, mode: &str, file: &str) -> Result<String, String> {
+    let id = mode.strip_prefix("pod:").unwrap_or(mode);
+    let name = store::lookup(conn, id)
+        .map(|p| p.name)
+        .map_err(|e| e.to_string())?;
+    let Some(pid) = infra::pid(paths, id) else {
+        return Err(degraded(&name));
+    };
+    if file == "net" {
+        let ns = crate::network::endpoint::netns_path(paths, id);
+        if ns.exists() {
+            return Ok(ns.display().to_string());
+        }
+    }
+    Ok(format!("/proc/{pid}/ns/{file}"))
+}
+
+pub fn degraded(name: &str) -> String {
+    format!(
+        "pod {name} is degraded: its infra process is gone, so its namespaces cannot be \
+         joined (hull pod restart {name})"
+    )
+}
+
+/// Records `containers.pod_id` for a container created into a pod.
+pub fn after_insert(conn: &Connection, c: &Container) -> Result<(), store::PodError> {
+    if let Some(pod) = pod_id(&c.config) {
+        store::init(conn)?;
+        store::set_container_pod(conn, &c.id, pod)?;
+    }
+    Ok(())
+}
+
+/// Makes a run config join `pod`: its shared namespaces by "pod:<id>" modes, its hostname,
+/// and the pod recorded under extra["pod"]. Flags that would un-share a namespace conflict.
+pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
+    let conflict = |flag: &str| {
+        Err(format!(
+            "--pod {}: {flag} conflicts with the pod's shared namespaces",
+            pod.name
+        ))
+    };
+    let mode = format!("pod:{}", pod.id);
+    if pod.share.uts {
+        if !cfg.uts_mode.is_empty() {
+            return conflict("--uts");
+        }
+        if !cfg.hostname.is_empty() && cfg.hostname != pod.hostname {
+            return conflict("--hostname");
+        }
+        cfg.uts_mode = mode.clone();
+        cfg.hostname = pod.hostname.clone();
+    }
+    if pod.share.ipc {
+        if !cfg.ipc_mode.is_empty() {
+            return conflict("--ipc");
+        }
+        cfg.ipc_mode = mode.clone();
+    }
+    if pod.share.pid {
+        if !cfg.pid_mode.is_empty() {
+            return conflict("--pid");
+        }
+        cfg.pid_mode = mode.clone();
+    }
+    if pod.plan.host_network || pod.share.net {
+        if !cfg.network_mode.is_empty() {
+            return conflict("--network");
+        }
+        cfg.network_mode = if pod.plan.host_network {
+            "host".into()
+        } else {
+            mode
+        };
+    }
+    cfg.extra
+        .insert("pod".into(), json!({ "id": pod.id, "name": pod.name }));
+    Ok(())
+}

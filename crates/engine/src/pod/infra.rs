@@ -1,0 +1,330 @@
+//! The pod's infra: hull-pause run by the OCI runtime in a rootfs that holds nothing but
+//! itself (bind-mounted read-only), holding the pod's uts, ipc and pid namespaces; the pod's
+//! network namespace, pinned at <runroot>/netns/<pod id>; and the pod's cgroup parent
+//! `/hull/pod-<id>` with the pod-level limits, under which every container's cgroup lives.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+
+use super::store::Pod;
+use crate::engine::{find_binary, Engine};
+use crate::network::endpoint;
+use crate::Paths;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InfraError {
+    #[error("pod {pod}: {path}: {source}")]
+    Io {
+        pod: String,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("pod {pod}: infra: {msg}")]
+    Runtime { pod: String, msg: String },
+    #[error("pod {pod}: cgroup {path}: {msg}")]
+    Cgroup {
+        pod: String,
+        path: String,
+        msg: String,
+    },
+    #[error("pod {pod}: network: {msg}")]
+    Network { pod: String, msg: String },
+}
+
+/// <runroot>/pods/<id>: the infra's bundle (config.json, rootfs/), its pid file and log.
+pub fn dir(paths: &Paths, id: &str) -> PathBuf {
+    paths.runroot.join("pods").join(id)
+}
+
+/// <root>/pods/<id>/volumes/<name>: a pod's emptyDir volumes.
+pub fn volume_dir(eng: &Engine, id: &str, name: &str) -> PathBuf {
+    eng.paths
+        .root
+        .join("pods")
+        .join(id)
+        .join("volumes")
+        .join(name)
+}
+
+/// The pod's cgroup parent.
+pub fn cgroup_parent(id: &str) -> String {
+    format!("/hull/pod-{id}")
+}
+
+/// The pod's pinned network namespace.
+pub fn netns(eng: &Engine, id: &str) -> PathBuf {
+    endpoint::netns_path(&eng.paths, id)
+}
+
+/// The infra's runtime id (the pod's id: no container has it).
+pub fn runtime_id(p: &Pod) -> &str {
+    &p.id
+}
+
+/// The infra's pid if it is alive and is hull-pause (not a recycled pid), else None.
+pub fn pid(paths: &Paths, pod_id: &str) -> Option<i32> {
+    let text = std::fs::read_to_string(dir(paths, pod_id).join("infra.pid")).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (comm.trim() == "hull-pause" && crate::container::process_alive(pid)).then_some(pid)
+}
+
+fn io(p: &Pod, path: &Path) -> impl FnOnce(std::io::Error) -> InfraError {
+    let (pod, path) = (p.name.clone(), path.display().to_string());
+    move |source| InfraError::Io { pod, path, source }
+}
+
+fn cgroup_err(p: &Pod, e: impl std::fmt::Display) -> InfraError {
+    InfraError::Cgroup {
+        pod: p.name.clone(),
+        path: cgroup_parent(&p.id),
+        msg: e.to_string(),
+    }
+}
+
+/// Creates the cgroup parent and writes the pod-level limits into it.
+pub fn make_cgroup(p: &Pod) -> Result<(), InfraError> {
+    let path = cgroup_parent(&p.id);
+    let m = hull_cgroups::manager(Some(&path), &p.id).map_err(|e| cgroup_err(p, e))?;
+    m.create().map_err(|e| cgroup_err(p, e))?;
+    let mut res = json!({});
+    if p.plan.memory > 0 {
+        res["memory"] = json!({ "limit": p.plan.memory });
+    }
+    if p.plan.nano_cpus > 0 {
+        res["cpu"] = json!({ "period": 100_000u64, "quota": p.plan.nano_cpus / 10_000 });
+    }
+    let res: oci_spec::runtime::LinuxResources =
+        serde_json::from_value(res).map_err(|e| cgroup_err(p, e))?;
+    m.apply(&res).map_err(|e| cgroup_err(p, e))
+}
+
+/// Kills whatever is left in the cgroup parent and removes it.
+pub fn remove_cgroup(p: &Pod) -> Result<(), InfraError> {
+    let path = cgroup_parent(&p.id);
+    let m = hull_cgroups::manager(Some(&path), &p.id).map_err(|e| cgroup_err(p, e))?;
+    m.destroy().map_err(|e| cgroup_err(p, e))
+}
+
+/// Pins the pod's network namespace and connects it (default network unless `none`/`host`);
+/// the loopback is up in every case.
+pub fn make_network(eng: &mut Engine, p: &Pod) -> Result<(), InfraError> {
+    if p.plan.host_network || !p.share.net {
+        return Ok(());
+    }
+    let err = |e: &dyn std::fmt::Display| InfraError::Network {
+        pod: p.name.clone(),
+        msg: e.to_string(),
+    };
+    let ns = endpoint::pin(&eng.paths, &p.id).map_err(|e| err(&e))?;
+    if p.plan.network == "none" {
+        let mut nl = hull_net::netlink::Netlink::in_netns(&ns).map_err(|e| err(&e))?;
+        let lo = nl.index("lo").map_err(|e| err(&e))?;
+        return nl.set_up(lo, true).map_err(|e| err(&e));
+    }
+    let req = endpoint::NetRequest {
+        networks: if p.plan.network.is_empty() {
+            Vec::new()
+        } else {
+            vec![p.plan.network.clone()]
+        },
+        publish: p
+            .plan
+            .ports
+            .iter()
+            .map(|port| {
+                let ip = if port.host_ip.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}:", port.host_ip)
+                };
+                format!(
+                    "{ip}{}:{}/{}",
+                    port.host_port, port.container_port, port.protocol
+                )
+            })
+            .collect(),
+        hostname: p.hostname.clone(),
+        ..Default::default()
+    };
+    let paths = eng.paths.clone();
+    endpoint::connect(&mut eng.conn, &paths, &p.id, &p.name, &req)
+        .map(|_| ())
+        .map_err(|e| err(&e))
+}
+
+/// Unpublishes, disconnects and unpins the pod's network; every failure is returned.
+pub fn remove_network(eng: &mut Engine, p: &Pod) -> Vec<String> {
+    if !netns(eng, &p.id).exists() {
+        return Vec::new();
+    }
+    let paths = eng.paths.clone();
+    endpoint::teardown(&mut eng.conn, &paths, &p.id)
+}
+
+/// The infra's OCI config.
+fn spec(eng: &Engine, p: &Pod, rootfs: &Path, pause: &Path) -> Value {
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "mount"}),
+    ];
+    if !p.plan.host_network {
+        if p.share.net {
+            namespaces.push(json!({"type": "network", "path": netns(eng, &p.id)}));
+        } else {
+            namespaces.push(json!({"type": "network"}));
+        }
+    }
+    json!({
+        "ociVersion": "1.0.2",
+        "root": { "path": rootfs, "readonly": true },
+        "hostname": p.hostname,
+        "process": {
+            "terminal": false,
+            "user": { "uid": 0, "gid": 0 },
+            "args": ["/hull-pause"],
+            "env": [],
+            "cwd": "/",
+            "noNewPrivileges": true,
+            "capabilities": {},
+        },
+        "mounts": [{
+            "destination": "/hull-pause", "type": "bind", "source": pause,
+            "options": ["bind", "ro", "nosuid", "nodev"]
+        }],
+        "linux": {
+            "cgroupsPath": format!("{}/infra", cgroup_parent(&p.id)),
+            "namespaces": namespaces,
+            "resources": {},
+            "maskedPaths": [],
+            "readonlyPaths": [],
+        },
+        "annotations": { "org.hull.pod.name": p.name },
+    })
+}
+
+/// Starts the infra (a stale runtime state of a dead one is deleted first).
+pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
+    let pause = find_binary("hull-pause").map_err(|e| InfraError::Runtime {
+        pod: p.name.clone(),
+        msg: e.to_string(),
+    })?;
+    let d = dir(&eng.paths, &p.id);
+    let rootfs = d.join("rootfs");
+    std::fs::create_dir_all(&rootfs).map_err(io(p, &rootfs))?;
+    let target = rootfs.join("hull-pause");
+    if !target.exists() {
+        std::fs::write(&target, "").map_err(io(p, &target))?;
+    }
+    let config = d.join("config.json");
+    let doc = spec(eng, p, &rootfs, &pause);
+    std::fs::write(&config, serde_json::to_vec(&doc).expect("spec serializes"))
+        .map_err(io(p, &config))?;
+    crate::runtime::delete_force(eng, runtime_id(p));
+    let pidfile = d.join("infra.pid");
+    let _ = std::fs::remove_file(&pidfile);
+    let log = d.join("infra.log");
+    let logf = std::fs::File::create(&log).map_err(io(p, &log))?;
+    let rt = |verb: &str, extra: &[&std::ffi::OsStr]| -> Result<(), InfraError> {
+        let status = crate::runtime::command(eng)
+            .arg(verb)
+            .args(extra)
+            .arg(runtime_id(p))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(logf.try_clone().map_err(io(p, &log))?)
+            .status()
+            .map_err(io(p, &eng.runtime))?;
+        if status.success() {
+            return Ok(());
+        }
+        let msg = std::fs::read_to_string(&log).unwrap_or_default();
+        Err(InfraError::Runtime {
+            pod: p.name.clone(),
+            msg: format!("{verb}: {}", msg.trim()),
+        })
+    };
+    rt(
+        "create",
+        &[
+            "--bundle".as_ref(),
+            d.as_os_str(),
+            "--pid-file".as_ref(),
+            pidfile.as_os_str(),
+        ],
+    )?;
+    if let Err(e) = rt("start", &[]) {
+        crate::runtime::delete_force(eng, runtime_id(p));
+        return Err(e);
+    }
+    let pid = std::fs::read_to_string(&pidfile)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(pid)
+}
+
+/// Stops the infra (TERM, then KILL) and deletes its runtime state.
+pub fn stop(eng: &Engine, p: &Pod) {
+    if let Some(pid) = pid(&eng.paths, &p.id) {
+        let _ = crate::runtime::kill(eng, runtime_id(p), 15);
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while crate::container::process_alive(pid) && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    crate::runtime::delete_force(eng, runtime_id(p));
+    let _ = std::fs::remove_file(dir(&eng.paths, &p.id).join("infra.pid"));
+}
+
+/// Sends a signal to the infra (pause/kill of the pod).
+pub fn signal(eng: &Engine, p: &Pod, sig: i32) {
+    if pid(&eng.paths, &p.id).is_some() {
+        let _ = crate::runtime::kill(eng, runtime_id(p), sig);
+    }
+}
+
+/// Runs the runtime's pause/resume on the infra.
+pub fn freeze(eng: &Engine, p: &Pod, on: bool) {
+    if pid(&eng.paths, &p.id).is_some() {
+        let _ = crate::runtime::run(eng, if on { "pause" } else { "resume" }, &[runtime_id(p)]);
+    }
+}
+
+/// Makes the pod's emptyDir volumes (a tmpfs for medium Memory).
+pub fn make_volumes(eng: &Engine, p: &Pod) -> Result<(), InfraError> {
+    for v in &p.plan.volumes {
+        if let super::plan::VolumeSource::EmptyDir { memory, size_limit } = &v.source {
+            let d = volume_dir(eng, &p.id, &v.name);
+            std::fs::create_dir_all(&d).map_err(io(p, &d))?;
+            if *memory {
+                let mut opts = String::from("mode=1777");
+                if *size_limit > 0 {
+                    opts.push_str(&format!(",size={size_limit}"));
+                }
+                nix::mount::mount(
+                    Some("tmpfs"),
+                    &d,
+                    Some("tmpfs"),
+                    nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV,
+                    Some(opts.as_str()),
+                )
+                .map_err(|e| io(p, &d)(e.into()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Unmounts and removes the pod's emptyDir volumes.
+pub fn remove_volumes(eng: &Engine, p: &Pod) {
+    for v in &p.plan.volumes {
+        let d = volume_dir(eng, &p.id, &v.name);
+        let _ = nix::mount::umount2(&d, nix::mount::MntFlags::MNT_DETACH);
+    }
+    let _ = std::fs::remove_dir_all(eng.paths.root.join("pods").join(&p.id));
+}
