@@ -506,6 +506,12 @@ fn pod_verbs_and_bad_input() {
         "true",
     ]);
     assert!(o.stderr.contains("--hostname conflicts"), "{}", o.stderr);
+    let o = t.run(&["run", "--pod", "vv", "-p", "8080:80", "busybox", "true"]);
+    assert!(
+        o.stderr.contains("ports are published by the pod"),
+        "{}",
+        o.stderr
+    );
     t.ok(&["pod", "pause", "vv"]);
     assert_eq!(inspect(&t, "vv")["Containers"][0]["State"], "paused");
     t.ok(&["pod", "unpause", "vv"]);

@@ -36,7 +36,12 @@ pub fn request(cfg: &RunConfig) -> NetRequest {
 /// user namespace (setns: EPERM), so it keeps a private namespace with loopback only.
 pub fn uses_bridge(cfg: &RunConfig) -> bool {
     let m = cfg.network_mode.as_str();
-    !(m == "none" || m == "host" || m.starts_with("container:") || cfg.userns_is_mapped())
+    // "pod:<id>": the pod's namespace, wired once for the pod (crates/engine/src/pod).
+    !(m == "none"
+        || m == "host"
+        || m.starts_with("container:")
+        || m.starts_with("pod:")
+        || cfg.userns_is_mapped())
 }
 
 /// The pinned namespace the spec joins, for a bridge-networked container.

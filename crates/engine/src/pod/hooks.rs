@@ -93,6 +93,13 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
         ))
     };
     let mode = format!("pod:{}", pod.id);
+    let net = cfg.extra.get(crate::network::hooks::EXTRA_KEY);
+    if net.is_some_and(|n| n["publish"].as_array().is_some_and(|a| !a.is_empty())) {
+        return Err(format!(
+            "--pod {}: ports are published by the pod (hull pod create -p)",
+            pod.name
+        ));
+    }
     if pod.share.uts {
         if !cfg.uts_mode.is_empty() {
             return conflict("--uts");
