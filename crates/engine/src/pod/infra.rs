@@ -110,7 +110,7 @@ pub fn remove_cgroup(p: &Pod) -> Result<(), InfraError> {
 
 /// Pins the pod's network namespace and connects it (default network unless `none`/`host`);
 /// the loopback is up in every case.
-pub fn make_network(eng: &mut Engine, p: &Pod) -> Result<(), InfraError> {
+pub fn make_network(eng: &Engine, p: &Pod) -> Result<(), InfraError> {
     if p.plan.host_network || !p.share.net {
         return Ok(());
     }
@@ -150,18 +150,18 @@ pub fn make_network(eng: &mut Engine, p: &Pod) -> Result<(), InfraError> {
         ..Default::default()
     };
     let paths = eng.paths.clone();
-    endpoint::connect(&mut eng.conn, &paths, &p.id, &p.name, &req)
+    endpoint::connect(&eng.conn, &paths, &p.id, &p.name, &req)
         .map(|_| ())
         .map_err(|e| err(&e))
 }
 
 /// Unpublishes, disconnects and unpins the pod's network; every failure is returned.
-pub fn remove_network(eng: &mut Engine, p: &Pod) -> Vec<String> {
+pub fn remove_network(eng: &Engine, p: &Pod) -> Vec<String> {
     if !netns(eng, &p.id).exists() {
         return Vec::new();
     }
     let paths = eng.paths.clone();
-    endpoint::teardown(&mut eng.conn, &paths, &p.id)
+    endpoint::teardown(&eng.conn, &paths, &p.id)
 }
 
 /// The infra's OCI config.
