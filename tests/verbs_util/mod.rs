@@ -199,3 +199,23 @@ pub fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// `hull run -d --name NAME ARGS...` in `h`; returns the container's id.
+pub fn run_d(h: &Hull, name: &str, args: &[&str]) -> String {
+    let mut all = vec!["run", "-d", "--name", name];
+    all.extend_from_slice(args);
+    h.ok(&all).trim().to_string()
+}
+
+/// The container's init as the host sees it.
+pub fn pid_of(h: &Hull, name: &str) -> i32 {
+    h.ok(&["inspect", "-f", "{{.State.Pid}}", name])
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `hull exec NAME sh -c SCRIPT`'s output.
+pub fn sh(h: &Hull, name: &str, script: &str) -> String {
+    h.ok(&["exec", name, "sh", "-c", script])
+}

@@ -108,7 +108,7 @@ fn owner(meta: &Meta, opts: &CopyOptions) -> (Uid, Gid) {
     }
 }
 
-fn child_path(at: &str, name: &OsStr) -> String {
+pub(crate) fn child_path(at: &str, name: &OsStr) -> String {
     format!("{}/{}", at.trim_end_matches('/'), name.to_string_lossy())
 }
 
@@ -131,7 +131,7 @@ fn put_children(src: &Path, dir: BorrowedFd<'_>, at: &str, opts: &CopyOptions) -
 }
 
 /// Removes whatever non-directory is at `name` so a new entry can take its place.
-fn clear(dir: BorrowedFd<'_>, name: &OsStr, at: &str) -> Result<()> {
+pub(crate) fn clear(dir: BorrowedFd<'_>, name: &OsStr, at: &str) -> Result<()> {
     match unlinkat(dir, name, AtFlags::empty()) {
         Ok(()) | Err(Errno::NOENT) => Ok(()),
         Err(Errno::ISDIR) => Err(CpError::Usage(format!(
@@ -139,6 +139,107 @@ fn clear(dir: BorrowedFd<'_>, name: &OsStr, at: &str) -> Result<()> {
         ))),
         Err(e) => Err(ctr_err(at)(e)),
     }
+}
+
+/// Makes (or reuses) directory `name` in `dir` and opens it, never through a symlink.
+pub(crate) fn make_dir(dir: BorrowedFd<'_>, name: &OsStr, path: &str) -> Result<OwnedFd> {
+    match mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(ctr_err(path)(e)),
+    }
+    openat2(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+        BENEATH,
+    )
+    .map_err(|e| match e {
+        Errno::NOTDIR | Errno::LOOP | Errno::XDEV => CpError::Usage(format!(
+            "cannot overwrite non-directory {path} in the container with a directory"
+        )),
+        e => ctr_err(path)(e),
+    })
+}
+
+/// Creates (or truncates) regular file `name` in `dir` and fills it from `input`. A symlink
+/// in the way is replaced, as a tar extraction replaces it; it is never followed.
+pub(crate) fn make_file(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    path: &str,
+    input: &mut dyn io::Read,
+) -> Result<std::fs::File> {
+    let flags =
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let open = || openat2(dir, name, flags, Mode::from_raw_mode(0o600), BENEATH);
+    let fd = match open() {
+        Err(Errno::LOOP | Errno::XDEV) => {
+            clear(dir, name, path)?;
+            open()
+        }
+        Err(Errno::ISDIR) => {
+            return Err(CpError::Usage(format!(
+                "cannot overwrite directory {path} in the container with a file"
+            )))
+        }
+        other => other,
+    }
+    .map_err(ctr_err(path))?;
+    let mut out = std::fs::File::from(fd);
+    io::copy(input, &mut out).map_err(|source| CpError::Container {
+        path: path.to_string(),
+        source,
+    })?;
+    Ok(out)
+}
+
+/// Owner, mode and times through an entry's own fd.
+pub(crate) fn finish_fd(
+    fd: BorrowedFd<'_>,
+    path: &str,
+    meta: &Meta,
+    opts: &CopyOptions,
+) -> Result<()> {
+    let (uid, gid) = owner(meta, opts);
+    fchown(fd, Some(uid), Some(gid)).map_err(ctr_err(path))?;
+    fchmod(fd, Mode::from_raw_mode(meta.mode as _)).map_err(ctr_err(path))?;
+    futimens(fd, &meta.timestamps()).map_err(ctr_err(path))
+}
+
+/// Makes symlink `name` -> `target` in `dir` (replacing a non-directory).
+pub(crate) fn make_symlink(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    path: &str,
+    target: &OsStr,
+    meta: &Meta,
+    opts: &CopyOptions,
+) -> Result<()> {
+    clear(dir, name, path)?;
+    symlinkat(target.as_bytes(), dir, name).map_err(ctr_err(path))?;
+    finish_at(dir, name, path, meta, opts)
+}
+
+/// Makes a device node or fifo. The mode is given here only: chmodat would follow a symlink
+/// swapped in for the node, and there is no fd to fchmod.
+pub(crate) fn make_node(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    path: &str,
+    meta: &Meta,
+    opts: &CopyOptions,
+) -> Result<()> {
+    clear(dir, name, path)?;
+    mknodat(
+        dir,
+        name,
+        meta.kind,
+        Mode::from_raw_mode(meta.mode as _),
+        meta.rdev as _,
+    )
+    .map_err(ctr_err(path))?;
+    finish_at(dir, name, path, meta, opts)
 }
 
 /// Copies one host entry to `name` in container directory `dir` (recursively for a
@@ -152,79 +253,23 @@ fn put(
     opts: &CopyOptions,
 ) -> Result<()> {
     let path = child_path(at, name);
-    let (uid, gid) = owner(meta, opts);
-    let mode = Mode::from_raw_mode(meta.mode as _);
     match meta.kind {
         FileType::Directory => {
-            match mkdirat(dir, name, Mode::from_raw_mode(0o700)) {
-                Ok(()) | Err(Errno::EXIST) => {}
-                Err(e) => return Err(ctr_err(&path)(e)),
-            }
-            let sub = openat2(
-                dir,
-                name,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-                BENEATH,
-            )
-            .map_err(|e| match e {
-                Errno::NOTDIR | Errno::LOOP | Errno::XDEV => CpError::Usage(format!(
-                    "cannot overwrite non-directory {path} in the container with a directory"
-                )),
-                e => ctr_err(&path)(e),
-            })?;
+            let sub = make_dir(dir, name, &path)?;
             put_children(src, sub.as_fd(), &path, opts)?;
-            fchown(&sub, Some(uid), Some(gid)).map_err(ctr_err(&path))?;
-            fchmod(&sub, mode).map_err(ctr_err(&path))?;
-            futimens(&sub, &meta.timestamps()).map_err(ctr_err(&path))?;
+            finish_fd(sub.as_fd(), &path, meta, opts)
         }
         FileType::RegularFile => {
             let mut input = std::fs::File::open(src).map_err(host_err(src))?;
-            let flags = OFlags::WRONLY
-                | OFlags::CREATE
-                | OFlags::TRUNC
-                | OFlags::NOFOLLOW
-                | OFlags::CLOEXEC;
-            let open = || openat2(dir, name, flags, Mode::from_raw_mode(0o600), BENEATH);
-            let fd = match open() {
-                // A symlink (or a magic link) in the way is replaced, as a tar extraction
-                // replaces it; it is never followed.
-                Err(Errno::LOOP | Errno::XDEV) => {
-                    clear(dir, name, &path)?;
-                    open()
-                }
-                Err(Errno::ISDIR) => {
-                    return Err(CpError::Usage(format!(
-                        "cannot overwrite directory {path} in the container with a file"
-                    )))
-                }
-                other => other,
-            }
-            .map_err(ctr_err(&path))?;
-            let mut out = std::fs::File::from(fd);
-            io::copy(&mut input, &mut out).map_err(|source| CpError::Container {
-                path: path.clone(),
-                source,
-            })?;
-            fchown(&out, Some(uid), Some(gid)).map_err(ctr_err(&path))?;
-            fchmod(&out, mode).map_err(ctr_err(&path))?;
-            futimens(&out, &meta.timestamps()).map_err(ctr_err(&path))?;
+            let out = make_file(dir, name, &path, &mut input)?;
+            finish_fd(out.as_fd(), &path, meta, opts)
         }
         FileType::Symlink => {
             let target = std::fs::read_link(src).map_err(host_err(src))?;
-            clear(dir, name, &path)?;
-            symlinkat(target.as_os_str().as_bytes(), dir, name).map_err(ctr_err(&path))?;
-            finish_at(dir, name, &path, uid, gid, meta)?;
+            make_symlink(dir, name, &path, target.as_os_str(), meta, opts)
         }
-        kind => {
-            clear(dir, name, &path)?;
-            // The mode is given here only: chmodat would follow a symlink swapped in for the
-            // node, and there is no fd to fchmod.
-            mknodat(dir, name, kind, mode, meta.rdev as _).map_err(ctr_err(&path))?;
-            finish_at(dir, name, &path, uid, gid, meta)?;
-        }
+        _ => make_node(dir, name, &path, meta, opts),
     }
-    Ok(())
 }
 
 /// Owner and times of an entry that has no fd of its own (symlink, device, fifo), never
@@ -233,10 +278,10 @@ fn finish_at(
     dir: BorrowedFd<'_>,
     name: &OsStr,
     path: &str,
-    uid: Uid,
-    gid: Gid,
     meta: &Meta,
+    opts: &CopyOptions,
 ) -> Result<()> {
+    let (uid, gid) = owner(meta, opts);
     chownat(dir, name, Some(uid), Some(gid), AtFlags::SYMLINK_NOFOLLOW).map_err(ctr_err(path))?;
     utimensat(dir, name, &meta.timestamps(), AtFlags::SYMLINK_NOFOLLOW).map_err(ctr_err(path))
 }

@@ -17,6 +17,7 @@
 
 mod into;
 mod out;
+mod tar;
 
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
@@ -26,6 +27,7 @@ use rustix::fs::{openat2, FileType, Mode, OFlags, ResolveFlags, CWD};
 
 pub use into::copy_in;
 pub use out::copy_out;
+pub use tar::{archive_out, extract_in};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CpError {
@@ -197,6 +199,7 @@ pub(crate) struct Meta {
     pub atime: (i64, i64),
     pub mtime: (i64, i64),
     pub rdev: u64,
+    pub size: u64,
 }
 
 impl Meta {
@@ -210,6 +213,7 @@ impl Meta {
             atime: (st.st_atime as i64, st.st_atime_nsec as i64),
             mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
             rdev: st.st_rdev as u64,
+            size: st.st_size as u64,
         }
     }
 
@@ -223,6 +227,7 @@ impl Meta {
             atime: (md.atime(), md.atime_nsec()),
             mtime: (md.mtime(), md.mtime_nsec()),
             rdev: md.rdev(),
+            size: md.len(),
         }
     }
 

@@ -80,7 +80,12 @@ pub fn copy_out(fs: &ContainerFs, src: &str, dest: &Path, opts: &CopyOptions) ->
 }
 
 /// Copies the entries of container directory `dir` (a readable fd) into host dir `target`.
-fn get_children(dir: BorrowedFd<'_>, target: &Path, cpath: &str, opts: &CopyOptions) -> Result<()> {
+pub(crate) fn get_children(
+    dir: BorrowedFd<'_>,
+    target: &Path,
+    cpath: &str,
+    opts: &CopyOptions,
+) -> Result<()> {
     let entries = Dir::read_from(dir).map_err(ctr_err(cpath))?;
     for entry in entries {
         let entry = entry.map_err(ctr_err(cpath))?;

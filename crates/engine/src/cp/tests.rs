@@ -247,3 +247,102 @@ fn container_symlinks_never_reach_the_host() {
         .unwrap()
         .is_symlink());
 }
+
+/// A tar entry whose name is written raw (the tar crate refuses `..` in set_path).
+fn raw_entry(
+    b: &mut ::tar::Builder<Vec<u8>>,
+    name: &str,
+    kind: ::tar::EntryType,
+    link: &str,
+    data: &[u8],
+) {
+    let mut h = ::tar::Header::new_old();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    if !link.is_empty() {
+        h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+    }
+    h.set_entry_type(kind);
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+}
+
+#[test]
+fn tar_streams_round_trip_and_refuse_escapes() {
+    let t = setup();
+    let fs = ContainerFs::open(&t.root).unwrap();
+    copy_in(&fs, &t.host.join("tree"), "/opt", &opts()).unwrap();
+    std::fs::write(
+        t.root.join("etc/long-name-".to_string() + &"x".repeat(120)),
+        "long",
+    )
+    .unwrap();
+    // Out: a directory as its name and everything below.
+    let mut stream = Vec::new();
+    archive_out(&fs, "/opt", &mut stream, &opts()).unwrap();
+    let mut names: Vec<String> = ::tar::Archive::new(stream.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["opt", "opt/a", "opt/link-to-a", "opt/sub", "opt/sub/b"]
+    );
+    let mut etc = Vec::new();
+    archive_out(&fs, "/etc/.", &mut etc, &opts()).unwrap();
+
+    // In: into another container's directory.
+    let other = t.host.join("other-root");
+    std::fs::create_dir_all(other.join("srv")).unwrap();
+    let fs2 = ContainerFs::open(&other).unwrap();
+    extract_in(&fs2, "/srv", &mut stream.as_slice(), &opts()).unwrap();
+    assert_eq!(read(other.join("srv/opt/sub/b")), "b");
+    assert_eq!(
+        std::fs::read_link(other.join("srv/opt/link-to-a")).unwrap(),
+        Path::new("a")
+    );
+    extract_in(&fs2, "/srv", &mut etc.as_slice(), &opts()).unwrap();
+    assert_eq!(
+        read(other.join(format!("srv/long-name-{}", "x".repeat(120)))),
+        "long"
+    );
+    let e = extract_in(&fs2, "/srv/opt/a", &mut stream.as_slice(), &opts()).unwrap_err();
+    assert!(e.to_string().contains("must be a directory"), "{e}");
+
+    // Hostile streams: `..`, a link planted then written through, a hard link out.
+    let outside = t.outside.display().to_string();
+    let mut b = ::tar::Builder::new(Vec::new());
+    raw_entry(&mut b, "../escape", ::tar::EntryType::Regular, "", b"x");
+    let bad = b.into_inner().unwrap();
+    let e = extract_in(&fs2, "/srv", &mut bad.as_slice(), &opts()).unwrap_err();
+    assert!(e.to_string().contains("\"..\""), "{e}");
+    let mut b = ::tar::Builder::new(Vec::new());
+    raw_entry(&mut b, "trap", ::tar::EntryType::Symlink, &outside, b"");
+    raw_entry(&mut b, "trap/owned", ::tar::EntryType::Regular, "", b"x");
+    let bad = b.into_inner().unwrap();
+    assert!(extract_in(&fs2, "/srv", &mut bad.as_slice(), &opts()).is_err());
+    let mut b = ::tar::Builder::new(Vec::new());
+    raw_entry(
+        &mut b,
+        "hl",
+        ::tar::EntryType::Link,
+        "../../outside/secret",
+        b"",
+    );
+    let bad = b.into_inner().unwrap();
+    assert!(extract_in(&fs2, "/srv", &mut bad.as_slice(), &opts()).is_err());
+    // Absolute names land below the destination.
+    let mut b = ::tar::Builder::new(Vec::new());
+    raw_entry(&mut b, "/abs-name", ::tar::EntryType::Regular, "", b"in");
+    let ok = b.into_inner().unwrap();
+    extract_in(&fs2, "/srv", &mut ok.as_slice(), &opts()).unwrap();
+    assert_eq!(read(other.join("srv/abs-name")), "in");
+    assert_eq!(
+        std::fs::read_dir(&t.outside).unwrap().count(),
+        0,
+        "nothing reached the host"
+    );
+}

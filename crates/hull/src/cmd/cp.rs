@@ -1,7 +1,9 @@
 //! `hull cp SRC DEST`: one of them `CONTAINER:PATH`. A running container's tree is reached
 //! through /proc/<pid>/root (its volumes and mounts included); a stopped one's through its
 //! overlay (mounted for the copy when it is not mounted). All resolution inside the container
-//! is the engine's cp module: openat2 with RESOLVE_IN_ROOT.
+//! is the engine's cp module: openat2 with RESOLVE_IN_ROOT. `-` as SRC reads a tar stream
+//! from stdin into a container directory; `-` as DEST writes one to stdout. `-` as SRC reads a tar stream
+//! from stdin into a container directory; `-` as DEST writes one to stdout.
 
 use std::path::{Path, PathBuf};
 
@@ -125,12 +127,39 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
     let (src_ctr, src_path) = split_arg(&args.src);
     let (dst_ctr, dst_path) = split_arg(&args.dest);
     let _ = args.quiet;
-    if src_path == "-" || dst_path == "-" {
-        return Err(usage(
-            "hull cp: tar streams (-) are not supported: copy to a path",
-        ));
-    }
     let eng = super::engine(paths)?;
+    // `-`: a tar stream on stdin (into a container directory) or stdout (out of a container).
+    if src_ctr.is_none() && src_path == "-" {
+        let name =
+            dst_ctr.ok_or_else(|| usage("hull cp -: the destination must be CONTAINER:DIR"))?;
+        let c = eng.lookup(name)?;
+        let (root_uid, root_gid) = root_ids(&c);
+        let opts = CopyOptions {
+            archive: args.archive,
+            follow_link: false,
+            root_uid,
+            root_gid,
+        };
+        let mut stdin = std::io::stdin().lock();
+        return with_tree(&eng, &c, |fs| {
+            Ok(cp::extract_in(fs, dst_path, &mut stdin, &opts)?)
+        });
+    }
+    if dst_ctr.is_none() && dst_path == "-" {
+        let name =
+            src_ctr.ok_or_else(|| usage("hull cp ... -: the source must be CONTAINER:PATH"))?;
+        let c = eng.lookup(name)?;
+        let opts = CopyOptions {
+            follow_link: args.follow_link,
+            ..Default::default()
+        };
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        with_tree(&eng, &c, |fs| {
+            Ok(cp::archive_out(fs, src_path, &mut out, &opts)?)
+        })?;
+        use std::io::Write;
+        return out.flush().map_err(|e| usage(&format!("stdout: {e}")));
+    }
     match (src_ctr, dst_ctr) {
         (Some(_), Some(_)) => Err(usage(
             "copying between containers is not supported: copy to the host first",
