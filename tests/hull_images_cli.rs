@@ -310,3 +310,116 @@ fn save_and_load_round_trip() {
         "the spooled stdin is gone"
     );
 }
+
+/// `docker-registry serve` on a free loopback port (plain http), killed when dropped.
+struct Registry {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Registry {
+        use std::io::{Read, Write};
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let config = dir.join(format!("registry-{port}.yml"));
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
+                     storage:\n  filesystem:\n    rootdirectory: {}\n\
+                     http:\n  addr: 127.0.0.1:{port}\n",
+                    dir.join(format!("data-{port}")).display()
+                ),
+            )
+            .unwrap();
+            let mut child = Command::new("docker-registry")
+                .arg("serve")
+                .arg(&config)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("docker-registry (apt-get install docker-registry)");
+            let up = verbs_util::wait_for(60, || {
+                let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                    return false;
+                };
+                let _ = write!(s, "GET /v2/ HTTP/1.0\r\n\r\n");
+                let mut buf = [0u8; 12];
+                s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.")
+            });
+            if up {
+                return Registry { port, child };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("docker-registry did not start");
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn pull_from_a_registry_and_run_it() {
+    let h = Hull::new();
+    let tar = rootfs_tar(h.dir.path(), "pulled");
+    let id = h.ok(&[
+        "import",
+        "-c",
+        "CMD [\"/bin/busybox\", \"cat\", \"/etc/marker\"]",
+        tar.to_str().unwrap(),
+        "src:1",
+    ]);
+    let archive = h.dir.path().join("src.tar");
+    h.ok(&["save", "-o", archive.to_str().unwrap(), "src:1"]);
+    let reg = Registry::start(h.dir.path());
+    let name = format!("127.0.0.1:{}/verbs/pulled:v1", reg.port);
+    let st = Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-tls-verify=false"])
+        .arg(format!("docker-archive:{}", archive.display()))
+        .arg(format!("docker://{name}"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "skopeo copy");
+
+    let other = Hull::new();
+    let (_, err) = other.fails(&[
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        &format!("127.0.0.1:{}/verbs/absent:v1", reg.port),
+    ]);
+    assert!(err.contains("absent"), "{err}");
+    assert!(
+        other.ok(&["images", "-q"]).is_empty(),
+        "a failed pull leaves no image"
+    );
+    // Quiet: only the full reference on stdout.
+    let out = other.ok(&["pull", "-q", "--tls-verify=false", &name]);
+    assert_eq!(out, format!("{name}\n"));
+    assert_eq!(other.lines(&["images", "-q", "--no-trunc"]), [id.trim()]);
+    // Not a terminal: no bars, docker's status lines on stderr; pulling again is cheap.
+    let o = other.run(&["pull", "--tls-verify=false", &name]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains('\u{1b}'),
+        "no escape codes off a tty"
+    );
+    let v = inspect(&other, &name);
+    assert!(
+        v["RepoDigests"][0].as_str().unwrap().contains("@sha256:"),
+        "{v}"
+    );
+    // What runs is the pushed rootfs.
+    assert_eq!(other.ok(&["run", "--rm", &name]), "pulled");
+}

@@ -453,3 +453,34 @@ fn images_and_volumes_in_use_are_kept() {
     assert_eq!(h.ok(&["volume", "rm", "vol1"]), "vol1\n");
     assert!(h.ok(&["rmi", "busybox"]).contains("Deleted: sha256:"));
 }
+
+#[test]
+fn stats_streams_until_stopped() {
+    use std::io::{BufRead, BufReader};
+    let h = Hull::new();
+    run_d(&h, "st3", &["busybox", "sleep", "1000"]);
+    let mut child = h
+        .cmd()
+        .args(["stats", "--format", "{{.Name}} {{.PIDs}}", "st3"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read on a thread, so a stats that never prints fails the test instead of hanging it.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().take(2) {
+            let _ = tx.send(l.unwrap_or_default());
+        }
+    });
+    // One reading a second, without a terminal: plain lines, no screen clearing.
+    let wait = std::time::Duration::from_secs(60);
+    let first = rx.recv_timeout(wait);
+    let second = rx.recv_timeout(wait);
+    let _ = child.kill();
+    let _ = child.wait();
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first, "st3 1");
+    assert_eq!(second, "st3 1");
+}
