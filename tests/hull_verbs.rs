@@ -377,6 +377,8 @@ fn system_prune_takes_what_nothing_uses() {
         "com.docker.volume.anonymous",
         "loose",
     ]);
+    let net = format!("vp{}", std::process::id());
+    h.ok(&["network", "create", &net]);
     let tar = h.dir.path().join("r.tar");
     let st = std::process::Command::new("tar")
         .args(["-cf", tar.to_str().unwrap(), "-C", "/", "etc/hostname"])
@@ -396,6 +398,12 @@ fn system_prune_takes_what_nothing_uses() {
         "{out}"
     );
     assert!(out.contains("Deleted Images:"), "{out}");
+    assert!(
+        out.contains(&format!("Deleted Networks:\n{net}\n")),
+        "{out}"
+    );
+    let nets = h.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert!(!nets.lines().any(|n| n == net), "{nets}");
     assert!(out.contains("Total reclaimed space:"), "{out}");
     let names = h.lines(&["ps", "-a", "--format", "{{.Names}}"]);
     assert_eq!(names, ["keep"]);

@@ -35,6 +35,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Show hull's and the OCI runtime's versions.
     Version(cmd::version::Args),
     /// Manage volumes.
     Volume(cmd::volume::Args),

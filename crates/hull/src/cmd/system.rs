@@ -1,5 +1,5 @@
-//! `hull system prune [-a] [-f] [--volumes]`: stopped containers, then images no container
-//! uses (untagged ones; every one with -a), then with --volumes the anonymous volumes no
+//! `hull system prune [-a] [-f] [--volumes]`: stopped containers, then the networks no
+//! container uses, then images no container uses (untagged ones; every one with -a), then with --volumes the anonymous volumes no
 //! container uses (docker 23's rule: named volumes are never pruned here).
 
 use clap::Subcommand;
@@ -42,7 +42,9 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
 }
 
 fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
-    let mut warning = String::from("WARNING! This will remove:\n  - all stopped containers\n");
+    let mut warning = String::from(
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
+    );
     if args.volumes {
         warning.push_str("  - all anonymous volumes not used by at least one container\n");
     }
@@ -68,6 +70,14 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
         println!("Deleted Containers:");
         for id in &deleted {
             println!("{id}");
+        }
+        println!();
+    }
+    let networks = hull_engine::network::prune(&eng.conn, paths)?;
+    if !networks.is_empty() {
+        println!("Deleted Networks:");
+        for n in &networks {
+            println!("{n}");
         }
         println!();
     }
