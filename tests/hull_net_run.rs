@@ -539,3 +539,140 @@ fn none_host_and_bad_flags() {
         "{err}"
     );
 }
+
+#[test]
+fn system_check_finds_and_repairs_leftovers() {
+    let h = Hull::new();
+    let remote = Remote::new("hnt-rem20", 220);
+    h.ok(&["network", "create", "--subnet", "10.220.1.0/24", "chk"]);
+    let br = h.ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{index .Options \"com.docker.network.bridge.name\"}}",
+        "chk",
+    ]);
+    let br = br.trim();
+    server(&h, "web", "chk", &["-p", "18220:80"], 80, "hello-web");
+    let remote_tcp =
+        || stdout(&remote.sh("socat -T5 - TCP:10.220.9.1:18220,connect-timeout=5 </dev/null"));
+    assert!(eventually(remote_tcp, "hello-web"));
+    assert_eq!(h.ok(&["system", "check"]), "no leftovers\n");
+
+    // Leftovers: a veth on the bridge that no container owns, a pinned namespace of no
+    // container, and hull's rules gone.
+    let ip = |args: &[&str]| {
+        assert!(
+            Command::new("ip").args(args).status().unwrap().success(),
+            "ip {args:?}"
+        )
+    };
+    ip(&[
+        "link",
+        "add",
+        "vethdead0001",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "vethdead0002",
+    ]);
+    ip(&["link", "set", "vethdead0001", "master", br]);
+    let stray = "f".repeat(64);
+    hull_net::netns::create(&h.runroot(), &stray).unwrap();
+    let fw: Value =
+        serde_json::from_slice(&std::fs::read(h.runroot().join("network/firewall.json")).unwrap())
+            .unwrap();
+    assert!(fw["ports"].as_object().unwrap().len() == 1);
+    let tables = stdout(
+        &Command::new("nft")
+            .args(["list", "tables"])
+            .output()
+            .unwrap(),
+    );
+    let table = tables
+        .lines()
+        .filter_map(|l| l.strip_prefix("table inet "))
+        .find(|t| {
+            stdout(
+                &Command::new("nft")
+                    .args(["list", "table", "inet", t])
+                    .output()
+                    .unwrap(),
+            )
+            .contains(br)
+        })
+        .expect("hull's table")
+        .to_string();
+    assert!(Command::new("nft")
+        .args(["delete", "table", "inet", &table])
+        .status()
+        .unwrap()
+        .success());
+    assert!(!remote_tcp().contains("hello"));
+
+    let (code, out) = {
+        let o = h.run(&["system", "check"]);
+        (o.status.code(), stdout(&o))
+    };
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("veth vethdead0001 on a hull bridge without a lease"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "pinned network namespace {stray} without a running container"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("nft table inet {table} is missing")),
+        "{out}"
+    );
+    h.ok(&["system", "check", "--repair"]);
+    assert!(eventually(remote_tcp, "hello-web"), "rules back");
+    assert!(!hull_links().contains("vethdead0001"));
+    assert!(!h.runroot().join("netns").join(&stray).exists());
+    assert_eq!(h.ok(&["system", "check"]), "no leftovers\n");
+
+    // A container whose monitor and process die without any hook: its networking goes as
+    // soon as hull looks at it.
+    let id = h
+        .ok(&["inspect", "--format", "{{.Id}}", "web"])
+        .trim()
+        .to_string();
+    let pid: i32 = h
+        .ok(&["inspect", "--format", "{{.State.Pid}}", "web"])
+        .trim()
+        .parse()
+        .unwrap();
+    let mon = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let ppid: i32 = mon
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(ppid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(wait_for(30, || !std::path::Path::new(&format!(
+        "/proc/{pid}"
+    ))
+    .exists()));
+    h.ok(&["ps", "-a"]);
+    assert!(!h.runroot().join("netns").join(&id).exists());
+    let inspect: Value = serde_json::from_str(&h.ok(&["network", "inspect", "chk"])).unwrap();
+    assert!(inspect[0]["Containers"].as_object().unwrap().is_empty());
+    assert!(!remote_tcp().contains("hello"));
+    assert_eq!(h.ok(&["system", "check"]), "no leftovers\n");
+}

@@ -340,6 +340,8 @@ pub fn refresh(conn: &Connection, c: &mut Container, paths: &crate::Paths) {
         .unwrap_or(255);
     let now = crate::nanotime::now_nanos();
     if set_exited(conn, &c.id, code, false, &now).is_ok() {
+        // Its monitor died with it (no exit hook ran): its networking goes here.
+        let _ = crate::network::endpoint::teardown(conn, paths, &c.id);
         c.status = Status::Exited;
         c.exit_code = code;
         c.pid = 0;

@@ -3,6 +3,7 @@
 //! (lease.rs) tie container endpoints to addresses; host.rs brings a network's bridge,
 //! firewall rules and DNS responder up and down; endpoint.rs connects containers.
 
+pub mod check;
 pub mod endpoint;
 pub mod hooks;
 pub mod host;

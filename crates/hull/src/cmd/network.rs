@@ -348,3 +348,33 @@ impl NetFlags {
 fn fail125(msg: String) -> CmdError {
     CmdError { msg, code: 125 }
 }
+
+/// `hull system check`.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Remove what is left over and re-apply missing rules.
+    #[arg(long)]
+    repair: bool,
+}
+
+/// Lists networking leftovers (leases, ports, namespaces of containers not running, stray
+/// veths, a missing nft table); exit status 1 when some were found and not repaired.
+pub fn check(paths: &Paths, args: CheckArgs) -> CmdResult {
+    let conn = db::open(&paths.db())?;
+    let r = network::check::check(&conn, paths, args.repair)?;
+    for f in &r.found {
+        println!("{}{f}", if args.repair { "repaired: " } else { "" });
+    }
+    if !r.errors.is_empty() {
+        return Err(fail(r.errors.join("; ")));
+    }
+    if r.found.is_empty() {
+        println!("no leftovers");
+    } else if !args.repair {
+        return Err(fail(format!(
+            "{} leftovers (hull system check --repair removes them)",
+            r.found.len()
+        )));
+    }
+    Ok(())
+}

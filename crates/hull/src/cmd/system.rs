@@ -19,6 +19,8 @@ enum SystemCmd {
     Prune(PruneArgs),
     /// Show the engine's directories, runtime, storage and the host (as `hull info`).
     Info(super::info::Args),
+    /// Find (and with --repair remove) networking leftovers: cmd/network.rs.
+    Check(super::network::CheckArgs),
 }
 
 #[derive(clap::Args)]
@@ -38,6 +40,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     match args.cmd {
         SystemCmd::Prune(a) => prune(paths, a),
         SystemCmd::Info(a) => super::info::exec(paths, a),
+        SystemCmd::Check(a) => super::network::check(paths, a),
     }
 }
 

@@ -1,0 +1,88 @@
+#!/bin/bash
+# Container networking: throughput through a published port (kernel DNAT) against the same
+# transfer straight to the container's address and through a userland proxy (socat, as
+# docker-proxy), and what the default network adds to `hull run --rm busybox true` against
+# `--network none`. Prints the ratios against the targets (>= 90% and < 10 ms).
+#
+#   sudo bash bench/net.sh          # builds target/release/hull first
+#
+# Environment: HULL (a hull binary; default: cargo build --release -p hull -p hull-monitor),
+# NET_SECS (seconds per iperf3 run, default 5), NET_RUNS (hyperfine runs, default 20).
+# Everything runs on this machine: a "remote" namespace wired to the host by a veth on
+# 10.229.9.0/24 is the client; the test network is 10.229.1.0/24. Exits 0 whatever the
+# figures: a benchmark, not a test.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+SECS=${NET_SECS:-5}
+RUNS=${NET_RUNS:-20}
+die() { echo "net.sh: $*" >&2; exit 1; }
+((EUID == 0)) || die "must run as root"
+for t in iperf3 socat hyperfine nsenter python3 ip; do
+  command -v "$t" >/dev/null || die "$t not found (install with: bash scripts/deps.sh)"
+done
+if [[ -z ${HULL:-} ]]; then
+  (cd "$repo" && cargo build --release -q -p hull -p hull-monitor -p hullrt)
+  HULL=$repo/target/release/hull
+fi
+
+work=$(mktemp -d /tmp/hull-net-bench.XXXXXX)
+hull=("$HULL" --root "$work/root" --runroot "$work/run")
+ns=$work/remote
+cleanup() {
+  set +e
+  [[ -n ${proxy:-} ]] && kill "$proxy" 2>/dev/null
+  [[ -n ${server:-} ]] && kill "$server" 2>/dev/null
+  "${hull[@]}" rm -f hnb-srv >/dev/null 2>&1
+  for n in hnb hull0; do "${hull[@]}" network rm "$n" >/dev/null 2>&1; done
+  ip link del hnb-r0 2>/dev/null
+  umount "$ns" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The remote host.
+touch "$ns"
+unshare --net="$ns" true
+ip link add hnb-r0 type veth peer name eth0 netns "$ns"
+ip addr add 10.229.9.1/24 dev hnb-r0 && ip link set hnb-r0 up
+nsenter --net="$ns" sh -c 'ip addr add 10.229.9.2/24 dev eth0 && ip link set eth0 up && ip link set lo up &&
+  ip route add 10.229.1.0/24 via 10.229.9.1'
+
+# The container: iperf3's server runs in its namespace (the busybox image has no iperf3).
+"${hull[@]}" network create --subnet 10.229.1.0/24 hnb >/dev/null
+id=$("${hull[@]}" run -d --name hnb-srv --network hnb -p 15201:5201 busybox sleep 3600)
+nsenter --net="$work/run/netns/$id" iperf3 -s -p 5201 >/dev/null 2>&1 &
+server=$!
+socat TCP-LISTEN:15202,fork,reuseaddr TCP:10.229.1.2:5201 &
+proxy=$!
+sleep 1
+
+gbps() {
+  nsenter --net="$ns" iperf3 -c "$1" -p "$2" -t "$SECS" -J |
+    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'
+}
+direct=$(gbps 10.229.1.2 5201)
+dnat=$(gbps 10.229.9.1 15201)
+userland=$(gbps 10.229.9.1 15202)
+
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/run.json" \
+  -n none "${hull[*]} run --rm --network none busybox true" \
+  -n bridge "${hull[*]} run --rm busybox true" >/dev/null
+
+python3 - "$direct" "$dnat" "$userland" "$work/run.json" <<'EOF'
+import json, sys
+direct, dnat, userland = map(float, sys.argv[1:4])
+res = {r["command"]: r for r in json.load(open(sys.argv[4]))["results"]}
+none, bridge = res["none"]["median"] * 1e3, res["bridge"]["median"] * 1e3
+print(f"{'path':<34}{'Gbit/s':>8}{'vs direct':>11}")
+print(f"{'straight to the container':<34}{direct:>8.2f}{'100%':>11}")
+print(f"{'published port (nft DNAT)':<34}{dnat:>8.2f}{dnat / direct:>11.0%}   target >= 90%")
+print(f"{'userland proxy (socat)':<34}{userland:>8.2f}{userland / direct:>11.0%}   DNAT/proxy = {dnat / userland:.1f}x")
+print()
+print(f"hull run --rm busybox true, median of {len(res['none']['times'])}:")
+print(f"  --network none   {none:7.1f} ms")
+print(f"  default network  {bridge:7.1f} ms   added {bridge - none:+.1f} ms   target < 10 ms")
+EOF

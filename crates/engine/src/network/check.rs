@@ -1,0 +1,132 @@
+//! `hull system check`: finds what networking left behind by a crash (a killed hull, a dead
+//! monitor, a reboot of nft but not of /run) and, with `repair`, removes or re-applies it:
+//! leases, published ports and pinned namespaces of containers that are not running, veths
+//! on hull's bridges that no lease names, and hull's nft table when it is missing.
+
+use std::collections::BTreeSet;
+
+use hull_net::bridge::HostNet;
+use hull_net::firewall::FirewallDriver;
+use hull_net::netns;
+use rusqlite::Connection;
+
+use super::{endpoint, host, lease, Result};
+use crate::container;
+use crate::Paths;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    /// One line per leftover found.
+    pub found: Vec<String>,
+    /// Failures while repairing.
+    pub errors: Vec<String>,
+}
+
+/// Ids of containers whose process runs (their networking is in use).
+fn live(conn: &Connection, paths: &Paths) -> BTreeSet<String> {
+    let _ = container::init(conn);
+    container::list(conn)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|mut c| {
+            container::refresh(conn, &mut c, paths);
+            c.status.is_live().then_some(c.id)
+        })
+        .collect()
+}
+
+/// Pod ids (their namespaces are pinned under the same directory).
+fn pods(conn: &Connection) -> BTreeSet<String> {
+    let Ok(mut st) = conn.prepare("SELECT id FROM pods") else {
+        return BTreeSet::new();
+    };
+    st.query_map([], |r| r.get::<_, String>(0))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}
+
+pub fn check(conn: &Connection, paths: &Paths, repair: bool) -> Result<Report> {
+    super::ensure_schema(conn)?;
+    let mut r = Report::default();
+    let live = live(conn, paths);
+    let pods = pods(conn);
+
+    // Leases, ports and namespaces of containers that are not running.
+    let mut owners: BTreeSet<String> = lease::all(conn)?
+        .into_iter()
+        .filter(|l| !live.contains(&l.container))
+        .map(|l| {
+            r.found.push(format!(
+                "lease {} on {} of container {} that is not running",
+                l.ip,
+                l.network,
+                &l.container[..l.container.len().min(12)]
+            ));
+            l.container
+        })
+        .collect();
+    let fw = host::firewall(paths);
+    if let Ok(state) = fw.state() {
+        for owner in state
+            .ports
+            .keys()
+            .filter(|o| !live.contains(*o) && !pods.contains(*o))
+        {
+            r.found
+                .push(format!("published ports of {owner}, which is not running"));
+            owners.insert(owner.clone());
+        }
+    }
+    for name in netns::list(&paths.runroot) {
+        if !live.contains(&name) && !pods.contains(&name) && !owners.contains(&name) {
+            r.found.push(format!(
+                "pinned network namespace {name} without a running container"
+            ));
+            owners.insert(name);
+        }
+    }
+    if repair {
+        for o in &owners {
+            r.errors.extend(endpoint::teardown(conn, paths, o));
+        }
+    }
+
+    // Veths on hull's bridges that no lease names.
+    let nets = super::list(conn)?;
+    let leased: BTreeSet<String> = lease::all(conn)?.into_iter().map(|l| l.host_veth).collect();
+    if let Ok(mut h) = HostNet::current() {
+        let links = h.nl.links().unwrap_or_default();
+        let bridges: BTreeSet<u32> = links
+            .iter()
+            .filter(|l| nets.iter().any(|n| n.bridge == l.name))
+            .map(|l| l.index)
+            .collect();
+        for l in links {
+            let on_ours = l.master.is_some_and(|m| bridges.contains(&m));
+            if on_ours && l.name.starts_with("veth") && !leased.contains(&l.name) {
+                r.found
+                    .push(format!("veth {} on a hull bridge without a lease", l.name));
+                if repair {
+                    if let Err(e) = h.nl.delete_link(l.index) {
+                        r.errors.push(e.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    // The rules: hull's table must be there while a network has endpoints.
+    let in_use = nets
+        .iter()
+        .any(|n| lease::of_network(conn, &n.name).is_ok_and(|v| !v.is_empty()));
+    if in_use && fw.list_table().ok().flatten().is_none() {
+        r.found
+            .push(format!("nft table inet {} is missing", fw.table()));
+        if repair {
+            if let Err(e) = host::reload(conn, paths) {
+                r.errors.push(e.to_string());
+            }
+        }
+    }
+    Ok(r)
+}
