@@ -133,10 +133,20 @@ fn pause_exits_0_on_sigint_in_the_foreground() {
         .arg(&b.root)
         .args(["run", &id])
         .current_dir(b.path())
+        .stdin(std::process::Stdio::null())
         .spawn()
         .unwrap();
     poll("pause to run", || {
-        let out = b.hullrt(&["state", &id]);
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("hullrt run ended early: {st}");
+        }
+        // Not b.hullrt: it rewrites config.json, which `run` may be reading.
+        let out = Command::new(hullrt_path())
+            .arg("--root")
+            .arg(&b.root)
+            .args(["state", &id])
+            .output()
+            .unwrap();
         out.status.success()
             && serde_json::from_slice::<serde_json::Value>(&out.stdout)
                 .map(|v| v["status"] == "running")

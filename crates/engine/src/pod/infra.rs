@@ -261,11 +261,22 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
         crate::runtime::delete_force(eng, runtime_id(p));
         return Err(e);
     }
-    let pid = std::fs::read_to_string(&pidfile)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0);
-    Ok(pid)
+    // `start` returns once the runtime has let init go; the exec of hull-pause follows. Wait
+    // for it, so a container joining right after sees a live infra.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(pid) = pid(&eng.paths, &p.id) {
+            return Ok(pid);
+        }
+        if std::time::Instant::now() > end {
+            crate::runtime::delete_force(eng, runtime_id(p));
+            return Err(InfraError::Runtime {
+                pod: p.name.clone(),
+                msg: "hull-pause did not start".into(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// Stops the infra (TERM, then KILL) and deletes its runtime state.
