@@ -211,6 +211,89 @@ fn the_images_own_preload_entries_are_kept() {
 }
 
 #[test]
+fn each_container_of_a_pod_has_its_own_clock() {
+    let h = hull();
+    let pod = name("clockpod");
+    h.ok(&[
+        "pod",
+        "create",
+        "--name",
+        &pod,
+        "--share",
+        "uts,ipc,pid",
+        "--network",
+        "none",
+    ]);
+    // The pod goes (infra included) even when an assertion fails.
+    struct PodGuard<'a>(&'a Hull, String);
+    impl Drop for PodGuard<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.run(&["pod", "rm", "-f", &self.1]);
+        }
+    }
+    let _guard = PodGuard(&h, pod.clone());
+    let (a, b, c) = (name("pod-xmas"), name("pod-rel"), name("pod-real"));
+    h.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        &pod,
+        "--name",
+        &a,
+        "--faketime",
+        "2020-12-24 20:30:00",
+        IMAGE,
+        "sleep",
+        "600",
+    ]);
+    h.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        &pod,
+        "--name",
+        &b,
+        "--faketime",
+        "-10d",
+        "--time-offset",
+        "boottime=10d",
+        IMAGE,
+        "sleep",
+        "600",
+    ]);
+    h.ok(&[
+        "run", "-d", "--pod", &pod, "--name", &c, IMAGE, "sleep", "600",
+    ]);
+
+    assert_eq!(exec(&h, &a, &[DATE, "+%Y"]), "2020");
+    let before = now();
+    let s = nums(&exec(&h, &b, &[DATE, "+%s"]))[0];
+    assert!(
+        (before - 864_000 - 1..=now() - 864_000 + 1).contains(&s),
+        "{s}"
+    );
+    let before = now();
+    let s = nums(&exec(&h, &c, &[DATE, "+%s"]))[0];
+    assert!(
+        (before..=now() + 1).contains(&s),
+        "the pod's plain container: {s}"
+    );
+    let up = |c: &str| -> f64 {
+        let out = exec(&h, c, &["cat", "/proc/uptime"]);
+        out.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert!(up(&b) >= up(&c) + 864_000.0 - 1.0);
+
+    // An update reaches only its container.
+    h.ok(&["update", "--faketime", "@2010-06-01 12:00:00", &a]);
+    poll(30, "the pod's container to read 2010", || {
+        exec(&h, &a, &[DATE, "+%s"]) == "1275393600"
+    });
+    assert_eq!(exec(&h, &c, &[DATE, "+%Y"]), host_date(now(), "%Y"));
+    assert_ne!(exec(&h, &b, &[DATE, "+%Y"]), "2010");
+}
+
+#[test]
 fn relative_and_frozen_specs() {
     let h = hull();
     let before = now();
