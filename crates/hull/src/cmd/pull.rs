@@ -54,7 +54,9 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let mut store = Store::open(&paths.root)?;
     let mut quiet = NoProgress;
     let mut tty;
-    let progress: &mut dyn Progress = if args.quiet {
+    // Bars per layer on a terminal; nothing but the final name otherwise (logs stay clean).
+    use std::io::IsTerminal;
+    let progress: &mut dyn Progress = if args.quiet || !std::io::stderr().is_terminal() {
         &mut quiet
     } else {
         tty = TtyProgress::new();
