@@ -12,12 +12,16 @@ fn info_reports_the_host_and_the_state() {
     let h = Hull::new();
     h.ok(&["volume", "create", "v1"]);
     h.ok(&["volume", "create", "v2"]);
+    run_d(&h, "i1", &["busybox", "sleep", "1000"]);
+    h.ok(&["run", "--name", "i2", "busybox", "true"]);
     let info: Value = serde_json::from_str(&h.ok(&["info", "--format", "json"])).unwrap();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
     assert_eq!(info["KernelVersion"], kernel.trim());
     assert_eq!(info["Volumes"], 2);
-    assert_eq!(info["Images"], 0);
-    assert_eq!(info["Containers"], 0);
+    assert_eq!(info["Images"], 1, "busybox, seeded by run");
+    assert_eq!(info["Containers"], 2);
+    assert_eq!(info["ContainersRunning"], 1);
+    assert_eq!(info["ContainersStopped"], 1);
     assert_eq!(info["Driver"], "overlay");
     assert_eq!(info["DockerRootDir"], h.root().display().to_string());
     assert_eq!(info["RunRoot"], h.runroot().display().to_string());
@@ -45,7 +49,7 @@ fn info_reports_the_host_and_the_state() {
     assert!(text.contains(" Storage Driver: overlay\n"), "{text}");
     assert_eq!(
         h.ok(&["info", "-f", "{{.Images}} {{.ContainersRunning}}"]),
-        "0 0\n"
+        "1 1\n"
     );
     let (_, err) = h.fails(&["info", "-f", "{{.NoSuchField}}"]);
     assert!(err.contains(".NoSuchField"), "{err}");

@@ -29,7 +29,11 @@ pub fn runtime_path() -> Option<PathBuf> {
 fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
     let conn = db::open(&paths.db())?;
     container::init(&conn)?;
-    let containers = container::list(&conn)?;
+    // Statuses checked against the kernel when the engine opens (it needs its runtime).
+    let containers = match super::engine(paths) {
+        Ok(eng) => eng.list()?,
+        Err(_) => container::list(&conn)?,
+    };
     let count = |s: Status| containers.iter().filter(|c| c.status == s).count();
     let running = count(Status::Running) + count(Status::Restarting);
     let paused = count(Status::Paused);
