@@ -460,21 +460,28 @@ fn registry_that_lies_about_a_digest_leaves_nothing() {
     let mut evil = layer.clone();
     let n = evil.len();
     evil[n / 2] ^= 0xff; // same size, other bytes
-    let (cd2, diff2) = (cd.clone(), diff.clone());
+    let (cd2, diff2, good) = (cd.clone(), diff.clone(), layer.clone());
     let server = FakeServer::start(Box::new(move |path, _| {
         let ok =
             |ct: &str, b: Vec<u8>| (200, vec![("Content-Type".to_string(), ct.to_string())], b);
+        // /v2/lie/ sends other bytes for the layer; /v2/long/ the right ones and then more.
+        let repo = path.split('/').nth(2).unwrap_or("");
+        let rest = path.splitn(4, '/').nth(3).unwrap_or("");
         if path == "/v2/" {
             ok("application/json", b"{}".to_vec())
-        } else if path == "/v2/lie/manifests/1" {
+        } else if rest == "manifests/1" {
             ok(
                 "application/vnd.docker.distribution.manifest.v2+json",
                 manifest.clone().into_bytes(),
             )
-        } else if path == format!("/v2/lie/blobs/{cd2}") {
+        } else if rest == format!("blobs/{cd2}") {
             ok("application/octet-stream", config.clone().into_bytes())
-        } else if path == format!("/v2/lie/blobs/{diff2}") {
+        } else if rest == format!("blobs/{diff2}") && repo == "lie" {
             ok("application/octet-stream", evil.clone())
+        } else if rest == format!("blobs/{diff2}") && repo == "long" {
+            let mut more = good.clone();
+            more.extend_from_slice(&vec![0u8; 1 << 20]);
+            ok("application/octet-stream", more)
         } else {
             (
                 404,
@@ -498,6 +505,19 @@ fn registry_that_lies_about_a_digest_leaves_nothing() {
         "{err}"
     );
     t.assert_empty(&s, "lying registry");
+    let err = s
+        .pull(
+            &format!("127.0.0.1:{}/long:1", server.port),
+            &PullOptions::default(),
+            &mut NoProgress,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("size mismatch") && err.contains(&diff),
+        "{err}"
+    );
+    t.assert_empty(&s, "registry sending more than the manifest says");
     assert!(server
         .requests
         .lock()

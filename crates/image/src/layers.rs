@@ -237,7 +237,9 @@ impl Store {
     ) -> Result<(LayerInfo, tempfile::NamedTempFile), ImageError> {
         let blob_path = tmp_blob.path().to_path_buf();
         let writer = BufWriter::with_capacity(BUF, tmp_blob.as_file());
-        let tee = TeeReader::new(src, writer);
+        // A source that says how big it is may not send more (one byte more shows the lie).
+        let limit = expect.blob_size.map_or(u64::MAX, |n| n.saturating_add(1));
+        let tee = TeeReader::new(src.take(limit), writer);
         let mut input = BufReader::with_capacity(BUF, tee);
         let tar_err = |e: io::Error| ImageError::Tar {
             what: expect.what.to_string(),
