@@ -335,6 +335,16 @@ fn pull_from_docker_registry_tags_digests_and_indexes() {
         look(&s, &reg.name("hand:1"), t.path("m1")),
         "hello from the top layer\nb\n"
     );
+    // Layers pulled gzip-compressed are saved uncompressed, rebuilt from their tar-splits.
+    let saved = t.path("pulled.tar");
+    s.save(
+        &[&reg.name("hand:1")],
+        &mut std::fs::File::create(&saved).unwrap(),
+    )
+    .unwrap();
+    let t3 = TestStore::new();
+    t3.open().load(&saved).unwrap();
+    assert_eq!(t3.open().resolve(&reg.name("hand:1")).unwrap().id, id);
     // By digest: the same image, nothing downloaded again.
     let again = s
         .pull(&img.digests[0], &PullOptions::default(), &mut NoProgress)

@@ -51,7 +51,7 @@ impl TestStore {
     /// Nothing stored: no image, no layer dir, no blob, no leftover temp or lock file.
     pub fn assert_empty(&self, s: &Store, what: &str) {
         assert!(s.list().unwrap().is_empty(), "{what}: an image was stored");
-        for d in ["layers", "blobs/sha256", "tmp", "locks"] {
+        for d in ["layers", "splits", "blobs/sha256", "tmp", "locks"] {
             let left = ls(&self.store_root().join(d));
             assert!(left.is_empty(), "{what}: left in {d}: {left:?}");
         }

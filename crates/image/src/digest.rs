@@ -1,6 +1,6 @@
 //! sha256 digests computed while data streams through, so nothing is read twice.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use sha2::{Digest as _, Sha256};
 
@@ -25,6 +25,7 @@ pub struct HashReader<R> {
     inner: R,
     hasher: Sha256,
     count: u64,
+    hashing: bool,
 }
 
 impl<R: Read> HashReader<R> {
@@ -33,6 +34,15 @@ impl<R: Read> HashReader<R> {
             inner,
             hasher: Sha256::new(),
             count: 0,
+            hashing: true,
+        }
+    }
+
+    /// Counts only: for a stream whose digest is already computed elsewhere.
+    pub fn counting(inner: R) -> Self {
+        HashReader {
+            hashing: false,
+            ..HashReader::new(inner)
         }
     }
 
@@ -63,49 +73,9 @@ impl<R: Read> HashReader<R> {
 impl<R: Read> Read for HashReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-/// A reader that hashes everything read through it and writes a copy to `sink` (the blob
-/// file), so a layer is stored, verified and unpacked in one pass over the data.
-pub struct TeeReader<R, W> {
-    inner: R,
-    sink: W,
-    hasher: Sha256,
-    count: u64,
-}
-
-impl<R: Read, W: Write> TeeReader<R, W> {
-    pub fn new(inner: R, sink: W) -> Self {
-        TeeReader {
-            inner,
-            sink,
-            hasher: Sha256::new(),
-            count: 0,
+        if self.hashing {
+            self.hasher.update(&buf[..n]);
         }
-    }
-
-    pub fn drain(&mut self) -> io::Result<()> {
-        io::copy(self, &mut io::sink()).map(|_| ())
-    }
-
-    pub fn finish(self) -> (String, u64, W) {
-        (
-            format!("sha256:{}", hex::encode(self.hasher.finalize())),
-            self.count,
-            self.sink,
-        )
-    }
-}
-
-impl<R: Read, W: Write> Read for TeeReader<R, W> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.sink.write_all(&buf[..n])?;
         self.count += n as u64;
         Ok(n)
     }
@@ -138,11 +108,5 @@ mod tests {
             d,
             "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
-        let mut copy = Vec::new();
-        let mut t = TeeReader::new(&b"abc"[..], &mut copy);
-        t.drain().unwrap();
-        let (d2, _, _) = t.finish();
-        assert_eq!(d2, sha256_of(b"abc"));
-        assert_eq!(copy, b"abc");
     }
 }

@@ -1,14 +1,15 @@
 //! Layers, unpacked once and shared: `<root>/layers/<diff_id hex>/` holds one layer's files,
 //! ready to be an overlayfs lowerdir, whatever images use it.
 //!
-//! A layer is stored in one pass over its bytes: they are hashed and written to the blob
-//! file as they are read, decompressed, hashed again (the diff_id) and unpacked into a temp
-//! dir. Only when both digests check out are the blob and the dir renamed into place, and
-//! only then is the row committed, so a killed process leaves no half layer that looks
-//! complete. A per-layer lock file serializes two processes storing the same layer: the
-//! second waits, then finds the layer done and reuses it.
+//! A layer is stored in one pass over its bytes: they are hashed as they are read (the blob
+//! digest), decompressed, hashed again (the diff_id), recorded minus file contents into a
+//! tar-split (split.rs) and unpacked into a temp dir. The blob itself is not kept: `save`
+//! rebuilds the exact tar from the split and the files. Only when both digests check out are
+//! the split and the dir renamed into place, and only then is the row committed, so a killed
+//! process leaves no half layer that looks complete. A per-layer lock file serializes two
+//! processes storing the same layer: the second waits, then finds it done and reuses it.
 
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
@@ -16,9 +17,10 @@ use rusqlite::{params, OptionalExtension};
 use rustix::fs::{self as rfs, FlockOperation, Mode, OFlags};
 
 use crate::blobs::temp_dir_in;
-use crate::digest::{hex_of, verify, HashReader, TeeReader};
+use crate::digest::{hex_of, verify, HashReader};
 use crate::error::{ImageError, IoContext};
 use crate::extract;
+use crate::split::{SplitTee, SplitWriter};
 use crate::Store;
 
 pub const MEDIA_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
@@ -175,8 +177,8 @@ impl Store {
             }
         }
         let tmp_dir = temp_dir_in(&self.root.join("tmp"))?;
-        let tmp_blob = self.blobs.temp()?;
-        let (info, tmp_blob) = match self.unpack_into(src, tmp_blob, tmp_dir.path(), expect) {
+        let tmp_split = crate::blobs::temp_file_in(&self.root.join("tmp"))?;
+        let info = match self.unpack_into(src, &tmp_split, tmp_dir.path(), expect) {
             Ok(x) => x,
             Err(e) => {
                 // We checked under the lock that the layer is not stored: nothing to guard.
@@ -196,7 +198,10 @@ impl Store {
                 l
             }
         };
-        self.blobs.commit(tmp_blob, &info.blob_digest)?;
+        let split = self.split_path(&info.diff_id)?;
+        tmp_split
+            .persist(&split)
+            .map_err(|e| ImageError::io(&split, e.error))?;
         let dest = self.layer_dir(&info.diff_id)?;
         let tmp_path = tmp_dir.keep();
         if let Err(e) = std::fs::rename(&tmp_path, &dest) {
@@ -228,19 +233,24 @@ impl Store {
         Ok(info)
     }
 
+    /// `<root>/splits/<hex>`: what rebuilds the layer's tar (see split.rs).
+    pub(crate) fn split_path(&self, diff_id: &str) -> Result<PathBuf, ImageError> {
+        Ok(self.root.join("splits").join(hex_of(diff_id)?))
+    }
+
+    /// One pass over the layer's bytes: hashed as they come (the blob digest), decompressed,
+    /// hashed again (the diff_id) unless they were not compressed, recorded into the split
+    /// and unpacked into `dir`.
     fn unpack_into(
         &self,
         src: &mut dyn Read,
-        tmp_blob: tempfile::NamedTempFile,
+        tmp_split: &tempfile::NamedTempFile,
         dir: &Path,
         expect: Expect<'_>,
-    ) -> Result<(LayerInfo, tempfile::NamedTempFile), ImageError> {
-        let blob_path = tmp_blob.path().to_path_buf();
-        let writer = BufWriter::with_capacity(BUF, tmp_blob.as_file());
+    ) -> Result<LayerInfo, ImageError> {
         // A source that says how big it is may not send more (one byte more shows the lie).
         let limit = expect.blob_size.map_or(u64::MAX, |n| n.saturating_add(1));
-        let tee = TeeReader::new(src.take(limit), writer);
-        let mut input = BufReader::with_capacity(BUF, tee);
+        let mut input = BufReader::with_capacity(BUF, HashReader::new(src.take(limit)));
         let tar_err = |e: io::Error| ImageError::Tar {
             what: expect.what.to_string(),
             source: e,
@@ -250,20 +260,32 @@ impl Store {
             return Err(ImageError::archive(expect.what, "empty layer archive"));
         }
         let compression = Compression::detect(magic);
-        let (diff_id, diff_size) = if compression == Compression::None {
-            extract::unpack(&mut input, dir)?;
-            (None, 0)
-        } else {
-            let mut hashed = HashReader::new(compression.decoder(&mut input).map_err(tar_err)?);
-            extract::unpack(&mut hashed, dir)?;
-            hashed.drain().map_err(tar_err)?;
-            let (d, n, _) = hashed.finish();
-            (Some(d), n)
-        };
+        let split_file = tmp_split.reopen().at(tmp_split.path())?;
+        let split = SplitWriter::new(split_file);
+        let mut diff = None;
+        {
+            let decoder = compression.decoder(&mut input).map_err(tar_err)?;
+            // Uncompressed, the diff_id is the blob digest: no need to hash twice.
+            let mut decoded = if compression == Compression::None {
+                HashReader::counting(decoder)
+            } else {
+                HashReader::new(decoder)
+            };
+            let mut tee = SplitTee {
+                inner: &mut decoded,
+                split: split.clone(),
+            };
+            extract::unpack_split(&mut tee, dir, Some(split.clone()))?;
+            // The end-of-archive blocks and padding the parser left: part of the tar too.
+            io::copy(&mut tee, &mut io::sink()).map_err(tar_err)?;
+            if compression != Compression::None {
+                let (d, n, _) = decoded.finish();
+                diff = Some((d, n));
+            }
+        }
+        split.borrow_mut().finish().at(tmp_split.path())?;
         io::copy(&mut input, &mut io::sink()).map_err(tar_err)?;
-        let (blob_digest, blob_size, mut writer) = input.into_inner().finish();
-        writer.flush().at(&blob_path)?;
-        drop(writer);
+        let (blob_digest, blob_size, _) = input.into_inner().finish();
         if let Some(size) = expect.blob_size {
             if size != blob_size {
                 return Err(ImageError::SizeMismatch {
@@ -274,25 +296,19 @@ impl Store {
             }
         }
         verify(expect.what, expect.blob_digest, &blob_digest)?;
-        let (diff_id, diff_size) = match diff_id {
-            Some(d) => (d, diff_size),
-            None => (blob_digest.clone(), blob_size),
-        };
+        let (diff_id, diff_size) = diff.unwrap_or_else(|| (blob_digest.clone(), blob_size));
         verify(
             &format!("{} (uncompressed)", expect.what),
             expect.diff_id,
             &diff_id,
         )?;
-        Ok((
-            LayerInfo {
-                diff_id,
-                blob_digest,
-                blob_size,
-                media_type: compression.media_type().to_string(),
-                diff_size,
-            },
-            tmp_blob,
-        ))
+        Ok(LayerInfo {
+            diff_id,
+            blob_digest,
+            blob_size,
+            media_type: compression.media_type().to_string(),
+            diff_size,
+        })
     }
 
     /// Deletes a layer no image references any more: row, directory and blob.
@@ -327,6 +343,7 @@ impl Store {
         if let Some(b) = blob {
             self.blobs.remove(&b);
         }
+        let _ = std::fs::remove_file(self.split_path(diff_id)?);
         lock.remove();
         Ok(true)
     }

@@ -2,14 +2,16 @@
 //!
 //! ```text
 //! <root>/hull.db              image_* and layer_* tables (the engine's tables beside them)
-//! <root>/blobs/sha256/<hex>   configs, manifests and layer blobs, named by their digest
+//! <root>/blobs/sha256/<hex>   configs and manifests, named by their digest
 //! <root>/layers/<hex>/        one unpacked layer per diff_id: an overlayfs lowerdir
+//! <root>/splits/<hex>         the layer's tar minus file contents, to rebuild it for save
 //! <root>/tmp/<pid>-*          work in progress, renamed into place when complete
 //! <root>/locks/layer-<hex>    flock(2) files serializing work on one layer
 //! ```
 //!
 //! Blobs are verified against their digest as they stream in; a layer is unpacked once, in
-//! the same pass, and shared by every image that has it.
+//! the same pass, and shared by every image that has it. Layer blobs are not kept: a
+//! tar-split rebuilds them byte for byte for `save`, as docker's and podman's stores do.
 
 mod archive;
 mod blobs;
@@ -24,6 +26,7 @@ mod progress;
 pub mod reference;
 pub mod registry;
 mod save;
+mod split;
 
 use std::path::{Path, PathBuf};
 
@@ -47,7 +50,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating as needed) the store under `root` (`/var/lib/hull`).
     pub fn open(root: &Path) -> Result<Store, ImageError> {
-        for d in ["blobs/sha256", "layers", "tmp", "locks"] {
+        for d in ["blobs/sha256", "layers", "splits", "tmp", "locks"] {
             let p = root.join(d);
             std::fs::create_dir_all(&p).map_err(|e| ImageError::io(&p, e))?;
         }

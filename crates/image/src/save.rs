@@ -13,6 +13,7 @@ use crate::error::{ImageError, IoContext};
 use crate::layers::{Compression, MEDIA_TAR};
 use crate::reference::Reference;
 use crate::registry::manifest::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST};
+use crate::split::SplitReader;
 use crate::Store;
 
 struct Saved {
@@ -188,12 +189,29 @@ impl Store {
         if !written.insert(diff_id.to_string()) {
             return Ok(info.diff_size);
         }
-        let path = self.blobs.path(&info.blob_digest)?;
-        let file = std::fs::File::open(&path).at(&path)?;
-        let mut input = BufReader::with_capacity(1 << 20, file);
-        let magic = io::BufRead::fill_buf(&mut input).at(&path)?.to_vec();
-        let compression = Compression::detect(&magic);
-        let decoded = compression.decoder(input).at(&path)?;
+        let split = self.split_path(diff_id)?;
+        let (path, decoded): (std::path::PathBuf, Box<dyn Read>) = if split.exists() {
+            let layer = self.layer_dir(diff_id)?;
+            let dir = rustix::fs::open(
+                &layer,
+                rustix::fs::OFlags::RDONLY
+                    | rustix::fs::OFlags::DIRECTORY
+                    | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .map_err(io::Error::from)
+            .at(&layer)?;
+            let f = std::fs::File::open(&split).at(&split)?;
+            (layer, Box::new(SplitReader::new(f, dir)))
+        } else {
+            // A layer stored with its blob.
+            let path = self.blobs.path(&info.blob_digest)?;
+            let file = std::fs::File::open(&path).at(&path)?;
+            let mut input = BufReader::with_capacity(1 << 20, file);
+            let magic = io::BufRead::fill_buf(&mut input).at(&path)?.to_vec();
+            let decoded = Compression::detect(&magic).decoder(input).at(&path)?;
+            (path, decoded)
+        };
         let mut hashed = HashReader::new(Limited {
             inner: decoded,
             left: info.diff_size,
@@ -205,7 +223,10 @@ impl Store {
         let (digest, _, _) = hashed.finish();
         if digest != diff_id {
             return Err(ImageError::DigestMismatch {
-                what: format!("stored layer {}", path.display()),
+                what: format!(
+                    "stored layer {} (changed since it was unpacked?)",
+                    path.display()
+                ),
                 expected: diff_id.to_string(),
                 actual: digest,
             });

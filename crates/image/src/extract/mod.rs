@@ -23,6 +23,17 @@ use crate::error::{ImageError, IoContext};
 
 mod meta;
 
+use crate::split::SharedSplit;
+
+fn join(parent: &[String], base: &str) -> String {
+    let mut p = parent.join("/");
+    if !p.is_empty() {
+        p.push('/');
+    }
+    p.push_str(base);
+    p
+}
+
 pub(crate) use meta::remove_all_at;
 use meta::{apply_at, apply_fd, clone_times, errno_io, meta, Meta};
 
@@ -40,6 +51,16 @@ pub struct Stats {
 
 /// Unpacks the tar stream `src` into `dest`, an empty directory owned by the caller.
 pub fn unpack(src: impl Read, dest: &Path) -> Result<Stats, ImageError> {
+    unpack_split(src, dest, None)
+}
+
+/// The same, telling `split` where each regular file's data is (see split.rs); `src` must
+/// then be the `SplitTee` recording into it.
+pub(crate) fn unpack_split(
+    src: impl Read,
+    dest: &Path,
+    split: Option<SharedSplit>,
+) -> Result<Stats, ImageError> {
     let root = rfs::open(
         dest,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -58,6 +79,7 @@ pub fn unpack(src: impl Read, dest: &Path) -> Result<Stats, ImageError> {
         dir_times: Vec::new(),
         stats: Stats::default(),
         buf: vec![0u8; 256 * 1024],
+        split,
     };
     let mut archive = tar::Archive::new(src);
     let entries = archive.entries().map_err(|e| ImageError::Tar {
@@ -89,6 +111,7 @@ struct Extractor {
     dir_times: Vec<(Vec<String>, Timestamps)>,
     stats: Stats,
     buf: Vec<u8>,
+    split: Option<SharedSplit>,
 }
 
 /// Splits an entry name into its components, refusing absolute names and `..`.
@@ -374,6 +397,14 @@ impl Extractor {
         .map_err(|e| ImageError::unsafe_entry(name, errno_io(e)))?;
         let mut file = std::fs::File::from(fd);
         let mut written = 0u64;
+        let sparse = entry.header().entry_type() == tar::EntryType::GNUSparse;
+        // A sparse entry's bytes in the tar are not the file's: the split keeps them raw.
+        let split = self.split.clone().filter(|_| !sparse);
+        if let Some(sp) = &split {
+            sp.borrow_mut()
+                .begin_file(&join(parent, base), entry.size())
+                .map_err(|e| ImageError::unsafe_entry(name, e))?;
+        }
         loop {
             let n = match entry.read(&mut self.buf) {
                 Ok(0) => break,
@@ -389,6 +420,15 @@ impl Extractor {
             file.write_all(&self.buf[..n])
                 .map_err(|e| ImageError::unsafe_entry(name, e))?;
             written += n as u64;
+        }
+        if let Some(sp) = &split {
+            sp.borrow_mut().end_file();
+        }
+        if !sparse && written != entry.size() {
+            return Err(ImageError::unsafe_entry(
+                name,
+                format!("truncated: {written} of {} bytes", entry.size()),
+            ));
         }
         self.stats.file_bytes += written;
         apply_fd(&file, m, name)
