@@ -527,10 +527,16 @@ fn pod_verbs_and_bad_input() {
     t.ok(&["pod", "unpause", "vv"]);
     assert!(t.ok(&["pod", "top", "vv"]).contains("sleep 600"));
     assert!(t.ok(&["pod", "logs", "vv"]).contains("started"));
+    let stats: serde_json::Value =
+        serde_json::from_str(&t.ok(&["pod", "stats", "--format", "json", "vv"])).unwrap();
+    assert_eq!(stats[0]["Name"], "vv-a", "{stats}");
+    assert_ne!(stats[0]["PIDs"], "0", "{stats}");
     t.ok(&["pod", "stop", "-t", "1", "vv"]);
     let st = inspect(&t, "vv");
     assert_eq!(st["State"], "Exited");
     assert_eq!(st["InfraPid"], 0);
+    let o = t.run(&["start", "vv-a"]);
+    assert!(o.stderr.contains("pod vv is not running"), "{}", o.stderr);
     t.ok(&["pod", "start", "vv"]);
     poll_exec(&t, "vv-a", "hostname", "vv");
     t.ok(&["pod", "kill", "vv"]);

@@ -56,7 +56,15 @@ pub fn ns_path(conn: &Connection, paths: &Paths, mode: &str, file: &str) -> Resu
         .map(|p| p.name)
         .map_err(|e| e.to_string())?;
     let Some(pid) = infra::pid(paths, id) else {
-        return Err(degraded(&name));
+        let live = store::container_ids(conn, id)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| crate::container::lookup(conn, c).ok())
+            .any(|c| c.status.is_live() && crate::container::process_alive(c.pid));
+        if live {
+            return Err(degraded(&name));
+        }
+        return Err(format!("pod {name} is not running (hull pod start {name})"));
     };
     if file == "net" {
         let ns = crate::network::endpoint::netns_path(paths, id);

@@ -54,6 +54,13 @@ enum Sub {
     Top { pod: String },
     /// The logs of a pod's containers.
     Logs { pod: String },
+    /// One reading of the resource use of a pod's containers.
+    Stats {
+        /// "json" for JSON.
+        #[arg(long)]
+        format: Option<String>,
+        pod: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -212,6 +219,49 @@ fn each(
     last
 }
 
+/// Two samples half a second apart (for CPU %) of every running container of the pod.
+fn stats(eng: &Engine, key: &str, format: Option<&str>) -> CmdResult {
+    use hull_engine::stats;
+    let p = ops::lookup(eng, key).map_err(err)?;
+    let live: Vec<_> = ops::members(eng, &p)
+        .map_err(err)?
+        .into_iter()
+        .filter(|c| c.status.is_live())
+        .collect();
+    let first: Vec<_> = live
+        .iter()
+        .map(|c| stats::sample(&c.id, c.pid).ok())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut rows = Vec::new();
+    for (c, prev) in live.iter().zip(&first) {
+        if let Ok(cur) = stats::sample(&c.id, c.pid) {
+            rows.push(stats::row(&c.id, &c.name, prev.as_ref(), &cur));
+        }
+    }
+    if format == Some("json") {
+        println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
+        return Ok(());
+    }
+    println!(
+        "{:<14}{:<24}{:<9}{:<24}{:<9}PIDS",
+        "CONTAINER", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %"
+    );
+    for r in rows {
+        let f = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        println!(
+            "{:<14}{:<24}{:<9}{:<24}{:<9}{}",
+            f("Container"),
+            f("Name"),
+            f("CPUPerc"),
+            f("MemUsage"),
+            f("MemPerc"),
+            f("PIDs")
+        );
+    }
+    Ok(())
+}
+
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let mut eng = super::engine(paths)?;
     match a.cmd {
@@ -263,6 +313,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             }
             Ok(())
         }
+        Sub::Stats { format, pod } => stats(&eng, &pod, format.as_deref()),
         Sub::Logs { pod } => {
             let p = ops::lookup(&eng, &pod).map_err(err)?;
             for c in ops::members(&eng, &p).map_err(err)? {
