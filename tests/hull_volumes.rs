@@ -98,6 +98,8 @@ fn bad_input_is_one_line_and_leaves_nothing() {
         assert!(err.contains("volume name"), "{bad}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
+    let (_, err) = h.fails(&["volume", "create", "-o", "type=tmpfs", "v1"]);
+    assert!(err.contains("type=tmpfs"), "{err}");
     let (_, err) = h.fails(&["volume", "create", "--driver", "nfs", "v1"]);
     assert!(err.contains("driver"), "{err}");
     let (_, err) = h.fails(&["volume", "create", "--label", "=v", "v1"]);

@@ -25,6 +25,9 @@ enum VolumeCmd {
         /// Set a label: KEY=VALUE.
         #[arg(long = "label", short = 'l', value_name = "KEY=VALUE")]
         labels: Vec<String>,
+        /// Driver options (docker's local driver mounts: type=, device=, o=): not supported.
+        #[arg(long = "opt", short = 'o', value_name = "KEY=VALUE")]
+        opts: Vec<String>,
         name: Option<String>,
     },
     /// List volumes.
@@ -77,8 +80,17 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         VolumeCmd::Create {
             driver,
             labels,
+            opts,
             name,
         } => {
+            if let Some(o) = opts.first() {
+                return Err(CmdError {
+                    msg: format!(
+                        "volume option {o:?}: driver options are not supported (hull's local volumes are plain directories)"
+                    ),
+                    code: 125,
+                });
+            }
             let mut map = BTreeMap::new();
             for l in &labels {
                 let (k, v) = parse::label(l)?;
