@@ -302,6 +302,13 @@ fn bad_manifests_give_one_line_and_leave_nothing() {
             "no-such-image-here",
         ),
         (
+            format!(
+                "{}  initContainers:\n  - {{name: i, image: busybox, command: [sh, -c, 'exit 3']}}\n",
+                pod("")
+            ),
+            "container i: init container exited with 3",
+        ),
+        (
             pod("  - {name: b, image: busybox, volumeMounts: [{name: nope, mountPath: /x}]}\n"),
             "volumeMounts[0].name: no volume \"nope\"",
         ),
@@ -322,4 +329,22 @@ fn bad_manifests_give_one_line_and_leave_nothing() {
     }
     let o = t.run(&["kube", "play", "/no/such/file.yaml"]);
     assert!(o.stderr.contains("/no/such/file.yaml"), "{}", o.stderr);
+}
+
+#[test]
+fn host_network_uses_the_hosts_namespace() {
+    let t = new();
+    let f = write(
+        &t,
+        "hostnet.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: hostnet}\nspec:\n  hostNetwork: true\n  \
+         containers:\n  - {name: a, image: busybox, command: [sleep, '600']}\n",
+    );
+    t.ok(&["kube", "play", &f]);
+    let inside = t.ok(&["exec", "hostnet-a", "readlink", "/proc/self/ns/net"]);
+    assert_eq!(inside.trim(), hull_e2e::ns_of("self", "net"));
+    let gen = t.ok(&["kube", "generate", "hostnet"]);
+    assert!(gen.contains("hostNetwork: true"), "{gen}");
+    t.ok(&["kube", "down", &f]);
+    t.assert_empty();
 }
