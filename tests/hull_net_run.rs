@@ -689,3 +689,58 @@ fn system_check_finds_and_repairs_leftovers() {
     assert!(!remote_tcp().contains("hello"));
     assert_eq!(h.ok(&["system", "check"]), "no leftovers\n");
 }
+
+#[test]
+fn connect_and_disconnect_a_running_container() {
+    let h = Hull::new();
+    h.ok(&["network", "create", "--subnet", "10.221.1.0/24", "one"]);
+    h.ok(&["network", "create", "--subnet", "10.221.2.0/24", "two"]);
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "cx",
+        "--network",
+        "one",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "cy",
+        "--network",
+        "two",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let ping = |c: &str, t: &str| {
+        h.run(&["exec", c, "ping", "-c1", "-W2", t])
+            .status
+            .success()
+    };
+    assert!(!ping("cx", "10.221.2.2"), "isolated before connect");
+    h.ok(&["network", "connect", "--ip", "10.221.2.50", "two", "cx"]);
+    let addrs = h.ok(&["exec", "cx", "ip", "-o", "-4", "addr"]);
+    assert!(
+        addrs.contains("eth1") && addrs.contains("10.221.2.50/24"),
+        "{addrs}"
+    );
+    assert!(wait_for(30, || ping("cx", "10.221.2.2")));
+    assert!(
+        wait_for(30, || ping("cy", "cx")),
+        "y resolves x on network two"
+    );
+    let (_, err) = h.fails(&["network", "connect", "two", "cx"]);
+    assert!(err.contains("is already connected to network two"), "{err}");
+    h.ok(&["network", "disconnect", "two", "cx"]);
+    assert!(!h
+        .ok(&["exec", "cx", "ip", "-o", "-4", "addr"])
+        .contains("10.221.2.50"));
+    assert!(!ping("cy", "10.221.2.50"));
+    let (_, err) = h.fails(&["network", "disconnect", "two", "cx"]);
+    assert!(err.contains("is not connected to network two"), "{err}");
+}

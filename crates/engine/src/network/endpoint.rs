@@ -388,8 +388,15 @@ pub fn connect_one(
         ));
     }
     let net = super::lookup(conn, network)?;
+    let held = lease::of_container(conn, id)?;
+    if held.iter().any(|l| l.network == net.name) {
+        return Err(ep_err(
+            id,
+            format!("is already connected to network {}", net.name),
+        ));
+    }
     host::up(paths, &net)?;
-    let n = lease::of_container(conn, id)?.len();
+    let n = held.len();
     let l = lease::allocate(
         conn,
         &net,
