@@ -5,7 +5,8 @@ pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
       runc crun uidmap hyperfine qemu-system-x86 cpio python3 time
       containerd podman conmon docker-registry skopeo
       nftables socat iperf3
-      libfaketime)
+      libfaketime
+      libc6-dev)  # libc.a: hull-pause links static-pie (crates/pause/build.rs)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
