@@ -176,3 +176,30 @@ fn cp_tar_streams_through_stdin_and_stdout() {
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("must be a directory"));
 }
+
+#[test]
+fn cp_into_a_created_container_and_its_volume() {
+    let h = Hull::new();
+    h.ok(&[
+        "create",
+        "--name",
+        "cp4",
+        "-v",
+        "cp4vol:/data/sub",
+        "busybox",
+        "cat",
+        "/etc/motd",
+        "/data/sub/f",
+    ]);
+    let f = h.dir.path().join("f");
+    std::fs::write(&f, "copied before the first start\n").unwrap();
+    // Never started: the volume's mount point does not exist yet; cp makes it, as the runtime
+    // will, and the file lands in the volume.
+    h.ok(&["cp", f.to_str().unwrap(), "cp4:/data/sub/f"]);
+    h.ok(&["cp", f.to_str().unwrap(), "cp4:/etc/motd"]);
+    assert!(h.root().join("volumes/cp4vol/_data/f").exists());
+    assert_eq!(
+        h.ok(&["start", "-a", "cp4"]),
+        "copied before the first start\ncopied before the first start\n"
+    );
+}

@@ -20,7 +20,7 @@ mod out;
 mod tar;
 
 use std::io;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use rustix::fs::{openat2, FileType, Mode, OFlags, ResolveFlags, CWD};
@@ -121,7 +121,12 @@ impl ContainerFs {
         use std::os::fd::AsRawFd;
         let dir = match self.resolve(target, OFlags::PATH | OFlags::DIRECTORY) {
             Ok(fd) => fd,
-            Err(rustix::io::Errno::NOENT) => return Ok(false),
+            // Never started: make the mount point as the runtime would at start, one name at a
+            // time beneath the root; a path it cannot make that way is left alone.
+            Err(rustix::io::Errno::NOENT) => match self.make_dirs(target) {
+                Some(fd) => fd,
+                None => return Ok(false),
+            },
             Err(e) => return Err(ctr_err(target)(e)),
         };
         let on = format!("/proc/self/fd/{}", dir.as_raw_fd());
@@ -153,6 +158,23 @@ impl ContainerFs {
             .map_err(err)?;
         }
         Ok(true)
+    }
+}
+
+impl ContainerFs {
+    /// `mkdir -p` of a container path, each name made and opened beneath its parent without
+    /// following links; None when a name is in the way.
+    fn make_dirs(&self, path: &str) -> Option<OwnedFd> {
+        let mut cur = into::reopen_dir(self.root.as_fd()).ok()?;
+        let mut at = String::new();
+        for name in path.split('/').filter(|n| !n.is_empty() && *n != ".") {
+            if name == ".." {
+                return None;
+            }
+            at = format!("{at}/{name}");
+            cur = into::make_dir(cur.as_fd(), std::ffi::OsStr::new(name), &at).ok()?;
+        }
+        Some(cur)
     }
 }
 
