@@ -543,3 +543,21 @@ fn pod_verbs_and_bad_input() {
     t.ok(&["pod", "rm", "-f", "vv"]);
     t.assert_empty();
 }
+
+#[test]
+fn a_stopped_pod_starts_again_after_its_runtime_state_is_gone() {
+    let t = T::new();
+    t.ok(&["pod", "create", "--name", "boot"]);
+    let id = inspect(&t, "boot")["Id"].as_str().unwrap().to_string();
+    t.ok(&["pod", "stop", "boot"]);
+    // What a reboot does to /run: the pinned network namespace is gone.
+    let ns = t.runroot().join("netns").join(&id);
+    let _ = nix::mount::umount2(&ns, nix::mount::MntFlags::MNT_DETACH);
+    std::fs::remove_file(&ns).unwrap();
+    t.ok(&["pod", "start", "boot"]);
+    let out = t.sh(&["--pod", "boot"], "ip -4 -o addr show eth0; hostname");
+    assert!(out.contains("inet "), "{out}");
+    assert!(out.ends_with("boot\n"), "{out}");
+    t.ok(&["pod", "rm", "-f", "boot"]);
+    t.assert_empty();
+}

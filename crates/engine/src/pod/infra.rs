@@ -157,11 +157,33 @@ pub fn make_network(eng: &Engine, p: &Pod) -> Result<(), InfraError> {
 
 /// Unpublishes, disconnects and unpins the pod's network; every failure is returned.
 pub fn remove_network(eng: &Engine, p: &Pod) -> Vec<String> {
-    if !netns(eng, &p.id).exists() {
+    if p.plan.host_network || !p.share.net {
         return Vec::new();
     }
     let paths = eng.paths.clone();
     endpoint::teardown(&eng.conn, &paths, &p.id)
+        .into_iter()
+        .filter(|e| netns(eng, &p.id).exists() || !e.contains("No such file"))
+        .collect()
+}
+
+/// Before the infra starts again: what a reboot takes away (the pinned network namespace
+/// under /run, tmpfs volumes) is made again; the stale leases and rules go first.
+pub fn restore(eng: &Engine, p: &Pod) -> Result<(), InfraError> {
+    if !p.plan.host_network && p.share.net && !netns(eng, &p.id).exists() {
+        let _ = remove_network(eng, p);
+        make_network(eng, p)?;
+    }
+    make_volumes(eng, p)
+}
+
+/// Whether `d` is a mount point (its device differs from its parent's).
+fn is_mount_point(d: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(d), d.parent().map(std::fs::metadata)) {
+        (Ok(a), Some(Ok(b))) => a.dev() != b.dev(),
+        _ => false,
+    }
 }
 
 /// The infra's OCI config.
@@ -312,7 +334,7 @@ pub fn make_volumes(eng: &Engine, p: &Pod) -> Result<(), InfraError> {
         if let super::plan::VolumeSource::EmptyDir { memory, size_limit } = &v.source {
             let d = volume_dir(eng, &p.id, &v.name);
             std::fs::create_dir_all(&d).map_err(io(p, &d))?;
-            if *memory {
+            if *memory && !is_mount_point(&d) {
                 let mut opts = String::from("mode=1777");
                 if *size_limit > 0 {
                     opts.push_str(&format!(",size={size_limit}"));

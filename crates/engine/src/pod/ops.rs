@@ -123,6 +123,7 @@ pub fn ensure_infra(eng: &Engine, p: &Pod) -> Result<(), OpError> {
     if members(eng, p)?.iter().any(|c| c.status.is_live()) {
         return Err(OpError::Invalid(super::hooks::degraded(&p.name)));
     }
+    infra::restore(eng, p)?;
     infra::start(eng, p)?;
     Ok(())
 }
