@@ -70,6 +70,18 @@ pub fn block_proxy_signals() -> SigSet {
 
 /// Streams until the container exits; its exit code (None if the monitor went away).
 pub fn attach(sock: UnixStream, stdin: bool, tty: bool, sig_proxy: bool) -> Option<i32> {
+    attach_with_hook(sock, stdin, tty, sig_proxy, None)
+}
+
+/// As `attach`; with `hook` (the starter asked for WANT_HOOK), the exit is recorded here by
+/// calling it with the exit code, and its status goes back to the monitor.
+pub fn attach_with_hook(
+    sock: UnixStream,
+    stdin: bool,
+    tty: bool,
+    sig_proxy: bool,
+    hook: Option<&dyn Fn(i32) -> i32>,
+) -> Option<i32> {
     let signals = block_proxy_signals();
     let _raw =
         RawMode::enter(tty && nix::unistd::isatty(std::io::stdin().as_fd()).unwrap_or(false));
@@ -133,6 +145,16 @@ pub fn attach(sock: UnixStream, stdin: bool, tty: bool, sig_proxy: bool) -> Opti
                 let _ = err.write_all(&d);
             }
             Ok(Some((proto::EXIT, p))) => return proto::payload_i32(&p),
+            Ok(Some((proto::HOOK, p))) => {
+                let code = proto::payload_i32(&p)?;
+                let status = hook.map(|h| h(code)).unwrap_or(0);
+                let _ = proto::write_frame(
+                    &mut *writer.lock().unwrap_or_else(|e| e.into_inner()),
+                    proto::HOOK_DONE,
+                    &proto::i32_payload(status),
+                );
+                return Some(code);
+            }
             Ok(Some(_)) => {}
             Ok(None) | Err(_) => return None,
         }

@@ -334,6 +334,10 @@ pub fn refresh(conn: &Connection, c: &mut Container, paths: &crate::Paths) {
     if c.pid > 0 && process_alive(c.pid) {
         return;
     }
+    // A live monitor records the exit itself (and may be restarting the container).
+    if c.monitor_pid > 0 && process_alive(c.monitor_pid) {
+        return;
+    }
     let code = std::fs::read_to_string(&exit_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())

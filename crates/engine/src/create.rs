@@ -82,6 +82,14 @@ fn validate(cfg: &RunConfig) -> Result<(), CreateError> {
 }
 
 pub fn create(eng: &Engine, req: Request) -> Result<Container, CreateError> {
+    create_with_image(eng, req).map(|(c, _)| c)
+}
+
+/// As `create`, also returning the resolved image (so `run` need not resolve it again).
+pub fn create_with_image(
+    eng: &Engine,
+    req: Request,
+) -> Result<(Container, image::ImageInfo), CreateError> {
     if let Some(n) = &req.name {
         if !names::valid_name(n.strip_prefix('/').unwrap_or(n)) {
             return Err(CreateError::BadName(n.clone()));
@@ -129,7 +137,7 @@ pub fn create(eng: &Engine, req: Request) -> Result<Container, CreateError> {
         remove_leftovers(eng, &c);
         return Err(e);
     }
-    Ok(c)
+    Ok((c, img))
 }
 
 /// Inserts with the given name, or with random names until one is free.

@@ -36,6 +36,14 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
         .map_err(err)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(err)?;
+    // Every hull command is a short process: checkpointing the WAL (two fsyncs) each time one
+    // closes its connection would cost more than the command's own writes. SQLite still
+    // checkpoints when the WAL grows past its limit.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .map_err(err)?;
     Ok(conn)
 }
 

@@ -53,7 +53,7 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
     crate::network::hooks::after_stop(eng, &c);
     rootfs::unmount(&eng.paths.rootfs(id));
     if c.config.auto_remove {
-        remove::remove_all(eng, &c, true);
+        remove::remove_files(eng, &c, true);
     } else {
         let _ = std::fs::remove_dir_all(eng.paths.run_dir(id));
     }

@@ -37,6 +37,11 @@ pub fn remove(eng: &Engine, c: &Container, force: bool, volumes: bool) -> Result
 pub fn remove_all(eng: &Engine, c: &Container, volumes: bool) {
     runtime::delete_force(eng, &c.id);
     crate::network::hooks::after_stop(eng, c);
+    remove_files(eng, c, volumes);
+}
+
+/// Everything but the runtime's state and the network (the monitor's hook took those down).
+pub fn remove_files(eng: &Engine, c: &Container, volumes: bool) {
     rootfs::unmount(&eng.paths.rootfs(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));

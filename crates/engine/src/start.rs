@@ -90,8 +90,19 @@ fn init_binary(eng: &Engine) -> Result<PathBuf, StartError> {
 }
 
 /// Mounts the rootfs and writes config.json.
-fn prepare_bundle(eng: &Engine, c: &Container) -> Result<(), StartError> {
-    let img = image::resolve(&eng.paths, &c.image_id)?;
+fn prepare_bundle(
+    eng: &Engine,
+    c: &Container,
+    img: Option<&image::ImageInfo>,
+) -> Result<(), StartError> {
+    let resolved;
+    let img = match img {
+        Some(i) => i,
+        None => {
+            resolved = image::resolve(&eng.paths, &c.image_id)?;
+            &resolved
+        }
+    };
     let run_dir = eng.paths.run_dir(&c.id);
     std::fs::create_dir_all(&run_dir).map_err(io_err(&run_dir))?;
     let rootfs = eng.paths.rootfs(&c.id);
@@ -197,7 +208,17 @@ fn runtime_error(msg: String) -> StartError {
 /// Starts `c` (created or exited). On failure nothing of the start is left (no mount, no
 /// bundle, no runtime state) and the container keeps its previous status.
 pub fn start(eng: &Engine, c: &Container, at: Attach) -> Result<Started, StartError> {
-    if let Err(e) = prepare_bundle(eng, c) {
+    start_with_image(eng, c, at, None)
+}
+
+/// As `start`, with the image already resolved (by `run`'s create).
+pub fn start_with_image(
+    eng: &Engine,
+    c: &Container,
+    at: Attach,
+    img: Option<&image::ImageInfo>,
+) -> Result<Started, StartError> {
+    if let Err(e) = prepare_bundle(eng, c, img) {
         unprepare(eng, c);
         return Err(e);
     }
@@ -234,13 +255,23 @@ fn handshake(
     let mut pid = 0;
     loop {
         match proto::read_frame(s) {
+            // With a terminal: created, not started yet.
             Ok(Some((proto::CREATED, p))) => {
                 pid = proto::payload_i32(&p).unwrap_or(0);
                 let now = crate::nanotime::now_nanos();
                 container::set_running(&eng.conn, &c.id, pid, monitor_pid, &now)?;
                 send(s, proto::GO, &[])?;
             }
-            Ok(Some((proto::STARTED, _))) => return Ok(pid),
+            // The monitor records no exit before our GO, so this write cannot come after it.
+            Ok(Some((proto::STARTED, p))) => {
+                if pid == 0 {
+                    pid = proto::payload_i32(&p).unwrap_or(0);
+                    let now = crate::nanotime::now_nanos();
+                    container::set_running(&eng.conn, &c.id, pid, monitor_pid, &now)?;
+                    send(s, proto::GO, &[])?;
+                }
+                return Ok(pid);
+            }
             Ok(Some((proto::ERROR, msg))) => {
                 return Err(runtime_error(String::from_utf8_lossy(&msg).into_owned()))
             }

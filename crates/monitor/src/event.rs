@@ -236,6 +236,35 @@ impl Monitor {
         }
     }
 
+    /// Lets a client that asked for it (WANT_HOOK) record the exit; its hook status, or None
+    /// when there is none or it went away (the monitor then runs the hook itself).
+    pub fn client_hook(&mut self, code: i32) -> Option<i32> {
+        let i = self
+            .clients
+            .iter()
+            .position(|c| c.flags & proto::WANT_HOOK != 0)?;
+        let c = &mut self.clients[i];
+        if proto::write_frame(&mut c.sock, proto::HOOK, &proto::i32_payload(code)).is_err() {
+            self.clients.remove(i);
+            return None;
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            match c.parser.next_frame() {
+                Ok(Some((proto::HOOK_DONE, p))) => return proto::payload_i32(&p),
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(_) => break,
+            }
+            match c.sock.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => c.parser.push(&buf[..n]),
+            }
+        }
+        self.clients.remove(i);
+        None
+    }
+
     /// The end: every client (and any still waiting in the backlog) learns the exit code.
     pub fn finish(mut self, code: i32) {
         let _ = self.listener.set_nonblocking(true);

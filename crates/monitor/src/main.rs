@@ -179,7 +179,11 @@ fn run(args: Args, mut sync: Option<UnixStream>) -> i32 {
         let _ = std::fs::File::create("exit.tmp")
             .and_then(|mut f| f.write_all(code.to_string().as_bytes()))
             .and_then(|_| std::fs::rename("exit.tmp", "exit"));
-        if hook(&args, "exited", code) == Some(3) {
+        let status = match mon.client_hook(code) {
+            Some(s) => Some(s),
+            None => hook(&args, "exited", code),
+        };
+        if status == Some(3) {
             std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
             backoff_ms = (backoff_ms * 2).min(10_000);
             continue;

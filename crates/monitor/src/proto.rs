@@ -14,8 +14,15 @@ pub const EXIT: u8 = 3;
 pub const CREATED: u8 = 4;
 /// Monitor -> starter: create or start failed; payload: the runtime's message.
 pub const ERROR: u8 = 5;
-/// Monitor -> starter: the runtime's start returned.
+/// Monitor -> starter: the container runs; payload: its init pid (i32 LE). Without a
+/// terminal the starter answers GO (after recording it) before any exit is recorded.
 pub const STARTED: u8 = 6;
+
+/// Monitor -> the client that set WANT_HOOK: the container exited (payload: code, i32 LE);
+/// record it and answer HOOK_DONE with the hook's status, as `hull internal-hook exited`.
+pub const HOOK: u8 = 7;
+/// Client -> monitor: the exit is recorded; payload: the hook's status (i32 LE).
+pub const HOOK_DONE: u8 = 16;
 
 /// Client -> monitor: first frame; payload: one byte of WANT_* flags.
 pub const HELLO: u8 = 10;
@@ -26,12 +33,14 @@ pub const STDIN_EOF: u8 = 12;
 pub const RESIZE: u8 = 13;
 /// Client -> monitor: send a signal to the container's init; payload: i32 LE.
 pub const SIGNAL: u8 = 14;
-/// Starter -> monitor: go on with the runtime's start.
+/// Starter -> monitor: the start is recorded; go on (with a terminal: run the start).
 pub const GO: u8 = 15;
 
 pub const WANT_STDOUT: u8 = 1;
 pub const WANT_STDERR: u8 = 2;
 pub const WANT_STDIN: u8 = 4;
+/// The client records the exit itself (a foreground `hull run`: no exec of the hook).
+pub const WANT_HOOK: u8 = 8;
 
 /// Largest payload accepted (a bigger length is a broken peer).
 pub const MAX_FRAME: usize = 1 << 20;

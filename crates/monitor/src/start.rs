@@ -1,5 +1,6 @@
-//! Creating and starting the container through the OCI runtime's CLI (runc's): `create
-//! --bundle --pid-file [--console-socket]`, then `start` once the starter said GO.
+//! Creating and starting the container through the OCI runtime's CLI (runc's): `run
+//! --detach --bundle --pid-file`, or with a terminal `create --console-socket` and `start`
+//! once the starter said GO.
 
 use std::fs::File;
 use std::io::Read;
@@ -121,8 +122,15 @@ pub fn start(
     } else {
         None
     };
+    // Without a terminal, one `run --detach` creates and starts; with one, create and start
+    // are apart so the window size is set on the pty before the program can ask for it.
     let mut c = runtime(args);
-    c.args(["create", "--bundle", &args.bundle, "--pid-file", "pid"]);
+    let verb = if io.tty { "create" } else { "run" };
+    c.arg(verb);
+    if !io.tty {
+        c.arg("--detach");
+    }
+    c.args(["--bundle", &args.bundle, "--pid-file", "pid"]);
     if console.is_some() {
         c.args(["--console-socket", "console.sock"]);
     }
@@ -130,11 +138,11 @@ pub fn start(
     c.stdin(Stdio::dup(&io.stdin_r))
         .stdout(Stdio::dup(&io.out_w))
         .stderr(Stdio::dup(&io.err_w));
-    run_checked(args, io, "create", c)?;
+    run_checked(args, io, verb, c)?;
     let pid: i32 = std::fs::read_to_string("pid")
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| "runtime create wrote no pid file".to_string())?;
+        .ok_or_else(|| "runtime wrote no pid file".to_string())?;
     if let Some(l) = console {
         let _ = l.set_nonblocking(true);
         let master = l
@@ -160,44 +168,55 @@ pub fn start(
         let _ = nonblocking(&master);
         io.master = Some(master);
     }
-    if let Some(s) = sync.as_deref_mut() {
-        if proto::write_frame(s, proto::CREATED, &proto::i32_payload(pid)).is_err() {
-            delete(args);
-            return Err("the starting hull went away".into());
-        }
-        // Wait for GO; RESIZE may come first.
-        loop {
-            match proto::read_frame(s) {
-                Ok(Some((proto::GO, _))) => break,
-                Ok(Some((proto::RESIZE, p))) if p.len() >= 4 => {
-                    if let Some(m) = io.master.as_ref() {
-                        let rows = u16::from_le_bytes([p[0], p[1]]);
-                        let cols = u16::from_le_bytes([p[2], p[3]]);
-                        let _ = hull_sys::tty::set_window_size(m.as_fd(), rows, cols);
-                    }
-                }
-                Ok(Some((proto::HELLO, p))) => io.sync_hello = p.first().copied(),
-                Ok(Some(_)) => {}
-                _ => {
-                    delete(args);
-                    return Err("the starting hull went away".into());
-                }
+    if io.tty {
+        if let Some(s) = sync.as_deref_mut() {
+            // The starter records "running" and answers GO before the program starts.
+            if proto::write_frame(s, proto::CREATED, &proto::i32_payload(pid)).is_err()
+                || !wait_go(s, io)
+            {
+                delete(args);
+                return Err("the starting hull went away".into());
             }
         }
-    }
-    let mut c = runtime(args);
-    c.args(["start", &args.id])
-        .stdin(Std::null())
-        .stdout(Std::null())
-        .stderr(Stdio::dup(&io.err_w));
-    if let Err(e) = run_checked(args, io, "start", c) {
-        delete(args);
-        return Err(e);
+        let mut c = runtime(args);
+        c.args(["start", &args.id])
+            .stdin(Std::null())
+            .stdout(Std::null())
+            .stderr(Stdio::dup(&io.err_w));
+        if let Err(e) = run_checked(args, io, "start", c) {
+            delete(args);
+            return Err(e);
+        }
     }
     if let Some(s) = sync {
-        let _ = proto::write_frame(s, proto::STARTED, &[]);
+        let _ = proto::write_frame(s, proto::STARTED, &proto::i32_payload(pid));
+        // The starter records "running" (if it has not yet) and answers GO; only then may an
+        // exit be recorded, so the two writes cannot cross.
+        if !io.tty && !wait_go(s, io) {
+            // The starter is gone: the container runs on, unrecorded until its exit.
+        }
     }
     Ok(pid)
+}
+
+/// Reads the starter's frames until GO (HELLO and RESIZE may come first). False if it went
+/// away.
+fn wait_go(s: &mut UnixStream, io: &mut Stdio) -> bool {
+    loop {
+        match proto::read_frame(s) {
+            Ok(Some((proto::GO, _))) => return true,
+            Ok(Some((proto::RESIZE, p))) if p.len() >= 4 => {
+                if let Some(m) = io.master.as_ref() {
+                    let rows = u16::from_le_bytes([p[0], p[1]]);
+                    let cols = u16::from_le_bytes([p[2], p[3]]);
+                    let _ = hull_sys::tty::set_window_size(m.as_fd(), rows, cols);
+                }
+            }
+            Ok(Some((proto::HELLO, p))) => io.sync_hello = p.first().copied(),
+            Ok(Some(_)) => {}
+            _ => return false,
+        }
+    }
 }
 
 fn delete(args: &Args) {

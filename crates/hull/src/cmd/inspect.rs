@@ -1,6 +1,6 @@
 //! `hull inspect [--format T] CONTAINER...` (containers; images through `image inspect`).
 
-use hull_engine::{inspect, Paths};
+use hull_engine::{format, inspect, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -31,16 +31,6 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         }
     }
     let _ = a.kind;
-    match &a.format {
-        Some(t) => {
-            for d in &docs {
-                println!("{}", super::tmpl::render(t, d));
-            }
-        }
-        None => println!(
-            "{}",
-            serde_json::to_string_pretty(&docs).unwrap_or_default()
-        ),
-    }
+    print!("{}", format::inspect_output(a.format.as_deref(), &docs)?);
     missing.map_or(Ok(()), Err)
 }

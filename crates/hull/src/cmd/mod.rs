@@ -32,7 +32,6 @@ pub mod stats;
 pub mod stop;
 pub mod system;
 pub mod tag;
-pub mod tmpl;
 pub mod top;
 pub mod unpause;
 pub mod update;

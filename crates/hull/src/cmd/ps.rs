@@ -1,6 +1,6 @@
 //! `hull ps [-a] [-q] [--filter K=V] [--format T] [--no-trunc]`.
 
-use hull_engine::{inspect, Container, Paths};
+use hull_engine::{format, inspect, Container, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -70,69 +70,17 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             v["ID"] = serde_json::json!(c.id);
         }
     }
-    match a.format.as_deref() {
-        Some("json") => {
-            for v in &values {
-                println!("{v}");
-            }
+    if a.format.as_deref() == Some("json") {
+        for v in &values {
+            println!("{v}");
         }
-        Some(t) => {
-            let t = t.strip_prefix("table ").unwrap_or(t);
-            for v in &values {
-                println!("{}", super::tmpl::render(t, v));
-            }
-        }
-        None => {
-            let cols = [
-                "ID",
-                "Image",
-                "Command",
-                "RunningFor",
-                "Status",
-                "Ports",
-                "Names",
-            ];
-            let heads = [
-                "CONTAINER ID",
-                "IMAGE",
-                "COMMAND",
-                "CREATED",
-                "STATUS",
-                "PORTS",
-                "NAMES",
-            ];
-            let mut table: Vec<Vec<String>> = vec![heads.iter().map(|s| s.to_string()).collect()];
-            for v in &values {
-                table.push(
-                    cols.iter()
-                        .map(|k| v[k].as_str().unwrap_or_default().to_string())
-                        .collect(),
-                );
-            }
-            let widths: Vec<usize> = (0..cols.len())
-                .map(|i| {
-                    table
-                        .iter()
-                        .map(|r| r[i].chars().count())
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            for r in table {
-                let line: Vec<String> = r
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        if i + 1 == cols.len() {
-                            s.clone()
-                        } else {
-                            format!("{s:<w$}", w = widths[i] + 3)
-                        }
-                    })
-                    .collect();
-                println!("{}", line.concat().trim_end());
-            }
-        }
+        return Ok(());
     }
+    const TABLE: &str = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+    const TITLES: &[(&str, &str)] = &[("ID", "CONTAINER ID"), ("RunningFor", "CREATED")];
+    print!(
+        "{}",
+        format::render_rows(a.format.as_deref(), TABLE, &values, TITLES)?
+    );
     Ok(())
 }

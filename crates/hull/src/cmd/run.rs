@@ -2,7 +2,7 @@
 //! code as ours. A run that cannot start leaves nothing behind.
 
 use hull_engine::start::{self, Attach};
-use hull_engine::{attach, create, remove, Paths};
+use hull_engine::{attach, create, hook, remove, Paths};
 use hull_monitor::proto;
 
 use super::flags::CreateFlags;
@@ -37,16 +37,22 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     if let Some(p) = pod {
         super::pod::join(&eng, &p, &mut req)?;
     }
-    let c = create::create(&eng, req)?;
+    let (c, img) = create::create_with_image(&eng, req)?;
     let at = if a.detach {
         Attach::default()
     } else {
+        // The foreground run records the exit itself unless a restart policy may follow.
+        let hook = if c.config.restart.is_none() {
+            proto::WANT_HOOK
+        } else {
+            0
+        };
         Attach {
-            want: proto::WANT_STDOUT | proto::WANT_STDERR,
+            want: proto::WANT_STDOUT | proto::WANT_STDERR | hook,
             size: if tty { attach::terminal_size() } else { None },
         }
     };
-    let started = match start::start(&eng, &c, at) {
+    let started = match start::start_with_image(&eng, &c, at, Some(&img)) {
         Ok(s) => s,
         Err(e) => {
             remove::remove_all(&eng, &c, true);
@@ -60,7 +66,9 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         println!("{}", c.id);
         return Ok(());
     }
-    match attach::attach(started.sock, stdin, tty, a.sig_proxy) {
+    let id = c.id.clone();
+    let record = |code: i32| hook::exited(&eng, &id, code);
+    match attach::attach_with_hook(started.sock, stdin, tty, a.sig_proxy, Some(&record)) {
         Some(0) => Ok(()),
         Some(code) => Err(CmdError::exit(code)),
         None => Err(CmdError::new(format!(
