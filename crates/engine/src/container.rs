@@ -344,8 +344,11 @@ pub fn refresh(conn: &Connection, c: &mut Container, paths: &crate::Paths) {
         .unwrap_or(255);
     let now = crate::nanotime::now_nanos();
     if set_exited(conn, &c.id, code, false, &now).is_ok() {
-        // Its monitor died with it (no exit hook ran): its networking goes here.
-        let _ = crate::network::endpoint::teardown(conn, paths, &c.id);
+        // Its monitor died too, so no exit hook will run: its networking goes here. (A live
+        // monitor is about to run the hook, which may restart the container in place.)
+        if !(c.monitor_pid > 0 && process_alive(c.monitor_pid)) {
+            let _ = crate::network::endpoint::teardown(conn, paths, &c.id);
+        }
         c.status = Status::Exited;
         c.exit_code = code;
         c.pid = 0;
