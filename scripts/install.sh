@@ -1,17 +1,12 @@
 #!/bin/bash
-# Builds hull in release mode, installs hullrt to /usr/local/bin, and runs a first container
-# from a busybox rootfs made on the spot (no registry, no network).
+# Builds hull in release mode, installs hull, hull-monitor and hullrt to /usr/local/bin, and
+# runs a first container: `hull run --rm busybox echo hello`. The busybox image is seeded from
+# Debian's static busybox on first use (no registry, no network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-cargo build --release -p hullrt
-install -m 0755 target/release/hullrt /usr/local/bin/hullrt
-b=$(mktemp -d /tmp/hull-first.XXXXXX)
-trap 'rm -rf "$b"' EXIT
-mkdir -p "$b/rootfs/bin"
-cp "$(command -v busybox)" "$b/rootfs/bin/busybox"
-for a in sh echo hostname cat id; do ln -s busybox "$b/rootfs/bin/$a"; done
-cd "$b"
-hullrt spec
-sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"sh", "-c", "echo hello from $(hostname), pid $$, uid $(id -u)"/' config.json
-hullrt run "first-$$"
+cargo build --release -p hull -p hull-monitor -p hullrt
+for b in hull hull-monitor hullrt; do
+  install -m 0755 "target/release/$b" "/usr/local/bin/$b"
+done
+/usr/local/bin/hull run --rm busybox echo hello

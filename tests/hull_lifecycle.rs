@@ -312,3 +312,95 @@ fn runc_drives_the_same_bundle() {
     h.ok(&["rm", "r1"]);
     h.assert_empty();
 }
+
+#[test]
+fn oom_kill_is_recorded() {
+    let h = Hull::new();
+    let o = h.run(&[
+        "run",
+        "--name",
+        "hog",
+        "--memory",
+        "16m",
+        "--memory-swap",
+        "16m",
+        "busybox",
+        "awk",
+        "BEGIN { s = \"xxxxxxxx\"; while (1) s = s s }",
+    ]);
+    assert_eq!(o.code, 137, "{}", o.stderr);
+    let st = h.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.OOMKilled}} {{.State.ExitCode}}",
+        "hog",
+    ]);
+    assert_eq!(st.trim(), "true 137");
+    h.ok(&["rm", "hog"]);
+    h.assert_empty();
+}
+
+#[test]
+fn shared_namespaces_devices_and_k8s_log() {
+    let h = Hull::new();
+    h.ok(&["run", "-d", "--name", "owner", "busybox", "sleep", "1000"]);
+    let pid = h
+        .ok(&["inspect", "--format", "{{.State.Pid}}", "owner"])
+        .trim()
+        .to_string();
+    for (flag, ns) in [
+        ("--ipc", "ipc"),
+        ("--pid", "pid"),
+        ("--network", "net"),
+        ("--uts", "uts"),
+    ] {
+        let want = std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap();
+        let mode = "container:owner".to_string();
+        let out = h.sh(&[flag, &mode], &format!("readlink /proc/self/ns/{ns}"));
+        assert_eq!(out.trim(), want.to_str().unwrap(), "{flag}");
+    }
+    let out = h.sh(
+        &["--device", "/dev/null:/dev/mynull"],
+        "echo x > /dev/mynull && ls -l /dev/mynull",
+    );
+    assert!(out.starts_with('c'), "{out}");
+    h.ok(&[
+        "run",
+        "--name",
+        "k8s",
+        "--log-driver",
+        "k8s-file",
+        "busybox",
+        "echo",
+        "line",
+    ]);
+    assert_eq!(h.ok(&["logs", "k8s"]), "line\n");
+    h.ok(&["rm", "-f", "owner", "k8s"]);
+    h.assert_empty();
+}
+
+#[test]
+fn killed_hull_commands_leave_a_usable_state() {
+    let h = Hull::new();
+    h.ok(&["run", "--rm", "busybox", "true"]);
+    // Kill `hull run` at various points; the state must stay readable and every leftover
+    // must be removable.
+    for delay_ms in [1u64, 5, 20, 60] {
+        let mut c = h
+            .cmd(&["run", "-d", "busybox", "sleep", "100"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let ids = h.ok(&["ps", "-aq", "--no-trunc"]);
+    for id in ids.split_whitespace() {
+        h.ok(&["rm", "-f", id]);
+    }
+    h.assert_empty();
+    assert_eq!(h.ok(&["run", "--rm", "busybox", "echo", "ok"]), "ok\n");
+}

@@ -31,15 +31,13 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     let cfg = &ctx.c.config;
     let dir = ctx.paths.container_dir(&ctx.c.id);
     let mut mounts = default_mounts(cfg.privileged);
-    if cfg.ipc_mode == "host" || cfg.ipc_mode.starts_with("container:") {
-        // The shared ipc namespace brings its own /dev/shm and mqueue.
+    if cfg.ipc_mode == "host" {
+        // The host's ipc namespace: its /dev/shm and mqueue too.
         mounts.retain(|m| m["destination"] != "/dev/shm" && m["destination"] != "/dev/mqueue");
-        if cfg.ipc_mode == "host" {
-            mounts.push(
-                json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm",
-                               "options": ["rbind", "rw"]}),
-            );
-        }
+        mounts.push(
+            json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm",
+                           "options": ["rbind", "rw"]}),
+        );
     }
     if cfg.network_mode == "host" || cfg.userns_is_mapped() {
         // sysfs needs a network namespace of our own; bind the host's instead.

@@ -133,8 +133,9 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
         "cwd": cwd,
         "rlimits": rlimits,
     });
-    // A pod's shared uts namespace already has the pod's hostname (set by its infra).
-    if cfg.uts_mode != "host" && !cfg.uts_mode.starts_with("pod:") {
+    // Only a uts namespace of its own gets the hostname: the host's, another container's
+    // (container:NAME) and a pod's shared one (set by its infra) keep theirs.
+    if cfg.uts_mode.is_empty() || cfg.uts_mode == "private" {
         spec["hostname"] = json!(hostname);
         if !cfg.domainname.is_empty() {
             spec["domainname"] = json!(cfg.domainname);
