@@ -416,6 +416,14 @@ fn ports_are_published_at_the_pod_level_and_rm_leaves_nothing() {
         !String::from_utf8_lossy(&nft.stdout).contains(&format!("dport {port}")),
         "nft rule for {port} left"
     );
+    // A root of its own removes its default network with the last endpoint (bridge and
+    // all); when it is still there, it has no endpoint and no veth.
+    if !t
+        .ok(&["network", "ls", "--format", "{{.Name}}"])
+        .contains("hull0")
+    {
+        return;
+    }
     let net: serde_json::Value =
         serde_json::from_str(&t.ok(&["network", "inspect", "hull0"])).unwrap();
     assert_eq!(net[0]["Containers"], json!({}), "endpoint left");

@@ -139,28 +139,41 @@ fn connect_inner(
     let mut host_net = HostNet::current().map_err(|e| ep_err(id, e))?;
     let mut leases = Vec::new();
     for (i, n) in names.iter().enumerate() {
-        let net = if n == super::DEFAULT || n == "bridge" {
-            super::default_network(conn, paths)?
-        } else {
-            super::lookup(conn, n)?
-        };
-        host::up(paths, &net)?;
+        let is_default = n == super::DEFAULT || n == "bridge";
         let mut aliases = req.aliases.clone();
         if !req.hostname.is_empty() && req.hostname != name {
             aliases.push(req.hostname.clone());
         }
-        let l = lease::allocate(
-            conn,
-            &net,
-            &LeaseRequest {
-                container: id,
-                name,
-                ifname: &format!("eth{i}"),
-                ip: if i == 0 { req.ip } else { None },
-                mac: if i == 0 { mac } else { None },
-                aliases: &aliases,
-            },
-        )?;
+        let ifname = format!("eth{i}");
+        let lreq = LeaseRequest {
+            container: id,
+            name,
+            ifname: &ifname,
+            ip: if i == 0 { req.ip } else { None },
+            mac: if i == 0 { mac } else { None },
+            aliases: &aliases,
+        };
+        // The lease first, the bridge after: a default network that its last container's
+        // teardown removes meanwhile (see `release_default`) is then either kept by this
+        // lease or gone before it, and made again.
+        let mut tries = 0;
+        let (net, l) = loop {
+            let net = if is_default {
+                super::default_network(conn, paths)?
+            } else {
+                super::lookup(conn, n)?
+            };
+            match lease::allocate(conn, &net, &lreq) {
+                Ok(l) => break (net, l),
+                Err(NetworkError::Db(e))
+                    if is_default && tries < 3 && e.to_string().contains("FOREIGN KEY") =>
+                {
+                    tries += 1
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        host::up(paths, &net)?;
         bridge::attach(
             &mut host_net,
             &net.spec(),
@@ -333,6 +346,9 @@ fn teardown_keep_netns(conn: &Connection, paths: &Paths, id: &str) -> Vec<String
         if let Err(e) = lease::release(conn, &l.network, id) {
             errs.push(e.to_string());
         }
+        if l.network == super::DEFAULT {
+            release_default(conn, paths);
+        }
         if let Ok(Some(net)) = super::get(conn, &l.network) {
             if !net.is_default() {
                 if let Err(e) = host::write_records(conn, paths, &net) {
@@ -342,6 +358,15 @@ fn teardown_keep_netns(conn: &Connection, paths: &Paths, id: &str) -> Vec<String
         }
     }
     errs
+}
+
+/// A hull root of its own (not /run/hull: tests, scripts) removes its default network with
+/// its last container, so no bridge or nft table outlives the root. The default root keeps
+/// it, as docker keeps docker0.
+fn release_default(conn: &Connection, paths: &Paths) {
+    if host::table(paths) != "hull" {
+        let _ = super::remove(conn, paths, super::DEFAULT);
+    }
 }
 
 /// Unpublishes the ports, deletes the interfaces, releases the leases, unpins the

@@ -400,6 +400,9 @@ pub fn default_network(conn: &Connection, paths: &Paths) -> Result<Network> {
 /// Removes a network with no endpoints: its row, then its bridge, rules and responder.
 pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<Network> {
     let n = lookup(conn, name)?;
+    // Under the lock `create` holds: a default network made again by a concurrent run is
+    // not taken down by this removal's bridge deletion.
+    let _lock = host::lock()?;
     immediate(conn, |tx| {
         let users = lease::container_names(tx, &n.name)?;
         if !users.is_empty() {
