@@ -21,15 +21,17 @@ if [[ -z "${HULL:-}" ]]; then
   HULL=$PWD/target/release/hull
 fi
 tmp=$(mktemp -d /tmp/hull-bench-engine.XXXXXX)
+# Runtime state (--runroot) on tmpfs, where /run/hull and /run/containers live by default.
+run=$(mktemp -d /run/hull-bench-engine.XXXXXX)
 cleanup() {
-  "$HULL" --root "$tmp/hull/root" --runroot "$tmp/hull/run" ps -aq --no-trunc 2>/dev/null |
-    xargs -r "$HULL" --root "$tmp/hull/root" --runroot "$tmp/hull/run" rm -f >/dev/null 2>&1 || true
+  "$HULL" --root "$tmp/hull/root" --runroot "$run/hull" ps -aq --no-trunc 2>/dev/null |
+    xargs -r "$HULL" --root "$tmp/hull/root" --runroot "$run/hull" rm -f >/dev/null 2>&1 || true
   for rt in crun runc; do
-    podman --root "$tmp/podman-$rt/root" --runroot "$tmp/podman-$rt/run" rm -af >/dev/null 2>&1 || true
-    podman --root "$tmp/podman-$rt/root" --runroot "$tmp/podman-$rt/run" system reset -f >/dev/null 2>&1 || true
+    podman --root "$tmp/podman-$rt/root" --runroot "$run/podman-$rt" rm -af >/dev/null 2>&1 || true
+    podman --root "$tmp/podman-$rt/root" --runroot "$run/podman-$rt" system reset -f >/dev/null 2>&1 || true
   done
-  grep -o " $tmp[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$tmp"
+  grep -oE " ($tmp|$run)[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$tmp" "$run"
 }
 trap cleanup EXIT INT TERM
 
@@ -59,12 +61,12 @@ for a in sh true echo; do ln -s busybox "$tmp/rootfs/bin/$a"; done
 echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/rootfs/etc/passwd"
 tar -C "$tmp/rootfs" -cf "$tmp/busybox.tar" .
 
-hull="$wrap $HULL --root $tmp/hull/root --runroot $tmp/hull/run run --rm --network none busybox true"
+hull="$wrap $HULL --root $tmp/hull/root --runroot $run/hull run --rm --network none busybox true"
 podman_cmd() {
-  echo "$wrap $(command -v podman) --root $tmp/podman-$1/root --runroot $tmp/podman-$1/run --tmpdir $tmp/podman-$1/tmp --cgroup-manager cgroupfs --events-backend file --runtime $(command -v "$1") run --rm --network none localhost/busybox true"
+  echo "$wrap $(command -v podman) --root $tmp/podman-$1/root --runroot $run/podman-$1 --tmpdir $tmp/podman-$1/tmp --cgroup-manager cgroupfs --events-backend file --runtime $(command -v "$1") run --rm --network none localhost/busybox true"
 }
 for rt in crun runc; do
-  podman --root "$tmp/podman-$rt/root" --runroot "$tmp/podman-$rt/run" import -q "$tmp/busybox.tar" localhost/busybox >/dev/null
+  podman --root "$tmp/podman-$rt/root" --runroot "$run/podman-$rt" import -q "$tmp/busybox.tar" localhost/busybox >/dev/null
 done
 echo "checking each command once:"
 for c in "$hull" "$(podman_cmd crun)" "$(podman_cmd runc)"; do

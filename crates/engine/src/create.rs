@@ -166,15 +166,17 @@ fn write(path: &Path, text: &str) -> Result<(), CreateError> {
 fn make_dirs(eng: &Engine, c: &Container) -> Result<(), CreateError> {
     let dir = eng.paths.container_dir(&c.id);
     rootfs::prepare(&dir)?;
-    // The bind mount targets exist in the layer of the container's own, so a runtime whose
-    // root is mapped to an unprivileged id (user namespaces) need not create them.
-    let etc = dir.join("upper/etc");
-    std::fs::create_dir_all(&etc).map_err(|source| CreateError::Io {
-        path: etc.display().to_string(),
-        source,
-    })?;
-    for f in ["hostname", "hosts", "resolv.conf"] {
-        write(&etc.join(f), "")?;
+    // With a user namespace, the bind mount targets are made in the container's own layer,
+    // so a runtime whose root is mapped to an unprivileged id need not create them.
+    if c.config.userns_is_mapped() {
+        let etc = dir.join("upper/etc");
+        std::fs::create_dir_all(&etc).map_err(|source| CreateError::Io {
+            path: etc.display().to_string(),
+            source,
+        })?;
+        for f in ["hostname", "hosts", "resolv.conf"] {
+            write(&etc.join(f), "")?;
+        }
     }
     let cfg = &c.config;
     for m in cfg.mounts.iter().filter(|m| m.kind == "volume") {

@@ -42,10 +42,12 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
         return 0;
     };
     let oom = oom_killed(id);
-    runtime::delete_force(eng, id);
+    // The runtime's delete (its state, the cgroup) runs beside the rest of the teardown.
+    let delete = runtime::spawn_delete(eng, id);
     let now = crate::nanotime::now_nanos();
     let _ = container::set_exited(&eng.conn, id, code, oom, &now);
     if should_restart(&c, code) {
+        runtime::wait_delete(delete);
         let _ = container::bump_restart(&eng.conn, id);
         return RESTART;
     }
@@ -57,6 +59,7 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
     } else {
         let _ = std::fs::remove_dir_all(eng.paths.run_dir(id));
     }
+    runtime::wait_delete(delete);
     0
 }
 

@@ -51,3 +51,21 @@ pub fn kill(eng: &Engine, id: &str, signal: i32) -> Result<(), RuntimeError> {
 pub fn delete_force(eng: &Engine, id: &str) {
     let _ = run(eng, "delete", &["--force", id]);
 }
+
+/// Starts `delete --force ID` without waiting (see `wait_delete`).
+pub fn spawn_delete(eng: &Engine, id: &str) -> Option<std::process::Child> {
+    command(eng)
+        .args(["delete", "--force", id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
+/// Waits for a delete from `spawn_delete`.
+pub fn wait_delete(child: Option<std::process::Child>) {
+    if let Some(mut c) = child {
+        let _ = c.wait();
+    }
+}
