@@ -34,7 +34,7 @@ cleanup() {
   set +e
   [[ -n ${proxy:-} ]] && kill "$proxy" 2>/dev/null
   [[ -n ${server:-} ]] && kill "$server" 2>/dev/null
-  "${hull[@]}" rm -f hnb-srv >/dev/null 2>&1
+  "${hull[@]}" rm -f hnb-srv hnb-keep >/dev/null 2>&1
   for n in hnb hull0; do "${hull[@]}" network rm "$n" >/dev/null 2>&1; done
   ip link del hnb-r0 2>/dev/null
   umount "$ns" 2>/dev/null
@@ -70,6 +70,8 @@ d1=$(gbps 10.229.1.2 5201); n1=$(gbps 10.229.9.1 15201); u1=$(gbps 10.229.9.1 15
 n2=$(gbps 10.229.9.1 15201); d2=$(gbps 10.229.1.2 5201); u2=$(gbps 10.229.9.1 15202)
 direct=$(best "$d1" "$d2"); dnat=$(best "$n1" "$n2"); userland=$(best "$u1" "$u2")
 
+# The default network stays up as on a host (docker0 does): a container holds it.
+"${hull[@]}" run -d --name hnb-keep busybox sleep 3600 >/dev/null
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/run.json" \
   -n none "${hull[*]} run --rm --network none busybox true" \
   -n bridge "${hull[*]} run --rm busybox true" >/dev/null

@@ -172,15 +172,12 @@ impl Nftables {
 
 impl FirewallDriver for Nftables {
     fn add_network(&self, net: &NetworkRules) -> Result<(), FirewallError> {
+        // Unchanged state (every container start sets its network up again): no nft run at
+        // all. Rules flushed by someone else come back with `reload`.
         self.change(|l| {
             l.state.networks.insert(net.name.clone(), net.clone());
             Ok(())
-        })?;
-        // Even when the state did not change (a second setup), make sure the kernel has it.
-        if self.list_table()?.is_none() {
-            self.reload()?;
-        }
-        Ok(())
+        })
     }
 
     fn remove_network(&self, name: &str) -> Result<(), Failures> {
