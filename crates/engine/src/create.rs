@@ -166,9 +166,22 @@ fn write(path: &Path, text: &str) -> Result<(), CreateError> {
 fn make_dirs(eng: &Engine, c: &Container) -> Result<(), CreateError> {
     let dir = eng.paths.container_dir(&c.id);
     rootfs::prepare(&dir)?;
-    // With a user namespace, the bind mount targets are made in the container's own layer,
-    // so a runtime whose root is mapped to an unprivileged id need not create them.
-    if c.config.userns_is_mapped() {
+    let cfg = &c.config;
+    if cfg.userns_is_mapped() {
+        // A remapped root owns the root of its layer (the overlay's root takes the upper
+        // dir's owner), so it can make directories at / (mount points), as podman's chowned
+        // layer allows.
+        if let Some((uid, gid)) = crate::pod::plan::mapped_root(&cfg.uidmap, &cfg.gidmap) {
+            let upper = dir.join("upper");
+            std::os::unix::fs::chown(&upper, Some(uid), Some(gid)).map_err(|source| {
+                CreateError::Io {
+                    path: upper.display().to_string(),
+                    source,
+                }
+            })?;
+        }
+        // With a user namespace, the bind mount targets are made in the container's own
+        // layer, so a runtime whose root is mapped to an unprivileged id need not create them.
         let etc = dir.join("upper/etc");
         std::fs::create_dir_all(&etc).map_err(|source| CreateError::Io {
             path: etc.display().to_string(),
@@ -178,7 +191,6 @@ fn make_dirs(eng: &Engine, c: &Container) -> Result<(), CreateError> {
             write(&etc.join(f), "")?;
         }
     }
-    let cfg = &c.config;
     for m in cfg.mounts.iter().filter(|m| m.kind == "volume") {
         let anonymous = m.source.len() == 64;
         if volume::get(&eng.conn, &m.source)?.is_none() {

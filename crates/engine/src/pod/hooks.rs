@@ -140,7 +140,61 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
             mode
         };
     }
+    if pod.plan.is_mapped() {
+        join_userns(pod, cfg)?;
+    }
     cfg.extra
         .insert("pod".into(), json!({ "id": pod.id, "name": pod.name }));
+    Ok(())
+}
+
+/// A remapped pod: the container joins the pod's user namespace ("pod:<id>" user mode) with
+/// the pod's maps; its own --userns or maps must be the pod's.
+fn join_userns(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
+    if !cfg.userns.is_empty() && cfg.userns != "private" {
+        return Err(format!(
+            "--pod {}: --userns {:?} conflicts with the pod's user namespace",
+            pod.name, cfg.userns
+        ));
+    }
+    let (uids, gids) = pod.plan.id_maps()?;
+    let mine = super::plan::PodPlan {
+        uidmap: cfg.uidmap.clone(),
+        gidmap: cfg.gidmap.clone(),
+        ..Default::default()
+    };
+    if mine.is_mapped() && mine.id_maps()? != (uids, gids) {
+        let flag = if cfg.uidmap.is_empty() {
+            "--gidmap"
+        } else {
+            "--uidmap"
+        };
+        return Err(format!(
+            "--pod {}: {flag} differs from the pod's maps (uid {}, gid {})",
+            pod.name,
+            pod.plan.uidmap.join(","),
+            if pod.plan.gidmap.is_empty() {
+                &pod.plan.uidmap
+            } else {
+                &pod.plan.gidmap
+            }
+            .join(",")
+        ));
+    }
+    cfg.userns = format!("pod:{}", pod.id);
+    // A pid namespace of the container's own would be made by the runtime before it joins
+    // the pod's user namespace, so owned by the host's: /proc could not be mounted in it.
+    // The infra's is owned by the pod's user namespace, so it is shared.
+    if cfg.pid_mode.is_empty() {
+        cfg.pid_mode = cfg.userns.clone();
+    } else if cfg.pid_mode != cfg.userns {
+        return Err(format!(
+            "--pod {}: --pid conflicts with the pod's user namespace (its containers share the \
+             infra's pid namespace)",
+            pod.name
+        ));
+    }
+    cfg.uidmap = pod.plan.uidmap.clone();
+    cfg.gidmap = pod.plan.gidmap.clone();
     Ok(())
 }

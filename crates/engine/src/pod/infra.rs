@@ -110,17 +110,38 @@ pub fn remove_cgroup(p: &Pod) -> Result<(), InfraError> {
 
 /// Pins the pod's network namespace and connects it (default network unless `none`/`host`);
 /// the loopback is up in every case.
+///
+/// A remapped pod's namespace is the infra's own, created in its user namespace (one owned
+/// by the host's could not be joined from there): it is pinned and wired by [`start`]
+/// between the runtime's create and start.
 pub fn make_network(eng: &Engine, p: &Pod) -> Result<(), InfraError> {
-    if p.plan.host_network || !p.share.net {
+    if p.plan.host_network || !p.share.net || p.plan.is_mapped() {
         return Ok(());
     }
-    let err = |e: &dyn std::fmt::Display| InfraError::Network {
+    let ns = endpoint::pin(&eng.paths, &p.id).map_err(|e| net_err(p, &e))?;
+    wire(eng, p, &ns)
+}
+
+fn net_err(p: &Pod, e: &dyn std::fmt::Display) -> InfraError {
+    InfraError::Network {
         pod: p.name.clone(),
         msg: e.to_string(),
-    };
-    let ns = endpoint::pin(&eng.paths, &p.id).map_err(|e| err(&e))?;
+    }
+}
+
+/// Pins the created infra's own network namespace (a remapped pod) and wires it.
+fn make_mapped_network(eng: &Engine, p: &Pod, pid: i32) -> Result<(), InfraError> {
+    let _ = remove_network(eng, p);
+    let ns =
+        hull_net::netns::pin_pid(&eng.paths.runroot, &p.id, pid).map_err(|e| net_err(p, &e))?;
+    wire(eng, p, &ns)
+}
+
+/// Connects the pod's pinned namespace `ns`; the loopback is up in every case.
+fn wire(eng: &Engine, p: &Pod, ns: &Path) -> Result<(), InfraError> {
+    let err = |e: &dyn std::fmt::Display| net_err(p, e);
     if p.plan.network == "none" {
-        let mut nl = hull_net::netlink::Netlink::in_netns(&ns).map_err(|e| err(&e))?;
+        let mut nl = hull_net::netlink::Netlink::in_netns(ns).map_err(|e| err(&e))?;
         let lo = nl.index("lo").map_err(|e| err(&e))?;
         return nl.set_up(lo, true).map_err(|e| err(&e));
     }
@@ -194,14 +215,15 @@ fn spec(eng: &Engine, p: &Pod, rootfs: &Path, pause: &Path) -> Value {
         json!({"type": "uts"}),
         json!({"type": "mount"}),
     ];
+    let mapped = p.plan.is_mapped();
     if !p.plan.host_network {
-        if p.share.net {
+        if p.share.net && !mapped {
             namespaces.push(json!({"type": "network", "path": netns(eng, &p.id)}));
         } else {
             namespaces.push(json!({"type": "network"}));
         }
     }
-    json!({
+    let mut doc = json!({
         "ociVersion": "1.0.2",
         "root": { "path": rootfs, "readonly": true },
         "hostname": p.hostname,
@@ -226,7 +248,20 @@ fn spec(eng: &Engine, p: &Pod, rootfs: &Path, pause: &Path) -> Value {
             "readonlyPaths": [],
         },
         "annotations": { "org.hull.pod.name": p.name },
-    })
+    });
+    if mapped {
+        let (uids, gids) = p.plan.id_maps().unwrap_or_default();
+        let list = |m: Vec<super::plan::IdMap>| -> Value {
+            m.iter()
+                .map(|m| json!({"containerID": m.container, "hostID": m.host, "size": m.size}))
+                .collect()
+        };
+        let linux = &mut doc["linux"];
+        crate::spec::push(linux, "namespaces", json!({"type": "user"}));
+        linux["uidMappings"] = list(uids);
+        linux["gidMappings"] = list(gids);
+    }
+    doc
 }
 
 /// Starts the infra (a stale runtime state of a dead one is deleted first).
@@ -279,6 +314,23 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
             pidfile.as_os_str(),
         ],
     )?;
+    if p.plan.is_mapped() && p.share.net && !p.plan.host_network {
+        let created = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok());
+        let wired = match created {
+            Some(pid) => make_mapped_network(eng, p, pid),
+            None => Err(InfraError::Runtime {
+                pod: p.name.clone(),
+                msg: format!("no pid in {}", pidfile.display()),
+            }),
+        };
+        if let Err(e) = wired {
+            crate::runtime::delete_force(eng, runtime_id(p));
+            let _ = remove_network(eng, p);
+            return Err(e);
+        }
+    }
     if let Err(e) = rt("start", &[]) {
         crate::runtime::delete_force(eng, runtime_id(p));
         return Err(e);
@@ -334,6 +386,10 @@ pub fn make_volumes(eng: &Engine, p: &Pod) -> Result<(), InfraError> {
         if let super::plan::VolumeSource::EmptyDir { memory, size_limit } = &v.source {
             let d = volume_dir(eng, &p.id, &v.name);
             std::fs::create_dir_all(&d).map_err(io(p, &d))?;
+            // A remapped pod's root owns its volumes (on the host: the id it maps to).
+            if let Some((uid, gid)) = p.plan.mapped_root().filter(|_| !*memory) {
+                std::os::unix::fs::chown(&d, Some(uid), Some(gid)).map_err(io(p, &d))?;
+            }
             if *memory && !is_mount_point(&d) {
                 let mut opts = String::from("mode=1777");
                 if *size_limit > 0 {

@@ -81,6 +81,7 @@ pub fn create(eng: &mut Engine, mut plan: PodPlan, kube_source: &str) -> Result<
     if plan.hostname.is_empty() {
         plan.hostname = plan.name.clone();
     }
+    plan.id_maps().map_err(OpError::Invalid)?;
     if plan.host_network && !plan.ports.is_empty() {
         return Err(OpError::Invalid(
             "ports cannot be published with the host's network".into(),

@@ -226,18 +226,108 @@ pub struct PodPlan {
     pub containers: Vec<ContainerPlan>,
     /// Kubernetes' restartPolicy ("Always", "OnFailure", "Never").
     pub restart_policy: String,
+    /// A user namespace of the pod's with these maps (podman's --uidmap/--gidmap), joined
+    /// by every container; empty for the host's.
+    pub uidmap: Vec<String>,
+    pub gidmap: Vec<String>,
 }
 
 impl PodPlan {
+    /// Whether the pod has a user namespace of its own.
+    pub fn is_mapped(&self) -> bool {
+        !self.uidmap.is_empty() || !self.gidmap.is_empty()
+    }
+
+    /// The maps as the OCI spec takes them (one list standing for both when the other is
+    /// empty); an error names the flag and the map.
+    pub fn id_maps(&self) -> Result<(Vec<IdMap>, Vec<IdMap>), String> {
+        let mut uids = id_maps("--uidmap", &self.uidmap)?;
+        let mut gids = id_maps("--gidmap", &self.gidmap)?;
+        if uids.is_empty() {
+            uids = gids.clone();
+        }
+        if gids.is_empty() {
+            gids = uids.clone();
+        }
+        Ok((uids, gids))
+    }
+
+    /// The host uid and gid the pod's root is mapped to.
+    pub fn mapped_root(&self) -> Option<(u32, u32)> {
+        mapped_root(&self.uidmap, &self.gidmap)
+    }
+
     /// The engine's name of a container of this pod.
     pub fn container_name(&self, c: &ContainerPlan) -> String {
         format!("{}-{}", self.name, c.name)
     }
 }
 
+/// One CONTAINER:HOST:SIZE range of a user namespace's map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdMap {
+    pub container: u32,
+    pub host: u32,
+    pub size: u32,
+}
+
+/// The host uid and gid that root of a user namespace with these maps is (None when it has
+/// no user namespace or its root is unmapped).
+pub fn mapped_root(uidmap: &[String], gidmap: &[String]) -> Option<(u32, u32)> {
+    let plan = PodPlan {
+        uidmap: uidmap.to_vec(),
+        gidmap: gidmap.to_vec(),
+        ..Default::default()
+    };
+    let (uids, gids) = plan.id_maps().ok()?;
+    let find = |m: &[IdMap]| m.iter().find(|m| m.container == 0).map(|m| m.host);
+    Some((find(&uids)?, find(&gids)?))
+}
+
+/// Parses the maps of one flag; ranges that overlap, inside the namespace or on the host,
+/// are refused (the kernel would refuse the map).
+pub fn id_maps(flag: &str, list: &[String]) -> Result<Vec<IdMap>, String> {
+    let mut out: Vec<IdMap> = Vec::new();
+    for s in list {
+        let (container, host, size) = crate::parse::idmap(flag, s).map_err(|e| e.to_string())?;
+        let m = IdMap {
+            container,
+            host,
+            size,
+        };
+        let over = |a: u32, b: u32, n: u32, k: u32| {
+            u64::from(a) < u64::from(b) + u64::from(k) && u64::from(b) < u64::from(a) + u64::from(n)
+        };
+        if let Some(o) = out.iter().find(|o| {
+            over(m.container, o.container, m.size, o.size) || over(m.host, o.host, m.size, o.size)
+        }) {
+            return Err(format!(
+                "invalid {flag} {s:?}: overlaps {}:{}:{}",
+                o.container, o.host, o.size
+            ));
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_maps_refuse_overlaps() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            id_maps("--uidmap", &v(&["0:100000:1000", "1000:200000:10"]))
+                .unwrap()
+                .len(),
+            2
+        );
+        let e = id_maps("--uidmap", &v(&["0:100000:1000", "10:300000:10"])).unwrap_err();
+        assert!(e.contains("--uidmap") && e.contains("overlaps"), "{e}");
+        assert!(id_maps("--gidmap", &v(&["0:100000:1000", "2000:100500:10"])).is_err());
+    }
 
     #[test]
     fn share_parses_lists_and_changes() {

@@ -75,6 +75,17 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     if cfg.userns == "host" {
         return Ok(());
     }
+    // A remapped pod's user namespace, joined (its maps are the infra's).
+    if cfg.userns.starts_with("pod:") {
+        let path = crate::pod::hooks::ns_path(ctx.conn, ctx.paths, &cfg.userns, "user")
+            .map_err(SpecError::Invalid)?;
+        push(
+            &mut spec["linux"],
+            "namespaces",
+            json!({"type": "user", "path": path}),
+        );
+        return Ok(());
+    }
     let maps = |list: &[String], flag: &str| -> Result<Vec<Value>> {
         list.iter()
             .map(|m| {

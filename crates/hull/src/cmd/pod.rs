@@ -18,7 +18,7 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Sub {
     /// Create a pod (and start its infra).
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List pods.
     #[command(alias = "ls", alias = "list")]
     Ps(PsArgs),
@@ -88,6 +88,14 @@ struct CreateArgs {
     cpus: Option<String>,
     #[arg(short, long = "label")]
     label: Vec<String>,
+    /// A user namespace of the pod's, joined by every container: CONTAINER:HOST:SIZE.
+    #[arg(long)]
+    uidmap: Vec<String>,
+    #[arg(long)]
+    gidmap: Vec<String>,
+    /// host or private (with --uidmap/--gidmap).
+    #[arg(long)]
+    userns: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -148,6 +156,17 @@ fn create(eng: &mut Engine, a: CreateArgs) -> CmdResult {
         let (k, v) = parse::label(l).map_err(err)?;
         plan.labels.insert(k, v);
     }
+    match a.userns.as_deref() {
+        None | Some("private") => {}
+        Some("host") if a.uidmap.is_empty() && a.gidmap.is_empty() => {}
+        Some(u) => {
+            return Err(CmdError::new(format!(
+                "invalid --userns {u:?}: a pod takes host, or private with --uidmap/--gidmap"
+            )))
+        }
+    }
+    plan.uidmap = a.uidmap;
+    plan.gidmap = a.gidmap;
     let p = ops::create(eng, plan, "").map_err(err)?;
     println!("{}", p.id);
     Ok(())
@@ -265,7 +284,7 @@ fn stats(eng: &Engine, key: &str, format: Option<&str>) -> CmdResult {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let mut eng = super::engine(paths)?;
     match a.cmd {
-        Sub::Create(c) => create(&mut eng, c),
+        Sub::Create(c) => create(&mut eng, *c),
         Sub::Ps(p) => ps(&eng, p),
         Sub::Inspect { pods } => {
             let mut out = Vec::new();

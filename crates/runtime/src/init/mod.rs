@@ -86,6 +86,10 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     for (t, path) in &plan.join_in_init {
         namespaces::join(*t, path)?;
     }
+    if plan.joins_user {
+        // setns keeps our host ids, which the joined namespace does not map: become its root.
+        hull_sys::set_ids(0, 0).ctx(|| "become root in the joined user namespace".into())?;
+    }
     if !plan.unshare_in_init.is_empty() {
         unshare(plan.unshare_in_init).ctx(|| "unshare namespaces".into())?;
     }
