@@ -3,9 +3,10 @@
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hull_e2e::{cgroup_dirs_named, hullrt_path, unique_id, Bundle};
@@ -565,4 +566,58 @@ fn cwd_cannot_leave_the_root() {
     let out = b.run_ok(&unique_id("cwd"));
     assert!(out.starts_with("/\n"), "{out}");
     std::thread::sleep(Duration::from_millis(1));
+}
+
+/// Compiled filters are cached by profile (`HULLRT_SECCOMP_CACHE` here, root's
+/// /var/cache/hullrt/seccomp by default). The test shows the cache is what gets loaded, by
+/// swapping an entry for another profile's, and that a directory others can write is ignored.
+#[test]
+fn seccomp_filters_come_from_a_cache_of_our_own() {
+    let profile = |errno: u32| {
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                          "errnoRet": errno}]
+        })
+    };
+    let run = |b: &Bundle, cache: &Path| {
+        b.save();
+        let o = Command::new(hullrt_path())
+            .env("HULLRT_SECCOMP_CACHE", cache)
+            .arg("--root")
+            .arg(&b.root)
+            .args(["run", &unique_id("sc-cache")])
+            .current_dir(b.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let entries = |d: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, b_dir) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut a = Bundle::new("mkdir /tmp/x 2>&1; true");
+    a.config["root"]["readonly"] = json!(false);
+    a.config["linux"]["seccomp"] = profile(13);
+    let mut b = Bundle::new("mkdir /tmp/x 2>&1; true");
+    b.config["root"]["readonly"] = json!(false);
+    b.config["linux"]["seccomp"] = profile(1);
+
+    assert!(run(&a, &a_dir).contains("Permission denied"));
+    assert!(run(&a, &a_dir).contains("Permission denied"));
+    assert_eq!(entries(&a_dir).len(), 1, "one profile, one entry");
+    assert!(run(&b, &b_dir).contains("Operation not permitted"));
+    // A's entry replaced by B's program: A's container now gets B's errno.
+    std::fs::copy(&entries(&b_dir)[0], &entries(&a_dir)[0]).unwrap();
+    assert!(run(&a, &a_dir).contains("Operation not permitted"));
+    // Others may write the directory: it is not trusted, the profile is compiled again.
+    std::fs::set_permissions(&a_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(run(&a, &a_dir).contains("Permission denied"));
 }

@@ -27,6 +27,7 @@
 //! # Ok::<(), hull_seccomp::Error>(())
 //! ```
 
+pub mod cache;
 mod compile;
 mod docker;
 mod error;

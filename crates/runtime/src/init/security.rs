@@ -138,13 +138,50 @@ pub struct Seccomp {
     pub listener: Option<(UnixStream, String)>,
 }
 
+/// Where compiled filters are kept between runs (see hull_seccomp::cache): root's
+/// /var/cache/hullrt/seccomp, or $HULLRT_SECCOMP_CACHE (`off` disables it). Not used unless
+/// the directory belongs to us and nobody else can write to it: its entries become filters.
+fn seccomp_cache_dir() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let euid = nix::unistd::geteuid();
+    let dir = match std::env::var_os("HULLRT_SECCOMP_CACHE") {
+        Some(v) if v == "off" => return None,
+        Some(v) if !v.is_empty() => std::path::PathBuf::from(v),
+        _ if euid.is_root() => std::path::PathBuf::from("/var/cache/hullrt/seccomp"),
+        _ => return None,
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .ok()?;
+    }
+    let md = std::fs::symlink_metadata(&dir).ok()?;
+    (md.is_dir() && md.uid() == euid.as_raw() && md.mode() & 0o022 == 0).then_some(dir)
+}
+
 /// Compiled in the parent, before clone: a bad filter fails create before anything runs.
+/// A filter compiled before from the same profile is taken from the cache.
 pub fn compile(spec: &Spec) -> Result<Option<hull_seccomp::Filter>> {
     let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
         return Ok(None);
     };
-    let filter =
-        hull_seccomp::compile(sc).map_err(|e| Error::Other(format!("config.json: {e}")))?;
+    let cache = seccomp_cache_dir();
+    let filter = match cache
+        .as_deref()
+        .and_then(|d| hull_seccomp::cache::get(d, sc))
+    {
+        Some(f) => f,
+        None => {
+            let f =
+                hull_seccomp::compile(sc).map_err(|e| Error::Other(format!("config.json: {e}")))?;
+            if let Some(d) = &cache {
+                let _ = hull_seccomp::cache::put(d, sc, &f);
+            }
+            f
+        }
+    };
     if filter.uses_notify()
         && sc
             .listener_path()
