@@ -49,7 +49,7 @@ pub fn put(dir: &Path, spec: &LinuxSeccomp, filter: &Filter) -> std::io::Result<
 fn encode(f: &Filter) -> Vec<u8> {
     let mut b = Vec::with_capacity(17 + f.program.len() * 8);
     b.extend_from_slice(MAGIC);
-    b.extend_from_slice(&u64::from(f.flags).to_le_bytes());
+    b.extend_from_slice(&f.flags.to_le_bytes());
     b.push(u8::from(f.notify));
     for i in &f.program {
         b.extend_from_slice(&i.code.to_le_bytes());
@@ -78,7 +78,7 @@ fn decode(b: &[u8]) -> Option<Filter> {
         .collect();
     Some(Filter {
         program,
-        flags: libc::c_ulong::try_from(u64::from_le_bytes(*flags)).ok()?,
+        flags: libc::c_ulong::from_le_bytes(*flags),
         notify: *notify == 1,
     })
 }
