@@ -319,3 +319,20 @@ fn twenty_concurrent_runs_get_distinct_names() {
     }
     h.assert_empty();
 }
+
+/// A `--rm` container's root is a volatile overlay (no sync of the host's filesystem at its
+/// unmount), a kept container's is not: seen in the container's own mount table.
+#[test]
+fn rm_containers_get_a_volatile_root_and_kept_ones_do_not() {
+    let h = Hull::new();
+    let root_opts = "grep '^overlay / ' /proc/mounts; echo data > /f && cat /f";
+    let o = h.ok(&["run", "--rm", "busybox", "sh", "-c", root_opts]);
+    assert!(o.contains("volatile") && o.ends_with("data\n"), "{o}");
+    let o = h.ok(&["run", "--name", "kept", "busybox", "sh", "-c", root_opts]);
+    assert!(!o.contains("volatile") && o.ends_with("data\n"), "{o}");
+    // Kept, it starts again on the same upper layer, which still holds the file.
+    let o = h.ok(&["start", "-a", "kept"]);
+    assert!(o.ends_with("data\n"), "{o}");
+    h.ok(&["rm", "kept"]);
+    h.assert_empty();
+}

@@ -36,10 +36,16 @@ pub fn prepare(container_dir: &Path) -> Result<(), RootfsError> {
 }
 
 /// Mounts the overlay at `target` (created if missing). `layers` are bottom first.
+///
+/// `volatile` (for `--rm` containers, whose upper layer is deleted with them) skips the sync
+/// of the upper filesystem that overlayfs otherwise does at every unmount and syncfs: that
+/// sync flushes the whole host filesystem and was the largest single cost of `run --rm`'s
+/// teardown. After a host crash a volatile upper cannot be mounted again; nothing does.
 pub fn mount_overlay(
     layers: &[PathBuf],
     container_dir: &Path,
     target: &Path,
+    volatile: bool,
 ) -> Result<(), RootfsError> {
     if layers.is_empty() {
         return Err(RootfsError::NoLayers);
@@ -53,12 +59,19 @@ pub fn mount_overlay(
         .rev()
         .map(|l| l.display().to_string())
         .collect();
-    let data = format!(
+    let mut data = format!(
         "lowerdir={},upperdir={},workdir={}",
         lower.join(":"),
         container_dir.join("upper").display(),
         container_dir.join("work").display()
     );
+    if volatile {
+        data.push_str(",volatile");
+        // A volatile mount leaves work/work/incompat/volatile behind, and overlayfs refuses to
+        // mount that workdir again while it exists (its sign of a possible crash). Only this
+        // container uses the dir and it was unmounted, so a restart in place may clear it.
+        let _ = std::fs::remove_dir_all(container_dir.join("work/work/incompat"));
+    }
     mount(
         Some("overlay"),
         target,

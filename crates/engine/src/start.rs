@@ -106,7 +106,12 @@ fn prepare_bundle(
     let run_dir = eng.paths.run_dir(&c.id);
     std::fs::create_dir_all(&run_dir).map_err(io_err(&run_dir))?;
     let rootfs = eng.paths.rootfs(&c.id);
-    rootfs::mount_overlay(&img.layers, &eng.paths.container_dir(&c.id), &rootfs)?;
+    rootfs::mount_overlay(
+        &img.layers,
+        &eng.paths.container_dir(&c.id),
+        &rootfs,
+        c.config.auto_remove,
+    )?;
     let init = if c.config.init {
         Some(init_binary(eng)?)
     } else {

@@ -94,7 +94,7 @@ fn with_tree<T>(
             .runroot
             .join("cp")
             .join(format!("{}-{}", c.short_id(), std::process::id()));
-    rootfs::mount_overlay(&img.layers, &eng.paths.container_dir(&c.id), &target)?;
+    rootfs::mount_overlay(&img.layers, &eng.paths.container_dir(&c.id), &target, false)?;
     let res = ContainerFs::open(&target)
         .map_err(CmdError::from)
         .and_then(|fs| {
