@@ -336,3 +336,40 @@ fn rm_containers_get_a_volatile_root_and_kept_ones_do_not() {
     h.ok(&["rm", "kept"]);
     h.assert_empty();
 }
+
+/// `--ipc container:NAME` shares POSIX shared memory too, as docker's does: /dev/shm is the
+/// other container's. A container of its own ipc gets its own 64m /dev/shm; nothing of either
+/// is left after removal.
+#[test]
+fn ipc_container_shares_dev_shm() {
+    let h = Hull::new();
+    h.ok(&["run", "-d", "--name", "shm-a", "busybox", "sleep", "1000"]);
+    h.ok(&["exec", "shm-a", "sh", "-c", "echo from-a > /dev/shm/seg"]);
+    let o = h.ok(&[
+        "run",
+        "--rm",
+        "--ipc",
+        "container:shm-a",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /dev/shm/seg; echo from-b > /dev/shm/seg2",
+    ]);
+    assert_eq!(o, "from-a\n");
+    assert_eq!(h.ok(&["exec", "shm-a", "cat", "/dev/shm/seg2"]), "from-b\n");
+    let o = h.ok(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "ls /dev/shm; df -k /dev/shm | tail -1",
+    ]);
+    assert!(
+        !o.contains("seg"),
+        "a private ipc namespace sees another /dev/shm: {o}"
+    );
+    assert!(o.contains(" 65536 "), "64m /dev/shm expected: {o}");
+    h.ok(&["rm", "-f", "shm-a"]);
+    h.assert_empty();
+}

@@ -54,6 +54,7 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
     // Not restarting: the network goes (a restart keeps namespace, address and ports).
     crate::network::hooks::after_stop(eng, &c);
     rootfs::unmount(&eng.paths.rootfs(id));
+    crate::shm::unmount(&eng.paths, id);
     if c.config.auto_remove {
         remove::remove_files(eng, &c, true);
     } else {

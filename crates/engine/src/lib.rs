@@ -26,6 +26,7 @@ pub mod prune;
 pub mod remove;
 pub mod rootfs;
 pub mod runtime;
+pub mod shm;
 pub mod spec;
 pub mod start;
 pub mod stats;

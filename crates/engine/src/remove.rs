@@ -43,6 +43,7 @@ pub fn remove_all(eng: &Engine, c: &Container, volumes: bool) {
 /// Everything but the runtime's state and the network (the monitor's hook took those down).
 pub fn remove_files(eng: &Engine, c: &Container, volumes: bool) {
     rootfs::unmount(&eng.paths.rootfs(&c.id));
+    crate::shm::unmount(&eng.paths, &c.id);
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));
     let _ = container::delete(&eng.conn, &c.id);

@@ -8,7 +8,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
-    #[error("mount overlay at {path}: {source}")]
+    #[error("mount at {path}: {source}")]
     Mount { path: String, source: nix::Error },
     #[error("{path}: {source}")]
     Io {

@@ -112,6 +112,9 @@ fn prepare_bundle(
         &rootfs,
         c.config.auto_remove,
     )?;
+    if crate::shm::owns_ipc(&c.config) {
+        crate::shm::mount_for(&eng.paths, &c.id)?;
+    }
     let init = if c.config.init {
         Some(init_binary(eng)?)
     } else {
@@ -139,6 +142,7 @@ fn prepare_bundle(
 pub fn unprepare(eng: &Engine, c: &Container) {
     crate::network::hooks::after_stop(eng, c);
     rootfs::unmount(&eng.paths.rootfs(&c.id));
+    crate::shm::unmount(&eng.paths, &c.id);
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
 }
 

@@ -39,6 +39,26 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
                            "options": ["rbind", "rw"]}),
         );
     }
+    // /dev/shm: the host-side tmpfs of this container (crate::shm), or of the container whose
+    // ipc namespace it joins, so both see the same POSIX shared memory.
+    let shm_of = if crate::shm::owns_ipc(cfg) {
+        Some(ctx.c.id.clone())
+    } else {
+        cfg.ipc_mode
+            .strip_prefix("container:")
+            .and_then(|name| crate::container::lookup(ctx.conn, name).ok())
+            .map(|other| other.id)
+    };
+    if let Some(id) = shm_of {
+        let src = crate::shm::path(ctx.paths, &id);
+        if crate::rootfs::is_mounted(&src) {
+            mounts.retain(|m| m["destination"] != "/dev/shm");
+            mounts.push(
+                json!({"destination": "/dev/shm", "type": "bind", "source": src,
+                               "options": ["rbind", "nosuid", "noexec", "nodev"]}),
+            );
+        }
+    }
     if cfg.network_mode == "host" || cfg.userns_is_mapped() {
         // sysfs needs a network namespace of our own; bind the host's instead.
         for m in mounts.iter_mut().filter(|m| m["destination"] == "/sys") {

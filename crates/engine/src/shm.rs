@@ -1,0 +1,57 @@
+//! The container's /dev/shm, as docker makes it: a tmpfs mounted on the host under the
+//! container's run dir and bound into the container, so that `--ipc container:NAME` can bind
+//! the same one (an ipc namespace is shared, and POSIX shared memory lives in /dev/shm). A
+//! tmpfs made inside the container's own mount namespace could not be bound by another.
+
+use std::path::PathBuf;
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use crate::config::RunConfig;
+use crate::paths::Paths;
+use crate::rootfs::RootfsError;
+
+/// docker's default --shm-size.
+const SIZE: u64 = 64 << 20;
+
+/// Where the container's /dev/shm lives on the host.
+pub fn path(paths: &Paths, id: &str) -> PathBuf {
+    paths.run_dir(id).join("shm")
+}
+
+/// Whether the container has an ipc namespace (and so a /dev/shm) of its own.
+pub fn owns_ipc(cfg: &RunConfig) -> bool {
+    let m = cfg.ipc_mode.as_str();
+    !(m == "host" || m.starts_with("container:") || m.starts_with("pod:"))
+}
+
+/// Mounts the container's /dev/shm tmpfs on the host, if it is not mounted yet (a restart
+/// keeps the one it has).
+pub fn mount_for(paths: &Paths, id: &str) -> Result<(), RootfsError> {
+    let target = path(paths, id);
+    std::fs::create_dir_all(&target).map_err(|source| RootfsError::Io {
+        path: target.display().to_string(),
+        source,
+    })?;
+    if crate::rootfs::is_mounted(&target) {
+        return Ok(());
+    }
+    mount(
+        Some("shm"),
+        &target,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+        Some(format!("mode=1777,size={SIZE}").as_str()),
+    )
+    .map_err(|source| RootfsError::Mount {
+        path: target.display().to_string(),
+        source,
+    })
+}
+
+/// Unmounts it (lazily: a process still inside cannot keep it busy); no error if it was not
+/// mounted.
+pub fn unmount(paths: &Paths, id: &str) {
+    let target = path(paths, id);
+    while umount2(&target, MntFlags::MNT_DETACH).is_ok() {}
+}
