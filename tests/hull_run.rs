@@ -373,3 +373,43 @@ fn ipc_container_shares_dev_shm() {
     h.ok(&["rm", "-f", "shm-a"]);
     h.assert_empty();
 }
+
+/// A remapped container's root owns the image's files (idmapped views of the layers under
+/// its overlay): it can change /etc/passwd and write anywhere, its new files belong on the
+/// host to the uid its root maps to, and the image's layers are untouched.
+#[test]
+fn uidmap_root_owns_the_image_files() {
+    let h = Hull::new();
+    let script = "ls -ln /etc/passwd | awk '{print $3\":\"$4}'; \
+                  echo 'x:x:5:5::/:/bin/sh' >> /etc/passwd && tail -1 /etc/passwd; \
+                  touch /bin/made && stat -c '%u:%g' /bin/made";
+    let out = h.ok(&[
+        "run",
+        "--name",
+        "mapped",
+        "--uidmap",
+        "0:100000:65536",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(out, "0:0\nx:x:5:5::/:/bin/sh\n0:0\n");
+    let id = h.id("mapped");
+    let upper = h.root().join("containers").join(&id).join("upper");
+    let md = std::fs::metadata(upper.join("bin/made")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((md.uid(), md.gid()), (100000, 100000));
+    // The image itself is unchanged: an unmapped container sees the original file.
+    let out = h.ok(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "grep -c ^x: /etc/passwd; true",
+    ]);
+    assert_eq!(out.trim(), "0");
+    h.ok(&["rm", "mapped"]);
+    h.assert_empty();
+}

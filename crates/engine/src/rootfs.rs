@@ -2,6 +2,7 @@
 //! the container's own upper and work dirs (persistent, under <root>/containers/<id>), mounted
 //! at the bundle's rootfs (under <runroot>).
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -97,4 +98,71 @@ pub fn is_mounted(target: &Path) -> bool {
     std::fs::read_to_string("/proc/self/mountinfo")
         .map(|s| s.lines().any(|l| l.split(' ').nth(4) == Some(t.as_str())))
         .unwrap_or(false)
+}
+
+/// Idmapped views of an image's layers for a remapped container (`--uidmap/--gidmap`): the
+/// layers' files appear owned through the container's maps, so its root owns what the
+/// image's root owns, as podman's chowned copy gives, without copying. The views are only
+/// needed while the overlay is mounted (overlayfs keeps private clones of its layers), so
+/// dropping this unmounts them.
+pub struct MappedLayers {
+    dirs: Vec<PathBuf>,
+    base: PathBuf,
+}
+
+impl MappedLayers {
+    /// None when the container is not remapped. `layers` bottom first, like the result.
+    pub fn new(
+        cfg: &crate::config::RunConfig,
+        layers: &[PathBuf],
+        run_dir: &Path,
+    ) -> Result<Option<MappedLayers>, RootfsError> {
+        if !cfg.userns_is_mapped() {
+            return Ok(None);
+        }
+        let text = |list: &[String], flag: &str| -> String {
+            list.iter()
+                .filter_map(|m| crate::parse::idmap(flag, m).ok())
+                .map(|(c, h, n)| format!("{c} {h} {n}\n"))
+                .collect()
+        };
+        let (mut uids, mut gids) = (text(&cfg.uidmap, "--uidmap"), text(&cfg.gidmap, "--gidmap"));
+        if uids.is_empty() {
+            uids = gids.clone();
+        }
+        if gids.is_empty() {
+            gids = uids.clone();
+        }
+        let base = run_dir.join("lower");
+        let userns = hull_sys::idmap::userns_with_maps(&uids, &gids).map_err(io(&base))?;
+        let mut mapped = MappedLayers {
+            dirs: Vec::new(),
+            base: base.clone(),
+        };
+        for (i, layer) in layers.iter().enumerate() {
+            let dir = base.join(i.to_string());
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            hull_sys::idmap::mount_idmapped(layer, userns.as_fd(), &dir).map_err(|e| {
+                RootfsError::Io {
+                    path: format!("idmapped view of {} at {}", layer.display(), dir.display()),
+                    source: e,
+                }
+            })?;
+            mapped.dirs.push(dir);
+        }
+        Ok(Some(mapped))
+    }
+
+    pub fn layers(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+}
+
+impl Drop for MappedLayers {
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            while umount2(d, MntFlags::MNT_DETACH).is_ok() {}
+        }
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
 }

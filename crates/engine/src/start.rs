@@ -106,12 +106,14 @@ fn prepare_bundle(
     let run_dir = eng.paths.run_dir(&c.id);
     std::fs::create_dir_all(&run_dir).map_err(io_err(&run_dir))?;
     let rootfs = eng.paths.rootfs(&c.id);
+    let mapped = rootfs::MappedLayers::new(&c.config, &img.layers, &run_dir)?;
     rootfs::mount_overlay(
-        &img.layers,
+        mapped.as_ref().map_or(&img.layers[..], |m| m.layers()),
         &eng.paths.container_dir(&c.id),
         &rootfs,
         c.config.auto_remove,
     )?;
+    drop(mapped);
     if crate::shm::owns_ipc(&c.config) {
         crate::shm::mount_for(&eng.paths, &c.id)?;
     }

@@ -2,6 +2,7 @@
 //! sound written beside it. Everything else in hull calls these instead of `libc` directly.
 
 pub mod fdpass;
+pub mod idmap;
 pub mod tty;
 
 use std::ffi::CStr;
