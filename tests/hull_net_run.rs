@@ -744,3 +744,91 @@ fn connect_and_disconnect_a_running_container() {
     let (_, err) = h.fails(&["network", "disconnect", "two", "cx"]);
     assert!(err.contains("is not connected to network two"), "{err}");
 }
+
+/// `-P` publishes what the image EXPOSEs on ports the kernel picks; inspect's NetworkSettings
+/// (Networks, Ports, IPAddress), ps's PORTS and `hull port` show them as docker's do, and the
+/// port answers from the host.
+#[test]
+fn publish_all_exposed_ports_and_show_them() {
+    let h = Hull::new();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs/bin");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy("/bin/busybox", root.join("busybox")).unwrap();
+    for a in ["sh", "nc", "echo", "ip", "awk"] {
+        std::os::unix::fs::symlink("busybox", root.join(a)).unwrap();
+    }
+    let tar = dir.path().join("img.tar");
+    let o = Command::new("tar")
+        .arg("-C")
+        .arg(dir.path().join("rootfs"))
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    h.ok(&[
+        "import",
+        "--change",
+        "EXPOSE 80",
+        "--change",
+        "EXPOSE 81",
+        tar.to_str().unwrap(),
+        "exposer:1",
+    ]);
+    h.ok(&["network", "create", "--subnet", "10.219.1.0/24", "pnet"]);
+    let script = "while true; do echo hello-P | nc -l -p 80; done";
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pa",
+        "--network",
+        "pnet",
+        "-P",
+        "-p",
+        "18219:81",
+        "exposer:1",
+        "sh",
+        "-c",
+        script,
+    ]);
+    let settings: Value =
+        serde_json::from_str(&h.ok(&["inspect", "--format", "{{json .NetworkSettings}}", "pa"]))
+            .unwrap();
+    let ip = inspect_ip(&h, "pa");
+    let net = &settings["Networks"]["pnet"];
+    assert_eq!(
+        format!(
+            "{}/{}",
+            net["IPAddress"].as_str().unwrap(),
+            net["IPPrefixLen"]
+        ),
+        ip
+    );
+    assert_eq!(net["Gateway"], "10.219.1.1");
+    assert_eq!(settings["IPAddress"], net["IPAddress"]);
+    let host_port: u16 = settings["Ports"]["80/tcp"][0]["HostPort"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(settings["Ports"]["81/tcp"][0]["HostPort"], "18219");
+    assert!(eventually(|| host_tcp("127.0.0.1", host_port), "hello-P"));
+    assert_eq!(
+        h.ok(&["port", "pa", "80"]).trim(),
+        format!("0.0.0.0:{host_port}")
+    );
+    let all = h.ok(&["port", "pa"]);
+    assert!(
+        all.contains(&format!("80/tcp -> 0.0.0.0:{host_port}")),
+        "{all}"
+    );
+    assert!(all.contains("81/tcp -> 0.0.0.0:18219"), "{all}");
+    let ps = h.ok(&["ps", "--format", "{{.Ports}}"]);
+    assert!(ps.contains(&format!("0.0.0.0:{host_port}->80/tcp")), "{ps}");
+    assert_ne!(h.run(&["port", "pa", "99"]).status.code(), Some(0));
+    h.ok(&["rm", "-f", "pa"]);
+    h.ok(&["network", "rm", "pnet"]);
+}

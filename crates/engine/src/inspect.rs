@@ -127,14 +127,80 @@ pub fn inspect(eng: &Engine, c: &Container) -> Value {
             "StopTimeout": cfg.stop_timeout,
             "ExposedPorts": exposed,
         },
-        "NetworkSettings": {
-            "Networks": {},
-            "Ports": {},
-            "SandboxKey": if c.pid > 0 { format!("/proc/{}/ns/net", c.pid) } else { String::new() },
-            "IPAddress": "",
-        },
+        "NetworkSettings": network_settings(eng, c, &exposed),
         "Extra": cfg.extra,
     })
+}
+
+/// docker's NetworkSettings: an entry per network the container is on (address, gateway,
+/// MAC), the published ports by container port (exposed but unpublished ones as null), and,
+/// as docker fills them for its default network, the first network's address at the top.
+fn network_settings(
+    eng: &Engine,
+    c: &Container,
+    exposed: &serde_json::Map<String, Value>,
+) -> Value {
+    let mut networks = serde_json::Map::new();
+    let mut first: Option<Value> = None;
+    for l in crate::network::lease::of_container(&eng.conn, &c.id).unwrap_or_default() {
+        let net = crate::network::get(&eng.conn, &l.network).ok().flatten();
+        let mac = l
+            .mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let entry = json!({
+            "NetworkID": net.as_ref().map(|n| n.id.clone()).unwrap_or_default(),
+            "IPAddress": l.ip.to_string(),
+            "IPPrefixLen": net.as_ref().map(|n| n.subnet.prefix).unwrap_or(0),
+            "Gateway": net.as_ref().map(|n| n.gateway.to_string()).unwrap_or_default(),
+            "MacAddress": mac,
+            "Aliases": l.aliases,
+        });
+        first.get_or_insert_with(|| entry.clone());
+        networks.insert(l.network.clone(), entry);
+    }
+    let mut ports: serde_json::Map<String, Value> =
+        exposed.keys().map(|k| (k.clone(), Value::Null)).collect();
+    for p in crate::network::endpoint::ports(&eng.paths, &c.id) {
+        let key = format!("{}/{}", p.container_port, p.proto);
+        let binding = json!({
+            "HostIp": p.host_ip.map(|ip| ip.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+            "HostPort": p.host_port.to_string(),
+        });
+        match ports.get_mut(&key) {
+            Some(Value::Array(v)) => v.push(binding),
+            _ => {
+                ports.insert(key, json!([binding]));
+            }
+        }
+    }
+    let top = |k: &str| first.as_ref().map(|f| f[k].clone()).unwrap_or(json!(""));
+    json!({
+        "Networks": networks,
+        "Ports": ports,
+        "SandboxKey": if c.pid > 0 { format!("/proc/{}/ns/net", c.pid) } else { String::new() },
+        "IPAddress": top("IPAddress"),
+        "IPPrefixLen": first.as_ref().map(|f| f["IPPrefixLen"].clone()).unwrap_or(json!(0)),
+        "Gateway": top("Gateway"),
+        "MacAddress": top("MacAddress"),
+    })
+}
+
+/// docker's `ps` PORTS column: "0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp".
+pub fn ports_column(eng: &Engine, c: &Container) -> String {
+    crate::network::endpoint::ports(&eng.paths, &c.id)
+        .iter()
+        .map(|p| {
+            let ip = p
+                .host_ip
+                .map(|ip| ip.to_string())
+                .unwrap_or_else(|| "0.0.0.0".into());
+            format!("{ip}:{}->{}/{}", p.host_port, p.container_port, p.proto)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// docker's HostConfig.

@@ -80,6 +80,8 @@ enum Cmd {
     Cp(cmd::cp::Args),
     /// Rename a container.
     Rename(cmd::rename::Args),
+    /// List a container's published ports.
+    Port(cmd::port::Args),
     /// Freeze a container's processes.
     Pause(cmd::pause::Args),
     /// Thaw a paused container.
@@ -130,6 +132,7 @@ fn main() {
         Cmd::Stats(a) => cmd::stats::exec(&paths, a),
         Cmd::Cp(a) => cmd::cp::exec(&paths, a),
         Cmd::Rename(a) => cmd::rename::exec(&paths, a),
+        Cmd::Port(a) => cmd::port::exec(&paths, a),
         Cmd::Pause(a) => cmd::pause::exec(&paths, a),
         Cmd::Unpause(a) => cmd::unpause::exec(&paths, a),
         Cmd::System(a) => cmd::system::exec(&paths, a),

@@ -19,6 +19,7 @@ pub mod logs;
 pub mod network;
 pub mod pause;
 pub mod pod;
+pub mod port;
 pub mod ps;
 pub mod pull;
 pub mod rename;

@@ -65,6 +65,9 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         return Ok(());
     }
     let mut values: Vec<serde_json::Value> = rows.iter().map(inspect::ps_row).collect();
+    for (v, c) in values.iter_mut().zip(&rows) {
+        v["Ports"] = serde_json::json!(inspect::ports_column(&eng, c));
+    }
     if a.no_trunc {
         for (v, c) in values.iter_mut().zip(&rows) {
             v["ID"] = serde_json::json!(c.id);
