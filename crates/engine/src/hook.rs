@@ -51,10 +51,12 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
         let _ = container::bump_restart(&eng.conn, id);
         return RESTART;
     }
-    // Not restarting: the network goes (a restart keeps namespace, address and ports).
-    crate::network::hooks::after_stop(eng, &c);
+    // Not restarting: the network goes (a restart keeps namespace, address and ports). The
+    // veths are deleted while the rootfs is unmounted; the leases go before the row does.
+    let net = crate::network::hooks::after_stop_start(eng, &c);
     rootfs::unmount(&eng.paths.rootfs(id));
     crate::shm::unmount(&eng.paths, id);
+    net.finish(eng, &c);
     if c.config.auto_remove {
         remove::remove_files(eng, &c, true);
     } else {

@@ -316,48 +316,113 @@ pub fn write_files(
 }
 
 fn teardown_keep_netns(conn: &Connection, paths: &Paths, id: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if let Err(f) = host::firewall(paths).remove_ports(id) {
-        errs.extend(f.0.iter().map(|e| e.to_string()));
+    Teardown::start(conn, paths, id, true).finish(conn, paths)
+}
+
+/// A teardown under way: the ports are unpublished and the host ends of the veths are being
+/// deleted on a thread of their own (the kernel's link deletion waits for RCU grace periods,
+/// the longest step of a container's exit), while the caller does other work. The leases are
+/// released only in [`Teardown::finish`], after the links are gone, so an address is never
+/// handed out while its old veth is still on the bridge; a hull killed in between leaves
+/// the leases, which `hull rm` and `hull system check` take down.
+pub struct Teardown {
+    id: String,
+    leases: Vec<Lease>,
+    errs: Vec<String>,
+    links: Option<std::thread::JoinHandle<Vec<String>>>,
+    /// The namespace's unpinning, also on a thread: an unmount waits for a grace period too.
+    unpin: Option<std::thread::JoinHandle<Vec<String>>>,
+}
+
+impl Teardown {
+    /// Unpublishes the ports and starts deleting the container's veths and (unless
+    /// `keep_netns`) unpinning its namespace.
+    pub fn start(conn: &Connection, paths: &Paths, id: &str, keep_netns: bool) -> Teardown {
+        let mut errs = Vec::new();
+        if let Err(f) = host::firewall(paths).remove_ports(id) {
+            errs.extend(f.0.iter().map(|e| e.to_string()));
+        }
+        let leases = match lease::of_container(conn, id) {
+            Ok(l) => l,
+            Err(e) => {
+                errs.push(e.to_string());
+                Vec::new()
+            }
+        };
+        let links = (!leases.is_empty()).then(|| {
+            let atts: Vec<Attachment> = leases
+                .iter()
+                .map(|l| Attachment {
+                    network: l.network.clone(),
+                    bridge: String::new(),
+                    host_veth: l.host_veth.clone(),
+                    ifname: l.ifname.clone(),
+                    netns: netns_path(paths, id),
+                    ip: l.ip,
+                    prefix: 0,
+                    gateway: Ipv4Addr::UNSPECIFIED,
+                    mac: l.mac,
+                })
+                .collect();
+            std::thread::spawn(move || {
+                let Ok(mut h) = HostNet::current() else {
+                    return Vec::new();
+                };
+                atts.iter()
+                    .flat_map(|a| bridge::detach(&mut h, a))
+                    .map(|e| e.to_string())
+                    .collect()
+            })
+        });
+        let unpin = (!keep_netns).then(|| {
+            let p = netns_path(paths, id);
+            std::thread::spawn(move || match netns::remove(&p) {
+                Ok(()) => Vec::new(),
+                Err(e) => vec![e.to_string()],
+            })
+        });
+        Teardown {
+            id: id.into(),
+            leases,
+            errs,
+            links,
+            unpin,
+        }
     }
-    let leases = match lease::of_container(conn, id) {
-        Ok(l) => l,
-        Err(e) => {
-            errs.push(e.to_string());
-            Vec::new()
+
+    /// Waits for the veths to be gone and the namespace unpinned, releases the leases and
+    /// rewrites the networks' DNS records. Returns every failure.
+    pub fn finish(self, conn: &Connection, paths: &Paths) -> Vec<String> {
+        let Teardown {
+            id,
+            leases,
+            mut errs,
+            links,
+            unpin,
+        } = self;
+        for t in [links, unpin].into_iter().flatten() {
+            match t.join() {
+                Ok(e) => errs.extend(e),
+                Err(_) => errs.push("network teardown thread panicked".into()),
+            }
         }
-    };
-    let mut host_net = HostNet::current().ok();
-    for l in leases {
-        if let Some(h) = host_net.as_mut() {
-            let att = Attachment {
-                network: l.network.clone(),
-                bridge: String::new(),
-                host_veth: l.host_veth.clone(),
-                ifname: l.ifname.clone(),
-                netns: netns_path(paths, id),
-                ip: l.ip,
-                prefix: 0,
-                gateway: Ipv4Addr::UNSPECIFIED,
-                mac: l.mac,
-            };
-            errs.extend(bridge::detach(h, &att).iter().map(|e| e.to_string()));
-        }
-        if let Err(e) = lease::release(conn, &l.network, id) {
-            errs.push(e.to_string());
-        }
-        if l.network == super::DEFAULT {
-            release_default(conn, paths);
-        }
-        if let Ok(Some(net)) = super::get(conn, &l.network) {
-            if !net.is_default() {
-                if let Err(e) = host::write_records(conn, paths, &net) {
-                    errs.push(e.to_string());
+        for l in leases {
+            if let Err(e) = lease::release(conn, &l.network, &id) {
+                errs.push(e.to_string());
+            }
+            if l.network == super::DEFAULT {
+                release_default(conn, paths);
+            }
+            if let Ok(Some(net)) = super::get(conn, &l.network) {
+                if !net.is_default() {
+                    if let Err(e) = host::write_records(conn, paths, &net) {
+                        errs.push(e.to_string());
+                    }
                 }
             }
         }
+        errs
     }
-    errs
 }
 
 /// A hull root of its own (not /run/hull: tests, scripts) removes its default network with
@@ -372,11 +437,7 @@ fn release_default(conn: &Connection, paths: &Paths) {
 /// Unpublishes the ports, deletes the interfaces, releases the leases, unpins the
 /// namespace. Every failure is returned; nothing stops it half-way.
 pub fn teardown(conn: &Connection, paths: &Paths, id: &str) -> Vec<String> {
-    let mut errs = teardown_keep_netns(conn, paths, id);
-    if let Err(e) = netns::remove(&netns_path(paths, id)) {
-        errs.push(e.to_string());
-    }
-    errs
+    Teardown::start(conn, paths, id, false).finish(conn, paths)
 }
 
 /// Disconnects the container from one network (`hull network disconnect`).

@@ -79,3 +79,22 @@ pub fn after_stop(eng: &Engine, c: &Container) {
         eprintln!("hull: network teardown of {}: {e}", c.name);
     }
 }
+
+/// [`after_stop`] in two halves, for an exit hook with other work to do meanwhile: `start`
+/// unpublishes the ports and begins deleting the interfaces; [`Stopping::finish`] waits for
+/// them and releases the leases and the namespace.
+pub struct Stopping(endpoint::Teardown);
+
+pub fn after_stop_start(eng: &Engine, c: &Container) -> Stopping {
+    Stopping(endpoint::Teardown::start(
+        &eng.conn, &eng.paths, &c.id, false,
+    ))
+}
+
+impl Stopping {
+    pub fn finish(self, eng: &Engine, c: &Container) {
+        for e in self.0.finish(&eng.conn, &eng.paths) {
+            eprintln!("hull: network teardown of {}: {e}", c.name);
+        }
+    }
+}
