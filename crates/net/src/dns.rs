@@ -5,7 +5,7 @@
 //! nsswitch.conf, and glibc without one uses `dns [!UNAVAIL=return] files`, so a reachable
 //! DNS server answering NXDOMAIN hides /etc/hosts; a server that knows the peers is right
 //! whatever the image. It answers A (and empty AAAA) for the names in a hosts-format file the
-//! engine rewrites as containers join and leave (read again whenever its mtime changes), and
+//! engine rewrites as containers join and leave (read again whenever it changes), and
 //! forwards every other query to the host's resolvers, relaying the answer. One thread, two
 //! sockets and poll: no async runtime, no thread per query.
 
@@ -154,7 +154,8 @@ pub struct Responder {
     upstreams: Vec<SocketAddr>,
     records_path: PathBuf,
     records: Records,
-    mtime: Option<SystemTime>,
+    /// What the records file looked like when last read: mtime, size and inode.
+    seen: Option<(SystemTime, u64, u64)>,
     pending: HashMap<u16, Pending>,
     next_id: u16,
 }
@@ -174,7 +175,7 @@ impl Responder {
             upstreams,
             records_path: records_path.into(),
             records: Records::default(),
-            mtime: None,
+            seen: None,
             pending: HashMap::new(),
             next_id: 1,
         };
@@ -182,15 +183,19 @@ impl Responder {
         Ok(r)
     }
 
-    /// Re-reads the records file when it changed (a missing file means no names).
+    /// Re-reads the records file when it changed (a missing file means no names). Its mtime
+    /// alone is not enough: a rewrite in place (truncate, then write) can land within one tick
+    /// of the file system's clock, and a read between the two would then stick with an empty
+    /// file; size and inode change with the write and with a rename over it.
     fn refresh(&mut self) {
-        let mtime = std::fs::metadata(&self.records_path)
-            .and_then(|m| m.modified())
+        use std::os::unix::fs::MetadataExt;
+        let seen = std::fs::metadata(&self.records_path)
+            .and_then(|m| Ok((m.modified()?, m.len(), m.ino())))
             .ok();
-        if mtime != self.mtime || mtime.is_none() {
+        if seen != self.seen || seen.is_none() {
             let text = std::fs::read_to_string(&self.records_path).unwrap_or_default();
             self.records = Records::parse(&text);
-            self.mtime = mtime;
+            self.seen = seen;
         }
     }
 
