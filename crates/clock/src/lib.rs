@@ -9,7 +9,7 @@
 //! Engine-agnostic: it writes files under a container's state directory and edits an OCI
 //! spec; nothing here knows about images or the engine's database.
 
-mod civil;
+pub mod civil;
 mod inject;
 mod offsets;
 mod settings;

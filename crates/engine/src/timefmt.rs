@@ -1,6 +1,6 @@
 //! Times and sizes as docker prints them: RFC 3339 timestamps in UTC, "2 hours ago", "4.26MB".
-//! Written out here (a few lines of civil-calendar arithmetic) rather than pulling in a date
-//! crate for three functions.
+//! Formatting is humantime's; parsing takes numeric offsets too, with the clock crate's
+//! civil-calendar arithmetic.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,17 +12,10 @@ pub fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
-/// `2024-05-01T10:00:00Z` for `secs` since the epoch.
+/// `2024-05-01T10:00:00Z` for `secs` since the epoch (times before 1970 as the epoch).
 pub fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    let t = UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// The current time as RFC 3339.
@@ -61,31 +54,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset)
-}
-
-// Howard Hinnant's days <-> civil date algorithms (proleptic Gregorian calendar).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let days =
+        hull_clock::civil::days_from_civil(y, u32::try_from(mo).ok()?, u32::try_from(d).ok()?);
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
 }
 
 /// docker's "human" duration (go-units HumanDuration): "Less than a second", "About a minute",
