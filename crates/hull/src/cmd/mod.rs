@@ -88,6 +88,18 @@ impl<E: std::error::Error> From<E> for CmdError {
 
 pub type CmdResult = Result<(), CmdError>;
 
+/// The end of a verb that acts on several names and goes on past a failure: done when none
+/// failed, else every failure on one line, exit 1 (as docker's).
+pub fn all_done(errors: Vec<String>) -> CmdResult {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(CmdError {
+        msg: errors.join("; "),
+        code: 1,
+    })
+}
+
 static RUNTIME: OnceLock<Option<PathBuf>> = OnceLock::new();
 
 /// Called once by main with --runtime/HULL_RUNTIME.

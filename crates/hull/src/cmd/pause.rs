@@ -40,14 +40,7 @@ pub fn toggle(paths: &Paths, names: &[String], pause: bool) -> CmdResult {
             Err(e) => errors.push(e.msg),
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(CmdError {
-            msg: errors.join("; "),
-            code: 1,
-        })
-    }
+    super::all_done(errors)
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {

@@ -69,12 +69,5 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             Err(e) => errors.push(e.msg),
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(CmdError {
-            msg: errors.join("; "),
-            code: 1,
-        })
-    }
+    super::all_done(errors)
 }

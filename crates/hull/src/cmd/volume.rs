@@ -234,14 +234,7 @@ fn rm(conn: &Connection, paths: &Paths, force: bool, names: &[String]) -> CmdRes
             Err(e) => errors.push(e.to_string()),
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(CmdError {
-            msg: errors.join("; "),
-            code: 1,
-        })
-    }
+    super::all_done(errors)
 }
 
 /// Asks on the terminal; true when the answer is y or yes.
