@@ -39,25 +39,24 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
                            "options": ["rbind", "rw"]}),
         );
     }
-    // /dev/shm: the host-side tmpfs of this container (crate::shm), or of the container whose
-    // ipc namespace it joins, so both see the same POSIX shared memory.
-    let shm_of = if crate::shm::owns_ipc(cfg) {
-        Some(ctx.c.id.clone())
+    // /dev/shm: the host-side tmpfs of this container (crate::shm; start mounted it just
+    // before the spec is made), or of the container whose ipc namespace it joins (checked), so
+    // both see the same POSIX shared memory.
+    let shm_src = if crate::shm::owns_ipc(cfg) {
+        Some(crate::shm::path(ctx.paths, &ctx.c.id))
     } else {
         cfg.ipc_mode
             .strip_prefix("container:")
             .and_then(|name| crate::container::lookup(ctx.conn, name).ok())
-            .map(|other| other.id)
+            .map(|other| crate::shm::path(ctx.paths, &other.id))
+            .filter(|p| crate::rootfs::is_mounted(p))
     };
-    if let Some(id) = shm_of {
-        let src = crate::shm::path(ctx.paths, &id);
-        if crate::rootfs::is_mounted(&src) {
-            mounts.retain(|m| m["destination"] != "/dev/shm");
-            mounts.push(
-                json!({"destination": "/dev/shm", "type": "bind", "source": src,
-                               "options": ["rbind", "nosuid", "noexec", "nodev"]}),
-            );
-        }
+    if let Some(src) = shm_src {
+        mounts.retain(|m| m["destination"] != "/dev/shm");
+        mounts.push(
+            json!({"destination": "/dev/shm", "type": "bind", "source": src,
+                           "options": ["rbind", "nosuid", "noexec", "nodev"]}),
+        );
     }
     if cfg.network_mode == "host" || cfg.userns_is_mapped() {
         // sysfs needs a network namespace of our own; bind the host's instead.
