@@ -6,7 +6,8 @@
 #
 #   sudo bash bench/net.sh          # builds target/release/hull first
 #
-# Environment: HULL (a hull binary; default: cargo build --release -p hull -p hull-monitor),
+# Environment: HULL (a hull binary; default: cargo build --release -p hull and
+# cargo build-monitor --release),
 # NET_SECS (seconds per iperf3 run, default 5), NET_RUNS (hyperfine runs, default 20).
 # Everything runs on this machine: a "remote" namespace wired to the host by a veth on
 # 10.229.9.0/24 is the client; the test network is 10.229.1.0/24. Exits 0 whatever the
@@ -23,7 +24,7 @@ for t in iperf3 socat hyperfine nsenter python3 ip; do
   command -v "$t" >/dev/null || die "$t not found (install with: bash scripts/deps.sh)"
 done
 if [[ -z ${HULL:-} ]]; then
-  (cd "$repo" && cargo build --release -q -p hull -p hull-monitor -p hullrt)
+  (cd "$repo" && cargo build --release -q -p hull -p hullrt && cargo build-monitor --release -q)
   HULL=$repo/target/release/hull
 fi
 

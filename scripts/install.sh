@@ -6,12 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-cargo build --release -p hull -p hull-monitor -p hull-pause -p hullrt
-# The monitor (one per container) linked statically (no libc.so pages mapped in each one)
-# and not position-independent: no self-relocation at start, fewer pages of code and data.
-# With opt-level "z" (root Cargo.toml) it keeps ~1.1 MiB RSS; bench/monitor-rss.sh measures it.
-cargo rustc --release -p hull-monitor --bin hull-monitor -- \
-  -C target-feature=+crt-static -C relocation-model=static -C strip=symbols
+cargo build --release -p hull -p hull-pause -p hullrt
+# The monitor (one per container) is its own no_std workspace, static and not
+# position-independent, without libc (crates/monitor-bin); bench/monitor-rss.sh measures it.
+cargo build-monitor --release
 for b in hull hull-monitor hull-pause hullrt; do
   # Through a new file and a rename: a running monitor keeps its binary busy.
   install -m 0755 "target/release/$b" "/usr/local/bin/$b.new"

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (tests create real containers)" >&2; exit 1; }
 bash scripts/deps.sh
 cargo build --workspace --all-targets
+cargo build-monitor   # hull-monitor: its own workspace (crates/monitor-bin), into target/debug
 cargo test --workspace -- --test-threads="${TEST_THREADS:-4}"
 if [ -x ../shared/vm/run-in-cgroup2-vm.sh ] || [ -n "${HULL_VM_SCRIPT:-}" ]; then
   bash crates/cgroups/tests/run-v2-vm.sh

@@ -39,13 +39,7 @@ impl Hull {
     }
 
     pub fn bin() -> PathBuf {
-        let p = hull_e2e::bin_dir().join("hull");
-        assert!(
-            p.exists(),
-            "{} missing: run `cargo build` first",
-            p.display()
-        );
-        p
+        hull_e2e::hull_bin()
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {

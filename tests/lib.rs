@@ -14,6 +14,50 @@ pub fn bin_dir() -> PathBuf {
     deps.parent().expect("target dir").to_path_buf()
 }
 
+/// The `hull` binary, after checking that the hull-monitor beside it is built and newer than
+/// its sources: it is its own workspace (crates/monitor-bin), which `cargo build` at the root
+/// does not build, and a stale one would fail tests far from the cause.
+pub fn hull_bin() -> PathBuf {
+    static CHECKED: std::sync::Once = std::sync::Once::new();
+    CHECKED.call_once(|| {
+        let mon = bin_dir().join("hull-monitor");
+        let built = std::fs::metadata(&mon).and_then(|m| m.modified()).ok();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let sources = newest(&root.join("crates/monitor-bin")).max(newest(&root.join("crates/monitor")));
+        assert!(
+            built.is_some_and(|b| Some(b) >= sources),
+            "{} is missing or older than crates/monitor-bin or crates/monitor: run `cargo build-monitor` \
+             (it is its own workspace; scripts/test.sh builds it)",
+            mon.display()
+        );
+    });
+    let p = bin_dir().join("hull");
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo build` first",
+        p.display()
+    );
+    p
+}
+
+/// The newest modification time of the files under `dir`, leaving out build output.
+fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut best = None;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        let t = if p.is_dir() {
+            if e.file_name() == "target" {
+                continue;
+            }
+            newest(&p)
+        } else {
+            e.metadata().and_then(|m| m.modified()).ok()
+        };
+        best = best.max(t);
+    }
+    best
+}
+
 pub fn hullrt_path() -> PathBuf {
     let p = bin_dir().join("hullrt");
     assert!(

@@ -7,13 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub fn hull_path() -> PathBuf {
-    let p = hull_e2e::bin_dir().join("hull");
-    assert!(
-        p.exists(),
-        "{} missing: run `cargo build` first",
-        p.display()
-    );
-    p
+    hull_e2e::hull_bin()
 }
 
 /// A hull with its own `--root` and `--runroot` in a temporary directory. Dropping it removes

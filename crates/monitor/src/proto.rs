@@ -1,6 +1,8 @@
 //! The attach protocol: frames of `[type: u8][len: u32 little endian][payload]` on a unix
 //! stream socket (or the socketpair a starting `hull` hands the monitor as fd 3).
 
+use alloc::vec::Vec;
+#[cfg(feature = "std")]
 use std::io::{self, Read, Write};
 
 /// Monitor -> client: container output.
@@ -45,16 +47,33 @@ pub const WANT_HOOK: u8 = 8;
 /// Largest payload accepted (a bigger length is a broken peer).
 pub const MAX_FRAME: usize = 1 << 20;
 
-/// Writes one frame in a single write (header and payload together).
-pub fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<()> {
+/// A frame whose announced length is over MAX_FRAME.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameTooLarge;
+
+impl core::fmt::Display for FrameTooLarge {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("attach frame too large")
+    }
+}
+
+/// One frame, header and payload together (to be written in a single write).
+pub fn encode(kind: u8, payload: &[u8]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(5 + payload.len());
     buf.push(kind);
     buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     buf.extend_from_slice(payload);
-    w.write_all(&buf)
+    buf
+}
+
+/// Writes one frame in a single write (header and payload together).
+#[cfg(feature = "std")]
+pub fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<()> {
+    w.write_all(&encode(kind, payload))
 }
 
 /// Reads one frame; `Ok(None)` at a clean end of stream.
+#[cfg(feature = "std")]
 pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
     let mut hdr = [0u8; 5];
     let mut got = 0;
@@ -71,7 +90,7 @@ pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
     if len > MAX_FRAME {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            "attach frame too large",
+            FrameTooLarge.to_string(),
         ));
     }
     let mut payload = vec![0u8; len];
@@ -99,16 +118,13 @@ impl Parser {
     }
 
     /// The next complete frame, if one is buffered. Err for an oversized frame.
-    pub fn next_frame(&mut self) -> io::Result<Option<(u8, Vec<u8>)>> {
+    pub fn next_frame(&mut self) -> Result<Option<(u8, Vec<u8>)>, FrameTooLarge> {
         if self.buf.len() < 5 {
             return Ok(None);
         }
         let len = u32::from_le_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
         if len > MAX_FRAME {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "attach frame too large",
-            ));
+            return Err(FrameTooLarge);
         }
         if self.buf.len() < 5 + len {
             return Ok(None);
@@ -143,5 +159,17 @@ mod tests {
         p.push(&v[3..]);
         assert_eq!(p.next_frame().unwrap().unwrap().1, b"hello");
         assert_eq!(p.next_frame().unwrap().unwrap().0, EXIT);
+        assert_eq!(p.next_frame(), Ok(None));
+    }
+
+    #[test]
+    fn oversized_frames_are_refused() {
+        let mut hdr = vec![STDIN];
+        hdr.extend_from_slice(&((MAX_FRAME + 1) as u32).to_le_bytes());
+        let mut p = Parser::default();
+        p.push(&hdr);
+        assert_eq!(p.next_frame(), Err(FrameTooLarge));
+        assert!(read_frame(&mut &hdr[..]).is_err());
+        assert_eq!(encode(GO, &[]), [GO, 0, 0, 0, 0]);
     }
 }

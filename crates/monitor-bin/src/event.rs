@@ -2,30 +2,66 @@
 //! clients' stdin, resizes and signals to the container, and SIGCHLD (through a signalfd) for
 //! the container's exit and any orphan that the subreaper inherits.
 
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::net::{UnixListener, UnixStream};
+use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 
+use hull_monitor::logfmt::{Driver, Framer};
 use hull_monitor::proto;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signalfd::SignalFd;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::OwnedFd;
+use rustix::fs::OFlags;
+use rustix::io::Errno;
+use rustix::net::SocketFlags;
+use rustix::process::{Pid, Signal};
 
-use crate::logger::Logger;
-use crate::start::Stdio;
+use crate::fdio::{self, Conn};
+use crate::start::{self, Stdio};
+use crate::sys::{self, Status};
 
-struct Client {
-    sock: UnixStream,
-    parser: proto::Parser,
-    flags: u8,
+/// The container's log file and its line framing.
+pub struct Logger {
+    file: Option<OwnedFd>,
+    framer: Framer,
+}
+
+impl Logger {
+    pub fn open(path: &str, driver: &str) -> Logger {
+        let driver = Driver::from_name(driver);
+        let file = if driver == Driver::None || path.is_empty() {
+            None
+        } else {
+            fdio::open(path, OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND).ok()
+        };
+        Logger {
+            file,
+            framer: Framer::new(driver),
+        }
+    }
+
+    /// Logs output of stream 0 (stdout) or 1 (stderr).
+    fn write(&mut self, stream: usize, data: &[u8]) {
+        if let Some(f) = &self.file {
+            let mut out = Vec::new();
+            self.framer.push(stream, data, &fdio::now(), &mut out);
+            let _ = fdio::write_all(f, &out);
+        }
+    }
+
+    /// Writes out unfinished lines (at the container's exit).
+    fn flush(&mut self) {
+        if let Some(f) = &self.file {
+            let mut out = Vec::new();
+            self.framer.flush(&fdio::now(), &mut out);
+            let _ = fdio::write_all(f, &out);
+        }
+    }
 }
 
 pub struct Monitor {
-    listener: UnixListener,
-    sigfd: SignalFd,
+    listener: OwnedFd,
+    sigfd: OwnedFd,
     logger: Logger,
-    clients: Vec<Client>,
+    clients: Vec<Conn>,
 }
 
 /// What a poll slot is for.
@@ -40,7 +76,7 @@ enum Slot {
 }
 
 impl Monitor {
-    pub fn new(listener: UnixListener, sigfd: SignalFd, logger: Logger) -> Monitor {
+    pub fn new(listener: OwnedFd, sigfd: OwnedFd, logger: Logger) -> Monitor {
         Monitor {
             listener,
             sigfd,
@@ -49,29 +85,24 @@ impl Monitor {
         }
     }
 
-    pub fn add_client(&mut self, sock: UnixStream, is_sync: bool) {
-        let _ = is_sync;
-        self.clients.push(Client {
-            sock,
-            parser: proto::Parser::default(),
-            flags: 0,
-        });
+    pub fn add_client(&mut self, c: Conn) {
+        self.clients.push(c);
     }
 
-    /// The starter's HELLO arrived before GO: apply it to its client entry.
-    pub fn set_flags_of_last(&mut self, flags: u8) {
-        if let Some(c) = self.clients.last_mut() {
-            c.flags = flags;
+    fn accept(&mut self) -> bool {
+        match rustix::net::accept_with(&self.listener, SocketFlags::CLOEXEC) {
+            Ok(s) => {
+                let _ = fdio::set_nonblocking(&s, false);
+                self.add_client(Conn::new(s));
+                true
+            }
+            Err(_) => false,
         }
     }
 
     fn broadcast(&mut self, kind: u8, want: u8, data: &[u8]) {
-        self.clients.retain_mut(|c| {
-            if want != 0 && c.flags & want == 0 {
-                return true;
-            }
-            proto::write_frame(&mut c.sock, kind, data).is_ok()
-        });
+        self.clients
+            .retain(|c| (want != 0 && c.flags & want == 0) || c.send(kind, data));
     }
 
     /// Serves everything until the container's init (`pid`) exits; returns its exit code
@@ -79,52 +110,46 @@ impl Monitor {
     pub fn wait_exit(&mut self, pid: i32, io: &mut Stdio) -> i32 {
         let mut code = None;
         while code.is_none() {
-            let mut slots = vec![Slot::Sig, Slot::Listen];
-            let mut fds: Vec<BorrowedFd<'_>> = vec![self.sigfd.as_fd(), self.listener.as_fd()];
-            if let Some(f) = io.out.as_ref() {
-                slots.push(Slot::Out);
-                fds.push(f.as_fd());
-            }
-            if let Some(f) = io.err.as_ref() {
-                slots.push(Slot::Err);
-                fds.push(f.as_fd());
-            }
-            if let Some(f) = io.master.as_ref() {
-                slots.push(Slot::Master);
-                fds.push(f.as_fd());
+            let mut slots = Vec::with_capacity(5 + self.clients.len());
+            slots.extend([Slot::Sig, Slot::Listen]);
+            let mut fds = Vec::with_capacity(slots.capacity());
+            fds.push(PollFd::new(&self.sigfd, PollFlags::IN));
+            fds.push(PollFd::new(&self.listener, PollFlags::IN));
+            for (slot, f) in [
+                (Slot::Out, &io.out),
+                (Slot::Err, &io.err),
+                (Slot::Master, &io.master),
+            ] {
+                if let Some(f) = f {
+                    slots.push(slot);
+                    fds.push(PollFd::new(f, PollFlags::IN));
+                }
             }
             for (i, c) in self.clients.iter().enumerate() {
                 slots.push(Slot::Client(i));
-                fds.push(c.sock.as_fd());
+                fds.push(PollFd::new(&c.fd, PollFlags::IN));
             }
-            let mut pfds: Vec<PollFd<'_>> = fds
-                .iter()
-                .map(|f| PollFd::new(*f, PollFlags::POLLIN))
-                .collect();
-            if poll(&mut pfds, PollTimeout::NONE).is_err() {
+            if rustix::event::poll(&mut fds, None).is_err() {
                 continue;
             }
-            let ready: Vec<(Slot, bool)> = pfds
+            let ready: Vec<Slot> = fds
                 .iter()
                 .zip(&slots)
-                .map(|(p, s)| (*s, p.revents().is_some_and(|r| !r.is_empty())))
-                .filter(|(_, r)| *r)
+                .filter(|(p, _)| !p.revents().is_empty())
+                .map(|(_, s)| *s)
                 .collect();
-            drop(pfds);
             drop(fds);
             let mut gone = Vec::new();
-            for (slot, _) in ready {
+            for slot in ready {
                 match slot {
                     Slot::Sig => {
-                        let _ = self.sigfd.read_signal();
+                        drain_signals(&self.sigfd);
                         if let Some(c) = reap(pid) {
                             code = Some(c);
                         }
                     }
                     Slot::Listen => {
-                        if let Ok((s, _)) = self.listener.accept() {
-                            self.add_client(s, false);
-                        }
+                        self.accept();
                     }
                     Slot::Out => {
                         self.pump(&mut io.out, 0);
@@ -169,23 +194,23 @@ impl Monitor {
     /// closed) drops the stream.
     fn pump(&mut self, fd: &mut Option<OwnedFd>, stream: usize) -> bool {
         let Some(f) = fd.as_ref() else { return false };
-        let mut buf = [0u8; 32 * 1024];
-        match nix::unistd::read(f, &mut buf) {
-            Ok(0) => {
+        let mut buf = [MaybeUninit::<u8>::uninit(); 32 * 1024];
+        match fdio::read_some(f, &mut buf) {
+            Ok([]) => {
                 *fd = None;
                 false
             }
-            Ok(n) => {
-                self.logger.write(stream, &buf[..n]);
+            Ok(data) => {
+                self.logger.write(stream, data);
                 let (kind, want) = if stream == 0 {
                     (proto::STDOUT, proto::WANT_STDOUT)
                 } else {
                     (proto::STDERR, proto::WANT_STDERR)
                 };
-                self.broadcast(kind, want, &buf[..n]);
+                self.broadcast(kind, want, data);
                 true
             }
-            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => false,
+            Err(Errno::AGAIN) | Err(Errno::INTR) => false,
             Err(_) => {
                 *fd = None;
                 false
@@ -195,13 +220,9 @@ impl Monitor {
 
     /// Handles frames from client `i`; false when it went away.
     fn client_input(&mut self, i: usize, pid: i32, io: &mut Stdio) -> bool {
-        let mut buf = [0u8; 16 * 1024];
-        let c = &mut self.clients[i];
-        let n = match c.sock.read(&mut buf) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => n,
-        };
-        c.parser.push(&buf[..n]);
+        if !self.clients[i].fill() {
+            return false;
+        }
         loop {
             let frame = match self.clients[i].parser.next_frame() {
                 Ok(Some(f)) => f,
@@ -211,9 +232,8 @@ impl Monitor {
             match frame {
                 (proto::HELLO, p) => self.clients[i].flags = p.first().copied().unwrap_or(0),
                 (proto::STDIN, data) => {
-                    let target = io.master.as_ref().or(io.stdin_w.as_ref());
-                    if let Some(fd) = target.and_then(|f| f.try_clone().ok()) {
-                        let _ = std::fs::File::from(fd).write_all(&data);
+                    if let Some(fd) = io.master.as_ref().or(io.stdin_w.as_ref()) {
+                        write_blocking(fd, &data);
                     }
                 }
                 (proto::STDIN_EOF, _) if io.master.is_none() => io.stdin_w = None,
@@ -221,14 +241,13 @@ impl Monitor {
                     if let Some(m) = io.master.as_ref() {
                         let rows = u16::from_le_bytes([p[0], p[1]]);
                         let cols = u16::from_le_bytes([p[2], p[3]]);
-                        let _ = hull_sys::tty::set_window_size(m.as_fd(), rows, cols);
+                        start::set_window_size(m, rows, cols);
                     }
                 }
                 (proto::SIGNAL, p) => {
-                    if let Some(sig) = proto::payload_i32(&p) {
-                        if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
-                            let _ = nix::sys::signal::kill(Pid::from_raw(pid), s);
-                        }
+                    let sig = proto::payload_i32(&p).and_then(Signal::from_named_raw);
+                    if let (Some(sig), Some(pid)) = (sig, Pid::from_raw(pid)) {
+                        let _ = rustix::process::kill_process(pid, sig);
                     }
                 }
                 _ => {}
@@ -244,21 +263,11 @@ impl Monitor {
             .iter()
             .position(|c| c.flags & proto::WANT_HOOK != 0)?;
         let c = &mut self.clients[i];
-        if proto::write_frame(&mut c.sock, proto::HOOK, &proto::i32_payload(code)).is_err() {
-            self.clients.remove(i);
-            return None;
-        }
-        let mut buf = [0u8; 4096];
-        loop {
-            match c.parser.next_frame() {
-                Ok(Some((proto::HOOK_DONE, p))) => return proto::payload_i32(&p),
-                Ok(Some(_)) => continue,
-                Ok(None) => {}
-                Err(_) => break,
-            }
-            match c.sock.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => c.parser.push(&buf[..n]),
+        if c.send(proto::HOOK, &proto::i32_payload(code)) {
+            while let Some((kind, p)) = c.recv() {
+                if kind == proto::HOOK_DONE {
+                    return proto::payload_i32(&p);
+                }
             }
         }
         self.clients.remove(i);
@@ -267,24 +276,48 @@ impl Monitor {
 
     /// The end: every client (and any still waiting in the backlog) learns the exit code.
     pub fn finish(mut self, code: i32) {
-        let _ = self.listener.set_nonblocking(true);
-        while let Ok((s, _)) = self.listener.accept() {
-            let _ = s.set_nonblocking(false);
-            self.add_client(s, false);
-        }
+        let _ = fdio::set_nonblocking(&self.listener, true);
+        while self.accept() {}
         self.broadcast(proto::EXIT, 0, &proto::i32_payload(code));
+    }
+}
+
+/// Writes all of `data` to the container's stdin or pty master, waiting when it is full (the
+/// master is non-blocking for reads).
+fn write_blocking(fd: &OwnedFd, mut data: &[u8]) {
+    while !data.is_empty() {
+        match rustix::io::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => {
+                let mut p = [PollFd::new(fd, PollFlags::OUT)];
+                let _ = rustix::event::poll(&mut p, None);
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Empties the signalfd (SIGCHLD only; the reaping is what matters).
+fn drain_signals(fd: &OwnedFd) {
+    let mut buf = [0u8; 128 * 8];
+    while let Ok(n) = rustix::io::read(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
     }
 }
 
 /// Reaps every exited child; the exit code of `pid` if it was among them.
 fn reap(pid: i32) -> Option<i32> {
     let mut found = None;
-    loop {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(p, c)) if p.as_raw() == pid => found = Some(c),
-            Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => found = Some(128 + s as i32),
-            Ok(WaitStatus::StillAlive) | Err(_) => return found,
-            Ok(_) => {}
+    while let Some((p, st)) = sys::reap_any() {
+        if p == pid {
+            found = Some(match st {
+                Status::Exited(c) => c,
+                Status::Signaled(s) => 128 + s,
+            });
         }
     }
+    found
 }
