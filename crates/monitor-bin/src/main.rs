@@ -69,7 +69,9 @@ fn main(start: Start) -> i32 {
     run(&args, &start, sync)
 }
 
+/// The first start failed: the starter (if any) and our stderr get one line; exit status 1.
 fn fail(sync: &mut Option<Conn>, msg: String) -> i32 {
+    sys::eprint(&format!("hull-monitor: {msg}\n"));
     if let Some(s) = sync.as_ref() {
         let _ = s.send(proto::ERROR, msg.as_bytes());
     }
