@@ -132,13 +132,15 @@ pub fn check_gateway(subnet: &Subnet, gw: Ipv4Addr) -> Result<(), IpamError> {
 }
 
 /// Picks an address for a new endpoint: `requested` when it is free and usable, otherwise
-/// the lowest free host address. `used` holds the addresses leased so far (the gateway need
-/// not be in it). Lowest-first keeps addresses small and predictable, as docker's are.
+/// the first free host address after `after` (the last address handed out on this network;
+/// None or outside the subnet: from the start), wrapping around. `used` holds the addresses
+/// leased so far (the gateway need not be in it).
 pub fn allocate(
     subnet: &Subnet,
     gateway: Ipv4Addr,
     used: &BTreeSet<Ipv4Addr>,
     requested: Option<Ipv4Addr>,
+    after: Option<Ipv4Addr>,
 ) -> Result<Ipv4Addr, IpamError> {
     let usable =
         |ip: u32| ip != subnet.network() && ip != subnet.broadcast() && ip != u32::from(gateway);
@@ -160,7 +162,16 @@ pub fn allocate(
         }
         return Ok(ip);
     }
-    (subnet.network() + 1..subnet.broadcast())
+    // Serially, as docker does: the first free address after the last one handed out,
+    // wrapping around, so a just-released address (whose veth the kernel may still be
+    // deleting) is the last to be handed out again.
+    let first = subnet.network() + 1;
+    let start = after
+        .map(u32::from)
+        .filter(|&a| subnet.contains(Ipv4Addr::from(a)))
+        .map_or(first, |a| a + 1);
+    (start..subnet.broadcast())
+        .chain(first..start)
         .filter(|&ip| usable(ip))
         .map(Ipv4Addr::from)
         .find(|ip| !used.contains(ip))
@@ -286,20 +297,47 @@ mod tests {
         let gw = sn.first_host();
         let mut used = BTreeSet::new();
         let mut got = vec![];
-        while let Ok(ip) = allocate(&sn, gw, &used, None) {
+        while let Ok(ip) = allocate(&sn, gw, &used, None, None) {
             used.insert(ip);
             got.push(ip.octets()[3]);
         }
         assert_eq!(got, vec![2, 3, 4, 5, 6]);
         assert_eq!(
-            allocate(&sn, gw, &used, None),
+            allocate(&sn, gw, &used, None, None),
             Err(IpamError::Exhausted(sn))
         );
         used.remove(&Ipv4Addr::new(10, 9, 0, 4));
         assert_eq!(
-            allocate(&sn, gw, &used, None),
+            allocate(&sn, gw, &used, None, None),
             Ok(Ipv4Addr::new(10, 9, 0, 4))
         );
+    }
+
+    #[test]
+    fn allocates_serially_after_the_last_address_and_wraps() {
+        let sn = s("10.9.0.0/29"); // hosts .1 - .6, gateway .1
+        let gw = sn.first_host();
+        let a = |n| Ipv4Addr::new(10, 9, 0, n);
+        let used: BTreeSet<_> = [a(2), a(5)].into();
+        // The address after the last one, skipping used ones.
+        assert_eq!(allocate(&sn, gw, &used, None, Some(a(3))), Ok(a(4)));
+        assert_eq!(allocate(&sn, gw, &used, None, Some(a(4))), Ok(a(6)));
+        // Past the end it wraps, skipping the gateway and what is used.
+        assert_eq!(allocate(&sn, gw, &used, None, Some(a(6))), Ok(a(3)));
+        // A just-released address comes last: .3 is free but .4 follows the cursor.
+        assert_eq!(allocate(&sn, gw, &used, None, Some(a(3))), Ok(a(4)));
+        // A cursor outside the subnet (the network was made again) starts over.
+        assert_eq!(
+            allocate(&sn, gw, &used, None, Some(Ipv4Addr::new(10, 8, 0, 9))),
+            Ok(a(3))
+        );
+        let full: BTreeSet<_> = (2..=6).map(a).collect();
+        assert_eq!(
+            allocate(&sn, gw, &full, None, Some(a(4))),
+            Err(IpamError::Exhausted(sn))
+        );
+        // A requested address ignores the cursor.
+        assert_eq!(allocate(&sn, gw, &used, Some(a(3)), Some(a(4))), Ok(a(3)));
     }
 
     #[test]
@@ -308,10 +346,10 @@ mod tests {
         let gw = Ipv4Addr::new(10, 9, 0, 254);
         let used: BTreeSet<_> = [Ipv4Addr::new(10, 9, 0, 7)].into();
         assert_eq!(
-            allocate(&sn, gw, &used, None),
+            allocate(&sn, gw, &used, None, None),
             Ok(Ipv4Addr::new(10, 9, 0, 1))
         );
-        let r = |ip| allocate(&sn, gw, &used, Some(ip));
+        let r = |ip| allocate(&sn, gw, &used, Some(ip), None);
         assert_eq!(
             r(Ipv4Addr::new(10, 9, 0, 9)),
             Ok(Ipv4Addr::new(10, 9, 0, 9))

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use hull_net::ipam;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Network, Result};
 
@@ -74,7 +74,21 @@ fn allocate_locked(tx: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Re
             .collect();
         v
     };
-    let ip = ipam::allocate(&net.subnet, net.gateway, &used, req.ip)?;
+    let last: Option<Ipv4Addr> = tx
+        .query_row(
+            "SELECT last FROM ipam_cursors WHERE network = ?1",
+            [&net.name],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|s| s.parse().ok());
+    let ip = ipam::allocate(&net.subnet, net.gateway, &used, req.ip, last)?;
+    if req.ip.is_none() {
+        tx.execute(
+            "INSERT OR REPLACE INTO ipam_cursors (network, last) VALUES (?1, ?2)",
+            params![net.name, ip.to_string()],
+        )?;
+    }
     let mac = req.mac.unwrap_or_else(|| ipam::mac_from_ip(ip));
     let lease = Lease {
         network: net.name.clone(),
@@ -199,7 +213,8 @@ mod tests {
         assert_eq!(ips.len(), 50);
         assert!(!ips.contains(&Ipv4Addr::new(10, 230, 0, 1)));
         assert_eq!(of_network(&conn, "n").unwrap().len(), 50);
-        // A requested address that is taken is refused; a released one is reused.
+        // A requested address that is taken is refused; a released one is handed out again
+        // once the addresses after the last one handed out are taken.
         let id = "a".repeat(64);
         let req = |ip| LeaseRequest {
             container: &id,
@@ -213,8 +228,8 @@ mod tests {
         let e = allocate(&c, &net(), &req(Some(Ipv4Addr::new(10, 230, 0, 2)))).unwrap_err();
         assert_eq!(e.to_string(), "address 10.230.0.2 is already in use");
         release(&c, "n", &format!("{:064x}", 0)).unwrap();
-        let freed: BTreeSet<_> = of_network(&c, "n").unwrap().iter().map(|l| l.ip).collect();
-        let missing = ips.difference(&freed).next().copied().unwrap();
-        assert_eq!(allocate(&c, &net(), &req(None)).unwrap().ip, missing);
+        let last = *ips.iter().max().unwrap();
+        let next = Ipv4Addr::from(u32::from(last) + 1);
+        assert_eq!(allocate(&c, &net(), &req(None)).unwrap().ip, next);
     }
 }

@@ -157,6 +157,10 @@ pub fn ensure_schema(conn: &Connection) -> Result<()> {
             aliases TEXT NOT NULL,
             PRIMARY KEY (network, ip),
             UNIQUE (network, container)
+        );
+        CREATE TABLE IF NOT EXISTS ipam_cursors (
+            network TEXT PRIMARY KEY,
+            last TEXT NOT NULL
         );",
     )?;
     Ok(())
@@ -412,6 +416,11 @@ pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<Network> {
             });
         }
         tx.execute("DELETE FROM networks WHERE name = ?1", [&n.name])?;
+        // The default network's cursor stays: the network is made again with the next
+        // container, whose address should not be one whose veth may still be going away.
+        if !n.is_default() {
+            tx.execute("DELETE FROM ipam_cursors WHERE network = ?1", [&n.name])?;
+        }
         Ok(())
     })?;
     let errs = host::down(paths, &n);
