@@ -8,7 +8,7 @@
 #
 # Environment: HULL (a hull binary; default: cargo build --release -p hull and
 # cargo build-monitor --release),
-# NET_SECS (seconds per iperf3 run, default 5), NET_RUNS (hyperfine runs, default 20).
+# NET_SECS (seconds per iperf3 run, default 5), NET_RUNS (runs of each, interleaved, default 30).
 # Everything runs on this machine: a "remote" namespace wired to the host by a veth on
 # 10.229.9.0/24 is the client; the test network is 10.229.1.0/24. Exits 0 whatever the
 # figures: a benchmark, not a test.
@@ -17,10 +17,10 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 SECS=${NET_SECS:-5}
-RUNS=${NET_RUNS:-20}
+RUNS=${NET_RUNS:-30}
 die() { echo "net.sh: $*" >&2; exit 1; }
 ((EUID == 0)) || die "must run as root"
-for t in iperf3 socat hyperfine nsenter python3 ip; do
+for t in iperf3 socat nsenter python3 ip; do
   command -v "$t" >/dev/null || die "$t not found (install with: bash scripts/deps.sh)"
 done
 if [[ -z ${HULL:-} ]]; then
@@ -73,9 +73,25 @@ direct=$(best "$d1" "$d2"); dnat=$(best "$n1" "$n2"); userland=$(best "$u1" "$u2
 
 # The default network stays up as on a host (docker0 does): a container holds it.
 "${hull[@]}" run -d --name hnb-keep busybox sleep 3600 >/dev/null
-hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/run.json" \
-  -n none "${hull[*]} run --rm --network none busybox true" \
-  -n bridge "${hull[*]} run --rm busybox true" >/dev/null
+# Interleaved (none, default, none, ...) so that load from elsewhere on the machine falls on
+# both alike; medians compared.
+python3 - "$RUNS" "$work/run.json" "${hull[@]}" <<'EOF2'
+import json, subprocess, sys, time
+runs, out, hull = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+cmds = {
+    "none": hull + ["run", "--rm", "--network", "none", "busybox", "true"],
+    "bridge": hull + ["run", "--rm", "busybox", "true"],
+}
+times = {k: [] for k in cmds}
+for i in range(runs + 3):
+    for k, c in cmds.items():
+        t = time.perf_counter()
+        subprocess.run(c, check=True)
+        if i >= 3:  # warm-up
+            times[k].append(time.perf_counter() - t)
+json.dump({"results": [{"command": k, "times": v, "median": sorted(v)[len(v) // 2]}
+                       for k, v in times.items()]}, open(out, "w"))
+EOF2
 
 python3 - "$direct" "$dnat" "$userland" "$work/run.json" <<'EOF'
 import json, sys

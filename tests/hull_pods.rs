@@ -427,16 +427,26 @@ fn ports_are_published_at_the_pod_level_and_rm_leaves_nothing() {
     let net: serde_json::Value =
         serde_json::from_str(&t.ok(&["network", "inspect", "hull0"])).unwrap();
     assert_eq!(net[0]["Containers"], json!({}), "endpoint left");
-    let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
-    let links = String::from_utf8_lossy(&links.stdout);
     let bridge = net[0]["Options"]["com.docker.network.bridge.name"]
         .as_str()
         .unwrap();
-    assert!(
-        !links
+    // The kernel deletes the veth with the unpinned namespace, in the background.
+    let on_bridge = || {
+        let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+        String::from_utf8_lossy(&links.stdout)
             .lines()
-            .any(|l| l.contains(&format!("master {bridge}"))),
-        "veth left on {bridge}:\n{links}"
+            .filter(|l| l.contains(&format!("master {bridge}")))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let end = Instant::now() + Duration::from_secs(30);
+    while !on_bridge().is_empty() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        on_bridge().is_empty(),
+        "veth left on {bridge}: {:?}",
+        on_bridge()
     );
 }
 

@@ -194,19 +194,30 @@ fn a_remapped_pod_shares_one_user_namespace_and_its_network() {
     } else {
         assert!(o.stderr.contains("no such network"), "{}", o.stderr);
     }
-    let left: Vec<String> = std::fs::read_dir("/sys/class/net")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            std::fs::read_to_string(e.path().join("ifindex"))
-                .ok()
-                .as_deref()
-                .map(str::trim)
-                == Some(peer.as_str())
-        })
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(left.is_empty(), "host veth (ifindex {peer}) left: {left:?}");
+    // The kernel deletes it with the unpinned namespace, in the background.
+    let left = || -> Vec<String> {
+        std::fs::read_dir("/sys/class/net")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read_to_string(e.path().join("ifindex"))
+                    .ok()
+                    .as_deref()
+                    .map(str::trim)
+                    == Some(peer.as_str())
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let end = Instant::now() + Duration::from_secs(30);
+    while !left().is_empty() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        left().is_empty(),
+        "host veth (ifindex {peer}) left: {:?}",
+        left()
+    );
 }
 
 #[test]

@@ -195,16 +195,25 @@ pub fn attach(
     };
     let ns = netns::open(netns_path)?;
     let bridge = host.nl.index(&spec.bridge)?;
-    host.nl.create_veth(
-        &att.host_veth,
-        &VethPeer {
-            name: ifname,
-            netns: Some(&ns),
-            mac: Some(mac),
-            mtu: spec.mtu,
-        },
-        Some(bridge),
-    )?;
+    let peer = VethPeer {
+        name: ifname,
+        netns: Some(&ns),
+        mac: Some(mac),
+        mtu: spec.mtu,
+    };
+    match host.nl.create_veth(&att.host_veth, &peer, Some(bridge)) {
+        // A link of this name is named after an address the caller holds the lease of: it
+        // is the veth of that address's last holder, in a namespace the kernel is still
+        // tearing down (a container's exit leaves its veth to the kernel), or left by a
+        // crash. Its deletion takes its peer with it.
+        Err(e) if e.errno() == Some(libc::EEXIST) => {
+            if !host.nl.delete_link_named(&att.host_veth)? {
+                return Err(e.into());
+            }
+            host.nl.create_veth(&att.host_veth, &peer, Some(bridge))?;
+        }
+        r => r?,
+    }
     let res = (|| -> Result<(), BridgeError> {
         let hv = host.nl.index(&att.host_veth)?;
         host.nl.set_up(hv, true)?;

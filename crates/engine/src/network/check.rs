@@ -101,15 +101,36 @@ pub fn check(conn: &Connection, paths: &Paths, repair: bool) -> Result<Report> {
             .filter(|l| nets.iter().any(|n| n.bridge == l.name))
             .map(|l| l.index)
             .collect();
-        for l in links {
-            let on_ours = l.master.is_some_and(|m| bridges.contains(&m));
-            if on_ours && l.name.starts_with("veth") && !leased.contains(&l.name) {
-                r.found
-                    .push(format!("veth {} on a hull bridge without a lease", l.name));
-                if repair {
-                    if let Err(e) = h.nl.delete_link(l.index) {
-                        r.errors.push(e.to_string());
-                    }
+        let stray = |links: Vec<hull_net::netlink::Link>| -> Vec<hull_net::netlink::Link> {
+            links
+                .into_iter()
+                .filter(|l| {
+                    l.master.is_some_and(|m| bridges.contains(&m))
+                        && l.name.starts_with("veth")
+                        && !leased.contains(&l.name)
+                })
+                .collect()
+        };
+        let mut found = stray(links);
+        // A container's exit leaves its veth to the kernel, which deletes it with the
+        // namespace in the background: one that goes within a second was not left over.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while !found.is_empty() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let now: BTreeSet<u32> =
+                h.nl.links()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|l| l.index)
+                    .collect();
+            found.retain(|l| now.contains(&l.index));
+        }
+        for l in found {
+            r.found
+                .push(format!("veth {} on a hull bridge without a lease", l.name));
+            if repair {
+                if let Err(e) = h.nl.delete_link(l.index) {
+                    r.errors.push(e.to_string());
                 }
             }
         }

@@ -315,16 +315,46 @@ pub fn write_files(
     w("resolv.conf", &resolv)
 }
 
+/// Whether a running container joined this container's namespace (`--network
+/// container:NAME`, stored as given), so it outlives the unpinning. True when the database
+/// cannot tell.
+fn joined(conn: &Connection, id: &str) -> bool {
+    let keys = conn
+        .prepare(
+            "SELECT json_extract(config, '$.network_mode') FROM containers \
+             WHERE status IN ('running', 'paused', 'restarting') \
+             AND json_extract(config, '$.network_mode') LIKE 'container:%'",
+        )
+        .and_then(|mut st| {
+            st.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        });
+    let Ok(keys) = keys else {
+        return true;
+    };
+    keys.iter().any(|k| {
+        let key = &k["container:".len()..];
+        crate::container::lookup(conn, key).map_or(true, |c| c.id == id)
+    })
+}
+
 fn teardown_keep_netns(conn: &Connection, paths: &Paths, id: &str) -> Vec<String> {
     Teardown::start(conn, paths, id, true).finish(conn, paths)
 }
 
-/// A teardown under way: the ports are unpublished and the host ends of the veths are being
-/// deleted on a thread of their own (the kernel's link deletion waits for RCU grace periods,
-/// the longest step of a container's exit), while the caller does other work. The leases are
-/// released only in [`Teardown::finish`], after the links are gone, so an address is never
-/// handed out while its old veth is still on the bridge; a hull killed in between leaves
-/// the leases, which `hull rm` and `hull system check` take down.
+/// A teardown under way: the ports are unpublished and the namespace is being unpinned on a
+/// thread, while the caller does other work.
+///
+/// The veths are not deleted one by one when the namespace goes with the container: once
+/// it is unpinned and its last process is gone, the kernel deletes its interfaces, and the
+/// host ends of their veth pairs with them, in the background. A link deletion here would
+/// wait for RCU grace periods (about 16 ms, the longest step of a container's exit). An
+/// address released meanwhile is handed out again last (ipam allocates serially), and a
+/// new veth that finds one of the same name still there deletes it first
+/// (`bridge::attach`). The veths are deleted here, on a thread, when the namespace stays:
+/// a restart keeping it, a failed connect, or containers that joined it
+/// (`--network container:ID`) still running. A hull killed in between leaves the leases,
+/// which `hull rm` and `hull system check` take down.
 pub struct Teardown {
     id: String,
     leases: Vec<Lease>,
@@ -349,7 +379,7 @@ impl Teardown {
                 Vec::new()
             }
         };
-        let links = (!leases.is_empty()).then(|| {
+        let links = (!leases.is_empty() && (keep_netns || joined(conn, id))).then(|| {
             let atts: Vec<Attachment> = leases
                 .iter()
                 .map(|l| Attachment {
