@@ -930,3 +930,98 @@ fn a_namespace_joined_by_another_container_loses_its_veth_when_its_owner_goes() 
     assert!(wait_for(30, || !links().contains("eth0")), "{}", links());
     h.ok(&["rm", "-f", "joiner"]);
 }
+
+#[test]
+fn a_remapped_container_is_networked_like_any_other() {
+    let h = Hull::new();
+    h.ok(&["network", "create", "--subnet", "10.222.3.0/24", "rn"]);
+    server(&h, "srv", "rn", &[], 80, "hello-srv");
+    const MAP: &str = "0:100000:65536";
+    let id = server(
+        &h,
+        "mapped",
+        "rn",
+        &["--uidmap", MAP, "--gidmap", MAP, "-p", "18223:80"],
+        80,
+        "hello-mapped",
+    );
+    // Inside: remapped, with eth0 on the network and the default route.
+    let inside = h.ok(&[
+        "exec",
+        "mapped",
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; ip -o -4 addr show eth0; ip route",
+    ]);
+    assert!(inside.contains("100000"), "{inside}");
+    assert!(inside.contains("inet 10.222.3."), "{inside}");
+    assert!(inside.contains("default via 10.222.3.1"), "{inside}");
+    let mapped_ip = inspect_ip(&h, "mapped");
+    let mapped_ip = mapped_ip.split('/').next().unwrap();
+    // Out by name to a neighbour, in from the neighbour, and through the published port.
+    assert!(eventually(
+        || h.ok(&[
+            "exec",
+            "mapped",
+            "sh",
+            "-c",
+            "nc -w5 srv 80 </dev/null || true"
+        ]),
+        "hello-srv"
+    ));
+    assert!(eventually(
+        || {
+            let cmd = format!("nc -w5 {mapped_ip} 80 </dev/null || true");
+            h.ok(&["exec", "srv", "sh", "-c", &cmd])
+        },
+        "hello-mapped"
+    ));
+    assert!(eventually(|| host_tcp("127.0.0.1", 18223), "hello-mapped"));
+
+    h.ok(&["rm", "-f", "mapped"]);
+    assert!(!h.runroot().join("netns").join(&id).exists(), "netns left");
+    let inspect: Value = serde_json::from_str(&h.ok(&["network", "inspect", "rn"])).unwrap();
+    let left = inspect[0]["Containers"].as_object().unwrap();
+    assert!(left.len() == 1 && !left.contains_key(&id), "{left:?}");
+    let nft = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
+    assert!(!stdout(&nft).contains("dport 18223"), "nft rule left");
+
+    // A bad address fails in the runtime's hook: one line, and nothing left.
+    let o = h.run(&[
+        "run",
+        "--rm",
+        "--name",
+        "badip",
+        "--network",
+        "rn",
+        "--ip",
+        "10.99.0.5",
+        "--uidmap",
+        MAP,
+        "--gidmap",
+        MAP,
+        "busybox",
+        "true",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("10.99.0.5") && err.contains("outside"),
+        "{err}"
+    );
+    assert!(!h
+        .ok(&["ps", "-a", "--format", "{{.Names}}"])
+        .contains("badip"));
+    let netns: Vec<_> = std::fs::read_dir(h.runroot().join("netns"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(netns.len(), 1, "only srv's namespace: {netns:?}");
+    let inspect: Value = serde_json::from_str(&h.ok(&["network", "inspect", "rn"])).unwrap();
+    assert_eq!(inspect[0]["Containers"].as_object().unwrap().len(), 1);
+    h.ok(&["rm", "-f", "srv"]);
+}

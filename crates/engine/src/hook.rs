@@ -66,6 +66,34 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
     0
 }
 
+/// `network ID 0`, the createRuntime hook of a container whose namespace is wired once the
+/// runtime has made it (a remapped one): `state` is the runtime's state JSON, with the pid.
+pub fn network(eng: &Engine, id: &str, state: &str) -> Result<(), String> {
+    let pid = serde_json::from_str::<serde_json::Value>(state)
+        .ok()
+        .and_then(|v| v["pid"].as_i64())
+        .filter(|&p| p > 0)
+        .ok_or_else(|| format!("network hook: no pid in the runtime's state {state:?}"))?;
+    let c = container::lookup(&eng.conn, id).map_err(|e| e.to_string())?;
+    crate::network::hooks::created(eng, &c, pid as i32).map_err(|e| {
+        // For the starter, which reports it instead of the runtime's account of the hook.
+        let _ = std::fs::write(hook_error_file(eng, id), e.to_string());
+        e.to_string()
+    })
+}
+
+fn hook_error_file(eng: &Engine, id: &str) -> std::path::PathBuf {
+    eng.paths.run_dir(id).join("hook-error")
+}
+
+/// The message of a createRuntime hook of ours that failed the start, if one did.
+pub fn take_hook_error(eng: &Engine, id: &str) -> Option<String> {
+    let p = hook_error_file(eng, id);
+    let msg = std::fs::read_to_string(&p).ok()?;
+    let _ = std::fs::remove_file(&p);
+    Some(msg)
+}
+
 /// `started ID PID` after a restart by the policy.
 pub fn started(eng: &Engine, id: &str, pid: i32) -> i32 {
     let monitor = nix::unistd::getppid().as_raw();

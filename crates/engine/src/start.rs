@@ -133,7 +133,21 @@ fn prepare_bundle(
         rootfs: rootfs.clone(),
         init,
     };
-    let doc = spec::generate(&ctx)?;
+    let mut doc = spec::generate(&ctx)?;
+    if crate::network::hooks::wired_at_create(&c.config) {
+        // `hull internal-hook network ID 0`, with the runtime's state (the pid) on stdin.
+        let mut args = hook_command(eng);
+        args.extend(["network".into(), c.id.clone(), "0".into()]);
+        // A hook's environment is only what it is given: PATH finds nft.
+        let path = std::env::var("PATH").unwrap_or_else(|_| {
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+        });
+        doc["hooks"]["createRuntime"] = serde_json::json!([{
+            "path": args[0],
+            "args": args,
+            "env": [format!("PATH={path}")],
+        }]);
+    }
     let path = run_dir.join("config.json");
     std::fs::write(&path, serde_json::to_vec(&doc).expect("spec serializes"))
         .map_err(io_err(&path))?;
@@ -245,6 +259,10 @@ pub fn start_with_image(
     match res {
         Ok(pid) => Ok(Started { pid, sock: ours }),
         Err(e) => {
+            let e = match crate::hook::take_hook_error(eng, &c.id) {
+                Some(msg) => StartError::Runtime { msg, code: 125 },
+                None => e,
+            };
             unprepare(eng, c);
             let _ = container::set_status(&eng.conn, &c.id, c.status);
             Err(e)

@@ -29,34 +29,67 @@ pub fn request(cfg: &RunConfig) -> NetRequest {
     r
 }
 
-/// Whether the container gets a namespace of hull's on bridge networks (not none, host or
+/// Whether the container gets a namespace of its own on bridge networks (not none, host or
 /// another container's).
-///
-/// A container in a user namespace of its own cannot join a namespace owned by the host's
-/// user namespace (setns: EPERM), so it keeps a private namespace with loopback only.
 pub fn uses_bridge(cfg: &RunConfig) -> bool {
     let m = cfg.network_mode.as_str();
     // "pod:<id>": the pod's namespace, wired once for the pod (crates/engine/src/pod).
-    !(m == "none"
-        || m == "host"
-        || m.starts_with("container:")
-        || m.starts_with("pod:")
-        || cfg.userns_is_mapped())
+    !(m == "none" || m == "host" || m.starts_with("container:") || m.starts_with("pod:"))
+}
+
+/// Whether the container's namespace is wired by the runtime's createRuntime hook
+/// ([`created`]) instead of before the spec: a container in a user namespace of its own
+/// cannot join a namespace owned by the host's user namespace (setns: EPERM), and could not
+/// mount sysfs in one, so its namespace is the one the runtime makes in its user namespace.
+pub fn wired_at_create(cfg: &RunConfig) -> bool {
+    uses_bridge(cfg) && cfg.userns_is_mapped()
 }
 
 /// The pinned namespace the spec joins, for a bridge-networked container.
 pub fn netns_path(paths: &Paths, c: &Container) -> Option<PathBuf> {
-    uses_bridge(&c.config).then(|| endpoint::netns_path(paths, &c.id))
+    (uses_bridge(&c.config) && !wired_at_create(&c.config))
+        .then(|| endpoint::netns_path(paths, &c.id))
 }
 
 /// Before the spec: pins the namespace, connects it to the networks, publishes the ports,
 /// writes /etc/hosts and /etc/resolv.conf. Undoes itself on failure.
 pub fn before_start(eng: &Engine, c: &Container) -> Result<()> {
-    if !uses_bridge(&c.config) {
+    if !uses_bridge(&c.config) || wired_at_create(&c.config) {
         return Ok(());
     }
     let req = request(&c.config);
     endpoint::pin(&eng.paths, &c.id)?;
+    if let Err(e) = endpoint::connect(&eng.conn, &eng.paths, &c.id, &c.name, &req).and_then(|_| {
+        endpoint::write_files(
+            &eng.paths.container_dir(&c.id),
+            &eng.conn,
+            &c.id,
+            &c.name,
+            &req,
+        )
+    }) {
+        let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The createRuntime hook of a [`wired_at_create`] container: pins the namespace of its
+/// created (not yet started) init `pid`, connects it to the networks, publishes the ports and
+/// writes /etc/hosts and /etc/resolv.conf (in place: the runtime has bind-mounted them).
+/// After a restart by the policy, the last run's endpoint goes first. Undoes itself on
+/// failure (the runtime then fails the create).
+pub fn created(eng: &Engine, c: &Container, pid: i32) -> Result<()> {
+    if !wired_at_create(&c.config) {
+        return Ok(());
+    }
+    let ns = endpoint::netns_path(&eng.paths, &c.id);
+    if ns.exists() {
+        let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
+    }
+    let req = request(&c.config);
+    hull_net::netns::pin_pid(&eng.paths.runroot, &c.id, pid)
+        .map_err(|e| super::NetworkError::Endpoint(c.short_id().into(), e.to_string()))?;
     if let Err(e) = endpoint::connect(&eng.conn, &eng.paths, &c.id, &c.name, &req).and_then(|_| {
         endpoint::write_files(
             &eng.paths.container_dir(&c.id),
