@@ -332,6 +332,14 @@ fn networks_are_isolated_and_internal_has_no_outside() {
     drop(remote);
 }
 
+/// Runs `ip ARGS` on the host; it must succeed.
+fn ip(args: &[&str]) {
+    assert!(
+        Command::new("ip").args(args).status().unwrap().success(),
+        "ip {args:?}"
+    )
+}
+
 fn hull_links() -> BTreeSet<String> {
     let out = Command::new("ip").args(["-j", "link"]).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -583,12 +591,6 @@ fn system_check_finds_and_repairs_leftovers() {
 
     // Leftovers: a veth on the bridge that no container owns, a pinned namespace of no
     // container, and hull's rules gone.
-    let ip = |args: &[&str]| {
-        assert!(
-            Command::new("ip").args(args).status().unwrap().success(),
-            "ip {args:?}"
-        )
-    };
     ip(&[
         "link",
         "add",
@@ -871,12 +873,6 @@ fn addresses_are_handed_out_serially_and_a_stale_veth_is_replaced() {
     let br = br.trim();
     let name = hull_net::bridge::host_veth_name(br, "10.222.1.9".parse().unwrap());
     let peer = format!("stale{}", std::process::id() % 100_000);
-    let ip = |args: &[&str]| {
-        assert!(
-            Command::new("ip").args(args).status().unwrap().success(),
-            "ip {args:?}"
-        )
-    };
     ip(&["link", "add", &name, "type", "veth", "peer", "name", &peer]);
     ip(&["link", "set", &name, "master", br]);
     run("s3", &["--ip", "10.222.1.9"]);

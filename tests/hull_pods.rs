@@ -439,12 +439,8 @@ fn ports_are_published_at_the_pod_level_and_rm_leaves_nothing() {
             .map(str::to_string)
             .collect::<Vec<_>>()
     };
-    let end = Instant::now() + Duration::from_secs(30);
-    while !on_bridge().is_empty() && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(100));
-    }
     assert!(
-        on_bridge().is_empty(),
+        wait_for(30, || on_bridge().is_empty()),
         "veth left on {bridge}: {:?}",
         on_bridge()
     );

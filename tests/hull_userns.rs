@@ -6,6 +6,8 @@ use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use hull_e2e::wait_for;
+
 #[path = "hull_run_util.rs"]
 mod util;
 
@@ -209,12 +211,8 @@ fn a_remapped_pod_shares_one_user_namespace_and_its_network() {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect()
     };
-    let end = Instant::now() + Duration::from_secs(30);
-    while !left().is_empty() && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(100));
-    }
     assert!(
-        left().is_empty(),
+        wait_for(30, || left().is_empty()),
         "host veth (ifindex {peer}) left: {:?}",
         left()
     );

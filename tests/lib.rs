@@ -344,3 +344,15 @@ pub fn recv_with_fd(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, std::os:
     buf.truncate(n);
     (buf, fd.expect("an fd over SCM_RIGHTS"))
 }
+
+/// Polls `f` every 100 ms for up to `secs` seconds; whether it came true.
+pub fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    f()
+}

@@ -182,17 +182,8 @@ fn read_all(mut f: std::fs::File) -> Vec<u8> {
     v
 }
 
-/// Polls `f` every 100 ms for up to `secs` seconds.
-pub fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while std::time::Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    f()
-}
+#[allow(unused_imports)] // Not every test file that includes this module polls.
+pub use hull_e2e::wait_for;
 
 /// `hull run -d --name NAME ARGS...` in `h`; returns the container's id.
 pub fn run_d(h: &Hull, name: &str, args: &[&str]) -> String {

@@ -57,8 +57,14 @@ pub fn before_start(eng: &Engine, c: &Container) -> Result<()> {
     if !uses_bridge(&c.config) || wired_at_create(&c.config) {
         return Ok(());
     }
-    let req = request(&c.config);
     endpoint::pin(&eng.paths, &c.id)?;
+    wire(eng, c)
+}
+
+/// Connects the container's pinned namespace to its networks, publishes its ports and
+/// writes its /etc/hosts and /etc/resolv.conf; undoes it all (the namespace too) on failure.
+fn wire(eng: &Engine, c: &Container) -> Result<()> {
+    let req = request(&c.config);
     if let Err(e) = endpoint::connect(&eng.conn, &eng.paths, &c.id, &c.name, &req).and_then(|_| {
         endpoint::write_files(
             &eng.paths.container_dir(&c.id),
@@ -87,22 +93,9 @@ pub fn created(eng: &Engine, c: &Container, pid: i32) -> Result<()> {
     if ns.exists() {
         let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
     }
-    let req = request(&c.config);
     hull_net::netns::pin_pid(&eng.paths.runroot, &c.id, pid)
         .map_err(|e| super::NetworkError::Endpoint(c.short_id().into(), e.to_string()))?;
-    if let Err(e) = endpoint::connect(&eng.conn, &eng.paths, &c.id, &c.name, &req).and_then(|_| {
-        endpoint::write_files(
-            &eng.paths.container_dir(&c.id),
-            &eng.conn,
-            &c.id,
-            &c.name,
-            &req,
-        )
-    }) {
-        let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
-        return Err(e);
-    }
-    Ok(())
+    wire(eng, c)
 }
 
 /// On every way out: ports, interfaces, leases, the pinned namespace. Failures are
