@@ -2,7 +2,6 @@
 //! WAL mode with a long busy timeout, and callers keep transactions short.
 
 use std::path::Path;
-use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -26,25 +25,7 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let conn = Connection::open(path).map_err(err)?;
-    conn.busy_timeout(Duration::from_secs(60)).map_err(err)?;
-    // WAL lets readers run beside one writer; NORMAL sync is durable across a killed process
-    // (only a power loss can drop the last commits).
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(err)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(err)?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(err)?;
-    // Every hull command is a short process: checkpointing the WAL (two fsyncs) each time one
-    // closes its connection would cost more than the command's own writes. SQLite still
-    // checkpoints when the WAL grows past its limit.
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-        true,
-    )
-    .map_err(err)?;
-    Ok(conn)
+    hull_image::db::connect(path).map_err(err)
 }
 
 #[cfg(test)]

@@ -41,16 +41,29 @@ CREATE TABLE IF NOT EXISTS image_names (
 CREATE INDEX IF NOT EXISTS image_names_by_image ON image_names(image_id);
 ";
 
+/// A connection to the state database at `path` with the settings every user of it (this
+/// store and the engine) needs for many `hull` processes at once.
+pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(60))?;
+    // WAL lets readers run beside one writer; NORMAL sync is durable across a killed process
+    // (only a power loss can drop the last commits).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Every hull command is a short process: checkpointing the WAL (two fsyncs) each time one
+    // closes its connection would cost more than the command's own writes. SQLite still
+    // checkpoints when the WAL grows past its limit.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
+    Ok(conn)
+}
+
 pub(crate) fn open(path: &Path) -> Result<Connection, ImageError> {
     let err = |e: rusqlite::Error| ImageError::Other(format!("{}: {e}", path.display()));
-    let conn = Connection::open(path).map_err(err)?;
-    conn.busy_timeout(Duration::from_secs(60)).map_err(err)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(err)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(err)?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(err)?;
+    let conn = connect(path).map_err(err)?;
     // Most opens find the tables there: check with a read, so twenty `hull` commands
     // starting at once do not queue for the write lock just to learn that.
     let have: i64 = conn

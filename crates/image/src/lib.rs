@@ -15,7 +15,7 @@
 
 mod archive;
 mod blobs;
-mod db;
+pub mod db;
 pub mod digest;
 mod error;
 pub mod extract;
