@@ -48,7 +48,21 @@ pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.busy_timeout(Duration::from_secs(60))?;
     // WAL lets readers run beside one writer; NORMAL sync is durable across a killed process
     // (only a power loss can drop the last commits).
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Switching a new database to WAL takes an exclusive lock without the busy handler's
+    // help: another process opening it at the same moment makes it fail with SQLITE_BUSY at
+    // once. Retried here, for as long as the busy timeout.
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < until =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            r => break r?,
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Every hull command is a short process: checkpointing the WAL (two fsyncs) each time one
