@@ -18,19 +18,25 @@ pub fn bin_dir() -> PathBuf {
 /// its sources: it is its own workspace (crates/monitor-bin), which `cargo build` at the root
 /// does not build, and a stale one would fail tests far from the cause.
 pub fn hull_bin() -> PathBuf {
-    static CHECKED: std::sync::Once = std::sync::Once::new();
-    CHECKED.call_once(|| {
+    static STALE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let stale = STALE.get_or_init(|| {
         let mon = bin_dir().join("hull-monitor");
         let built = std::fs::metadata(&mon).and_then(|m| m.modified()).ok();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let sources = newest(&root.join("crates/monitor-bin")).max(newest(&root.join("crates/monitor")));
-        assert!(
-            built.is_some_and(|b| Some(b) >= sources),
-            "{} is missing or older than crates/monitor-bin or crates/monitor: run `cargo build-monitor` \
-             (it is its own workspace; scripts/test.sh builds it)",
-            mon.display()
-        );
+        let sources = newest(&root.join("crates/monitor-bin"));
+        let sources = sources.max(newest(&root.join("crates/monitor")));
+        let fresh = built.is_some_and(|b| Some(b) >= sources);
+        (!fresh).then(|| {
+            format!(
+                "{} is missing or older than crates/monitor-bin or crates/monitor: \
+                 run `cargo build-monitor` (its own workspace; scripts/test.sh builds it)",
+                mon.display()
+            )
+        })
     });
+    if let Some(msg) = stale {
+        panic!("{msg}");
+    }
     let p = bin_dir().join("hull");
     assert!(
         p.exists(),

@@ -108,6 +108,13 @@ impl Monitor {
     /// Serves everything until the container's init (`pid`) exits; returns its exit code
     /// (128 + signal when killed).
     pub fn wait_exit(&mut self, pid: i32, io: &mut Stdio) -> i32 {
+        // Frames already read with others (the starter's that came with its GO, a client's
+        // after its HOOK_DONE) wait in their parsers: no poll would report them.
+        for i in (0..self.clients.len()).rev() {
+            if !self.client_frames(i, pid, io) {
+                self.clients.remove(i);
+            }
+        }
         let mut code = None;
         while code.is_none() {
             let mut slots = Vec::with_capacity(5 + self.clients.len());
@@ -218,11 +225,13 @@ impl Monitor {
         }
     }
 
-    /// Handles frames from client `i`; false when it went away.
+    /// Reads from client `i` and handles its frames; false when it went away.
     fn client_input(&mut self, i: usize, pid: i32, io: &mut Stdio) -> bool {
-        if !self.clients[i].fill() {
-            return false;
-        }
+        self.clients[i].fill() && self.client_frames(i, pid, io)
+    }
+
+    /// Handles the frames buffered from client `i`; false when it broke the protocol.
+    fn client_frames(&mut self, i: usize, pid: i32, io: &mut Stdio) -> bool {
         loop {
             let frame = match self.clients[i].parser.next_frame() {
                 Ok(Some(f)) => f,

@@ -203,19 +203,10 @@ pub fn spawn(cmd: &Command<'_>, start: &Start) -> io::Result<Pid> {
 
 /// The paths to try for `prog`: itself when it holds a `/`, else each PATH entry's.
 fn candidates(prog: &str, start: &Start) -> io::Result<Vec<CString>> {
-    if prog.contains('/') {
-        return Ok(alloc::vec![CString::new(prog).map_err(|_| Errno::INVAL)?]);
-    }
-    let path = start.var("PATH").unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
-    let mut v = Vec::new();
-    for dir in path.split(|&b| b == b':') {
-        let dir = if dir.is_empty() { &b"."[..] } else { dir };
-        let mut p = dir.to_vec();
-        p.push(b'/');
-        p.extend_from_slice(prog.as_bytes());
-        v.push(CString::new(p).map_err(|_| Errno::INVAL)?);
-    }
-    Ok(v)
+    hull_monitor::args::search_path(prog, start.var("PATH"))
+        .into_iter()
+        .map(|p| CString::new(p).map_err(|_| Errno::INVAL))
+        .collect()
 }
 
 /// The forked child: signals back to defaults, stdio in place, execve; on failure the errno

@@ -72,6 +72,28 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     Ok(a)
 }
 
+/// The paths to try, in order, for a program given as `prog` (the runtime or the hook):
+/// `prog` itself when it holds a `/`, else `DIR/prog` for each entry of `path` (the PATH
+/// variable; an empty entry is the working directory), as execvp.
+pub fn search_path(prog: &str, path: Option<&[u8]>) -> Vec<Vec<u8>> {
+    if prog.contains('/') {
+        return alloc::vec![prog.as_bytes().to_vec()];
+    }
+    let path = path.unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
+    path.split(|&b| b == b':')
+        .map(|dir| {
+            let mut p = if dir.is_empty() {
+                b".".to_vec()
+            } else {
+                dir.to_vec()
+            };
+            p.push(b'/');
+            p.extend_from_slice(prog.as_bytes());
+            p
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +127,25 @@ mod tests {
         assert_eq!(a.log_driver, "json-file");
         assert!(!a.tty && !a.stdin && !a.sync);
         assert_eq!(a.hook, ["hook", "--tty"]);
+    }
+
+    #[test]
+    fn programs_are_searched_in_path_unless_given_as_a_path() {
+        assert_eq!(
+            search_path("/usr/sbin/runc", Some(b"/x")),
+            [b"/usr/sbin/runc".to_vec()]
+        );
+        assert_eq!(search_path("./rt", None), [b"./rt".to_vec()]);
+        let got = search_path("runc", Some(b"/a::/b/c"));
+        assert_eq!(
+            got,
+            [
+                b"/a/runc".to_vec(),
+                b"./runc".to_vec(),
+                b"/b/c/runc".to_vec()
+            ]
+        );
+        assert_eq!(search_path("runc", None)[2], b"/bin/runc");
     }
 
     #[test]
