@@ -239,10 +239,10 @@ fn child(
         }
     }
     for (i, fd) in moved.iter().enumerate() {
-        // SAFETY: fd i (0, 1 or 2) is replaced by dup2 and never closed here (ManuallyDrop):
-        // after execve the program owns it.
-        let mut target = ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(i as i32) });
         if let Some(f) = fd {
+            // SAFETY: dup2 only needs fd i (0, 1 or 2) as a number: it replaces it (open or
+            // not), and ManuallyDrop never closes it; after execve the program owns it.
+            let mut target = ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(i as i32) });
             if let Err(e) = rustix::io::dup2(f, &mut target) {
                 fail(err_w, e);
             }
