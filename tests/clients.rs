@@ -261,7 +261,9 @@ fn containerd_terminal_session() {
     let c = Containerd::start("tty");
     require("script");
     for (name, bin) in binaries() {
-        // `ctr run -t` needs a terminal of its own: `script` gives it one.
+        // `ctr run -t` needs a terminal of its own: `script` gives it one. The process waits
+        // a second before it exits, as in the exec tests below (containerd#5741): runc lost
+        // this session's output and exit code once in CI without it.
         let cmd = c.cmd();
         let ctr: Vec<String> = cmd
             .get_args()
@@ -269,7 +271,7 @@ fn containerd_terminal_session() {
             .collect();
         let line = format!(
             "{} {} run --rm -t --snapshotter native --runc-binary {} {IMAGE} tty-{name} \
-             sh -c 'tty; test -t 0 && echo stdin-is-tty; stty size; exit 3'",
+             sh -c 'tty; test -t 0 && echo stdin-is-tty; stty size; sleep 1; exit 3'",
             cmd.get_program().to_string_lossy(),
             ctr.join(" "),
             bin.display()
