@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use hull_e2e::{cgroup_dirs_named, ns_of, unique_id, Bundle};
+use hull_e2e::{cgroup_dirs_named, ns_of, unique_id, wait_for, Bundle};
 use serde_json::json;
 
 #[test]
@@ -222,11 +222,9 @@ fn mount_propagation_rslave_sees_host_mounts() {
         .unwrap()
         .success());
     std::fs::write(format!("{sub}/marker"), "propagated\n").unwrap();
-    let mut i = 0;
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() && i < 400 {
-        std::thread::sleep(Duration::from_millis(25));
-        i += 1;
-    }
+    wait_for(30, || {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    });
     let _ = Command::new("umount").args(["-R", &src]).status();
     let st = b.state(&id);
     assert_eq!(st["status"], "stopped");
@@ -334,11 +332,7 @@ fn lifecycle_state_through_create_start_exit_delete() {
     let out = b.hullrt(&["delete", &id]);
     assert!(!out.status.success(), "deleted a running container");
     assert!(String::from_utf8_lossy(&out.stderr).contains("running"));
-    let mut i = 0;
-    while b.state(&id)["status"] != "stopped" && i < 600 {
-        std::thread::sleep(Duration::from_millis(10));
-        i += 1;
-    }
+    wait_for(30, || b.state(&id)["status"] == "stopped");
     assert_eq!(b.state(&id)["status"], "stopped");
     assert!(b.state(&id).get("pid").is_none());
     assert!(b.hullrt(&["delete", &id]).status.success());
@@ -357,30 +351,19 @@ fn killed_by_someone_else_reads_stopped_and_kill_takes_names_and_numbers() {
     assert!(b.hullrt(&["run", "--detach", &id]).status.success());
     let pid = b.state(&id)["pid"].as_i64().unwrap();
     let ready = format!("/proc/{pid}/root/tmp/ready");
-    let mut i = 0;
-    while !std::path::Path::new(&ready).exists() && i < 400 {
-        std::thread::sleep(Duration::from_millis(10));
-        i += 1;
-    }
+    assert!(wait_for(30, || std::path::Path::new(&ready).exists()));
     assert!(b.hullrt(&["kill", &id, "USR1"]).status.success());
+    // The shell creates the file before echo writes to it: wait for the line.
     let marker = format!("/proc/{pid}/root/tmp/usr1");
-    let mut i = 0;
-    while !std::path::Path::new(&marker).exists() && i < 200 {
-        std::thread::sleep(Duration::from_millis(10));
-        i += 1;
-    }
-    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "got-usr1\n");
+    let got = || std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(wait_for(30, || got() == "got-usr1\n"), "{:?}", got());
     assert!(!b.hullrt(&["kill", &id, "SIGNOPE"]).status.success());
     // Someone else kills it.
     Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status()
         .unwrap();
-    let mut i = 0;
-    while b.state(&id)["status"] != "stopped" && i < 200 {
-        std::thread::sleep(Duration::from_millis(10));
-        i += 1;
-    }
+    wait_for(30, || b.state(&id)["status"] == "stopped");
     assert_eq!(b.state(&id)["status"], "stopped");
     assert!(
         !b.hullrt(&["kill", &id, "9"]).status.success(),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use hull_e2e::{cgroup_dirs_named, hullrt_path, unique_id, Bundle};
+use hull_e2e::{cgroup_dirs_named, hullrt_path, unique_id, wait_for, Bundle};
 use serde_json::{json, Value};
 
 #[test]
@@ -475,11 +475,7 @@ fn attack_write_runtime_binary_through_proc_exe() {
     );
     // From inside B, A's waiting init (pid 1 there) is the runtime: it must not be writable.
     assert!(b.hullrt(&["start", &idb]).status.success());
-    let mut i = 0;
-    while b.state(&idb)["status"] != "stopped" && i < 500 {
-        std::thread::sleep(Duration::from_millis(10));
-        i += 1;
-    }
+    wait_for(30, || b.state(&idb)["status"] == "stopped");
     let result = std::fs::read_to_string(b.rootfs().join("tmp/result")).unwrap_or_default();
     assert_eq!(result, "refused\n");
     assert!(b.hullrt(&["delete", &idb]).status.success());
