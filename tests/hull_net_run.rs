@@ -1019,5 +1019,42 @@ fn a_remapped_container_is_networked_like_any_other() {
     assert_eq!(netns.len(), 1, "only srv's namespace: {netns:?}");
     let inspect: Value = serde_json::from_str(&h.ok(&["network", "inspect", "rn"])).unwrap();
     assert_eq!(inspect[0]["Containers"].as_object().unwrap().len(), 1);
-    h.ok(&["rm", "-f", "srv"]);
+
+    // Restarted by its policy (a new namespace from the runtime each time), it keeps its
+    // address.
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "again",
+        "--network",
+        "rn",
+        "--uidmap",
+        MAP,
+        "--gidmap",
+        MAP,
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "ip -o -4 addr show eth0 | awk '{print $4}'; sleep 1; exit 1",
+    ]);
+    let state = || {
+        h.ok(&[
+            "inspect",
+            "-f",
+            "{{.RestartCount}} {{.State.Status}}",
+            "again",
+        ])
+    };
+    assert!(wait_for(60, || state().trim() == "2 exited"), "{}", state());
+    let logs = h.ok(&["logs", "again"]);
+    let addrs: Vec<&str> = logs.lines().collect();
+    assert_eq!(addrs.len(), 3, "{logs}");
+    assert!(
+        addrs[0].starts_with("10.222.3.") && addrs.iter().all(|a| *a == addrs[0]),
+        "{logs}"
+    );
+    h.ok(&["rm", "-f", "again", "srv"]);
 }

@@ -195,6 +195,30 @@ fn connect_inner(
     Ok(leases.into_iter().map(|(_, l)| l).collect())
 }
 
+/// Wires the container's leases again, into its newly pinned namespace: the same addresses,
+/// MACs and published ports, for a remapped container restarted by its policy (the runtime
+/// made it a new namespace). A veth of the last run still there is replaced
+/// (`bridge::attach`).
+pub fn reattach(conn: &Connection, paths: &Paths, id: &str) -> Result<()> {
+    let ns = netns_path(paths, id);
+    let mut host_net = HostNet::current().map_err(|e| ep_err(id, e))?;
+    for (i, l) in lease::of_container(conn, id)?.iter().enumerate() {
+        let net = super::lookup(conn, &l.network)?;
+        host::up(paths, &net)?;
+        bridge::attach(
+            &mut host_net,
+            &net.spec(),
+            &ns,
+            &l.ifname,
+            l.ip,
+            Some(l.mac),
+            i == 0,
+        )
+        .map_err(|e| ep_err(id, e))?;
+    }
+    Ok(())
+}
+
 /// A free host port of `proto` chosen by the kernel (docker takes one from the ephemeral range).
 fn free_port(proto: Proto) -> std::io::Result<u16> {
     match proto {

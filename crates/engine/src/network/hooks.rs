@@ -83,19 +83,26 @@ fn wire(eng: &Engine, c: &Container) -> Result<()> {
 /// The createRuntime hook of a [`wired_at_create`] container: pins the namespace of its
 /// created (not yet started) init `pid`, connects it to the networks, publishes the ports and
 /// writes /etc/hosts and /etc/resolv.conf (in place: the runtime has bind-mounted them).
-/// After a restart by the policy, the last run's endpoint goes first. Undoes itself on
-/// failure (the runtime then fails the create).
+/// After a restart by the policy (the last run's namespace is still pinned), the new
+/// namespace gets the same addresses and ports. Undoes itself on failure (the runtime then
+/// fails the create).
 pub fn created(eng: &Engine, c: &Container, pid: i32) -> Result<()> {
     if !wired_at_create(&c.config) {
         return Ok(());
     }
     let ns = endpoint::netns_path(&eng.paths, &c.id);
-    if ns.exists() {
-        let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
+    let restart = ns.exists();
+    if restart {
+        let _ = hull_net::netns::remove(&ns);
     }
     hull_net::netns::pin_pid(&eng.paths.runroot, &c.id, pid)
         .map_err(|e| super::NetworkError::Endpoint(c.short_id().into(), e.to_string()))?;
-    wire(eng, c)
+    if !restart {
+        return wire(eng, c);
+    }
+    endpoint::reattach(&eng.conn, &eng.paths, &c.id).inspect_err(|_| {
+        let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
+    })
 }
 
 /// On every way out: ports, interfaces, leases, the pinned namespace. Failures are
