@@ -3,57 +3,16 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "pods_util.rs"]
+mod pods;
 #[path = "hull_run_util.rs"]
 mod util;
-
-/// A private hull state whose pods are removed (with -f) when the test ends, pass or fail.
-struct T {
-    h: util::Hull,
-}
-
-impl std::ops::Deref for T {
-    type Target = util::Hull;
-    fn deref(&self) -> &util::Hull {
-        &self.h
-    }
-}
-
-impl Drop for T {
-    fn drop(&mut self) {
-        let ids = self.h.run(&["pod", "ps", "-q"]).stdout;
-        for id in ids.split_whitespace() {
-            let _ = self.h.run(&["pod", "rm", "-f", id]);
-        }
-    }
-}
-
-fn new() -> T {
-    T {
-        h: util::Hull::new(),
-    }
-}
+use pods::{poll_exec, T};
 
 fn write(t: &T, name: &str, text: &str) -> String {
     let p = t.dir.path().join(name);
     std::fs::write(&p, text).unwrap();
     p.display().to_string()
-}
-
-fn poll_exec(t: &T, c: &str, script: &str, want: &str) -> String {
-    let end = Instant::now() + Duration::from_secs(60);
-    loop {
-        let o = t.run(&["exec", c, "sh", "-c", script]);
-        if o.code == 0 && o.stdout.contains(want) {
-            return o.stdout;
-        }
-        assert!(
-            Instant::now() < end,
-            "{c}: {script}: waited for {want:?}: {} {}",
-            o.stdout,
-            o.stderr
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The form people paste from blog posts.
@@ -88,7 +47,7 @@ spec:
 
 #[test]
 fn blog_post_deployment_plays_as_in_a_cluster_and_goes_down() {
-    let t = new();
+    let t = T::new();
     let f = write(&t, "deploy.yaml", BLOG);
     let o = t.run(&["kube", "play", &f]);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -169,7 +128,7 @@ spec:
 
 #[test]
 fn empty_dirs_are_shared_init_runs_first_and_fields_apply() {
-    let t = new();
+    let t = T::new();
     let f = write(&t, "pod.yaml", VOLUMES);
     let o = t.run(&["kube", "play", &f]);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -233,7 +192,7 @@ fn empty_dirs_are_shared_init_runs_first_and_fields_apply() {
 
 #[test]
 fn share_process_namespace_and_ports() {
-    let t = new();
+    let t = T::new();
     let port = 30000 + (std::process::id() % 20000) as u16;
     let text = format!(
         r#"apiVersion: v1
@@ -279,7 +238,7 @@ spec:
 
 #[test]
 fn bad_manifests_give_one_line_and_leave_nothing() {
-    let t = new();
+    let t = T::new();
     let pod = |extra: &str| {
         format!(
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: bad}}\nspec:\n  containers:\n  \
@@ -333,7 +292,7 @@ fn bad_manifests_give_one_line_and_leave_nothing() {
 
 #[test]
 fn host_network_uses_the_hosts_namespace() {
-    let t = new();
+    let t = T::new();
     let f = write(
         &t,
         "hostnet.yaml",

@@ -161,37 +161,11 @@ fn pause_exits_0_on_sigint_in_the_foreground() {
 // ---------------------------------------------------------------------------------------
 // `hull pod` end to end: what the containers of a pod see from inside.
 
+#[path = "pods_util.rs"]
+mod pods;
 #[path = "hull_run_util.rs"]
 mod util;
-
-/// A private hull state whose pods are removed (with -f) when the test ends, pass or fail.
-struct T {
-    h: util::Hull,
-}
-
-impl T {
-    fn new() -> T {
-        T {
-            h: util::Hull::new(),
-        }
-    }
-}
-
-impl std::ops::Deref for T {
-    type Target = util::Hull;
-    fn deref(&self) -> &util::Hull {
-        &self.h
-    }
-}
-
-impl Drop for T {
-    fn drop(&mut self) {
-        let ids = self.h.run(&["pod", "ps", "-q"]).stdout;
-        for id in ids.split_whitespace() {
-            let _ = self.h.run(&["pod", "rm", "-f", id]);
-        }
-    }
-}
+use pods::{ns_map, poll_exec, T};
 
 fn inspect(t: &T, pod: &str) -> serde_json::Value {
     serde_json::from_str(&t.ok(&["pod", "inspect", pod])).unwrap()
@@ -201,31 +175,7 @@ fn exec(t: &T, c: &str, script: &str) -> String {
     t.ok(&["exec", c, "sh", "-c", script])
 }
 
-fn poll_exec(t: &T, c: &str, script: &str, want: &str) -> String {
-    let end = Instant::now() + Duration::from_secs(60);
-    loop {
-        let o = t.run(&["exec", c, "sh", "-c", script]);
-        if o.code == 0 && o.stdout.contains(want) {
-            return o.stdout;
-        }
-        assert!(
-            Instant::now() < end,
-            "{c}: {script}: waited for {want:?}: {} {}",
-            o.stdout,
-            o.stderr
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 const NS: &str = "for n in uts ipc net mnt pid; do echo $n $(readlink /proc/self/ns/$n); done";
-
-fn ns_map(text: &str) -> std::collections::BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
 
 #[test]
 fn two_containers_share_uts_ipc_net_but_not_mnt_or_pid() {

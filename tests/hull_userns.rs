@@ -8,63 +8,15 @@ use std::time::{Duration, Instant};
 
 use hull_e2e::wait_for;
 
+#[path = "pods_util.rs"]
+mod pods;
 #[path = "hull_run_util.rs"]
 mod util;
+use pods::{ns_map, poll_exec, T};
 
 const MAP: &str = "0:100000:65536";
 
-/// A private hull state whose pods are removed (with -f) when the test ends, pass or fail.
-struct T {
-    h: util::Hull,
-}
-
-impl std::ops::Deref for T {
-    type Target = util::Hull;
-    fn deref(&self) -> &util::Hull {
-        &self.h
-    }
-}
-
-impl Drop for T {
-    fn drop(&mut self) {
-        let ids = self.h.run(&["pod", "ps", "-q"]).stdout;
-        for id in ids.split_whitespace() {
-            let _ = self.h.run(&["pod", "rm", "-f", id]);
-        }
-    }
-}
-
-fn new() -> T {
-    T {
-        h: util::Hull::new(),
-    }
-}
-
-fn poll_exec(t: &T, c: &str, script: &str, want: &str) -> String {
-    let end = Instant::now() + Duration::from_secs(60);
-    loop {
-        let o = t.run(&["exec", c, "sh", "-c", script]);
-        if o.code == 0 && o.stdout.contains(want) {
-            return o.stdout;
-        }
-        assert!(
-            Instant::now() < end,
-            "{c}: {script}: waited for {want:?}: {} {}",
-            o.stdout,
-            o.stderr
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 const NS: &str = "for n in user uts ipc net mnt; do echo $n $(readlink /proc/self/ns/$n); done";
-
-fn ns_map(text: &str) -> std::collections::BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
 
 fn pod_id(t: &T, pod: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(&t.ok(&["pod", "inspect", pod])).unwrap();
@@ -73,7 +25,7 @@ fn pod_id(t: &T, pod: &str) -> String {
 
 #[test]
 fn a_remapped_pod_shares_one_user_namespace_and_its_network() {
-    let t = new();
+    let t = T::new();
     let port = 20000 + (std::process::id() % 20000) as u16 + 7;
     let publish = format!("{port}:8080");
     t.ok(&[
@@ -220,7 +172,7 @@ fn a_remapped_pod_shares_one_user_namespace_and_its_network() {
 
 #[test]
 fn a_remapped_pod_survives_stop_and_start() {
-    let t = new();
+    let t = T::new();
     t.ok(&["pod", "create", "--name", "rs", "--uidmap", MAP]);
     t.ok(&[
         "run", "-d", "--pod", "rs", "--name", "rs-a", "busybox", "sleep", "1000",
@@ -242,7 +194,7 @@ fn a_remapped_pod_survives_stop_and_start() {
 
 #[test]
 fn bad_maps_give_one_line_and_leave_nothing() {
-    let t = new();
+    let t = T::new();
     let o = t.run(&[
         "pod",
         "create",
