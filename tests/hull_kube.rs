@@ -15,35 +15,8 @@ fn write(t: &T, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
-/// The form people paste from blog posts.
-const BLOG: &str = r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: sleepers
-  labels:
-    app: sleepers
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: sleepers
-  template:
-    metadata:
-      labels:
-        app: sleepers
-    spec:
-      containers:
-      - name: one
-        image: busybox
-        command: ["/bin/sh", "-c"]
-        args: ["sleep 3600"]
-      - name: two
-        image: busybox
-        command:
-        - /bin/sh
-        - -c
-        - sleep 3600
-"#;
+/// The form people paste from blog posts (the engine's kube unit tests parse it too).
+const BLOG: &str = include_str!("../crates/engine/src/kube/testdata/blog-deployment.yaml");
 
 #[test]
 fn blog_post_deployment_plays_as_in_a_cluster_and_goes_down() {

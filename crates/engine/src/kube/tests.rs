@@ -2,35 +2,7 @@ use super::*;
 use crate::pod::plan::VolumeSource;
 
 /// The form people paste from blog posts.
-const BLOG_DEPLOYMENT: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: sleepers
-  labels:
-    app: sleepers
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: sleepers
-  template:
-    metadata:
-      labels:
-        app: sleepers
-    spec:
-      containers:
-      - name: one
-        image: busybox
-        command: ["/bin/sh", "-c"]
-        args: ["sleep 3600"]
-      - name: two
-        image: busybox
-        command:
-          - /bin/sh
-          - -c
-          - sleep 3600
-"#;
+const BLOG_DEPLOYMENT: &str = include_str!("testdata/blog-deployment.yaml");
 
 #[test]
 fn blog_post_deployment() {

@@ -173,17 +173,7 @@ fn connect_inner(
                 Err(e) => return Err(e),
             }
         };
-        host::up(paths, &net)?;
-        bridge::attach(
-            &mut host_net,
-            &net.spec(),
-            &ns,
-            &l.ifname,
-            l.ip,
-            Some(l.mac),
-            i == 0,
-        )
-        .map_err(|e| ep_err(id, e))?;
+        attach(&mut host_net, paths, &net, &ns, &l, i == 0)?;
         if !net.is_default() {
             host::write_records(conn, paths, &net)?;
             host::ensure_dns(paths, &net)?;
@@ -204,19 +194,33 @@ pub fn reattach(conn: &Connection, paths: &Paths, id: &str) -> Result<()> {
     let mut host_net = HostNet::current().map_err(|e| ep_err(id, e))?;
     for (i, l) in lease::of_container(conn, id)?.iter().enumerate() {
         let net = super::lookup(conn, &l.network)?;
-        host::up(paths, &net)?;
-        bridge::attach(
-            &mut host_net,
-            &net.spec(),
-            &ns,
-            &l.ifname,
-            l.ip,
-            Some(l.mac),
-            i == 0,
-        )
-        .map_err(|e| ep_err(id, e))?;
+        attach(&mut host_net, paths, &net, &ns, &l, i == 0)?;
     }
     Ok(())
+}
+
+/// Brings the network's bridge up and gives the namespace `ns` the lease's veth (the default
+/// route through the first one).
+fn attach(
+    host_net: &mut HostNet,
+    paths: &Paths,
+    net: &Network,
+    ns: &Path,
+    l: &Lease,
+    first: bool,
+) -> Result<()> {
+    host::up(paths, net)?;
+    bridge::attach(
+        host_net,
+        &net.spec(),
+        ns,
+        &l.ifname,
+        l.ip,
+        Some(l.mac),
+        first,
+    )
+    .map(|_| ())
+    .map_err(|e| ep_err(&l.container, e))
 }
 
 /// A free host port of `proto` chosen by the kernel (docker takes one from the ephemeral range).
