@@ -194,7 +194,7 @@ pub fn reattach(conn: &Connection, paths: &Paths, id: &str) -> Result<()> {
     let mut host_net = HostNet::current().map_err(|e| ep_err(id, e))?;
     for (i, l) in lease::of_container(conn, id)?.iter().enumerate() {
         let net = super::lookup(conn, &l.network)?;
-        attach(&mut host_net, paths, &net, &ns, &l, i == 0)?;
+        attach(&mut host_net, paths, &net, &ns, l, i == 0)?;
     }
     Ok(())
 }
