@@ -952,6 +952,9 @@ fn a_remapped_container_is_networked_like_any_other() {
     assert!(inside.contains("100000"), "{inside}");
     assert!(inside.contains("inet 10.222.3."), "{inside}");
     assert!(inside.contains("default via 10.222.3.1"), "{inside}");
+    // Its own sysfs (its namespace is its user namespace's), not the host's interfaces.
+    let links = h.ok(&["exec", "mapped", "ls", "/sys/class/net"]);
+    assert_eq!(links.split_whitespace().collect::<Vec<_>>(), ["eth0", "lo"]);
     let mapped_ip = inspect_ip(&h, "mapped");
     let mapped_ip = mapped_ip.split('/').next().unwrap();
     // Out by name to a neighbour, in from the neighbour, and through the published port.

@@ -58,8 +58,13 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
                            "options": ["rbind", "nosuid", "noexec", "nodev"]}),
         );
     }
-    if cfg.network_mode == "host" || cfg.userns_is_mapped() {
-        // sysfs needs a network namespace of our own; bind the host's instead.
+    // sysfs needs a network namespace of our own, owned by the container's user namespace:
+    // bind the host's /sys instead on the host's network, or when a remapped container joins
+    // another's or a pod's. A remapped container's own namespace is made by the runtime in
+    // its user namespace.
+    let joins_netns =
+        cfg.network_mode.starts_with("container:") || cfg.network_mode.starts_with("pod:");
+    if cfg.network_mode == "host" || (cfg.userns_is_mapped() && joins_netns) {
         for m in mounts.iter_mut().filter(|m| m["destination"] == "/sys") {
             *m = json!({"destination": "/sys", "type": "bind", "source": "/sys",
                         "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
