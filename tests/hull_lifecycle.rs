@@ -404,3 +404,104 @@ fn killed_hull_commands_leave_a_usable_state() {
     h.assert_empty();
     assert_eq!(h.ok(&["run", "--rm", "busybox", "echo", "ok"]), "ok\n");
 }
+
+/// `hull ARGS` under a pty of its own (`script`), its keyboard a pipe and its screen
+/// gathered by a thread.
+struct Pty {
+    child: std::process::Child,
+    screen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Pty {
+    fn spawn(h: &Hull, args: &str) -> Pty {
+        let cmd = format!(
+            "{} --root {} --runroot {} {args}",
+            Hull::bin().display(),
+            h.root().display(),
+            h.runroot().display()
+        );
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let screen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (s, mut out) = (screen.clone(), child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut out, &mut buf) {
+                s.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty { child, screen }
+    }
+
+    fn type_in(&mut self, keys: &[u8]) {
+        use std::io::Write;
+        let input = self.child.stdin.as_mut().unwrap();
+        input.write_all(keys).unwrap();
+        input.flush().unwrap();
+    }
+
+    /// Types `echo` of a sum and waits for its result: the session is up, in raw mode.
+    fn await_shell(&mut self, n: u32) {
+        self.type_in(format!("echo up-$(({n}+1))\n").as_bytes());
+        let want = format!("up-{}", n + 1);
+        let seen = || String::from_utf8_lossy(&self.screen.lock().unwrap()).contains(&want);
+        assert!(hull_e2e::wait_for(30, seen), "{want} never came");
+    }
+
+    /// Its exit status, within 30 s.
+    fn exit_code(&mut self) -> Option<i32> {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < end {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        None
+    }
+}
+
+#[test]
+fn detach_keys_leave_the_container_running() {
+    let h = Hull::new();
+    h.ok(&["run", "--rm", "busybox", "true"]);
+    // docker's default, ctrl-p ctrl-q, out of `run -it`.
+    let mut p = Pty::spawn(&h, "run -it --name dk1 busybox sh");
+    p.await_shell(1);
+    p.type_in(b"\x10\x11");
+    assert_eq!(p.exit_code(), Some(0));
+    let status = || h.ok(&["inspect", "-f", "{{.State.Status}}", "dk1"]);
+    assert_eq!(status().trim(), "running");
+    assert_eq!(
+        h.ok(&["exec", "dk1", "echo", "still-here"]).trim(),
+        "still-here"
+    );
+    // Others keys out of `attach`; a ctrl-a alone would go to the shell.
+    let mut p = Pty::spawn(&h, "attach --detach-keys ctrl-a,x dk1");
+    p.await_shell(2);
+    p.type_in(b"\x01x");
+    assert_eq!(p.exit_code(), Some(0));
+    assert_eq!(status().trim(), "running");
+    // With nobody attached, the monitor records the exit itself.
+    h.ok(&["stop", "-t", "1", "dk1"]);
+    assert!(
+        hull_e2e::wait_for(30, || status().trim() == "exited"),
+        "{}",
+        status()
+    );
+    h.ok(&["rm", "dk1"]);
+    // A sequence docker would refuse: one line, nothing made.
+    let o = h.run(&["run", "-it", "--detach-keys", "ctrl-1", "busybox", "true"]);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr.contains("--detach-keys") && o.stderr.trim().lines().count() == 1,
+        "{}",
+        o.stderr
+    );
+    h.assert_empty();
+}

@@ -1,16 +1,81 @@
 //! The client side of attach (`hull run` in the foreground, `start -a`, `attach`): the
 //! container's output to our stdout/stderr, our stdin to it (-i), and with a terminal, raw
-//! mode, window size changes and signals forwarded (sig-proxy). Returns the exit code from the
-//! monitor's EXIT frame.
+//! mode, window size changes, signals forwarded (sig-proxy) and docker's detach keys. Returns
+//! the exit code from the monitor's EXIT frame (0 after a detach).
 
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hull_monitor::proto;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::termios;
+
+/// docker's default detach sequence.
+pub const DEFAULT_DETACH_KEYS: &str = "ctrl-p,ctrl-q";
+
+/// Parses docker's `--detach-keys`: keys separated by commas, each one character or `ctrl-X`
+/// (X one of a-z, @, [, \, ], ^, _). An empty string turns detaching off.
+pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bad =
+        |k: &str| format!("--detach-keys {s:?}: {k:?} is not a character or ctrl-<a-z@[\\]^_>");
+    s.split(',')
+        .map(|k| match k.strip_prefix("ctrl-") {
+            Some(c) if c.len() == 1 => match c.as_bytes()[0].to_ascii_lowercase() {
+                b @ b'a'..=b'z' => Ok(b - b'a' + 1),
+                b @ (b'@' | b'[' | b'\\' | b']' | b'^' | b'_') => Ok(b - b'@'),
+                _ => Err(bad(k)),
+            },
+            None if k.len() == 1 && k.is_ascii() => Ok(k.as_bytes()[0]),
+            _ => Err(bad(k)),
+        })
+        .collect()
+}
+
+/// Finds the detach sequence in what is typed: a partial match is held back until it
+/// completes (detach) or breaks (then it goes to the container after all).
+#[derive(Debug)]
+pub struct DetachScanner {
+    keys: Vec<u8>,
+    held: usize,
+}
+
+impl DetachScanner {
+    pub fn new(keys: &[u8]) -> DetachScanner {
+        DetachScanner {
+            keys: keys.to_vec(),
+            held: 0,
+        }
+    }
+
+    /// Appends to `out` what goes to the container; true when the sequence is complete.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> bool {
+        if self.keys.is_empty() {
+            out.extend_from_slice(input);
+            return false;
+        }
+        for &b in input {
+            if b != self.keys[self.held] {
+                out.extend_from_slice(&self.keys[..self.held]);
+                self.held = 0;
+                if b != self.keys[0] {
+                    out.push(b);
+                    continue;
+                }
+            }
+            self.held += 1;
+            if self.held == self.keys.len() {
+                return true;
+            }
+        }
+        false
+    }
+}
 
 /// Restores the terminal mode when dropped.
 pub struct RawMode {
@@ -69,28 +134,42 @@ pub fn block_proxy_signals() -> SigSet {
 }
 
 /// Streams until the container exits; its exit code (None if the monitor went away).
-pub fn attach(sock: UnixStream, stdin: bool, tty: bool, sig_proxy: bool) -> Option<i32> {
-    attach_with_hook(sock, stdin, tty, sig_proxy, None)
+pub fn attach(
+    sock: UnixStream,
+    stdin: bool,
+    tty: bool,
+    sig_proxy: bool,
+    detach_keys: &[u8],
+) -> Option<i32> {
+    attach_with_hook(sock, stdin, tty, sig_proxy, detach_keys, None)
 }
 
 /// As `attach`; with `hook` (the starter asked for WANT_HOOK), the exit is recorded here by
 /// calling it with the exit code, and its status goes back to the monitor.
+///
+/// With a terminal, typing `detach_keys` (empty: never) leaves the container running: the
+/// connection closes, its stdin stays open, and the monitor records the exit itself later.
 pub fn attach_with_hook(
     sock: UnixStream,
     stdin: bool,
     tty: bool,
     sig_proxy: bool,
+    detach_keys: &[u8],
     hook: Option<&dyn Fn(i32) -> i32>,
 ) -> Option<i32> {
     let signals = block_proxy_signals();
     let _raw =
         RawMode::enter(tty && nix::unistd::isatty(std::io::stdin().as_fd()).unwrap_or(false));
     let writer = Arc::new(Mutex::new(sock.try_clone().ok()?));
+    let detached = Arc::new(AtomicBool::new(false));
     if stdin {
         let w = Arc::clone(&writer);
+        let detached = Arc::clone(&detached);
+        let mut scan = DetachScanner::new(if tty { detach_keys } else { &[] });
         std::thread::spawn(move || {
             let mut buf = [0u8; 32 * 1024];
             let mut input = std::io::stdin();
+            let mut data = Vec::with_capacity(buf.len());
             loop {
                 match input.read(&mut buf) {
                     Ok(0) | Err(_) => {
@@ -98,9 +177,17 @@ pub fn attach_with_hook(
                         return;
                     }
                     Ok(n) => {
-                        if proto::write_frame(&mut *w.lock().unwrap(), proto::STDIN, &buf[..n])
-                            .is_err()
+                        data.clear();
+                        let detach = scan.feed(&buf[..n], &mut data);
+                        let mut s = w.lock().unwrap();
+                        if !data.is_empty()
+                            && proto::write_frame(&mut *s, proto::STDIN, &data).is_err()
                         {
+                            return;
+                        }
+                        if detach {
+                            detached.store(true, Ordering::SeqCst);
+                            let _ = s.shutdown(std::net::Shutdown::Both);
                             return;
                         }
                     }
@@ -156,7 +243,51 @@ pub fn attach_with_hook(
                 return Some(code);
             }
             Ok(Some(_)) => {}
+            Ok(None) | Err(_) if detached.load(Ordering::SeqCst) => return Some(0),
             Ok(None) | Err(_) => return None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_parse_as_docker_writes_them() {
+        assert_eq!(parse_detach_keys(DEFAULT_DETACH_KEYS), Ok(vec![0x10, 0x11]));
+        assert_eq!(
+            parse_detach_keys("a,ctrl-X,ctrl-@,ctrl-_"),
+            Ok(vec![b'a', 24, 0, 31])
+        );
+        assert_eq!(parse_detach_keys(""), Ok(vec![]));
+        for bad in ["ctrl-", "ctrl-1", "ab", "a,,b", "ctrl-é"] {
+            let e = parse_detach_keys(bad).unwrap_err();
+            assert!(e.starts_with("--detach-keys"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_scanner_holds_a_partial_sequence_back() {
+        let mut s = DetachScanner::new(&[0x10, 0x11]);
+        let mut out = Vec::new();
+        assert!(!s.feed(b"ab\x10", &mut out));
+        assert_eq!(out, b"ab");
+        // Broken: the held ctrl-p goes through, then what broke it.
+        assert!(!s.feed(b"c\x10", &mut out));
+        assert_eq!(out, b"ab\x10c");
+        // Completed across two reads.
+        assert!(s.feed(b"\x11tail", &mut out));
+        assert_eq!(out, b"ab\x10c");
+        // ctrl-p ctrl-p ctrl-q: the first one goes through.
+        let mut s = DetachScanner::new(&[0x10, 0x11]);
+        let mut out = Vec::new();
+        assert!(s.feed(b"\x10\x10\x11", &mut out));
+        assert_eq!(out, b"\x10");
+        // No keys: everything goes through.
+        let mut s = DetachScanner::new(&[]);
+        let mut out = Vec::new();
+        assert!(!s.feed(b"\x10\x11", &mut out));
+        assert_eq!(out, b"\x10\x11");
     }
 }

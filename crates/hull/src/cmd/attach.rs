@@ -14,10 +14,14 @@ pub struct Args {
     /// Proxy all received signals to the process.
     #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set)]
     sig_proxy: bool,
+    /// Override the key sequence for detaching a container (docker's form: "ctrl-p,ctrl-q").
+    #[arg(long = "detach-keys", default_value = attach::DEFAULT_DETACH_KEYS)]
+    detach_keys: String,
     container: String,
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let keys = attach::parse_detach_keys(&a.detach_keys).map_err(CmdError::new)?;
     let eng = super::engine(paths)?;
     let c = eng.lookup(&a.container)?;
     if !c.status.is_live() {
@@ -40,7 +44,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             proto::write_frame(&mut sock, proto::RESIZE, &p)?;
         }
     }
-    match attach::attach(sock, stdin, c.config.tty, a.sig_proxy) {
+    match attach::attach(sock, stdin, c.config.tty, a.sig_proxy, &keys) {
         Some(0) => Ok(()),
         Some(code) => Err(CmdError::exit(code)),
         None => Ok(()),

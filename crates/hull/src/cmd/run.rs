@@ -20,6 +20,9 @@ pub struct Args {
     /// Proxy received signals to the process.
     #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set)]
     sig_proxy: bool,
+    /// Override the key sequence for detaching a container (docker's form: "ctrl-p,ctrl-q").
+    #[arg(long = "detach-keys", default_value = attach::DEFAULT_DETACH_KEYS)]
+    detach_keys: String,
     #[command(flatten)]
     flags: CreateFlags,
     /// IMAGE [COMMAND] [ARG...]
@@ -28,6 +31,7 @@ pub struct Args {
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let keys = attach::parse_detach_keys(&a.detach_keys).map_err(CmdError::new)?;
     let eng = super::engine(paths)?;
     let mut args = a.args;
     let image = args.remove(0);
@@ -68,7 +72,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     }
     let id = c.id.clone();
     let record = |code: i32| hook::exited(&eng, &id, code);
-    match attach::attach_with_hook(started.sock, stdin, tty, a.sig_proxy, Some(&record)) {
+    match attach::attach_with_hook(started.sock, stdin, tty, a.sig_proxy, &keys, Some(&record)) {
         Some(0) => Ok(()),
         Some(code) => Err(CmdError::exit(code)),
         None => Err(CmdError::new(format!(

@@ -15,11 +15,15 @@ pub struct Args {
     /// Attach the container's STDIN.
     #[arg(short, long)]
     interactive: bool,
+    /// Override the key sequence for detaching a container (docker's form: "ctrl-p,ctrl-q").
+    #[arg(long = "detach-keys", default_value = attach::DEFAULT_DETACH_KEYS)]
+    detach_keys: String,
     #[arg(required = true)]
     containers: Vec<String>,
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let keys = attach::parse_detach_keys(&a.detach_keys).map_err(CmdError::new)?;
     let eng = super::engine(paths)?;
     let mut failed = None;
     for name in &a.containers {
@@ -53,7 +57,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         })?;
         if a.attach {
             let stdin = a.interactive && c.config.open_stdin;
-            return match attach::attach(started.sock, stdin, c.config.tty, true) {
+            return match attach::attach(started.sock, stdin, c.config.tty, true, &keys) {
                 Some(0) => Ok(()),
                 Some(code) => Err(CmdError::exit(code)),
                 None => Err(CmdError::new(format!(
