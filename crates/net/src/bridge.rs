@@ -133,12 +133,21 @@ pub fn setup_network(
     {
         return Err(BridgeError::BadBridgeName(spec.bridge.clone()));
     }
-    match host.nl.create_bridge(&spec.bridge, spec.mtu) {
-        Ok(()) => {}
-        Err(e) if e.errno() == Some(libc::EEXIST) => {}
+    // A bridge whose MAC address nobody set takes the lowest of its ports' and changes as
+    // veths come and go: the containers' ARP entries for the gateway then point nowhere for
+    // up to a minute (DNS and the way out fail). A set address stays; the gateway's docker-style
+    // MAC is never a container's, as the gateway address is never leased.
+    let mac = ipam::mac_from_ip(spec.gateway);
+    let made = match host.nl.create_bridge(&spec.bridge, spec.mtu, mac) {
+        Ok(()) => true,
+        Err(e) if e.errno() == Some(libc::EEXIST) => false,
         Err(e) => return Err(e.into()),
-    }
+    };
     let index = host.nl.index(&spec.bridge)?;
+    if !made {
+        // Made by an older hull, perhaps without its address set.
+        host.nl.set_mac(index, mac)?;
+    }
     let has = host
         .nl
         .addresses()?

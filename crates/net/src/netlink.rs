@@ -229,10 +229,11 @@ impl Netlink {
             .ok_or_else(|| NetlinkError::NoLink(name.into()))
     }
 
-    /// Creates a bridge; EEXIST when one of that name is there.
-    pub fn create_bridge(&mut self, name: &str, mtu: Option<u32>) -> Result<()> {
+    /// Creates a bridge with the MAC address `mac`; EEXIST when one of that name is there.
+    pub fn create_bridge(&mut self, name: &str, mtu: Option<u32>, mac: [u8; 6]) -> Result<()> {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.into()));
+        msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
         if let Some(mtu) = mtu {
             msg.attributes.push(LinkAttribute::Mtu(mtu));
         }

@@ -25,6 +25,25 @@ fn containers_on_one_bridge_reach_each_other_and_the_gateway() {
     assert!(lab.eventually(&c2, &ping("10.201.1.2"), "1 packets received"));
     assert!(lab.eventually(&c1, &ping("10.201.1.1"), "1 packets received"));
 
+    // The bridge keeps the address it was given as ports come and go, even a port with a
+    // lower one (an unset bridge address follows its lowest port's, and the containers'
+    // ARP entries for the gateway go stale).
+    let host_ns = lab.host_ns.clone();
+    let bridge_mac = || {
+        let o = lab.sh(&host_ns, "ip -j link show hnt-b1");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v[0]["address"].as_str().unwrap().to_string()
+    };
+    assert_eq!(bridge_mac(), "02:42:0a:c9:01:01");
+    assert!(lab.ok(
+        &host_ns,
+        "ip link add hnt-low type veth peer name hnt-low-p && \
+         ip link set hnt-low address 00:00:00:00:00:01 && ip link set hnt-low master hnt-b1 && \
+         ip link set hnt-low up"
+    ));
+    assert_eq!(bridge_mac(), "02:42:0a:c9:01:01");
+    assert!(lab.ok(&host_ns, "ip link del hnt-low"));
+
     // What the container sees: eth0 with the docker-style MAC, mtu, address, default route.
     let out = lab.sh(&c1, "ip -j addr show eth0; ip -j route");
     let s = String::from_utf8_lossy(&out.stdout);
