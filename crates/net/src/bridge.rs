@@ -144,8 +144,14 @@ pub fn setup_network(
         Err(e) => return Err(e.into()),
     };
     let index = host.nl.index(&spec.bridge)?;
-    if !made {
-        // Made by an older hull, perhaps without its address set.
+    // Made by an older hull without its address set: set it, but only then (a change of
+    // address flushes the bridge's neighbour entries).
+    if !made
+        && host
+            .nl
+            .link(&spec.bridge)?
+            .is_some_and(|l| l.mac != Some(mac))
+    {
         host.nl.set_mac(index, mac)?;
     }
     let has = host
