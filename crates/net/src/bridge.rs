@@ -143,15 +143,15 @@ pub fn setup_network(
         Err(e) if e.errno() == Some(libc::EEXIST) => false,
         Err(e) => return Err(e.into()),
     };
-    let index = host.nl.index(&spec.bridge)?;
+    // One request for the index and the address (this runs at every container start).
+    let link = host
+        .nl
+        .link(&spec.bridge)?
+        .ok_or_else(|| NetlinkError::NoLink(spec.bridge.clone()))?;
+    let index = link.index;
     // Made by an older hull without its address set: set it, but only then (a change of
     // address flushes the bridge's neighbour entries).
-    if !made
-        && host
-            .nl
-            .link(&spec.bridge)?
-            .is_some_and(|l| l.mac != Some(mac))
-    {
+    if !made && link.mac != Some(mac) {
         host.nl.set_mac(index, mac)?;
     }
     let has = host
