@@ -115,7 +115,7 @@ impl Monitor {
                 self.clients.remove(i);
             }
         }
-        let mut code = None;
+        let mut code = lost(pid);
         while code.is_none() {
             let mut slots = Vec::with_capacity(5 + self.clients.len());
             slots.extend([Slot::Sig, Slot::Listen]);
@@ -151,9 +151,7 @@ impl Monitor {
                 match slot {
                     Slot::Sig => {
                         drain_signals(&self.sigfd);
-                        if let Some(c) = reap(pid) {
-                            code = Some(c);
-                        }
+                        code = reap(pid).or_else(|| lost(pid));
                     }
                     Slot::Listen => {
                         self.accept();
@@ -315,6 +313,13 @@ fn drain_signals(fd: &OwnedFd) {
             break;
         }
     }
+}
+
+/// 255 (exit status unknown) when the container's init is not our child to wait for: the
+/// runtime waited for it itself, as a shell that started it in the background may do when it
+/// exits at once. Without this the monitor would wait forever for an exit already gone.
+fn lost(pid: i32) -> Option<i32> {
+    sys::not_our_child(pid).then_some(255)
 }
 
 /// Reaps every exited child; the exit code of `pid` if it was among them.

@@ -108,6 +108,7 @@ pub fn errmsg(e: Errno) -> String {
         Errno::NAMETOOLONG => "File name too long",
         Errno::ROFS => "Read-only file system",
         Errno::PERM => "Operation not permitted",
+        Errno::TXTBSY => "Text file busy",
         _ => return format!("os error {}", e.raw_os_error()),
     };
     format!("{text} (os error {})", e.raw_os_error())

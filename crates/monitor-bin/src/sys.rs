@@ -10,7 +10,7 @@ use core::mem::ManuallyDrop;
 
 use rustix::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 use rustix::io::{self, Errno};
-use rustix::process::{Pid, Signal, WaitOptions};
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, WaitOptions};
 use rustix::runtime::{Fork, How, KernelSigSet, KernelSigaction};
 
 /// The process's arguments and environment, as origin received them from the kernel.
@@ -282,6 +282,19 @@ pub fn reap_any() -> Option<(i32, Status)> {
         Ok(Some((pid, st))) => Some((pid.as_raw_nonzero().get(), status(st))),
         _ => None,
     }
+}
+
+/// True when `pid` is not (or no longer) a child of ours that we could wait for: a runtime
+/// that waited for its container itself, or a pid that is not the container's.
+pub fn not_our_child(pid: i32) -> bool {
+    let Some(pid) = Pid::from_raw(pid) else {
+        return true;
+    };
+    let opts = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(
+        rustix::process::waitid(WaitId::Pid(pid), opts),
+        Err(Errno::CHILD)
+    )
 }
 
 fn status(st: rustix::process::WaitStatus) -> Status {
