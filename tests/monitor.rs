@@ -1,6 +1,10 @@
 //! hull-monitor driven directly, as `hull start` does, with a stand-in runtime: a shell script
 //! that answers `run --detach ... --pid-file pid ID` by starting a plain process (the
-//! "container") with the stdio it was given and writing its pid. What is checked is what the
+//! "container") with the stdio it was given and writing its pid. Like runc's, the container
+//! is not the script's child: `setsid -f` forks it from a process that exits at once, so the
+//! monitor (the subreaper) inherits it. A background job of the script would not do: dash
+//! reaps its background children on SIGCHLD, and one that exited before the script did
+//! would never reach the monitor. What is checked is what the
 //! monitor does around it: frames, stdin, the log, the exit file, the hook and restarts, the
 //! signal mask its children start with, and bad input.
 
@@ -33,17 +37,19 @@ impl Setup {
             .tempdir()
             .unwrap();
         let d = dir.path().display();
+        // The container writes its own pid (to pid.new: the monitor removes `pid` first) and
+        // the runtime renames it once written, as runc writes --pid-file before it exits.
         let rt = format!(
             "#!/bin/sh\n\
              grep -E '^Sig(Blk|Ign)' /proc/self/status >> {d}/runtime.sig\n\
-             exec 3<&0\n\
              case \"$3\" in\n\
-             run) (exec sh -c '{container}' <&3 3<&-) & echo $! > pid; exit 0;;\n\
-             fail) echo 'boom: cannot create' >&2; exit 1;;\n\
+             run) rm -f pid.new; setsid -f sh -c 'echo $$ > pid.new; exec sh {d}/ctr'\n\
+                  while [ ! -s pid.new ]; do sleep 0.01; done; mv pid.new pid; exit 0;;\n\
              *) exit 0;;\n\
              esac\n"
         );
         write_exec(&dir.path().join("rt"), &rt);
+        std::fs::write(dir.path().join("ctr"), format!("{container}\n")).unwrap();
         let hook = format!(
             "#!/bin/sh\n\
              echo \"$@\" >> {d}/hook.log\n\
@@ -72,6 +78,7 @@ impl Setup {
         args.extend(extra);
         let hook = self.path("hook");
         args.extend(["--", hook.to_str().unwrap()]);
+        let _g = fork_lock();
         let child = Command::new(monitor_bin())
             .args(&args)
             .stdin(Stdio::from(OwnedFd::from(theirs)))
@@ -85,8 +92,30 @@ impl Setup {
     }
 }
 
+/// Held while a test writes a script and while one starts a process. Without it, a process
+/// forked by one test thread while another has a script open for writing holds that fd until
+/// it execs, and the script's own exec fails with ETXTBSY ("Text file busy").
+static FORK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn fork_lock() -> std::sync::MutexGuard<'static, ()> {
+    FORK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `cmd`'s status and output, started under the fork lock.
+fn output(mut cmd: Command) -> std::process::Output {
+    let child = {
+        let _g = fork_lock();
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    child.wait_with_output().unwrap()
+}
+
 fn write_exec(p: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
+    let _g = fork_lock();
     std::fs::write(p, text).unwrap();
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
@@ -108,6 +137,18 @@ fn frames_to_exit(s: &mut UnixStream) -> Vec<(u8, Vec<u8>)> {
     got
 }
 
+/// The container's pid from the monitor's first frame, which must be STARTED.
+fn started(s: &mut UnixStream) -> i32 {
+    let (kind, p) = proto::read_frame(s)
+        .unwrap()
+        .expect("a frame from the monitor");
+    match kind {
+        proto::STARTED => proto::payload_i32(&p).unwrap(),
+        proto::ERROR => panic!("the monitor failed: {}", String::from_utf8_lossy(&p)),
+        k => panic!("frame {k} before STARTED"),
+    }
+}
+
 fn wait_ok(mut c: Child) {
     let st = c.wait().unwrap();
     assert!(st.success(), "monitor exited with {st}");
@@ -118,9 +159,7 @@ fn stdin_sent_with_go_reaches_the_container_and_its_output_is_logged() {
     let s = Setup::new("cat; echo done >&2");
     let log = s.path("ctr.log");
     let (child, mut sock) = s.start(&["--stdin", "--log", log.to_str().unwrap()]);
-    let (kind, pid) = proto::read_frame(&mut sock).unwrap().unwrap();
-    assert_eq!(kind, proto::STARTED);
-    assert!(proto::payload_i32(&pid).unwrap() > 0);
+    assert!(started(&mut sock) > 0);
     // All in one write: the monitor reads them together with GO.
     let mut w = frame(proto::HELLO, &[proto::WANT_STDOUT | proto::WANT_STDERR]);
     w.extend(frame(proto::GO, &[]));
@@ -175,10 +214,7 @@ fn k8s_file_log_and_the_exit_code() {
     let s = Setup::new("echo one; printf two; exit 7");
     let log = s.path("k8s.log");
     let (child, mut sock) = s.start(&["--log", log.to_str().unwrap(), "--log-driver", "k8s-file"]);
-    assert_eq!(
-        proto::read_frame(&mut sock).unwrap().unwrap().0,
-        proto::STARTED
-    );
+    started(&mut sock);
     sock.write_all(&frame(proto::GO, &[])).unwrap();
     let got = frames_to_exit(&mut sock);
     assert_eq!(got.last().map(|f| proto::payload_i32(&f.1)), Some(Some(7)));
@@ -197,10 +233,7 @@ fn hook_status_3_restarts_the_container() {
     let s = Setup::new("exit 3");
     std::fs::write(s.path("hook.status"), "3").unwrap();
     let (child, mut sock) = s.start(&[]);
-    assert_eq!(
-        proto::read_frame(&mut sock).unwrap().unwrap().0,
-        proto::STARTED
-    );
+    started(&mut sock);
     sock.write_all(&frame(proto::GO, &[])).unwrap();
     let got = frames_to_exit(&mut sock);
     assert_eq!(got.last().map(|f| proto::payload_i32(&f.1)), Some(Some(3)));
@@ -217,8 +250,31 @@ fn hook_status_3_restarts_the_container() {
 }
 
 #[test]
+fn a_container_the_runtime_waited_for_ends_with_255_not_a_hang() {
+    // This runtime starts the container as its own child and waits for it, so the monitor
+    // never gets to reap it: the exit status is lost, and the monitor must say so.
+    let s = Setup::new("unused");
+    let rt =
+        "#!/bin/sh\ncase \"$3\" in\nrun) sh -c 'exit 5' & echo $! > pid; wait;;\nesac\nexit 0\n";
+    write_exec(&s.path("rt"), rt);
+    let (child, mut sock) = s.start(&[]);
+    started(&mut sock);
+    sock.write_all(&frame(proto::GO, &[])).unwrap();
+    let got = frames_to_exit(&mut sock);
+    assert_eq!(
+        got.last().map(|f| proto::payload_i32(&f.1)),
+        Some(Some(255))
+    );
+    wait_ok(child);
+    assert_eq!(s.read("exit"), "255");
+    assert_eq!(s.read("hook.log"), "exited c1 255\n");
+}
+
+#[test]
 fn bad_input_gives_one_line_and_a_failing_status() {
-    let out = Command::new(monitor_bin()).arg("--bogus").output().unwrap();
+    let mut cmd = Command::new(monitor_bin());
+    cmd.arg("--bogus");
+    let out = output(cmd);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -228,21 +284,20 @@ fn bad_input_gives_one_line_and_a_failing_status() {
     // A missing bundle: the starter learns it through the sync socket.
     let s = Setup::new("true");
     let (ours, theirs) = UnixStream::pair().unwrap();
-    let out = Command::new(monitor_bin())
-        .args([
-            "--id",
-            "c1",
-            "--runtime",
-            "rt",
-            "--bundle",
-            "/nonexistent/bundle",
-            "--sync",
-            "--",
-            "h",
-        ])
-        .stdin(Stdio::from(OwnedFd::from(theirs)))
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(monitor_bin());
+    cmd.args([
+        "--id",
+        "c1",
+        "--runtime",
+        "rt",
+        "--bundle",
+        "/nonexistent/bundle",
+        "--sync",
+        "--",
+        "h",
+    ])
+    .stdin(Stdio::from(OwnedFd::from(theirs)));
+    let out = output(cmd);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
