@@ -449,7 +449,11 @@ impl Pty {
         self.type_in(format!("echo up-$(({n}+1))\n").as_bytes());
         let want = format!("up-{}", n + 1);
         let seen = || String::from_utf8_lossy(&self.screen.lock().unwrap()).contains(&want);
-        assert!(hull_e2e::wait_for(30, seen), "{want} never came");
+        assert!(
+            hull_e2e::wait_for(30, seen),
+            "{want} never came: {:?}",
+            String::from_utf8_lossy(&self.screen.lock().unwrap())
+        );
     }
 
     /// Its exit status, within 30 s.
@@ -480,6 +484,27 @@ fn detach_keys_leave_the_container_running() {
     assert_eq!(
         h.ok(&["exec", "dk1", "echo", "still-here"]).trim(),
         "still-here"
+    );
+    // Out of `exec -it`: the exec'd shell runs on after the session ends.
+    let mut p = Pty::spawn(&h, "exec -it dk1 sh");
+    p.await_shell(3);
+    // sleep, unlike an interactive shell, dies of a hangup.
+    p.type_in(b"echo $$ > /tmp/exec.pid; exec sleep 1000\n");
+    let comm = "cat /proc/$(cat /tmp/exec.pid)/comm";
+    let sleeping = || h.run(&["exec", "dk1", "sh", "-c", comm]).stdout.trim() == "sleep";
+    assert!(hull_e2e::wait_for(30, sleeping));
+    p.type_in(b"\x10\x11");
+    assert_eq!(p.exit_code(), Some(0));
+    let alive = "kill -0 $(cat /tmp/exec.pid) && echo alive";
+    // A hangup would have come when script closed its terminal: time to act on it.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(h.ok(&["exec", "dk1", "sh", "-c", alive]).trim(), "alive");
+    let o = h.run(&["exec", "-it", "--detach-keys", "ctrl-", "dk1", "true"]);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr.contains("--detach-keys") && o.stderr.trim().lines().count() == 1,
+        "{}",
+        o.stderr
     );
     // Others keys out of `attach`; a ctrl-a alone would go to the shell.
     let mut p = Pty::spawn(&h, "attach --detach-keys ctrl-a,x dk1");

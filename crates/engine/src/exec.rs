@@ -3,10 +3,11 @@
 //! (the runtime sends its master to our console socket) that we proxy to our terminal.
 
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
-use std::os::unix::net::UnixListener;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::Stdio;
 
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use serde_json::{json, Value};
 
 use crate::container::Container;
@@ -32,6 +33,9 @@ pub struct Opts {
     pub user: Option<String>,
     pub workdir: Option<String>,
     pub privileged: bool,
+    /// With -it, the keys that leave the process running and end the session (docker's
+    /// detach keys; empty: never).
+    pub detach_keys: Vec<u8>,
 }
 
 fn process(eng: &Engine, c: &Container, args: Vec<String>, o: &Opts) -> Result<Value, ExecError> {
@@ -104,7 +108,8 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
     }
     let sock_name = format!("exec-{tag}.sock");
     let listener = if o.tty && !o.detach {
-        let l = UnixListener::bind(run_dir.join(&sock_name))?;
+        let dir = crate::stop::open_dir(&run_dir)?;
+        let l = UnixListener::bind(format!("/proc/self/fd/{}/{sock_name}", dir.as_raw_fd()))?;
         cmd.arg("--console-socket").arg(&sock_name);
         Some(l)
     } else {
@@ -118,7 +123,7 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
     });
     let res = match listener {
         None => cmd.status().map(|s| s.code().unwrap_or(128 + 9)),
-        Some(l) => with_pty(cmd, l, o.interactive),
+        Some(l) => with_pty(cmd, l, o.interactive, &o.detach_keys),
     };
     let _ = std::fs::remove_file(&pfile);
     let _ = std::fs::remove_file(run_dir.join(&sock_name));
@@ -126,22 +131,28 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
 }
 
 /// Runs the runtime, receives the pty master and proxies it to our terminal until the
-/// process ends.
+/// process ends, or until the detach keys are typed: then the process runs on, its output
+/// discarded (as docker's is), and the session ends with 0.
 fn with_pty(
     mut cmd: std::process::Command,
     l: UnixListener,
     interactive: bool,
+    detach_keys: &[u8],
 ) -> std::io::Result<i32> {
     let signals = attach::block_proxy_signals();
+    // Its own process group: signals for our terminal's foreground group (a hangup after a
+    // detach, ^C when not in raw mode) reach it only as we forward them, below; the runtime
+    // would pass them on to the process.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn()?;
     let pidfd = hull_sys::pidfd_open(child.id() as i32)?;
     l.set_nonblocking(true)?;
     let master = loop {
         let mut fds = [
-            nix::poll::PollFd::new(l.as_fd(), nix::poll::PollFlags::POLLIN),
-            nix::poll::PollFd::new(pidfd.as_fd(), nix::poll::PollFlags::POLLIN),
+            PollFd::new(l.as_fd(), PollFlags::POLLIN),
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
         ];
-        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE);
+        let _ = nix::poll::poll(&mut fds, PollTimeout::NONE);
         if let Ok((s, _)) = l.accept() {
             s.set_nonblocking(false)?;
             match hull_sys::fdpass::recv_fd(s.as_fd())? {
@@ -159,17 +170,30 @@ fn with_pty(
     let _raw =
         attach::RawMode::enter(nix::unistd::isatty(std::io::stdin().as_fd()).unwrap_or(false));
     let master = std::fs::File::from(master);
+    // One byte from the input thread when the detach keys are typed; end of file when it
+    // ends otherwise.
+    let (mut detach_r, detach_w) = UnixStream::pair()?;
     if interactive {
         let mut w = master.try_clone()?;
+        let mut scan = attach::DetachScanner::new(detach_keys);
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
+            let mut data = Vec::with_capacity(buf.len());
             let mut input = std::io::stdin();
-            while let Ok(n) = input.read(&mut buf) {
-                if n == 0 || w.write_all(&buf[..n]).is_err() {
+            while let Ok(n @ 1..) = input.read(&mut buf) {
+                data.clear();
+                let detach = scan.feed(&buf[..n], &mut data);
+                if w.write_all(&data).is_err() {
+                    break;
+                }
+                if detach {
+                    let _ = (&detach_w).write_all(b"d");
                     break;
                 }
             }
         });
+    } else {
+        drop(detach_w);
     }
     {
         let m = master.try_clone()?;
@@ -188,12 +212,59 @@ fn with_pty(
     let mut r = master;
     let mut out = std::io::stdout();
     let mut buf = [0u8; 16384];
-    while let Ok(n) = r.read(&mut buf) {
-        if n == 0 {
+    let mut watch_detach = true;
+    loop {
+        let mut fds = vec![PollFd::new(r.as_fd(), PollFlags::POLLIN)];
+        if watch_detach {
+            fds.push(PollFd::new(detach_r.as_fd(), PollFlags::POLLIN));
+        }
+        if let Err(e) = nix::poll::poll(&mut fds, PollTimeout::NONE) {
+            if e == nix::errno::Errno::EINTR {
+                continue;
+            }
             break;
         }
-        let _ = out.write_all(&buf[..n]);
-        let _ = out.flush();
+        let (tty_ready, detach_ready) = (
+            fds[0].any().unwrap_or(true),
+            fds.get(1).and_then(|f| f.any()).unwrap_or(false),
+        );
+        drop(fds);
+        if detach_ready {
+            let mut b = [0u8; 1];
+            if matches!(detach_r.read(&mut b), Ok(1)) {
+                hold(r)?;
+                return Ok(0);
+            }
+            watch_detach = false;
+        }
+        if tty_ready {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let _ = out.write_all(&buf[..n]);
+                    let _ = out.flush();
+                }
+            }
+        }
     }
     Ok(child.wait()?.code().unwrap_or(1))
+}
+
+/// After a detach: a process of its own (`hull internal-drain`) keeps the pty master open
+/// and reads what the process writes until it ends, so it neither gets a hangup nor blocks
+/// on a full terminal.
+fn hold(master: std::fs::File) -> std::io::Result<()> {
+    let exe = std::env::current_exe()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("internal-drain")
+        .stdin(Stdio::from(master))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.spawn().map(drop)
+}
+
+/// `hull internal-drain`: reads our stdin to its end (or error) and discards it.
+pub fn drain_stdin() {
+    let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
 }

@@ -26,12 +26,17 @@ pub enum StopError {
 /// Connects to the monitor of container `id` (through /proc/self/fd, so the socket's path
 /// length never matters).
 pub fn connect(eng: &Engine, id: &str) -> Option<UnixStream> {
-    let dir = std::fs::OpenOptions::new()
+    let dir = open_dir(&eng.paths.run_dir(id)).ok()?;
+    UnixStream::connect(format!("/proc/self/fd/{}/attach", dir.as_raw_fd())).ok()
+}
+
+/// A directory opened O_PATH, to name sockets in it as `/proc/self/fd/N/NAME`: a socket's
+/// path must be shorter than 108 bytes, and a --root or --runroot can be longer.
+pub(crate) fn open_dir(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
-        .open(eng.paths.run_dir(id))
-        .ok()?;
-    UnixStream::connect(format!("/proc/self/fd/{}/attach", dir.as_raw_fd())).ok()
+        .open(path)
 }
 
 /// Waits until the container's exit is recorded; its exit code, or None on timeout. A

@@ -90,6 +90,9 @@ enum Cmd {
     System(cmd::system::Args),
     #[command(name = "internal-hook", hide = true)]
     InternalHook(cmd::hook::Args),
+    /// Reads stdin to its end: holds a detached `exec -it` session's terminal.
+    #[command(name = "internal-drain", hide = true)]
+    InternalDrain,
     /// Manage networks.
     Network(cmd::network::Args),
     /// Manage pods.
@@ -137,6 +140,10 @@ fn main() {
         Cmd::Unpause(a) => cmd::unpause::exec(&paths, a),
         Cmd::System(a) => cmd::system::exec(&paths, a),
         Cmd::InternalHook(a) => cmd::hook::exec(&paths, a),
+        Cmd::InternalDrain => {
+            hull_engine::exec::drain_stdin();
+            Ok(())
+        }
         Cmd::Network(a) => cmd::network::exec(&paths, a),
         Cmd::Pod(a) => cmd::pod::exec(&paths, a),
         Cmd::Kube(a) => cmd::kube::exec(&paths, a),

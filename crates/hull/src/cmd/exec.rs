@@ -1,6 +1,6 @@
-//! `hull exec [-d] [-i] [-t] [-e] [-u] [-w] CONTAINER COMMAND...`.
+//! `hull exec [-d] [-i] [-t] [-e] [-u] [-w] [--detach-keys] CONTAINER COMMAND...`.
 
-use hull_engine::{exec, parse, Paths};
+use hull_engine::{attach, exec, parse, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -28,12 +28,16 @@ pub struct Args {
     /// Give extended privileges to the command.
     #[arg(long)]
     privileged: bool,
+    /// Override the key sequence for detaching from an -it session (docker's form: "ctrl-p,ctrl-q").
+    #[arg(long = "detach-keys", default_value = attach::DEFAULT_DETACH_KEYS)]
+    detach_keys: String,
     container: String,
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let detach_keys = attach::parse_detach_keys(&a.detach_keys).map_err(CmdError::new)?;
     let eng = super::engine(paths)?;
     let c = eng.lookup(&a.container)?;
     let opts = exec::Opts {
@@ -44,6 +48,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         user: a.user,
         workdir: a.workdir,
         privileged: a.privileged,
+        detach_keys,
     };
     match exec::exec(&eng, &c, a.command, opts)? {
         0 => Ok(()),
