@@ -2,7 +2,7 @@
 //! flags, and the lifecycle verbs containerd and podman lean on (kill --all, delete --force,
 //! state in every status), each checked from inside the container where it can be.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -203,8 +203,32 @@ impl ConsoleSocket {
         ConsoleSocket { listener, path }
     }
 
+    /// One whose path is too long for a socket address (108 bytes), as a caller with a deep
+    /// state directory may pass: bound here through its directory's /proc/self/fd entry.
+    fn deep(dir: &Path) -> ConsoleSocket {
+        let deep = dir.join("d".repeat(60)).join("e".repeat(60));
+        std::fs::create_dir_all(&deep).unwrap();
+        let path = deep.join("console.sock");
+        assert!(path.as_os_str().len() >= 108);
+        let d = std::fs::File::open(&deep).unwrap();
+        let short = format!("/proc/self/fd/{}/console.sock", d.as_raw_fd());
+        let listener = UnixListener::bind(short).unwrap();
+        ConsoleSocket { listener, path }
+    }
+
     /// The pty master sent with SCM_RIGHTS, and the message's payload.
     fn receive(&self) -> (OwnedFd, String) {
+        let mut fds = [nix::poll::PollFd::new(
+            self.listener.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let ready = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(30_000u16)).unwrap();
+        assert_eq!(
+            ready,
+            1,
+            "the runtime never connected to {}",
+            self.path.display()
+        );
         let (conn, _) = self.listener.accept().unwrap();
         let (buf, fd) = hull_e2e::recv_with_fd(&conn);
         (fd, String::from_utf8_lossy(&buf).into_owned())
@@ -269,7 +293,7 @@ fn terminal_over_console_socket_at_create() {
 #[test]
 fn exec_with_a_terminal_over_console_socket() {
     let r = Running::new("extty", |_| {});
-    let sock = ConsoleSocket::new(r.b.path());
+    let sock = ConsoleSocket::deep(r.b.path());
     let mut child = Command::new(hullrt_path())
         .arg("--root")
         .arg(&r.b.root)

@@ -24,7 +24,7 @@ use crate::rootfs::paths;
 
 /// Connects to the `--console-socket` listener, on the host, before entering the container.
 pub fn connect(path: &Path) -> Result<UnixStream> {
-    UnixStream::connect(path).map_err(|e| Error::sys("connect to console socket", path, e))
+    hull_sys::fdpass::connect(path).map_err(|e| Error::sys("connect to console socket", path, e))
 }
 
 /// Whether this process asks for a terminal.

@@ -4,7 +4,6 @@
 
 use std::io::IoSlice;
 use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
@@ -16,7 +15,7 @@ use crate::error::{Error, Result};
 pub fn send(socket: &Path, pid: i32) -> Result<()> {
     let fd = hull_sys::pidfd_open(pid)
         .map_err(|e| Error::sys("pidfd_open", Path::new(&format!("/proc/{pid}")), e))?;
-    let conn = UnixStream::connect(socket)
+    let conn = hull_sys::fdpass::connect(socket)
         .map_err(|e| Error::sys("connect to pidfd socket", socket, e))?;
     let iov = [IoSlice::new(b"pidfd")];
     let fds = [fd.as_raw_fd()];

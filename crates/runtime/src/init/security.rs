@@ -209,7 +209,7 @@ pub fn connect_listener(
         .and_then(|l| l.seccomp().as_ref())
         .expect("compiled");
     let path = sc.listener_path().clone().unwrap_or_default();
-    let stream = UnixStream::connect(&path).map_err(|e| {
+    let stream = hull_sys::fdpass::connect(&path).map_err(|e| {
         Error::config(
             "linux.seccomp.listenerPath",
             format!("{}: {e}", path.display()),
