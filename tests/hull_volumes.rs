@@ -98,8 +98,36 @@ fn bad_input_is_one_line_and_leaves_nothing() {
         assert!(err.contains("volume name"), "{bad}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
-    let (_, err) = h.fails(&["volume", "create", "-o", "type=tmpfs", "v1"]);
-    assert!(err.contains("type=tmpfs"), "{err}");
+    // docker's local driver options: each bad one names what is wrong.
+    for (opts, want) in [
+        (&["-o", "colour=red"][..], "\"colour\" is not an option"),
+        (&["-o", "type=tmpfs"], "device: missing"),
+        (&["-o", "device=tmpfs"], "type: missing"),
+        (
+            &[
+                "-o",
+                "type=tmpfs",
+                "-o",
+                "device=tmpfs",
+                "-o",
+                "o=size=1m,x y",
+            ],
+            "o: \"x y\"",
+        ),
+        (
+            &["-o", "type=none", "-o", "device=rel", "-o", "o=bind"],
+            "absolute path",
+        ),
+        (&["-o", "typetmpfs"], "KEY=VALUE"),
+    ] {
+        let mut args = vec!["volume", "create"];
+        args.extend_from_slice(opts);
+        args.push("v1");
+        let (code, err) = h.fails(&args);
+        assert_eq!(code, 125, "{opts:?}: {err}");
+        assert!(err.contains(want), "{opts:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
     let (_, err) = h.fails(&["volume", "create", "--driver", "nfs", "v1"]);
     assert!(err.contains("driver"), "{err}");
     let (_, err) = h.fails(&["volume", "create", "--label", "=v", "v1"]);
@@ -149,4 +177,122 @@ fn prune_asks_and_takes_only_unused_ones() {
     assert!(text.contains("Total reclaimed space: 1.5kB"), "{text}");
     assert_eq!(h.lines(&["volume", "ls", "-q"]), ["keep"]);
     assert!(!h.root().join("volumes/scratch").exists());
+}
+
+/// Whether anything is mounted at `path` in the host's view.
+fn mounted_at(path: &std::path::Path) -> bool {
+    let p = path.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(p.as_str()))
+}
+
+#[test]
+fn driver_options_mount_the_volume_while_containers_use_it() {
+    let h = Hull::new();
+    // A tmpfs, as docker's local driver makes one.
+    h.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "-o",
+        "o=size=1m,mode=0750",
+        "tv",
+    ]);
+    let v: Value = serde_json::from_str(&h.ok(&["volume", "inspect", "tv"])).unwrap();
+    assert_eq!(v[0]["Options"]["o"], "size=1m,mode=0750");
+    let data = h.root().join("volumes/tv/_data");
+    assert!(!mounted_at(&data));
+    verbs_util::run_d(&h, "va", &["-v", "tv:/data", "busybox", "sleep", "1000"]);
+    let seen = verbs_util::sh(&h, "va", "grep ' /data ' /proc/mounts; stat -c %a /data");
+    assert!(
+        seen.contains("tmpfs /data tmpfs") && seen.contains("size=1024k"),
+        "{seen}"
+    );
+    assert!(seen.trim().ends_with("750"), "{seen}");
+    assert!(mounted_at(&data));
+    // A second user shares the same filesystem; the first one's stop leaves it mounted.
+    verbs_util::sh(&h, "va", "echo from-a > /data/f");
+    verbs_util::run_d(&h, "vb", &["-v", "tv:/v", "busybox", "sleep", "1000"]);
+    assert_eq!(verbs_util::sh(&h, "vb", "cat /v/f").trim(), "from-a");
+    h.ok(&["rm", "-f", "va"]);
+    assert!(mounted_at(&data));
+    assert_eq!(verbs_util::sh(&h, "vb", "cat /v/f").trim(), "from-a");
+    // The last one's stop unmounts it: a tmpfs volume's files go with it, as docker's do.
+    h.ok(&["stop", "-t", "1", "vb"]);
+    assert!(
+        verbs_util::wait_for(30, || !mounted_at(&data)),
+        "still mounted after the last user stopped"
+    );
+    h.ok(&["start", "vb"]);
+    assert!(mounted_at(&data));
+    let left = verbs_util::sh(&h, "vb", "ls /v; echo end");
+    assert_eq!(left.trim(), "end");
+    h.ok(&["rm", "-f", "vb"]);
+    assert!(verbs_util::wait_for(30, || !mounted_at(&data)));
+
+    // A bind of a host directory (type=none, o=bind): read-only here, and `volume rm` leaves
+    // the host's files alone.
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "host-file\n").unwrap();
+    let dev = format!("device={}", host.path().display());
+    h.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=none",
+        "-o",
+        "o=bind,ro",
+        "-o",
+        &dev,
+        "bv",
+    ]);
+    let out = h.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "bv:/d",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /d/f; touch /d/g 2>/dev/null || echo read-only",
+    ]);
+    assert_eq!(out, "host-file\nread-only\n");
+    // Killed while the volume is mounted: rm still unmounts before it deletes anything.
+    verbs_util::run_d(&h, "vc", &["-v", "bv:/d", "busybox", "sleep", "1000"]);
+    let data = h.root().join("volumes/bv/_data");
+    assert!(mounted_at(&data));
+    h.ok(&["rm", "-f", "vc"]);
+    h.ok(&["volume", "rm", "bv"]);
+    assert!(!mounted_at(&data));
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("f")).unwrap(),
+        "host-file\n"
+    );
+
+    // A device that cannot be mounted: the run fails in one line and leaves nothing.
+    h.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=none",
+        "-o",
+        "o=bind",
+        "-o",
+        "device=/nonexistent/hull",
+        "nv",
+    ]);
+    let (code, err) = h.fails(&["run", "--name", "vn", "-v", "nv:/d", "busybox", "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains("/nonexistent/hull") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    assert!(h.ok(&["ps", "-a", "-q"]).trim().is_empty());
+    assert!(!mounted_at(&h.root().join("volumes/nv/_data")));
+    h.ok(&["volume", "rm", "nv", "tv"]);
 }

@@ -56,6 +56,7 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
     let net = crate::network::hooks::after_stop_start(eng, &c);
     rootfs::unmount(&eng.paths.rootfs(id));
     crate::shm::unmount(&eng.paths, id);
+    crate::volmount::release(eng, &c);
     net.finish(eng, &c);
     if c.config.auto_remove {
         remove::remove_files(eng, &c, true);

@@ -33,6 +33,7 @@ pub mod stats;
 pub mod stop;
 pub mod sysinfo;
 pub mod timefmt;
+pub mod volmount;
 pub mod volume;
 
 pub use config::RunConfig;

@@ -44,6 +44,7 @@ pub fn remove_all(eng: &Engine, c: &Container, volumes: bool) {
 pub fn remove_files(eng: &Engine, c: &Container, volumes: bool) {
     rootfs::unmount(&eng.paths.rootfs(&c.id));
     crate::shm::unmount(&eng.paths, &c.id);
+    crate::volmount::release(eng, c);
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));
     let _ = container::delete(&eng.conn, &c.id);

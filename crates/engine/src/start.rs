@@ -26,6 +26,8 @@ pub enum StartError {
     Container(#[from] container::ContainerError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Volume(#[from] crate::volume::VolumeError),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -117,6 +119,7 @@ fn prepare_bundle(
     if crate::shm::owns_ipc(&c.config) {
         crate::shm::mount_for(&eng.paths, &c.id)?;
     }
+    crate::volmount::mount_for(eng, c)?;
     let init = if c.config.init {
         Some(init_binary(eng)?)
     } else {
@@ -159,6 +162,7 @@ pub fn unprepare(eng: &Engine, c: &Container) {
     crate::network::hooks::after_stop(eng, c);
     rootfs::unmount(&eng.paths.rootfs(&c.id));
     crate::shm::unmount(&eng.paths, &c.id);
+    crate::volmount::release(eng, c);
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
 }
 

@@ -25,6 +25,8 @@ pub enum VolumeError {
     InUse { name: String, containers: String },
     #[error("volume driver {0:?}: only \"local\" is supported")]
     Driver(String),
+    #[error("volume option {0}")]
+    Option(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -150,20 +152,23 @@ pub fn create(
     name: Option<&str>,
     labels: &BTreeMap<String, String>,
 ) -> Result<Volume> {
-    create_with_driver(conn, paths, name, "local", labels)
+    create_with_driver(conn, paths, name, "local", labels, &BTreeMap::new())
 }
 
-/// As [`create`], with `--driver` checked: only `local` exists.
+/// As [`create`], with `--driver` checked (only `local` exists) and its options (see
+/// volmount.rs), which apply only to a new volume.
 pub fn create_with_driver(
     conn: &Connection,
     paths: &Paths,
     name: Option<&str>,
     driver: &str,
     labels: &BTreeMap<String, String>,
+    options: &BTreeMap<String, String>,
 ) -> Result<Volume> {
     if driver != "local" {
         return Err(VolumeError::Driver(driver.to_string()));
     }
+    crate::volmount::validate(options)?;
     let name = match name {
         Some(n) => {
             validate_name(n)?;
@@ -185,14 +190,20 @@ pub fn create_with_driver(
         name: name.clone(),
         source,
     })?;
+    let options_json = serde_json::to_string(options).map_err(|source| VolumeError::Json {
+        what: "options",
+        name: name.clone(),
+        source,
+    })?;
     conn.execute(
         "INSERT OR IGNORE INTO volumes (name, driver, mountpoint, created, labels, options)
-         VALUES (?1, 'local', ?2, ?3, ?4, '{}')",
+         VALUES (?1, 'local', ?2, ?3, ?4, ?5)",
         params![
             name,
             mountpoint.display().to_string(),
             timefmt::now_rfc3339(),
-            labels_json
+            labels_json,
+            options_json
         ],
     )?;
     // Another process may have won the insert: either way the row now in the table is the volume.
@@ -299,8 +310,19 @@ pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<()> {
             containers: users.join(", "),
         });
     }
+    // A filesystem still mounted there (its last user was killed before it could unmount
+    // it) goes first: removing the directory must not reach into it, a bound host
+    // directory above all.
+    let dir = volumes_dir(paths).join(name);
+    if !crate::volmount::unmount(&dir.join("_data")) {
+        return Err(VolumeError::Io {
+            path: dir.join("_data").display().to_string(),
+            source: std::io::Error::from_raw_os_error(libc::EBUSY),
+        });
+    }
+    crate::volmount::forget(paths, name);
     conn.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
-    remove_dir(&volumes_dir(paths).join(name))
+    remove_dir(&dir)
 }
 
 fn remove_dir(dir: &Path) -> Result<()> {
@@ -415,7 +437,14 @@ mod tests {
         }
         assert!(list(&conn).unwrap().is_empty());
         assert!(!volumes_dir(&paths).exists());
-        let e = create_with_driver(&conn, &paths, Some("ok"), "nfs", &BTreeMap::new());
+        let e = create_with_driver(
+            &conn,
+            &paths,
+            Some("ok"),
+            "nfs",
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+        );
         assert!(matches!(e, Err(VolumeError::Driver(_))));
     }
 

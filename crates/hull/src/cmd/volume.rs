@@ -25,7 +25,7 @@ enum VolumeCmd {
         /// Set a label: KEY=VALUE.
         #[arg(long = "label", short = 'l', value_name = "KEY=VALUE")]
         labels: Vec<String>,
-        /// Driver options (docker's local driver mounts: type=, device=, o=): not supported.
+        /// Driver options, as docker's local driver: type=, device=, o= (mounted while in use).
         #[arg(long = "opt", short = 'o', value_name = "KEY=VALUE")]
         opts: Vec<String>,
         name: Option<String>,
@@ -83,20 +83,23 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             opts,
             name,
         } => {
-            if let Some(o) = opts.first() {
-                return Err(CmdError {
-                    msg: format!(
-                        "volume option {o:?}: driver options are not supported (hull's local volumes are plain directories)"
-                    ),
-                    code: 125,
-                });
-            }
             let mut map = BTreeMap::new();
             for l in &labels {
                 let (k, v) = parse::label(l)?;
                 map.insert(k, v);
             }
-            let v = volume::create_with_driver(&conn, paths, name.as_deref(), &driver, &map)?;
+            let mut options = BTreeMap::new();
+            for o in &opts {
+                let Some((k, v)) = o.split_once('=') else {
+                    return Err(CmdError {
+                        msg: format!("invalid volume option {o:?}: expected KEY=VALUE"),
+                        code: 125,
+                    });
+                };
+                options.insert(k.to_string(), v.to_string());
+            }
+            let v =
+                volume::create_with_driver(&conn, paths, name.as_deref(), &driver, &map, &options)?;
             println!("{}", v.name);
             Ok(())
         }
