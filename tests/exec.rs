@@ -647,3 +647,50 @@ fn rootless_flag_tolerates_a_missing_cgroup_tree() {
     assert_eq!(code, 2);
     assert!(err.contains("--rootless"), "{err}");
 }
+
+/// `hullrt ARGS` started with SIGUSR1 blocked and SIGPIPE and SIGUSR2 ignored, as a caller
+/// in Rust (SIGPIPE) or one forwarding signals (a blocked mask) starts it.
+fn hullrt_with_signals_set(b: &Bundle, args: &[&str]) -> (i32, String, String) {
+    use std::os::unix::process::CommandExt;
+    b.save();
+    let mut cmd = Command::new(hullrt_path());
+    cmd.arg("--root")
+        .arg(&b.root)
+        .args(args)
+        .current_dir(b.path())
+        .stdin(Stdio::null());
+    // SAFETY: only sigprocmask and signal (async-signal-safe) run between fork and exec, on
+    // stack values.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            libc::signal(libc::SIGUSR2, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    text(&cmd.output().unwrap())
+}
+
+#[test]
+fn the_process_starts_with_no_signal_blocked_or_ignored() {
+    // grep itself, not through a shell, which may set dispositions of its own.
+    let show = ["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"];
+    let clean = "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n";
+    // The container's init.
+    let mut b = Bundle::new("true");
+    b.config["process"]["args"] = json!(show);
+    let (code, out, err) = hullrt_with_signals_set(&b, &["run", &unique_id("sigs")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, clean);
+    // An exec'd process.
+    let r = Running::new("sigsx", |_| {});
+    let mut args = vec!["exec", &r.id];
+    args.extend(show);
+    let (code, out, err) = hullrt_with_signals_set(&r.b, &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, clean);
+}

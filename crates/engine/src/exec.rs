@@ -139,12 +139,14 @@ fn with_pty(
     interactive: bool,
     detach_keys: &[u8],
 ) -> std::io::Result<i32> {
-    let signals = attach::block_proxy_signals();
     // Its own process group: signals for our terminal's foreground group (a hangup after a
     // detach, ^C when not in raw mode) reach it only as we forward them, below; the runtime
     // would pass them on to the process.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn()?;
+    // Blocked after the spawn, so the runtime (and a runtime that does not reset its
+    // process's signal mask) does not start with them blocked; before any thread exists.
+    let signals = attach::block_proxy_signals();
     let pidfd = hull_sys::pidfd_open(child.id() as i32)?;
     l.set_nonblocking(true)?;
     let master = loop {

@@ -405,6 +405,8 @@ impl Child<'_> {
             hull_sys::set_no_new_privs().ctx(|| "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
         }
         hull_sys::cloexec_from(3 + self.keep_fds).ctx(|| "close_range".into())?;
+        // The process starts with no signal blocked or ignored (ours, or our caller's).
+        hull_sys::reset_signals();
         if let (Some(sc), true) = (self.seccomp, nnp) {
             security::load(sc, self.state_json)?;
         }

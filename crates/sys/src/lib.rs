@@ -140,6 +140,40 @@ pub fn set_domainname(name: &str) -> io::Result<()> {
     cvt(ret.into()).map(|_| ())
 }
 
+/// Gives every signal its default action and unblocks them all, as a program expects to
+/// start: a runtime written in Rust ignores SIGPIPE, and its caller may have blocked the
+/// signals it forwards; both would pass through execve. The system call itself, since the C
+/// library refuses the two signals it reserves (32 and 33), which an ignoring ancestor can
+/// also leave ignored.
+pub fn reset_signals() {
+    // The kernel's struct sigaction, all zero: SIG_DFL, no flags, no restorer, empty mask
+    // (32 bytes covers it on x86_64 and aarch64).
+    let dfl = [0u64; 4];
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: rt_sigaction reads the zeroed struct above (8-byte kernel sigset) and
+        // writes nothing (old action NULL); no handler of ours that other code relies on is
+        // removed, as the caller execs next.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                dfl.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            );
+        }
+    }
+    // SAFETY: an empty set built by sigemptyset, passed by pointer for the call only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
 /// Sets the umask, returning the previous one.
 pub fn set_umask(mask: u32) -> u32 {
     // SAFETY: umask cannot fail and touches only the process's file creation mask.

@@ -168,6 +168,9 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
         Kind::StartContainer,
         state_json.as_bytes(),
     )?;
+    // The program starts with no signal blocked or ignored. Not earlier: the hooks above
+    // are written to through pipes, where SIGPIPE must stay ignored.
+    hull_sys::reset_signals();
     if let (Some(sc), true) = (&seccomp, nnp) {
         security::load(sc, &state_json)?;
     }
