@@ -3,7 +3,7 @@
 //! (the runtime sends its master to our console socket) that we proxy to our terminal.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::Stdio;
 
@@ -108,8 +108,7 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
     }
     let sock_name = format!("exec-{tag}.sock");
     let listener = if o.tty && !o.detach {
-        let dir = crate::stop::open_dir(&run_dir)?;
-        let l = UnixListener::bind(format!("/proc/self/fd/{}/{sock_name}", dir.as_raw_fd()))?;
+        let l = hull_sys::fdpass::bind(&run_dir.join(&sock_name))?;
         cmd.arg("--console-socket").arg(&sock_name);
         Some(l)
     } else {

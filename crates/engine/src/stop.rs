@@ -2,8 +2,6 @@
 //! monitor's attach socket that reads until the EXIT frame (sent once the exit is recorded),
 //! with no polling; a container whose monitor is gone is read from the database.
 
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -23,20 +21,9 @@ pub enum StopError {
     NotRunning(String),
 }
 
-/// Connects to the monitor of container `id` (through /proc/self/fd, so the socket's path
-/// length never matters).
+/// Connects to the monitor of container `id` (at any length of its socket's path).
 pub fn connect(eng: &Engine, id: &str) -> Option<UnixStream> {
-    let dir = open_dir(&eng.paths.run_dir(id)).ok()?;
-    UnixStream::connect(format!("/proc/self/fd/{}/attach", dir.as_raw_fd())).ok()
-}
-
-/// A directory opened O_PATH, to name sockets in it as `/proc/self/fd/N/NAME`: a socket's
-/// path must be shorter than 108 bytes, and a --root or --runroot can be longer.
-pub(crate) fn open_dir(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
-        .open(path)
+    hull_sys::fdpass::connect(&eng.paths.run_dir(id).join("attach")).ok()
 }
 
 /// Waits until the container's exit is recorded; its exit code, or None on timeout. A

@@ -36,46 +36,54 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<Option<OwnedFd>> {
     Ok(first)
 }
 
-/// Connects to the unix socket at `path`, of any length: a socket address holds at most 107
-/// bytes of path, so a longer one is reached as `/proc/self/fd/N/NAME` through its directory,
-/// opened O_PATH (callers such as podman and containerd pass sockets under deep state
-/// directories).
-pub fn connect(path: &std::path::Path) -> io::Result<std::os::unix::net::UnixStream> {
+/// Runs `f` on a name for the unix socket at `path` that fits a socket address (at most 107
+/// bytes of path): `path` itself, or `/proc/self/fd/N/NAME` through its directory opened
+/// O_PATH when longer (a --root or --runroot, or the deep state directories of podman and
+/// containerd, can make it so).
+fn with_short_path<T>(
+    path: &std::path::Path,
+    f: impl FnOnce(&std::path::Path) -> io::Result<T>,
+) -> io::Result<T> {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::net::UnixStream;
-    if path.as_os_str().as_bytes().len() < 108 {
-        return UnixStream::connect(path);
-    }
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return UnixStream::connect(path);
+        return f(path);
     };
+    if path.as_os_str().as_bytes().len() < 108 {
+        return f(path);
+    }
     let dir = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
         .open(dir)?;
     let mut short = std::path::PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
     short.push(name);
-    UnixStream::connect(short)
+    f(&short)
+}
+
+/// Connects to the unix socket at `path`, of any length.
+pub fn connect(path: &std::path::Path) -> io::Result<std::os::unix::net::UnixStream> {
+    with_short_path(path, |p| std::os::unix::net::UnixStream::connect(p))
+}
+
+/// Binds a listening unix socket at `path`, of any length.
+pub fn bind(path: &std::path::Path) -> io::Result<std::os::unix::net::UnixListener> {
+    with_short_path(path, |p| std::os::unix::net::UnixListener::bind(p))
 }
 
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
-    use std::os::fd::AsRawFd;
 
     #[test]
-    fn connect_reaches_a_socket_whose_path_is_too_long_for_an_address() {
+    fn bind_and_connect_reach_a_socket_whose_path_is_too_long_for_an_address() {
         let base = std::env::temp_dir().join(format!("hull-sys-sock-{}", std::process::id()));
         let deep = base.join("d".repeat(60)).join("e".repeat(60));
         std::fs::create_dir_all(&deep).unwrap();
         let path = deep.join("console.sock");
         assert!(path.as_os_str().len() >= 108);
         assert!(std::os::unix::net::UnixListener::bind(&path).is_err());
-        // Bound the same way, through the directory.
-        let dir = std::fs::File::open(&deep).unwrap();
-        let short = format!("/proc/self/fd/{}/console.sock", dir.as_raw_fd());
-        let l = std::os::unix::net::UnixListener::bind(short).unwrap();
+        let l = super::bind(&path).unwrap();
         let mut c = super::connect(&path).unwrap();
         c.write_all(b"hi").unwrap();
         let (mut s, _) = l.accept().unwrap();
