@@ -14,14 +14,13 @@ pub struct Args {
     /// Proxy all received signals to the process.
     #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set)]
     sig_proxy: bool,
-    /// Override the key sequence for detaching a container (docker's form: "ctrl-p,ctrl-q").
-    #[arg(long = "detach-keys", default_value = attach::DEFAULT_DETACH_KEYS)]
-    detach_keys: String,
+    #[command(flatten)]
+    detach_keys: super::flags::DetachKeys,
     container: String,
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
-    let keys = attach::parse_detach_keys(&a.detach_keys).map_err(CmdError::new)?;
+    let keys = a.detach_keys.parse()?;
     let eng = super::engine(paths)?;
     let c = eng.lookup(&a.container)?;
     if !c.status.is_live() {

@@ -1,6 +1,6 @@
 //! `hull exec [-d] [-i] [-t] [-e] [-u] [-w] [--detach-keys] CONTAINER COMMAND...`.
 
-use hull_engine::{attach, exec, parse, Paths};
+use hull_engine::{exec, parse, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -28,16 +28,15 @@ pub struct Args {
     /// Give extended privileges to the command.
     #[arg(long)]
     privileged: bool,
-    /// Override the key sequence for detaching from an -it session (docker's form: "ctrl-p,ctrl-q").
-    #[arg(long = "detach-keys", default_value = attach::DEFAULT_DETACH_KEYS)]
-    detach_keys: String,
+    #[command(flatten)]
+    detach_keys: super::flags::DetachKeys,
     container: String,
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
-    let detach_keys = attach::parse_detach_keys(&a.detach_keys).map_err(CmdError::new)?;
+    let detach_keys = a.detach_keys.parse()?;
     let eng = super::engine(paths)?;
     let c = eng.lookup(&a.container)?;
     let opts = exec::Opts {

@@ -1,4 +1,5 @@
-//! The flags `create` and `run` share (docker's), turned into an engine create request.
+//! The flags `create` and `run` share (docker's), turned into an engine create request; and
+//! `--detach-keys`, which `run`, `start`, `attach` and `exec` share.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,21 @@ use hull_engine::parse;
 use hull_engine::RunConfig;
 
 use super::CmdError;
+
+/// docker's `--detach-keys`.
+#[derive(clap::Args)]
+pub struct DetachKeys {
+    /// Override the key sequence for detaching a container (docker's form: "ctrl-p,ctrl-q").
+    #[arg(long = "detach-keys", default_value = hull_engine::attach::DEFAULT_DETACH_KEYS)]
+    detach_keys: String,
+}
+
+impl DetachKeys {
+    /// The key codes (none: detaching is off), or the value's one-line error.
+    pub fn parse(&self) -> Result<Vec<u8>, CmdError> {
+        hull_engine::attach::parse_detach_keys(&self.detach_keys).map_err(CmdError::new)
+    }
+}
 
 #[derive(clap::Args, Default)]
 pub struct CreateFlags {

@@ -15,15 +15,14 @@ pub struct Args {
     /// Attach the container's STDIN.
     #[arg(short, long)]
     interactive: bool,
-    /// Override the key sequence for detaching a container (docker's form: "ctrl-p,ctrl-q").
-    #[arg(long = "detach-keys", default_value = attach::DEFAULT_DETACH_KEYS)]
-    detach_keys: String,
+    #[command(flatten)]
+    detach_keys: super::flags::DetachKeys,
     #[arg(required = true)]
     containers: Vec<String>,
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
-    let keys = attach::parse_detach_keys(&a.detach_keys).map_err(CmdError::new)?;
+    let keys = a.detach_keys.parse()?;
     let eng = super::engine(paths)?;
     let mut failed = None;
     for name in &a.containers {
