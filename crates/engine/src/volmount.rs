@@ -15,7 +15,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use crate::container::Container;
 use crate::engine::Engine;
-use crate::volume::{self, Result, Volume, VolumeError};
+use crate::volume::{self, io_err, Result, Volume, VolumeError};
 use crate::Paths;
 
 /// The option keys docker's local driver takes.
@@ -84,15 +84,8 @@ fn users_dir(paths: &Paths, name: &str) -> PathBuf {
 }
 
 fn lock(dir: &Path) -> Result<hull_net::proc::HostLock> {
-    std::fs::create_dir_all(dir).map_err(|source| io(dir, source))?;
-    hull_net::proc::HostLock::acquire(&dir.join(".lock")).map_err(|source| io(dir, source))
-}
-
-fn io(p: &Path, source: std::io::Error) -> VolumeError {
-    VolumeError::Io {
-        path: p.display().to_string(),
-        source,
-    }
+    std::fs::create_dir_all(dir).map_err(|source| io_err(dir, source))?;
+    hull_net::proc::HostLock::acquire(&dir.join(".lock")).map_err(|source| io_err(dir, source))
 }
 
 /// The volumes with driver options that `c` mounts.
@@ -129,7 +122,7 @@ fn acquire(eng: &Engine, v: &Volume, id: &str) -> Result<()> {
         mount_volume(v)?;
     }
     let me = dir.join(id);
-    std::fs::write(&me, "").map_err(|source| io(&me, source))
+    std::fs::write(&me, "").map_err(|source| io_err(&me, source))
 }
 
 fn mount_volume(v: &Volume) -> Result<()> {
@@ -145,7 +138,7 @@ fn mount_volume(v: &Volume) -> Result<()> {
             e.desc()
         ))
     };
-    std::fs::create_dir_all(&v.mountpoint).map_err(|source| io(&v.mountpoint, source))?;
+    std::fs::create_dir_all(&v.mountpoint).map_err(|source| io_err(&v.mountpoint, source))?;
     match parsed.bind {
         Some(recursive) => {
             let rec = if recursive {

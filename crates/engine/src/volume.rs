@@ -46,6 +46,14 @@ pub enum VolumeError {
 
 pub type Result<T> = std::result::Result<T, VolumeError>;
 
+/// An I/O error on `path`.
+pub(crate) fn io_err(path: &Path, source: std::io::Error) -> VolumeError {
+    VolumeError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
 /// The label docker puts on the volumes `run -v /path` creates; `volume prune` without `--all`
 /// removes only these.
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
@@ -137,10 +145,7 @@ pub fn random_name() -> Result<String> {
     let mut buf = [0u8; 32];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(|source| VolumeError::Io {
-            path: "/dev/urandom".into(),
-            source,
-        })?;
+        .map_err(|source| io_err(Path::new("/dev/urandom"), source))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -181,10 +186,7 @@ pub fn create_with_driver(
         return Ok(v);
     }
     let mountpoint = volumes_dir(paths).join(&name).join("_data");
-    std::fs::create_dir_all(&mountpoint).map_err(|source| VolumeError::Io {
-        path: mountpoint.display().to_string(),
-        source,
-    })?;
+    std::fs::create_dir_all(&mountpoint).map_err(|source| io_err(&mountpoint, source))?;
     let labels_json = serde_json::to_string(labels).map_err(|source| VolumeError::Json {
         what: "labels",
         name: name.clone(),
@@ -314,11 +316,12 @@ pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<()> {
     // it) goes first: removing the directory must not reach into it, a bound host
     // directory above all.
     let dir = volumes_dir(paths).join(name);
-    if !crate::volmount::unmount(&dir.join("_data")) {
-        return Err(VolumeError::Io {
-            path: dir.join("_data").display().to_string(),
-            source: std::io::Error::from_raw_os_error(libc::EBUSY),
-        });
+    let data = dir.join("_data");
+    if !crate::volmount::unmount(&data) {
+        return Err(io_err(
+            &data,
+            std::io::Error::from_raw_os_error(libc::EBUSY),
+        ));
     }
     crate::volmount::forget(paths, name);
     conn.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
@@ -329,10 +332,7 @@ fn remove_dir(dir: &Path) -> Result<()> {
     match std::fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(VolumeError::Io {
-            path: dir.display().to_string(),
-            source,
-        }),
+        Err(source) => Err(io_err(dir, source)),
     }
 }
 
