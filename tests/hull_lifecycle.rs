@@ -210,10 +210,8 @@ fn interactive_tty_prints_its_size() {
     let h = Hull::new();
     h.ok(&["run", "--rm", "busybox", "true"]);
     let cmd = format!(
-        "stty rows 33 cols 101; {} --root {} --runroot {} run --rm -it busybox stty size",
-        Hull::bin().display(),
-        h.root().display(),
-        h.runroot().display()
+        "stty rows 33 cols 101; {}",
+        h.command_line("run --rm -it busybox stty size")
     );
     let out = std::process::Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
@@ -227,10 +225,8 @@ fn interactive_tty_prints_its_size() {
         String::from_utf8_lossy(&out.stderr)
     );
     let cmd = format!(
-        "stty rows 20 cols 70; {} --root {} --runroot {} run --rm -i busybox cat",
-        Hull::bin().display(),
-        h.root().display(),
-        h.runroot().display()
+        "stty rows 20 cols 70; {}",
+        h.command_line("run --rm -i busybox cat")
     );
     let mut c = std::process::Command::new("sh")
         .args(["-c", &cmd])
@@ -414,12 +410,7 @@ struct Pty {
 
 impl Pty {
     fn spawn(h: &Hull, args: &str) -> Pty {
-        let cmd = format!(
-            "{} --root {} --runroot {} {args}",
-            Hull::bin().display(),
-            h.root().display(),
-            h.runroot().display()
-        );
+        let cmd = h.command_line(args);
         let mut child = std::process::Command::new("script")
             .args(["-qec", &cmd, "/dev/null"])
             .stdin(Stdio::piped())

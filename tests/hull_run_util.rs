@@ -42,6 +42,17 @@ impl Hull {
         hull_e2e::hull_bin()
     }
 
+    /// `hull --root R --runroot RR ARGS` as a shell command line (for `sh -c` and `script`).
+    #[allow(dead_code)] // Not every test file that includes this module needs a shell.
+    pub fn command_line(&self, args: &str) -> String {
+        format!(
+            "{} --root {} --runroot {} {args}",
+            Self::bin().display(),
+            self.root().display(),
+            self.runroot().display()
+        )
+    }
+
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(Self::bin());
         c.arg("--root")

@@ -188,21 +188,25 @@ fn mounted_at(path: &std::path::Path) -> bool {
         .any(|l| l.split(' ').nth(4) == Some(p.as_str()))
 }
 
+/// `hull volume create -o OPT... NAME`.
+fn create_with_options(h: &Hull, name: &str, opts: &[&str]) {
+    let mut args = vec!["volume", "create"];
+    for o in opts {
+        args.extend(["-o", o]);
+    }
+    args.push(name);
+    h.ok(&args);
+}
+
 #[test]
 fn driver_options_mount_the_volume_while_containers_use_it() {
     let h = Hull::new();
     // A tmpfs, as docker's local driver makes one.
-    h.ok(&[
-        "volume",
-        "create",
-        "-o",
-        "type=tmpfs",
-        "-o",
-        "device=tmpfs",
-        "-o",
-        "o=size=1m,mode=0750",
+    create_with_options(
+        &h,
         "tv",
-    ]);
+        &["type=tmpfs", "device=tmpfs", "o=size=1m,mode=0750"],
+    );
     let v: Value = serde_json::from_str(&h.ok(&["volume", "inspect", "tv"])).unwrap();
     assert_eq!(v[0]["Options"]["o"], "size=1m,mode=0750");
     let data = h.root().join("volumes/tv/_data");
@@ -240,17 +244,7 @@ fn driver_options_mount_the_volume_while_containers_use_it() {
     let host = tempfile::tempdir().unwrap();
     std::fs::write(host.path().join("f"), "host-file\n").unwrap();
     let dev = format!("device={}", host.path().display());
-    h.ok(&[
-        "volume",
-        "create",
-        "-o",
-        "type=none",
-        "-o",
-        "o=bind,ro",
-        "-o",
-        &dev,
-        "bv",
-    ]);
+    create_with_options(&h, "bv", &["type=none", "o=bind,ro", &dev]);
     let out = h.ok(&[
         "run",
         "--rm",
@@ -275,17 +269,11 @@ fn driver_options_mount_the_volume_while_containers_use_it() {
     );
 
     // A device that cannot be mounted: the run fails in one line and leaves nothing.
-    h.ok(&[
-        "volume",
-        "create",
-        "-o",
-        "type=none",
-        "-o",
-        "o=bind",
-        "-o",
-        "device=/nonexistent/hull",
+    create_with_options(
+        &h,
         "nv",
-    ]);
+        &["type=none", "o=bind", "device=/nonexistent/hull"],
+    );
     let (code, err) = h.fails(&["run", "--name", "vn", "-v", "nv:/d", "busybox", "true"]);
     assert_eq!(code, 125, "{err}");
     assert!(
