@@ -92,7 +92,16 @@ pub fn kill(root: &Path, id: &str, sig: Signal, all: bool) -> Result<()> {
     let saved = Saved::load(root, id)?;
     let st = saved.status(root);
     if st == Status::Stopped {
-        return Err(not_in(id, st, "kill"));
+        // As runc: `kill --all` of a stopped container signals what is left in its cgroup
+        // (containerd's shim sends it after every exit and waits for it to succeed), and a
+        // plain kill fails with the words the shim matches to record the exit.
+        if all {
+            return signal_all(&saved, sig).or(Ok(()));
+        }
+        return Err(Error::State {
+            id: id.to_string(),
+            reason: "container not running".into(),
+        });
     }
     if all {
         return signal_all(&saved, sig);

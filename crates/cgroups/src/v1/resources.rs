@@ -298,7 +298,9 @@ fn cpu(m: &V1Manager, cpu: &LinuxCpu) -> Result<()> {
 
 fn blkio(m: &V1Manager, b: &LinuxBlockIo) -> Result<()> {
     let need = |field: &str| ctl(m, "blkio", field);
-    if let Some(w) = b.weight() {
+    // runc treats a zero weight and leaf weight as unset, and docker always sends
+    // `weight: 0` (the kernel answers ERANGE to a 0 written to either file).
+    if let Some(w) = b.weight().filter(|w| *w != 0) {
         let dir = need("blockIO.weight")?;
         // CFQ is gone from new kernels; BFQ exposes the same knob under its own name.
         let file = if dir.join("blkio.weight").exists() {
@@ -308,7 +310,7 @@ fn blkio(m: &V1Manager, b: &LinuxBlockIo) -> Result<()> {
         };
         set(&dir, file, &w.to_string(), "blockIO.weight")?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = b.leaf_weight().filter(|w| *w != 0) {
         set(
             &need("blockIO.leafWeight")?,
             "blkio.leaf_weight",

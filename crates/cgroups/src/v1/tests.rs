@@ -229,3 +229,19 @@ fn destroy_of_missing_cgroup_is_ok() {
     let m = manager_at(t.path(), CgroupVersion::V1, None, "gone").unwrap();
     m.destroy().unwrap();
 }
+
+/// docker sends `blockIO.weight: 0` with every container: runc leaves the weight alone, and
+/// the kernel refuses a 0 (ERANGE), so no write must reach the file.
+#[test]
+fn a_zero_blkio_weight_is_unset() {
+    let (t, m) = fake();
+    touch(
+        &leaf(&t, "blkio"),
+        &["blkio.bfq.weight", "blkio.leaf_weight"],
+    );
+    put(&leaf(&t, "blkio").join("blkio.bfq.weight"), "100");
+    m.apply(&res(r#"{"blockIO": {"weight": 0, "leafWeight": 0}}"#))
+        .unwrap();
+    assert_eq!(get(&leaf(&t, "blkio").join("blkio.bfq.weight")), "100");
+    assert_eq!(get(&leaf(&t, "blkio").join("blkio.leaf_weight")), "");
+}
