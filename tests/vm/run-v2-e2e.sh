@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build hullrt and the end-to-end cgroup tests (tests/cgroups.rs) on the host and run them as
-# root inside a QEMU guest whose only hierarchy is cgroup v2 (../shared/vm/run-in-cgroup2-vm.sh
-# from the project root). Prints "SKIPPED: ..." and exits 0 when the guest cannot be started.
+# root inside a QEMU guest whose only hierarchy is cgroup v2 (tests/vm/guest.sh). Prints
+# "SKIPPED: ..." and exits 0 when the guest cannot be started.
 #
 # The guest sees a copy laid out like target/debug (DIR/target/hullrt beside
 # DIR/target/deps/cgroups-*), so the tests find hullrt exactly as they do on the host.
@@ -10,7 +10,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-VM=${HULL_VM_SCRIPT:-$ROOT/../shared/vm/run-in-cgroup2-vm.sh}
+VM=${HULL_VM_SCRIPT:-$ROOT/tests/vm/guest.sh}
 
 skip() { echo "SKIPPED: e2e cgroup v2 guest tests: $*"; exit 0; }
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
