@@ -248,3 +248,120 @@ fn rshared_bind_propagates_to_the_host_as_with_runc() {
         assert_eq!(seen[0].0, want_on_host, "rootfsPropagation {root_prop:?}");
     }
 }
+
+/// What busybox's `echo` needs for itself once it runs.
+const PROGRAM: &[&str] = &[
+    "mprotect",
+    "brk",
+    "readlink",
+    "getuid",
+    "prctl",
+    "arch_prctl",
+    "set_tid_address",
+    "set_robust_list",
+    "prlimit64",
+    "getrandom",
+    "rseq",
+    "exit_group",
+    "exit",
+    "write",
+];
+/// What Go's runtime (runc's) may call at any moment: signal returns (it preempts threads
+/// with signals), memory, scheduling.
+const GO_RUNTIME: &[&str] = &[
+    "rt_sigreturn",
+    "rt_sigprocmask",
+    "sigaltstack",
+    "gettid",
+    "tgkill",
+    "sched_yield",
+    "nanosleep",
+    "mmap",
+    "munmap",
+    "madvise",
+    "futex",
+];
+/// What runc 1.1 calls itself after loading the filter with noNewPrivileges (strace'd).
+const RUNC_NNP: &[&str] = &[
+    "execve",
+    "close",
+    "epoll_ctl",
+    "fstatfs",
+    "getdents64",
+    "getpid",
+    "openat",
+];
+/// ...and without it, where runc loads the filter before dropping privileges.
+const RUNC_NO_NNP: &[&str] = &[
+    "execve",
+    "capget",
+    "capset",
+    "chdir",
+    "close",
+    "epoll_ctl",
+    "fcntl",
+    "fstat",
+    "fstatfs",
+    "getcwd",
+    "getdents64",
+    "getpid",
+    "getppid",
+    "newfstatat",
+    "openat",
+    "read",
+    "setgid",
+    "setgroups",
+    "setuid",
+    "faccessat2",
+];
+
+/// A profile that allows only what the program and runc need (no close_range, no execveat,
+/// nothing else the runtime might call for itself) works under hullrt as under runc, with
+/// and without noNewPrivileges: nothing hullrt does for itself is subject to the filter.
+#[test]
+fn a_minimal_seccomp_profile_works_as_with_runc() {
+    for (nnp, runtime_needs) in [(true, RUNC_NNP), (false, RUNC_NO_NNP)] {
+        let mut c = Case::new("");
+        c.b.config["process"]["args"] = json!(["/bin/echo", "ran"]);
+        c.b.config["process"]["noNewPrivileges"] = json!(nnp);
+        let names: Vec<&str> = PROGRAM
+            .iter()
+            .chain(GO_RUNTIME)
+            .chain(runtime_needs)
+            .copied()
+            .collect();
+        c.b.config["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}],
+        });
+        for rt in BOTH {
+            let (code, out, err) = c.run(rt, &unique_id(&format!("sc-{rt:?}-{nnp}")));
+            assert_eq!(code, 0, "{rt:?} noNewPrivileges={nnp}: {err}");
+            assert_eq!(out, "ran\n", "{rt:?} noNewPrivileges={nnp}");
+        }
+        // The filter is really in (seccomp mode 2), and the capabilities the program ends
+        // with are runc's (none held back for loading the filter).
+        c.b.config["process"]["args"] =
+            json!(["/bin/grep", "-E", "^(Seccomp|Cap...):", "/proc/self/status"]);
+        let names: Vec<&str> = names
+            .into_iter()
+            .chain([
+                "read",
+                "openat",
+                "close",
+                "fstat",
+                "newfstatat",
+                "lseek",
+                "ioctl",
+            ])
+            .collect();
+        c.b.config["linux"]["seccomp"]["syscalls"][0]["names"] = json!(names);
+        let seen: Vec<String> = BOTH
+            .iter()
+            .map(|rt| c.run_ok(*rt, &unique_id(&format!("scm-{rt:?}-{nnp}"))))
+            .collect();
+        assert_eq!(seen[0], seen[1], "noNewPrivileges={nnp}: hullrt, runc");
+        assert!(seen[0].contains("Seccomp:\t2\n"), "{}", seen[0]);
+    }
+}
