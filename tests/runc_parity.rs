@@ -365,3 +365,128 @@ fn a_minimal_seccomp_profile_works_as_with_runc() {
         assert!(seen[0].contains("Seccomp:\t2\n"), "{}", seen[0]);
     }
 }
+
+/// The mount options of the mountinfo line at `point`: per-mount ones, then the
+/// filesystem's ("ro,nosuid,relatime tmpfs rw"), without ids.
+fn options_of(mountinfo: &str, point: &str) -> Option<String> {
+    let line = mountinfo
+        .lines()
+        .rfind(|l| l.split(' ').nth(4) == Some(point))?;
+    let f: Vec<&str> = line.split(' ').collect();
+    let dash = f.iter().position(|w| *w == "-")?;
+    Some(format!("{} {} {}", f[5], f[dash + 1], f.get(dash + 3)?))
+}
+
+/// podman's `--read-only` / `--tmpfs` mounts: a tmpfs with `tmpcopyup` starts with a copy of
+/// the directory it covers (modes, owners, symlinks), and any tmpfs over a directory takes
+/// that directory's mode, as under runc. `ro` applies after the copy.
+#[test]
+fn tmpfs_tmpcopyup_copies_what_it_covers_as_with_runc() {
+    let mut c = Case::new(
+        "stat -c '%n %a %u %g %F' /data /data/* /data/sub/* /plain /roc /roc/*; \
+         cat /data/sub/f; touch /roc/x 2>/dev/null && echo roc-writable; \
+         grep -E ' /(data|plain|roc) ' /proc/self/mountinfo | cut -d' ' -f5-",
+    );
+    let r = c.b.rootfs();
+    for d in ["data/sub", "plain", "roc"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::write(r.join("data/sub/f"), "copied\n").unwrap();
+    std::fs::write(r.join("roc/y"), "y\n").unwrap();
+    std::os::unix::fs::symlink("sub/f", r.join("data/link")).unwrap();
+    let chown = |p: &str, id: u32| {
+        std::os::unix::fs::lchown(r.join(p), Some(id), Some(id + 1)).unwrap();
+    };
+    chown("data", 1000);
+    chown("data/sub/f", 1001);
+    chown("data/link", 1002);
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |p: &str, m: u32| {
+        std::fs::set_permissions(r.join(p), std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    chmod("data", 0o750);
+    chmod("data/sub/f", 0o4755);
+    chmod("plain", 0o711);
+    for (dest, opts) in [
+        ("/data", json!(["tmpcopyup", "nosuid"])),
+        ("/plain", json!(["nosuid", "nodev"])),
+        ("/roc", json!(["tmpcopyup", "ro"])),
+    ] {
+        c.b.mount(
+            json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": opts}),
+        );
+    }
+    let seen: Vec<String> = BOTH
+        .iter()
+        .map(|rt| c.run_ok(*rt, &unique_id(&format!("copyup-{rt:?}"))))
+        .collect();
+    assert_eq!(seen[0], seen[1], "hullrt, runc");
+    assert!(
+        seen[0].contains("/data/sub/f 4755 1001 1002 regular file\n")
+            && seen[0].contains("\ncopied\n"),
+        "{}",
+        seen[0]
+    );
+    assert!(seen[0].contains("/roc/y 644 0 0"), "{}", seen[0]);
+    assert!(!seen[0].contains("roc-writable"), "{}", seen[0]);
+}
+
+/// runc's recursive options (mount_setattr with AT_RECURSIVE) reach a mount nested under an
+/// rbind, where the plain forms change the top mount only; `nosymfollow` and words runc
+/// does not know (passed on as data, which a bind mount ignores) are accepted alike.
+#[test]
+fn recursive_mount_options_reach_submounts_as_with_runc() {
+    let host = SharedDir::new();
+    let sub = host.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "nested"])
+        .arg(&sub)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut c = Case::new("cat /proc/self/mountinfo");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "/rec",
+            &["rbind", "rro", "rnosuid", "rnodev", "rnoexec", "rnoatime"],
+        ),
+        ("/plain", &["rbind", "ro", "nosuid", "noexec"]),
+        (
+            "/mixed",
+            &[
+                "rbind",
+                "rro",
+                "rrw",
+                "rnosymfollow",
+                "nosymfollow",
+                "bogus-word",
+            ],
+        ),
+        ("/times", &["rbind", "rstrictatime", "rnodiratime"]),
+    ];
+    for (dest, opts) in cases {
+        c.b.mount(json!({
+            "destination": dest, "type": "bind", "source": host.path(), "options": opts,
+        }));
+    }
+    let seen: Vec<Vec<Option<String>>> = BOTH
+        .iter()
+        .map(|rt| {
+            let out = c.run_ok(*rt, &unique_id(&format!("recopt-{rt:?}")));
+            cases
+                .iter()
+                .flat_map(|(d, _)| [d.to_string(), format!("{d}/sub")])
+                .map(|p| options_of(&out, &p))
+                .collect()
+        })
+        .collect();
+    assert_eq!(seen[0], seen[1], "hullrt, runc");
+    let rec_sub = seen[0][1].as_deref().unwrap_or_default();
+    assert!(
+        rec_sub.starts_with("ro,nosuid,nodev,noexec,noatime "),
+        "{rec_sub}"
+    );
+    let plain_sub = seen[0][3].as_deref().unwrap_or_default();
+    assert!(plain_sub.starts_with("rw,"), "{plain_sub}");
+}
