@@ -490,3 +490,51 @@ fn recursive_mount_options_reach_submounts_as_with_runc() {
     let plain_sub = seen[0][3].as_deref().unwrap_or_default();
     assert!(plain_sub.starts_with("rw,"), "{plain_sub}");
 }
+
+/// `HOME` when the config has none (or an empty one): the uid's home in the container's
+/// /etc/passwd, else `/`, in the container's process and in exec'd ones, as runc sets it.
+#[test]
+fn home_comes_from_the_containers_passwd_as_with_runc() {
+    let mut c = Case::new("echo \"$HOME\"");
+    std::fs::write(
+        c.b.rootfs().join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\n",
+    )
+    .unwrap();
+    let env = |extra: &[&str]| {
+        let mut v = vec!["PATH=/bin"];
+        v.extend(extra);
+        json!(v)
+    };
+    for (uid, extra, want) in [
+        (0, &[][..], "/root"),
+        (1000, &[][..], "/home/u"),
+        (1234, &[][..], "/"),
+        (1000, &["HOME=/given"][..], "/given"),
+        (1000, &["HOME="][..], "/home/u"),
+    ] {
+        c.b.config["process"]["user"] = json!({"uid": uid, "gid": uid});
+        c.b.config["process"]["env"] = env(extra);
+        for rt in BOTH {
+            let out = c.run_ok(rt, &unique_id(&format!("home-{rt:?}")));
+            assert_eq!(out.trim(), want, "{rt:?} uid {uid} {extra:?}");
+        }
+    }
+    // exec into a running container, as another user, with no HOME in its environment.
+    c.b.config["process"]["user"] = json!({"uid": 0, "gid": 0});
+    c.b.config["process"]["args"] = json!(["sleep", "60"]);
+    for rt in BOTH {
+        let id = unique_id(&format!("home-exec-{rt:?}"));
+        let o = c.cmd(rt, &["run", "--detach", &id]);
+        assert!(o.status.success(), "{rt:?}: {o:?}");
+        for (user, want) in [("0:0", "/root"), ("1000:1000", "/home/u")] {
+            let o = c.cmd(rt, &["exec", "--user", user, &id, "sh", "-c", "echo $HOME"]);
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout).trim(),
+                want,
+                "{rt:?} {o:?}"
+            );
+        }
+        assert!(c.cmd(rt, &["delete", "--force", &id]).status.success());
+    }
+}
