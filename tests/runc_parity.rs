@@ -538,3 +538,44 @@ fn home_comes_from_the_containers_passwd_as_with_runc() {
         assert!(c.cmd(rt, &["delete", "--force", &id]).status.success());
     }
 }
+
+/// The container's cgroups as it sees them: /proc/self/cgroup and the mounts under
+/// /sys/fs/cgroup. On a hybrid host (v1 + unified at /sys/fs/cgroup/unified) it joins the
+/// unified hierarchy too (`0::/PATH`), and /sys/fs/cgroup is a read-write tmpfs with the
+/// hierarchies read-only, as under runc. Nothing is left in the unified hierarchy after.
+#[test]
+fn cgroups_seen_from_inside_as_with_runc() {
+    let hybrid = host_mountinfo()
+        .lines()
+        .any(|l| l.contains(" /sys/fs/cgroup/unified ") && l.contains(" - cgroup2 "));
+    for cgroupns in [false, true] {
+        let mut c = Case::new(
+            "cat /proc/self/cgroup; grep ' /sys/fs/cgroup' /proc/self/mountinfo | cut -d' ' -f4-",
+        );
+        let mut ns = vec!["pid", "network", "ipc", "uts", "mount"];
+        if cgroupns {
+            ns.push("cgroup");
+        }
+        c.b.namespaces(&ns);
+        let seen: Vec<String> = BOTH
+            .iter()
+            .map(|rt| {
+                let path = format!("/hull-parity-{}-{rt:?}", std::process::id());
+                c.b.config["linux"]["cgroupsPath"] = json!(path);
+                let out = c.run_ok(*rt, &unique_id(&format!("cg-{rt:?}")));
+                assert!(
+                    !Path::new("/sys/fs/cgroup/unified")
+                        .join(&path[1..])
+                        .exists(),
+                    "{rt:?} left its unified cgroup"
+                );
+                out.replace(&path, "/PATH")
+            })
+            .collect();
+        assert_eq!(seen[0], seen[1], "cgroupns {cgroupns}: hullrt, runc");
+        if hybrid && !cgroupns {
+            assert!(seen[0].contains("\n0::/PATH\n"), "{}", seen[0]);
+            assert!(seen[0].contains("/ /sys/fs/cgroup rw,"), "{}", seen[0]);
+        }
+    }
+}
