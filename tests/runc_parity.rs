@@ -579,3 +579,57 @@ fn cgroups_seen_from_inside_as_with_runc() {
         }
     }
 }
+
+/// `update` with zeros (pids.limit, memory.limit, cpu.shares, cpu.quota, blockIO.weight)
+/// leaves each limit as it was, and -1 lifts the pids limit, as runc's update does; read
+/// from inside the container (v1 file names: this project's CI host runs cgroup v1).
+#[test]
+fn update_with_zeros_changes_nothing_as_with_runc() {
+    let mut c = Case::new("sleep 60");
+    c.b.namespaces(&["pid", "network", "ipc", "uts", "mount"]);
+    c.b.config["linux"]["resources"] = json!({
+        "pids": {"limit": 100},
+        "memory": {"limit": 64 << 20},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+    });
+    let read = "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes \
+                /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us";
+    let zeros = c.b.path().join("zeros.json");
+    std::fs::write(
+        &zeros,
+        r#"{"pids": {"limit": 0}, "memory": {"limit": 0}, "cpu": {"shares": 0, "quota": 0},
+            "blockIO": {"weight": 0}}"#,
+    )
+    .unwrap();
+    let unlimited = c.b.path().join("unlimited.json");
+    std::fs::write(&unlimited, r#"{"pids": {"limit": -1}}"#).unwrap();
+    let mut seen = Vec::new();
+    for rt in BOTH {
+        let id = unique_id(&format!("upd-{rt:?}"));
+        let o = c.cmd(rt, &["run", "--detach", &id]);
+        assert!(o.status.success(), "{rt:?}: {o:?}");
+        let inside = || {
+            let o = c.cmd(rt, &["exec", &id, "sh", "-c", read]);
+            assert!(o.status.success(), "{rt:?}: {o:?}");
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let before = inside();
+        let mut step = |args: &[&str]| {
+            let mut a = vec!["update"];
+            a.extend(args);
+            a.push(&id);
+            let o = c.cmd(rt, &a);
+            assert!(o.status.success(), "{rt:?} {args:?}: {o:?}");
+            inside()
+        };
+        let after_json = step(&["-r", zeros.to_str().unwrap()]);
+        let after_flags = step(&["--pids-limit", "0", "--memory", "0", "--cpu-share", "0"]);
+        let after_unlimited = step(&["-r", unlimited.to_str().unwrap()]);
+        assert!(c.cmd(rt, &["delete", "--force", &id]).status.success());
+        assert_eq!(before, after_json, "{rt:?}");
+        assert_eq!(before, after_flags, "{rt:?}");
+        seen.push((before, after_unlimited));
+    }
+    assert_eq!(seen[0], seen[1], "hullrt, runc");
+    assert!(seen[0].1.starts_with("max\n"), "{:?}", seen[0]);
+}
