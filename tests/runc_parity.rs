@@ -614,7 +614,7 @@ fn update_with_zeros_changes_nothing_as_with_runc() {
             String::from_utf8_lossy(&o.stdout).into_owned()
         };
         let before = inside();
-        let mut step = |args: &[&str]| {
+        let step = |args: &[&str]| {
             let mut a = vec!["update"];
             a.extend(args);
             a.push(&id);
