@@ -795,3 +795,62 @@ fn exec_errors_and_sub_cgroup_as_with_runc() {
     assert!(seen[0].contains(":/PATH/sub\n"), "{}", seen[0]);
     assert!(seen[0].contains("paused: Some(255) true\n"), "{}", seen[0]);
 }
+
+/// Configs runc takes that hullrt refused: a hostname with a uts namespace joined by path
+/// (set in that namespace), devices of type `p` (fifo) and `u`, and any ociVersion (runc does
+/// not check it, even empty or absent).
+#[test]
+fn config_edge_cases_as_with_runc() {
+    let mut c = Case::new("hostname; ls -ln /dev/ff /dev/uu | cut -c1-11,35-");
+    c.b.config["linux"]["devices"] = json!([
+        {"path": "/dev/ff", "type": "p", "fileMode": 0o600},
+        {"path": "/dev/uu", "type": "u", "major": 1, "minor": 3, "fileMode": 0o666},
+    ]);
+    let mut seen = Vec::new();
+    for rt in BOTH {
+        let mut holder = Command::new("unshare")
+            .args(["--uts", "sleep", "60"])
+            .spawn()
+            .unwrap();
+        let pid = holder.id();
+        assert!(hull_e2e::wait_for(10, || hull_e2e::ns_of(
+            &pid.to_string(),
+            "uts"
+        ) != hull_e2e::ns_of(
+            "self", "uts"
+        )));
+        c.b.config["hostname"] = json!(format!("joined-{rt:?}"));
+        c.b.namespaces(&["pid", "network", "ipc", "mount"]);
+        c.b.config["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "uts", "path": format!("/proc/{pid}/ns/uts")}));
+        let mut report = c.run_ok(rt, &unique_id(&format!("edge-{rt:?}")));
+        let out = Command::new("nsenter")
+            .args(["-t", &pid.to_string(), "-u", "hostname"])
+            .output()
+            .unwrap();
+        report += &format!("holder: {}", String::from_utf8_lossy(&out.stdout));
+        let _ = holder.kill();
+        let _ = holder.wait();
+        for v in [json!("9.9.9"), json!("bogus"), json!(""), json!(null)] {
+            let mut v2 = c.b.config.clone();
+            v2["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "uts"}]);
+            match v.is_null() {
+                true => v2.as_object_mut().unwrap().remove("ociVersion"),
+                false => v2
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("ociVersion".into(), v.clone()),
+            };
+            let saved = std::mem::replace(&mut c.b.config, v2);
+            let (code, _, _) = c.run(rt, &unique_id(&format!("ver-{rt:?}")));
+            c.b.config = saved;
+            report += &format!("ociVersion {v}: {code}\n");
+        }
+        seen.push(report.replace(&format!("{rt:?}"), "RT"));
+    }
+    assert_eq!(seen[0], seen[1], "hullrt, runc");
+    assert!(seen[0].starts_with("joined-RT\n"), "{}", seen[0]);
+    assert!(seen[0].contains("holder: joined-RT\n"), "{}", seen[0]);
+}
