@@ -675,6 +675,7 @@ fn hooks_as_with_runc() {
             "createRuntime",
             "createContainer",
             "startContainer",
+            "poststart",
         ] {
             c.b.config["hooks"] = all(fail);
             let _ = std::fs::remove_file(&host_log);
@@ -700,13 +701,25 @@ fn hooks_as_with_runc() {
         }
         seen.push(report);
     }
-    // runc 1.1 runs poststart hooks during create, with status "created" (fixed in runc 1.2,
-    // which hullrt follows: after the program started, with status "running").
+    // runc 1.1 runs poststart hooks during create, with status "created" (runc moved them
+    // after start in 2026, as the spec says); hullrt runs them after start, with status
+    // "running". A failing one stops the container under both: at create in runc, at start
+    // in hullrt.
     assert!(seen[0].contains("\npoststart running "), "{}", seen[0]);
     assert!(seen[1].contains("\npoststart created "), "{}", seen[1]);
+    assert!(
+        seen[0].contains("fail=poststart create=Some(0) start=Some(1) status=stopped"),
+        "{}",
+        seen[0]
+    );
+    assert!(
+        seen[1].contains("fail=poststart create=Some(1) start=Some(1) status=gone"),
+        "{}",
+        seen[1]
+    );
     let without_poststart = |r: &str| {
         r.lines()
-            .filter(|l| !l.starts_with("poststart "))
+            .filter(|l| !l.starts_with("poststart ") && !l.starts_with("fail=poststart "))
             .collect::<Vec<_>>()
             .join("\n")
     };
