@@ -171,6 +171,10 @@ pub struct ExecOpts {
     pub preserve_fds: u32,
     /// runc's `--pidfd-socket`: where a pidfd of the process is sent once it runs.
     pub pidfd_socket: Option<PathBuf>,
+    /// runc's `--ignore-paused`: exec into a paused container (the process starts frozen).
+    pub ignore_paused: bool,
+    /// runc's `--cgroup SUB`: an existing sub-cgroup of the container's to run in.
+    pub sub_cgroup: Option<String>,
 }
 
 /// Runs the process; returns its exit code (128+N for signal N), or 0 once it runs with
@@ -178,11 +182,23 @@ pub struct ExecOpts {
 pub fn exec(o: &ExecOpts) -> Result<i32> {
     let saved = Saved::load(&o.root, &o.id)?;
     let st = saved.status(&o.root);
-    if !matches!(st, Status::Running | Status::Created) {
-        return Err(Error::State {
-            id: o.id.clone(),
-            reason: format!("cannot exec in a {st} container"),
-        });
+    match st {
+        Status::Running | Status::Created => {}
+        Status::Paused if o.ignore_paused => {}
+        // runc's words.
+        Status::Paused => {
+            return Err(Error::State {
+                id: o.id.clone(),
+                reason: "cannot exec in a paused container (use --ignore-paused to override)"
+                    .into(),
+            })
+        }
+        _ => {
+            return Err(Error::State {
+                id: o.id.clone(),
+                reason: format!("cannot exec in a {st} container"),
+            })
+        }
     }
     let spec = load_config(&o.root, &saved)?;
     let p = &o.process;
@@ -213,7 +229,10 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
         .as_ref()
         .and_then(|l| l.namespaces().as_ref())
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User));
-    let cgroup = crate::cgroup::for_saved(&saved)?;
+    let cgroup = match &o.sub_cgroup {
+        Some(sub) => crate::cgroup::sub_of_saved(&saved, sub)?,
+        None => crate::cgroup::for_saved(&saved)?,
+    };
     let seccomp = match security::compile(&spec)? {
         Some(filter) => Some(security::Seccomp {
             listener: security::connect_listener(&spec, &filter)?,
@@ -386,16 +405,12 @@ impl Child<'_> {
             .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?;
         let args = p.args().as_deref().unwrap_or_default();
         let argv = proc_setup::c_strings(args, "process.args")?;
-        let envp = proc_setup::c_strings(p.env().as_deref().unwrap_or_default(), "process.env")?;
+        let envp = proc_setup::c_strings(&proc_setup::env_with_home(p), "process.env")?;
         security::set_scheduling(p)?;
         security::set_lsm_labels(p)?;
         let nnp = p.no_new_privileges() == Some(true);
-        // As in init: without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes in
-        // before the capabilities are dropped; with it, as late as possible.
-        if let (Some(sc), false) = (self.seccomp, nnp) {
-            security::load(sc, self.state_json)?;
-        }
-        proc_setup::set_identity(p, self.in_userns)?;
+        // As in init: the filter goes in last, with CAP_SYS_ADMIN held for it without nnp.
+        let held = proc_setup::set_identity(p, self.in_userns, self.seccomp.is_some() && !nnp)?;
         if let Some(mask) = p.user().umask() {
             hull_sys::set_umask(mask);
         }
@@ -407,8 +422,8 @@ impl Child<'_> {
         hull_sys::cloexec_from(3 + self.keep_fds).ctx(|| "close_range".into())?;
         // The process starts with no signal blocked or ignored (ours, or our caller's).
         hull_sys::reset_signals();
-        if let (Some(sc), true) = (self.seccomp, nnp) {
-            security::load(sc, self.state_json)?;
+        if let Some(sc) = self.seccomp {
+            security::load_last(sc, self.state_json, held)?;
         }
         let err = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
         Err(Error::config(
