@@ -7,8 +7,10 @@
 #[path = "hull_run_util.rs"]
 mod util;
 
+use std::path::Path;
 use std::process::Stdio;
 
+use hull_e2e::{unique_id, Bundle};
 use util::Hull;
 
 /// `hull exec -i C` with a host file as stdin: the process must get pipes of hull's, never
@@ -75,4 +77,143 @@ fn exec_never_hands_the_callers_fds_to_the_container() {
         .contains(" 2 -> ")));
     let fds = h.ok(&["exec", "fdc", "cat", "/tmp/fds"]);
     assert!(!fds.contains(&tmp.path().display().to_string()), "{fds}");
+}
+
+/// `hull run --sysctl`: only sysctls of a namespace the container has of its own; the rest
+/// (a host-wide one, or net.* with the host's network) is one line, exit 125, nothing left.
+#[test]
+fn hull_refuses_sysctls_that_would_reach_the_host() {
+    let h = Hull::new();
+    let core = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    for (flags, name) in [
+        (
+            &["--sysctl", "kernel.core_pattern=|/tmp/pwned"][..],
+            "kernel.core_pattern",
+        ),
+        (&["--sysctl", "vm.swappiness=1"][..], "vm.swappiness"),
+        (&["--sysctl", "kernel.hostname=x"][..], "kernel.hostname"),
+        (
+            &["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"][..],
+            "net.ipv4.ip_forward",
+        ),
+        (
+            &["--ipc", "host", "--sysctl", "kernel.shmmax=4096"][..],
+            "kernel.shmmax",
+        ),
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["busybox", "true"]);
+        let o = h.run(&args);
+        assert_eq!(o.code, 125, "{flags:?}: {}", o.stderr);
+        let line = util::one_line_error(&o);
+        assert!(line.contains("--sysctl") && line.contains(name), "{line}");
+        h.assert_empty();
+    }
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        core
+    );
+    // The namespaced ones reach the container's own namespaces.
+    let out = h.sh(
+        &[
+            "--sysctl",
+            "kernel.shmmax=123456789",
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=81",
+            "--sysctl",
+            "fs.mqueue.msg_max=17",
+        ],
+        "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_unprivileged_port_start \
+         /proc/sys/fs/mqueue/msg_max",
+    );
+    assert_eq!(out, "123456789\n81\n17\n");
+}
+
+/// A runtime's answer to `linux.sysctl` on a bundle: (exit code, stdout, stderr).
+fn run_with(runtime: &Path, b: &Bundle, id: &str) -> (i32, String, String) {
+    b.save();
+    let o = std::process::Command::new(runtime)
+        .arg("--root")
+        .arg(&b.root)
+        .args(["run", id])
+        .current_dir(b.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new(runtime)
+        .arg("--root")
+        .arg(&b.root)
+        .args(["delete", "--force", id])
+        .output();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// hullrt accepts and refuses `linux.sysctl` entries as runc does, on the same configs; a
+/// refusal is a config error naming the sysctl, at create, with nothing left behind.
+#[test]
+fn hullrt_sysctls_as_runc() {
+    let runc = Path::new("/usr/sbin/runc");
+    assert!(runc.exists(), "runc is needed (apt-get install runc)");
+    let core = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let all = ["pid", "mount", "ipc", "uts", "network"];
+    let cases: &[(&str, &str, &[&str], bool)] = &[
+        ("kernel.core_pattern", "|/tmp/pwned", &all, false),
+        ("vm.swappiness", "1", &all, false),
+        ("kernel.shmmax", "123456789", &all, true),
+        (
+            "kernel.shmmax",
+            "123456789",
+            &["pid", "mount", "uts", "network"],
+            false,
+        ),
+        ("fs.mqueue.msg_max", "17", &all, true),
+        ("net.ipv4.ip_forward", "1", &all, true),
+        (
+            "net.ipv4.ip_forward",
+            "1",
+            &["pid", "mount", "ipc", "uts"],
+            false,
+        ),
+        ("kernel.domainname", "example.org", &all, true),
+        ("kernel.hostname", "x", &all, false),
+    ];
+    for (i, (key, value, ns, accepted)) in cases.iter().enumerate() {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        let mut b = Bundle::new(&format!("cat {path}"));
+        b.namespaces(ns);
+        if !ns.contains(&"uts") {
+            b.config["hostname"] = serde_json::Value::Null;
+        }
+        b.config["linux"]["sysctl"] = serde_json::json!({ *key: value });
+        for (rt, name) in [
+            (runc, "runc"),
+            (hull_e2e::hullrt_path().as_path(), "hullrt"),
+        ] {
+            let id = unique_id(&format!("sysctl{i}-{name}"));
+            let (code, out, err) = run_with(rt, &b, &id);
+            if *accepted {
+                assert_eq!(
+                    (code, out.trim()),
+                    (0, *value),
+                    "{name} {key} {ns:?}: {err}"
+                );
+            } else {
+                assert_ne!(code, 0, "{name} accepted {key} with {ns:?}: {out}");
+                assert!(err.contains(key), "{name} {key}: {err}");
+                if name == "hullrt" {
+                    assert_eq!(err.trim().lines().count(), 1, "{err}");
+                    assert!(b.no_state_left(&id), "state left for {key}");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        core
+    );
 }
