@@ -217,3 +217,125 @@ fn hullrt_sysctls_as_runc() {
         core
     );
 }
+
+/// The host's `kernel.printk_ratelimit_burst`, a harmless host-wide sysctl the /proc attacks
+/// below try to reach, and a guard that puts it back whatever happens.
+struct HostSysctl(String);
+
+impl HostSysctl {
+    const PATH: &'static str = "/proc/sys/kernel/printk_ratelimit_burst";
+    fn save() -> HostSysctl {
+        HostSysctl(std::fs::read_to_string(Self::PATH).unwrap())
+    }
+    fn other_value(&self) -> String {
+        (self.0.trim().parse::<u32>().unwrap() + 7).to_string()
+    }
+    fn unchanged(&self) -> bool {
+        std::fs::read_to_string(Self::PATH).unwrap() == self.0
+    }
+}
+
+impl Drop for HostSysctl {
+    fn drop(&mut self) {
+        let _ = std::fs::write(Self::PATH, &self.0);
+    }
+}
+
+/// The attack: a volume holding `ipv4 -> /proc/sys/kernel`, mounted at
+/// /proc/sys/net, turns `net.ipv4.X` into the host's `kernel.X`. hull refuses the
+/// destination; and with something of the container's under /proc anyway (here a
+/// createContainer hook binds it there, after the runtime's own checks), hullrt's sysctl
+/// write goes through a procfs of its own and never follows the link.
+#[test]
+fn proc_writes_cannot_be_redirected_by_a_planted_symlink() {
+    let host = HostSysctl::save();
+    let value = host.other_value();
+    let h = Hull::new();
+    h.ok(&["volume", "create", "evil"]);
+    let data = h.root().join("volumes/evil/_data");
+    std::os::unix::fs::symlink("/proc/sys/kernel", data.join("ipv4")).unwrap();
+    let sysctl = format!("net.ipv4.printk_ratelimit_burst={value}");
+    for flags in [
+        vec!["-v", "evil:/proc/sys/net"],
+        vec!["--mount", "type=volume,src=evil,dst=/proc/sys/net"],
+        vec!["-v", "evil:/proc/../proc/sys/net"],
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(&flags);
+        args.extend_from_slice(&["--sysctl", &sysctl, "busybox", "true"]);
+        let o = h.run(&args);
+        assert_eq!(o.code, 125, "{flags:?}: {}", o.stderr);
+        assert!(
+            util::one_line_error(&o).contains("inside /proc"),
+            "{}",
+            o.stderr
+        );
+        h.assert_empty();
+    }
+    assert!(host.unchanged(), "host sysctl rewritten through hull");
+
+    let fake = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/proc/sys/kernel", fake.path().join("ipv4")).unwrap();
+    let mut b = Bundle::new("true");
+    b.config["linux"]["sysctl"] = serde_json::json!({ "net.ipv4.printk_ratelimit_burst": value });
+    let bind = format!(
+        "mount --bind {} {}/proc/sys/net",
+        fake.path().display(),
+        b.rootfs().display()
+    );
+    b.config["hooks"] = serde_json::json!({
+        "createContainer": [{ "path": "/bin/sh", "args": ["sh", "-c", bind] }]
+    });
+    let id = unique_id("atk-procsym");
+    let (code, out, err) = b.run(&id);
+    assert!(
+        host.unchanged(),
+        "host sysctl rewritten through hullrt: {out}{err}"
+    );
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("linux.sysctl.net.ipv4.printk_ratelimit_burst"),
+        "{err}"
+    );
+    assert!(b.no_state_left(&id));
+}
+
+/// Mount destinations on /proc as runc allows them: a procfs on /proc itself, binds over the
+/// few files lxcfs emulates, nothing else under it, also when a symlink leads there.
+#[test]
+fn mounts_under_proc_as_runc() {
+    let runc = Path::new("/usr/sbin/runc");
+    let src = tempfile::tempdir().unwrap();
+    let file = src.path().join("f");
+    std::fs::write(&file, "fake\n").unwrap();
+    let bind = |dst: &str, src: &Path| serde_json::json!({"destination": dst, "type": "bind", "source": src, "options": ["bind"]});
+    let cases = [
+        (bind("/proc/sys/net", src.path()), false),
+        (bind("/proc/sys", src.path()), false),
+        (bind("/proc/cpuinfo", &file), true),
+        (bind("/proc/uptime", &file), true),
+        (bind("/proc/self", src.path()), false),
+        (bind("/evil", src.path()), false),
+        (
+            serde_json::json!({"destination": "/proc", "type": "tmpfs", "source": "tmpfs"}),
+            false,
+        ),
+    ];
+    for (i, (m, accepted)) in cases.into_iter().enumerate() {
+        let mut b = Bundle::new("true");
+        std::os::unix::fs::symlink("/proc/sys", b.rootfs().join("evil")).unwrap();
+        b.mount(m.clone());
+        for (rt, name) in [
+            (runc, "runc"),
+            (hull_e2e::hullrt_path().as_path(), "hullrt"),
+        ] {
+            let id = unique_id(&format!("procmnt{i}-{name}"));
+            let (code, out, err) = run_with(rt, &b, &id);
+            assert_eq!(code == 0, accepted, "{name} {m}: {out}{err}");
+            if name == "hullrt" && !accepted {
+                assert!(err.contains("mounts["), "{err}");
+                assert!(b.no_state_left(&id));
+            }
+        }
+    }
+}

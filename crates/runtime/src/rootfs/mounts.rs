@@ -95,7 +95,15 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
             ));
         }
     }
+    let bind_src = if is_bind { source.as_deref() } else { None };
+    let check = |at: &Path| {
+        super::procfs::check_mount_destination(at, typ, bind_src)
+            .map_err(|why| Error::config(format!("mounts[{index}].destination"), why))
+    };
+    check(&super::procfs::clean(dest))?;
     let target_fd = ensure_in_root(root, dest, src_is_file)?;
+    // Again where it really landed: a symlink in the image or a volume may lead under /proc.
+    check(&resolved_in_root(root, &target_fd)?)?;
     let target = fd_path(&target_fd);
 
     if is_bind {
@@ -158,6 +166,22 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
     let again =
         super::paths::open_in_root(root, dest).map_err(|e| Error::sys("open", &shown, e))?;
     propagate(&fd_path(&again), &opts, &shown)
+}
+
+/// The path of `fd` as the container will see it: its path, less the rootfs's.
+fn resolved_in_root(root: BorrowedFd<'_>, fd: &impl AsFd) -> Result<PathBuf> {
+    let at = |f: BorrowedFd<'_>| {
+        std::fs::read_link(fd_path(&f)).map_err(|e| Error::sys("readlink", fd_path(&f), e))
+    };
+    let (root_at, real) = (at(root)?, at(fd.as_fd())?);
+    let rel = real.strip_prefix(&root_at).map_err(|_| {
+        Error::Other(format!(
+            "{} is not inside the rootfs {}",
+            real.display(),
+            root_at.display()
+        ))
+    })?;
+    Ok(Path::new("/").join(rel))
 }
 
 fn propagate(target: &Path, opts: &Parsed, shown: &Path) -> Result<()> {
