@@ -339,3 +339,130 @@ fn mounts_under_proc_as_runc() {
         }
     }
 }
+
+/// `cmd` run as `nobody`, no groups: whether it succeeded, and what it printed.
+fn as_nobody(cmd: &str) -> (bool, String) {
+    use std::os::unix::process::CommandExt;
+    let o = std::process::Command::new("sh")
+        .args(["-c", cmd])
+        .uid(65534)
+        .gid(65534)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    (o.status.success(), text)
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// The store is root's: another local user can neither read a container's environment (in
+/// the database and the bundle) nor list the layers nor run a setuid-root file of a layer
+/// or of a container's root filesystem (their paths are in the world-readable mountinfo).
+/// A store left with 0755/0644 by an older hull is fixed by the next command.
+#[test]
+fn store_is_closed_to_other_users() {
+    let h = Hull::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let rootfs = tmp.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::copy(hull_e2e::busybox(), rootfs.join("bin/busybox")).unwrap();
+    std::fs::set_permissions(
+        rootfs.join("bin/busybox"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o4755),
+    )
+    .unwrap();
+    for a in ["sh", "sleep", "id"] {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
+    }
+    let tar = tmp.path().join("suid.tar");
+    let st = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    h.ok(&["import", tar.to_str().unwrap(), "suid:1"]);
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pw",
+        "-e",
+        "PASSWORD=hunter2",
+        "suid:1",
+        "sleep",
+        "1000",
+    ]);
+    let id = h.id("pw");
+    let (root, run) = (h.root(), h.runroot());
+    let bundle = run.join("containers").join(&id);
+    let layer = std::fs::read_dir(root.join("layers"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("bin/busybox").exists())
+        .expect("the layer");
+    let attempts = |when: &str| {
+        for cmd in [
+            format!("cat {}/config.json", bundle.display()),
+            format!(
+                "grep -c hunter2 {}/hull.db {}/hull.db-wal",
+                root.display(),
+                root.display()
+            ),
+            format!("ls {}/layers", root.display()),
+            format!("{}/bin/busybox id", layer.display()),
+            format!("{}/rootfs/bin/busybox id", bundle.display()),
+            format!("ls {}/containers/{id}/upper", root.display()),
+        ] {
+            let (ok, out) = as_nobody(&cmd);
+            assert!(!ok, "{when}: nobody could `{cmd}`: {out}");
+            assert!(
+                !out.contains("hunter2") && !out.contains("euid=0"),
+                "{when}: {out}"
+            );
+        }
+    };
+    attempts("new store");
+    assert_eq!(mode(&bundle.join("config.json")), 0o600);
+    assert_eq!(mode(&root.join("hull.db")), 0o600);
+
+    // An older hull's store: everything open.
+    use std::os::unix::fs::PermissionsExt;
+    let open =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    for d in [
+        root.clone(),
+        root.join("layers"),
+        root.join("containers"),
+        root.join("containers").join(&id),
+        run.clone(),
+        run.join("containers"),
+        bundle.clone(),
+    ] {
+        open(&d, 0o755);
+    }
+    for f in ["hull.db", "hull.db-wal", "hull.db-shm"] {
+        open(&root.join(f), 0o644);
+    }
+    open(&bundle.join("config.json"), 0o644);
+    assert!(as_nobody(&format!("cat {}/config.json", bundle.display())).0);
+    h.ok(&["ps"]);
+    attempts("fixed store");
+    assert_eq!(mode(&root), 0o711);
+    assert_eq!(mode(&root.join("layers")), 0o700);
+    assert_eq!(mode(&bundle), 0o700);
+    // The container still works.
+    assert_eq!(
+        h.ok(&["exec", "pw", "sh", "-c", "echo $PASSWORD"]),
+        "hunter2\n"
+    );
+}

@@ -96,9 +96,9 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
     let run_dir = eng.paths.run_dir(&c.id);
     let tag = &crate::names::new_id()[..12];
     let pfile = run_dir.join(format!("exec-{tag}.json"));
-    std::fs::write(
+    hull_image::perms::write_private(
         &pfile,
-        serde_json::to_vec(&process(eng, c, args, &o)?).expect("json"),
+        &serde_json::to_vec(&process(eng, c, args, &o)?).expect("json"),
     )?;
     let mut cmd = runtime::command(eng);
     cmd.current_dir(&run_dir)
