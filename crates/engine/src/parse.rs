@@ -36,6 +36,10 @@ pub fn bytes(flag: &str, s: &str) -> Result<i64> {
         _ => (t, 1),
     };
     match num.parse::<f64>() {
+        // 2^63 bytes and more do not fit the kernel's (and docker's) signed 64-bit count.
+        Ok(n) if n >= 0.0 && n * mult as f64 >= i64::MAX as f64 => {
+            err(flag, s, "too large: at most 8191p")
+        }
         Ok(n) if n >= 0.0 && n.is_finite() => Ok((n * mult as f64) as i64),
         _ => err(flag, s, "expected a size such as 512m, 1g or 1048576"),
     }
