@@ -56,6 +56,18 @@ fn exec_never_hands_the_callers_fds_to_the_container() {
         (o.status.code(), o.stdout.as_slice()),
         (Some(3), &b"x\n"[..])
     );
+    // Nor does `run -i`: its streams are the monitor's pipes.
+    let o = h
+        .cmd(&["run", "--rm", "-i", "busybox", "sh", "-c", script])
+        .stdin(std::fs::File::open(&host).unwrap())
+        .output()
+        .unwrap();
+    let seen = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        seen.lines().take(3).all(|l| l.starts_with("pipe:")),
+        "{seen}"
+    );
+    assert_eq!(std::fs::read_to_string(&host).unwrap(), "host data\n");
     // A detached exec gets nothing of the caller's either.
     let status = h
         .cmd(&[
