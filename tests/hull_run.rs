@@ -413,3 +413,160 @@ fn uidmap_root_owns_the_image_files() {
     h.ok(&["rm", "mapped"]);
     h.assert_empty();
 }
+
+/// A docker-archive (`docker save`'s layout) of `n` one-file layers, with `config` (its
+/// `rootfs` filled in here) as the image config; tagged `tag`.
+fn docker_archive(
+    dir: &std::path::Path,
+    tag: &str,
+    n: usize,
+    config: serde_json::Value,
+) -> std::path::PathBuf {
+    let top = dir.join("archive");
+    std::fs::create_dir_all(top.join("src")).unwrap();
+    let sha = |p: &std::path::Path| {
+        let o = std::process::Command::new("sha256sum")
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let mut layers = Vec::new();
+    let mut diff_ids = Vec::new();
+    for i in 0..n {
+        let name = format!("f{i}");
+        std::fs::write(top.join("src").join(&name), i.to_string()).unwrap();
+        let tar = top.join(format!("l{i}.tar"));
+        let st = std::process::Command::new("tar")
+            .arg("-C")
+            .arg(top.join("src"))
+            .arg("-cf")
+            .arg(&tar)
+            .arg(&name)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        diff_ids.push(format!("sha256:{}", sha(&tar)));
+        layers.push(format!("l{i}.tar"));
+    }
+    let mut config = config;
+    config["rootfs"] = serde_json::json!({"type": "layers", "diff_ids": diff_ids});
+    config["architecture"] = "amd64".into();
+    config["os"] = "linux".into();
+    std::fs::write(top.join("config.json"), config.to_string()).unwrap();
+    let manifest =
+        serde_json::json!([{"Config": "config.json", "RepoTags": [tag], "Layers": layers}]);
+    std::fs::write(top.join("manifest.json"), manifest.to_string()).unwrap();
+    std::fs::remove_dir_all(top.join("src")).unwrap();
+    let out = dir.join("image.tar");
+    let st = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&top)
+        .arg("-cf")
+        .arg(&out)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
+}
+
+/// The bad input of issue 16: each one line naming what is wrong, docker's exit code 125
+/// (127 for a program that cannot run), nothing left behind.
+#[test]
+fn bad_values_of_issue_16_are_one_line_and_leave_nothing() {
+    let h = Hull::new();
+    for (flags, says) in [
+        (&["--memory", "99999999999999999999"][..], "--memory"),
+        (&["--ip", "999.1.1.1"][..], "--ip"),
+        (&["-v", ":/x"][..], "--volume"),
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["busybox", "true"]);
+        let o = h.run(&args);
+        assert_eq!(o.code, 125, "{flags:?}: {}", o.stderr);
+        assert!(one_line_error(&o).contains(says), "{}", o.stderr);
+        h.assert_empty();
+    }
+    // docker takes `--label KEY` as KEY with an empty value; so does hull.
+    h.ok(&[
+        "create", "--name", "lbl", "--label", "noequals", "busybox", "true",
+    ]);
+    assert_eq!(
+        h.ok(&["inspect", "--format", "{{json .Config.Labels}}", "lbl"])
+            .trim(),
+        r#"{"noequals":""}"#
+    );
+    h.ok(&["rm", "lbl"]);
+
+    let tmp = tempfile::tempdir().unwrap();
+    // An image config with a field of the wrong type: the error names the field.
+    let bad = docker_archive(
+        tmp.path(),
+        "badcfg:1",
+        1,
+        serde_json::json!({"config": {"Env": "A=1"}}),
+    );
+    let o = h.run(&["load", "-i", bad.to_str().unwrap()]);
+    assert_ne!(o.code, 0);
+    let line = one_line_error(&o);
+    assert!(
+        line.contains("config.Env") && line.contains("invalid type"),
+        "{line}"
+    );
+    assert!(!h.ok(&["images"]).contains("badcfg"));
+
+    // More layers than one overlay mount can stack: said at run, with the count.
+    let deep = tempfile::tempdir().unwrap();
+    let many = docker_archive(
+        deep.path(),
+        "deep:1",
+        120,
+        serde_json::json!({"config": {"Cmd": ["true"]}}),
+    );
+    h.ok(&["load", "-i", many.to_str().unwrap()]);
+    let o = h.run(&["run", "--rm", "deep:1"]);
+    assert_eq!(o.code, 125, "{}", o.stderr);
+    assert!(
+        one_line_error(&o).contains("image has 120 layers"),
+        "{}",
+        o.stderr
+    );
+    h.assert_empty();
+}
+
+/// An entrypoint whose interpreter is /proc/self/exe cannot run (CVE-2019-5736's trick):
+/// 127, with a message saying why.
+#[test]
+fn proc_self_exe_interpreter_is_refused_with_a_message() {
+    let h = Hull::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("rootfs");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::write(root.join("bin/evil"), "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(
+        root.join("bin/evil"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let tar = tmp.path().join("evil.tar");
+    let st = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    h.ok(&["import", tar.to_str().unwrap(), "evil:1"]);
+    let o = h.run(&["run", "--rm", "evil:1", "/bin/evil"]);
+    assert_eq!(o.code, 127, "{}", o.stderr);
+    assert!(o.stderr.contains("/proc/self/exe"), "{:?}", o.stderr);
+    h.assert_empty();
+}

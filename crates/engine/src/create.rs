@@ -165,8 +165,15 @@ fn write(path: &Path, text: &str) -> Result<(), CreateError> {
 
 fn make_dirs(eng: &Engine, c: &Container) -> Result<(), CreateError> {
     let dir = eng.paths.container_dir(&c.id);
-    rootfs::prepare(&dir)?;
     let cfg = &c.config;
+    let mapped_gid = crate::pod::plan::mapped_root(&cfg.uidmap, &cfg.gidmap).map(|(_, g)| g);
+    crate::paths::private_dir(&dir, mapped_gid.filter(|_| cfg.userns_is_mapped())).map_err(
+        |source| CreateError::Io {
+            path: dir.display().to_string(),
+            source,
+        },
+    )?;
+    rootfs::prepare(&dir)?;
     if cfg.userns_is_mapped() {
         // A remapped root owns the root of its layer (the overlay's root takes the upper
         // dir's owner), so it can make directories at / (mount points), as podman's chowned

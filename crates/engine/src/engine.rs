@@ -13,6 +13,11 @@ pub enum EngineError {
     Db(#[from] db::DbError),
     #[error(transparent)]
     Container(#[from] container::ContainerError),
+    #[error("store {root}: {source}")]
+    Store {
+        root: String,
+        source: std::io::Error,
+    },
     #[error("{what} not found: looked next to {exe} and in PATH")]
     Binary { what: String, exe: String },
 }
@@ -28,6 +33,10 @@ impl Engine {
     /// Opens the state; `runtime` from --runtime/HULL_RUNTIME, else `hullrt` next to hull,
     /// else from PATH.
     pub fn open(paths: Paths, runtime: Option<PathBuf>) -> Result<Engine, EngineError> {
+        paths.secure().map_err(|source| EngineError::Store {
+            root: paths.root.display().to_string(),
+            source,
+        })?;
         let conn = db::open(&paths.db())?;
         container::init(&conn)?;
         let runtime = match runtime {

@@ -3,7 +3,7 @@
 //! (the runtime sends its master to our console socket) that we proxy to our terminal.
 
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::Stdio;
 
@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 use crate::container::Container;
 use crate::engine::Engine;
 use crate::{attach, runtime, spec};
+
+mod relay;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -94,9 +96,9 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
     let run_dir = eng.paths.run_dir(&c.id);
     let tag = &crate::names::new_id()[..12];
     let pfile = run_dir.join(format!("exec-{tag}.json"));
-    std::fs::write(
+    hull_image::perms::write_private(
         &pfile,
-        serde_json::to_vec(&process(eng, c, args, &o)?).expect("json"),
+        &serde_json::to_vec(&process(eng, c, args, &o)?).expect("json"),
     )?;
     let mut cmd = runtime::command(eng);
     cmd.current_dir(&run_dir)
@@ -115,13 +117,13 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
         None
     };
     cmd.arg(&c.id);
-    cmd.stdin(if o.interactive && listener.is_none() {
-        Stdio::inherit()
-    } else {
-        Stdio::null()
-    });
+    // None of our own fds ever reaches the process: a file the caller redirected from, or
+    // the caller's terminal, would be the container's to write or read (docker and podman
+    // relay every stream too). The runtime's stdio becomes the process's stdio without a
+    // terminal, so it gets pipes of ours (or /dev/null); with one, the process gets the pty.
     let res = match listener {
-        None => cmd.status().map(|s| s.code().unwrap_or(128 + 9)),
+        None if o.detach => detached(cmd),
+        None => relay::with_pipes(cmd, o.interactive),
         Some(l) => with_pty(cmd, l, o.interactive, &o.detach_keys),
     };
     let _ = std::fs::remove_file(&pfile);
@@ -142,6 +144,12 @@ fn with_pty(
     // detach, ^C when not in raw mode) reach it only as we forward them, below; the runtime
     // would pass them on to the process.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    // The runtime's own messages go through a file of ours, not our stderr: it may be an
+    // fd the caller gave us.
+    let errors = tempfile_in_memory()?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(errors.try_clone()?);
     let mut child = cmd.spawn()?;
     // Blocked after the spawn, so the runtime (and a runtime that does not reset its
     // process's signal mask) does not start with them blocked; before any thread exists.
@@ -162,6 +170,7 @@ fn with_pty(
             }
         }
         if let Some(st) = child.try_wait()? {
+            relay::copy_file(errors, &mut std::io::stderr());
             return Ok(st.code().unwrap_or(1));
         }
     };
@@ -248,7 +257,32 @@ fn with_pty(
             }
         }
     }
-    Ok(child.wait()?.code().unwrap_or(1))
+    let code = child.wait()?.code().unwrap_or(1);
+    relay::copy_file(errors, &mut std::io::stderr());
+    Ok(code)
+}
+
+/// `exec -d`: the process gets /dev/null for stdin and stdout; its stderr, which is also
+/// where the runtime reports a failure, is a pipe whose read end, once the runtime has
+/// returned, a `hull internal-drain` holds, so a later write neither fails nor blocks.
+fn detached(mut cmd: std::process::Command) -> std::io::Result<i32> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let err = child.stderr.take().expect("piped stderr");
+    let code = child.wait()?.code().unwrap_or(128 + 9);
+    let err = relay::drain_available(OwnedFd::from(err).into(), &mut std::io::stderr())?;
+    if let Some(rest) = err {
+        hold(rest)?;
+    }
+    Ok(code)
+}
+
+/// An anonymous file for the runtime's messages.
+fn tempfile_in_memory() -> std::io::Result<std::fs::File> {
+    let fd = rustix::fs::memfd_create(c"hull-exec-err", rustix::fs::MemfdFlags::CLOEXEC)?;
+    Ok(std::fs::File::from(fd))
 }
 
 /// After a detach: a process of its own (`hull internal-drain`) keeps the pty master open

@@ -36,6 +36,10 @@ pub fn bytes(flag: &str, s: &str) -> Result<i64> {
         _ => (t, 1),
     };
     match num.parse::<f64>() {
+        // 2^63 bytes and more do not fit the kernel's (and docker's) signed 64-bit count.
+        Ok(n) if n >= 0.0 && n * mult as f64 >= i64::MAX as f64 => {
+            err(flag, s, "too large: at most 8191p")
+        }
         Ok(n) if n >= 0.0 && n.is_finite() => Ok((n * mult as f64) as i64),
         _ => err(flag, s, "expected a size such as 512m, 1g or 1048576"),
     }
@@ -204,6 +208,9 @@ pub fn volume(s: &str) -> Result<MountSpec> {
     if !dst.starts_with('/') {
         return err("--volume", s, "the target must be an absolute path");
     }
+    if parts.len() > 1 && src.is_empty() {
+        return err("--volume", s, "the source is empty");
+    }
     let mut m = MountSpec {
         kind: if src.starts_with('/') {
             "bind"
@@ -231,6 +238,7 @@ pub fn volume(s: &str) -> Result<MountSpec> {
             _ => return err("--volume", s, format!("unknown option {o:?}")),
         }
     }
+    destination("--volume", s, &m)?;
     Ok(m)
 }
 
@@ -270,6 +278,7 @@ pub fn mount(s: &str) -> Result<MountSpec> {
     if m.kind == "bind" && !m.source.starts_with('/') {
         return err("--mount", s, "a bind mount needs an absolute source");
     }
+    destination("--mount", s, &m)?;
     Ok(m)
 }
 
@@ -279,7 +288,7 @@ pub fn tmpfs(s: &str) -> Result<MountSpec> {
     if !dst.starts_with('/') {
         return err("--tmpfs", s, "the target must be an absolute path");
     }
-    Ok(MountSpec {
+    let m = MountSpec {
         kind: "tmpfs".into(),
         target: dst.into(),
         options: opts
@@ -288,7 +297,20 @@ pub fn tmpfs(s: &str) -> Result<MountSpec> {
             .map(String::from)
             .collect(),
         ..Default::default()
-    })
+    };
+    destination("--tmpfs", s, &m)?;
+    Ok(m)
+}
+
+/// A mount over /proc or under it only where runc allows one (the runtime checks again
+/// where the destination really lands): a write the runtime makes under /proc must never
+/// meet a file of the container's.
+fn destination(flag: &str, s: &str, m: &MountSpec) -> Result<()> {
+    let dst = hull_runtime::rootfs::procfs::clean(std::path::Path::new(&m.target));
+    let src = (m.kind == "bind").then(|| std::path::Path::new(&m.source));
+    let fs_type = if m.kind == "tmpfs" { "tmpfs" } else { "bind" };
+    hull_runtime::rootfs::procfs::check_mount_destination(&dst, fs_type, src)
+        .or_else(|why| err(flag, s, why))
 }
 
 /// `--uidmap CONTAINER:HOST:SIZE`.

@@ -63,3 +63,71 @@ impl Paths {
         self.root.join("volumes").join(name)
     }
 }
+
+/// Directory modes of the store (see hull_image::perms for why): crossable by a remapped
+/// container's root where its init must reach a bind source or its rootfs, private where
+/// only hull and the kernel (overlay uses the mounter's credentials) go.
+const DIR_MODES: &[(&str, &str, u32)] = &[
+    ("root", "", 0o711),
+    ("root", "containers", 0o711),
+    ("root", "volumes", 0o711),
+    ("root", "layers", 0o700),
+    ("root", "blobs", 0o700),
+    ("runroot", "", 0o711),
+    ("runroot", "containers", 0o711),
+    ("runroot", "pods", 0o711),
+    ("runroot", "runtime", 0o700),
+];
+
+impl Paths {
+    /// Creates the store's directories with their modes. When one had another mode (a store
+    /// made by an older hull), every container's directories and bundle are fixed as well.
+    pub fn secure(&self) -> std::io::Result<()> {
+        let mut fixed = false;
+        for (base, sub, mode) in DIR_MODES {
+            let base = if *base == "root" {
+                &self.root
+            } else {
+                &self.runroot
+            };
+            let dir = if sub.is_empty() {
+                base.clone()
+            } else {
+                base.join(sub)
+            };
+            fixed |= hull_image::perms::ensure_dir(&dir, *mode)?;
+        }
+        if fixed {
+            for dir in ["containers", "pods"].map(|d| self.runroot.join(d)) {
+                for e in std::fs::read_dir(&dir)?.flatten() {
+                    let gid = std::os::unix::fs::MetadataExt::gid(&e.metadata()?);
+                    private_dir(&e.path(), (gid != 0).then_some(gid))?;
+                    for f in std::fs::read_dir(e.path())?.flatten() {
+                        if f.file_name().to_string_lossy().ends_with(".json") {
+                            hull_image::perms::fix_file(&f.path(), 0o600)?;
+                        }
+                    }
+                }
+            }
+            for e in std::fs::read_dir(self.root.join("containers"))?.flatten() {
+                let gid = std::os::unix::fs::MetadataExt::gid(&e.metadata()?);
+                private_dir(&e.path(), (gid != 0).then_some(gid))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A container's own directory (its layer, logs and bind sources; its bundle): 0700, or
+/// with a remapped root 0710 and that root's group, so it alone may cross it (as docker
+/// does for userns-remap).
+pub fn private_dir(dir: &std::path::Path, mapped_gid: Option<u32>) -> std::io::Result<()> {
+    let mode = if let Some(gid) = mapped_gid {
+        hull_image::perms::ensure_dir(dir, 0o710)?;
+        std::os::unix::fs::chown(dir, Some(0), Some(gid))?;
+        0o710
+    } else {
+        0o700
+    };
+    hull_image::perms::ensure_dir(dir, mode).map(drop)
+}

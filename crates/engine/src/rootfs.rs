@@ -18,7 +18,18 @@ pub enum RootfsError {
     },
     #[error("image has no layers")]
     NoLayers,
+    #[error(
+        "image has {count} layers: too many for one overlay mount (overlayfs stacks at most \
+         {OVERLAY_MAX_LOWER} and its options hold {OVERLAY_MAX_DATA} bytes; these layers \
+         need {len})"
+    )]
+    TooManyLayers { count: usize, len: usize },
 }
+
+/// overlayfs's limit on lower layers (OVL_MAX_STACK).
+const OVERLAY_MAX_LOWER: usize = 500;
+/// mount(2) copies at most one page of options; a longer lowerdir list would be cut short.
+const OVERLAY_MAX_DATA: usize = 4095;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RootfsError + '_ {
     move |source| RootfsError::Io {
@@ -66,6 +77,12 @@ pub fn mount_overlay(
         container_dir.join("upper").display(),
         container_dir.join("work").display()
     );
+    if layers.len() > OVERLAY_MAX_LOWER || data.len() + ",volatile".len() > OVERLAY_MAX_DATA {
+        return Err(RootfsError::TooManyLayers {
+            count: layers.len(),
+            len: data.len(),
+        });
+    }
     if volatile {
         data.push_str(",volatile");
         // A volatile mount leaves work/work/incompat/volatile behind, and overlayfs refuses to

@@ -106,7 +106,10 @@ fn prepare_bundle(
         }
     };
     let run_dir = eng.paths.run_dir(&c.id);
-    std::fs::create_dir_all(&run_dir).map_err(io_err(&run_dir))?;
+    let mapped_gid = crate::pod::plan::mapped_root(&c.config.uidmap, &c.config.gidmap)
+        .map(|(_, g)| g)
+        .filter(|_| c.config.userns_is_mapped());
+    crate::paths::private_dir(&run_dir, mapped_gid).map_err(io_err(&run_dir))?;
     let rootfs = eng.paths.rootfs(&c.id);
     let mapped = rootfs::MappedLayers::new(&c.config, &img.layers, &run_dir)?;
     rootfs::mount_overlay(
@@ -152,7 +155,8 @@ fn prepare_bundle(
         }]);
     }
     let path = run_dir.join("config.json");
-    std::fs::write(&path, serde_json::to_vec(&doc).expect("spec serializes"))
+    // It holds the container's environment (-e PASSWORD=...): root's alone.
+    hull_image::perms::write_private(&path, &serde_json::to_vec(&doc).expect("spec serializes"))
         .map_err(io_err(&path))?;
     Ok(())
 }

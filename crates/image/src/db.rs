@@ -44,6 +44,25 @@ CREATE INDEX IF NOT EXISTS image_names_by_image ON image_names(image_id);
 /// A connection to the state database at `path` with the settings every user of it (this
 /// store and the engine) needs for many `hull` processes at once.
 pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    // The database holds every container's environment: its owner's alone. SQLite gives the
+    // -wal and -shm files the database's mode; an older store's are fixed here too.
+    let private = || -> std::io::Result<()> {
+        if !path.exists() {
+            crate::perms::write_private(path, b"")?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            crate::perms::fix_file(Path::new(&p), 0o600)?;
+        }
+        Ok(())
+    };
+    private().map_err(|e| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_PERM),
+            Some(format!("{}: {e}", path.display())),
+        )
+    })?;
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(60))?;
     // WAL lets readers run beside one writer; NORMAL sync is durable across a killed process

@@ -69,10 +69,25 @@ fn split_names(names: Vec<String>) -> (Vec<String>, Vec<String>) {
     (tags, digests)
 }
 
+/// An image config, an error naming the field that is wrong (`config.Env: invalid type:
+/// string "x", expected a sequence`), not just that parsing failed.
+fn parse_config(bytes: &[u8]) -> Result<ImageConfiguration, String> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
+}
+
 impl Store {
     /// Stores the config (and manifest) blobs and the image's rows, pointing `names` at it.
     pub(crate) fn commit_image(&mut self, new: NewImage<'_>) -> Result<ImageId, ImageError> {
-        let config = ImageConfiguration::from_reader(new.config)
+        let config = parse_config(new.config)
             .map_err(|e| ImageError::Other(format!("image config: {e}")))?;
         let diff_ids: Vec<&str> = new.layers.iter().map(|l| l.diff_id.as_str()).collect();
         let want: Vec<&str> = config
@@ -220,7 +235,7 @@ impl Store {
             return Err(ImageError::NotFound(id.to_string()));
         };
         let config_raw = self.blobs.read(id)?;
-        let config = ImageConfiguration::from_reader(config_raw.as_slice())
+        let config = parse_config(&config_raw)
             .map_err(|e| ImageError::Other(format!("config of image {id}: {e}")))?;
         let diff_ids: Vec<String> = self
             .conn

@@ -22,6 +22,7 @@ pub mod extract;
 mod images;
 mod import;
 pub mod layers;
+pub mod perms;
 mod progress;
 pub mod reference;
 pub mod registry;
@@ -50,9 +51,11 @@ pub struct Store {
 impl Store {
     /// Opens (creating as needed) the store under `root` (`/var/lib/hull`).
     pub fn open(root: &Path) -> Result<Store, ImageError> {
-        for d in ["blobs/sha256", "layers", "splits", "tmp", "locks"] {
+        // See perms.rs: crossable by a remapped container's root, nothing else for others.
+        perms::ensure_dir(root, 0o711).map_err(|e| ImageError::io(root, e))?;
+        for d in ["blobs", "blobs/sha256", "layers", "splits", "tmp", "locks"] {
             let p = root.join(d);
-            std::fs::create_dir_all(&p).map_err(|e| ImageError::io(&p, e))?;
+            perms::ensure_dir(&p, 0o700).map_err(|e| ImageError::io(&p, e))?;
         }
         blobs::clean_stale_temps(&root.join("tmp"));
         let conn = db::open(&root.join("hull.db"))?;

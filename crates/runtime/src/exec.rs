@@ -394,11 +394,8 @@ impl Child<'_> {
         }
         proc_setup::set_rlimits(p)?;
         if let Some(adj) = p.oom_score_adj() {
-            crate::rootfs::paths::write_proc(
-                Path::new("/proc/self/oom_score_adj"),
-                &adj.to_string(),
-            )
-            .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
+            crate::rootfs::procfs::write("self/oom_score_adj", &adj.to_string())
+                .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
         }
         let program = proc_setup::resolve_program(p)?;
         let program = CString::new(program.as_os_str().as_encoded_bytes())

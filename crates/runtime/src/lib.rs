@@ -25,5 +25,6 @@ pub mod rootfs;
 pub mod run;
 pub mod spec;
 pub mod state;
+pub mod sysctl;
 
 pub use error::{Error, Result};

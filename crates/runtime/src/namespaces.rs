@@ -129,6 +129,6 @@ pub fn new_time_ns(spec: &Spec) -> Result<()> {
     if text.is_empty() {
         return Ok(());
     }
-    std::fs::write("/proc/self/timens_offsets", text)
-        .map_err(|e| Error::config("linux.timeOffsets", format!("write timens_offsets: {e}")))
+    crate::rootfs::procfs::write("self/timens_offsets", &text)
+        .map_err(|e| Error::config("linux.timeOffsets", e.to_string()))
 }

@@ -196,6 +196,7 @@ pub fn validate(spec: &Spec, rootfs: &Path) -> Result<()> {
             ));
         }
     }
+    let private = crate::sysctl::private_of(linux);
     for (key, _) in linux.sysctl().iter().flatten() {
         if key.is_empty() || key.contains("..") || key.contains('/') && key.contains('.') {
             return Err(Error::config(
@@ -203,6 +204,8 @@ pub fn validate(spec: &Spec, rootfs: &Path) -> Result<()> {
                 "not a sysctl name",
             ));
         }
+        crate::sysctl::check(key, private)
+            .map_err(|why| Error::config(format!("linux.sysctl.{key}"), why))?;
     }
     crate::hooks::validate(spec)?;
     crate::init::security::validate(spec)?;

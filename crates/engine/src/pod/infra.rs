@@ -279,7 +279,7 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
     }
     let config = d.join("config.json");
     let doc = spec(eng, p, &rootfs, &pause);
-    std::fs::write(&config, serde_json::to_vec(&doc).expect("spec serializes"))
+    hull_image::perms::write_private(&config, &serde_json::to_vec(&doc).expect("spec serializes"))
         .map_err(io(p, &config))?;
     crate::runtime::delete_force(eng, runtime_id(p));
     let pidfile = d.join("infra.pid");

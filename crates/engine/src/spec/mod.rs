@@ -101,6 +101,17 @@ pub fn check(cfg: &crate::RunConfig) -> Result<()> {
             )));
         }
     }
+    // runc's rule, also applied by hullrt: only sysctls of a namespace the container has of
+    // its own (--network none and container:NAME are private too).
+    let private = hull_runtime::sysctl::Private {
+        ipc: cfg.ipc_mode != "host",
+        net: cfg.network_mode != "host",
+        uts: cfg.uts_mode != "host",
+    };
+    for (k, v) in &cfg.sysctls {
+        hull_runtime::sysctl::check(k, private)
+            .map_err(|why| SpecError::Invalid(format!("invalid --sysctl \"{k}={v}\": {why}")))?;
+    }
     if cfg.memory_swap != 0 && cfg.memory_swap != -1 && cfg.memory_swap < cfg.memory {
         return Err(SpecError::Invalid(format!(
             "invalid --memory-swap {}: must be at least --memory ({})",

@@ -34,7 +34,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
             mem["limit"] = json!(cfg.memory);
             // docker: swap defaults to twice the memory limit.
             let swap = match cfg.memory_swap {
-                0 => cfg.memory * 2,
+                0 => cfg.memory.saturating_mul(2),
                 s => s,
             };
             if swap != -1 && swap < cfg.memory {

@@ -258,9 +258,9 @@ pub struct NetFlags {
     /// Publish every port the image exposes on a free host port.
     #[arg(short = 'P', long = "publish-all")]
     pub publish_all: bool,
-    /// IPv4 address on the first network.
+    /// IPv4 address on the first network (checked in `apply`: a bad one is exit 125).
     #[arg(long)]
-    pub ip: Option<Ipv4Addr>,
+    pub ip: Option<String>,
     /// MAC address on the first network.
     #[arg(long = "mac-address")]
     pub mac_address: Option<String>,
@@ -295,6 +295,13 @@ impl NetFlags {
             hull_net::firewall::parse_publish(p)
                 .map_err(|e| fail125(format!("invalid -p: {e}")))?;
         }
+        let ip = match &self.ip {
+            Some(s) => Some(
+                s.parse::<Ipv4Addr>()
+                    .map_err(|_| fail125(format!("invalid --ip {s:?}: not an IPv4 address")))?,
+            ),
+            None => None,
+        };
         if let Some(m) = &self.mac_address {
             if hull_net::ipam::parse_mac(m).is_none() {
                 return Err(fail125(format!(
@@ -319,7 +326,7 @@ impl NetFlags {
         }
         let req = endpoint::NetRequest {
             networks: networks.clone(),
-            ip: self.ip,
+            ip,
             mac: self.mac_address,
             publish: self.publish,
             publish_all: self.publish_all,

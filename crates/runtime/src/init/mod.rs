@@ -124,7 +124,7 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
 
     process::set_rlimits(process)?;
     if let Some(adj) = process.oom_score_adj() {
-        crate::rootfs::paths::write_proc(Path::new("/proc/self/oom_score_adj"), &adj.to_string())
+        crate::rootfs::procfs::write("self/oom_score_adj", &adj.to_string())
             .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
     }
     let program = process::resolve_program(process)?;

@@ -69,15 +69,15 @@ pub fn validate(spec: &Spec) -> Result<()> {
 pub fn set_lsm_labels(p: &Process) -> Result<()> {
     if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
         let path = if Path::new("/proc/self/attr/apparmor/exec").exists() {
-            "/proc/self/attr/apparmor/exec"
+            "thread-self/attr/apparmor/exec"
         } else {
-            "/proc/self/attr/exec"
+            "thread-self/attr/exec"
         };
-        crate::rootfs::paths::write_proc(Path::new(path), &format!("exec {profile}"))
+        crate::rootfs::procfs::write(path, &format!("exec {profile}"))
             .map_err(|e| Error::config("process.apparmorProfile", e.to_string()))?;
     }
     if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
-        crate::rootfs::paths::write_proc(Path::new("/proc/self/attr/exec"), label)
+        crate::rootfs::procfs::write("thread-self/attr/exec", label)
             .map_err(|e| Error::config("process.selinuxLabel", e.to_string()))?;
     }
     Ok(())

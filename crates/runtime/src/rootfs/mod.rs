@@ -9,6 +9,7 @@ pub mod mounts;
 pub mod options;
 pub mod paths;
 pub mod pivot;
+pub mod procfs;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -79,10 +80,12 @@ pub fn finish(spec: &Spec) -> Result<()> {
     let root = open_dir(Path::new("/"))?;
     if let Some(linux) = spec.linux() {
         // Before the read-only paths: /proc/sys is usually one of them.
-        for (k, v) in linux.sysctl().iter().flatten() {
-            let path = Path::new("/proc/sys").join(k.replace('.', "/"));
-            paths::write_proc(&path, v)
-                .map_err(|e| Error::config(format!("linux.sysctl.{k}"), e.to_string()))?;
+        if let Some(sysctls) = linux.sysctl().as_ref().filter(|s| !s.is_empty()) {
+            let proc = procfs::Procfs::open()?;
+            for (k, v) in sysctls {
+                proc.write(&format!("sys/{}", k.replace('.', "/")), v)
+                    .map_err(|e| Error::config(format!("linux.sysctl.{k}"), e.to_string()))?;
+            }
         }
         for p in linux.masked_paths().iter().flatten() {
             mask(root.as_fd(), Path::new(p))?;

@@ -95,6 +95,12 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
             ));
         }
     }
+    let bind_src = if is_bind { source.as_deref() } else { None };
+    let check = |at: &Path| {
+        super::procfs::check_mount_destination(at, typ, bind_src)
+            .map_err(|why| Error::config(format!("mounts[{index}].destination"), why))
+    };
+    check(&super::procfs::clean(dest))?;
     // A tmpfs takes the mode of the directory it covers, as with runc (unless `mode=` says
     // otherwise); with tmpcopyup, a copy of its content too.
     let covered = (typ == "tmpfs")
@@ -105,6 +111,8 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
             (st.st_mode & libc::S_IFMT == libc::S_IFDIR).then_some((fd, st.st_mode & 0o7777))
         });
     let target_fd = ensure_in_root(root, dest, src_is_file)?;
+    // Again where it really landed: a symlink in the image or a volume may lead under /proc.
+    check(&resolved_in_root(root, &target_fd)?)?;
     let target = fd_path(&target_fd);
 
     if is_bind {
@@ -213,6 +221,22 @@ fn set_recursive_attrs(target: &Path, opts: &Parsed, shown: &Path) -> Result<()>
     }
     hull_sys::idmap::set_mount_attrs(target, true, opts.rec_set, opts.rec_clr)
         .map_err(|e| Error::sys("mount_setattr (recursive options)", shown, e))
+}
+
+/// The path of `fd` as the container will see it: its path, less the rootfs's.
+fn resolved_in_root(root: BorrowedFd<'_>, fd: &impl AsFd) -> Result<PathBuf> {
+    let at = |f: BorrowedFd<'_>| {
+        std::fs::read_link(fd_path(&f)).map_err(|e| Error::sys("readlink", fd_path(&f), e))
+    };
+    let (root_at, real) = (at(root)?, at(fd.as_fd())?);
+    let rel = real.strip_prefix(&root_at).map_err(|_| {
+        Error::Other(format!(
+            "{} is not inside the rootfs {}",
+            real.display(),
+            root_at.display()
+        ))
+    })?;
+    Ok(Path::new("/").join(rel))
 }
 
 fn propagate(target: &Path, opts: &Parsed, shown: &Path) -> Result<()> {
