@@ -139,8 +139,20 @@ pub fn tar_dir(dir: &Path, out: &Path) {
 /// A docker-archive image (manifest.json, config, one layer) of a busybox rootfs, which
 /// `ctr images import` and `docker load` read.
 pub fn docker_archive(dir: &Path, name: &str) -> PathBuf {
+    let root = rootfs(dir);
+    let config = serde_json::json!({
+        "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"],
+    });
+    let out = image_archive(dir, name, &root, config);
+    std::fs::remove_dir_all(root).unwrap();
+    out
+}
+
+/// A docker-archive image `name` at `dir/image.tar` of the directory `root` as its one
+/// layer, with `config` as the image's runtime config (Env, Cmd, Entrypoint).
+pub fn image_archive(dir: &Path, name: &str, root: &Path, config: serde_json::Value) -> PathBuf {
     let layer = dir.join("layer.tar");
-    tar_dir(&rootfs(dir), &layer);
+    tar_dir(root, &layer);
     let digest = |p: &Path| {
         let o = Command::new("sha256sum").arg(p).output().unwrap();
         String::from_utf8_lossy(&o.stdout)
@@ -150,8 +162,7 @@ pub fn docker_archive(dir: &Path, name: &str) -> PathBuf {
             .to_string()
     };
     let config = serde_json::json!({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"]},
+        "architecture": "amd64", "os": "linux", "config": config,
         "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", digest(&layer))]},
     });
     let img = dir.join("image");
@@ -165,7 +176,6 @@ pub fn docker_archive(dir: &Path, name: &str) -> PathBuf {
     let out = dir.join("image.tar");
     tar_dir(&img, &out);
     std::fs::remove_dir_all(&img).unwrap();
-    std::fs::remove_dir_all(dir.join("rootfs")).unwrap();
     out
 }
 
@@ -310,6 +320,9 @@ pub fn stop_child(child: &mut Child) {
 /// the container id), mounts under or naming it, and cgroup directories whose name contains `cgroup`.
 pub fn leftovers(needle: &str, cgroup: Option<&str>) -> Vec<String> {
     let mut found = Vec::new();
+    if needle.is_empty() {
+        return found;
+    }
     let me = std::process::id().to_string();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
