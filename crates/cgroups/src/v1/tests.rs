@@ -47,7 +47,12 @@ fn mountinfo_handles_split_and_comounted_cpu() {
                  40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n\
                  41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
     let h = super::parse_mountinfo(split);
-    assert_eq!(h.len(), 3);
+    assert_eq!(h.len(), 4);
+    assert!(
+        h[3].controllers.is_empty(),
+        "the unified hierarchy, joined on a hybrid host"
+    );
+    assert_eq!(h[3].mount, Path::new("/sys/fs/cgroup/unified"));
     assert_eq!(h[0].controllers, ["cpu"]);
     assert_eq!(h[1].mount, Path::new("/sys/fs/cgroup/cpuacct"));
     assert_eq!(h[2].controllers, ["name=systemd"]);
@@ -244,4 +249,17 @@ fn a_zero_blkio_weight_is_unset() {
         .unwrap();
     assert_eq!(get(&leaf(&t, "blkio").join("blkio.bfq.weight")), "100");
     assert_eq!(get(&leaf(&t, "blkio").join("blkio.leaf_weight")), "");
+}
+
+/// runc's update and create leave the pids limit and kernelTCP alone when given 0; -1 is
+/// unlimited.
+#[test]
+fn a_zero_pids_limit_is_unset() {
+    let (t, m) = fake();
+    touch(&leaf(&t, "pids"), &["pids.max"]);
+    put(&leaf(&t, "pids").join("pids.max"), "100");
+    m.apply(&res(r#"{"pids": {"limit": 0}}"#)).unwrap();
+    assert_eq!(get(&leaf(&t, "pids").join("pids.max")), "100");
+    m.apply(&res(r#"{"pids": {"limit": -1}}"#)).unwrap();
+    assert_eq!(get(&leaf(&t, "pids").join("pids.max")), "max");
 }
