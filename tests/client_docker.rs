@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use hull_e2e::client_session::{stdout, Client, Session};
+use hull_e2e::client_session::{stderr_said, stdout, Client, Session};
 use hull_e2e::client_support::{
     docker_archive, leftovers, on_exit, out_text, output_via_files, remove_cgroups, require,
     stop_child, unmount_under, wait_until, ContainerdDaemon,
@@ -171,9 +171,13 @@ fn docker_run_exit_codes_and_terminal() {
         // ("no such file or directory"), 126 for a directory ("is a directory", "permission
         // denied").
         let o = s.run(&["--rm", IMAGE, "/no/such"]);
-        s.check("missing command", o.status.code(), Some(127));
+        s.check(
+            &stderr_said("missing command", &o),
+            o.status.code(),
+            Some(127),
+        );
         let o = s.run(&["--rm", IMAGE, "/tmp"]);
-        s.check("a directory", o.status.code(), Some(126));
+        s.check(&stderr_said("a directory", &o), o.status.code(), Some(126));
         let (code, out) = s.pty(&[
             "run",
             "--rm",

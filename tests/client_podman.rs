@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use hull_e2e::client_session::{stdout, Client, Session};
+use hull_e2e::client_session::{stderr_said, stdout, Client, Session};
 use hull_e2e::client_support::{
     leftovers, on_exit, out_text, output_via_files, require, rootfs, runc, tar_dir, unmount_under,
 };
@@ -121,7 +121,11 @@ fn podman_run_exit_codes_and_terminal() {
         s.check("exit code", o.status.code(), Some(6));
         s.check("output", stdout(&o), "hi\n0".into());
         let o = s.run(&["--rm", IMAGE, "/no/such"]);
-        s.check("missing command", o.status.code(), Some(127));
+        s.check(
+            &stderr_said("missing command", &o),
+            o.status.code(),
+            Some(127),
+        );
         let (code, out) = s.pty(&[
             "run",
             "--rm",

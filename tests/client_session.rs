@@ -199,3 +199,12 @@ pub fn normalize(text: &str) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
+
+/// A check's label with what the client printed on stderr, for errors whose exit code the
+/// client derives from the runtime's message.
+pub fn stderr_said(what: &str, o: &Output) -> String {
+    format!(
+        "{what} (stderr: {})",
+        String::from_utf8_lossy(&o.stderr).trim()
+    )
+}
