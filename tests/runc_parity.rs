@@ -716,3 +716,82 @@ fn hooks_as_with_runc() {
         "hullrt, runc"
     );
 }
+
+/// `exec` as runc 1.1 has it: 255 and "exec failed: ..." when the process cannot run (a
+/// missing or paused container, in runc's words), and `--cgroup SUB` runs the process in
+/// an existing sub-cgroup of the container's.
+#[test]
+fn exec_errors_and_sub_cgroup_as_with_runc() {
+    let mut c = Case::new("sleep 60");
+    c.b.namespaces(&["pid", "network", "ipc", "uts", "mount"]);
+    let mut seen = Vec::new();
+    for rt in BOTH {
+        let path = format!("/hull-parity-exec-{}-{rt:?}", std::process::id());
+        c.b.config["linux"]["cgroupsPath"] = json!(path);
+        let id = unique_id(&format!("exec-{rt:?}"));
+        let mut report = String::new();
+        let missing = c.cmd(rt, &["exec", "no-such-container", "true"]);
+        report += &format!(
+            "missing: {:?} {}\n",
+            missing.status.code(),
+            String::from_utf8_lossy(&missing.stderr).contains("does not exist")
+        );
+        assert!(c.cmd(rt, &["run", "--detach", &id]).status.success());
+        // The sub-cgroup in every hierarchy the container is in (as a client would make it).
+        let cg = std::fs::read_to_string(format!(
+            "/proc/{}/cgroup",
+            serde_json::from_slice::<serde_json::Value>(&c.cmd(rt, &["state", &id]).stdout)
+                .unwrap()["pid"]
+        ))
+        .unwrap();
+        let mut made = Vec::new();
+        for l in cg.lines() {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrl, p) = (f.next(), f.next().unwrap(), f.next().unwrap());
+            let dir = if ctrl.is_empty() {
+                "unified".to_string()
+            } else {
+                ctrl.trim_start_matches("name=").to_string()
+            };
+            let sub = PathBuf::from("/sys/fs/cgroup")
+                .join(dir)
+                .join(p.trim_start_matches('/'))
+                .join("sub");
+            if std::fs::create_dir(&sub).is_ok() {
+                // A new cpuset cgroup takes no task until it has cpus and mems.
+                for f in ["cpuset.cpus", "cpuset.mems"] {
+                    if let Ok(v) = std::fs::read_to_string(sub.parent().unwrap().join(f)) {
+                        let _ = std::fs::write(sub.join(f), v.trim());
+                    }
+                }
+                made.push(sub);
+            }
+        }
+        let o = c.cmd(
+            rt,
+            &["exec", "--cgroup", "sub", &id, "cat", "/proc/self/cgroup"],
+        );
+        report += &format!(
+            "sub-cgroup: {:?}\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).replace(&path, "/PATH")
+        );
+        assert!(c.cmd(rt, &["pause", &id]).status.success());
+        let paused = c.cmd(rt, &["exec", &id, "true"]);
+        report += &format!(
+            "paused: {:?} {}\n",
+            paused.status.code(),
+            String::from_utf8_lossy(&paused.stderr)
+                .contains("cannot exec in a paused container (use --ignore-paused to override)")
+        );
+        assert!(c.cmd(rt, &["delete", "--force", &id]).status.success());
+        for d in made {
+            let _ = std::fs::remove_dir(&d);
+        }
+        seen.push(report);
+    }
+    assert_eq!(seen[0], seen[1], "hullrt, runc");
+    assert!(seen[0].contains("missing: Some(255) true\n"), "{}", seen[0]);
+    assert!(seen[0].contains(":/PATH/sub\n"), "{}", seen[0]);
+    assert!(seen[0].contains("paused: Some(255) true\n"), "{}", seen[0]);
+}

@@ -77,6 +77,11 @@ fn main() {
         "false" => false,
         _ => !nix::unistd::geteuid().is_root(),
     };
+    // runc's exec exits 255 when it cannot run the process, and says "exec failed: ...".
+    let (fail_code, fail_prefix) = match cli.cmd {
+        Cmd::Exec(_) => (255, "exec failed: "),
+        _ => (1, ""),
+    };
     let res = match cli.cmd {
         Cmd::Spec(a) => cmd::spec::exec(a, cli.rootless == "true"),
         Cmd::Create(a) => cmd::create::exec(&cli.root, a, rootless),
@@ -97,8 +102,8 @@ fn main() {
     match res {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            logger.error(&e.to_string());
-            std::process::exit(1);
+            logger.error(&format!("{fail_prefix}{e}"));
+            std::process::exit(fail_code);
         }
     }
 }

@@ -18,6 +18,20 @@ pub fn for_saved(s: &Saved) -> Result<Box<dyn Manager>> {
     manager(s.cgroups_path.as_deref(), &s.id)
 }
 
+/// An existing sub-cgroup of the container's (`exec --cgroup SUB`, runc 1.1): the same
+/// relative path in every hierarchy.
+pub fn sub_of_saved(s: &Saved, sub: &str) -> Result<Box<dyn Manager>> {
+    let sub = sub.trim_matches('/');
+    if sub.is_empty() || sub.split('/').any(|c| c == ".." || c == ".") {
+        return Err(Error::Other(format!(
+            "--cgroup {sub:?}: must be a path below the container's cgroup"
+        )));
+    }
+    let base = for_saved(s)?;
+    let path = std::path::Path::new("/").join(base.path()).join(sub);
+    manager(Some(&path.display().to_string()), &s.id)
+}
+
 /// Creates the container's cgroup, puts `pid` in it and applies `linux.resources`. Called by
 /// the parent before it lets init run anything of its own.
 pub fn setup(
