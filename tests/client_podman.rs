@@ -5,6 +5,7 @@
 //! (client_session). When the test binary exits, every container and pod is removed and what
 //! they left behind (conmon, mounts, cgroups) fails the run.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -41,8 +42,7 @@ impl Podman {
             .unwrap()
             .keep();
         // The store must be reachable by the mapped ids of --uidmap containers.
-        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o711))
-            .unwrap();
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o711)).unwrap();
         // This machine may not let root raise RLIMIT_NOFILE to podman's default of 1048576
         // (no CAP_SYS_RESOURCE in a sandbox), which fails with runc too: ask for less.
         std::fs::write(
@@ -60,6 +60,11 @@ impl Podman {
                 .args(["import", tar.to_str().unwrap(), IMAGE]),
         );
         assert!(o.status.success(), "podman import: {}", out_text(&o));
+        // podman opens the store to the mapped root of --uidmap containers (root and
+        // vfs-containers 0711) but not vfs's layer dirs, where a vfs container's rootfs is.
+        for d in ["root", "root/vfs", "root/vfs/dir"] {
+            std::fs::set_permissions(p.dir.join(d), PermissionsExt::from_mode(0o711)).unwrap();
+        }
         p
     }
 
