@@ -60,6 +60,23 @@ fn cri_pod_lifecycle_and_shared_namespaces() {
             ps.lines().skip(1).collect::<Vec<_>>().join(","),
             "/pause,sleep 1000,sleep 1001".into(),
         );
+        p.update(
+            &one,
+            LinuxContainerResources {
+                memory_limit_in_bytes: 64 << 20,
+                cpu_period: 100_000,
+                cpu_quota: 50_000,
+                ..Default::default()
+            },
+        );
+        let limits =
+            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us";
+        let (_, seen) = p.exec(&one, limits);
+        p.check(
+            "limits after UpdateContainerResources",
+            seen,
+            "67108864\n50000".into(),
+        );
         let (_, host) = p.exec(&one, "hostname");
         p.check("hostname", host == format!("life-{handler}"), true);
         // The container's log, in the CRI format the kubelet reads: TIME STREAM TAG LINE.

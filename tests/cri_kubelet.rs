@@ -13,10 +13,11 @@ use hull_e2e::client_support::{
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
     ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest, ImageSpec,
-    LinuxContainerConfig, LinuxContainerSecurityContext, LinuxPodSandboxConfig,
-    LinuxSandboxSecurityContext, NamespaceOption, PodSandboxConfig, PodSandboxMetadata,
-    PodSandboxStatusRequest, RemoveContainerRequest, RemovePodSandboxRequest, RunPodSandboxRequest,
-    StartContainerRequest, StopContainerRequest, StopPodSandboxRequest,
+    LinuxContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext,
+    LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceOption, PodSandboxConfig,
+    PodSandboxMetadata, PodSandboxStatusRequest, RemoveContainerRequest, RemovePodSandboxRequest,
+    RunPodSandboxRequest, StartContainerRequest, StopContainerRequest, StopPodSandboxRequest,
+    UpdateContainerResourcesRequest,
 };
 use tonic::transport::Channel;
 
@@ -458,6 +459,19 @@ impl Pod {
             .find(|n| n["type"] == "network")?["path"]
             .as_str()
             .map(str::to_string)
+    }
+
+    /// UpdateContainerResources of `id` (the kubelet's resize and CPU manager use it).
+    pub fn update(&mut self, id: &str, resources: LinuxContainerResources) {
+        let req = UpdateContainerResourcesRequest {
+            container_id: id.into(),
+            linux: Some(resources),
+            ..Default::default()
+        };
+        let r = self.k.call("UpdateContainerResources", |mut c| async move {
+            c.update_container_resources(req).await
+        });
+        self.record("UpdateContainerResources", r);
     }
 
     /// StopContainer (2 s grace) and RemoveContainer of `id`.
