@@ -124,7 +124,14 @@ pub fn with_default_devices(spec: &Spec) -> LinuxResources {
         .into_iter()
         .flatten()
     {
-        rules.push(rule(d.typ(), Some(d.major()), Some(d.minor()), "rwm"));
+        // As runc: a fifo has no device cgroup rule, an unbuffered char device is a char
+        // device to the cgroup.
+        let typ = match d.typ() {
+            LinuxDeviceType::P => continue,
+            LinuxDeviceType::U => LinuxDeviceType::C,
+            t => t,
+        };
+        rules.push(rule(typ, Some(d.major()), Some(d.minor()), "rwm"));
     }
     res.set_devices(Some(rules));
     res
