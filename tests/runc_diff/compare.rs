@@ -1,0 +1,182 @@
+//! Comparing two probe reports: ids, inodes, device numbers and peer group numbers become
+//! stable labels, then a line diff, then each differing line is checked against the table of
+//! accepted differences in docs/runc-differences.md.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The probe's lines with what differs between runs but not between runtimes replaced:
+/// mountinfo's mount ids (by the mount point), device numbers (dropped: the source names the
+/// device), peer group numbers (host groups by the host mount point that has them, the
+/// container's own by order of appearance), and the bundle's directory (`BUNDLE`).
+pub fn normalise(
+    lines: &[String],
+    bundle: &Path,
+    host_groups: &HashMap<String, String>,
+) -> Vec<String> {
+    let bundle = bundle.to_str().unwrap();
+    let mut points = HashMap::new();
+    for l in lines {
+        if let Some(rest) = l.strip_prefix("mountinfo: ") {
+            let f: Vec<&str> = rest.split(' ').collect();
+            if f.len() > 4 {
+                points.insert(f[0].to_string(), f[4].to_string());
+            }
+        }
+    }
+    // Mount records sorted (the order of mounting is not compared; the tree, options and
+    // propagation are), then peer groups labelled in that order.
+    let mut mounts = Vec::new();
+    let mut out = Vec::new();
+    for l in lines {
+        let l = l.replace(bundle, "BUNDLE");
+        let Some(rest) = l.strip_prefix("mountinfo: ") else {
+            out.push(l);
+            continue;
+        };
+        let f: Vec<String> = rest.split(' ').map(String::from).collect();
+        let Some(dash) = f.iter().position(|x| x == "-") else {
+            out.push(l.clone());
+            continue;
+        };
+        let parent = points.get(&f[1]).map_or("outside", String::as_str);
+        let fields = |i: usize| f.get(i).map_or("", String::as_str).to_string();
+        let key = format!(
+            "{} parent={} root={} {} {} {} {}",
+            f[4],
+            parent,
+            f[3],
+            f[5],
+            fields(dash + 1),
+            fields(dash + 2),
+            fields(dash + 3)
+        );
+        mounts.push((key, f[6..dash].to_vec()));
+    }
+    mounts.sort();
+    let mut groups: HashMap<String, String> = HashMap::new();
+    for (key, tags) in mounts {
+        let tags: Vec<String> = tags
+            .iter()
+            .map(|tag| {
+                let (kind, n) = tag.split_once(':').unwrap_or((tag, ""));
+                let label = match host_groups.get(n) {
+                    Some(host) => format!("host{host}"),
+                    None => {
+                        let next = format!("g{}", groups.len() + 1);
+                        groups.entry(n.to_string()).or_insert(next).clone()
+                    }
+                };
+                format!("{kind}:{label}")
+            })
+            .collect();
+        out.push(format!("mountinfo: {key} [{}]", tags.join(" ")));
+    }
+    out
+}
+
+/// Peer group number -> the host mount point of the first host mount in that group.
+pub fn host_groups() -> HashMap<String, String> {
+    let mut m = HashMap::new();
+    for l in std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+    {
+        let f: Vec<&str> = l.split(' ').collect();
+        let Some(dash) = f.iter().position(|x| *x == "-") else {
+            continue;
+        };
+        for tag in &f[6..dash] {
+            if let Some((_, n)) = tag.split_once(':') {
+                m.entry(n.to_string()).or_insert_with(|| f[4].to_string());
+            }
+        }
+    }
+    m
+}
+
+/// One side of a difference: the line only runc's container saw (`-`) or only hullrt's (`+`).
+pub struct Diff {
+    pub runc: bool,
+    pub line: String,
+}
+
+/// The lines of `a` (runc) and `b` (hullrt) outside their longest common subsequence.
+pub fn diff(a: &[String], b: &[String]) -> Vec<Diff> {
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j == m || (i < n && lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(Diff {
+                runc: true,
+                line: a[i].clone(),
+            });
+            i += 1;
+        } else {
+            out.push(Diff {
+                runc: false,
+                line: b[j].clone(),
+            });
+            j += 1;
+        }
+    }
+    out
+}
+
+/// A row of the accepted-differences table: configs (names, or prefixes ending in `*`), the
+/// start of the probe line, and the reason.
+pub struct Accepted {
+    pub configs: Vec<String>,
+    pub line: String,
+}
+
+impl Accepted {
+    pub fn covers(&self, config: &str, line: &str) -> bool {
+        line.starts_with(&self.line)
+            && self.configs.iter().any(|c| match c.strip_suffix('*') {
+                Some(prefix) => config.starts_with(prefix),
+                None => c == config,
+            })
+    }
+}
+
+/// The rows of the table under "## Accepted differences" in docs/runc-differences.md:
+/// `| configs | line | reason |`, configs and line in backquotes.
+pub fn accepted() -> Vec<Accepted> {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/runc-differences.md");
+    let text = std::fs::read_to_string(&doc).unwrap_or_else(|e| panic!("{}: {e}", doc.display()));
+    let section = text
+        .split("## Accepted differences")
+        .nth(1)
+        .expect("docs/runc-differences.md has an \"## Accepted differences\" section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let unquote = |s: &str| s.trim().trim_matches('`').to_string();
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').collect();
+            assert!(
+                cells.len() >= 3 && !cells[2].trim().is_empty(),
+                "a table row needs configs, a line and a reason: {l}"
+            );
+            Accepted {
+                configs: cells[0].split(',').map(unquote).collect(),
+                line: unquote(cells[1]),
+            }
+        })
+        .collect()
+}
