@@ -77,6 +77,13 @@ fn main() {
         "false" => false,
         _ => !nix::unistd::geteuid().is_root(),
     };
+    // runc exits 255 when exec fails before the process runs (clients tell that from the
+    // process's own exit code); every other verb's failure is 1.
+    let failed = if matches!(cli.cmd, Cmd::Exec(_)) {
+        255
+    } else {
+        1
+    };
     let res = match cli.cmd {
         Cmd::Spec(a) => cmd::spec::exec(a, cli.rootless == "true"),
         Cmd::Create(a) => cmd::create::exec(&cli.root, a, rootless),
@@ -98,7 +105,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             logger.error(&e.to_string());
-            std::process::exit(1);
+            std::process::exit(failed);
         }
     }
 }
