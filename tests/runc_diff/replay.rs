@@ -452,7 +452,7 @@ fn host_view(pid: i64, holder: &Holder) -> Vec<String> {
                 "memory.swappiness",
             ],
             "pids" => &["pids.max"],
-            "cpu,cpuacct" => &["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"],
+            "cpu" | "cpu,cpuacct" => &["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"],
             "cpuset" => &["cpuset.cpus", "cpuset.mems"],
             "devices" => &["devices.list"],
             _ => &[],
