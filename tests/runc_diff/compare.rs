@@ -9,7 +9,28 @@ use std::path::Path;
 /// mountinfo's mount ids (by the mount point), device numbers (dropped: the source names the
 /// device), peer group numbers (host groups by the host mount point that has them, the
 /// container's own by order of appearance), and the bundle's directory (`BUNDLE`).
+/// The exec'd probe's lines (prefixed `exec `) are normalised on their own.
 pub fn normalise(
+    lines: &[String],
+    bundle: &Path,
+    host_groups: &HashMap<String, String>,
+) -> Vec<String> {
+    let (exec, init): (Vec<String>, Vec<String>) =
+        lines.iter().cloned().partition(|l| l.starts_with("exec "));
+    let exec: Vec<String> = exec
+        .iter()
+        .map(|l| l["exec ".len()..].to_string())
+        .collect();
+    let mut out = normalise_one(&init, bundle, host_groups);
+    out.extend(
+        normalise_one(&exec, bundle, host_groups)
+            .into_iter()
+            .map(|l| format!("exec {l}")),
+    );
+    out
+}
+
+fn normalise_one(
     lines: &[String],
     bundle: &Path,
     host_groups: &HashMap<String, String>,

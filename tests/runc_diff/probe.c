@@ -1,6 +1,7 @@
 /* The differential probe: prints what the process sees from inside its container, one fact a
  * line ("key: value"), then "END" and waits for SIGKILL so the harness can read its cgroup and
- * namespaces from outside. Arguments are the sysctl keys the config sets (net.ipv4.ip_forward).
+ * namespaces from outside (with --once first, as an exec'd process, it exits instead).
+ * Arguments are the sysctl keys the config sets (net.ipv4.ip_forward).
  * Built static by tests/runc_diff.rs (gcc -static) into the test rootfs. The harness
  * normalises ids, inodes and peer groups; this file prints them raw. */
 #define _GNU_SOURCE
@@ -103,6 +104,11 @@ static void fds(void) {
 }
 
 int main(int argc, char **argv) {
+  int once = argc > 1 && strcmp(argv[1], "--once") == 0;
+  if (once) {
+    argc--;
+    argv++;
+  }
   uid_t r, e, s;
   gid_t gr, ge, gs;
   getresuid(&r, &e, &s);
@@ -143,5 +149,6 @@ int main(int argc, char **argv) {
   fds();
   printf("END\n");
   fflush(stdout);
+  if (once) return 0;
   for (;;) pause();
 }

@@ -399,6 +399,7 @@ pub fn replay(rt: &Runtime, bundle: &Path, id: &str, holder: &Holder) -> Report 
         .collect();
     if done && pid > 0 {
         lines.extend(host_view(pid, holder));
+        lines.extend(exec_view(rt, bundle, id));
     }
     rt.run(bundle, &["delete", "--force", id]);
     if start.code != 0 || !done {
@@ -409,6 +410,38 @@ pub fn replay(rt: &Runtime, bundle: &Path, id: &str, holder: &Holder) -> Report 
         };
     }
     Report::Seen(lines)
+}
+
+/// The probe once more, as `exec` runs it in the running container (the container's process
+/// settings: user, capabilities, env, rlimits, seccomp...): its lines prefixed `exec `.
+fn exec_view(rt: &Runtime, bundle: &Path, id: &str) -> Vec<String> {
+    let mut args = vec!["exec", id, "/probe", "--once"];
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    let keys: Vec<String> = config["process"]["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .skip(1)
+        .filter_map(|k| k.as_str().map(String::from))
+        .collect();
+    args.extend(keys.iter().map(String::as_str));
+    // Its output in files of the same names for both runtimes: the probe lists its fds.
+    let file = |name: &str| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(bundle.join(name))
+            .unwrap()
+    };
+    let o = rt.run_to(bundle, &args, &file("exec.out"), &file("exec.err"));
+    let mut v: Vec<String> = o.stdout.lines().map(|l| format!("exec {l}")).collect();
+    if o.code != 0 {
+        v.push(format!("exec failed: exit {}", o.code));
+    }
+    v
 }
 
 const NAMESPACES: &[&str] = &[
