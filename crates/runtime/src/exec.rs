@@ -390,12 +390,8 @@ impl Child<'_> {
         security::set_scheduling(p)?;
         security::set_lsm_labels(p)?;
         let nnp = p.no_new_privileges() == Some(true);
-        // As in init: without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes in
-        // before the capabilities are dropped; with it, as late as possible.
-        if let (Some(sc), false) = (self.seccomp, nnp) {
-            security::load(sc, self.state_json)?;
-        }
-        proc_setup::set_identity(p, self.in_userns)?;
+        // As in init: the filter goes in last, with CAP_SYS_ADMIN held for it without nnp.
+        let held = proc_setup::set_identity(p, self.in_userns, self.seccomp.is_some() && !nnp)?;
         if let Some(mask) = p.user().umask() {
             hull_sys::set_umask(mask);
         }
@@ -407,8 +403,8 @@ impl Child<'_> {
         hull_sys::cloexec_from(3 + self.keep_fds).ctx(|| "close_range".into())?;
         // The process starts with no signal blocked or ignored (ours, or our caller's).
         hull_sys::reset_signals();
-        if let (Some(sc), true) = (self.seccomp, nnp) {
-            security::load(sc, self.state_json)?;
+        if let Some(sc) = self.seccomp {
+            security::load_last(sc, self.state_json, held)?;
         }
         let err = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
         Err(Error::config(

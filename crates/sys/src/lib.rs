@@ -204,6 +204,39 @@ pub fn set_keep_caps(on: bool) -> io::Result<()> {
     cvt(ret.into()).map(|_| ())
 }
 
+/// Sets the effective, permitted and inheritable capability sets (bit N = capability N) in
+/// one capset(2) call, with no capget before it: after the container's seccomp filter is
+/// loaded this may be the only system call before execve, so it is the only one a profile
+/// has to allow for it.
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let half = |v: u64, hi: bool| (if hi { v >> 32 } else { v & 0xffff_ffff }) as u32;
+    let mut hdr = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let data = [false, true].map(|hi| Data {
+        effective: half(effective, hi),
+        permitted: half(permitted, hi),
+        inheritable: half(inheritable, hi),
+    });
+    // SAFETY: capset reads one header and, for version 3, two data structs, both valid
+    // #[repr(C)] values that live across the call; it writes only the header's version.
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut Header, data.as_ptr()) };
+    cvt(ret).map(|_| ())
+}
+
 /// Sets no_new_privs: execve can never again grant privileges (setuid bits, file caps).
 pub fn set_no_new_privs() -> io::Result<()> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes the integer 1; no pointers are involved.

@@ -144,12 +144,8 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     security::set_scheduling(process)?;
     security::set_lsm_labels(process)?;
     let nnp = process.no_new_privileges() == Some(true);
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before the
-    // capabilities go. With it, as late as possible, so the fewest syscalls run under it.
-    if let (Some(sc), false) = (&seccomp, nnp) {
-        security::load(sc, &state_json)?;
-    }
-    process::set_identity(process, in_userns)?;
+    // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: keep it until then.
+    let held = process::set_identity(process, in_userns, seccomp.is_some() && !nnp)?;
     if let Some(mask) = process.user().umask() {
         hull_sys::set_umask(mask);
     }
@@ -171,8 +167,8 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     // The program starts with no signal blocked or ignored. Not earlier: the hooks above
     // are written to through pipes, where SIGPIPE must stay ignored.
     hull_sys::reset_signals();
-    if let (Some(sc), true) = (&seccomp, nnp) {
-        security::load(sc, &state_json)?;
+    if let Some(sc) = &seccomp {
+        security::load_last(sc, &state_json, held)?;
     }
     let err = trampoline::exec(&exec_via, &program, &argv, &envp);
     Err(Error::config(

@@ -129,11 +129,34 @@ fn supported(set: CapsHashSet, field: &str) -> CapsHashSet {
         .collect()
 }
 
+/// CAP_SYS_ADMIN kept in the effective and permitted sets past [`set_identity`], for a
+/// seccomp filter loaded without no_new_privs (the kernel then asks for CAP_SYS_ADMIN): the
+/// filter goes in as the last step before exec, and [`HeldAdmin::release`] sets the final
+/// capabilities after it with a single capset.
+pub struct HeldAdmin {
+    effective: u64,
+    permitted: u64,
+    inheritable: u64,
+}
+
+impl HeldAdmin {
+    pub fn release(self) -> Result<()> {
+        hull_sys::capset(self.effective, self.permitted, self.inheritable)
+            .ctx(|| "capset: drop CAP_SYS_ADMIN held for the seccomp filter".into())
+    }
+}
+
+fn bits(set: &CapsHashSet) -> u64 {
+    set.iter().fold(0, |b, c| b | 1u64 << c.index())
+}
+
 /// Sets uid/gid/groups and the five capability sets in the order the kernel requires:
 /// the bounding set is reduced while we are still root (needs CAP_SETPCAP); keep-caps keeps
 /// the permitted set across the setuid; then effective/permitted/inheritable are set exactly
 /// and the ambient ones raised (each must already be permitted and inheritable).
-pub fn set_identity(p: &Process, in_userns: bool) -> Result<()> {
+/// With `hold_admin`, CAP_SYS_ADMIN stays effective until the returned [`HeldAdmin`] is
+/// released (nothing is held if the process keeps it anyway).
+pub fn set_identity(p: &Process, in_userns: bool, hold_admin: bool) -> Result<Option<HeldAdmin>> {
     let user = p.user();
     let c = p.capabilities().clone().unwrap_or_else(empty_caps);
     let bounding = supported(
@@ -190,6 +213,16 @@ pub fn set_identity(p: &Process, in_userns: bool) -> Result<()> {
     let err = |set: &str, e: caps::errors::CapsError| {
         Error::Other(format!("set {set} capabilities: {e}"))
     };
+    let held = (hold_admin && !effective.contains(&Capability::CAP_SYS_ADMIN)).then(|| HeldAdmin {
+        effective: bits(&effective),
+        permitted: bits(&permitted),
+        inheritable: bits(&inheritable),
+    });
+    let (mut effective, mut permitted) = (effective, permitted);
+    if held.is_some() {
+        effective.insert(Capability::CAP_SYS_ADMIN);
+        permitted.insert(Capability::CAP_SYS_ADMIN);
+    }
     // Effective first (it must stay within permitted at every step), then inheritable
     // (checked against the still-full permitted set), and permitted last.
     caps::set(None, CapSet::Effective, &effective).map_err(|e| err("effective", e))?;
@@ -204,7 +237,7 @@ pub fn set_identity(p: &Process, in_userns: bool) -> Result<()> {
             eprintln!("warning: process.capabilities.ambient: cannot raise {cap}: {e}");
         }
     }
-    Ok(())
+    Ok(held)
 }
 
 fn empty_caps() -> LinuxCapabilities {

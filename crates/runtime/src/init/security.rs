@@ -221,8 +221,24 @@ pub fn connect_listener(
     )))
 }
 
+/// Installs the filter as the last step before exec, in init and in exec alike, so that
+/// nothing the runtime does for itself is subject to it (runc does the same): after it only
+/// the notify fd's hand-off (with NOTIFY rules), the capset of `held` (without
+/// no_new_privs, see HeldAdmin) and execve run. A profile must allow those, as under runc.
+pub fn load_last(
+    sc: &Seccomp,
+    state_json: &str,
+    held: Option<super::process::HeldAdmin>,
+) -> Result<()> {
+    load(sc, state_json)?;
+    match held {
+        Some(h) => h.release(),
+        None => Ok(()),
+    }
+}
+
 /// Installs the filter; a notify fd goes to the listener with the container state.
-pub fn load(sc: &Seccomp, state_json: &str) -> Result<()> {
+fn load(sc: &Seccomp, state_json: &str) -> Result<()> {
     let fd = hull_seccomp::load(&sc.filter).map_err(|e| Error::Other(format!("seccomp: {e}")))?;
     if let (Some(fd), Some((stream, meta))) = (fd, &sc.listener) {
         use std::os::fd::AsFd;

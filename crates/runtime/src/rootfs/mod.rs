@@ -33,7 +33,10 @@ pub use cgroupfs::remember_own_cgroups;
 /// Everything before pivot_root. Runs in the container's new mount namespace.
 pub fn prepare(spec: &Spec, bundle: &Path, rootfs: &Path, in_userns: bool) -> Result<()> {
     let linux = spec.linux().as_ref();
-    pivot::set_root_propagation(linux.and_then(|l| l.rootfs_propagation().as_deref()))?;
+    pivot::set_root_propagation(
+        linux.and_then(|l| l.rootfs_propagation().as_deref()),
+        rootfs,
+    )?;
     pivot::bind_rootfs(rootfs)?;
     let root = open_dir(rootfs)?;
     let mut dev_is_fresh = false;
@@ -90,7 +93,6 @@ pub fn finish(spec: &Spec) -> Result<()> {
         for p in linux.readonly_paths().iter().flatten() {
             readonly(root.as_fd(), Path::new(p))?;
         }
-        pivot::finish_propagation(linux.rootfs_propagation().as_deref())?;
     }
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
         mounts::remount_bind(

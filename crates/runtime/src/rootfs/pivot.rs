@@ -52,10 +52,11 @@ pub fn move_root(rootfs: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Sets the propagation of the mount at `/` in the new namespace before anything is mounted:
-/// `linux.rootfsPropagation`, or rslave as runc's default, so that mounts made for the
-/// container never show up on the host while host mounts can still reach the container.
-pub fn set_root_propagation(word: Option<&str>) -> Result<()> {
+/// Sets the propagation of every mount in the new namespace before anything is mounted:
+/// `linux.rootfsPropagation` (runc's words, applied as given), or rslave as runc's default.
+/// A shared root is what makes an `rshared` bind a peer of the host's mount, so that mounts
+/// made in the container reach the host (Kubernetes' Bidirectional propagation).
+pub fn set_root_propagation(word: Option<&str>, rootfs: &Path) -> Result<()> {
     let flags = match word {
         None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
         Some(w) => super::options::propagation(w).ok_or_else(|| {
@@ -65,15 +66,50 @@ pub fn set_root_propagation(word: Option<&str>) -> Result<()> {
             )
         })?,
     };
-    // A shared root would leak our mounts to the host; make it slave first and apply a
-    // requested "shared" only to the rootfs bind after pivot (see finish_propagation).
-    let first = if flags.contains(MsFlags::MS_SHARED) {
-        MsFlags::MS_SLAVE | MsFlags::MS_REC
-    } else {
-        flags
-    };
-    mount(None::<&str>, "/", None::<&str>, first, None::<&str>)
-        .ctx(|| "set propagation of / in the new mount namespace".into())
+    mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
+        .ctx(|| "set propagation of / in the new mount namespace".into())?;
+    make_parent_private(rootfs)
+}
+
+/// The mount holding the rootfs is made private when it is shared (as runc does): the
+/// rootfs bind below must not propagate to the host, and pivot_root refuses a new root whose
+/// parent mount is shared. Only that one mount changes; the others keep their propagation.
+fn make_parent_private(rootfs: &Path) -> Result<()> {
+    let real = std::fs::canonicalize(rootfs).at("resolve", rootfs)?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::sys("read", "/proc/self/mountinfo", e))?;
+    // Fields: id parent major:minor root mount-point options optional... - fstype ...
+    let parent = info
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let point = Path::new(f.get(4)?);
+            let shared = f[6..]
+                .iter()
+                .take_while(|w| **w != "-")
+                .any(|w| w.starts_with("shared:"));
+            real.starts_with(point)
+                .then(|| (point.to_path_buf(), shared))
+        })
+        // The last mount on the deepest point is the one in effect.
+        .fold(
+            None::<(std::path::PathBuf, bool)>,
+            |best, (p, sh)| match best {
+                Some((ref b, _)) if b.components().count() > p.components().count() => best,
+                _ => Some((p, sh)),
+            },
+        );
+    match parent {
+        Some((point, true)) => mount(
+            None::<&str>,
+            &point,
+            None::<&str>,
+            MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .at("make the rootfs's parent mount private", &point),
+        _ => Ok(()),
+    }
 }
 
 /// Bind-mounts the rootfs on itself: pivot_root needs the new root to be a mount point, and a
@@ -87,17 +123,4 @@ pub fn bind_rootfs(rootfs: &Path) -> Result<()> {
         None::<&str>,
     )
     .at("bind mount rootfs", rootfs)
-}
-
-/// After pivot_root: a requested shared propagation, which was held back as slave until now so
-/// that the rootfs setup could not leak into the host (see set_root_propagation).
-pub fn finish_propagation(word: Option<&str>) -> Result<()> {
-    let Some(flags) = word.and_then(super::options::propagation) else {
-        return Ok(());
-    };
-    if !flags.contains(MsFlags::MS_SHARED) {
-        return Ok(());
-    }
-    mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
-        .ctx(|| "set propagation of the container's /".into())
 }
