@@ -209,7 +209,7 @@ fn lifecycle_sequences_give_runc_exit_codes_and_error_words() {
     // The same with a program that is not there: create must fail as runc's does.
     let bad = dir.path().join("bad");
     std::fs::create_dir_all(&bad).unwrap();
-    std::os::unix::fs::symlink(bundle.join("rootfs"), bad.join("rootfs")).unwrap();
+    replay::fresh_rootfs(&bad, &probe, None);
     config["process"]["args"] = serde_json::json!(["/nonexistent"]);
     std::fs::write(bad.join("config.json"), config.to_string()).unwrap();
     let b = bundle.to_str().unwrap().to_string();
