@@ -108,6 +108,18 @@ capture_docker() {
   run ipc-host --ipc host
   run uts-host --uts host
   run shm-size --shm-size 16m
+  # docker wants the source of an rslave/rshared volume on a shared mount: one of our own.
+  mount --bind "$work/vol" "$work/vol" && mount --make-shared "$work/vol"
+  run volume-rslave -v "$work/vol:/data:rslave" --mount "type=bind,src=$work/vol,dst=/private,bind-propagation=rprivate"
+  run volume-rshared -v "$work/vol:/data:rshared"
+  run tmpfs-mount --mount type=tmpfs,dst=/scratch,tmpfs-size=4m,tmpfs-mode=0700
+  # A custom profile that, like many older or hand-written ones, does not allow close_range.
+  echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["close_range","mount"],"action":"SCMP_ACT_ERRNO"}]}' >"$work/seccomp.json"
+  run seccomp-custom --security-opt "seccomp=$work/seccomp.json"
+  run cgroupns-private --cgroupns private
+  run limits-more --cpuset-cpus 0 --memory 32m --memory-swap 64m --memory-reservation 16m \
+    --oom-score-adj 500 --blkio-weight 300 --cpu-quota 20000 --cpu-period 100000
+  run hostname-domain -h box --domainname example.org --group-add 20 --user 0:0
 }
 
 capture_podman() {

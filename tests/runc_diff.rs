@@ -98,6 +98,7 @@ fn every_corpus_config_looks_the_same_from_inside_under_runc_and_hullrt() {
             replay::fresh_rootfs(&bundle, &probe, replay::mapped_root(&config));
             reports.push(replay::replay(rt, &bundle, &id, &holder));
         }
+        replay::SharedMount::unmount_all(&bundle);
         let [runc, hullrt] = <[Report; 2]>::try_from(reports).ok().unwrap();
         let (runc, hullrt) = match (runc, hullrt) {
             (Report::Seen(a), Report::Seen(b)) => (a, b),

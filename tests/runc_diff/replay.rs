@@ -104,6 +104,40 @@ impl Drop for Holder {
     }
 }
 
+/// A directory bind-mounted on itself and made shared, unmounted again by `unmount_all`.
+pub struct SharedMount;
+
+impl SharedMount {
+    fn make(dir: &Path) {
+        use nix::mount::{mount, MsFlags};
+        mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            .unwrap_or_else(|e| panic!("bind {}: {e}", dir.display()));
+        mount(
+            None::<&str>,
+            dir,
+            None::<&str>,
+            MsFlags::MS_SHARED,
+            None::<&str>,
+        )
+        .unwrap_or_else(|e| panic!("make-shared {}: {e}", dir.display()));
+    }
+
+    /// Detaches every mount under `dir` (the shared sources of a bundle).
+    pub fn unmount_all(dir: &Path) {
+        let dir = dir.to_str().unwrap();
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let mut points: Vec<&str> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|p| p.starts_with(dir))
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let _ = nix::mount::umount2(p, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+}
+
 /// Destinations that clients bind a file (not a directory) onto.
 const FILE_DESTINATIONS: &[&str] = &["hosts", "hostname", "resolv.conf", ".containerenv"];
 
@@ -155,6 +189,16 @@ pub fn normalise(config: &Value, bundle: &Path, cgroup: &str, holder: &Holder) -
             std::fs::write(&local, format!("{dest}\n")).unwrap();
         } else {
             std::fs::create_dir_all(&local).unwrap();
+        }
+        // A source that must propagate (docker insists on a shared mount for rshared and
+        // rslave) is made a shared mount of its own, as the capture's was.
+        let propagates = m["options"].as_array().is_some_and(|o| {
+            o.iter().any(|x| {
+                ["shared", "rshared", "slave", "rslave"].contains(&x.as_str().unwrap_or(""))
+            })
+        });
+        if propagates {
+            SharedMount::make(&local);
         }
         m["source"] = json!(local);
     }
