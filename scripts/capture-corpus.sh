@@ -11,6 +11,9 @@
 #   runc     `runc spec` and `runc spec --rootless`
 # Usage: scripts/capture-corpus.sh [docker|podman|ctr|runc]...   (default: all). As root.
 set -euo pipefail
+for b in jq runc busybox; do
+  command -v "$b" >/dev/null || { echo "capture-corpus: $b is missing (apt-get install jq runc busybox-static)" >&2; exit 1; }
+done
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$repo/tests/testdata/corpus
 mkdir -p "$out"
@@ -70,6 +73,7 @@ tar -C "$rootfs" -cf "$work/rootfs.tar" .
 wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.2; done; echo "no socket $1" >&2; exit 1; }
 
 capture_docker() {
+  command -v dockerd >/dev/null || { echo "capture-corpus: dockerd is missing (apt-get install docker.io)" >&2; exit 1; }
   local d=$work/docker sock=$work/docker/docker.sock
   mkdir -p "$d"
   dockerd --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/pid" -H "unix://$sock" \

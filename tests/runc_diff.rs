@@ -71,7 +71,6 @@ fn every_corpus_config_looks_the_same_from_inside_under_runc_and_hullrt() {
     let probe = replay::build_probe(dir.path());
     let rts = runtimes(dir.path());
     let holder = Holder::start();
-    let host_groups = compare::host_groups();
     let accepted = compare::accepted();
     // DIFFTEST_ONLY=PREFIX runs the configs whose names start with it; DIFFTEST_DUMP=DIR
     // writes each normalised report there (NAME.runc, NAME.hullrt).
@@ -93,6 +92,8 @@ fn every_corpus_config_looks_the_same_from_inside_under_runc_and_hullrt() {
             serde_json::to_vec_pretty(&config).unwrap(),
         )
         .unwrap();
+        // The host's peer groups with this bundle's shared sources in them.
+        let host_groups = compare::host_groups();
         let mut reports = Vec::new();
         for rt in &rts {
             replay::fresh_rootfs(&bundle, &probe, replay::mapped_root(&config));

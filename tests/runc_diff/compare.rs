@@ -82,7 +82,7 @@ fn normalise_one(
             .map(|tag| {
                 let (kind, n) = tag.split_once(':').unwrap_or((tag, ""));
                 let label = match host_groups.get(n) {
-                    Some(host) => format!("host{host}"),
+                    Some(host) => format!("host{}", host.replace(bundle, "BUNDLE")),
                     None => {
                         let next = format!("g{}", groups.len() + 1);
                         groups.entry(n.to_string()).or_insert(next).clone()
