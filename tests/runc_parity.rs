@@ -365,3 +365,217 @@ fn a_minimal_seccomp_profile_works_as_with_runc() {
         assert!(seen[0].contains("Seccomp:\t2\n"), "{}", seen[0]);
     }
 }
+
+/// The mount options of the mountinfo line at `point`: per-mount ones, then the
+/// filesystem's ("ro,nosuid,relatime tmpfs rw"), without ids.
+fn options_of(mountinfo: &str, point: &str) -> Option<String> {
+    let line = mountinfo
+        .lines()
+        .rfind(|l| l.split(' ').nth(4) == Some(point))?;
+    let f: Vec<&str> = line.split(' ').collect();
+    let dash = f.iter().position(|w| *w == "-")?;
+    Some(format!("{} {} {}", f[5], f[dash + 1], f.get(dash + 3)?))
+}
+
+/// podman's `--read-only` / `--tmpfs` mounts: a tmpfs with `tmpcopyup` starts with a copy of
+/// the directory it covers (modes, owners, symlinks), and any tmpfs over a directory takes
+/// that directory's mode, as under runc. `ro` applies after the copy.
+#[test]
+fn tmpfs_tmpcopyup_copies_what_it_covers_as_with_runc() {
+    let mut c = Case::new(
+        "stat -c '%n %a %u %g %F' /data /data/* /data/sub/* /plain /roc /roc/*; \
+         cat /data/sub/f; touch /roc/x 2>/dev/null && echo roc-writable; \
+         grep -E ' /(data|plain|roc) ' /proc/self/mountinfo | cut -d' ' -f5-",
+    );
+    let r = c.b.rootfs();
+    for d in ["data/sub", "plain", "roc"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::write(r.join("data/sub/f"), "copied\n").unwrap();
+    std::fs::write(r.join("roc/y"), "y\n").unwrap();
+    std::os::unix::fs::symlink("sub/f", r.join("data/link")).unwrap();
+    let chown = |p: &str, id: u32| {
+        std::os::unix::fs::lchown(r.join(p), Some(id), Some(id + 1)).unwrap();
+    };
+    chown("data", 1000);
+    chown("data/sub/f", 1001);
+    chown("data/link", 1002);
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |p: &str, m: u32| {
+        std::fs::set_permissions(r.join(p), std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    chmod("data", 0o750);
+    chmod("data/sub/f", 0o4755);
+    chmod("plain", 0o711);
+    for (dest, opts) in [
+        ("/data", json!(["tmpcopyup", "nosuid"])),
+        ("/plain", json!(["nosuid", "nodev"])),
+        ("/roc", json!(["tmpcopyup", "ro"])),
+    ] {
+        c.b.mount(
+            json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": opts}),
+        );
+    }
+    let seen: Vec<String> = BOTH
+        .iter()
+        .map(|rt| c.run_ok(*rt, &unique_id(&format!("copyup-{rt:?}"))))
+        .collect();
+    assert_eq!(seen[0], seen[1], "hullrt, runc");
+    assert!(
+        seen[0].contains("/data/sub/f 4755 1001 1002 regular file\n")
+            && seen[0].contains("\ncopied\n"),
+        "{}",
+        seen[0]
+    );
+    assert!(seen[0].contains("/roc/y 644 0 0"), "{}", seen[0]);
+    assert!(!seen[0].contains("roc-writable"), "{}", seen[0]);
+}
+
+/// runc's recursive options (mount_setattr with AT_RECURSIVE) reach a mount nested under an
+/// rbind, where the plain forms change the top mount only; `nosymfollow` and words runc
+/// does not know (passed on as data, which a bind mount ignores) are accepted alike.
+#[test]
+fn recursive_mount_options_reach_submounts_as_with_runc() {
+    let host = SharedDir::new();
+    let sub = host.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "nested"])
+        .arg(&sub)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut c = Case::new("cat /proc/self/mountinfo");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "/rec",
+            &["rbind", "rro", "rnosuid", "rnodev", "rnoexec", "rnoatime"],
+        ),
+        ("/plain", &["rbind", "ro", "nosuid", "noexec"]),
+        (
+            "/mixed",
+            &[
+                "rbind",
+                "rro",
+                "rrw",
+                "rnosymfollow",
+                "nosymfollow",
+                "bogus-word",
+            ],
+        ),
+        ("/times", &["rbind", "rstrictatime", "rnodiratime"]),
+    ];
+    for (dest, opts) in cases {
+        c.b.mount(json!({
+            "destination": dest, "type": "bind", "source": host.path(), "options": opts,
+        }));
+    }
+    let seen: Vec<Vec<Option<String>>> = BOTH
+        .iter()
+        .map(|rt| {
+            let out = c.run_ok(*rt, &unique_id(&format!("recopt-{rt:?}")));
+            cases
+                .iter()
+                .flat_map(|(d, _)| [d.to_string(), format!("{d}/sub")])
+                .map(|p| options_of(&out, &p))
+                .collect()
+        })
+        .collect();
+    assert_eq!(seen[0], seen[1], "hullrt, runc");
+    let rec_sub = seen[0][1].as_deref().unwrap_or_default();
+    assert!(
+        rec_sub.starts_with("ro,nosuid,nodev,noexec,noatime "),
+        "{rec_sub}"
+    );
+    let plain_sub = seen[0][3].as_deref().unwrap_or_default();
+    assert!(plain_sub.starts_with("rw,"), "{plain_sub}");
+}
+
+/// `HOME` when the config has none (or an empty one): the uid's home in the container's
+/// /etc/passwd, else `/`, in the container's process and in exec'd ones, as runc sets it.
+#[test]
+fn home_comes_from_the_containers_passwd_as_with_runc() {
+    let mut c = Case::new("echo \"$HOME\"");
+    std::fs::write(
+        c.b.rootfs().join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\n",
+    )
+    .unwrap();
+    let env = |extra: &[&str]| {
+        let mut v = vec!["PATH=/bin"];
+        v.extend(extra);
+        json!(v)
+    };
+    for (uid, extra, want) in [
+        (0, &[][..], "/root"),
+        (1000, &[][..], "/home/u"),
+        (1234, &[][..], "/"),
+        (1000, &["HOME=/given"][..], "/given"),
+        (1000, &["HOME="][..], "/home/u"),
+    ] {
+        c.b.config["process"]["user"] = json!({"uid": uid, "gid": uid});
+        c.b.config["process"]["env"] = env(extra);
+        for rt in BOTH {
+            let out = c.run_ok(rt, &unique_id(&format!("home-{rt:?}")));
+            assert_eq!(out.trim(), want, "{rt:?} uid {uid} {extra:?}");
+        }
+    }
+    // exec into a running container, as another user, with no HOME in its environment.
+    c.b.config["process"]["user"] = json!({"uid": 0, "gid": 0});
+    c.b.config["process"]["args"] = json!(["sleep", "60"]);
+    for rt in BOTH {
+        let id = unique_id(&format!("home-exec-{rt:?}"));
+        let o = c.cmd(rt, &["run", "--detach", &id]);
+        assert!(o.status.success(), "{rt:?}: {o:?}");
+        for (user, want) in [("0:0", "/root"), ("1000:1000", "/home/u")] {
+            let o = c.cmd(rt, &["exec", "--user", user, &id, "sh", "-c", "echo $HOME"]);
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout).trim(),
+                want,
+                "{rt:?} {o:?}"
+            );
+        }
+        assert!(c.cmd(rt, &["delete", "--force", &id]).status.success());
+    }
+}
+
+/// The container's cgroups as it sees them: /proc/self/cgroup and the mounts under
+/// /sys/fs/cgroup. On a hybrid host (v1 + unified at /sys/fs/cgroup/unified) it joins the
+/// unified hierarchy too (`0::/PATH`), and /sys/fs/cgroup is a read-write tmpfs with the
+/// hierarchies read-only, as under runc. Nothing is left in the unified hierarchy after.
+#[test]
+fn cgroups_seen_from_inside_as_with_runc() {
+    let hybrid = host_mountinfo()
+        .lines()
+        .any(|l| l.contains(" /sys/fs/cgroup/unified ") && l.contains(" - cgroup2 "));
+    for cgroupns in [false, true] {
+        let mut c = Case::new(
+            "cat /proc/self/cgroup; grep ' /sys/fs/cgroup' /proc/self/mountinfo | cut -d' ' -f4-",
+        );
+        let mut ns = vec!["pid", "network", "ipc", "uts", "mount"];
+        if cgroupns {
+            ns.push("cgroup");
+        }
+        c.b.namespaces(&ns);
+        let seen: Vec<String> = BOTH
+            .iter()
+            .map(|rt| {
+                let path = format!("/hull-parity-{}-{rt:?}", std::process::id());
+                c.b.config["linux"]["cgroupsPath"] = json!(path);
+                let out = c.run_ok(*rt, &unique_id(&format!("cg-{rt:?}")));
+                assert!(
+                    !Path::new("/sys/fs/cgroup/unified")
+                        .join(&path[1..])
+                        .exists(),
+                    "{rt:?} left its unified cgroup"
+                );
+                out.replace(&path, "/PATH")
+            })
+            .collect();
+        assert_eq!(seen[0], seen[1], "cgroupns {cgroupns}: hullrt, runc");
+        if hybrid && !cgroupns {
+            assert!(seen[0].contains("\n0::/PATH\n"), "{}", seen[0]);
+            assert!(seen[0].contains("/ /sys/fs/cgroup rw,"), "{}", seen[0]);
+        }
+    }
+}

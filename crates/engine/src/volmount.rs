@@ -48,7 +48,7 @@ pub fn validate(opts: &BTreeMap<String, String>) -> Result<()> {
     }
     let words = words(opts);
     for w in &words {
-        if hull_runtime::rootfs::options::parse_one(w).is_none() {
+        if !hull_runtime::rootfs::options::is_plausible(w) {
             return Err(VolumeError::Option(format!(
                 "o: {w:?} is not a mount option"
             )));

@@ -386,7 +386,7 @@ impl Child<'_> {
             .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?;
         let args = p.args().as_deref().unwrap_or_default();
         let argv = proc_setup::c_strings(args, "process.args")?;
-        let envp = proc_setup::c_strings(p.env().as_deref().unwrap_or_default(), "process.env")?;
+        let envp = proc_setup::c_strings(&proc_setup::env_with_home(p), "process.env")?;
         security::set_scheduling(p)?;
         security::set_lsm_labels(p)?;
         let nnp = p.no_new_privileges() == Some(true);

@@ -3,8 +3,11 @@
 
 use serde_json::{json, Value};
 
-/// Mount options runc lists; only those our parser accepts are reported.
+/// Mount options runc 1.1 lists (`runc features`); only those our parser gives a meaning
+/// (not passed on as filesystem data) are reported. No `idmap`/`ridmap`: like runc 1.1, hullrt
+/// does not make idmapped bind mounts.
 const MOUNT_OPTIONS: &[&str] = &[
+    "acl",
     "async",
     "atime",
     "bind",
@@ -13,15 +16,22 @@ const MOUNT_OPTIONS: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
+    "iversion",
+    "lazytime",
+    "loud",
     "mand",
+    "noacl",
     "noatime",
     "nodev",
     "nodiratime",
     "noexec",
+    "noiversion",
+    "nolazytime",
     "nomand",
     "norelatime",
     "nostrictatime",
     "nosuid",
+    "nosymfollow",
     "private",
     "ratime",
     "rbind",
@@ -37,6 +47,7 @@ const MOUNT_OPTIONS: &[&str] = &[
     "rnorelatime",
     "rnostrictatime",
     "rnosuid",
+    "rnosymfollow",
     "ro",
     "rprivate",
     "rrelatime",
@@ -46,17 +57,18 @@ const MOUNT_OPTIONS: &[&str] = &[
     "rslave",
     "rstrictatime",
     "rsuid",
+    "rsymfollow",
     "runbindable",
     "rw",
     "shared",
+    "silent",
     "slave",
     "strictatime",
     "suid",
+    "symfollow",
     "sync",
-    "unbindable",
-    "idmap",
-    "ridmap",
     "tmpcopyup",
+    "unbindable",
 ];
 
 const SECCOMP_ACTIONS: &[&str] = &[
@@ -128,7 +140,7 @@ pub fn features() -> Value {
     let mount_options: Vec<&str> = MOUNT_OPTIONS
         .iter()
         .copied()
-        .filter(|o| crate::rootfs::options::parse_one(o).is_some())
+        .filter(|o| crate::rootfs::options::parse_one(o) != crate::rootfs::options::Opt::Data)
         .collect();
     let v2 = matches!(hull_cgroups::detect(), Ok(hull_cgroups::CgroupVersion::V2));
     json!({

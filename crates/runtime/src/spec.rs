@@ -114,14 +114,6 @@ pub fn validate(spec: &Spec, rootfs: &Path) -> Result<()> {
                 format!("{:?} is not an absolute path", m.destination()),
             ));
         }
-        for (j, o) in m.options().iter().flatten().enumerate() {
-            if crate::rootfs::options::parse_one(o).is_none() {
-                return Err(Error::config(
-                    format!("mounts[{i}].options[{j}]"),
-                    format!("unknown mount option {o:?}"),
-                ));
-            }
-        }
     }
     let linux = spec
         .linux()

@@ -1,4 +1,5 @@
-//! Idmapped mounts (`open_tree` + `mount_setattr(MOUNT_ATTR_IDMAP)` + `move_mount`): a view of
+//! Mount attributes through `mount_setattr(2)`: per mount or recursive ones (`rro`, `rnosuid`,
+//! ...), and idmapped mounts (`open_tree` + `mount_setattr(MOUNT_ATTR_IDMAP)` + `move_mount`): a view of
 //! a directory whose files appear owned through a user namespace's id maps. hull stacks such
 //! views of an image's layers under a remapped container's overlay, so the container's root
 //! owns the image's files without a chowned copy of them.
@@ -33,6 +34,34 @@ fn cvt(ret: libc::c_long) -> io::Result<libc::c_long> {
     } else {
         Ok(ret)
     }
+}
+
+const AT_RECURSIVE: libc::c_uint = 0x8000;
+
+/// Sets and clears `MOUNT_ATTR_*` bits (`set`, `clr`) on the mount at `target` and, with
+/// `recursive`, on every mount below it.
+pub fn set_mount_attrs(target: &Path, recursive: bool, set: u64, clr: u64) -> io::Result<()> {
+    let target_c = cpath(target)?;
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = if recursive { AT_RECURSIVE } else { 0 };
+    // SAFETY: `target_c` is a NUL-terminated string and `attr` a valid mount_attr whose size
+    // we pass; both outlive the call and the kernel only reads them.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            target_c.as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(|_| ())
 }
 
 /// Mounts at `target` an idmapped clone of the directory `src`, mapped through the user

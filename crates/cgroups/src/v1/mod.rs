@@ -32,15 +32,18 @@ const CONTROLLERS: &[&str] = &[
     "misc",
 ];
 
-/// One mounted v1 hierarchy.
+/// One mounted v1 hierarchy, or on a hybrid host the unified (v2) one beside them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hierarchy {
-    /// Controllers attached to it, plus "name=X" for named hierarchies.
+    /// Controllers attached to it, plus "name=X" for named hierarchies; none for the unified
+    /// hierarchy, which a container joins (as with runc, `0::/PATH` in /proc/self/cgroup)
+    /// but whose controllers stay with v1.
     pub controllers: Vec<String>,
     pub mount: PathBuf,
 }
 
-/// v1 hierarchies from /proc/self/mountinfo, first mount of each wins.
+/// v1 hierarchies from /proc/self/mountinfo, first mount of each wins, then the unified one
+/// if mounted too (a hybrid host: /sys/fs/cgroup/unified).
 pub(crate) fn mounted_hierarchies() -> Result<Vec<Hierarchy>> {
     let path = Path::new("/proc/self/mountinfo");
     Ok(parse_mountinfo(&fs::read(path)?))
@@ -49,17 +52,28 @@ pub(crate) fn mounted_hierarchies() -> Result<Vec<Hierarchy>> {
 /// Parse mountinfo lines: "id parent maj:min root mountpoint opts [optional...] - fstype src superopts".
 pub(crate) fn parse_mountinfo(s: &str) -> Vec<Hierarchy> {
     let mut out: Vec<Hierarchy> = Vec::new();
+    let mut unified = Vec::new();
     for line in s.lines() {
         let Some((pre, post)) = line.split_once(" - ") else {
             continue;
         };
         let mut post = post.split_whitespace();
-        if post.next() != Some("cgroup") {
-            continue;
-        }
+        let fstype = post.next();
         let (Some(mount), Some(opts)) = (pre.split_whitespace().nth(4), post.nth(1)) else {
             continue;
         };
+        if fstype == Some("cgroup2") {
+            if !unified.iter().any(|h: &Hierarchy| h.controllers.is_empty()) {
+                unified.push(Hierarchy {
+                    controllers: Vec::new(),
+                    mount: PathBuf::from(mount.replace("\\040", " ")),
+                });
+            }
+            continue;
+        }
+        if fstype != Some("cgroup") {
+            continue;
+        }
         let controllers: Vec<String> = opts
             .split(',')
             .filter(|o| CONTROLLERS.contains(o) || o.starts_with("name="))
@@ -72,6 +86,9 @@ pub(crate) fn parse_mountinfo(s: &str) -> Vec<Hierarchy> {
             controllers,
             mount: PathBuf::from(mount.replace("\\040", " ")),
         });
+    }
+    if !out.is_empty() {
+        out.extend(unified);
     }
     out
 }

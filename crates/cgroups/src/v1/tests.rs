@@ -47,7 +47,12 @@ fn mountinfo_handles_split_and_comounted_cpu() {
                  40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n\
                  41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
     let h = super::parse_mountinfo(split);
-    assert_eq!(h.len(), 3);
+    assert_eq!(h.len(), 4);
+    assert!(
+        h[3].controllers.is_empty(),
+        "the unified hierarchy, joined on a hybrid host"
+    );
+    assert_eq!(h[3].mount, Path::new("/sys/fs/cgroup/unified"));
     assert_eq!(h[0].controllers, ["cpu"]);
     assert_eq!(h[1].mount, Path::new("/sys/fs/cgroup/cpuacct"));
     assert_eq!(h[2].controllers, ["name=systemd"]);

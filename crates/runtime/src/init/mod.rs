@@ -132,7 +132,7 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
         process.args().as_deref().unwrap_or_default(),
         "process.args",
     )?;
-    let envp = process::c_strings(process.env().as_deref().unwrap_or_default(), "process.env")?;
+    let envp = process::c_strings(&process::env_with_home(process), "process.env")?;
     let program = CString::new(program.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::config("process.args[0]", "contains a NUL byte"))?;
     let exec_via = trampoline::sealed()?;

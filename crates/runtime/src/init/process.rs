@@ -85,6 +85,41 @@ pub fn resolve_program(p: &Process) -> Result<PathBuf> {
         })
 }
 
+/// `process.env`, with `HOME` added when it lacks one, as runc does: the home directory of
+/// the process's uid in the container's /etc/passwd, else `/`. Read in the container's root
+/// (after pivot_root, or after joining its mount namespace for exec).
+pub fn env_with_home(p: &Process) -> Vec<String> {
+    let mut env = p.env().clone().unwrap_or_default();
+    if env_get(&env, "HOME").is_none_or(str::is_empty) {
+        // An empty HOME counts as none, as runc's os.Getenv test has it.
+        env.retain(|kv| kv != "HOME=");
+        let home = passwd_home(p.user().uid()).unwrap_or_else(|| "/".into());
+        env.push(format!("HOME={home}"));
+    }
+    env
+}
+
+/// The home field of `uid`'s first entry in /etc/passwd. Opened non-blocking and read only
+/// if it is a regular file, so an image with a fifo there cannot hang the runtime.
+fn passwd_home(uid: u32) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/etc/passwd")
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    f.by_ref().take(4 << 20).read_to_string(&mut text).ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 7 && f[2].trim().parse::<u32>() == Ok(uid)).then(|| f[5].to_string())
+    })
+}
+
 /// argv and envp as C strings, built before the last steps so nothing allocates after them.
 pub fn c_strings(v: &[String], field: &str) -> Result<Vec<CString>> {
     v.iter()

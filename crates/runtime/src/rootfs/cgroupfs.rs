@@ -54,11 +54,16 @@ fn hierarchies() -> Result<Vec<Hierarchy>> {
 }
 
 static OWN_CGROUPS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static OWN_CGROUP_NS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
-/// Reads /proc/self/cgroup now, before a cgroup namespace makes every path read "/".
+/// Reads /proc/self/cgroup and our cgroup namespace now, before a cgroup namespace is
+/// entered (it makes every path read "/").
 pub fn remember_own_cgroups() {
     if let Ok(t) = std::fs::read_to_string("/proc/self/cgroup") {
         let _ = OWN_CGROUPS.set(t);
+    }
+    if let Ok(ns) = std::fs::read_link("/proc/self/ns/cgroup") {
+        let _ = OWN_CGROUP_NS.set(ns);
     }
 }
 
@@ -83,13 +88,11 @@ fn own_path(subsystems: &[String], v2: bool) -> Option<String> {
     })
 }
 
+/// Whether init has entered a cgroup namespace since [`remember_own_cgroups`]. (Comparing
+/// with /proc/1/ns/cgroup does not work: init may not read that link.)
 fn in_cgroup_ns() -> bool {
-    // Our parent placed us in our cgroup and we then unshared: the namespace root is "/".
-    match (
-        std::fs::read_link("/proc/self/ns/cgroup"),
-        std::fs::read_link("/proc/1/ns/cgroup"),
-    ) {
-        (Ok(a), Ok(b)) => a != b,
+    match (OWN_CGROUP_NS.get(), std::fs::read_link("/proc/self/ns/cgroup")) {
+        (Some(before), Ok(now)) => *before != now,
         _ => false,
     }
 }
@@ -133,7 +136,8 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
         return Ok(());
     }
 
-    // v1 (or hybrid): a tmpfs with one directory per hierarchy, read-only at the end.
+    // v1 (or hybrid): a tmpfs with one directory per v1 hierarchy (the unified one is not
+    // shown, as with runc).
     let target = ensure_in_root(root, dest, false)?;
     mount(
         Some("tmpfs"),
@@ -150,10 +154,16 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
         let sub = dest.join(name);
         let t = ensure_in_root(root, &sub, false)?;
         let data = h.subsystems.join(",");
+        // runc names the systemd hierarchy's source "systemd" (mountinfo shows it).
+        let source = if h.subsystems.iter().any(|s| s == "name=systemd") {
+            "systemd"
+        } else {
+            "cgroup"
+        };
         // v1 hierarchies cannot be mounted inside a user namespace: bind our own directory.
         let mounted = cgns
             && mount(
-                Some("cgroup"),
+                Some(source),
                 &fd_path(&t),
                 Some("cgroup"),
                 opts.flags,
@@ -191,9 +201,6 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
             }
         }
     }
-    if opts.flags.contains(MsFlags::MS_RDONLY) {
-        let again = open_in_root(root, dest).map_err(|e| Error::sys("open", dest, e))?;
-        remount_bind(&fd_path(&again), opts.flags, shown)?;
-    }
+    // The tmpfs itself stays read-write, as runc leaves it; `ro` applies to the hierarchies.
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! read-only paths and a read-only root.
 
 mod cgroupfs;
+mod copyup;
 pub mod devices;
 pub mod mounts;
 pub mod options;

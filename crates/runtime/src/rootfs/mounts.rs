@@ -95,6 +95,15 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
             ));
         }
     }
+    // A tmpfs takes the mode of the directory it covers, as with runc (unless `mode=` says
+    // otherwise); with tmpcopyup, a copy of its content too.
+    let covered = (typ == "tmpfs")
+        .then(|| super::paths::open_in_root(root, dest).ok())
+        .flatten()
+        .and_then(|fd| {
+            let st = nix::sys::stat::fstat(&fd).ok()?;
+            (st.st_mode & libc::S_IFMT == libc::S_IFDIR).then_some((fd, st.st_mode & 0o7777))
+        });
     let target_fd = ensure_in_root(root, dest, src_is_file)?;
     let target = fd_path(&target_fd);
 
@@ -121,6 +130,7 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
         if !extra.is_empty() {
             remount_bind(&target, extra, &shown)?;
         }
+        set_recursive_attrs(&target, &opts, &shown)?;
         return propagate(&target, &opts, &shown);
     }
 
@@ -129,11 +139,24 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
         .as_deref()
         .map(|p| p.as_os_str().to_owned())
         .unwrap_or_else(|| typ.into());
+    let copy_from = match &covered {
+        Some((fd, _)) if opts.copy_up => Some(
+            super::copyup::open_dir_at(fd.as_fd(), c".")
+                .map_err(|e| Error::sys("open", &shown, e))?,
+        ),
+        _ => None,
+    };
+    // Filled before it may become read-only.
+    let first_flags = if copy_from.is_some() {
+        opts.flags & !MsFlags::MS_RDONLY
+    } else {
+        opts.flags
+    };
     let res = mount(
         Some(src.as_os_str()),
         &target,
         Some(typ),
-        opts.flags,
+        first_flags,
         (!data.is_empty()).then_some(data.as_str()),
     );
     match res {
@@ -153,11 +176,43 @@ pub fn apply(root: BorrowedFd<'_>, bundle: &Path, m: &Mount, index: usize) -> Re
                 .map_err(|e| Error::sys("open", &shown, e))?;
             remount_bind(&fd_path(&again), opts.flags | MsFlags::MS_RDONLY, &shown)?;
         }
+        // Words we do not know went to the filesystem as data, as with runc: say which.
+        Err(e) if !data.is_empty() => {
+            return Err(Error::Other(format!(
+                "mount {} (data {data:?}): {}",
+                shown.display(),
+                std::io::Error::from(e)
+            )))
+        }
         Err(e) => return Err(Error::sys("mount", &shown, e)),
     }
     let again =
         super::paths::open_in_root(root, dest).map_err(|e| Error::sys("open", &shown, e))?;
+    if let Some((_, mode)) = covered {
+        let top = super::copyup::open_dir_at(again.as_fd(), c".")
+            .map_err(|e| Error::sys("open", &shown, e))?;
+        if let Some(from) = &copy_from {
+            super::copyup::copy_tree(from.as_fd(), top.as_fd(), dest)?;
+        }
+        if !opts.data.iter().any(|d| d.starts_with("mode=")) {
+            nix::sys::stat::fchmod(&top, nix::sys::stat::Mode::from_bits_truncate(mode))
+                .map_err(|e| Error::sys("chmod", &shown, e))?;
+        }
+        if first_flags != opts.flags {
+            remount_bind(&fd_path(&again), opts.flags, &shown)?;
+        }
+    }
+    set_recursive_attrs(&fd_path(&again), &opts, &shown)?;
     propagate(&fd_path(&again), &opts, &shown)
+}
+
+/// `rro`, `rnosuid`, ...: through mount_setattr(AT_RECURSIVE), so submounts get them too.
+fn set_recursive_attrs(target: &Path, opts: &Parsed, shown: &Path) -> Result<()> {
+    if opts.rec_set == 0 && opts.rec_clr == 0 {
+        return Ok(());
+    }
+    hull_sys::idmap::set_mount_attrs(target, true, opts.rec_set, opts.rec_clr)
+        .map_err(|e| Error::sys("mount_setattr (recursive options)", shown, e))
 }
 
 fn propagate(target: &Path, opts: &Parsed, shown: &Path) -> Result<()> {
