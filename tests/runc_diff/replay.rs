@@ -52,6 +52,25 @@ impl Runtime {
     }
 }
 
+/// A test that fails half-way must not leave containers behind: whatever is still in the
+/// state root is force-deleted (the root is in the test's temporary directory, which goes
+/// next, and a created container's init would be left waiting).
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        for e in std::fs::read_dir(&self.root).into_iter().flatten().flatten() {
+            let _ = Command::new(&self.bin)
+                .arg("--root")
+                .arg(&self.root)
+                .args(["delete", "--force"])
+                .arg(e.file_name())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 fn read(f: &std::fs::File) -> String {
     use std::io::{Read, Seek};
     let mut f = f.try_clone().unwrap();
