@@ -142,6 +142,13 @@ capture_podman() {
   run user --user 1000:1000
   run privileged --privileged
   run limits --memory 64m --cpus 0.5 --pids-limit 50
+  run caps --cap-drop all --cap-add NET_BIND_SERVICE --cap-add CHOWN
+  run no-new-privs --security-opt no-new-privileges
+  run sysctl --sysctl net.ipv4.ip_forward=1 --sysctl kernel.msgmax=8192
+  run ulimit --ulimit nofile=512:1024 --ulimit nproc=100
+  run device --device /dev/fuse
+  run pid-host --pid host
+  run hostname-env -h box -e FOO=bar -w /tmp
   "${pm[@]}" pod create --name difftest-pod --infra-image localhost/difftest-infra \
     --network none >/dev/null
   setcase podman-pod-infra
