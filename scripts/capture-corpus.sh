@@ -184,6 +184,12 @@ EOF
   run net-host --net-host
   run memory-limit --memory-limit 67108864
   run mount --mount "type=bind,src=$work,dst=/data,options=rbind:ro"
+  run seccomp --seccomp
+  run caps --cap-add CAP_SYS_ADMIN --cap-drop CAP_CHOWN --allow-new-privs
+  run env-cwd --env FOO=bar --cwd /tmp --cpus 0.5
+  sleep 1000 & local peer=$!
+  run with-ns --with-ns "network:/proc/$peer/ns/net"
+  kill $peer
 }
 
 capture_runc() {
