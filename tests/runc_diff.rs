@@ -176,10 +176,18 @@ fn outcome(o: &replay::Out, verb: &str) -> String {
         .copied()
         .filter(|w| o.stderr.to_lowercase().contains(w))
         .collect();
+    // state's document as clients read it: its fields, status, bundle, rootfs and whether a
+    // pid is there (its value and the creation time differ from run to run).
     let status = if verb == "state" && o.code == 0 {
-        serde_json::from_str::<serde_json::Value>(&o.stdout)
-            .map(|s| s["status"].as_str().unwrap_or_default().to_string())
-            .unwrap_or_default()
+        let s: serde_json::Value = serde_json::from_str(&o.stdout).unwrap_or_default();
+        let keys: Vec<&String> = s.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+        format!(
+            "{} bundle={} rootfs={} pid={} fields={keys:?}",
+            s["status"].as_str().unwrap_or_default(),
+            s["bundle"],
+            s["rootfs"],
+            s["pid"].as_i64().is_some_and(|p| p > 0),
+        )
     } else {
         String::new()
     };
