@@ -198,7 +198,12 @@ pub fn destroy(root: &Path, saved: &Saved) -> Result<()> {
 pub fn state_json(root: &Path, id: &str) -> Result<String> {
     let saved = Saved::load(root, id)?;
     let st = saved.status(root);
-    serde_json::to_string_pretty(&saved.oci(st)).map_err(|e| Error::Other(e.to_string()))
+    let mut doc = serde_json::to_value(saved.oci(st)).map_err(|e| Error::Other(e.to_string()))?;
+    // runc's `state` always has a pid, 0 once stopped (the hooks' state leaves it out).
+    if let Some(m) = doc.as_object_mut() {
+        m.entry("pid").or_insert(0.into());
+    }
+    serde_json::to_string_pretty(&doc).map_err(|e| Error::Other(e.to_string()))
 }
 
 /// Every container under `root`, with its current status.
