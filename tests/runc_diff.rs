@@ -180,7 +180,10 @@ fn outcome(o: &replay::Out, verb: &str) -> String {
     // pid is there (its value and the creation time differ from run to run).
     let status = if verb == "state" && o.code == 0 {
         let s: serde_json::Value = serde_json::from_str(&o.stdout).unwrap_or_default();
-        let keys: Vec<&String> = s.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+        let keys: Vec<&String> = s
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
         format!(
             "{} bundle={} rootfs={} pid={} fields={keys:?}",
             s["status"].as_str().unwrap_or_default(),

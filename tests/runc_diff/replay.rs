@@ -57,7 +57,11 @@ impl Runtime {
 /// next, and a created container's init would be left waiting).
 impl Drop for Runtime {
     fn drop(&mut self) {
-        for e in std::fs::read_dir(&self.root).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let _ = Command::new(&self.bin)
                 .arg("--root")
                 .arg(&self.root)
