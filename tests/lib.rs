@@ -2,6 +2,9 @@
 //! binary run as root against them. Every test gets its own state root and bundle, so tests
 //! run in parallel.
 
+pub mod client_session;
+pub mod client_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

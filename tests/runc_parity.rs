@@ -579,3 +579,140 @@ fn cgroups_seen_from_inside_as_with_runc() {
         }
     }
 }
+
+/// `update` with zeros (pids.limit, memory.limit, cpu.shares, cpu.quota, blockIO.weight)
+/// leaves each limit as it was, and -1 lifts the pids limit, as runc's update does; read
+/// from inside the container (v1 file names: this project's CI host runs cgroup v1).
+#[test]
+fn update_with_zeros_changes_nothing_as_with_runc() {
+    let mut c = Case::new("sleep 60");
+    c.b.namespaces(&["pid", "network", "ipc", "uts", "mount"]);
+    c.b.config["linux"]["resources"] = json!({
+        "pids": {"limit": 100},
+        "memory": {"limit": 64 << 20},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+    });
+    let read = "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes \
+                /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us";
+    let zeros = c.b.path().join("zeros.json");
+    std::fs::write(
+        &zeros,
+        r#"{"pids": {"limit": 0}, "memory": {"limit": 0}, "cpu": {"shares": 0, "quota": 0},
+            "blockIO": {"weight": 0}}"#,
+    )
+    .unwrap();
+    let unlimited = c.b.path().join("unlimited.json");
+    std::fs::write(&unlimited, r#"{"pids": {"limit": -1}}"#).unwrap();
+    let mut seen = Vec::new();
+    for rt in BOTH {
+        let id = unique_id(&format!("upd-{rt:?}"));
+        let o = c.cmd(rt, &["run", "--detach", &id]);
+        assert!(o.status.success(), "{rt:?}: {o:?}");
+        let inside = || {
+            let o = c.cmd(rt, &["exec", &id, "sh", "-c", read]);
+            assert!(o.status.success(), "{rt:?}: {o:?}");
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let before = inside();
+        let step = |args: &[&str]| {
+            let mut a = vec!["update"];
+            a.extend(args);
+            a.push(&id);
+            let o = c.cmd(rt, &a);
+            assert!(o.status.success(), "{rt:?} {args:?}: {o:?}");
+            inside()
+        };
+        let after_json = step(&["-r", zeros.to_str().unwrap()]);
+        let after_flags = step(&["--pids-limit", "0", "--memory", "0", "--cpu-share", "0"]);
+        let after_unlimited = step(&["-r", unlimited.to_str().unwrap()]);
+        assert!(c.cmd(rt, &["delete", "--force", &id]).status.success());
+        assert_eq!(before, after_json, "{rt:?}");
+        assert_eq!(before, after_flags, "{rt:?}");
+        seen.push((before, after_unlimited));
+    }
+    assert_eq!(seen[0], seen[1], "hullrt, runc");
+    assert!(seen[0].1.starts_with("max\n"), "{:?}", seen[0]);
+}
+
+/// A hook that logs its kind, the status in the state on its stdin, its environment and
+/// args to `log` (a path valid where the hook runs), then exits with `code`.
+fn hook(kind: &str, log: &str, code: i32) -> serde_json::Value {
+    json!({
+        "path": "/bin/sh",
+        "args": ["sh", "-c", format!(
+            "s=$(cat); st=${{s#*\\\"status\\\":\\\"}}; echo \"{kind} ${{st%%\\\"*}} $(env | grep -v ^PWD= | tr '\\n' ' ') $0 $1\" >> {log}; exit {code}"
+        ), "arg0", "arg1"],
+        "env": ["HOOKVAR=1", "PATH=/usr/bin:/bin"],
+    })
+}
+
+/// Hooks as runc runs them: each kind gets the state with its status on stdin, only its own
+/// environment and args; a failing prestart/createRuntime/createContainer fails create and
+/// removes the container, with poststop run, as runc's destroy does.
+#[test]
+fn hooks_as_with_runc() {
+    let mut seen = Vec::new();
+    for rt in BOTH {
+        let mut c = Case::new("echo ran >> /hooklog");
+        let host_log = c.b.path().join("hooks.log");
+        let in_log = "/hooklog";
+        let h = host_log.to_str().unwrap().to_string();
+        let all = |fail: &str| {
+            let code = |k: &str| i32::from(k == fail);
+            json!({
+                "prestart": [hook("prestart", &h, code("prestart"))],
+                "createRuntime": [hook("createRuntime", &h, code("createRuntime"))],
+                "createContainer": [hook("createContainer", &h, code("createContainer"))],
+                "startContainer": [hook("startContainer", in_log, code("startContainer"))],
+                "poststart": [hook("poststart", &h, code("poststart"))],
+                "poststop": [hook("poststop", &h, code("poststop"))],
+            })
+        };
+        let mut report = String::new();
+        for fail in [
+            "none",
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+        ] {
+            c.b.config["hooks"] = all(fail);
+            let _ = std::fs::remove_file(&host_log);
+            let _ = std::fs::remove_file(c.b.rootfs().join("hooklog"));
+            let id = unique_id(&format!("hooks-{rt:?}"));
+            let create = c.cmd(rt, &["create", &id]).status.code();
+            let start = c.cmd(rt, &["start", &id]).status.code();
+            // The container's program appends to /hooklog too: wait for it to finish.
+            let state = c.cmd(rt, &["state", &id]);
+            let status = serde_json::from_slice::<serde_json::Value>(&state.stdout)
+                .map(|v| v["status"].as_str().unwrap_or("").to_string())
+                .unwrap_or_else(|_| "gone".into());
+            hull_e2e::wait_for(10, || {
+                let o = c.cmd(rt, &["state", &id]);
+                !o.status.success() || String::from_utf8_lossy(&o.stdout).contains("stopped")
+            });
+            let delete = c.cmd(rt, &["delete", "--force", &id]).status.code();
+            report += &format!(
+                "fail={fail} create={create:?} start={start:?} status={status} delete={delete:?}\n{}{}",
+                std::fs::read_to_string(&host_log).unwrap_or_default(),
+                std::fs::read_to_string(c.b.rootfs().join("hooklog")).unwrap_or_default(),
+            );
+        }
+        seen.push(report);
+    }
+    // runc 1.1 runs poststart hooks during create, with status "created" (fixed in runc 1.2,
+    // which hullrt follows: after the program started, with status "running").
+    assert!(seen[0].contains("\npoststart running "), "{}", seen[0]);
+    assert!(seen[1].contains("\npoststart created "), "{}", seen[1]);
+    let without_poststart = |r: &str| {
+        r.lines()
+            .filter(|l| !l.starts_with("poststart "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        without_poststart(&seen[0]),
+        without_poststart(&seen[1]),
+        "hullrt, runc"
+    );
+}

@@ -48,6 +48,9 @@ struct Undo<'a> {
     dir: Option<&'a Path>,
     pid: Option<i32>,
     cgroup: Option<Box<dyn hull_cgroups::Manager>>,
+    /// The poststop hooks and the stopped state they get: runc's destroy of a container
+    /// whose create failed runs them too (after a failing prestart hook, say).
+    poststop: Option<(oci_spec::runtime::Hooks, Vec<u8>)>,
 }
 
 impl Drop for Undo<'_> {
@@ -61,6 +64,11 @@ impl Drop for Undo<'_> {
         }
         if let Some(dir) = self.dir {
             let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((hooks, state)) = self.poststop.take() {
+            if let Err(e) = hooks::run(Some(&hooks), Kind::Poststop, &state) {
+                eprintln!("warning: {e}");
+            }
         }
     }
 }
@@ -88,6 +96,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         dir: Some(&dir),
         pid: None,
         cgroup: None,
+        poststop: None,
     };
     let fifo = dir.join(state::FIFO);
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
@@ -137,6 +146,10 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         hooks: bundle.spec.hooks().clone(),
         private_pid_ns: plan.new_pid,
     };
+    undo.poststop = saved.hooks.clone().map(|h| {
+        let stopped = serde_json::to_vec(&saved.oci(Status::Stopped)).unwrap_or_default();
+        (h, stopped)
+    });
     undo.cgroup = crate::cgroup::setup(
         &bundle.spec,
         cgroups_path.as_deref(),
@@ -163,6 +176,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     undo.pid = None;
     undo.cgroup = None;
     undo.dir = None;
+    undo.poststop = None;
     Ok(Created { saved })
 }
 

@@ -28,7 +28,8 @@ pub(super) fn apply(m: &V1Manager, res: &LinuxResources) -> Result<()> {
     if let Some(cpu) = res.cpu() {
         self::cpu(m, cpu)?;
     }
-    if let Some(p) = res.pids() {
+    // 0 leaves the limit as it is (runc's update and create alike); -1 is unlimited.
+    if let Some(p) = res.pids().filter(|p| p.limit() != 0) {
         let dir = ctl(m, "pids", "pids.limit")?;
         let v = if p.limit() > 0 {
             p.limit().to_string()
@@ -174,7 +175,7 @@ fn memory(m: &V1Manager, mem: &LinuxMemory) -> Result<()> {
     }
     // linux.resources.memory.kernel: kernel memory limits (memory.kmem.limit_in_bytes) are
     // deprecated and gone from new kernels; runc ignores the field, and so do we.
-    if let Some(t) = mem.kernel_tcp() {
+    if let Some(t) = mem.kernel_tcp().filter(|t| *t != 0) {
         set(
             &need("memory.kernelTCP")?,
             "memory.kmem.tcp.limit_in_bytes",

@@ -250,3 +250,16 @@ fn a_zero_blkio_weight_is_unset() {
     assert_eq!(get(&leaf(&t, "blkio").join("blkio.bfq.weight")), "100");
     assert_eq!(get(&leaf(&t, "blkio").join("blkio.leaf_weight")), "");
 }
+
+/// runc's update and create leave the pids limit and kernelTCP alone when given 0; -1 is
+/// unlimited.
+#[test]
+fn a_zero_pids_limit_is_unset() {
+    let (t, m) = fake();
+    touch(&leaf(&t, "pids"), &["pids.max"]);
+    put(&leaf(&t, "pids").join("pids.max"), "100");
+    m.apply(&res(r#"{"pids": {"limit": 0}}"#)).unwrap();
+    assert_eq!(get(&leaf(&t, "pids").join("pids.max")), "100");
+    m.apply(&res(r#"{"pids": {"limit": -1}}"#)).unwrap();
+    assert_eq!(get(&leaf(&t, "pids").join("pids.max")), "max");
+}

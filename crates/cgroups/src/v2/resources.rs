@@ -19,7 +19,8 @@ pub(super) fn apply(dir: &Path, res: &LinuxResources) -> Result<()> {
     if let Some(c) = res.cpu() {
         cpu(dir, c)?;
     }
-    if let Some(p) = res.pids() {
+    // 0 leaves the limit as it is (runc's update and create alike); -1 is unlimited.
+    if let Some(p) = res.pids().filter(|p| p.limit() != 0) {
         let v = if p.limit() > 0 {
             p.limit().to_string()
         } else {
@@ -129,7 +130,7 @@ fn memory(dir: &Path, mem: &LinuxMemory) -> Result<()> {
     }
     // linux.resources.memory.kernel: kernel memory limits are deprecated and have no v2
     // file; runc ignores the field, and so do we.
-    if mem.kernel_tcp().is_some() {
+    if mem.kernel_tcp().is_some_and(|t| t != 0) {
         return Err(Error::unsupported("memory.kernelTCP"));
     }
     if mem.swappiness().is_some() {

@@ -135,7 +135,8 @@ fn from_flags(a: &Args) -> hull_runtime::Result<Value> {
     }
     if let Some(v) = &a.blkio_weight {
         let w = int::<u16>("blkio-weight", v)?;
-        if !(10..=1000).contains(&w) {
+        // 0 leaves the weight as it is (runc's default for the flag).
+        if w != 0 && !(10..=1000).contains(&w) {
             return Err(Error::Other(format!(
                 "invalid value for --blkio-weight: {v:?}: must be from 10 to 1000"
             )));

@@ -91,7 +91,10 @@ fn own_path(subsystems: &[String], v2: bool) -> Option<String> {
 /// Whether init has entered a cgroup namespace since [`remember_own_cgroups`]. (Comparing
 /// with /proc/1/ns/cgroup does not work: init may not read that link.)
 fn in_cgroup_ns() -> bool {
-    match (OWN_CGROUP_NS.get(), std::fs::read_link("/proc/self/ns/cgroup")) {
+    match (
+        OWN_CGROUP_NS.get(),
+        std::fs::read_link("/proc/self/ns/cgroup"),
+    ) {
         (Some(before), Ok(now)) => *before != now,
         _ => false,
     }
