@@ -9,7 +9,8 @@
 #   podman   podman 4.3 with --runtime WRAPPER, private --root/--runroot, cgroupfs
 #   ctr      containerd 1.6 (a private instance) with `ctr run --runc-binary WRAPPER`
 #   runc     `runc spec` and `runc spec --rootless`
-# Usage: scripts/capture-corpus.sh [docker|podman|ctr|runc]...   (default: all). As root.
+#   cri      containerd 1.6's CRI plugin (a private instance) driven by tests/corpus_cri.rs
+# Usage: scripts/capture-corpus.sh [docker|podman|ctr|cri|runc]...   (default: all). As root.
 set -euo pipefail
 for b in jq runc busybox; do
   command -v "$b" >/dev/null || { echo "capture-corpus: $b is missing (apt-get install jq runc busybox-static)" >&2; exit 1; }
@@ -192,13 +193,22 @@ EOF
   kill $peer
 }
 
+capture_cri() {
+  # containerd's CRI plugin needs a CRI client: tests/corpus_cri.rs is one (k8s-cri), run
+  # here only (it is #[ignore]d in the test suite).
+  local d=$work/cri
+  mkdir -p "$d"
+  (cd "$repo" && cargo build -q -p hull-pause && CAPTURE_REC=$work/rec CAPTURE_CASE=$work/case CAPTURE_DIR=$d \
+    cargo test -q -p hull-e2e --test corpus_cri -- --ignored --nocapture)
+}
+
 capture_runc() {
   (cd "$work" && runc spec && jq -S . config.json >"$out/runc-spec.json" && rm config.json)
   (cd "$work" && runc spec --rootless && jq -S . config.json >"$out/runc-spec-rootless.json" && rm config.json)
 }
 
 clients=("$@")
-[ ${#clients[@]} -eq 0 ] && clients=(runc ctr podman docker)
+[ ${#clients[@]} -eq 0 ] && clients=(runc ctr cri podman docker)
 for c in "${clients[@]}"; do "capture_$c"; done
 # What the clients chose for this machine's paths, replaced here so the files do not depend on
 # where the capture ran: the temporary directory becomes /CAPTURE (the replay maps it back).
