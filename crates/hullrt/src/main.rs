@@ -77,12 +77,10 @@ fn main() {
         "false" => false,
         _ => !nix::unistd::geteuid().is_root(),
     };
-    // runc exits 255 when exec fails before the process runs (clients tell that from the
-    // process's own exit code); every other verb's failure is 1.
-    let failed = if matches!(cli.cmd, Cmd::Exec(_)) {
-        255
-    } else {
-        1
+    // runc's exec exits 255 when it cannot run the process, and says "exec failed: ...".
+    let (fail_code, fail_prefix) = match cli.cmd {
+        Cmd::Exec(_) => (255, "exec failed: "),
+        _ => (1, ""),
     };
     let res = match cli.cmd {
         Cmd::Spec(a) => cmd::spec::exec(a, cli.rootless == "true"),
@@ -104,8 +102,8 @@ fn main() {
     match res {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            logger.error(&e.to_string());
-            std::process::exit(failed);
+            logger.error(&format!("{fail_prefix}{e}"));
+            std::process::exit(fail_code);
         }
     }
 }

@@ -18,6 +18,20 @@ pub fn for_saved(s: &Saved) -> Result<Box<dyn Manager>> {
     manager(s.cgroups_path.as_deref(), &s.id)
 }
 
+/// An existing sub-cgroup of the container's (`exec --cgroup SUB`, runc 1.1): the same
+/// relative path in every hierarchy.
+pub fn sub_of_saved(s: &Saved, sub: &str) -> Result<Box<dyn Manager>> {
+    let sub = sub.trim_matches('/');
+    if sub.is_empty() || sub.split('/').any(|c| c == ".." || c == ".") {
+        return Err(Error::Other(format!(
+            "--cgroup {sub:?}: must be a path below the container's cgroup"
+        )));
+    }
+    let base = for_saved(s)?;
+    let path = std::path::Path::new("/").join(base.path()).join(sub);
+    manager(Some(&path.display().to_string()), &s.id)
+}
+
 /// Creates the container's cgroup, puts `pid` in it and applies `linux.resources`. Called by
 /// the parent before it lets init run anything of its own.
 pub fn setup(
@@ -110,7 +124,14 @@ pub fn with_default_devices(spec: &Spec) -> LinuxResources {
         .into_iter()
         .flatten()
     {
-        rules.push(rule(d.typ(), Some(d.major()), Some(d.minor()), "rwm"));
+        // As runc: a fifo has no device cgroup rule, an unbuffered char device is a char
+        // device to the cgroup.
+        let typ = match d.typ() {
+            LinuxDeviceType::P => continue,
+            LinuxDeviceType::U => LinuxDeviceType::C,
+            t => t,
+        };
+        rules.push(rule(typ, Some(d.major()), Some(d.minor()), "rwm"));
     }
     res.set_devices(Some(rules));
     res

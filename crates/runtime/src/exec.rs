@@ -171,6 +171,10 @@ pub struct ExecOpts {
     pub preserve_fds: u32,
     /// runc's `--pidfd-socket`: where a pidfd of the process is sent once it runs.
     pub pidfd_socket: Option<PathBuf>,
+    /// runc's `--ignore-paused`: exec into a paused container (the process starts frozen).
+    pub ignore_paused: bool,
+    /// runc's `--cgroup SUB`: an existing sub-cgroup of the container's to run in.
+    pub sub_cgroup: Option<String>,
 }
 
 /// Runs the process; returns its exit code (128+N for signal N), or 0 once it runs with
@@ -178,11 +182,23 @@ pub struct ExecOpts {
 pub fn exec(o: &ExecOpts) -> Result<i32> {
     let saved = Saved::load(&o.root, &o.id)?;
     let st = saved.status(&o.root);
-    if !matches!(st, Status::Running | Status::Created) {
-        return Err(Error::State {
-            id: o.id.clone(),
-            reason: format!("cannot exec in a {st} container"),
-        });
+    match st {
+        Status::Running | Status::Created => {}
+        Status::Paused if o.ignore_paused => {}
+        // runc's words.
+        Status::Paused => {
+            return Err(Error::State {
+                id: o.id.clone(),
+                reason: "cannot exec in a paused container (use --ignore-paused to override)"
+                    .into(),
+            })
+        }
+        _ => {
+            return Err(Error::State {
+                id: o.id.clone(),
+                reason: format!("cannot exec in a {st} container"),
+            })
+        }
     }
     let spec = load_config(&o.root, &saved)?;
     let p = &o.process;
@@ -213,7 +229,10 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
         .as_ref()
         .and_then(|l| l.namespaces().as_ref())
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User));
-    let cgroup = crate::cgroup::for_saved(&saved)?;
+    let cgroup = match &o.sub_cgroup {
+        Some(sub) => crate::cgroup::sub_of_saved(&saved, sub)?,
+        None => crate::cgroup::for_saved(&saved)?,
+    };
     let seccomp = match security::compile(&spec)? {
         Some(filter) => Some(security::Seccomp {
             listener: security::connect_listener(&spec, &filter)?,

@@ -53,8 +53,11 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         wait_for_exec(&saved, &fd);
     }
     let state = serde_json::to_vec(&saved.oci(Status::Running)).unwrap_or_default();
+    // A failing poststart hook fails start and stops the container, as runc has always done
+    // (runtime-spec 1.3 says so too).
     if let Err(e) = hooks::run(saved.hooks.as_ref(), Kind::Poststart, &state) {
-        eprintln!("warning: {e}");
+        let _ = send(Pid::from_raw(saved.pid), Signal::SIGKILL);
+        return Err(e);
     }
     Ok(())
 }

@@ -53,9 +53,7 @@ pub fn parse(bytes: &[u8]) -> Result<Spec> {
 
 /// Checks what the types alone do not. Field names in messages use the JSON spelling.
 pub fn validate(spec: &Spec, rootfs: &Path) -> Result<()> {
-    if spec.version().is_empty() {
-        return Err(Error::config("ociVersion", "missing"));
-    }
+    // ociVersion is not checked, as runc does not: any value, even an empty one, is taken.
     if !rootfs.is_dir() {
         return Err(Error::config(
             "root.path",
@@ -140,7 +138,8 @@ pub fn validate(spec: &Spec, rootfs: &Path) -> Result<()> {
             }
         }
         match ns.typ() {
-            LinuxNamespaceType::Uts => has_uts = ns.path().is_none(),
+            // runc sets the hostname in a uts namespace joined by path too.
+            LinuxNamespaceType::Uts => has_uts = true,
             LinuxNamespaceType::Mount => has_mnt = true,
             LinuxNamespaceType::User => has_user = true,
             LinuxNamespaceType::Time => has_time = ns.path().is_none(),
@@ -156,13 +155,13 @@ pub fn validate(spec: &Spec, rootfs: &Path) -> Result<()> {
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has_uts {
         return Err(Error::config(
             "hostname",
-            "setting the hostname needs a new uts namespace",
+            "setting the hostname needs a uts namespace",
         ));
     }
     if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has_uts {
         return Err(Error::config(
             "domainname",
-            "setting the domainname needs a new uts namespace",
+            "setting the domainname needs a uts namespace",
         ));
     }
     if let Some(offsets) = linux.time_offsets() {

@@ -51,9 +51,13 @@ pub struct Args {
     /// Unix socket to send a pidfd of the process to (runc 1.2).
     #[arg(long = "pidfd-socket")]
     pidfd_socket: Option<PathBuf>,
-    /// Exec even if the container is paused (accepted; a paused container is refused).
-    #[arg(long = "ignore-paused", hide = true)]
+    /// Exec even if the container is paused (the process starts frozen).
+    #[arg(long = "ignore-paused")]
     ignore_paused: bool,
+    /// Run the process in this existing sub-cgroup of the container's (runc's plain
+    /// `--cgroup SUB`; the `CONTROLLER:SUB` form is not supported).
+    #[arg(long = "cgroup")]
+    cgroup: Option<String>,
     id: String,
     /// The program and its arguments (without --process).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -95,5 +99,14 @@ pub fn exec(root: &Path, a: Args) -> super::Result {
         console_socket: a.console_socket,
         preserve_fds: a.preserve_fds,
         pidfd_socket: a.pidfd_socket,
+        ignore_paused: a.ignore_paused,
+        sub_cgroup: match a.cgroup {
+            Some(c) if c.contains(':') => {
+                return Err(hull_runtime::Error::Other(format!(
+                    "--cgroup {c:?}: the CONTROLLER:PATH form is not supported, only PATH"
+                )))
+            }
+            c => c,
+        },
     })
 }
