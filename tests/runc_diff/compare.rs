@@ -175,15 +175,28 @@ impl Accepted {
 }
 
 /// The rows of the table under "## Accepted differences" in docs/runc-differences.md:
-/// `| configs | line | reason |`, configs and line in backquotes.
+/// `| configs | line | README row |`, configs and line in backquotes. Each must name a row of
+/// the README's table of differences (the one home of the reasons).
 pub fn accepted() -> Vec<Accepted> {
-    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/runc-differences.md");
-    let text = std::fs::read_to_string(&doc).unwrap_or_else(|e| panic!("{}: {e}", doc.display()));
-    let section = text
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read =
+        |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let doc = read("docs/runc-differences.md");
+    let section = doc
         .split("## Accepted differences")
         .nth(1)
         .expect("docs/runc-differences.md has an \"## Accepted differences\" section");
     let section = section.split("\n## ").next().unwrap_or(section);
+    let readme = read("README.md");
+    let reasons: Vec<String> = readme
+        .split("### Where hullrt differs from runc")
+        .nth(1)
+        .expect("the README has a \"### Where hullrt differs from runc\" section")
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .filter_map(|l| l.trim_matches('|').split('|').next())
+        .map(|c| c.trim().to_string())
+        .collect();
     let unquote = |s: &str| s.trim().trim_matches('`').to_string();
     section
         .lines()
@@ -191,8 +204,14 @@ pub fn accepted() -> Vec<Accepted> {
         .map(|l| {
             let cells: Vec<&str> = l.trim_matches('|').split('|').collect();
             assert!(
-                cells.len() >= 3 && !cells[2].trim().is_empty(),
-                "a table row needs configs, a line and a reason: {l}"
+                cells.len() >= 3,
+                "a row needs configs, a line and a README row: {l}"
+            );
+            let row = cells[2].trim();
+            assert!(
+                reasons.iter().any(|r| r == row),
+                "docs/runc-differences.md names README row {row:?}, which the README's table \
+                 of differences does not have"
             );
             Accepted {
                 configs: cells[0].split(',').map(unquote).collect(),
