@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use hull_e2e::client_session::{stdout, Client, Session};
+use hull_e2e::client_session::{stderr_said, stdout, Client, Session};
 use hull_e2e::client_support::{
     docker_archive, leftovers, on_exit, out_text, output_via_files, remove_cgroups, require,
     stop_child, unmount_under, wait_until, ContainerdDaemon,
@@ -165,15 +165,38 @@ fn docker_run_exit_codes_and_terminal() {
         let o = s.run(&["--rm", IMAGE, "sh", "-c", "echo hello; id -u; exit 7"]);
         s.check("exit code", o.status.code(), Some(7));
         s.check("output", stdout(&o), "hello\n0".into());
+        let o = s.step_stdin(
+            &[
+                "run",
+                "--runtime",
+                "{rt}",
+                "--rm",
+                "-i",
+                IMAGE,
+                "sh",
+                "-c",
+                "tr a-z A-Z; exit 2",
+            ],
+            "piped in\n",
+        );
+        s.check(
+            "run -i",
+            (o.status.code(), stdout(&o)),
+            (Some(2), "PIPED IN".into()),
+        );
         let o = s.run(&["--rm", IMAGE, "true"]);
         s.check("true", o.status.code(), Some(0));
         // docker's exit codes from the runtime's error text: 127 for a missing command
         // ("no such file or directory"), 126 for a directory ("is a directory", "permission
         // denied").
         let o = s.run(&["--rm", IMAGE, "/no/such"]);
-        s.check("missing command", o.status.code(), Some(127));
+        s.check(
+            &stderr_said("missing command", &o),
+            o.status.code(),
+            Some(127),
+        );
         let o = s.run(&["--rm", IMAGE, "/tmp"]);
-        s.check("a directory", o.status.code(), Some(126));
+        s.check(&stderr_said("a directory", &o), o.status.code(), Some(126));
         let (code, out) = s.pty(&[
             "run",
             "--rm",
@@ -227,6 +250,8 @@ fn docker_detached_logs_exec_top_stats() {
             stdout(&o),
             "1000\n1000\ny\n/tmp\n/home/user".into(),
         );
+        let o = s.step_stdin(&["exec", "-i", "det-{rt}", "wc", "-c"], "12345");
+        s.check("exec -i", stdout(&o), "5".into());
         // A missing command: the exit code docker makes of the runtime's error.
         let o = s.step_code(&["exec", "det-{rt}", "/no/such"]);
         s.check("exec of a missing command", o.status.code(), Some(126));

@@ -5,11 +5,12 @@
 //! (client_session). When the test binary exits, every container and pod is removed and what
 //! they left behind (conmon, mounts, cgroups) fails the run.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use hull_e2e::client_session::{stdout, Client, Session};
+use hull_e2e::client_session::{stderr_said, stdout, Client, Session};
 use hull_e2e::client_support::{
     leftovers, on_exit, out_text, output_via_files, require, rootfs, runc, tar_dir, unmount_under,
 };
@@ -41,8 +42,7 @@ impl Podman {
             .unwrap()
             .keep();
         // The store must be reachable by the mapped ids of --uidmap containers.
-        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o711))
-            .unwrap();
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o711)).unwrap();
         // This machine may not let root raise RLIMIT_NOFILE to podman's default of 1048576
         // (no CAP_SYS_RESOURCE in a sandbox), which fails with runc too: ask for less.
         std::fs::write(
@@ -60,6 +60,11 @@ impl Podman {
                 .args(["import", tar.to_str().unwrap(), IMAGE]),
         );
         assert!(o.status.success(), "podman import: {}", out_text(&o));
+        // podman opens the store to the mapped root of --uidmap containers (root and
+        // vfs-containers 0711) but not vfs's layer dirs, where a vfs container's rootfs is.
+        for d in ["root", "root/vfs", "root/vfs/dir"] {
+            std::fs::set_permissions(p.dir.join(d), PermissionsExt::from_mode(0o711)).unwrap();
+        }
         p
     }
 
@@ -121,7 +126,11 @@ fn podman_run_exit_codes_and_terminal() {
         s.check("exit code", o.status.code(), Some(6));
         s.check("output", stdout(&o), "hi\n0".into());
         let o = s.run(&["--rm", IMAGE, "/no/such"]);
-        s.check("missing command", o.status.code(), Some(127));
+        s.check(
+            &stderr_said("missing command", &o),
+            o.status.code(),
+            Some(127),
+        );
         let (code, out) = s.pty(&[
             "run",
             "--rm",

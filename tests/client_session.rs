@@ -5,7 +5,7 @@
 use std::process::{Command, Output};
 
 use crate::client_support::{
-    leftovers, out_text, output_via_files, runtimes, transcript_diff, under_pty,
+    leftovers, out_text, output_via_files, output_with_stdin, runtimes, transcript_diff, under_pty,
 };
 
 /// A client whose command line takes docker's verbs (docker, podman).
@@ -53,6 +53,23 @@ impl Session {
             o.status.code()
         );
         self.log.push(line);
+        o
+    }
+
+    /// A step with `input` on its stdin; logged as `step` does.
+    pub fn step_stdin(&mut self, args: &[&str], input: &str) -> Output {
+        let tmp = self.tmp.path().to_string_lossy().into_owned();
+        let real: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("{rt}", self.rt).replace("{tmp}", &tmp))
+            .collect();
+        let o = output_with_stdin(self.d.command(self.rt).args(&real), input.as_bytes());
+        let out = normalize(&stdout(&o)).replace(self.rt, "RT");
+        self.log.push(format!(
+            "{} <{input:?} -> {:?} {out:?}",
+            args.join(" ").replace("{rt}", "RT"),
+            o.status.code(),
+        ));
         o
     }
 
@@ -198,4 +215,13 @@ pub fn normalize(text: &str) -> String {
 
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// A check's label with what the client printed on stderr, for errors whose exit code the
+/// client derives from the runtime's message.
+pub fn stderr_said(what: &str, o: &Output) -> String {
+    format!(
+        "{what} (stderr: {})",
+        String::from_utf8_lossy(&o.stderr).trim()
+    )
 }

@@ -43,10 +43,22 @@ pub fn out_text(o: &Output) -> String {
 /// Runs `cmd` with stdin closed and its output in files, not pipes: a detached container's
 /// shim or conmon inherits the client's stdout and would keep a pipe open forever.
 pub fn output_via_files(cmd: &mut Command) -> Output {
+    output_with_input(cmd.stdin(Stdio::null()))
+}
+
+/// As output_via_files, with `input` as the command's stdin (a file holding it).
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::{Seek, Write};
+    let mut f = tempfile::tempfile().unwrap();
+    f.write_all(input).unwrap();
+    f.seek(std::io::SeekFrom::Start(0)).unwrap();
+    output_with_input(cmd.stdin(f))
+}
+
+fn output_with_input(cmd: &mut Command) -> Output {
     let out = tempfile::tempfile().unwrap();
     let err = tempfile::tempfile().unwrap();
     let status = cmd
-        .stdin(Stdio::null())
         .stdout(out.try_clone().unwrap())
         .stderr(err.try_clone().unwrap())
         .status()
