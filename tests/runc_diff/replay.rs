@@ -553,12 +553,25 @@ fn host_view(pid: i64, holder: &Holder) -> Vec<String> {
             "cpu" | "cpu,cpuacct" => &["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"],
             "cpuset" => &["cpuset.cpus", "cpuset.mems"],
             "devices" => &["devices.list"],
+            // The unified hierarchy: a v2 host's limits (on a hybrid host it has no
+            // controllers, and both runtimes show the files missing).
+            "" => &[
+                "memory.max",
+                "memory.swap.max",
+                "pids.max",
+                "cpu.max",
+                "cpu.weight",
+            ],
             _ => &[],
         };
+        let unified = Path::new("/sys/fs/cgroup/unified");
+        let base = if ctrl.is_empty() && unified.exists() {
+            unified.to_path_buf()
+        } else {
+            Path::new("/sys/fs/cgroup").join(ctrl)
+        };
         for file in files {
-            let p = Path::new("/sys/fs/cgroup")
-                .join(ctrl)
-                .join(path.trim_start_matches('/'));
+            let p = base.join(path.trim_start_matches('/'));
             // devices.list in the order the rules were added: the set is what counts.
             let value = std::fs::read_to_string(p.join(file))
                 .map(|s| {
