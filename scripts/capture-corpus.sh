@@ -24,6 +24,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   grep " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  find /sys/fs/cgroup -maxdepth 2 -name "capture-corpus-$$" -type d -exec rmdir {} + 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -79,6 +80,7 @@ capture_docker() {
   mkdir -p "$d"
   dockerd --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/pid" -H "unix://$sock" \
     --iptables=false --ip-masq=false --bridge=none --exec-opt native.cgroupdriver=cgroupfs \
+    --cgroup-parent "/capture-corpus-$$" \
     --add-runtime "rec=$work/rec" >"$d/log" 2>&1 &
   pids+=($!)
   wait_sock "$sock"
