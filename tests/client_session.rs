@@ -29,7 +29,7 @@ pub struct Session {
 }
 
 impl Session {
-    /// `docker ARGS` with `{rt}` replaced by the runtime's name (container names carry it,
+    /// `CLIENT ARGS` with `{rt}` replaced by the runtime's name (container names carry it,
     /// so the two runs do not collide); the step's exit code and trimmed stdout are logged,
     /// with the runtime's name made `RT`.
     pub fn step(&mut self, args: &[&str]) -> Output {
@@ -73,7 +73,7 @@ impl Session {
         o
     }
 
-    /// `docker ARGS`, `{rt}` and `{tmp}` replaced, nothing logged.
+    /// `CLIENT ARGS`, `{rt}` and `{tmp}` replaced, nothing logged.
     pub fn quiet(&mut self, args: &[&str]) -> Output {
         let tmp = self.tmp.path().to_string_lossy().into_owned();
         let args: Vec<String> = args
@@ -112,8 +112,8 @@ impl Session {
         self.step(&v)
     }
 
-    /// `docker run --runtime RT ARGS` under a terminal of its own (or `exec` when `args`
-    /// start with "exec"): exit code and output, CRs dropped.
+    /// `CLIENT ARGS` (a `run -it` or `exec -it`) under a terminal of its own:
+    /// its exit code and output, CRs and NULs dropped (logged).
     pub fn pty(&mut self, args: &[&str]) -> (Option<i32>, String) {
         let args: Vec<String> = args.iter().map(|a| a.replace("{rt}", self.rt)).collect();
         let mut c = self.d.command(self.rt);
@@ -133,7 +133,7 @@ impl Session {
         self.ok(&["inspect", "--format", format, name])
     }
 
-    /// Polls `docker inspect --format FORMAT NAME` until it prints `want` (10 s).
+    /// Polls `CLIENT inspect --format FORMAT NAME` until it prints `want` (20 s).
     pub fn wait_inspect(&mut self, name: &str, format: &str, want: &str) {
         let name = name.replace("{rt}", self.rt);
         let mut last = String::new();
@@ -152,7 +152,7 @@ impl Session {
         self.note(&format!("waited {format}"), &last);
     }
 
-    /// `docker rm -f` of `name`, then a check that the runtime left nothing for it.
+    /// `rm -f -v` of `name`, then a check that the runtime left nothing for it.
     pub fn remove(&mut self, name: &str) {
         let id = stdout(&self.quiet(&["inspect", "--format", "{{.Id}}", name]));
         self.ok(&["rm", "-f", "-v", name]);
