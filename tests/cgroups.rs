@@ -242,7 +242,10 @@ fn pause_freezes_and_resume_thaws() {
     let before = n();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(n(), before, "the counter advanced while paused");
-    fails_with(&b.hullrt(&["pause", &id]), &["already paused"]);
+    fails_with(
+        &b.hullrt(&["pause", &id]),
+        &["container not running", "paused"],
+    );
 
     let o = b.hullrt(&["resume", &id]);
     assert!(o.status.success(), "{o:?}");

@@ -335,7 +335,11 @@ fn lifecycle_state_through_create_start_exit_delete() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("running"));
     wait_for(30, || b.state(&id)["status"] == "stopped");
     assert_eq!(b.state(&id)["status"], "stopped");
-    assert!(b.state(&id).get("pid").is_none());
+    assert_eq!(
+        b.state(&id)["pid"],
+        0,
+        "runc's state says pid 0 once stopped"
+    );
     assert!(b.hullrt(&["delete", &id]).status.success());
     assert!(!b.hullrt(&["state", &id]).status.success());
     assert!(b.no_state_left(&id));

@@ -87,7 +87,8 @@ pub fn is_paused(s: &Saved) -> bool {
 
 /// `linux.resources` with the device rules every container needs appended, as runc does:
 /// mknod of any node (the node itself is still checked on open), the default devices, the
-/// pty devices, /dev/net/tun, and each entry of `linux.devices`.
+/// pty devices, /dev/net/tun, and each entry of `linux.devices`. Not /dev/console (5:1):
+/// runc leaves it out (a terminal's console is a bind of the pty, major 136).
 pub fn with_default_devices(spec: &Spec) -> LinuxResources {
     let linux = spec.linux().as_ref();
     let mut res = linux
@@ -112,7 +113,6 @@ pub fn with_default_devices(spec: &Spec) -> LinuxResources {
         (1, 8),
         (1, 9),
         (5, 0),
-        (5, 1),
         (5, 2),
         (10, 200),
     ] {

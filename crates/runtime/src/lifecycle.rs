@@ -77,10 +77,15 @@ fn wait_for_exec(saved: &Saved, fd: &std::os::fd::OwnedFd) {
     }
 }
 
-pub fn parse_signal(s: &str) -> Result<Signal> {
+/// A signal by name or number; `None` for 0, which only checks that the process is there
+/// (runc sends it too).
+pub fn parse_signal(s: &str) -> Result<Option<Signal>> {
     let bad = || Error::Other(format!("invalid signal {s:?}"));
     if let Ok(n) = s.parse::<i32>() {
-        return Signal::try_from(n).map_err(|_| bad());
+        if n == 0 {
+            return Ok(None);
+        }
+        return Signal::try_from(n).map(Some).map_err(|_| bad());
     }
     let up = s.to_ascii_uppercase();
     let name = if up.starts_with("SIG") {
@@ -88,10 +93,10 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
     } else {
         format!("SIG{up}")
     };
-    name.parse::<Signal>().map_err(|_| bad())
+    name.parse::<Signal>().map(Some).map_err(|_| bad())
 }
 
-pub fn kill(root: &Path, id: &str, sig: Signal, all: bool) -> Result<()> {
+pub fn kill(root: &Path, id: &str, sig: Option<Signal>, all: bool) -> Result<()> {
     let saved = Saved::load(root, id)?;
     let st = saved.status(root);
     if st == Status::Stopped {
@@ -109,18 +114,21 @@ pub fn kill(root: &Path, id: &str, sig: Signal, all: bool) -> Result<()> {
     if all {
         return signal_all(&saved, sig);
     }
-    send(Pid::from_raw(saved.pid), sig)
-        .map_err(|e| Error::call(format!("kill {} with {sig}", saved.pid), e))
+    send(Pid::from_raw(saved.pid), sig).map_err(|e| {
+        let name = sig.map_or("signal 0", |s| s.as_str());
+        Error::call(format!("kill {} with {name}", saved.pid), e)
+    })
 }
 
-fn signal_all(saved: &Saved, sig: Signal) -> Result<()> {
+fn signal_all(saved: &Saved, sig: impl Into<Option<Signal>>) -> Result<()> {
+    let sig = sig.into();
     let cg = crate::cgroup::for_saved(saved)?;
     let pids = cg.pids().map_err(|e| Error::Cgroup(e.to_string()))?;
     for p in pids {
         let _ = send(Pid::from_raw(p), sig);
     }
     // A frozen process would not act on SIGKILL until thawed.
-    if sig == Signal::SIGKILL {
+    if sig == Some(Signal::SIGKILL) {
         let _ = cg.thaw();
     }
     Ok(())
@@ -201,7 +209,12 @@ pub fn destroy(root: &Path, saved: &Saved) -> Result<()> {
 pub fn state_json(root: &Path, id: &str) -> Result<String> {
     let saved = Saved::load(root, id)?;
     let st = saved.status(root);
-    serde_json::to_string_pretty(&saved.oci(st)).map_err(|e| Error::Other(e.to_string()))
+    let mut doc = serde_json::to_value(saved.oci(st)).map_err(|e| Error::Other(e.to_string()))?;
+    // runc's `state` always has a pid, 0 once stopped (the hooks' state leaves it out).
+    if let Some(m) = doc.as_object_mut() {
+        m.entry("pid").or_insert(0.into());
+    }
+    serde_json::to_string_pretty(&doc).map_err(|e| Error::Other(e.to_string()))
 }
 
 /// Every container under `root`, with its current status.

@@ -45,7 +45,8 @@ pub fn pause(root: &Path, id: &str) -> Result<()> {
     if st == Status::Paused {
         return Err(wrong_state(
             id,
-            "cannot pause: container already paused".into(),
+            // runc's words for it.
+            "cannot pause: container not running (it is paused)".into(),
         ));
     }
     crate::cgroup::for_saved(&saved)?.freeze().map_err(cg_err)

@@ -70,6 +70,8 @@ pub struct OciState<'a> {
     pub rootfs: &'a Path,
     pub created: &'a str,
     pub owner: &'a str,
+    /// Left out when empty, as runc leaves it out of both `state` and the hooks' state.
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
     pub annotations: &'a HashMap<String, String>,
 }
 

@@ -58,13 +58,18 @@ pub fn resolve_program(p: &Process) -> Result<PathBuf> {
         } else {
             p.cwd().join(prog)
         };
-        return if is_exec(&path) {
-            Ok(path)
-        } else {
-            Err(Error::config(
+        // runc's words: docker and podman turn "no such file or directory" into exit 127 and
+        // "permission denied" into 126.
+        return match std::fs::metadata(&path) {
+            _ if is_exec(&path) => Ok(path),
+            Ok(_) => Err(Error::config(
                 "process.args[0]",
-                format!("{prog:?}: no such executable in the container"),
-            ))
+                format!("exec: {prog:?}: permission denied"),
+            )),
+            Err(_) => Err(Error::config(
+                "process.args[0]",
+                format!("exec: {prog:?}: stat {prog}: no such file or directory"),
+            )),
         };
     }
     let path_var = env_get(env, "PATH").unwrap_or(DEFAULT_PATH);

@@ -53,7 +53,6 @@ pub fn prepare(spec: &Spec, bundle: &Path, rootfs: &Path, in_userns: bool) -> Re
         for d in devices::defaults() {
             devices::create(root.as_fd(), &d, in_userns)?;
         }
-        devices::symlinks(root.as_fd())?;
     }
     for (i, d) in linux
         .and_then(|l| l.devices().as_ref())
@@ -62,6 +61,11 @@ pub fn prepare(spec: &Spec, bundle: &Path, rootfs: &Path, in_userns: bool) -> Re
         .enumerate()
     {
         devices::create(root.as_fd(), &devices::from_spec(i, d)?, in_userns)?;
+    }
+    // After `linux.devices`, as runc: a privileged config lists the host's /dev/ptmx, and the
+    // container's must still be the link to its own devpts instance.
+    if dev_is_fresh {
+        devices::symlinks(root.as_fd())?;
     }
     Ok(())
 }
@@ -163,9 +167,22 @@ fn readonly(root: std::os::fd::BorrowedFd<'_>, path: &Path) -> Result<()> {
     )
     .at("bind read-only path", path)?;
     let again = paths::open_in_root(root, path).at("open", path)?;
-    mounts::remount_bind(
-        &paths::fd_path(&again),
-        MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        path,
-    )
+    let again = paths::fd_path(&again);
+    // Read-only, keeping the nosuid, nodev and noexec the path had (runc does the same; it
+    // adds none: a /proc mounted without them keeps its read-only paths without them).
+    use nix::sys::statvfs::FsFlags;
+    let had = nix::sys::statvfs::statvfs(&again)
+        .map(|s| s.flags())
+        .map_err(|e| Error::sys("statvfs", path, e))?;
+    let mut flags = MsFlags::MS_RDONLY;
+    for (a, b) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+    ] {
+        if had.contains(a) {
+            flags |= b;
+        }
+    }
+    mounts::remount_bind(&again, flags, path)
 }
