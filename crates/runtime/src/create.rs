@@ -36,6 +36,9 @@ pub struct CreateOpts {
     /// runc's global `--rootless`: cgroup setup may fail without failing a container that
     /// asks for no limits (it then stays in the caller's cgroup).
     pub rootless: bool,
+    /// runc's `--systemd-cgroup`: the cgroup is a transient systemd unit named by the spec's
+    /// cgroupsPath "slice:prefix:name".
+    pub systemd_cgroup: bool,
 }
 
 /// A container whose init is waiting for `start`. `pid` is our own child.
@@ -118,10 +121,14 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         write_id_maps(pid, &bundle)?;
     }
     let linux = bundle.spec.linux().as_ref().expect("validated");
-    let cgroups_path = linux
-        .cgroups_path()
-        .as_ref()
-        .map(|p| p.display().to_string());
+    let cgroups_path = crate::cgroup::cgroups_path(
+        linux
+            .cgroups_path()
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        o.systemd_cgroup,
+        &o.id,
+    )?;
     let (start_time, _) = hull_sys::process_start_time(pid)
         .ok_or_else(|| Error::Init("container init exited at once".into()))?;
     let mut saved = Saved {
