@@ -23,11 +23,14 @@ CARGO_TARGET_DIR=target/vm-e2e cargo build --release -p hullrt \
 dir=$(mktemp -d /tmp/hull-sd-vm.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 cp target/vm-e2e/release/hullrt "$dir/hullrt"
-cp "$HERE/systemd-test.sh" "$dir/test.sh"
+cp "$HERE/systemd-test.sh" "$HERE/systemd-clients.sh" "$dir/"
+# The driver's own checks, then the clients', in one boot.
+printf '#!/bin/sh\ncd "$(dirname "$0")"\nsh ./systemd-test.sh; a=$?\nsh ./systemd-clients.sh; b=$?\n[ $a = 0 ] && [ $b = 0 ]\n' >"$dir/test.sh"
+chmod +x "$dir/test.sh"
 b="$dir/bundle"
 mkdir -p "$b/rootfs/bin" "$b/rootfs/proc" "$b/rootfs/sys" "$b/rootfs/dev" "$b/rootfs/tmp"
 cp "$bb" "$b/rootfs/bin/busybox"
-for a in sh cat echo sleep tail grep; do ln -s busybox "$b/rootfs/bin/$a"; done
+for a in sh cat echo sleep tail grep sed; do ln -s busybox "$b/rootfs/bin/$a"; done
 (cd "$b" && "$dir/hullrt" spec)
 # What the container reports from inside, then it waits to be updated, paused and killed.
 python3 - "$b/config.json" <<'EOF'

@@ -183,6 +183,8 @@ case "${VM_CGROUP:-v2}" in
   hybrid) cg="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
   *) die "VM_CGROUP must be v2 or hybrid, not ${VM_CGROUP}" ;;
 esac
+# apparmor=0: Debian's kernel enables AppArmor, and dockerd then insists on loading its
+# profile with apparmor_parser, which the image does not carry.
 accel=${VM_ACCEL:-auto}
 if [ "$accel" = auto ]; then
   accel=tcg
@@ -195,7 +197,7 @@ rc=0
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 "${acc[@]}" -m "${VM_MEM:-2048}" -smp "${VM_SMP:-2}" \
   -nodefaults -no-user-config -display none -no-reboot -nic none \
   -kernel "$CACHE/vmlinux" -initrd "$CACHE/sd-initrd.gz" \
-  -append "console=ttyS0 panic=-1 rdinit=/init $cg mitigations=off random.trust_cpu=on audit=0 systemd.show_status=error" \
+  -append "console=ttyS0 panic=-1 rdinit=/init $cg mitigations=off random.trust_cpu=on audit=0 apparmor=0 systemd.show_status=error" \
   -serial "file:$RUN/console.log" -serial stdio \
   -virtfs "$(share "$ROOT" root readonly=on)" \
   -virtfs "$(share "$RUN" ctl)" \

@@ -85,7 +85,9 @@ life() {
 
   $rt --systemd-cgroup pause "$id" || echo "pause=failed"
   echo "pause.status=$($rt state "$id" | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p')"
-  if [ $V = v2 ]; then echo "pause.file.$(cgfile "$unit" cgroup.events | grep frozen)"; else
+  if [ $V = v2 ]; then
+    echo "pause.file.frozen=$(cgfile "$unit" cgroup.events | sed -n 's/^frozen //p')"
+  else
     echo "pause.file.freezer.state=$(cgfile "$unit" freezer.state freezer)"; fi
   $rt --systemd-cgroup resume "$id" || echo "resume=failed"
   echo "resume.status=$($rt state "$id" | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p')"
@@ -167,5 +169,6 @@ fi
 # Nothing left: no unit of ours, no cgroup below the test slice.
 left=$(systemctl list-units --all --plain --no-legend 'hullsd-*' | awk '{print $1}')
 [ -z "$left" ] || fail "units left behind: $left"
+systemctl stop hulltest.slice
 [ $fails = 0 ] && echo "PASS: systemd cgroup driver ($V), $HERE" || echo "$fails failure(s)"
 [ $fails = 0 ]
