@@ -59,7 +59,7 @@ life() {
   pid=$($rt state "$id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
   # where the host sees init: the unit's cgroup (v1: its memory hierarchy)
   echo "cgroup.init=$(sed -n 's/^0::\(.*\)$/\1/p;s/^[0-9]*:memory:\(.*\)$/\1/p' \
-    /proc/"$pid"/cgroup | sed "s/$id/ID/")"
+    /proc/"$pid"/cgroup | sed "s/$id/ID/" | head -1)"
   if [ $V = v2 ]; then
     for f in memory.max memory.low memory.swap.max cpu.weight cpu.max cpuset.cpus pids.max; do
       echo "file.$f=$(cgfile "$unit" $f)"
@@ -162,7 +162,9 @@ else
   expect pause.file.freezer.state FROZEN
 fi
 grep -q '137' $W/hullrt.txt || fail "hullrt: no exit 137 from the OOM kill"
-# Whatever runc shows, hullrt must show too.
+# Whatever runc shows, hullrt must show too; but on v1 runc 1.1 leaves its init in the devices
+# cgroup above the namespace's root ("devices:/.." inside), a runc bug not to copy.
+[ $V = v2 ] || sed -i 's|:devices:/\.\. |:devices:/ |' $W/runc.txt
 if ! diff -u $W/runc.txt $W/hullrt.txt >$W/diff; then
   fail "hullrt differs from runc:"; cat $W/diff
 fi

@@ -109,13 +109,13 @@ pub fn resources(version: CgroupVersion, res: &LinuxResources) -> Vec<Prop> {
             Some(-1) => p.push(("CPUQuotaPerSecUSec", Value::U64(INFINITY))),
             _ => {}
         }
-        if v2 {
-            if let Some(mask) = c.cpus().as_deref().and_then(list_to_mask) {
-                p.push(("AllowedCPUs", Value::Bytes(mask)));
-            }
-            if let Some(mask) = c.mems().as_deref().and_then(list_to_mask) {
-                p.push(("AllowedMemoryNodes", Value::Bytes(mask)));
-            }
+        // Sent on v1 too, as runc does: systemd keeps them on the unit (and applies them
+        // on v2 only); the cpuset files are written through cgroupfs either way.
+        if let Some(mask) = c.cpus().as_deref().and_then(list_to_mask) {
+            p.push(("AllowedCPUs", Value::Bytes(mask)));
+        }
+        if let Some(mask) = c.mems().as_deref().and_then(list_to_mask) {
+            p.push(("AllowedMemoryNodes", Value::Bytes(mask)));
         }
     }
     if let Some(pids) = res.pids() {
@@ -241,11 +241,14 @@ mod tests {
 
     #[test]
     fn v1_uses_the_legacy_names() {
-        let r = res(r#"{"memory":{"limit":-1},"cpu":{"shares":512},"blockIO":{"weight":100}}"#);
+        let r = res(
+            r#"{"memory":{"limit":-1},"cpu":{"shares":512,"cpus":"1"},"blockIO":{"weight":100}}"#,
+        );
         let p = resources(CgroupVersion::V1, &r);
         assert_eq!(get(&p, "MemoryLimit"), Some(&Value::U64(u64::MAX)));
         assert_eq!(get(&p, "CPUShares"), Some(&Value::U64(512)));
         assert_eq!(get(&p, "BlockIOWeight"), Some(&Value::U64(100)));
+        assert_eq!(get(&p, "AllowedCPUs"), Some(&Value::Bytes(vec![2])));
         assert_eq!(get(&p, "MemoryMax"), None);
         assert_eq!(get(&p, "CPUWeight"), None);
     }
