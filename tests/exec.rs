@@ -485,6 +485,24 @@ fn global_flags_in_the_positions_clients_use() {
 }
 
 #[test]
+fn systemd_cgroup_refuses_a_cgroupfs_path() {
+    // runc's rule: under --systemd-cgroup, cgroupsPath must be "slice:prefix:name". Checked
+    // before systemd is asked (this host has none), so it fails the same way everywhere.
+    let mut b = Bundle::new("true");
+    b.config["linux"]["cgroupsPath"] = json!("/hull/x");
+    b.save();
+    let id = unique_id("sdpath");
+    let out = b.hullrt(&["--systemd-cgroup", "create", &id]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("linux.cgroupsPath") && e.contains("slice:prefix:name"),
+        "{e}"
+    );
+    assert!(b.no_state_left(&id));
+}
+
+#[test]
 fn kill_all_reaches_every_process_in_the_cgroup() {
     // No pid namespace: killing init alone would leave its children running.
     let r = Running::new("killall", |b| {

@@ -66,12 +66,6 @@ fn main() {
         sealed_reexec();
     }
     let logger = log::Logger::new(cli.log.clone(), &cli.log_format);
-    if cli.systemd_cgroup && matches!(cli.cmd, Cmd::Create(_) | Cmd::Run(_)) {
-        if let Err(e) = hull_runtime::features::systemd_cgroup() {
-            logger.error(&e.to_string());
-            std::process::exit(1);
-        }
-    }
     let rootless = match cli.rootless.as_str() {
         "true" => true,
         "false" => false,

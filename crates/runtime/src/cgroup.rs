@@ -27,10 +27,9 @@ pub fn cgroups_path(spec_path: Option<String>, systemd: bool, id: &str) -> Resul
     if !systemd {
         return Ok(spec_path);
     }
+    let p = hull_cgroups::systemd::cgroups_path(spec_path.as_deref(), "hullrt", id).map_err(err)?;
     crate::features::systemd_cgroup()?;
-    hull_cgroups::systemd::cgroups_path(spec_path.as_deref(), "hullrt", id)
-        .map(Some)
-        .map_err(err)
+    Ok(Some(p))
 }
 
 pub fn for_saved(s: &Saved) -> Result<Box<dyn Manager>> {

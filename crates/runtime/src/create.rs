@@ -75,6 +75,17 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     if let Some(p) = bundle.spec.process_mut() {
         o.extra_fds.add_env(p);
     }
+    // Checked before anything exists: a bad "slice:prefix:name" leaves nothing behind.
+    let spec_cgroups_path = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref());
+    let cgroups_path = crate::cgroup::cgroups_path(
+        spec_cgroups_path.map(|p| p.display().to_string()),
+        o.systemd_cgroup,
+        &o.id,
+    )?;
     let process = bundle.spec.process().as_ref().expect("validated");
     let console =
         crate::console::for_create(process, o.console_socket.as_deref(), o.tty_from_caller)?;
@@ -120,15 +131,6 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     if plan.new_user {
         write_id_maps(pid, &bundle)?;
     }
-    let linux = bundle.spec.linux().as_ref().expect("validated");
-    let cgroups_path = crate::cgroup::cgroups_path(
-        linux
-            .cgroups_path()
-            .as_ref()
-            .map(|p| p.display().to_string()),
-        o.systemd_cgroup,
-        &o.id,
-    )?;
     let (start_time, _) = hull_sys::process_start_time(pid)
         .ok_or_else(|| Error::Init("container init exited at once".into()))?;
     let mut saved = Saved {
