@@ -36,7 +36,8 @@ side_by_side() { # client name, then its runc and hullrt outputs
   fi
 }
 
-# containerd: SystemdCgroup, as kubeadm configures it; ctr with a plain rootfs (no registry).
+# containerd: SystemdCgroup, as kubeadm configures it; ctr with a plain rootfs (no registry;
+# its default spec has no cgroup mount, so one is asked for).
 mkdir -p /etc/containerd
 cat >/etc/containerd/config.toml <<'EOF'
 version = 2
@@ -48,6 +49,7 @@ if systemctl start containerd; then
     id="ctr-$rt-$$"
     ctr run --rm --rootfs --runc-binary "$(command -v $rt)" --runc-systemd-cgroup \
       --cgroup "system.slice:hulltest:$id" --memory-limit 67108864 \
+      --mount type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:nodev:noexec \
       $W/rootfs "$id" /bin/sh -c "$CMD" >$W/containerd.$rt 2>&1
     echo "exit=$?" >>$W/containerd.$rt
   done
