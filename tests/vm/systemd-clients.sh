@@ -24,7 +24,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # the mount, not of the driver): the limit is read from whichever is there.
 CMD='cg=$(sed -n "s/^0:://p" /proc/self/cgroup); echo cgroup=$cg; echo memory.max=$(cat /sys/fs/cgroup$cg/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory.max); exit 3'
 # Container ids differ between runs: keep their shape, not their value.
-norm() { sed -E 's/[0-9a-f]{64}/ID/g; s/-(r|h)[0-9]+-/-N-/g'; }
+norm() { sed -E 's/[0-9a-f]{64}/ID/g; s/-(runc|hullrt)-[0-9]+/-RT-N/g'; }
 side_by_side() { # client name, then its runc and hullrt outputs
   echo "--- $1 (runc, then hullrt)"; cat "$W/$1.runc"; cat "$W/$1.hullrt"
   grep -q '^exit=3$' "$W/$1.hullrt" || fail "$1 with hullrt: no exit 3"
