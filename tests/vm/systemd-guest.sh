@@ -29,7 +29,7 @@ case "$DIR" in /|*$'\n'*|*,*) die "unsupported directory path: $DIR" ;; esac
 
 CACHE=${VM_CACHE:-/var/tmp/hull-vm-cache}
 TIMEOUT=${VM_TIMEOUT:-1200}
-ROOT_REV=1 # bump when the root filesystem below changes: the next run rebuilds it
+ROOT_REV=2 # bump when the root filesystem below changes: the next run rebuilds it
 INIT_REV=2 # bump when the initramfs below changes
 ROOT="$CACHE/systemd-root.$ROOT_REV"
 PKGS=systemd,systemd-sysv,dbus,kmod,procps,iproute2,busybox-static,ca-certificates
