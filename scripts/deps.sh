@@ -2,7 +2,7 @@
 # Installs what building and testing hull needs on Debian 12 (as root). Idempotent.
 set -euo pipefail
 pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
-      runc crun uidmap hyperfine qemu-system-x86 cpio python3 time
+      runc crun uidmap hyperfine qemu-system-x86 cpio python3 time debootstrap
       containerd podman conmon docker.io docker-registry skopeo
       containernetworking-plugins protobuf-compiler
       nftables socat iperf3

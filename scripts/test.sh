@@ -12,3 +12,5 @@ cargo test --workspace -- --test-threads="${TEST_THREADS:-4}"
 # where the guest cannot run.
 bash crates/cgroups/tests/run-v2-vm.sh
 bash tests/vm/run-v2-e2e.sh
+# hullrt's systemd cgroup driver beside runc, in a guest booting systemd on cgroup v2.
+bash tests/vm/run-systemd.sh

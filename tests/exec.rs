@@ -407,7 +407,7 @@ fn features_document() {
     assert!(!has(&f["mountOptions"], "idmap"));
     assert!(has(&f["hooks"], "createRuntime"));
     assert_eq!(f["linux"]["cgroup"]["v1"], true);
-    assert_eq!(f["linux"]["cgroup"]["systemd"], false);
+    assert_eq!(f["linux"]["cgroup"]["systemd"], true);
 }
 
 #[test]
@@ -473,15 +473,33 @@ fn global_flags_in_the_positions_clients_use() {
     let v: Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
     assert_eq!(v["level"], "error");
     assert!(v["msg"].as_str().unwrap().contains("does not exist"), "{v}");
-    // --systemd-cgroup: a clear refusal, no container left behind.
+    // --systemd-cgroup on a host without systemd (this one): a clear refusal, nothing left.
     let id2 = unique_id("sysd");
     let (c, _, e) = run(&["--root", root, "--systemd-cgroup", "create", &id2]);
     assert_eq!(c, 1);
     assert!(
-        e.contains("--systemd-cgroup") && e.contains("not supported"),
+        e.contains("--systemd-cgroup") && e.contains("systemd is not running"),
         "{e}"
     );
     assert!(b.no_state_left(&id2));
+}
+
+#[test]
+fn systemd_cgroup_refuses_a_cgroupfs_path() {
+    // runc's rule: under --systemd-cgroup, cgroupsPath must be "slice:prefix:name". Checked
+    // before systemd is asked (this host has none), so it fails the same way everywhere.
+    let mut b = Bundle::new("true");
+    b.config["linux"]["cgroupsPath"] = json!("/hull/x");
+    b.save();
+    let id = unique_id("sdpath");
+    let out = b.hullrt(&["--systemd-cgroup", "create", &id]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("linux.cgroupsPath") && e.contains("slice:prefix:name"),
+        "{e}"
+    );
+    assert!(b.no_state_left(&id));
 }
 
 #[test]

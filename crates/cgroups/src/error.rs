@@ -72,6 +72,9 @@ pub enum Error {
         errno: Errno,
         log: String,
     },
+    /// A call of systemd's D-Bus API failed (the systemd cgroup driver).
+    #[error("systemd: {op}: {msg}")]
+    Systemd { op: String, msg: String },
     /// destroy() ran into several failures; it keeps going and reports all of them.
     #[error("destroy {}: {}", path.display(), errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Destroy { path: PathBuf, errors: Vec<Error> },

@@ -13,6 +13,8 @@ mod devices;
 mod error;
 mod fs;
 pub mod stats;
+#[cfg(feature = "systemd")]
+pub mod systemd;
 #[cfg(test)]
 mod testutil;
 pub(crate) mod v1;
@@ -61,7 +63,11 @@ pub fn detect() -> Result<CgroupVersion> {
 /// `cgroups_path` is linux.cgroupsPath: absolute ("/a/b") or relative ("a/b"); both are taken
 /// under the hierarchy root as runc does. None means "/hullrt/<id>".
 pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>> {
-    let path = cgroup_path(cgroups_path, id)?;
+    manager_for(cgroup_path(cgroups_path, id)?)
+}
+
+/// The cgroupfs manager of `path` (relative to the hierarchy root) on this host.
+pub(crate) fn manager_for(path: PathBuf) -> Result<Box<dyn Manager>> {
     Ok(match detect()? {
         CgroupVersion::V2 => Box::new(v2::V2Manager::new(PathBuf::from(CGROUP_ROOT), path)),
         CgroupVersion::V1 => Box::new(v1::V1Manager::new(v1::mounted_hierarchies()?, path)),

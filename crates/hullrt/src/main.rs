@@ -27,7 +27,7 @@ pub struct Cli {
     /// Print debug messages.
     #[arg(long, global = true)]
     debug: bool,
-    /// Manage cgroups through systemd: not supported (an error for create and run).
+    /// Manage cgroups through systemd: cgroupsPath is "slice:prefix:name", a transient unit.
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
     /// Rootless mode, as runc's: cgroup errors are tolerated for containers without limits
@@ -66,12 +66,6 @@ fn main() {
         sealed_reexec();
     }
     let logger = log::Logger::new(cli.log.clone(), &cli.log_format);
-    if cli.systemd_cgroup && matches!(cli.cmd, Cmd::Create(_) | Cmd::Run(_)) {
-        if let Err(e) = hull_runtime::features::systemd_cgroup() {
-            logger.error(&e.to_string());
-            std::process::exit(1);
-        }
-    }
     let rootless = match cli.rootless.as_str() {
         "true" => true,
         "false" => false,
@@ -84,9 +78,9 @@ fn main() {
     };
     let res = match cli.cmd {
         Cmd::Spec(a) => cmd::spec::exec(a, cli.rootless == "true"),
-        Cmd::Create(a) => cmd::create::exec(&cli.root, a, rootless),
+        Cmd::Create(a) => cmd::create::exec(&cli.root, a, rootless, cli.systemd_cgroup),
         Cmd::Start(a) => cmd::start::exec(&cli.root, a),
-        Cmd::Run(a) => cmd::run::exec(&cli.root, a, rootless),
+        Cmd::Run(a) => cmd::run::exec(&cli.root, a, rootless, cli.systemd_cgroup),
         Cmd::State(a) => cmd::state::exec(&cli.root, a),
         Cmd::Kill(a) => cmd::kill::exec(&cli.root, a),
         Cmd::Delete(a) => cmd::delete::exec(&cli.root, a),

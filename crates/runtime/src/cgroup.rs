@@ -10,8 +10,26 @@ fn err(e: impl std::fmt::Display) -> Error {
     Error::Cgroup(e.to_string())
 }
 
+/// The manager of a container's cgroup: the systemd driver's for a "slice:prefix:name" path
+/// (what create saves under `--systemd-cgroup`), cgroupfs otherwise.
 pub fn manager(cgroups_path: Option<&str>, id: &str) -> Result<Box<dyn Manager>> {
-    hull_cgroups::manager(cgroups_path, id).map_err(err)
+    match cgroups_path {
+        Some(p) if hull_cgroups::systemd::is_systemd_path(p) => {
+            hull_cgroups::systemd::manager(p, id).map_err(err)
+        }
+        _ => hull_cgroups::manager(cgroups_path, id).map_err(err),
+    }
+}
+
+/// The cgroupsPath create saves: under `--systemd-cgroup` the spec's "slice:prefix:name"
+/// (checked; runc's default "system.slice:hullrt:ID" when it has none), else the spec's.
+pub fn cgroups_path(spec_path: Option<String>, systemd: bool, id: &str) -> Result<Option<String>> {
+    if !systemd {
+        return Ok(spec_path);
+    }
+    let p = hull_cgroups::systemd::cgroups_path(spec_path.as_deref(), "hullrt", id).map_err(err)?;
+    crate::features::systemd_cgroup()?;
+    Ok(Some(p))
 }
 
 pub fn for_saved(s: &Saved) -> Result<Box<dyn Manager>> {

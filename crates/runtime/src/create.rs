@@ -36,6 +36,9 @@ pub struct CreateOpts {
     /// runc's global `--rootless`: cgroup setup may fail without failing a container that
     /// asks for no limits (it then stays in the caller's cgroup).
     pub rootless: bool,
+    /// runc's `--systemd-cgroup`: the cgroup is a transient systemd unit named by the spec's
+    /// cgroupsPath "slice:prefix:name".
+    pub systemd_cgroup: bool,
 }
 
 /// A container whose init is waiting for `start`. `pid` is our own child.
@@ -80,6 +83,17 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     if let Some(p) = bundle.spec.process_mut() {
         o.extra_fds.add_env(p);
     }
+    // Checked before anything exists: a bad "slice:prefix:name" leaves nothing behind.
+    let spec_cgroups_path = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref());
+    let cgroups_path = crate::cgroup::cgroups_path(
+        spec_cgroups_path.map(|p| p.display().to_string()),
+        o.systemd_cgroup,
+        &o.id,
+    )?;
     let process = bundle.spec.process().as_ref().expect("validated");
     let console =
         crate::console::for_create(process, o.console_socket.as_deref(), o.tty_from_caller)?;
@@ -126,11 +140,6 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     if plan.new_user {
         write_id_maps(pid, &bundle)?;
     }
-    let linux = bundle.spec.linux().as_ref().expect("validated");
-    let cgroups_path = linux
-        .cgroups_path()
-        .as_ref()
-        .map(|p| p.display().to_string());
     let (start_time, _) = hull_sys::process_start_time(pid)
         .ok_or_else(|| Error::Init("container init exited at once".into()))?;
     let mut saved = Saved {

@@ -155,7 +155,7 @@ pub fn features() -> Value {
             "cgroup": {
                 "v1": true,
                 "v2": true,
-                "systemd": false,
+                "systemd": true,
                 "systemdUser": false,
                 "rdma": false,
             },
@@ -178,17 +178,17 @@ pub fn features() -> Value {
     })
 }
 
-/// `--systemd-cgroup`: hull drives cgroupfs only. The error says why, so that a caller
-/// configured for systemd (containerd's `SystemdCgroup`, podman's `--cgroup-manager systemd`)
-/// can be switched to cgroupfs.
+/// `--systemd-cgroup` needs a running systemd (runc's check: /run/systemd/system). The
+/// error says so, and how to switch a caller configured for systemd (containerd's
+/// `SystemdCgroup`, podman's `--cgroup-manager systemd`) to cgroupfs.
 pub fn systemd_cgroup() -> crate::Result<()> {
-    let why = if std::path::Path::new("/run/systemd/system").exists() {
-        "the systemd cgroup driver is not supported by hullrt"
-    } else {
-        "systemd is not running on this host (no /run/systemd/system)"
-    };
-    Err(crate::Error::Other(format!(
-        "--systemd-cgroup: not supported: {why}; use the cgroupfs driver \
-         (containerd: SystemdCgroup = false; podman: --cgroup-manager cgroupfs)"
-    )))
+    if std::path::Path::new("/run/systemd/system").exists() {
+        return Ok(());
+    }
+    Err(crate::Error::Other(
+        "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); \
+         use the cgroupfs driver (containerd: SystemdCgroup = false; podman: --cgroup-manager \
+         cgroupfs)"
+            .into(),
+    ))
 }

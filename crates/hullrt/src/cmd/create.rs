@@ -34,7 +34,13 @@ pub struct Args {
 
 impl Args {
     /// The runtime's options; `run` shares these flags and adds its own.
-    pub fn opts(self, root: &Path, tty_from_caller: bool, rootless: bool) -> CreateOpts {
+    pub fn opts(
+        self,
+        root: &Path,
+        tty_from_caller: bool,
+        rootless: bool,
+        systemd_cgroup: bool,
+    ) -> CreateOpts {
         CreateOpts {
             root: root.to_path_buf(),
             id: self.id,
@@ -47,11 +53,12 @@ impl Args {
             extra_fds: ExtraFds::from_env(self.preserve_fds),
             pidfd_socket: self.pidfd_socket,
             rootless,
+            systemd_cgroup,
         }
     }
 }
 
-pub fn exec(root: &Path, a: Args, rootless: bool) -> super::Result {
-    create(&a.opts(root, false, rootless))?;
+pub fn exec(root: &Path, a: Args, rootless: bool, systemd_cgroup: bool) -> super::Result {
+    create(&a.opts(root, false, rootless, systemd_cgroup))?;
     Ok(0)
 }

@@ -16,7 +16,7 @@ pub struct Args {
     create: super::create::Args,
 }
 
-pub fn exec(root: &Path, a: Args, rootless: bool) -> super::Result {
-    let o = a.create.opts(root, !a.detach, rootless);
+pub fn exec(root: &Path, a: Args, rootless: bool, systemd_cgroup: bool) -> super::Result {
+    let o = a.create.opts(root, !a.detach, rootless, systemd_cgroup);
     hull_runtime::run::run(&o, a.detach)
 }
