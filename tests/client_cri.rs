@@ -11,6 +11,7 @@
 //! stopped, the bridge deleted, and anything left (shims, mounts, netns, cgroups) fails the run.
 
 mod cri_kubelet;
+mod cri_stream;
 
 use cri_kubelet::{cri, Pod, PROPAGATION};
 use hull_e2e::client_support::{out_text, transcript_diff, unmount_under};
@@ -204,6 +205,68 @@ fn cri_oom_killed() {
         p.check("exit code and reason", st, (137, "OOMKilled".into()));
         p.remove("hog", &id);
         p.finish(&[id])
+    });
+}
+
+/// Attach as the kubelet drives it for `kubectl attach -i` (and `-t`): a container started
+/// with `stdin: true` reads a line; the Attach URL is opened over WebSocket, the line sent on
+/// stdin, the answer read on stdout and stderr (one terminal with `tty: true`), the call's
+/// status read at the end, and the container's own exit code seen in its status.
+#[test]
+fn cri_attach_stdin_stdout() {
+    both(|handler| {
+        let mut p = Pod::run(handler, "attach", false, false);
+        if p.sandbox.is_empty() {
+            return p.finish(&[]);
+        }
+        let mut ids = Vec::new();
+        for tty in [false, true] {
+            let name = if tty { "tty" } else { "pipes" };
+            let script = "read line; echo got:$line; echo err:$line >&2; exit 3";
+            let id = p.container(name, script, |c| {
+                c.stdin = true;
+                c.tty = tty;
+            });
+            let url = p.attach(&id, tty).unwrap_or_default();
+            let got = cri_stream::Stream::open(&url).and_then(|mut s| {
+                p.check(
+                    &format!("{name} subprotocol"),
+                    s.protocol.as_str(),
+                    cri_stream::PROTOCOL,
+                );
+                s.send(cri_stream::STDIN, b"hello\n")?;
+                s.receive_all()
+            });
+            let got = got.unwrap_or_else(|e| {
+                p.check(&format!("{name} stream"), e.as_str(), "");
+                Default::default()
+            });
+            let status: serde_json::Value = serde_json::from_str(&got.status).unwrap_or_default();
+            let want = if tty {
+                ("hello\r\ngot:hello\r\nerr:hello\r\n", "")
+            } else {
+                ("got:hello\n", "err:hello\n")
+            };
+            p.check(
+                &format!("{name} stdout, stderr"),
+                (got.stdout.as_str(), got.stderr.as_str()),
+                want,
+            );
+            p.check(
+                &format!("{name} attach status"),
+                status["status"].as_str(),
+                Some("Success"),
+            );
+            let exited = p.wait_exit(&id);
+            p.check(
+                &format!("{name} exit code and reason"),
+                exited,
+                (3, "Error".into()),
+            );
+            p.remove(name, &id);
+            ids.push(id);
+        }
+        p.finish(&ids)
     });
 }
 

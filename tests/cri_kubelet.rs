@@ -12,8 +12,8 @@ use hull_e2e::client_support::{
 };
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
-    ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest, ImageSpec,
-    LinuxContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext,
+    AttachRequest, ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest,
+    ImageSpec, LinuxContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext,
     LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceOption, PodSandboxConfig,
     PodSandboxMetadata, PodSandboxStatusRequest, RemoveContainerRequest, RemovePodSandboxRequest,
     RunPodSandboxRequest, StartContainerRequest, StopContainerRequest, StopPodSandboxRequest,
@@ -413,6 +413,22 @@ impl Pod {
                 (-1, String::new())
             }
         }
+    }
+
+    /// Attach to `id` with stdin and stdout (and stderr unless `tty`, where the terminal
+    /// carries both): the streaming server's URL for it.
+    pub fn attach(&mut self, id: &str, tty: bool) -> Option<String> {
+        let req = AttachRequest {
+            container_id: id.into(),
+            stdin: true,
+            tty,
+            stdout: true,
+            stderr: !tty,
+        };
+        let r = self
+            .k
+            .call("Attach", |mut c| async move { c.attach(req).await });
+        self.record("Attach", r.map(|r| r.url))
     }
 
     /// ContainerStatus of `id`: state, exit code, reason.
