@@ -1,0 +1,86 @@
+#!/bin/bash
+# Times each lifecycle verb of hullrt beside runc and crun, in one run on one bundle:
+# `create`, `start`, `delete --force` of a container running `sleep`, and `exec` of /bin/true
+# in a running container. Round-robin (the first runtime rotated each iteration) so machine
+# noise hits all three alike; prints medians and hullrt's ratios. A benchmark, not a test:
+# exits 0 whatever the figures.
+#
+#   sudo bash bench/lifecycle.sh                    # builds target/release/hullrt, N=40
+#   sudo BENCH_N=20 HULLRT=/usr/local/bin/hullrt bash bench/lifecycle.sh
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+N=${BENCH_N:-40}
+((EUID == 0)) || { echo "lifecycle: must run as root" >&2; exit 1; }
+[[ $N =~ ^[1-9][0-9]*$ ]] || { echo "lifecycle: BENCH_N: a positive integer, got '$N'" >&2; exit 1; }
+if [[ -n ${HULLRT:-} ]]; then
+  hullrt=$(realpath "$HULLRT")
+else
+  (cd "$repo" && cargo build --release -q -p hullrt)
+  hullrt=$repo/target/release/hullrt
+fi
+
+tmp=$(mktemp -d /tmp/hull-bench-life.XXXXXX)
+cleanup() {  # whatever an interrupted run left: each runtime deletes its own containers
+  local r id
+  for r in hullrt:$hullrt runc:/usr/sbin/runc crun:/usr/bin/crun; do
+    for id in $(ls "$tmp/root-${r%%:*}" 2>/dev/null); do
+      unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' w \
+        "${r#*:}" --root "$tmp/root-${r%%:*}" delete --force "$id" >/dev/null 2>&1 || true
+    done
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$tmp/bundle/rootfs/bin"
+cp /bin/busybox "$tmp/bundle/rootfs/bin/busybox"
+for l in true sleep sh; do ln -s busybox "$tmp/bundle/rootfs/bin/$l"; done
+(cd "$tmp/bundle" && runc spec)
+
+python3 - "$tmp" "$hullrt" "$N" <<'EOF'
+import json, os, statistics, subprocess, sys, time
+
+tmp, hullrt, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bundle = os.path.join(tmp, "bundle")
+cfg = json.load(open(os.path.join(bundle, "config.json")))
+cfg["process"]["terminal"] = False
+cfg["process"]["args"] = ["/bin/sleep", "1000"]
+json.dump(cfg, open(os.path.join(bundle, "config.json"), "w"))
+bins = {"hullrt": hullrt, "runc": "/usr/sbin/runc", "crun": "/usr/bin/crun"}
+# crun 1.8 refuses this host's hybrid cgroups; in a private mount namespace without the v2
+# mount it sees plain v1. All three get the same wrapper so its cost is in every figure.
+wrap = ["unshare", "-m", "sh", "-c", 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"', "w"]
+verbs = ["create", "start", "exec", "delete"]
+times = {r: {v: [] for v in verbs} for r in bins}
+
+
+def rt(r, *args):
+    argv = [*wrap, bins[r], "--root", os.path.join(tmp, "root-" + r), *args]
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, cwd=bundle, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dt = (time.perf_counter() - t0) * 1000
+    if p.returncode != 0:
+        sys.exit(f"{r} {' '.join(args)}: exit {p.returncode}: {p.stderr.decode().strip()}")
+    return dt
+
+
+names = list(bins)
+for i in range(n):
+    order = names[i % 3:] + names[:i % 3]
+    for r in order:
+        cid = f"hbl{os.getpid()}-{r}-{i}"
+        times[r]["create"].append(rt(r, "create", "--bundle", bundle, cid))
+        times[r]["start"].append(rt(r, "start", cid))
+        times[r]["exec"].append(rt(r, "exec", cid, "/bin/true"))
+        times[r]["delete"].append(rt(r, "delete", "--force", cid))
+
+med = {r: {v: statistics.median(times[r][v]) for v in verbs} for r in bins}
+print(f"median ms of {n} runs each (same bundle, same wrapper, round-robin)")
+print(f"{'verb':<8}" + "".join(f"{r:>10}" for r in names) + f"{'/runc':>8}{'/crun':>8}")
+for v in verbs + ["total"]:
+    row = {r: (sum(med[r].values()) if v == "total" else med[r][v]) for r in names}
+    print(f"{v:<8}" + "".join(f"{row[r]:>10.1f}" for r in names)
+          + f"{row['hullrt'] / row['runc']:>8.2f}{row['hullrt'] / row['crun']:>8.2f}")
+EOF
