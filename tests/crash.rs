@@ -46,3 +46,36 @@ fn init_dies_with_a_killed_create_and_delete_force_cleans_it() {
     assert!(b.no_state_left(&id), "state directory left");
     assert!(cgroup_dirs_named(&id).is_empty(), "cgroup left");
 }
+
+/// Finding 11: a pod's container lives in the pod's cgroup, and its OOM kill is reported
+/// from there (the exit hook once read only /hull/ID).
+#[test]
+fn oom_kill_of_a_pod_container_is_reported() {
+    let h = util::Hull::new();
+    h.ok(&["pod", "create", "--name", "oompod", "--network", "none"]);
+    let o = h.run(&[
+        "run",
+        "--pod",
+        "oompod",
+        "--name",
+        "hog",
+        "--memory",
+        "16m",
+        "--memory-swap",
+        "16m",
+        "busybox",
+        "tail",
+        "/dev/zero",
+    ]);
+    assert_eq!(o.code, 137, "{}", o.stderr);
+    let state = h.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.ExitCode}} {{.State.OOMKilled}}",
+        "hog",
+    ]);
+    assert_eq!(state.trim(), "137 true");
+    h.ok(&["rm", "hog"]);
+    h.ok(&["pod", "rm", "-f", "oompod"]);
+    h.assert_empty();
+}
