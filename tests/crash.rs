@@ -79,3 +79,139 @@ fn oom_kill_of_a_pod_container_is_reported() {
     h.ok(&["pod", "rm", "-f", "oompod"]);
     h.assert_empty();
 }
+
+/// `hull ARGS` with the fault point set; waits until hull (or the process of `tag` that
+/// reaches `point`) stops there, kills it with SIGKILL and reaps hull.
+fn kill_at(h: &util::Hull, args: &[&str], point: &str) {
+    let tag = unique_id(&format!("tag-{point}"));
+    let mut child = h
+        .cmd(args)
+        .env("HULL_FAULT_STOP", point)
+        .env("HULL_FAULT_TAG", &tag)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = stopped_at(point, &tag, 30).unwrap_or_else(|| panic!("nothing stopped at {point}"));
+    kill9(pid);
+    if pid == child.id() as i32 {
+        let _ = child.wait();
+    } else {
+        kill9(child.id() as i32);
+        let _ = child.wait();
+    }
+}
+
+fn state(h: &util::Hull, name: &str) -> String {
+    h.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        name,
+    ])
+    .trim()
+    .to_string()
+}
+
+/// What `system check` says, and whether it found nothing.
+fn check(h: &util::Hull, repair: bool) -> (bool, String) {
+    let mut args = vec!["system", "check"];
+    if repair {
+        args.push("--repair");
+    }
+    let o = h.run(&args);
+    (
+        o.code == 0 && o.stdout.trim() == "no leftovers",
+        o.stdout + &o.stderr,
+    )
+}
+
+/// Finding 6: `hull run -d` killed after the monitor started the container, before hull
+/// recorded it: the container runs, so the next command says running, exec works, and
+/// `system check --repair` leaves its network alone.
+#[test]
+fn a_run_killed_before_recording_is_adopted() {
+    let h = util::Hull::new();
+    kill_at(
+        &h,
+        &["run", "-d", "--name", "adopted", "busybox", "sleep", "1000"],
+        "hull-start-started",
+    );
+    assert_eq!(state(&h, "adopted"), "running 0");
+    let o = h.run(&["exec", "adopted", "cat", "/sys/class/net/eth0/operstate"]);
+    assert_eq!((o.code, o.stdout.trim()), (0, "up"), "{}", o.stderr);
+    let (clean, out) = check(&h, false);
+    assert!(clean, "system check on a healthy system: {out}");
+    let (clean, out) = check(&h, true);
+    assert!(clean, "system check --repair on a healthy system: {out}");
+    let o = h.run(&["exec", "adopted", "cat", "/sys/class/net/eth0/operstate"]);
+    assert_eq!(
+        (o.code, o.stdout.trim()),
+        (0, "up"),
+        "eth0 after repair: {}",
+        o.stderr
+    );
+    h.ok(&["stop", "-t", "1", "adopted"]);
+    h.ok(&["start", "adopted"]);
+    assert_eq!(state(&h, "adopted"), "running 0");
+    h.ok(&["rm", "-f", "adopted"]);
+    h.assert_empty();
+}
+
+fn monitor_pid(h: &util::Hull, name: &str) -> i32 {
+    let id = h.id(name);
+    let f = h.runroot().join("containers").join(&id).join("monitor.pid");
+    std::fs::read_to_string(&f)
+        .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// SIGKILL to the container's monitor; returns once it is gone.
+fn kill_monitor(h: &util::Hull, name: &str) {
+    let pid = monitor_pid(h, name);
+    kill9(pid);
+    assert!(wait_for(10, || hull_e2e::proc_state(pid).is_none()));
+}
+
+/// Finding 7: a container's monitor killed. `system check` names the orphan; stop kills it
+/// through the runtime and leaves no runtime state or mount; start works again; rm -f and
+/// `--repair` clean it too.
+#[test]
+fn a_container_whose_monitor_died_stops_starts_and_is_repaired() {
+    let h = util::Hull::new();
+    h.ok(&["run", "-d", "--name", "orphan", "busybox", "sleep", "1000"]);
+    let id = h.id("orphan");
+    let rt = h.runroot().join("runtime").join(&id);
+    let mounted = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains(&id)
+    };
+    kill_monitor(&h, "orphan");
+    let (clean, out) = check(&h, false);
+    assert!(!clean && out.contains("runs without its monitor"), "{out}");
+    h.ok(&["stop", "-t", "1", "orphan"]);
+    // sleep as pid 1 ignores SIGTERM: KILL after the timeout, as docker.
+    assert_eq!(state(&h, "orphan"), "exited 137");
+    assert!(!rt.exists(), "runtime state left after stop");
+    assert!(!mounted(), "mounts left after stop");
+    h.ok(&["start", "orphan"]);
+    assert_eq!(state(&h, "orphan"), "running 0");
+    assert_eq!(h.ok(&["exec", "orphan", "echo", "back"]).trim(), "back");
+
+    kill_monitor(&h, "orphan");
+    let (_, out) = check(&h, true);
+    assert!(out.contains("runs without its monitor"), "{out}");
+    let (clean, out) = check(&h, false);
+    assert!(clean, "after --repair: {out}");
+    assert_eq!(state(&h, "orphan"), "exited 137");
+    assert!(!rt.exists() && !mounted(), "left after --repair");
+
+    h.ok(&["start", "orphan"]);
+    kill_monitor(&h, "orphan");
+    h.ok(&["rm", "-f", "orphan"]);
+    h.assert_empty();
+}

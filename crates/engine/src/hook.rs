@@ -32,6 +32,13 @@ fn should_restart(c: &Container, code: i32) -> bool {
 
 /// `exited ID CODE`: returns the hook's exit status (0, or RESTART).
 pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
+    record_exit(eng, id, code, true)
+}
+
+/// Records the exit and tears the container down, or (`may_restart`, the policy agreeing)
+/// keeps its network for the monitor's restart. Also run by hull itself for a container
+/// whose monitor is dead (reconcile.rs).
+pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 {
     let Ok(c) = container::lookup(&eng.conn, id) else {
         return 0;
     };
@@ -40,7 +47,7 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
     let delete = runtime::spawn_delete(eng, id);
     let now = crate::nanotime::now_nanos();
     let _ = container::set_exited(&eng.conn, id, code, oom, &now);
-    if should_restart(&c, code) {
+    if may_restart && should_restart(&c, code) {
         runtime::wait_delete(delete);
         let _ = container::bump_restart(&eng.conn, id);
         return RESTART;

@@ -11,7 +11,6 @@ use hull_net::netns;
 use rusqlite::Connection;
 
 use super::{endpoint, host, lease, Result};
-use crate::container;
 use crate::Paths;
 
 #[derive(Debug, Default)]
@@ -20,19 +19,6 @@ pub struct Report {
     pub found: Vec<String>,
     /// Failures while repairing.
     pub errors: Vec<String>,
-}
-
-/// Ids of containers whose process runs (their networking is in use).
-fn live(conn: &Connection, paths: &Paths) -> BTreeSet<String> {
-    let _ = container::init(conn);
-    container::list(conn)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|mut c| {
-            container::refresh(conn, &mut c, paths);
-            c.status.is_live().then_some(c.id)
-        })
-        .collect()
 }
 
 /// Pod ids (their namespaces are pinned under the same directory).
@@ -45,10 +31,15 @@ fn pods(conn: &Connection) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-pub fn check(conn: &Connection, paths: &Paths, repair: bool) -> Result<Report> {
+/// `live`: the ids of the containers that run (crate::check reconciled them with the kernel).
+pub fn check(
+    conn: &Connection,
+    paths: &Paths,
+    live: &BTreeSet<String>,
+    repair: bool,
+) -> Result<Report> {
     super::ensure_schema(conn)?;
     let mut r = Report::default();
-    let live = live(conn, paths);
     let pods = pods(conn);
 
     // Leases, ports and namespaces of containers that are not running.
