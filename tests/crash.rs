@@ -215,3 +215,60 @@ fn a_container_whose_monitor_died_stops_starts_and_is_repaired() {
     h.ok(&["rm", "-f", "orphan"]);
     h.assert_empty();
 }
+
+/// GET / on 127.0.0.1:`port`: the body, once it answers "served" (or None after 60 s).
+fn fetch(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut body = None;
+    wait_for(60, || {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut b = String::new();
+            let _ = s.read_to_string(&mut b);
+            if b.contains("served") {
+                body = Some(b);
+                return true;
+            }
+        }
+        false
+    });
+    body
+}
+
+/// Finding 10: a healthy pod with a published port is not a leftover: `system check`
+/// reports nothing, `--repair` changes nothing, and the port still reaches the pod.
+#[test]
+fn system_check_leaves_a_healthy_pod_alone() {
+    let h = util::Hull::new();
+    let port = 20000 + (std::process::id() % 20000) as u16 + 7;
+    h.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "okpod",
+        "-p",
+        &format!("{port}:80"),
+    ]);
+    h.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "okpod",
+        "--name",
+        "okpod-srv",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /www && echo served > /www/index.html && httpd -f -p 80 -h /www",
+    ]);
+    assert!(fetch(port).is_some(), "port {port} never answered");
+    let (clean, out) = check(&h, false);
+    assert!(clean, "system check on a healthy pod: {out}");
+    let (clean, out) = check(&h, true);
+    assert!(clean, "system check --repair on a healthy pod: {out}");
+    assert!(fetch(port).is_some(), "port {port} lost after --repair");
+    let (clean, out) = check(&h, false);
+    assert!(clean, "system check after --repair: {out}");
+    h.ok(&["pod", "rm", "-f", "okpod"]);
+    h.assert_empty();
+}

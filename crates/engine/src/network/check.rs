@@ -42,10 +42,11 @@ pub fn check(
     let mut r = Report::default();
     let pods = pods(conn);
 
-    // Leases, ports and namespaces of containers that are not running.
+    // Leases, ports and namespaces of containers that are not running. A pod's are held in
+    // the pod's name (its infra's), not a container's: the pod owns them while it exists.
     let mut owners: BTreeSet<String> = lease::all(conn)?
         .into_iter()
-        .filter(|l| !live.contains(&l.container))
+        .filter(|l| !live.contains(&l.container) && !pods.contains(&l.container))
         .map(|l| {
             r.found.push(format!(
                 "lease {} on {} of container {} that is not running",
