@@ -272,3 +272,60 @@ fn system_check_leaves_a_healthy_pod_alone() {
     h.ok(&["pod", "rm", "-f", "okpod"]);
     h.assert_empty();
 }
+
+/// Whether a link named `name` exists, or any nft rule names it.
+fn link_or_rule(name: &str) -> (bool, bool) {
+    let link = Command::new("ip")
+        .args(["link", "show", name])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    let nft = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
+    (link, String::from_utf8_lossy(&nft.stdout).contains(name))
+}
+
+/// Finding 8: `network create` killed after its bridge, route and rules were made but before
+/// its row was committed, and `network rm` killed after its row went but before the bridge
+/// did: `system check` sees the bridge and rules that no network owns, `--repair` removes
+/// them, and nothing else.
+#[test]
+fn a_killed_network_create_or_rm_is_found_and_repaired() {
+    let h = util::Hull::new();
+    let br = format!("hc{}", std::process::id() % 1_000_000);
+    let opt = format!("com.docker.network.bridge.name={br}");
+    kill_at(
+        &h,
+        &["network", "create", "-o", &opt, "halfnet"],
+        "hull-network-create-commit",
+    );
+    assert_eq!(
+        link_or_rule(&br),
+        (true, true),
+        "the killed create made nothing"
+    );
+    assert!(h.run(&["network", "inspect", "halfnet"]).code != 0);
+    let (clean, out) = check(&h, false);
+    assert!(!clean && out.contains(&br), "{out}");
+    let (_, out) = check(&h, true);
+    assert!(out.contains(&br), "{out}");
+    assert_eq!(link_or_rule(&br), (false, false), "left after --repair");
+    let (clean, out) = check(&h, false);
+    assert!(clean, "after --repair: {out}");
+
+    h.ok(&["network", "create", "-o", &opt, "halfnet"]);
+    let (clean, out) = check(&h, false);
+    assert!(clean, "a healthy network: {out}");
+    kill_at(&h, &["network", "rm", "halfnet"], "hull-network-rm-down");
+    assert!(h.run(&["network", "inspect", "halfnet"]).code != 0);
+    assert_eq!(link_or_rule(&br), (true, true));
+    let (clean, out) = check(&h, false);
+    assert!(!clean && out.contains(&br), "{out}");
+    check(&h, true);
+    assert_eq!(link_or_rule(&br), (false, false), "left after --repair");
+    let (clean, out) = check(&h, false);
+    assert!(clean, "after --repair: {out}");
+}

@@ -128,6 +128,49 @@ pub fn check(
         }
     }
 
+    // Networks a killed `network create` or `network rm` left half made or half removed:
+    // claimed bridges (with their route and rules) and firewall state that no network row
+    // owns. Under the lock create and rm hold, so one in progress is not taken for a leftover.
+    let _lock = super::host::lock()?;
+    let nets = super::list(conn)?;
+    let owned = |name: &str, bridge: Option<&str>| {
+        nets.iter()
+            .any(|n| n.name == name && bridge.is_none_or(|b| b == n.bridge))
+    };
+    let mut gone = BTreeSet::new();
+    for n in host::claims(paths) {
+        if owned(&n.name, Some(&n.bridge)) {
+            continue;
+        }
+        r.found.push(format!(
+            "bridge {} of network {} that does not exist (with its route and rules)",
+            n.bridge, n.name
+        ));
+        gone.insert(n.name.clone());
+        if repair {
+            let errs = host::down(paths, &n);
+            if errs.is_empty() {
+                host::release_claim(paths, &n.bridge);
+            }
+            r.errors.extend(errs);
+        }
+    }
+    if let Ok(state) = fw.state() {
+        for name in state.networks.keys() {
+            if owned(name, None) || gone.contains(name) {
+                continue;
+            }
+            r.found.push(format!(
+                "firewall rules of network {name} that does not exist"
+            ));
+            if repair {
+                if let Err(f) = fw.remove_network(name) {
+                    r.errors.extend(f.0.into_iter().map(|e| e.to_string()));
+                }
+            }
+        }
+    }
+
     // The rules: hull's table must be there while a network has endpoints.
     let in_use = nets
         .iter()
