@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
       runc crun uidmap hyperfine qemu-system-x86 cpio python3 time
       containerd podman conmon docker-registry skopeo
-      nftables socat iperf3
+      nftables socat iperf3 sqlite3
       libfaketime
       libc6-dev)  # libc.a: hull-pause links static-pie (crates/pause/build.rs)
 missing=()
