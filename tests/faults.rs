@@ -3,8 +3,9 @@
 //! after each kill the invariants are checked:
 //! - every container's recorded state matches reality (its init and its cgroup);
 //! - after `hull system check --repair`, `system check` finds nothing, and a second
-//!   `--repair` changes nothing; no mount, bundle, runtime state or cgroup of a container that
-//!   does not run is left, nor a bridge claim of a network that does not exist;
+//!   `--repair` changes nothing; no mount, bundle, runtime state, pinned namespace or cgroup
+//!   of a container that does not run is left, nor a bridge claim of a network that does not
+//!   exist (leases, ports, veths and nft rules: system check's own report);
 //! - `PRAGMA integrity_check` is ok; the data in a volume is never lost;
 //! - every container can still be stopped, started and removed (every 10 kills, and at the end).
 //!
@@ -235,6 +236,13 @@ fn nothing_left(h: &Hull, running: &[String]) -> Result<(), String> {
     for id in names_in(&h.runroot().join("runtime")) {
         if !ours(&id) {
             return Err(format!("runtime state of {id}, which does not run"));
+        }
+    }
+    for id in names_in(&h.runroot().join("netns")) {
+        if !ours(&id) {
+            return Err(format!(
+                "pinned network namespace of {id}, which does not run"
+            ));
         }
     }
     for (id, status, _) in containers(h) {
