@@ -59,7 +59,7 @@ fn orphans(eng: &Engine, all: &[Container], repair: bool, r: &mut Report) {
             short(&c.id)
         ));
         if repair {
-            let _ = crate::runtime::kill(eng, &c.id, 9);
+            reconcile::kill_init(eng, c, 9);
             if !reconcile::wait_gone(c.pid, Some(std::time::Duration::from_secs(30))) {
                 r.errors
                     .push(format!("container {}: init {} did not die", c.name, c.pid));

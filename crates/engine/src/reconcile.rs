@@ -90,10 +90,11 @@ pub fn reconcile(eng: &Engine, c: &mut Container) {
         }
         return;
     }
-    if c.status == Status::Restarting || c.pid > 0 && container::process_alive(c.pid) {
+    if c.pid > 0 && container::process_alive(c.pid) {
         return;
     }
-    // A live monitor records the exit itself (and may be restarting the container).
+    // A live monitor records the exit itself (and may be restarting the container: its
+    // recorded pid is then the last one, dead).
     if running_monitor(eng, c) > 0 {
         return;
     }
@@ -102,6 +103,16 @@ pub fn reconcile(eng: &Engine, c: &mut Container) {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(255);
     finish(eng, c, code);
+}
+
+/// Signals the container's init through the runtime; straight to the pid (checked to be
+/// the container's) when the runtime has no state for it.
+pub fn kill_init(eng: &Engine, c: &Container, sig: i32) {
+    if crate::runtime::kill(eng, &c.id, sig).is_err() && is_init_of(c.pid, &c.id) {
+        if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.pid), s);
+        }
+    }
 }
 
 /// An orphan (init alive, monitor dead) that stop, rm or repair killed: once its init is

@@ -20,9 +20,9 @@ pub fn remove(eng: &Engine, c: &Container, force: bool, volumes: bool) -> Result
             return Err(RemoveError::Running(c.name.clone()));
         }
         let _ = container::set_stop_requested(&eng.conn, &c.id, true);
-        let _ = runtime::kill(eng, &c.id, 9);
+        crate::reconcile::kill_init(eng, c, 9);
         stop::wait_exit(eng, c, Some(std::time::Duration::from_secs(30)));
-        if c.monitor_pid > 0 && container::process_alive(c.monitor_pid) {
+        if crate::reconcile::monitor_alive(c.monitor_pid) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(c.monitor_pid),
                 nix::sys::signal::Signal::SIGKILL,

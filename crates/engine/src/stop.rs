@@ -88,10 +88,10 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
     }
     if crate::reconcile::running_monitor(eng, c) == 0 && c.pid > 0 {
         // An orphan: no monitor will record the exit or tear the container down.
-        let _ = runtime::kill(eng, &c.id, sig);
+        crate::reconcile::kill_init(eng, c, sig);
         let mut last = sig;
         if !crate::reconcile::wait_gone(c.pid, Some(Duration::from_secs(u64::from(secs)))) {
-            let _ = runtime::kill(eng, &c.id, 9);
+            crate::reconcile::kill_init(eng, c, 9);
             last = 9;
             crate::reconcile::wait_gone(c.pid, Some(Duration::from_secs(60)));
         }
