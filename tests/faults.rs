@@ -126,9 +126,23 @@ fn kill_victim(h: &Hull, r: &mut Rng, child: &mut Child, delay: Duration) -> &'s
         kill9(v[(pick % v.len() as u64) as usize]);
         true
     };
+    // hullrt lives a few milliseconds: after the delay, the first one of this state that runs
+    // while the command does (if any) is the victim.
+    let rt = victim == 1 && {
+        let end = Instant::now() + Duration::from_millis(500);
+        loop {
+            if kill_one("/hullrt") {
+                break true;
+            }
+            if Instant::now() > end || child.try_wait().is_ok_and(|s| s.is_some()) {
+                break false;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    };
     match victim {
+        _ if rt => "hullrt",
         0 if kill_one("/hull-monitor") => "hull-monitor",
-        1 if kill_one("/hullrt") => "hullrt",
         _ => {
             kill9(child.id() as i32);
             "hull"
