@@ -329,3 +329,21 @@ fn a_killed_network_create_or_rm_is_found_and_repaired() {
     let (clean, out) = check(&h, false);
     assert!(clean, "after --repair: {out}");
 }
+
+/// `rm` killed after the row went, before the directories did: `system check` finds the
+/// directories of no container and `--repair` removes them.
+#[test]
+fn a_killed_rm_leaves_nothing_after_repair() {
+    let h = util::Hull::new();
+    h.ok(&["run", "-d", "--name", "gone", "busybox", "sleep", "1000"]);
+    let id = h.id("gone");
+    kill_at(&h, &["rm", "-f", "gone"], "hull-rm-files");
+    assert!(h.run(&["inspect", "gone"]).code != 0, "the row is gone");
+    assert!(h.root().join("containers").join(&id).exists());
+    let (clean, out) = check(&h, false);
+    assert!(!clean && out.contains(&id), "{out}");
+    check(&h, true);
+    let (clean, out) = check(&h, false);
+    assert!(clean, "after --repair: {out}");
+    h.assert_empty();
+}

@@ -6,7 +6,7 @@
 //! - orphans: an init alive whose monitor is dead (no log, no exit record, no restart):
 //!   stopped through the runtime and torn down;
 //! - runtime states, mounts and bundles under our runroot, and cgroups, of containers that are
-//!   not running (or have no row): removed.
+//!   not running (or have no row), and container directories without a row: removed.
 //!
 //! Only what this state owns is looked at: the runtime root and runroot are ours, and a
 //! cgroup counts only if it bears the id of one of our containers.
@@ -37,6 +37,7 @@ pub fn check(eng: &Engine, repair: bool) -> crate::network::Result<Report> {
         .collect();
     runtime_states(eng, &live, &pods, repair, &mut r);
     bundles(eng, &all, &live, repair, &mut r);
+    container_dirs(eng, &all, repair, &mut r);
     cgroups(&all, &live, repair, &mut r);
     let net = crate::network::check::check(&eng.conn, &eng.paths, &live, repair)?;
     r.found.extend(net.found);
@@ -153,6 +154,23 @@ fn bundles(eng: &Engine, all: &[Container], live: &BTreeSet<String>, repair: boo
             if dir.exists() {
                 r.errors
                     .push(format!("{}: could not remove the bundle", dir.display()));
+            }
+        }
+    }
+}
+
+/// Directories under <root>/containers of no container (an rm killed after the row went).
+fn container_dirs(eng: &Engine, all: &[Container], repair: bool, r: &mut Report) {
+    for id in names_in(&eng.paths.root.join("containers")) {
+        if all.iter().any(|c| c.id == id) {
+            continue;
+        }
+        let dir = eng.paths.container_dir(&id);
+        r.found
+            .push(format!("directory {} of no container", dir.display()));
+        if repair {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                r.errors.push(format!("{}: {e}", dir.display()));
             }
         }
     }

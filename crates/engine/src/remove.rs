@@ -45,9 +45,13 @@ pub fn remove_files(eng: &Engine, c: &Container, volumes: bool) {
     rootfs::unmount(&eng.paths.rootfs(&c.id));
     crate::shm::unmount(&eng.paths, &c.id);
     crate::volmount::release(eng, c);
+    // The row first: killed after it, the directories are left without one, which `system
+    // check` finds and removes; the other way round would leave a row whose files are half
+    // gone, a container that can neither start nor be told from a healthy one.
+    let _ = container::delete(&eng.conn, &c.id);
+    hull_sys::fault_point("hull-rm-files");
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));
-    let _ = container::delete(&eng.conn, &c.id);
     if volumes {
         for m in c
             .config
