@@ -252,6 +252,12 @@ fn nothing_left(h: &Hull, running: &[String]) -> Result<(), String> {
             return Err(format!("runtime state of {id}, which does not run"));
         }
     }
+    let all: Vec<String> = containers(h).into_iter().map(|c| c.0).collect();
+    for id in names_in(&h.root().join("containers")) {
+        if !all.contains(&id) {
+            return Err(format!("directory of {id}, which has no row"));
+        }
+    }
     for id in names_in(&h.runroot().join("netns")) {
         if !ours(&id) {
             return Err(format!(
