@@ -1,7 +1,9 @@
 //! `hull system check`: finds what networking left behind by a crash (a killed hull, a dead
 //! monitor, a reboot of nft but not of /run) and, with `repair`, removes or re-applies it:
-//! leases, published ports and pinned namespaces of containers that are not running, veths
-//! on hull's bridges that no lease names, and hull's nft table when it is missing.
+//! leases, published ports and pinned namespaces of containers that are not running (a pod's
+//! are the pod's), veths on hull's bridges that no lease names, bridges claimed and firewall
+//! state kept for networks that no longer exist (a killed `network create`/`rm`), and hull's
+//! nft table when it is missing. Called by crate::check after the containers' part.
 
 use std::collections::BTreeSet;
 
