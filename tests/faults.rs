@@ -167,10 +167,30 @@ fn quiesce(h: &Hull) -> Result<(), String> {
             return Ok(());
         }
         if Instant::now() > end {
-            return Err(format!("hull processes still running after 90 s: {busy:?}"));
+            let what: Vec<String> = busy.iter().map(|p| describe(*p)).collect();
+            return Err(format!(
+                "hull processes still running after 90 s:\n{}",
+                what.join("\n")
+            ));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A stuck process: its command line, state, and where the kernel has it waiting.
+fn describe(pid: i32) -> String {
+    let read = |f: &str| {
+        std::fs::read(format!("/proc/{pid}/{f}"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default()
+    };
+    format!(
+        "{pid} [{}] {} wchan={} stack:\n{}",
+        proc_state(pid).unwrap_or('?'),
+        read("cmdline"),
+        read("wchan"),
+        read("stack")
+    )
 }
 
 /// (id, status, pid) of every container, as inspect reports it.
