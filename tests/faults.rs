@@ -210,8 +210,22 @@ fn containers(h: &Hull) -> Vec<(String, String, i32)> {
         .collect()
 }
 
-/// The recorded state of each container is what the kernel says.
+/// The recorded state of each container is what the kernel says, once settled: a monitor
+/// that saw its init die records the exit a moment later (its exit hook is then a hull
+/// process, which `quiesce` waits for, but the moment before it is not).
 fn states_match(h: &Hull) -> Result<Vec<String>, String> {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        match states_match_now(h) {
+            Err(_) if Instant::now() < end => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn states_match_now(h: &Hull) -> Result<Vec<String>, String> {
     let mut running = Vec::new();
     for (id, status, pid) in containers(h) {
         let short = &id[..12];
