@@ -151,7 +151,7 @@ fn kill_victim(h: &Hull, r: &mut Rng, child: &mut Child, delay: Duration) -> &'s
 }
 
 /// Waits until no hull or hullrt process of this state runs (monitors, the networks' DNS
-/// responders and containers aside).
+/// responders, containers and created containers' inits aside).
 fn quiesce(h: &Hull) -> Result<(), String> {
     let end = Instant::now() + Duration::from_secs(90);
     loop {
@@ -162,7 +162,12 @@ fn quiesce(h: &Hull) -> Result<(), String> {
                     .is_ok_and(|c| String::from_utf8_lossy(&c).contains("dns-serve"))
             })
             .collect();
-        busy.extend(ours(h, "/hullrt"));
+        // A created container's init (a pod's infra whose start was killed) is a clone of
+        // hullrt waiting on its exec fifo: a container, not a running command.
+        busy.extend(ours(h, "/hullrt").into_iter().filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim() != "hull:[init]")
+        }));
         if busy.is_empty() {
             return Ok(());
         }
