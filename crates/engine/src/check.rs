@@ -22,14 +22,23 @@ use crate::reconcile;
 /// Checks (and with `repair` removes) the leftovers of containers, then of networking.
 pub fn check(eng: &Engine, repair: bool) -> crate::network::Result<Report> {
     let mut r = Report::default();
-    let all = eng.list().unwrap_or_default();
+    // No list, no check: with an empty one every bundle, runtime state and directory would
+    // look like a leftover.
+    let listed = || {
+        eng.list().map_err(|e| crate::network::NetworkError::Host {
+            name: "containers".into(),
+            msg: e.to_string(),
+        })
+    };
+    let all = listed()?;
     orphans(eng, &all, repair, &mut r);
-    let all = eng.list().unwrap_or_default();
+    let all = listed()?;
     let live: BTreeSet<String> = all
         .iter()
         .filter(|c| c.status.is_live())
         .map(|c| c.id.clone())
         .collect();
+    // No pods table yet: no pods.
     let pods: BTreeSet<String> = crate::pod::store::list(&eng.conn)
         .unwrap_or_default()
         .into_iter()
