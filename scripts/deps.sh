@@ -5,7 +5,7 @@ pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
       runc crun uidmap hyperfine qemu-system-x86 cpio python3 time debootstrap
       containerd podman conmon docker.io docker-registry skopeo
       containernetworking-plugins protobuf-compiler
-      nftables socat iperf3
+      nftables socat iperf3 sqlite3
       libfaketime
       libc6-dev)  # libc.a: hull-pause links static-pie (crates/pause/build.rs)
 missing=()

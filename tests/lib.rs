@@ -365,3 +365,58 @@ pub fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// The state letter of process `pid` (R, S, T, Z...), or None once it is gone.
+pub fn proc_state(pid: i32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// The process that stopped itself at fault point `point` (`HULL_FAULT_STOP=point`, see
+/// hull_sys::fault_point) with `HULL_FAULT_TAG=tag` in its environment: waits up to `secs`.
+pub fn stopped_at(point: &str, tag: &str, secs: u64) -> Option<i32> {
+    let want = [
+        format!("HULL_FAULT_STOP={point}"),
+        format!("HULL_FAULT_TAG={tag}"),
+    ];
+    let mut found = None;
+    wait_for(secs, || {
+        found = std::fs::read_dir("/proc").ok().and_then(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .find(|&pid| {
+                    proc_state(pid) == Some('T')
+                        && std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                            let vars: Vec<&[u8]> = env.split(|&b| b == 0).collect();
+                            want.iter().all(|w| vars.contains(&w.as_bytes()))
+                        })
+                })
+        });
+        found.is_some()
+    });
+    found
+}
+
+/// SIGKILL to `pid` (a process a test stopped at a fault point).
+pub fn kill9(pid: i32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
+
+/// The pids in the cgroup directories named `name` (one list over all v1 hierarchies).
+pub fn cgroup_procs(name: &str) -> Vec<i32> {
+    let mut v: Vec<i32> = cgroup_dirs_named(name)
+        .iter()
+        .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
+        .flat_map(|s| {
+            s.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}

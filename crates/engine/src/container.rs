@@ -1,6 +1,6 @@
 //! The container model: one row of the `containers` table per container, its run config as
 //! JSON, and lookups by name, full id or unique id prefix. The kernel is the truth for
-//! "running": `refresh` checks the recorded pid before a caller reports a status.
+//! "running": reconcile.rs sets a row right before a caller reports a status.
 
 use std::collections::BTreeMap;
 
@@ -322,38 +322,6 @@ pub fn set_config(conn: &Connection, id: &str, config: &RunConfig) -> Result<(),
         params![id, json],
     )?;
     Ok(())
-}
-
-/// The kernel is the truth: a container recorded as live whose init is gone (the monitor or
-/// its hook was killed before recording the exit) is reported, and stored, as exited.
-pub fn refresh(conn: &Connection, c: &mut Container, paths: &crate::Paths) {
-    let exit_file = paths.exit_file(&c.id);
-    if !c.status.is_live() || c.status == Status::Restarting {
-        return;
-    }
-    if c.pid > 0 && process_alive(c.pid) {
-        return;
-    }
-    // A live monitor records the exit itself (and may be restarting the container).
-    if c.monitor_pid > 0 && process_alive(c.monitor_pid) {
-        return;
-    }
-    let code = std::fs::read_to_string(&exit_file)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(255);
-    let now = crate::nanotime::now_nanos();
-    if set_exited(conn, &c.id, code, false, &now).is_ok() {
-        // Its monitor died too, so no exit hook will run: its networking goes here. (A live
-        // monitor is about to run the hook, which may restart the container in place.)
-        if !(c.monitor_pid > 0 && process_alive(c.monitor_pid)) {
-            let _ = crate::network::endpoint::teardown(conn, paths, &c.id);
-        }
-        c.status = Status::Exited;
-        c.exit_code = code;
-        c.pid = 0;
-        c.finished_at = Some(now);
-    }
 }
 
 /// A process exists and is not a zombie.

@@ -53,7 +53,7 @@ impl Engine {
     /// A container by name or id, with its status checked against the kernel.
     pub fn lookup(&self, key: &str) -> Result<container::Container, container::ContainerError> {
         let mut c = container::lookup(&self.conn, key)?;
-        container::refresh(&self.conn, &mut c, &self.paths);
+        crate::reconcile::reconcile(self, &mut c);
         Ok(c)
     }
 
@@ -61,7 +61,7 @@ impl Engine {
     pub fn list(&self) -> Result<Vec<container::Container>, container::ContainerError> {
         let mut all = container::list(&self.conn)?;
         for c in &mut all {
-            container::refresh(&self.conn, c, &self.paths);
+            crate::reconcile::reconcile(self, c);
         }
         Ok(all)
     }

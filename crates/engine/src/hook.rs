@@ -9,19 +9,13 @@ use crate::{remove, rootfs, runtime};
 /// Exit status that tells the monitor to restart the container.
 pub const RESTART: i32 = 3;
 
-/// The container's cgroup recorded an OOM kill (v1 memory.oom_control, v2 memory.events).
-fn oom_killed(id: &str) -> bool {
-    let v1 = format!("/sys/fs/cgroup/memory/hull/{id}/memory.oom_control");
-    let v2 = format!("/sys/fs/cgroup/hull/{id}/memory.events");
-    for f in [v1, v2] {
-        if let Ok(s) = std::fs::read_to_string(&f) {
-            return s
-                .lines()
-                .filter_map(|l| l.strip_prefix("oom_kill "))
-                .any(|n| n.trim().parse::<u64>().unwrap_or(0) > 0);
-        }
-    }
-    false
+/// The container's cgroup (wherever it is: a pod's containers live under the pod's parent)
+/// recorded an OOM kill.
+fn oom_killed(c: &Container) -> bool {
+    let path = crate::pod::hooks::cgroups_path(c);
+    hull_cgroups::manager(Some(&path), &c.id)
+        .and_then(|m| m.oom_kill_count())
+        .is_ok_and(|n| n > 0)
 }
 
 fn should_restart(c: &Container, code: i32) -> bool {
@@ -38,15 +32,22 @@ fn should_restart(c: &Container, code: i32) -> bool {
 
 /// `exited ID CODE`: returns the hook's exit status (0, or RESTART).
 pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
+    record_exit(eng, id, code, true)
+}
+
+/// Records the exit and tears the container down, or (`may_restart`, the policy agreeing)
+/// keeps its network for the monitor's restart. Also run by hull itself for a container
+/// whose monitor is dead (reconcile.rs).
+pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 {
     let Ok(c) = container::lookup(&eng.conn, id) else {
         return 0;
     };
-    let oom = oom_killed(id);
+    let oom = oom_killed(&c);
     // The runtime's delete (its state, the cgroup) runs beside the rest of the teardown.
     let delete = runtime::spawn_delete(eng, id);
     let now = crate::nanotime::now_nanos();
     let _ = container::set_exited(&eng.conn, id, code, oom, &now);
-    if should_restart(&c, code) {
+    if may_restart && should_restart(&c, code) {
         runtime::wait_delete(delete);
         let _ = container::bump_restart(&eng.conn, id);
         return RESTART;

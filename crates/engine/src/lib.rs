@@ -2,6 +2,7 @@
 //! state in SQLite, and the verbs. The `hull` binary is a thin clap layer over this crate.
 
 pub mod attach;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod container;
@@ -23,6 +24,7 @@ pub mod parse;
 pub mod paths;
 pub mod pod;
 pub mod prune;
+pub mod reconcile;
 pub mod remove;
 pub mod rootfs;
 pub mod runtime;

@@ -20,9 +20,9 @@ pub fn remove(eng: &Engine, c: &Container, force: bool, volumes: bool) -> Result
             return Err(RemoveError::Running(c.name.clone()));
         }
         let _ = container::set_stop_requested(&eng.conn, &c.id, true);
-        let _ = runtime::kill(eng, &c.id, 9);
+        crate::reconcile::kill_init(eng, c, 9);
         stop::wait_exit(eng, c, Some(std::time::Duration::from_secs(30)));
-        if c.monitor_pid > 0 && container::process_alive(c.monitor_pid) {
+        if crate::reconcile::monitor_alive(c.monitor_pid) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(c.monitor_pid),
                 nix::sys::signal::Signal::SIGKILL,
@@ -45,9 +45,13 @@ pub fn remove_files(eng: &Engine, c: &Container, volumes: bool) {
     rootfs::unmount(&eng.paths.rootfs(&c.id));
     crate::shm::unmount(&eng.paths, &c.id);
     crate::volmount::release(eng, c);
+    // The row first: killed after it, the directories are left without one, which `system
+    // check` finds and removes; the other way round would leave a row whose files are half
+    // gone, a container that can neither start nor be told from a healthy one.
+    let _ = container::delete(&eng.conn, &c.id);
+    hull_sys::fault_point("hull-rm-files");
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));
-    let _ = container::delete(&eng.conn, &c.id);
     if volumes {
         for m in c
             .config

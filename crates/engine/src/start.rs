@@ -251,6 +251,8 @@ pub fn start_with_image(
     at: Attach,
     img: Option<&image::ImageInfo>,
 ) -> Result<Started, StartError> {
+    crate::reconcile::clear_leftovers(eng, c);
+    hull_sys::fault_point("hull-start-prepare");
     if let Err(e) = prepare_bundle(eng, c, img) {
         unprepare(eng, c);
         return Err(e);
@@ -294,6 +296,7 @@ fn handshake(
         match proto::read_frame(s) {
             // With a terminal: created, not started yet.
             Ok(Some((proto::CREATED, p))) => {
+                hull_sys::fault_point("hull-start-created");
                 pid = proto::payload_i32(&p).unwrap_or(0);
                 let now = crate::nanotime::now_nanos();
                 container::set_running(&eng.conn, &c.id, pid, monitor_pid, &now)?;
@@ -301,6 +304,7 @@ fn handshake(
             }
             // The monitor records no exit before our GO, so this write cannot come after it.
             Ok(Some((proto::STARTED, p))) => {
+                hull_sys::fault_point("hull-start-started");
                 if pid == 0 {
                     pid = proto::payload_i32(&p).unwrap_or(0);
                     let now = crate::nanotime::now_nanos();

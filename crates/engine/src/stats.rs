@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
+use crate::container::Container;
 use crate::{sysinfo, timefmt};
 
 #[derive(Debug, thiserror::Error)]
@@ -18,23 +19,18 @@ pub enum StatsError {
     Ps(String),
 }
 
-/// The cgroup hull gives container `id` (the OCI spec's linux.cgroupsPath).
-pub fn cgroups_path(id: &str) -> String {
-    // A pod's containers live under the pod's cgroup parent (crates/engine/src/pod).
-    crate::pod::hooks::cgroups_path_of(id)
-}
-
-fn manager(id: &str) -> Result<Box<dyn hull_cgroups::Manager>, StatsError> {
-    hull_cgroups::manager(Some(&cgroups_path(id)), id).map_err(|source| StatsError::Cgroup {
-        id: id.to_string(),
+fn manager(c: &Container) -> Result<Box<dyn hull_cgroups::Manager>, StatsError> {
+    let path = crate::pod::hooks::cgroups_path(c);
+    hull_cgroups::manager(Some(&path), &c.id).map_err(|source| StatsError::Cgroup {
+        id: c.id.clone(),
         source,
     })
 }
 
 /// Every process of the container, as host pids.
-pub fn pids(id: &str) -> Result<Vec<i32>, StatsError> {
-    manager(id)?.pids().map_err(|source| StatsError::Cgroup {
-        id: id.to_string(),
+pub fn pids(c: &Container) -> Result<Vec<i32>, StatsError> {
+    manager(c)?.pids().map_err(|source| StatsError::Cgroup {
+        id: c.id.clone(),
         source,
     })
 }
@@ -55,10 +51,12 @@ pub struct Sample {
     pub pids: u64,
 }
 
-/// Reads the container's counters now; `pid` is its init (for the network namespace's
-/// counters), 0 when it has none.
-pub fn sample(id: &str, pid: i32) -> Result<Sample, StatsError> {
-    let s = manager(id)?.stats().map_err(|source| StatsError::Cgroup {
+/// Reads the container's counters now; its init's network namespace gives the network
+/// counters while it runs.
+pub fn sample(c: &Container) -> Result<Sample, StatsError> {
+    let id = &c.id;
+    let pid = if c.status.is_live() { c.pid } else { 0 };
+    let s = manager(c)?.stats().map_err(|source| StatsError::Cgroup {
         id: id.to_string(),
         source,
     })?;

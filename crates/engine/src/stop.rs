@@ -60,27 +60,11 @@ pub fn wait_exit(eng: &Engine, c: &Container, timeout: Option<Duration>) -> Opti
     // No monitor (or it went away): the database, checked against the kernel.
     match container::lookup(&eng.conn, &c.id) {
         Ok(mut now) => {
-            container::refresh(&eng.conn, &mut now, &eng.paths);
+            crate::reconcile::reconcile(eng, &mut now);
             if now.status.is_live() && now.pid > 0 && container::process_alive(now.pid) {
                 // Alive without a monitor socket: wait on the process itself.
-                let deadline = timeout.map(|t| Instant::now() + t);
-                if let Ok(fd) = hull_sys::pidfd_open(now.pid) {
-                    let mut pfd = [nix::poll::PollFd::new(
-                        std::os::fd::AsFd::as_fd(&fd),
-                        nix::poll::PollFlags::POLLIN,
-                    )];
-                    let ms = deadline
-                        .map(|d| {
-                            d.saturating_duration_since(Instant::now())
-                                .as_millis()
-                                .min(i32::MAX as u128) as i32
-                        })
-                        .unwrap_or(-1);
-                    let t = nix::poll::PollTimeout::try_from(ms)
-                        .unwrap_or(nix::poll::PollTimeout::NONE);
-                    if nix::poll::poll(&mut pfd, t).unwrap_or(0) == 0 {
-                        return None;
-                    }
+                if !crate::reconcile::wait_gone(now.pid, timeout) {
+                    return None;
                 }
                 return Some(255);
             }
@@ -101,6 +85,18 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
     let secs = timeout.unwrap_or_else(|| c.config.stop_timeout());
     if c.status == container::Status::Paused {
         let _ = runtime::run(eng, "resume", &[&c.id]);
+    }
+    if crate::reconcile::running_monitor(eng, c) == 0 && c.pid > 0 {
+        // An orphan: no monitor will record the exit or tear the container down.
+        crate::reconcile::kill_init(eng, c, sig);
+        let mut last = sig;
+        if !crate::reconcile::wait_gone(c.pid, Some(Duration::from_secs(u64::from(secs)))) {
+            crate::reconcile::kill_init(eng, c, 9);
+            last = 9;
+            crate::reconcile::wait_gone(c.pid, Some(Duration::from_secs(60)));
+        }
+        crate::reconcile::finish_orphan(eng, &mut c.clone(), 128 + last);
+        return Ok(());
     }
     let _ = runtime::kill(eng, &c.id, sig);
     if wait_exit(eng, c, Some(Duration::from_secs(u64::from(secs)))).is_none() {

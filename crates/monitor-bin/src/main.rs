@@ -90,6 +90,10 @@ fn run(args: &Args, start: &Start, mut sync: Option<Conn>) -> i32 {
         let msg = format!("monitor: bundle {}: {}", args.bundle, fdio::errmsg(e));
         return fail(&mut sync, msg);
     }
+    // Beside the runtime's pid file: if the starting hull is killed before it records us,
+    // the next hull finds the monitor of the container it adopts (crates/engine/src/reconcile.rs).
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let _ = fdio::write_file_atomic("monitor.pid", me.to_string().as_bytes());
     // SIGCHLD arrives through a signalfd. A hangup or ^C of the terminal we were started from
     // is not for us, and a client gone mid-write is an EPIPE, not a SIGPIPE. All blocked here;
     // the runtime and the hook start with an empty mask and default dispositions.

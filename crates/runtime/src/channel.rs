@@ -8,7 +8,9 @@
 //!   send_continue() ─────────────────────▶ namespaces, hostname, mounts
 //!   run createRuntime hooks ◀──────────── request_hooks()
 //!   send_hooks_done() ───────────────────▶ createContainer hooks, pivot_root, caps...
-//!   write state, exit ◀────────────────── send_ready()    (then blocks on exec.fifo)
+//!   write state ◀──────────────────────── send_ready()
+//!   send_created() ──────────────────────▶ stops dying with the parent
+//!   exit ◀─────────────────────────────── detached()      (then blocks on exec.fifo)
 //!   (any step) ◀───────────────────────── send_error(msg) and exit
 
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -23,12 +25,16 @@ enum ToInit {
     /// Carries the OCI state JSON, for the hooks init runs itself.
     Continue(String),
     HooksDone,
+    /// The state is saved: init may outlive the parent from now on.
+    Created,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 enum FromInit {
     HooksRequest,
     Ready,
+    /// Init no longer dies with the parent.
+    Detached,
     Error(String),
 }
 
@@ -71,6 +77,7 @@ pub fn pair() -> Result<(ParentEnd, InitEnd)> {
 pub enum Report {
     HooksRequest,
     Ready,
+    Detached,
 }
 
 pub struct ParentEnd(OwnedFd);
@@ -82,11 +89,21 @@ impl ParentEnd {
     pub fn send_hooks_done(&self) -> Result<()> {
         send_msg(&self.0, &ToInit::HooksDone)
     }
+    /// Tells init that the container is recorded and waits until it no longer dies with us
+    /// (were we to exit first, its parent-death signal would still kill it).
+    pub fn send_created(&self) -> Result<()> {
+        send_msg(&self.0, &ToInit::Created)?;
+        match self.next()? {
+            Report::Detached => Ok(()),
+            r => Err(Error::Other(format!("unexpected {r:?} from init"))),
+        }
+    }
     /// The next report from init; its error becomes ours, and a silent exit is an error.
     pub fn next(&self) -> Result<Report> {
         match recv_msg(&self.0)? {
             Some(FromInit::HooksRequest) => Ok(Report::HooksRequest),
             Some(FromInit::Ready) => Ok(Report::Ready),
+            Some(FromInit::Detached) => Ok(Report::Detached),
             Some(FromInit::Error(e)) => Err(Error::Init(e)),
             None => Err(Error::Init(
                 "container init exited before it was ready".into(),
@@ -122,6 +139,16 @@ impl InitEnd {
     }
     pub fn send_ready(&self) -> Result<()> {
         send_msg(&self.0, &FromInit::Ready)
+    }
+    /// Waits until the parent has recorded the container, runs `detach` (which clears the
+    /// parent-death signal), then says so.
+    pub fn wait_for_created(&self, detach: impl FnOnce() -> Result<()>) -> Result<()> {
+        match self.expect("created")? {
+            ToInit::Created => {}
+            m => return Err(Error::Other(format!("unexpected {m:?} from runtime"))),
+        }
+        detach()?;
+        send_msg(&self.0, &FromInit::Detached)
     }
     pub fn send_error(&self, msg: &str) {
         let _ = send_msg(&self.0, &FromInit::Error(msg.to_string()));

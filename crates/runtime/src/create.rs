@@ -120,6 +120,9 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     let plan = namespaces::plan(&bundle.spec);
     let seccomp = init::security::compile(&bundle.spec)?;
     let (parent, child) = channel::pair()?;
+    // Init watches us through this until create is done (see init::die_with_parent).
+    let me = hull_sys::pidfd_open(std::process::id() as i32)
+        .ctx(|| "pidfd_open of hullrt create".into())?;
     let io = crate::console::InitIo {
         console: console.as_ref(),
         keep_fds: o.extra_fds.total(),
@@ -128,6 +131,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         bundle: &bundle,
         plan: &plan,
         chan: child,
+        parent: me.as_fd(),
         fifo: &fifo,
         no_pivot: o.no_pivot,
         keyring: o.new_keyring.then_some(o.id.as_str()),
@@ -174,6 +178,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         hooks::run(saved.hooks.as_ref(), Kind::CreateRuntime, &creating)?;
         parent.send_hooks_done()?;
     }
+    hull_sys::fault_point("hullrt-create-ready");
     saved.owner = String::new();
     saved.save(&o.root)?;
     if let Some(pf) = &o.pid_file {
@@ -182,6 +187,8 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     if let Some(sock) = &o.pidfd_socket {
         crate::pidfd::send(sock, pid)?;
     }
+    // Only now may init outlive us: everything that names it is written.
+    parent.send_created()?;
     undo.pid = None;
     undo.cgroup = None;
     undo.dir = None;

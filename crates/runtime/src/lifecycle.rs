@@ -154,7 +154,7 @@ fn wait_gone(saved: &Saved, timeout: Duration) -> bool {
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     let saved = match Saved::load(root, id) {
         Ok(s) => s,
-        Err(Error::NotFound(_)) if force => return Ok(()),
+        Err(Error::NotFound(_)) if force => return destroy_half_made(root, id),
         Err(e) => return Err(e),
     };
     let st = saved.status(root);
@@ -204,6 +204,45 @@ pub fn destroy(root: &Path, saved: &Saved) -> Result<()> {
         eprintln!("warning: {e}");
     }
     Ok(())
+}
+
+/// `delete --force` of a container whose `create` was killed before it wrote state.json: the
+/// state directory, and the cgroup named by the config copy that create saved first (its init
+/// died with create, but anything else in the cgroup is killed too).
+fn destroy_half_made(root: &Path, id: &str) -> Result<()> {
+    let dir = state::dir(root, id);
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let copy = dir.join(crate::exec::CONFIG_COPY);
+    if let Ok(spec) = std::fs::read(&copy)
+        .ok()
+        .map(|b| crate::spec::parse(&b))
+        .transpose()
+    {
+        let path = spec.as_ref().and_then(|s| {
+            s.linux()
+                .as_ref()?
+                .cgroups_path()
+                .as_ref()
+                .map(|p| p.display().to_string())
+        });
+        if let Ok(cg) = crate::cgroup::manager(path.as_deref(), id) {
+            let end = Instant::now() + Duration::from_secs(10);
+            while let Ok(pids) = cg.pids() {
+                if pids.is_empty() || Instant::now() > end {
+                    break;
+                }
+                for p in pids {
+                    let _ = send(Pid::from_raw(p), Signal::SIGKILL);
+                }
+                let _ = cg.thaw();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = cg.destroy();
+        }
+    }
+    std::fs::remove_dir_all(&dir).map_err(|e| Error::sys("remove", &dir, e))
 }
 
 pub fn state_json(root: &Path, id: &str) -> Result<String> {

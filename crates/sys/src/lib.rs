@@ -117,6 +117,32 @@ pub fn set_parent_death_signal(sig: libc::c_int) -> io::Result<()> {
     cvt(ret.into()).map(|_| ())
 }
 
+/// A named instant where the crash tests stop the process: with `HULL_FAULT_STOP=NAME` in
+/// the environment, a debug build stops itself (SIGSTOP) on reaching NAME, so a test can kill
+/// it with SIGKILL exactly there (scripts/fault-inject.sh, tests/crash.rs). A release build
+/// compiles this to nothing.
+pub fn fault_point(name: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("HULL_FAULT_STOP").is_some_and(|v| v == name) {
+        // SAFETY: raise takes a signal number; no pointers are involved.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}
+
+/// Whether the process behind `pidfd` has exited (its pidfd polls readable).
+pub fn pidfd_exited(pidfd: BorrowedFd<'_>) -> bool {
+    let mut p = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, count 1, timeout 0: poll only reads and writes that struct.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & libc::POLLIN != 0
+}
+
 /// Makes this process a child subreaper: orphaned descendants are reparented to it.
 pub fn set_child_subreaper() -> io::Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag; no pointers are involved.

@@ -1,7 +1,9 @@
 //! `hull system check`: finds what networking left behind by a crash (a killed hull, a dead
 //! monitor, a reboot of nft but not of /run) and, with `repair`, removes or re-applies it:
-//! leases, published ports and pinned namespaces of containers that are not running, veths
-//! on hull's bridges that no lease names, and hull's nft table when it is missing.
+//! leases, published ports and pinned namespaces of containers that are not running (a pod's
+//! are the pod's), veths on hull's bridges that no lease names, bridges claimed and firewall
+//! state kept for networks that no longer exist (a killed `network create`/`rm`), and hull's
+//! nft table when it is missing. Called by crate::check after the containers' part.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +13,6 @@ use hull_net::netns;
 use rusqlite::Connection;
 
 use super::{endpoint, host, lease, Result};
-use crate::container;
 use crate::Paths;
 
 #[derive(Debug, Default)]
@@ -20,19 +21,6 @@ pub struct Report {
     pub found: Vec<String>,
     /// Failures while repairing.
     pub errors: Vec<String>,
-}
-
-/// Ids of containers whose process runs (their networking is in use).
-fn live(conn: &Connection, paths: &Paths) -> BTreeSet<String> {
-    let _ = container::init(conn);
-    container::list(conn)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|mut c| {
-            container::refresh(conn, &mut c, paths);
-            c.status.is_live().then_some(c.id)
-        })
-        .collect()
 }
 
 /// Pod ids (their namespaces are pinned under the same directory).
@@ -45,16 +33,22 @@ fn pods(conn: &Connection) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-pub fn check(conn: &Connection, paths: &Paths, repair: bool) -> Result<Report> {
+/// `live`: the ids of the containers that run (crate::check reconciled them with the kernel).
+pub fn check(
+    conn: &Connection,
+    paths: &Paths,
+    live: &BTreeSet<String>,
+    repair: bool,
+) -> Result<Report> {
     super::ensure_schema(conn)?;
     let mut r = Report::default();
-    let live = live(conn, paths);
     let pods = pods(conn);
 
-    // Leases, ports and namespaces of containers that are not running.
+    // Leases, ports and namespaces of containers that are not running. A pod's are held in
+    // the pod's name (its infra's), not a container's: the pod owns them while it exists.
     let mut owners: BTreeSet<String> = lease::all(conn)?
         .into_iter()
-        .filter(|l| !live.contains(&l.container))
+        .filter(|l| !live.contains(&l.container) && !pods.contains(&l.container))
         .map(|l| {
             r.found.push(format!(
                 "lease {} on {} of container {} that is not running",
@@ -131,6 +125,49 @@ pub fn check(conn: &Connection, paths: &Paths, repair: bool) -> Result<Report> {
             if repair {
                 if let Err(e) = h.nl.delete_link(l.index) {
                     r.errors.push(e.to_string());
+                }
+            }
+        }
+    }
+
+    // Networks a killed `network create` or `network rm` left half made or half removed:
+    // claimed bridges (with their route and rules) and firewall state that no network row
+    // owns. Under the lock create and rm hold, so one in progress is not taken for a leftover.
+    let _lock = super::host::lock()?;
+    let nets = super::list(conn)?;
+    let owned = |name: &str, bridge: Option<&str>| {
+        nets.iter()
+            .any(|n| n.name == name && bridge.is_none_or(|b| b == n.bridge))
+    };
+    let mut gone = BTreeSet::new();
+    for n in host::claims(paths) {
+        if owned(&n.name, Some(&n.bridge)) {
+            continue;
+        }
+        r.found.push(format!(
+            "bridge {} of network {} that does not exist (with its route and rules)",
+            n.bridge, n.name
+        ));
+        gone.insert(n.name.clone());
+        if repair {
+            let errs = host::down(paths, &n);
+            if errs.is_empty() {
+                host::release_claim(paths, &n.bridge);
+            }
+            r.errors.extend(errs);
+        }
+    }
+    if let Ok(state) = fw.state() {
+        for name in state.networks.keys() {
+            if owned(name, None) || gone.contains(name) {
+                continue;
+            }
+            r.found.push(format!(
+                "firewall rules of network {name} that does not exist"
+            ));
+            if repair {
+                if let Err(f) = fw.remove_network(name) {
+                    r.errors.extend(f.0.into_iter().map(|e| e.to_string()));
                 }
             }
         }

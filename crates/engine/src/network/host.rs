@@ -113,6 +113,63 @@ pub fn reload(conn: &Connection, paths: &Paths) -> Result<()> {
     firewall(paths).reload().map_err(|e| host_err("reload", e))
 }
 
+/// `<runroot>/network/bridges/<bridge>`: the claim on a bridge, written before the bridge,
+/// its route and its rules are made and removed after they are gone. A `kill -9` of
+/// `network create` (whose row then rolls back) or `network rm` (whose row is gone first)
+/// leaves the claim: `system check` finds there, and only there, what is ours to remove;
+/// another engine's (or another root's) bridges never have a claim of ours.
+fn claim_path(paths: &Paths, bridge: &str) -> PathBuf {
+    super::run_dir(paths).join("bridges").join(bridge)
+}
+
+/// Claims `n`'s bridge (see `claim_path`).
+pub fn claim(paths: &Paths, n: &Network) -> Result<()> {
+    let p = claim_path(paths, &n.bridge);
+    let body = serde_json::json!({
+        "name": n.name,
+        "bridge": n.bridge,
+        "subnet": n.subnet.to_string(),
+        "gateway": n.gateway.to_string(),
+        "internal": n.internal,
+    });
+    let dir = p.parent().expect("claim has a parent");
+    std::fs::create_dir_all(dir)
+        .map_err(|e| host_err(&n.name, format!("{}: {e}", dir.display())))?;
+    std::fs::write(&p, body.to_string())
+        .map_err(|e| host_err(&n.name, format!("{}: {e}", p.display())))
+}
+
+/// Drops the claim once the bridge and its rules are gone.
+pub fn release_claim(paths: &Paths, bridge: &str) {
+    let _ = std::fs::remove_file(claim_path(paths, bridge));
+}
+
+/// Every claimed bridge, as the network that claimed it.
+pub fn claims(paths: &Paths) -> Vec<Network> {
+    let dir = super::run_dir(paths).join("bridges");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
+            Some(Network {
+                id: String::new(),
+                name: v["name"].as_str()?.to_string(),
+                bridge: v["bridge"].as_str()?.to_string(),
+                subnet: v["subnet"].as_str()?.parse().ok()?,
+                gateway: v["gateway"].as_str()?.parse().ok()?,
+                internal: v["internal"].as_bool().unwrap_or(false),
+                mtu: None,
+                created: String::new(),
+                labels: Default::default(),
+            })
+        })
+        .collect()
+}
+
 /// `<runroot>/network/<name>`.
 pub fn net_dir(paths: &Paths, name: &str) -> PathBuf {
     super::run_dir(paths).join(name)

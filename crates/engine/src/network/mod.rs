@@ -375,11 +375,16 @@ fn create_locked(
         e => e.into(),
     })?;
     // On failure the transaction rolls back: no row for a network that is not there, and
-    // no half-made bridge either.
+    // no half-made bridge either. Killed here, the claim tells `system check`.
+    host::claim(paths, &n)?;
+    hull_sys::fault_point("hull-network-create-up");
     if let Err(e) = host::up(paths, &n) {
-        let _ = host::down(paths, &n);
+        if host::down(paths, &n).is_empty() {
+            host::release_claim(paths, &n.bridge);
+        }
         return Err(e);
     }
+    hull_sys::fault_point("hull-network-create-commit");
     Ok(n)
 }
 
@@ -423,8 +428,11 @@ pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<Network> {
         }
         Ok(())
     })?;
+    hull_sys::fault_point("hull-network-rm-down");
     let errs = host::down(paths, &n);
-    if !errs.is_empty() {
+    if errs.is_empty() {
+        host::release_claim(paths, &n.bridge);
+    } else {
         return Err(NetworkError::Host {
             name: n.name.clone(),
             msg: errs.join("; "),

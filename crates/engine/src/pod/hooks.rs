@@ -17,35 +17,12 @@ pub fn pod_id(cfg: &RunConfig) -> Option<&str> {
 }
 
 /// The OCI linux.cgroupsPath of a container: under its pod's cgroup parent, else /hull/<id>.
+/// The one home of this fact: the spec, the exit hook's OOM check, stats and top read it here.
 pub fn cgroups_path(c: &Container) -> String {
     match pod_id(&c.config) {
         Some(pod) => format!("{}/{}", infra::cgroup_parent(pod), c.id),
         None => format!("/hull/{}", c.id),
     }
-}
-
-/// The cgroups path of a container known only by id (stats, top): found in the cgroup tree.
-pub fn cgroups_path_of(id: &str) -> String {
-    for root in [
-        "/sys/fs/cgroup/memory",
-        "/sys/fs/cgroup/pids",
-        "/sys/fs/cgroup",
-    ] {
-        let hull = std::path::Path::new(root).join("hull");
-        if hull.join(id).is_dir() {
-            break;
-        }
-        let Ok(entries) = std::fs::read_dir(&hull) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("pod-") && e.path().join(id).is_dir() {
-                return format!("/hull/{name}/{id}");
-            }
-        }
-    }
-    format!("/hull/{id}")
 }
 
 /// Resolves a "pod:<id>" namespace mode to the path the runtime joins; an error when the

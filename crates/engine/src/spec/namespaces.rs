@@ -8,9 +8,8 @@ use super::{push, Ctx, Result, SpecError};
 use crate::container;
 
 fn target_pid(ctx: &Ctx<'_>, flag: &str, name: &str) -> Result<i32> {
-    let mut other = container::lookup(ctx.conn, name)?;
-    container::refresh(ctx.conn, &mut other, ctx.paths);
-    if !other.status.is_live() || other.pid <= 0 {
+    let other = container::lookup(ctx.conn, name)?;
+    if !other.status.is_live() || other.pid <= 0 || !container::process_alive(other.pid) {
         return Err(SpecError::NotRunning {
             flag: flag.into(),
             name: name.into(),

@@ -364,11 +364,12 @@ pub struct CheckArgs {
     repair: bool,
 }
 
-/// Lists networking leftovers (leases, ports, namespaces of containers not running, stray
-/// veths, a missing nft table); exit status 1 when some were found and not repaired.
+/// Lists leftovers of crashes (crates/engine/src/check.rs: orphaned containers, runtime
+/// states, mounts, bundles, cgroups; leases, ports, namespaces, stray veths, a missing nft
+/// table); exit status 1 when some were found and not repaired.
 pub fn check(paths: &Paths, args: CheckArgs) -> CmdResult {
-    let conn = db::open(&paths.db())?;
-    let r = network::check::check(&conn, paths, args.repair)?;
+    let eng = super::engine(paths)?;
+    let r = hull_engine::check::check(&eng, args.repair)?;
     for f in &r.found {
         println!("{}{f}", if args.repair { "repaired: " } else { "" });
     }

@@ -247,14 +247,11 @@ fn stats(eng: &Engine, key: &str, format: Option<&str>) -> CmdResult {
         .into_iter()
         .filter(|c| c.status.is_live())
         .collect();
-    let first: Vec<_> = live
-        .iter()
-        .map(|c| stats::sample(&c.id, c.pid).ok())
-        .collect();
+    let first: Vec<_> = live.iter().map(|c| stats::sample(c).ok()).collect();
     std::thread::sleep(std::time::Duration::from_millis(500));
     let mut rows = Vec::new();
     for (c, prev) in live.iter().zip(&first) {
-        if let Ok(cur) = stats::sample(&c.id, c.pid) {
+        if let Ok(cur) = stats::sample(c) {
             rows.push(stats::row(&c.id, &c.name, prev.as_ref(), &cur));
         }
     }
@@ -317,7 +314,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             let p = ops::lookup(&eng, &pod).map_err(err)?;
             println!("{:<24}{:<10}COMMAND", "CONTAINER", "PID");
             for c in ops::members(&eng, &p).map_err(err)? {
-                for pid in hull_engine::stats::pids(&c.id).unwrap_or_default() {
+                for pid in hull_engine::stats::pids(&c).unwrap_or_default() {
                     let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
                         .map(|b| {
                             String::from_utf8_lossy(&b)

@@ -41,11 +41,11 @@ const TITLES: &[(&str, &str)] = &[
     ("PIDs", "PIDS"),
 ];
 
-/// (id, name, init pid) of the containers to show.
+/// The containers to show.
 fn targets(
     eng: &hull_engine::Engine,
     args: &Args,
-) -> Result<Vec<(String, String, i32)>, super::CmdError> {
+) -> Result<Vec<hull_engine::Container>, super::CmdError> {
     let list = if args.containers.is_empty() {
         eng.list()?
             .into_iter()
@@ -57,20 +57,14 @@ fn targets(
             .map(|n| eng.lookup(n))
             .collect::<Result<Vec<_>, _>>()?
     };
-    Ok(list
-        .into_iter()
-        .map(|c| {
-            let pid = if c.status.is_live() { c.pid } else { 0 };
-            (c.id, c.name, pid)
-        })
-        .collect())
+    Ok(list)
 }
 
-fn read_all(targets: &[(String, String, i32)]) -> BTreeMap<String, stats::Sample> {
+fn read_all(targets: &[hull_engine::Container]) -> BTreeMap<String, stats::Sample> {
     targets
         .iter()
-        .filter(|(_, _, pid)| *pid > 0)
-        .filter_map(|(id, _, pid)| stats::sample(id, *pid).ok().map(|s| (id.clone(), s)))
+        .filter(|c| c.status.is_live() && c.pid > 0)
+        .filter_map(|c| stats::sample(c).ok().map(|s| (c.id.clone(), s)))
         .collect()
 }
 
@@ -86,10 +80,10 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         let cur = read_all(&now);
         let rows: Vec<Value> = now
             .iter()
-            .map(|(id, name, _)| {
+            .map(|t| {
                 let zero = stats::Sample::default();
-                let c = cur.get(id).unwrap_or(&zero);
-                let mut r = stats::row(id, name, prev.get(id), c);
+                let c = cur.get(&t.id).unwrap_or(&zero);
+                let mut r = stats::row(&t.id, &t.name, prev.get(&t.id), c);
                 if !args.no_trunc {
                     r["ID"] = r["Container"].clone();
                 }

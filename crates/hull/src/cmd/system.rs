@@ -19,7 +19,7 @@ enum SystemCmd {
     Prune(PruneArgs),
     /// Show the engine's directories, runtime, storage and the host (as `hull info`).
     Info(super::info::Args),
-    /// Find (and with --repair remove) networking leftovers: cmd/network.rs.
+    /// Find (and with --repair remove) what crashes left: crates/engine/src/check.rs.
     Check(super::network::CheckArgs),
 }
 

@@ -22,7 +22,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             code: 1,
         });
     }
-    let pids = stats::pids(&c.id)?;
+    let pids = stats::pids(&c)?;
     let rows = stats::top(&pids, &args.ps_args)?;
     let lines: Vec<String> = rows.iter().map(|r| r.join("\t")).collect();
     print!("{}", format::tabwrite(&lines));

@@ -6,7 +6,7 @@ pub mod security;
 mod trampoline;
 
 use std::ffi::CString;
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::{open, OFlag};
@@ -23,6 +23,8 @@ pub struct InitArgs<'a> {
     pub bundle: &'a Bundle,
     pub plan: &'a Plan,
     pub chan: InitEnd,
+    /// A pidfd of `hullrt create`, which init must not outlive until create is done.
+    pub parent: BorrowedFd<'a>,
     /// The exec fifo that `start` opens; init blocks on it before exec.
     pub fifo: &'a Path,
     pub no_pivot: bool,
@@ -39,6 +41,7 @@ pub struct InitArgs<'a> {
 /// after telling the parent what went wrong.
 pub fn run(args: InitArgs<'_>) -> ! {
     let _ = hull_sys::set_name(c"hull:[init]");
+    die_with_parent(args.parent);
     match setup(&args) {
         Ok(never) => match never {},
         Err(e) => {
@@ -82,6 +85,7 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     if plan.new_user {
         // The parent has written our id maps: become the namespace's root.
         hull_sys::set_ids(0, 0).ctx(|| "become root in the new user namespace".into())?;
+        die_with_parent(a.parent);
     }
     for (t, path) in &plan.join_in_init {
         namespaces::join(*t, path)?;
@@ -89,6 +93,7 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     if plan.joins_user {
         // setns keeps our host ids, which the joined namespace does not map: become its root.
         hull_sys::set_ids(0, 0).ctx(|| "become root in the joined user namespace".into())?;
+        die_with_parent(a.parent);
     }
     if !plan.unshare_in_init.is_empty() {
         unshare(plan.unshare_in_init).ctx(|| "unshare namespaces".into())?;
@@ -146,6 +151,7 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     let nnp = process.no_new_privileges() == Some(true);
     // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: keep it until then.
     let held = process::set_identity(process, in_userns, seccomp.is_some() && !nnp)?;
+    die_with_parent(a.parent);
     if let Some(mask) = process.user().umask() {
         hull_sys::set_umask(mask);
     }
@@ -158,6 +164,9 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     hull_sys::cloexec_from(3 + a.io.keep_fds).ctx(|| "close_range".into())?;
 
     a.chan.send_ready()?;
+    a.chan.wait_for_created(|| {
+        hull_sys::set_parent_death_signal(0).ctx(|| "prctl(PR_SET_PDEATHSIG, 0)".into())
+    })?;
     wait_for_start(&fifo)?;
     hooks::run(
         spec.hooks().as_ref(),
@@ -178,6 +187,17 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
             process.args().as_deref().unwrap_or_default()[0]
         ),
     ))
+}
+
+/// Until `create` has recorded the container, init dies with it, as runc's does: a killed
+/// `hullrt create` must not leave an init blocked on exec.fifo that no state names. Called
+/// again after each change of credentials, which clears the parent-death signal. If the
+/// parent died before the prctl, no signal will come: its pidfd tells.
+fn die_with_parent(parent: BorrowedFd<'_>) {
+    if hull_sys::set_parent_death_signal(libc::SIGKILL).is_err() || hull_sys::pidfd_exited(parent) {
+        // SAFETY: _exit ends the process at once, running nothing of the parent's state.
+        unsafe { libc::_exit(1) }
+    }
 }
 
 /// Blocks until `hullrt start` writes its byte into the exec fifo.
