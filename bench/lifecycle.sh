@@ -58,11 +58,15 @@ times = {r: {v: [] for v in verbs} for r in bins}
 def rt(r, *args):
     argv = [*wrap, bins[r], "--root", os.path.join(tmp, "root-" + r), *args]
     t0 = time.perf_counter()
-    p = subprocess.run(argv, cwd=bundle, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    dt = (time.perf_counter() - t0) * 1000
-    if p.returncode != 0:
-        sys.exit(f"{r} {' '.join(args)}: exit {p.returncode}: {p.stderr.decode().strip()}")
+    # stderr to a file, not a pipe: the container's process inherits create's stdio and
+    # would hold a pipe open long after create returned.
+    with open(os.path.join(tmp, "err"), "w+") as err:
+        p = subprocess.run(argv, cwd=bundle, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=err)
+        dt = (time.perf_counter() - t0) * 1000
+        if p.returncode != 0:
+            err.seek(0)
+            sys.exit(f"{r} {' '.join(args)}: exit {p.returncode}: {err.read().strip()}")
     return dt
 
 
