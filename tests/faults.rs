@@ -537,8 +537,12 @@ fn kill_at_random_instants_and_check_the_invariants() {
             .spawn()
             .unwrap();
         let victim = kill_victim(&h, &mut r, &mut child, delay);
-        let _ = child.wait();
-        let what = format!("{victim} during {} after {delay:?}", args.join(" "));
+        // Whether the command was still running when hull was killed (else it had finished).
+        let cut = child
+            .wait()
+            .is_ok_and(|st| std::os::unix::process::ExitStatusExt::signal(&st) == Some(9));
+        let when = if cut { "" } else { " (it had ended)" };
+        let what = format!("{victim} during {} after {delay:?}{when}", args.join(" "));
         eprintln!("faults: kill {i}: {what}");
         if let Err(e) = invariants(&h).and_then(|()| whole_or_absent(&h, &pulled)) {
             fail(i, &what, e);
