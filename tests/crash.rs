@@ -347,3 +347,43 @@ fn a_killed_rm_leaves_nothing_after_repair() {
     assert!(clean, "after --repair: {out}");
     h.assert_empty();
 }
+
+/// `pod create` killed after the runtime created the infra, before it started it: `pod rm -f`
+/// removes the half-made pod whole (its created infra, its pinned network namespace, its
+/// cgroup parent), and `system check` then finds nothing to repair.
+#[test]
+fn pod_rm_of_a_half_made_pod_removes_its_network_namespace() {
+    let h = util::Hull::new();
+    kill_at(
+        &h,
+        &["pod", "create", "--name", "half"],
+        "hull-pod-infra-created",
+    );
+    let v: serde_json::Value = serde_json::from_str(&h.ok(&["pod", "inspect", "half"])).unwrap();
+    let id = v[0]["Id"]
+        .as_str()
+        .or(v["Id"].as_str())
+        .unwrap()
+        .to_string();
+    let pinned = h.runroot().join("netns").join(&id);
+    assert!(
+        pinned.exists(),
+        "the killed create pinned {}",
+        pinned.display()
+    );
+    h.ok(&["pod", "rm", "-f", "half"]);
+    assert!(
+        !pinned.exists(),
+        "pinned namespace left: {}",
+        pinned.display()
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&id), "a mount of pod {id} left");
+    assert!(
+        cgroup_procs(&id).is_empty(),
+        "the created infra's init left"
+    );
+    let (clean, out) = check(&h, false);
+    assert!(clean, "after pod rm -f: {out}");
+    h.assert_empty();
+}

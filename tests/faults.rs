@@ -8,12 +8,16 @@
 //!   exist (leases, ports, veths and nft rules: system check's own report);
 //! - `PRAGMA integrity_check` is ok; the data in a volume is never lost;
 //! - every container can still be stopped, started and removed (every 10 kills, and at the end).
+//! - the image `pull` fetches (from a private registry on loopback) is listed whole or not at
+//!   all; after a kill during `pull`, a pull again succeeds, and once the image is removed
+//!   the content store holds no blob or layer it did not hold before the first pull.
 //!
 //! Seeded and reproducible in what it runs and when it kills: the seed is printed, and
 //! `HULL_FAULTS_SEED=N` runs the same sequence (the instants are wall-clock delays, so a
 //! kill lands near, not exactly on, the same instruction). `HULL_FAULTS_KILLS` sets the
 //! number of kills (CI: 20; scripts/fault-inject.sh runs thousands).
 
+mod registry_util;
 #[path = "hull_run_util.rs"]
 mod util;
 
@@ -46,13 +50,13 @@ const KUBE: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: NAME}\nspec:\n  
     - name: main\n    image: busybox\n    command: [sleep, '1000']\n";
 
 /// The command of one step, chosen by the seed.
-fn pick_op(r: &mut Rng, dir: &Path, archive: &str) -> Vec<String> {
+fn pick_op(r: &mut Rng, dir: &Path, archive: &str, pulled: &str) -> Vec<String> {
     let c = r.name("c", 4);
     let n = r.name("n", 3);
     let p = r.name("p", 2);
     let v = r.name("v", 3);
     let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    match r.below(17) {
+    match r.below(18) {
         0 | 1 => s(&[
             "run",
             "-d",
@@ -83,6 +87,7 @@ fn pick_op(r: &mut Rng, dir: &Path, archive: &str) -> Vec<String> {
         13 => s(&["load", "-i", archive]),
         14 => s(&["volume", "create", &v]),
         15 => s(&["volume", "rm", &v]),
+        16 => s(&["pull", "-q", "--tls-verify=false", pulled]),
         _ => s(&[
             "run",
             "-d",
@@ -370,6 +375,59 @@ fn lifecycle(h: &Hull, remove: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The pulled image is listed whole or not at all: if `hull images` shows it, every blob of
+/// it is there (`save` reads them all).
+fn whole_or_absent(h: &Hull, pulled: &str) -> Result<(), String> {
+    let list = h.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    if !list.lines().any(|l| l == pulled) {
+        return Ok(());
+    }
+    let out = h.dir.path().join("pulled.tar");
+    let o = h.run(&["save", "-o", &out.display().to_string(), pulled]);
+    let _ = std::fs::remove_file(&out);
+    if o.code != 0 {
+        return Err(format!(
+            "{pulled} listed, but not whole: {}",
+            o.stderr.trim()
+        ));
+    }
+    Ok(())
+}
+
+/// The names in the content store (blobs and unpacked layers).
+fn store_files(h: &Hull) -> Vec<String> {
+    let mut v: Vec<String> = ["blobs/sha256", "layers"]
+        .iter()
+        .flat_map(|d| {
+            names_in(&h.root().join(d))
+                .into_iter()
+                .map(move |n| format!("{d}/{n}"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// After a kill during `pull`: the pull again succeeds, and once the image is removed the
+/// content store holds exactly what it held before the first pull (no orphan blob or layer).
+fn pull_again(h: &Hull, pulled: &str, before: &[String]) -> Result<(), String> {
+    let o = h.run(&["pull", "-q", "--tls-verify=false", pulled]);
+    if o.code != 0 {
+        return Err(format!("pull again: {}", o.stderr.trim()));
+    }
+    whole_or_absent(h, pulled)?;
+    let o = h.run(&["rmi", pulled]);
+    if o.code != 0 {
+        return Err(format!("rmi {pulled}: {}", o.stderr.trim()));
+    }
+    let after = store_files(h);
+    let extra: Vec<&String> = after.iter().filter(|f| !before.contains(f)).collect();
+    if !extra.is_empty() {
+        return Err(format!("orphans in the content store: {extra:?}"));
+    }
+    Ok(())
+}
+
 fn invariants(h: &Hull) -> Result<(), String> {
     quiesce(h)?;
     states_match(h)?;
@@ -392,6 +450,37 @@ fn invariants(h: &Hull) -> Result<(), String> {
         return Err(format!("volume data lost: {data:?}"));
     }
     Ok(())
+}
+
+/// Pushes an image of its own (not busybox's layers: its pull and rmi write and remove every
+/// blob) to the registry as `pulled`: one layer of 8 MiB of seeded bytes, so that a pull
+/// takes long enough to be killed in the middle.
+fn seed_registry(h: &Hull, r: &mut Rng, pulled: &str) {
+    let dir = h.dir.path().join("pulled");
+    std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+    let data: Vec<u8> = (0..1 << 20).flat_map(|_| r.next().to_le_bytes()).collect();
+    std::fs::write(dir.join("rootfs/data"), data).unwrap();
+    let tar = dir.join("rootfs.tar");
+    let ok = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(dir.join("rootfs"))
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(ok.success(), "tar");
+    let tar = tar.display().to_string();
+    h.ok(&["import", &tar, "pulled-src:1"]);
+    let archive = dir.join("pulled.tar").display().to_string();
+    h.ok(&["save", "-o", &archive, "pulled-src:1"]);
+    h.ok(&["rmi", "pulled-src:1"]);
+    registry_util::skopeo_copy(
+        &[],
+        &format!("docker-archive:{archive}"),
+        &format!("docker://{pulled}"),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -426,11 +515,19 @@ fn kill_at_random_instants_and_check_the_invariants() {
     ]);
     let archive = h.dir.path().join("busybox.tar").display().to_string();
     h.ok(&["save", "-o", &archive, "busybox"]);
+    let reg = registry_util::Registry::start(h.dir.path(), "");
+    let pulled = reg.name("pulled:1");
+    seed_registry(&h, &mut Rng(seed), &pulled);
+    let before_pull = store_files(&h);
+    // Unkilled, a pull then rmi leaves the store as it was.
+    if let Err(e) = pull_again(&h, &pulled, &before_pull) {
+        panic!("a pull, not killed: {e}");
+    }
     let fail = |i: u64, what: &str, e: String| -> ! {
         panic!("faults: seed {seed}, kill {i} ({what}): {e}");
     };
     for i in 0..kills {
-        let args = pick_op(&mut r, h.dir.path(), &archive);
+        let args = pick_op(&mut r, h.dir.path(), &archive, &pulled);
         let delay = Duration::from_millis(r.below(400));
         let mut child = h
             .cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
@@ -440,11 +537,20 @@ fn kill_at_random_instants_and_check_the_invariants() {
             .spawn()
             .unwrap();
         let victim = kill_victim(&h, &mut r, &mut child, delay);
-        let _ = child.wait();
-        let what = format!("{victim} during {} after {delay:?}", args.join(" "));
+        // Whether the command was still running when hull was killed (else it had finished).
+        let cut = child
+            .wait()
+            .is_ok_and(|st| std::os::unix::process::ExitStatusExt::signal(&st) == Some(9));
+        let when = if cut { "" } else { " (it had ended)" };
+        let what = format!("{victim} during {} after {delay:?}{when}", args.join(" "));
         eprintln!("faults: kill {i}: {what}");
-        if let Err(e) = invariants(&h) {
+        if let Err(e) = invariants(&h).and_then(|()| whole_or_absent(&h, &pulled)) {
             fail(i, &what, e);
+        }
+        if args[0] == "pull" {
+            if let Err(e) = pull_again(&h, &pulled, &before_pull).and_then(|()| invariants(&h)) {
+                fail(i, "pull again", e);
+            }
         }
         if i % 10 == 9 {
             if let Err(e) = lifecycle(&h, false).and_then(|()| invariants(&h)) {

@@ -4,6 +4,7 @@
 mod images_archives;
 mod images_registry;
 mod images_support;
+mod registry_util;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;

@@ -331,6 +331,7 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
             return Err(e);
         }
     }
+    hull_sys::fault_point("hull-pod-infra-created");
     if let Err(e) = rt("start", &[]) {
         crate::runtime::delete_force(eng, runtime_id(p));
         return Err(e);
