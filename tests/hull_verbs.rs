@@ -496,3 +496,25 @@ fn stats_streams_until_stopped() {
     assert_eq!(first, "st3 1");
     assert_eq!(second, "st3 1");
 }
+
+/// docker's exit codes for an exec whose program cannot run: 127 when it is not found, 126
+/// when it cannot be executed (a directory), with the runtime's reason on stderr; a program
+/// that runs keeps its own code.
+#[test]
+fn exec_of_a_program_that_cannot_run_exits_as_docker() {
+    let h = Hull::new();
+    run_d(&h, "ex1", &["busybox", "sleep", "1000"]);
+    for (args, code, says) in [
+        (&["nosuch"][..], 127, "not found"),
+        (&["/no/such"][..], 127, "no such file or directory"),
+        (&["/tmp"][..], 126, "permission denied"),
+    ] {
+        let mut argv = vec!["exec", "ex1"];
+        argv.extend_from_slice(args);
+        let (got, err) = h.fails(&argv);
+        assert_eq!(got, code, "exec {args:?}: {err}");
+        assert!(err.contains(says), "exec {args:?}: {err}");
+    }
+    let (got, _) = h.fails(&["exec", "ex1", "sh", "-c", "exit 255"]);
+    assert_eq!(got, 255);
+}

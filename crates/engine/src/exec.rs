@@ -170,8 +170,10 @@ fn with_pty(
             }
         }
         if let Some(st) = child.try_wait()? {
-            relay::copy_file(errors, &mut std::io::stderr());
-            return Ok(st.code().unwrap_or(1));
+            let mut said = Vec::new();
+            relay::copy_file(errors, &mut said);
+            let _ = std::io::stderr().write_all(&said);
+            return Ok(relay::exit_code(st.code().unwrap_or(1), &said));
         }
     };
     if let Some((r, c)) = attach::terminal_size() {
@@ -258,8 +260,10 @@ fn with_pty(
         }
     }
     let code = child.wait()?.code().unwrap_or(1);
-    relay::copy_file(errors, &mut std::io::stderr());
-    Ok(code)
+    let mut said = Vec::new();
+    relay::copy_file(errors, &mut said);
+    let _ = std::io::stderr().write_all(&said);
+    Ok(relay::exit_code(code, &said))
 }
 
 /// `exec -d`: the process gets /dev/null for stdin and stdout; its stderr, which is also

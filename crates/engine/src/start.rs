@@ -225,16 +225,23 @@ fn spawn_monitor(
     Ok(child.id())
 }
 
-/// docker's exit codes for a command that cannot run.
-fn runtime_error(msg: String) -> StartError {
+/// docker's exit code for a command the runtime could not run, from the words of its
+/// message (runc's, which docker and podman read the same way): 127 for a program not
+/// found, 126 for one that may not be run, else `other`.
+pub fn cannot_run_code(msg: &str, other: i32) -> i32 {
     let lower = msg.to_ascii_lowercase();
-    let code = if lower.contains("not found") || lower.contains("no such") {
+    if lower.contains("not found") || lower.contains("no such") {
         127
     } else if lower.contains("permission denied") {
         126
     } else {
-        125
-    };
+        other
+    }
+}
+
+/// docker's exit codes for a command that cannot run.
+fn runtime_error(msg: String) -> StartError {
+    let code = cannot_run_code(&msg, 125);
     StartError::Runtime { msg, code }
 }
 

@@ -35,6 +35,8 @@ pub fn with_pipes(mut cmd: Command, interactive: bool) -> std::io::Result<i32> {
     let mut out: Option<std::fs::File> = child.stdout.take().map(|o| OwnedFd::from(o).into());
     let mut err: Option<std::fs::File> = child.stderr.take().map(|e| OwnedFd::from(e).into());
     let mut buf = [0u8; 16384];
+    // The end of what came on stderr: where the runtime says why the process could not run.
+    let mut err_tail = Vec::new();
     loop {
         let mut fds = vec![PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
         for s in [&out, &err].into_iter().flatten() {
@@ -48,9 +50,9 @@ pub fn with_pipes(mut cmd: Command, interactive: bool) -> std::io::Result<i32> {
         let ready: Vec<bool> = fds.iter().map(|f| f.any().unwrap_or(true)).collect();
         drop(fds);
         let mut i = 1;
-        for (s, to) in [
-            (&mut out, &mut std::io::stdout() as &mut dyn Write),
-            (&mut err, &mut std::io::stderr()),
+        for (s, to, is_err) in [
+            (&mut out, &mut std::io::stdout() as &mut dyn Write, false),
+            (&mut err, &mut std::io::stderr(), true),
         ] {
             let Some(f) = s else { continue };
             if ready[i] {
@@ -59,6 +61,9 @@ pub fn with_pipes(mut cmd: Command, interactive: bool) -> std::io::Result<i32> {
                     Ok(n) => {
                         let _ = to.write_all(&buf[..n]);
                         let _ = to.flush();
+                        if is_err {
+                            keep_tail(&mut err_tail, &buf[..n]);
+                        }
                     }
                 }
             }
@@ -77,7 +82,24 @@ pub fn with_pipes(mut cmd: Command, interactive: bool) -> std::io::Result<i32> {
     if let Some(e) = err {
         drain_available(e, &mut std::io::stderr())?;
     }
-    Ok(code)
+    Ok(exit_code(code, &err_tail))
+}
+
+/// The runtime exits 255 with `exec failed: ...` when the process could not run: docker's
+/// 126 or 127 then, chosen from the runtime's words as for `run`.
+pub fn exit_code(code: i32, stderr_tail: &[u8]) -> i32 {
+    let text = String::from_utf8_lossy(stderr_tail);
+    match text.rfind("exec failed:") {
+        Some(at) if code == 255 => crate::start::cannot_run_code(&text[at..], code),
+        _ => code,
+    }
+}
+
+/// Keeps the last 1 KiB of `data` in `tail`.
+fn keep_tail(tail: &mut Vec<u8>, data: &[u8]) {
+    tail.extend_from_slice(data);
+    let over = tail.len().saturating_sub(1024);
+    tail.drain(..over);
 }
 
 /// Copies what `pipe` holds now to `to` without waiting for more; the pipe back if a writer
