@@ -222,7 +222,10 @@ fn cri_attach_stdin_stdout() {
         let mut ids = Vec::new();
         for tty in [false, true] {
             let name = if tty { "tty" } else { "pipes" };
-            let script = "read line; echo got:$line; echo err:$line >&2; exit 3";
+            // A second before the exit: containerd can end the attach stream as soon as it
+            // sees the exit, before the last output is copied (containerd#5741; once in CI
+            // the stdout line was lost while stderr's came through).
+            let script = "read line; echo got:$line; echo err:$line >&2; sleep 1; exit 3";
             let id = p.container(name, script, |c| {
                 c.stdin = true;
                 c.tty = tty;
