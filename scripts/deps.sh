@@ -6,7 +6,7 @@ pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
       containerd podman conmon docker.io docker-registry skopeo
       containernetworking-plugins protobuf-compiler
       nftables socat iperf3 sqlite3
-      libfaketime
+      libfaketime musl-tools golang-go  # bench/clock.sh; tests/hull_faketime.rs
       libc6-dev)  # libc.a: hull-pause links static-pie (crates/pause/build.rs)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,5 +1,5 @@
 //! Rootfs pieces for the clock tests: the host's glibc programs (`date`, `bash`) with every
-//! library `ldd` lists for them and for libfaketime, so that the fake clock can load.
+//! library `ldd` lists for them.
 
 use std::path::Path;
 use std::process::Command;
@@ -28,11 +28,10 @@ fn ldd_paths(bin: &str) -> Vec<String> {
         .collect()
 }
 
-/// Puts the host's `date` and `bash`, and the libraries they and libfaketime need, in rootfs.
+/// Puts the host's `date` and `bash`, and the libraries they need, in rootfs.
 pub fn add_glibc_programs(rootfs: &Path) {
-    let lib = hull_clock::library_path().expect("libfaketime (scripts/deps.sh installs it)");
     let mut files = vec![DATE.to_string(), BASH.to_string()];
-    for bin in [DATE, BASH, lib.to_str().unwrap()] {
+    for bin in [DATE, BASH] {
         files.extend(ldd_paths(bin));
     }
     files.sort();

@@ -21,12 +21,12 @@ const IMAGE: &str = "clocktest:latest";
 /// A hull with the test image imported.
 fn hull() -> Hull {
     let h = Hull::new();
-    import(&h, IMAGE, None);
+    import(&h, IMAGE);
     h
 }
 
-/// Imports the test rootfs as `image`, with `preload` as its /etc/ld.so.preload.
-fn import(h: &Hull, image: &str, preload: Option<&str>) {
+/// Imports the test rootfs as `image`.
+fn import(h: &Hull, image: &str) {
     let rootfs = h
         .dir
         .path()
@@ -42,9 +42,6 @@ fn import(h: &Hull, image: &str, preload: Option<&str>) {
     }
     std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
-    if let Some(p) = preload {
-        std::fs::write(rootfs.join("etc/ld.so.preload"), p).unwrap();
-    }
     add_glibc_programs(&rootfs);
     let tar = rootfs.with_extension("tar");
     let st = Command::new("tar")
@@ -135,7 +132,7 @@ fn faketime_run_exec_update_inspect() {
     std::thread::sleep(Duration::from_secs(2));
     let b = nums(&exec(&h, &c, &[DATE, "+%s"]))[0];
     assert!(b >= a + 2, "the clock did not advance: {a} then {b}");
-    // A process with no environment at all (as nsenter would start it) too.
+    // A process with no environment at all too.
     assert_eq!(exec(&h, &c, &["env", "-i", DATE, "+%Y"]), "2020");
     // The main process.
     poll(30, "main process's 2020", || {
@@ -184,30 +181,6 @@ fn update_of_a_stopped_container_applies_at_its_next_start() {
     assert_eq!(clock_in_inspect(&h, &c)["Faketime"], "@2016-04-02 10:00:00");
     assert_eq!(h.ok(&["start", "-a", &c]).trim(), "2016-04-02");
     h.ok(&["rm", "-f", &c]);
-}
-
-#[test]
-fn the_images_own_preload_entries_are_kept() {
-    let h = hull();
-    let image = "clocktest-preload:latest";
-    import(&h, image, Some("/usr/lib/hull-test-missing.so\n"));
-    let out = h.run(&[
-        "run",
-        "--rm",
-        "--faketime",
-        "@2020-12-24 20:30:00",
-        image,
-        DATE,
-        "+%s",
-    ]);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(out.status.success(), "{stderr}");
-    assert_eq!(stdout.trim(), XMAS.to_string());
-    // glibc still tries the image's entry (and says it cannot find it).
-    assert!(stderr.contains("hull-test-missing.so"), "{stderr}");
 }
 
 #[test]

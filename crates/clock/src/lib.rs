@@ -1,8 +1,10 @@
 //! A per-container clock for hull.
 //!
 //! - [`FakeTime`]: `--faketime SPEC`, the wall clock a container sees (running from a date,
-//!   shifted, frozen, at a rate), carried out by Debian's libfaketime, which [`prepare`] and
-//!   [`Injection::apply`] inject without changing the image; [`update`] changes it live.
+//!   shifted, frozen, at a rate), as a [`Model`] of the real clock. A supervisor process per
+//!   container ([`serve`]) follows every process of the container with ptrace, hides the vDSO
+//!   at each exec and answers the realtime clock system calls, which the container's seccomp
+//!   filter sends to it ([`apply_json`]); [`update`] changes the clock live.
 //! - [`TimeOffsets`]: `--time-offset monotonic=S,boottime=S`, a time namespace (OCI
 //!   `linux.timeOffsets`).
 //!
@@ -11,17 +13,22 @@
 
 pub mod civil;
 mod inject;
+mod model;
 mod offsets;
+mod rules;
 mod settings;
 mod spec;
+mod trace;
 
 pub use inject::{
-    current_line, exec_env, image_preload, library_path, prepare, set_env, update, InjectError,
-    Injection, CACHE_SECS, CONTAINER_DIR, DEFAULT_CACHE_SECS, LIBRARY,
+    apply_json, clock_dir, prepare, seize_self, start_supervisor, update, InjectError, PTRACE_NOTE,
+    STATE_SUBDIR,
 };
+pub use model::Model;
 pub use offsets::TimeOffsets;
 pub use settings::{cap_add_warning, Settings, KEY};
 pub use spec::{Clock, FakeTime, SpecError};
+pub use trace::serve;
 
 /// The warning for `--cap-add SYS_TIME` (there is no namespace for the wall clock).
 pub const SYS_TIME_WARNING: &str = "warning: --cap-add SYS_TIME lets the container set the \

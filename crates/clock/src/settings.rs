@@ -46,55 +46,26 @@ impl Settings {
         serde_json::to_value(self).expect("settings serialize")
     }
 
-    /// At container start: prepares the fake clock under `state_dir` (offsets taken from the
-    /// real clock now), keeping the entries of the image's own /etc/ld.so.preload when the
-    /// rootfs is given, and edits the OCI config.json document.
+    /// At container start: writes the fake clock's model under `state_dir` (offsets taken
+    /// from the real clock now) and edits the OCI config.json document: the seccomp rules and
+    /// the createRuntime hook that starts the supervisor, `hook` followed by the clock
+    /// directory (see [`crate::start_supervisor`]).
     pub fn apply_json(
         &self,
         state_dir: &Path,
-        rootfs: Option<&Path>,
+        hook: &[String],
         spec: &mut Value,
     ) -> Result<(), InjectError> {
         if let Some(ft) = &self.faketime {
-            let inj = inject::prepare(state_dir, ft)?;
-            if let Some(r) = rootfs {
-                inj.keep_image_preload(r)?;
-            }
-            inj.apply_json(spec);
+            let dir = inject::prepare(state_dir, ft)?;
+            let mut hook = hook.to_vec();
+            hook.push(dir.display().to_string());
+            inject::apply_json(spec, &hook);
         }
         if let Some(t) = &self.time_offsets {
             t.apply_json(spec);
         }
         Ok(())
-    }
-}
-
-impl inject::Injection {
-    /// `apply` for an OCI config.json held as JSON.
-    pub fn apply_json(&self, spec: &mut Value) {
-        let mounts: Vec<Value> = self
-            .mounts()
-            .iter()
-            .map(|m| serde_json::to_value(m).expect("mount serializes"))
-            .collect();
-        if !spec["mounts"].is_array() {
-            spec["mounts"] = json!([]);
-        }
-        let list = spec["mounts"].as_array_mut().expect("array");
-        list.retain(|m| !mounts.iter().any(|n| n["destination"] == m["destination"]));
-        list.extend(mounts);
-        if spec["process"].is_object() {
-            let mut env: Vec<String> = spec["process"]["env"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|e| e.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            inject::set_env(&mut env, &inject::exec_env());
-            spec["process"]["env"] = json!(env);
-        }
     }
 }
 
@@ -166,20 +137,17 @@ mod tests {
     }
 
     #[test]
-    fn injection_json_replaces_earlier_clock_mounts() {
-        if inject::library_path().is_err() {
-            eprintln!("libfaketime not installed: skipping");
-            return;
-        }
+    fn faketime_json_has_the_hook_and_the_model() {
         let state = tempfile::tempdir().unwrap();
         let s = Settings::from_flags(Some("-1d"), None).unwrap();
-        let mut spec = json!({ "mounts": [], "process": { "env": ["PATH=/bin"] }, "linux": {} });
-        s.apply_json(state.path(), None, &mut spec).unwrap();
-        s.apply_json(state.path(), None, &mut spec).unwrap();
-        assert_eq!(spec["mounts"].as_array().unwrap().len(), 3);
-        let env = spec["process"]["env"].as_array().unwrap();
-        assert_eq!(env[0], "PATH=/bin");
-        assert!(env.iter().any(|e| e == "FAKETIME_DONT_FAKE_MONOTONIC=1"));
-        assert_eq!(inject::current_line(state.path()).unwrap(), "-86400");
+        let mut spec = json!({ "process": { "env": ["PATH=/bin"] }, "linux": {} });
+        s.apply_json(state.path(), &["/hull".into()], &mut spec)
+            .unwrap();
+        let hook = &spec["hooks"]["createRuntime"][0];
+        assert_eq!(hook["path"], "/hull");
+        let dir = crate::clock_dir(state.path());
+        assert_eq!(hook["args"][1], dir.display().to_string());
+        let m = crate::Model::read(&dir.join("clock")).unwrap();
+        assert_eq!(m.base - m.t0, -86_400 * 1_000_000_000);
     }
 }

@@ -38,24 +38,32 @@ pub fn store(cfg: &mut RunConfig, s: &Settings) {
 }
 
 /// spec::generate's step: prepares the fake clock under the container's run directory (a
-/// running date becomes an offset from the real clock now) and edits config.json.
+/// running date becomes an offset from the real clock now) and edits config.json: the
+/// clock's seccomp rules and `hull internal-clock hook DIR` as a createRuntime hook.
 pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<(), SpecError> {
     let Some(s) = settings(&ctx.c.config) else {
         return Ok(());
     };
-    s.apply_json(&ctx.paths.run_dir(&ctx.c.id), Some(&ctx.rootfs), spec)
+    let exe = std::env::current_exe().unwrap_or_else(|_| "hull".into());
+    let hook = [
+        exe.display().to_string(),
+        "internal-clock".into(),
+        "hook".into(),
+    ];
+    s.apply_json(&ctx.paths.run_dir(&ctx.c.id), &hook, spec)
         .map_err(|e| SpecError::Invalid(e.to_string()))
 }
 
-/// `exec`'s environment: what the main process got for the clock.
-pub fn exec_env(c: &Container, env: &mut Vec<String>) {
+/// `exec`: hands the calling process to the container's clock supervisor before it starts
+/// the runtime, which then follows the new process into the container.
+pub fn before_exec(eng: &Engine, c: &Container) -> Result<(), ClockError> {
     if settings(&c.config).is_some_and(|s| s.faketime.is_some()) {
-        hull_clock::set_env(env, &hull_clock::exec_env());
+        hull_clock::seize_self(&eng.paths.run_dir(&c.id))?;
     }
+    Ok(())
 }
 
-/// `update --faketime SPEC`: rewrites the clock file a running container's processes re-read,
-/// and stores the new setting (so a restart keeps it).
+/// `update --faketime SPEC`: gives a running container's supervisor the new clock, and stores the new setting (so a restart keeps it).
 pub fn update_faketime(eng: &Engine, c: &Container, spec: &str) -> Result<(), ClockError> {
     let ft = hull_clock::FakeTime::parse(spec)?;
     let mut s = settings(&c.config).unwrap_or_default();

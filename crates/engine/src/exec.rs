@@ -24,6 +24,8 @@ pub enum ExecError {
     Spec(#[from] spec::SpecError),
     #[error("exec: {0}")]
     Io(#[from] std::io::Error),
+    #[error("exec: {0}")]
+    Clock(#[from] crate::clock::ClockError),
 }
 
 #[derive(Default)]
@@ -57,7 +59,6 @@ fn process(eng: &Engine, c: &Container, args: Vec<String>, o: &Opts) -> Result<V
         env.push("TERM=xterm".into());
     }
     env = crate::parse::merge_env(&env, &cfg.env);
-    crate::clock::exec_env(c, &mut env);
     env = crate::parse::merge_env(&env, &o.env);
     let user = o.user.clone().unwrap_or_else(|| cfg.user.clone());
     let (uid, gid, extra) = if user.is_empty() {
@@ -117,6 +118,11 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
         None
     };
     cmd.arg(&c.id);
+    if let Err(e) = crate::clock::before_exec(eng, c) {
+        let _ = std::fs::remove_file(&pfile);
+        let _ = std::fs::remove_file(run_dir.join(&sock_name));
+        return Err(e.into());
+    }
     // None of our own fds ever reaches the process: a file the caller redirected from, or
     // the caller's terminal, would be the container's to write or read (docker and podman
     // relay every stream too). The runtime's stdio becomes the process's stdio without a

@@ -148,11 +148,16 @@ fn prepare_bundle(
         let path = std::env::var("PATH").unwrap_or_else(|_| {
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
         });
-        doc["hooks"]["createRuntime"] = serde_json::json!([{
+        let hook = serde_json::json!({
             "path": args[0],
             "args": args,
             "env": [format!("PATH={path}")],
-        }]);
+        });
+        // Before the clock's hook (spec::generate's), if there is one.
+        match doc["hooks"]["createRuntime"].as_array_mut() {
+            Some(list) => list.insert(0, hook),
+            None => doc["hooks"]["createRuntime"] = serde_json::json!([hook]),
+        }
     }
     let path = run_dir.join("config.json");
     // It holds the container's environment (-e PASSWORD=...): root's alone.

@@ -90,6 +90,9 @@ enum Cmd {
     System(cmd::system::Args),
     #[command(name = "internal-hook", hide = true)]
     InternalHook(cmd::hook::Args),
+    /// The clock supervisor of a --faketime container (`hook DIR`, `serve DIR PID`).
+    #[command(name = "internal-clock", hide = true)]
+    InternalClock(cmd::clock::InternalArgs),
     /// Reads stdin to its end: holds a detached `exec -it` session's terminal.
     #[command(name = "internal-drain", hide = true)]
     InternalDrain,
@@ -140,6 +143,7 @@ fn main() {
         Cmd::Unpause(a) => cmd::unpause::exec(&paths, a),
         Cmd::System(a) => cmd::system::exec(&paths, a),
         Cmd::InternalHook(a) => cmd::hook::exec(&paths, a),
+        Cmd::InternalClock(a) => cmd::clock::internal(a),
         Cmd::InternalDrain => {
             hull_engine::exec::drain_stdin();
             Ok(())

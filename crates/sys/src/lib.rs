@@ -396,3 +396,19 @@ pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     // SAFETY: the kernel just returned this fd to us and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
+
+/// `PTRACE_LISTEN` (nix has no wrapper): leaves a seized tracee in its group-stop (SIGSTOP,
+/// SIGTSTP) while letting the tracer hear when it ends.
+pub fn ptrace_listen(pid: libc::pid_t) -> io::Result<()> {
+    // SAFETY: PTRACE_LISTEN takes no address or data; the kernel checks that `pid` is our
+    // tracee in a group-stop and fails with ESRCH/EIO otherwise.
+    let ret = unsafe {
+        libc::ptrace(
+            libc::PTRACE_LISTEN,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
+    cvt(ret).map(drop)
+}

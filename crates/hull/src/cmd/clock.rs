@@ -1,5 +1,7 @@
 //! The per-container clock's flags: `--faketime SPEC` and `--time-offset` for create/run,
-//! the `--cap-add SYS_TIME` warning (`hull update --faketime` is in update.rs).
+//! the `--cap-add SYS_TIME` warning (`hull update --faketime` is in update.rs); and the
+//! hidden `internal-clock` verb: the createRuntime hook that starts a container's clock
+//! supervisor, and the supervisor itself.
 
 use hull_engine::{clock, RunConfig};
 
@@ -21,13 +23,35 @@ impl ClockFlags {
     pub fn store(&self, cfg: &mut RunConfig) -> Result<(), CmdError> {
         let s = clock::Settings::from_flags(self.faketime.as_deref(), self.time_offset.as_deref())?;
         if s.faketime.is_some() {
-            // Refused at create rather than at every start.
-            hull_clock::library_path()?;
+            eprintln!("{}", hull_clock::PTRACE_NOTE);
         }
         clock::store(cfg, &s);
         if let Some(w) = clock::cap_add_warning(&cfg.cap_add) {
             eprintln!("{w}");
         }
         Ok(())
+    }
+}
+
+/// (internal) `hook DIR` (the runtime's state on stdin) or `serve DIR PID`.
+#[derive(clap::Args)]
+pub struct InternalArgs {
+    what: String,
+    dir: std::path::PathBuf,
+    pid: Option<i32>,
+}
+
+pub fn internal(a: InternalArgs) -> super::CmdResult {
+    let fail = |e: String| CmdError::new(format!("internal-clock: {e}"));
+    match (a.what.as_str(), a.pid) {
+        ("hook", None) => {
+            let mut state = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut state)
+                .map_err(|e| fail(format!("runtime state: {e}")))?;
+            let exe = std::env::current_exe().map_err(|e| fail(e.to_string()))?;
+            hull_clock::start_supervisor(&exe, &a.dir, &state).map_err(|e| fail(e.to_string()))
+        }
+        ("serve", Some(pid)) => hull_clock::serve(&a.dir, pid).map_err(|e| fail(e.to_string())),
+        _ => Err(fail("expected `hook DIR` or `serve DIR PID`".into())),
     }
 }

@@ -1,0 +1,435 @@
+//! The clock supervisor: one process per container (`hull internal-clock serve`), the ptrace
+//! tracer of every process in it.
+//!
+//! - It seizes the container's init while the runtime holds it before its exec, and follows
+//!   every fork, vfork and clone from there (`hull exec` hands it its own process the same way,
+//!   over `STATE/faketime/clock.sock`, before it runs the runtime).
+//! - At each exec it hides the vDSO: before the new image runs its first instruction, the
+//!   `AT_SYSINFO_EHDR` entry of the auxiliary vector on the new stack becomes `AT_IGNORE`, so
+//!   glibc, musl, Go and static binaries all read the clock through the system call.
+//! - The container's seccomp filter (see `filter.rs`) returns `SECCOMP_RET_TRACE` for the
+//!   realtime clock calls only; at that stop the supervisor answers `clock_gettime`,
+//!   `gettimeofday` and `time` itself (the call is skipped, the faked value written into the
+//!   process), and rewrites the absolute realtime deadline of `clock_nanosleep` and
+//!   `timerfd_settime` in place for the duration of the call (restored at its exit stop).
+//!
+//! A process that is stopped here is stopped only for these events: other system calls never
+//! stop, and signals are passed on as they come.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, BufRead, BufReader, IoSlice, IoSliceMut, Write};
+use std::os::fd::AsFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::ptrace::{self, Options};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::time::{clock_gettime, ClockId};
+use nix::unistd::Pid;
+
+use crate::model::Model;
+
+const AT_NULL: u64 = 0;
+const AT_IGNORE: u64 = 1;
+const AT_SYSINFO_EHDR: u64 = 33;
+const TIMER_ABSTIME: u64 = 1;
+const CLOCK_REALTIME: i32 = 0;
+const CLOCK_REALTIME_COARSE: i32 = 5;
+const CLOCK_REALTIME_ALARM: i32 = 8;
+const CLOCK_TAI: i32 = 11;
+const NANOS: i64 = 1_000_000_000;
+/// How much of a new stack is read for argv, envp and auxv: far more than they ever take.
+const STACK_READ: usize = 512 * 1024;
+const PAGE: usize = 4096;
+
+/// The socket in the clock directory: `seize PID`, `reload`, `ping`.
+pub const SOCKET: &str = "clock.sock";
+/// The model file in the clock directory.
+pub const MODEL: &str = "clock";
+
+fn options() -> Options {
+    Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACECLONE
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACESECCOMP
+        | Options::PTRACE_O_TRACESYSGOOD
+}
+
+/// The bytes to put back into a process when its system call ends.
+struct Restore {
+    addr: usize,
+    bytes: Vec<u8>,
+}
+
+struct Supervisor {
+    dir: PathBuf,
+    model: Model,
+    init: i32,
+    init_gone: bool,
+    traced: HashSet<i32>,
+    restore: HashMap<i32, Restore>,
+}
+
+/// Seizes `init` and supervises it and everything it starts until all of them are gone.
+/// `dir` holds the model file and gets the socket.
+pub fn serve(dir: &Path, init: i32) -> io::Result<()> {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    mask.thread_block().map_err(io::Error::from)?;
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(io::Error::from)?;
+    let model_path = dir.join(MODEL);
+    let model = Model::read(&model_path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", model_path.display())))?;
+    let sock = dir.join(SOCKET);
+    let _ = std::fs::remove_file(&sock);
+    let listener = crate::inject::short_path(dir, SOCKET, UnixListener::bind)
+        .map_err(|e| io::Error::new(e.kind(), format!("bind {}: {e}", sock.display())))?;
+    listener.set_nonblocking(true)?;
+    ptrace::seize(Pid::from_raw(init), options()).map_err(|e| {
+        io::Error::other(format!("ptrace seize of the container's init {init}: {e}"))
+    })?;
+    let mut s = Supervisor {
+        dir: dir.to_path_buf(),
+        model,
+        init,
+        init_gone: false,
+        traced: HashSet::from([init]),
+        restore: HashMap::new(),
+    };
+    loop {
+        s.drain();
+        if s.init_gone && s.traced.is_empty() {
+            break;
+        }
+        let mut fds = [
+            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let client = fds[1].revents().is_some_and(|r| !r.is_empty());
+        while let Ok(Some(_)) = sfd.read_signal() {}
+        if client {
+            while let Ok((conn, _)) = listener.accept() {
+                s.client(conn);
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&sock);
+    Ok(())
+}
+
+impl Supervisor {
+    /// Handles every stop and exit that is waiting.
+    fn drain(&mut self) {
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return,
+                Ok(st) => self.event(st),
+                Err(Errno::EINTR) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn event(&mut self, st: WaitStatus) {
+        match st {
+            WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _) => {
+                let pid = pid.as_raw();
+                self.traced.remove(&pid);
+                self.restore.remove(&pid);
+                if pid == self.init {
+                    self.init_gone = true;
+                }
+            }
+            WaitStatus::PtraceEvent(pid, sig, ev) => {
+                self.traced.insert(pid.as_raw());
+                match ev {
+                    libc::PTRACE_EVENT_EXEC => {
+                        // The thread that called exec now has the process's pid.
+                        if let Ok(old) = ptrace::getevent(pid) {
+                            if old as i32 != pid.as_raw() {
+                                self.traced.remove(&(old as i32));
+                            }
+                        }
+                        let _ = hide_vdso(pid);
+                    }
+                    libc::PTRACE_EVENT_FORK
+                    | libc::PTRACE_EVENT_VFORK
+                    | libc::PTRACE_EVENT_CLONE => {
+                        if let Ok(child) = ptrace::getevent(pid) {
+                            self.traced.insert(child as i32);
+                        }
+                    }
+                    // Stop again at its exit, to put the caller's memory back.
+                    libc::PTRACE_EVENT_SECCOMP if self.syscall(pid) => {
+                        let _ = ptrace::syscall(pid, None);
+                        return;
+                    }
+                    libc::PTRACE_EVENT_STOP
+                        if matches!(
+                            sig,
+                            Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+                        ) =>
+                    {
+                        // A group-stop: it stays stopped until SIGCONT.
+                        let _ = hull_sys::ptrace_listen(pid.as_raw());
+                        return;
+                    }
+                    _ => {}
+                }
+                let _ = ptrace::cont(pid, None);
+            }
+            WaitStatus::PtraceSyscall(pid) => {
+                if let Some(r) = self.restore.remove(&pid.as_raw()) {
+                    let _ = write_mem(pid, r.addr, &r.bytes);
+                }
+                let _ = ptrace::cont(pid, None);
+            }
+            WaitStatus::Stopped(pid, sig) => {
+                self.traced.insert(pid.as_raw());
+                let _ = ptrace::cont(pid, sig);
+            }
+            _ => {}
+        }
+    }
+
+    /// A seccomp stop for one of the clock calls. True when the call goes on with a rewritten
+    /// argument that must be restored at its exit.
+    fn syscall(&mut self, pid: Pid) -> bool {
+        let Ok(mut regs) = ptrace::getregs(pid) else {
+            return false;
+        };
+        let result: i64 = match regs.orig_rax as i64 {
+            libc::SYS_clock_gettime => {
+                let clk = regs.rdi as i32;
+                if !matches!(clk, CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_TAI) {
+                    return false;
+                }
+                let t = self.now(clk);
+                put(pid, regs.rsi, &timespec(t))
+            }
+            libc::SYS_gettimeofday => {
+                let t = self.now(CLOCK_REALTIME);
+                let tv = [t.div_euclid(NANOS), t.rem_euclid(NANOS) / 1000];
+                let mut r = put(pid, regs.rdi, &words(&tv));
+                if r == 0 && regs.rsi != 0 {
+                    r = put(pid, regs.rsi, &[0u8; 8]);
+                }
+                r
+            }
+            libc::SYS_time => {
+                let secs = self.now(CLOCK_REALTIME).div_euclid(NANOS);
+                let r = put(pid, regs.rdi, &secs.to_ne_bytes());
+                if r == 0 {
+                    secs
+                } else {
+                    r
+                }
+            }
+            libc::SYS_clock_nanosleep => {
+                let realtime = matches!(regs.rdi as i32, CLOCK_REALTIME | CLOCK_TAI);
+                if !realtime || regs.rsi & TIMER_ABSTIME == 0 {
+                    return false;
+                }
+                return self.deadline(pid, regs.rdx as usize);
+            }
+            libc::SYS_timerfd_settime => {
+                if regs.rsi & TIMER_ABSTIME == 0 || regs.rdx == 0 {
+                    return false;
+                }
+                let clk = fd_clock(pid, regs.rdi as i32);
+                if !matches!(clk, Some(CLOCK_REALTIME | CLOCK_REALTIME_ALARM)) {
+                    return false;
+                }
+                // struct itimerspec { it_interval, it_value }: the deadline is it_value. When
+                // the old value is written to the same struct, the kernel's output stays.
+                let rewrote = self.deadline(pid, regs.rdx as usize + 16);
+                if rewrote && regs.r10 == regs.rdx {
+                    self.restore.remove(&pid.as_raw());
+                }
+                return rewrote;
+            }
+            _ => return false,
+        };
+        // Skip the call: -1 as its number; its result is what rax holds.
+        regs.orig_rax = u64::MAX;
+        regs.rax = result as u64;
+        let _ = ptrace::setregs(pid, regs);
+        false
+    }
+
+    /// Rewrites the faked absolute deadline (a timespec at `addr`) into the real one.
+    fn deadline(&mut self, pid: Pid, addr: usize) -> bool {
+        let mut b = [0u8; 16];
+        if read_mem(pid, addr, &mut b) != Some(16) {
+            return false;
+        }
+        let sec = i64::from_ne_bytes(b[..8].try_into().expect("8 bytes"));
+        let nsec = i64::from_ne_bytes(b[8..].try_into().expect("8 bytes"));
+        if sec == 0 && nsec == 0 {
+            return false; // timerfd: disarm
+        }
+        let fake = (sec as i128 * NANOS as i128 + nsec as i128).clamp(0, i64::MAX as i128) as i64;
+        let real = self.model.real_for(fake);
+        if write_mem(pid, addr, &timespec(real)).is_err() {
+            return false;
+        }
+        self.restore.insert(
+            pid.as_raw(),
+            Restore {
+                addr,
+                bytes: b.to_vec(),
+            },
+        );
+        true
+    }
+
+    /// The faked value of a realtime clock now (ns).
+    fn now(&self, clk: i32) -> i64 {
+        let id = ClockId::from_raw(clk);
+        let real = clock_gettime(id)
+            .map(|t| t.tv_sec() * NANOS + t.tv_nsec())
+            .unwrap_or(0);
+        self.model.fake(real)
+    }
+
+    /// One request on the socket: `seize PID`, `reload` or `ping`; answers `ok` or `error: ...`.
+    fn client(&mut self, conn: UnixStream) {
+        let _ = conn.set_nonblocking(false);
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut line = String::new();
+        let mut r = BufReader::new(&conn);
+        if r.read_line(&mut line).is_err() {
+            return;
+        }
+        let reply = match line.split_whitespace().collect::<Vec<_>>()[..] {
+            ["seize", pid] => match pid.parse::<i32>() {
+                Ok(p) => match ptrace::seize(Pid::from_raw(p), options()) {
+                    Ok(()) => {
+                        self.traced.insert(p);
+                        Ok(())
+                    }
+                    Err(e) => Err(format!("ptrace seize of {p}: {e}")),
+                },
+                Err(_) => Err(format!("bad pid {pid:?}")),
+            },
+            ["reload"] => Model::read(&self.dir.join(MODEL))
+                .map(|m| self.model = m)
+                .map_err(|e| e.to_string()),
+            ["ping"] => Ok(()),
+            _ => Err(format!("unknown request {:?}", line.trim())),
+        };
+        let text = match reply {
+            Ok(()) => "ok\n".to_string(),
+            Err(e) => format!("error: {e}\n"),
+        };
+        let _ = (&conn).write_all(text.as_bytes());
+    }
+}
+
+fn timespec(ns: i64) -> [u8; 16] {
+    let b = words(&[ns.div_euclid(NANOS), ns.rem_euclid(NANOS)]);
+    b.try_into().expect("16 bytes")
+}
+
+fn words(w: &[i64]) -> Vec<u8> {
+    w.iter().flat_map(|x| x.to_ne_bytes()).collect()
+}
+
+/// Writes an output of a skipped call: 0, or -EFAULT as the kernel would return.
+fn put(pid: Pid, addr: u64, bytes: &[u8]) -> i64 {
+    if addr == 0 {
+        return 0;
+    }
+    match write_mem(pid, addr as usize, bytes) {
+        Ok(()) => 0,
+        Err(_) => -(libc::EFAULT as i64),
+    }
+}
+
+fn write_mem(pid: Pid, addr: usize, bytes: &[u8]) -> io::Result<()> {
+    let remote = [RemoteIoVec {
+        base: addr,
+        len: bytes.len(),
+    }];
+    match process_vm_writev(pid, &[IoSlice::new(bytes)], &remote) {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn read_mem(pid: Pid, addr: usize, buf: &mut [u8]) -> Option<usize> {
+    let remote = [RemoteIoVec {
+        base: addr,
+        len: buf.len(),
+    }];
+    process_vm_readv(pid, &mut [IoSliceMut::new(buf)], &remote).ok()
+}
+
+/// Reads from `addr` up to `buf.len()` bytes, page by page, stopping at the first page that
+/// is not mapped (the top of the stack).
+fn read_until_unmapped(pid: Pid, addr: usize, buf: &mut [u8]) -> usize {
+    let mut remote = Vec::new();
+    let mut at = addr;
+    while at < addr + buf.len() {
+        let end = ((at / PAGE) + 1) * PAGE;
+        let end = end.min(addr + buf.len());
+        remote.push(RemoteIoVec {
+            base: at,
+            len: end - at,
+        });
+        at = end;
+    }
+    // process_vm_readv stops at the first element it cannot read.
+    process_vm_readv(pid, &mut [IoSliceMut::new(buf)], &remote).unwrap_or(0)
+}
+
+/// At the exec stop: the new stack holds argc, argv, NULL, envp, NULL, then the auxiliary
+/// vector; its AT_SYSINFO_EHDR entry (where the vDSO is) becomes AT_IGNORE.
+fn hide_vdso(pid: Pid) -> io::Result<()> {
+    let regs = ptrace::getregs(pid)?;
+    let sp = regs.rsp as usize;
+    let mut buf = vec![0u8; STACK_READ];
+    let n = read_until_unmapped(pid, sp, &mut buf);
+    let word = |i: usize| -> Option<u64> {
+        let b = buf.get(i * 8..i * 8 + 8)?;
+        (i * 8 + 8 <= n).then(|| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
+    };
+    let not_found = || io::Error::other("no auxiliary vector on the new stack");
+    let argc = word(0).ok_or_else(not_found)? as usize;
+    let mut i = 1 + argc + 1;
+    while word(i).ok_or_else(not_found)? != 0 {
+        i += 1;
+    }
+    i += 1;
+    loop {
+        let t = word(i).ok_or_else(not_found)?;
+        if t == AT_NULL {
+            return Ok(());
+        }
+        if t == AT_SYSINFO_EHDR {
+            return write_mem(pid, sp + i * 8, &AT_IGNORE.to_ne_bytes());
+        }
+        i += 2;
+    }
+}
+
+/// The clock of the timerfd `fd` of process `pid` (its fdinfo's `clockid:`).
+fn fd_clock(pid: Pid, fd: i32) -> Option<i32> {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("clockid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
