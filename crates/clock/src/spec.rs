@@ -1,15 +1,15 @@
-//! `--faketime SPEC`: what the user asks for, and the line libfaketime is given for it.
+//! `--faketime SPEC`: what the user asks for (`model.rs` turns it into a clock).
 //!
 //! hull's syntax differs from libfaketime's on purpose: a plain date is a clock that keeps
 //! running from there and `@date` is a frozen clock (libfaketime has it the other way round).
-//! A running date is not handed to libfaketime as a date at all: every process would restart
+//! A running date is not a date to restart from in each process: every process would restart
 //! the clock at that date when it starts. It is turned into an offset from the real clock when
 //! the container starts (and at each update), so every process, however late it starts, reads
 //! the same running clock.
 
 use std::fmt;
 
-use crate::civil::{days_from_civil, days_in_month, format_utc};
+use crate::civil::{days_from_civil, days_in_month};
 
 /// The largest offset or rate accepted: far enough for any test, small enough that no
 /// arithmetic on it overflows.
@@ -95,21 +95,6 @@ impl FakeTime {
 
     pub fn as_str(&self) -> &str {
         &self.text
-    }
-
-    /// The libfaketime setting for this clock when the real clock reads `now` (seconds since
-    /// the epoch): an offset in seconds (`+N`, `-N`) with the rate, or a frozen date.
-    pub fn libfaketime_line(&self, now: i64) -> String {
-        let offset = match self.clock {
-            Clock::Frozen(t) => return format_utc(t),
-            Clock::Offset(s) => s,
-            Clock::Running(t) => t - now,
-        };
-        let mut line = format!("{offset:+}");
-        if let Some(r) = self.rate {
-            line.push_str(&format!(" x{r}"));
-        }
-        line
     }
 }
 
@@ -303,8 +288,6 @@ mod tests {
             Clock::Running(XMAS - 20 * 3600 - 30 * 60)
         );
         let ft = FakeTime::parse("2020-12-24 20:30:00").unwrap();
-        assert_eq!(ft.libfaketime_line(XMAS + 100), "-100");
-        assert_eq!(ft.libfaketime_line(XMAS - 5), "+5");
         assert_eq!(ft.to_string(), "2020-12-24 20:30:00");
     }
 
@@ -329,19 +312,16 @@ mod tests {
         }
         let ft = FakeTime::parse("+2h x2").unwrap();
         assert_eq!(ft.rate(), Some(2.0));
-        assert_eq!(ft.libfaketime_line(0), "+7200 x2");
         let ft = FakeTime::parse("2020-12-24 20:30:00 x0.5").unwrap();
-        assert_eq!(ft.libfaketime_line(XMAS), "+0 x0.5");
+        assert_eq!(ft.rate(), Some(0.5));
     }
 
     #[test]
     fn frozen_is_at_sign() {
         let ft = FakeTime::parse("@2020-12-24 20:30:00").unwrap();
         assert_eq!(ft.clock(), Clock::Frozen(XMAS));
-        // libfaketime's plain date is its frozen form.
-        assert_eq!(ft.libfaketime_line(0), "2020-12-24 20:30:00");
         let ft = FakeTime::parse("@2020-12-24T21:30:00+01:00").unwrap();
-        assert_eq!(ft.libfaketime_line(0), "2020-12-24 20:30:00");
+        assert_eq!(ft.clock(), Clock::Frozen(XMAS));
     }
 
     #[test]
