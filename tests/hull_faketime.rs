@@ -150,6 +150,26 @@ fn all_within(out: &str, lo: i64, hi: i64) -> bool {
     !v.is_empty() && v.iter().all(|&t| t >= lo as f64 && t <= hi as f64)
 }
 
+/// The clock supervisors still running for this hull's containers.
+fn supervisors(h: &Hull) -> Vec<String> {
+    let dir = h.dir.path().display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("internal-clock") && c.contains(&dir))
+        .collect()
+}
+
+/// Removes `c`; its clock supervisor must then go.
+fn rm(h: &Hull, c: &str) {
+    h.ok(&["rm", "-f", c]);
+    poll(20, "the clock supervisor to exit", || {
+        supervisors(h).is_empty()
+    });
+}
+
 /// Removes the container even when an assertion fails.
 struct Rm<'a>(&'a Hull, String);
 impl Drop for Rm<'_> {
@@ -239,6 +259,7 @@ fn every_program_sees_the_fake_clock_and_updates_reach_them_live() {
     assert_eq!(host_year(), real_year, "the host's clock changed");
     let real = now();
     assert!(real > XMAS + 86_400 * 365, "the host reads {real}");
+    rm(&h, &c);
 }
 
 #[test]
@@ -299,4 +320,10 @@ fn rate_and_absolute_realtime_deadlines() {
         "now",
     ]);
     assert!(all_within(&out, XMAS, XMAS), "privileged: {out}");
+    rm(&h, &c);
+    assert!(
+        supervisors(&h).is_empty(),
+        "after --rm runs: {:?}",
+        supervisors(&h)
+    );
 }

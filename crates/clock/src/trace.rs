@@ -16,7 +16,7 @@
 //! A process that is stopped here is stopped only for these events: other system calls never
 //! stop, and signals are passed on as they come.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, IoSlice, IoSliceMut, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -73,7 +73,6 @@ struct Supervisor {
     model: Model,
     init: i32,
     init_gone: bool,
-    traced: HashSet<i32>,
     restore: HashMap<i32, Restore>,
 }
 
@@ -101,12 +100,13 @@ pub fn serve(dir: &Path, init: i32) -> io::Result<()> {
         model,
         init,
         init_gone: false,
-        traced: HashSet::from([init]),
         restore: HashMap::new(),
     };
     loop {
-        s.drain();
-        if s.init_gone && s.traced.is_empty() {
+        // Done once init is gone and the kernel has no tracee left for us (ECHILD): a set of
+        // our own would have to order a child's exit against its parent's fork event.
+        let none_left = s.drain();
+        if s.init_gone && none_left {
             break;
         }
         let mut fds = [
@@ -130,14 +130,15 @@ pub fn serve(dir: &Path, init: i32) -> io::Result<()> {
 }
 
 impl Supervisor {
-    /// Handles every stop and exit that is waiting.
-    fn drain(&mut self) {
+    /// Handles every stop and exit that is waiting; true when no tracee is left.
+    fn drain(&mut self) -> bool {
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
-                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return,
+                Ok(WaitStatus::StillAlive) => return false,
+                Err(Errno::ECHILD) => return true,
                 Ok(st) => self.event(st),
                 Err(Errno::EINTR) => {}
-                Err(_) => return,
+                Err(_) => return false,
             }
         }
     }
@@ -146,30 +147,15 @@ impl Supervisor {
         match st {
             WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _) => {
                 let pid = pid.as_raw();
-                self.traced.remove(&pid);
                 self.restore.remove(&pid);
                 if pid == self.init {
                     self.init_gone = true;
                 }
             }
             WaitStatus::PtraceEvent(pid, sig, ev) => {
-                self.traced.insert(pid.as_raw());
                 match ev {
                     libc::PTRACE_EVENT_EXEC => {
-                        // The thread that called exec now has the process's pid.
-                        if let Ok(old) = ptrace::getevent(pid) {
-                            if old as i32 != pid.as_raw() {
-                                self.traced.remove(&(old as i32));
-                            }
-                        }
                         let _ = hide_vdso(pid);
-                    }
-                    libc::PTRACE_EVENT_FORK
-                    | libc::PTRACE_EVENT_VFORK
-                    | libc::PTRACE_EVENT_CLONE => {
-                        if let Ok(child) = ptrace::getevent(pid) {
-                            self.traced.insert(child as i32);
-                        }
                     }
                     // Stop again at its exit, to put the caller's memory back.
                     libc::PTRACE_EVENT_SECCOMP if self.syscall(pid) => {
@@ -197,7 +183,6 @@ impl Supervisor {
                 let _ = ptrace::cont(pid, None);
             }
             WaitStatus::Stopped(pid, sig) => {
-                self.traced.insert(pid.as_raw());
                 let _ = ptrace::cont(pid, sig);
             }
             _ => {}
@@ -315,13 +300,8 @@ impl Supervisor {
         }
         let reply = match line.split_whitespace().collect::<Vec<_>>()[..] {
             ["seize", pid] => match pid.parse::<i32>() {
-                Ok(p) => match ptrace::seize(Pid::from_raw(p), options()) {
-                    Ok(()) => {
-                        self.traced.insert(p);
-                        Ok(())
-                    }
-                    Err(e) => Err(format!("ptrace seize of {p}: {e}")),
-                },
+                Ok(p) => ptrace::seize(Pid::from_raw(p), options())
+                    .map_err(|e| format!("ptrace seize of {p}: {e}")),
                 Err(_) => Err(format!("bad pid {pid:?}")),
             },
             ["reload"] => Model::read(&self.dir.join(MODEL))
