@@ -2,8 +2,10 @@
 //! state in SQLite, and the verbs. The `hull` binary is a thin clap layer over this crate.
 
 pub mod attach;
+pub mod changes;
 pub mod check;
 pub mod clock;
+pub mod commit;
 pub mod config;
 pub mod container;
 pub mod cp;
@@ -29,6 +31,7 @@ pub mod remove;
 pub mod rootfs;
 pub mod runtime;
 pub mod shm;
+pub mod since;
 pub mod spec;
 pub mod start;
 pub mod stats;

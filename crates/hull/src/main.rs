@@ -99,6 +99,16 @@ enum Cmd {
     Pod(cmd::pod::Args),
     /// Play Kubernetes manifests.
     Kube(cmd::kube::Args),
+    /// Manage containers (docker's `container` management command).
+    Container(cmd::container::Args),
+    /// Make an image of a container's changes.
+    Commit(cmd::commit::Args),
+    /// Show a container's changes to its image.
+    Diff(cmd::diff::Args),
+    /// Write a container's filesystem as a tar.
+    Export(cmd::export::Args),
+    /// Show an image's history.
+    History(cmd::history::Args),
 }
 
 fn main() {
@@ -147,6 +157,11 @@ fn main() {
         Cmd::Network(a) => cmd::network::exec(&paths, a),
         Cmd::Pod(a) => cmd::pod::exec(&paths, a),
         Cmd::Kube(a) => cmd::kube::exec(&paths, a),
+        Cmd::Container(a) => cmd::container::exec(&paths, a),
+        Cmd::Commit(a) => cmd::commit::exec(&paths, a),
+        Cmd::Diff(a) => cmd::diff::exec(&paths, a),
+        Cmd::Export(a) => cmd::export::exec(&paths, a),
+        Cmd::History(a) => cmd::history::exec(&paths, a),
     };
     if let Err(e) = res {
         if !e.msg.is_empty() {

@@ -36,6 +36,8 @@ enum ImageCmd {
     Pull(super::pull::Args),
     /// Remove unused images.
     Prune(PruneArgs),
+    /// Show an image's history.
+    History(super::history::Args),
 }
 
 #[derive(clap::Args)]
@@ -68,6 +70,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         ImageCmd::Import(a) => super::import::exec(paths, a),
         ImageCmd::Pull(a) => super::pull::exec(paths, a),
         ImageCmd::Prune(a) => prune_images(paths, a),
+        ImageCmd::History(a) => super::history::exec(paths, a),
     }
 }
 

@@ -2,10 +2,16 @@
 
 pub mod attach;
 pub mod clock;
+pub mod commit;
+pub mod container;
 pub mod cp;
 pub mod create;
+pub mod df;
+pub mod diff;
 pub mod exec;
+pub mod export;
 pub mod flags;
+pub mod history;
 pub mod hook;
 pub mod image;
 pub mod images;
