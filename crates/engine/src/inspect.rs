@@ -6,9 +6,23 @@ use serde_json::{json, Value};
 use crate::container::{Container, Status};
 use crate::engine::Engine;
 
-fn cmd_string(c: &Container) -> String {
+/// docker's COMMAND (daemon/list.go): the program, then its arguments joined by spaces, each
+/// one holding a space in single quotes.
+pub fn command_line(c: &Container) -> String {
     let args = c.config.args();
-    let s = args.join(" ");
+    let mut parts = args.iter().take(1).cloned().collect::<Vec<_>>();
+    for a in args.iter().skip(1) {
+        parts.push(if a.contains(' ') {
+            format!("'{a}'")
+        } else {
+            a.clone()
+        });
+    }
+    parts.join(" ")
+}
+
+fn cmd_string(c: &Container) -> String {
+    let s = command_line(c);
     format!(
         "\"{}\"",
         if s.len() > 20 {

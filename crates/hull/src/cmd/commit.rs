@@ -4,7 +4,7 @@
 use hull_engine::commit::{self, CommitOpts};
 use hull_engine::Paths;
 
-use super::CmdResult;
+use super::{CmdError, CmdResult};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,7 +26,12 @@ pub struct Args {
     reference: Option<String>,
 }
 
+/// docker's client exits 1 for what its daemon refuses.
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    verb(paths, a).map_err(CmdError::daemon)
+}
+
+fn verb(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let c = eng.lookup(&a.container)?;
     let id = commit::commit(

@@ -15,7 +15,12 @@ pub struct Args {
     container: String,
 }
 
+/// docker's client exits 1 for what its daemon refuses.
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    verb(paths, a).map_err(CmdError::daemon)
+}
+
+fn verb(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let c = eng.lookup(&a.container)?;
     match &a.output {

@@ -5,7 +5,7 @@ use hull_engine::{format, timefmt, Paths};
 use hull_image::Store;
 use serde_json::json;
 
-use super::CmdResult;
+use super::{CmdError, CmdResult};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -34,7 +34,12 @@ fn ellipsis(s: &str, n: usize) -> String {
     out
 }
 
+/// docker's client exits 1 for what its daemon refuses.
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    verb(paths, a).map_err(CmdError::daemon)
+}
+
+fn verb(paths: &Paths, a: Args) -> CmdResult {
     let store = Store::open(&paths.root)?;
     let rows = store.history(&a.image)?;
     let id = |r: &hull_image::HistoryRow| match &r.id {

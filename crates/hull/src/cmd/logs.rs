@@ -40,7 +40,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         v.as_deref()
             .map(|s| hull_engine::since::parse(s, now))
             .transpose()
-            .map_err(|e| CmdError::new(format!("{flag}: {e}")))
+            .map_err(|e| CmdError::new(format!("{flag}: {e}")).daemon())
     };
     let (since, until) = (time("--since", &a.since)?, time("--until", &a.until)?);
     let eng = super::engine(paths)?;

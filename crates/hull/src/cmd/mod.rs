@@ -72,6 +72,12 @@ impl CmdError {
         }
     }
 
+    /// The same error, exiting 1: what docker's client exits with for an error the daemon
+    /// answers (`No such container`), outside `run` and `create`.
+    pub fn daemon(self) -> CmdError {
+        CmdError { code: 1, ..self }
+    }
+
     pub fn exit_code(&self) -> i32 {
         self.code
     }

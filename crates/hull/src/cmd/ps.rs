@@ -90,7 +90,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         for (v, c) in values.iter_mut().zip(&rows) {
             v["ID"] = serde_json::json!(c.id);
             // Go's strconv.Quote of the whole command line.
-            v["Command"] = serde_json::json!(serde_json::to_string(&c.config.args().join(" "))?);
+            v["Command"] = serde_json::json!(serde_json::to_string(&inspect::command_line(c))?);
         }
     }
     if a.size || a.format.as_deref().is_some_and(|f| f.contains(".Size")) {
@@ -121,8 +121,10 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
 fn size_column(paths: &Paths, c: &Container) -> String {
     let rw = hull_engine::volume::dir_size(&paths.container_dir(&c.id).join("upper"));
     let image = hull_image::Store::open(&paths.root)
-        .and_then(|s| s.resolve(&c.image_id))
-        .map(|i| i.size)
+        .and_then(|s| {
+            let img = s.resolve(&c.image_id)?;
+            img.diff_ids.iter().map(|d| s.layer_disk_size(d)).sum()
+        })
         .unwrap_or(0);
     let h = |b| hull_engine::timefmt::human_size_prec(b, 3);
     format!("{} (virtual {})", h(rw), h(rw + image))
