@@ -29,5 +29,10 @@ fn exit_codes_of_runs_and_bad_input() {
     p.same_code(&["inspect", "no-such-container"]);
     p.same_code(&["rm", "no-such-container"]);
     p.same_code(&["start", "no-such-container"]);
+    // After the image every word is the command's, flags included.
+    p.same(&["run", "--rm", IMAGE, "ls", "-d", "-a", "/"]);
+    p.same(&["create", "--name", "nocmd-{e}", IMAGE, "/no/such"]);
+    p.same_code(&["start", "nocmd-{e}"]);
+    p.same(&["rm", "nocmd-{e}"]);
     p.done();
 }
