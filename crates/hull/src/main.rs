@@ -112,7 +112,7 @@ enum Cmd {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     let paths = Paths::new(cli.root, cli.runroot);
     cmd::set_runtime(cli.runtime);
     let res = match cli.cmd {
@@ -169,4 +169,33 @@ fn main() {
         }
         std::process::exit(e.exit_code());
     }
+}
+
+/// A command line clap refused: help and version are printed (exit 0); anything else is a
+/// usage error, exit 125 as docker's, an unknown flag named in docker's words.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) => Some(a.clone()),
+        _ => None,
+    };
+    match (e.kind(), arg) {
+        (ErrorKind::UnknownArgument, Some(a)) if a.starts_with('-') => {
+            let verb: Vec<String> = std::env::args()
+                .skip(1)
+                .take_while(|w| w != &a)
+                .filter(|w| !w.starts_with('-') && !w.contains('/'))
+                .take(2)
+                .collect();
+            eprintln!(
+                "hull: unknown flag: {a}\nSee 'hull {} --help'.",
+                verb.join(" ")
+            );
+        }
+        _ => eprint!("{}", e.render()),
+    }
+    std::process::exit(125)
 }
