@@ -137,6 +137,7 @@ pub fn create_with_image(
         remove_leftovers(eng, &c);
         return Err(e);
     }
+    crate::events::container(&eng.paths, &c, "create", &[]);
     Ok((c, img))
 }
 

@@ -12,6 +12,7 @@ pub mod cp;
 pub mod create;
 pub mod db;
 pub mod engine;
+pub mod events;
 pub mod exec;
 pub mod format;
 pub mod hook;

@@ -1,7 +1,8 @@
 //! docker's time arguments (`logs --since/--until`, `events --since/--until`): a duration
 //! before now (`10m`, `1h30m`, `1.5s`), a Unix time (`1700000000`, `1700000000.5`), or an
 //! RFC 3339 time or date (`2024-05-01T10:00:00Z`, `2024-05-01T10:00:00`, `2024-05-01`; no
-//! zone means UTC here, docker's host-local zone). Times are nanoseconds since the epoch.
+//! zone means UTC here, docker's host-local zone). Times are nanoseconds since the epoch; a
+//! duration gives whole seconds, as docker's client computes it.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -66,8 +67,9 @@ fn duration_nanos(s: &str) -> Option<i128> {
 pub fn parse(spec: &str, now: i128) -> Result<i128, String> {
     let bad =
         || format!("invalid time {spec:?}: want a duration (10m), a Unix time or an RFC 3339 time");
+    // docker's client turns a duration into whole seconds (time.Unix()).
     if let Some(d) = duration_nanos(spec) {
-        return Ok(now - d);
+        return Ok((now - d).div_euclid(1_000_000_000) * 1_000_000_000);
     }
     if let Some(t) = rfc3339_nanos(spec) {
         return Ok(t);
@@ -94,9 +96,10 @@ mod tests {
     #[test]
     fn parses_docker_forms() {
         let now = 1_700_000_000_000_000_000;
+        assert_eq!(parse("0s", now + 999).unwrap(), now);
         assert_eq!(parse("10m", now).unwrap(), now - 600_000_000_000);
         assert_eq!(parse("1h30m", now).unwrap(), now - 5_400_000_000_000);
-        assert_eq!(parse("1.5s", now).unwrap(), now - 1_500_000_000);
+        assert_eq!(parse("1.5s", now).unwrap(), now - 2_000_000_000);
         assert_eq!(parse("1700000000", now).unwrap(), now);
         assert_eq!(parse("1700000000.25", now).unwrap(), now + 250_000_000);
         assert_eq!(parse("2023-11-14T22:13:20Z", now).unwrap(), now);

@@ -307,6 +307,8 @@ fn handshake(
                 pid = proto::payload_i32(&p).unwrap_or(0);
                 let now = crate::nanotime::now_nanos();
                 container::set_running(&eng.conn, &c.id, pid, monitor_pid, &now)?;
+                // Before GO: the monitor records no exit (and no die event) before it.
+                crate::events::container(&eng.paths, c, "start", &[]);
                 send(s, proto::GO, &[])?;
             }
             // The monitor records no exit before our GO, so this write cannot come after it.
@@ -316,6 +318,7 @@ fn handshake(
                     pid = proto::payload_i32(&p).unwrap_or(0);
                     let now = crate::nanotime::now_nanos();
                     container::set_running(&eng.conn, &c.id, pid, monitor_pid, &now)?;
+                    crate::events::container(&eng.paths, c, "start", &[]);
                     send(s, proto::GO, &[])?;
                 }
                 return Ok(pid);

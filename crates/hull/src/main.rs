@@ -109,6 +109,8 @@ enum Cmd {
     Export(cmd::export::Args),
     /// Show an image's history.
     History(cmd::history::Args),
+    /// Show the events hull's verbs recorded, and follow them.
+    Events(cmd::events::Args),
 }
 
 fn main() {
@@ -162,6 +164,7 @@ fn main() {
         Cmd::Diff(a) => cmd::diff::exec(&paths, a),
         Cmd::Export(a) => cmd::export::exec(&paths, a),
         Cmd::History(a) => cmd::history::exec(&paths, a),
+        Cmd::Events(a) => cmd::events::exec(&paths, a),
     };
     if let Err(e) = res {
         if !e.msg.is_empty() {

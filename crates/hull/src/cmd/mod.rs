@@ -8,6 +8,7 @@ pub mod cp;
 pub mod create;
 pub mod df;
 pub mod diff;
+pub mod events;
 pub mod exec;
 pub mod export;
 pub mod flags;
