@@ -6,6 +6,9 @@
 
 #[path = "docker_pair/mod.rs"]
 mod docker_pair;
+#[path = "registry_util.rs"]
+#[allow(dead_code)]
+mod registry_util;
 
 use std::collections::BTreeSet;
 
@@ -45,6 +48,7 @@ fn verbs_match_docker() {
     verbs(&mut t);
     logs(&mut t);
     events(&mut t);
+    login(&mut t);
     t.done();
 }
 
@@ -351,4 +355,80 @@ fn events(t: &mut Parity) {
     t.check("events: queries", hull, docker);
     t.same_code(&["events", "--since", "yesterday"]);
     t.same_code(&["events", "--filter", "nosuchkey=1", "--until", "2000-01-01"]);
+}
+
+/// `login`/`logout` against a registry with htpasswd auth; docker and hull share one
+/// DOCKER_CONFIG here, so each pulls with the credentials the other stored.
+fn login(t: &mut Parity) {
+    let dir = t.p.dir.join("registry");
+    std::fs::create_dir_all(&dir).unwrap();
+    let hash = std::process::Command::new("python3")
+        .args(["-W", "ignore", "-c"])
+        .arg("import crypt; print(crypt.crypt('secret', crypt.mksalt(crypt.METHOD_BLOWFISH)))")
+        .output()
+        .unwrap();
+    let htpasswd = dir.join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        format!("pusher:{}", String::from_utf8_lossy(&hash.stdout)),
+    )
+    .unwrap();
+    let auth = format!(
+        "auth:\n  htpasswd:\n    realm: hull\n    path: {}\n",
+        htpasswd.display()
+    );
+    let reg = registry_util::Registry::start(&dir, &auth);
+    let host = format!("127.0.0.1:{}", reg.port);
+    let name = reg.name("verbs/app:1");
+    t.same_code(&["login", "-u", "pusher", "-p", "wrong", &host]);
+    t.same(&["logout", &host]);
+    // docker logs in and pushes; hull pulls with what docker stored.
+    let docker = |args: &[&str]| t.p.run("docker", args);
+    for args in [
+        vec!["login", "-u", "pusher", "-p", "secret", &host],
+        vec!["tag", IMAGE, &name],
+        vec!["push", &name],
+    ] {
+        let o = docker(&args);
+        assert!(
+            o.status.success(),
+            "docker {args:?}: {}",
+            hull_e2e::client_support::out_text(&o)
+        );
+    }
+    let pulled = t.p.run("hull", &["pull", &name]);
+    t.check(
+        "hull pull with docker's login",
+        pulled.status.code(),
+        Some(0),
+    );
+    t.same(&["logout", &host]);
+    let refused = t.p.run("hull", &["pull", &name]);
+    t.check(
+        "hull pull after logout refused",
+        refused.status.success(),
+        false,
+    );
+    // hull logs in; docker pulls with what hull stored, in docker's format.
+    t.ok(&["rmi", &name]);
+    let o =
+        t.p.run("hull", &["login", "-u", "pusher", "-p", "secret", &host]);
+    t.check("hull login", stdout(&o), "Login Succeeded".to_string());
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.p.dir.join("client/config.json")).unwrap())
+            .unwrap();
+    t.check(
+        "config.json auth",
+        cfg["auths"][&host]["auth"].as_str(),
+        Some("cHVzaGVyOnNlY3JldA=="),
+    );
+    t.check(
+        "docker pull with hull's login",
+        docker(&["pull", "-q", &name]).status.code(),
+        Some(0),
+    );
+    t.same(&["logout", &host]);
+    t.same(&["logout", &host]);
+    let o = docker(&["rmi", &name]);
+    t.check("docker rmi", o.status.code(), Some(0));
 }

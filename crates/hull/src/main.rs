@@ -111,6 +111,10 @@ enum Cmd {
     History(cmd::history::Args),
     /// Show the events hull's verbs recorded, and follow them.
     Events(cmd::events::Args),
+    /// Log in to a registry (credentials kept as docker keeps them).
+    Login(cmd::login::Args),
+    /// Log out from a registry.
+    Logout(cmd::login::LogoutArgs),
 }
 
 fn main() {
@@ -165,6 +169,8 @@ fn main() {
         Cmd::Export(a) => cmd::export::exec(&paths, a),
         Cmd::History(a) => cmd::history::exec(&paths, a),
         Cmd::Events(a) => cmd::events::exec(&paths, a),
+        Cmd::Login(a) => cmd::login::exec(&paths, a),
+        Cmd::Logout(a) => cmd::login::logout(&paths, a),
     };
     if let Err(e) = res {
         if !e.msg.is_empty() {

@@ -22,6 +22,7 @@ pub mod inspect;
 pub mod kill;
 pub mod kube;
 pub mod load;
+pub mod login;
 pub mod logs;
 pub mod network;
 pub mod pause;

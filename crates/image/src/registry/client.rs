@@ -100,7 +100,7 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-fn base64(data: &[u8]) -> String {
+pub fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
@@ -174,6 +174,24 @@ impl Client {
             "cannot reach {host}: {}",
             last.map(|e| e.to_string()).unwrap_or_default()
         )))
+    }
+
+    /// `hull login`: GET /v2/ with the credentials (answering the registry's challenge);
+    /// Ok when the registry lets them in.
+    pub fn check_login(&mut self) -> Result<(), ImageError> {
+        let url = format!("{}/v2/", self.base);
+        let mut req = self.agent.get(&url);
+        if let Some(auth) = &self.authorization {
+            req = req.header("Authorization", auth);
+        }
+        let resp = req
+            .call()
+            .map_err(|e| self.err(format!("GET {url}: {e}")))?;
+        match resp.status().as_u16() {
+            200 => Ok(()),
+            401 => Err(self.err("unauthorized: incorrect username or password")),
+            s => Err(self.err(format!("GET {url}: {s}"))),
+        }
     }
 
     fn err(&self, reason: impl std::fmt::Display) -> ImageError {
