@@ -115,6 +115,8 @@ enum Cmd {
     Login(cmd::login::Args),
     /// Log out from a registry.
     Logout(cmd::login::LogoutArgs),
+    /// Upload an image to a registry.
+    Push(cmd::push::Args),
 }
 
 fn main() {
@@ -171,6 +173,7 @@ fn main() {
         Cmd::Events(a) => cmd::events::exec(&paths, a),
         Cmd::Login(a) => cmd::login::exec(&paths, a),
         Cmd::Logout(a) => cmd::login::logout(&paths, a),
+        Cmd::Push(a) => cmd::push::exec(&paths, a),
     };
     if let Err(e) = res {
         if !e.msg.is_empty() {

@@ -38,6 +38,8 @@ enum ImageCmd {
     Prune(PruneArgs),
     /// Show an image's history.
     History(super::history::Args),
+    /// Upload an image to a registry.
+    Push(super::push::Args),
 }
 
 #[derive(clap::Args)]
@@ -71,6 +73,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         ImageCmd::Pull(a) => super::pull::exec(paths, a),
         ImageCmd::Prune(a) => prune_images(paths, a),
         ImageCmd::History(a) => super::history::exec(paths, a),
+        ImageCmd::Push(a) => super::push::exec(paths, a),
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Client {
     repository: String,
     creds: Option<(String, String)>,
     authorization: Option<String>,
+    /// Ask tokens for `pull,push` (`hull push`), not just `pull`.
+    push: bool,
 }
 
 fn is_loopback(registry: &str) -> bool {
@@ -147,6 +149,7 @@ impl Client {
             repository: r.repository.clone(),
             creds: opts.credentials.clone(),
             authorization: None,
+            push: false,
         };
         // --tls-verify=false: https without verification, then http (podman's behaviour).
         // Loopback registries are insecure by default, as in docker: plain http.
@@ -194,6 +197,39 @@ impl Client {
         }
     }
 
+    pub(crate) fn set_push(&mut self) {
+        self.push = true;
+        // A token asked for pull only would not do: ask again at the first 401.
+        self.authorization = None;
+        if let Some((u, p)) = &self.creds {
+            self.authorization = Some(format!("Basic {}", base64(format!("{u}:{p}").as_bytes())));
+        }
+    }
+
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    pub(crate) fn authorization(&self) -> Option<&str> {
+        self.authorization.as_deref()
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub(crate) fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    pub(crate) fn error(&self, reason: impl std::fmt::Display) -> ImageError {
+        self.err(reason)
+    }
+
+    pub(crate) fn challenge(&mut self, resp: &Response<Body>) -> Result<(), ImageError> {
+        self.answer_challenge(resp)
+    }
+
     fn err(&self, reason: impl std::fmt::Display) -> ImageError {
         ImageError::registry(&self.registry, reason)
     }
@@ -225,7 +261,8 @@ impl Client {
                 if let Some(service) = params.get("service") {
                     url.push_str(&format!("service={}&", urlencode(service)));
                 }
-                let scope = format!("repository:{}:pull", self.repository);
+                let actions = if self.push { "pull,push" } else { "pull" };
+                let scope = format!("repository:{}:{actions}", self.repository);
                 url.push_str(&format!("scope={}", urlencode(&scope)));
                 let mut req = self.agent.get(&url);
                 if let Some((u, p)) = &self.creds {

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod client;
 pub mod manifest;
+mod push;
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
