@@ -36,3 +36,159 @@ fn exit_codes_of_runs_and_bad_input() {
     p.same(&["rm", "nocmd-{e}"]);
     p.done();
 }
+
+/// `run --rm FLAGS IMAGE sh -c SCRIPT` on both: the same exit code and output, read from
+/// inside the container.
+fn inside(p: &mut Parity, flags: &[&str], script: &str) -> String {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[IMAGE, "sh", "-c", script]);
+    p.same(&args)
+}
+
+/// The first block device of the host, for the throttles.
+fn block_device() -> String {
+    let o = std::process::Command::new("lsblk")
+        .args(["-dnpo", "NAME,TYPE"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find(|l| l.ends_with(" disk"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a block device")
+        .to_string()
+}
+
+#[test]
+fn run_flags_take_effect_inside() {
+    let mut p = Parity::new();
+    let got = inside(
+        &mut p,
+        &["--oom-score-adj", "432"],
+        "cat /proc/self/oom_score_adj",
+    );
+    p.check("oom_score_adj", got.as_str(), "432");
+    let got = inside(
+        &mut p,
+        &["--group-add", "1000", "--group-add", "4242"],
+        "id -G",
+    );
+    p.check("id -G", got.as_str(), "0 1000 4242");
+    let got = inside(
+        &mut p,
+        &["--shm-size", "8m"],
+        "df -k /dev/shm | awk 'NR==2 {print $2}'",
+    );
+    p.check("/dev/shm size", got.as_str(), "8192");
+    inside(
+        &mut p,
+        &["--domainname", "example.org"],
+        "cat /proc/sys/kernel/domainname",
+    );
+    let mem = "/sys/fs/cgroup/memory";
+    let got = inside(
+        &mut p,
+        &[
+            "-m",
+            "64m",
+            "--memory-reservation",
+            "32m",
+            "--oom-kill-disable",
+        ],
+        &format!("cat {mem}/memory.soft_limit_in_bytes; head -1 {mem}/memory.oom_control"),
+    );
+    p.check("reservation", got.as_str(), "33554432\noom_kill_disable 1");
+    let got = inside(
+        &mut p,
+        &["--cpu-quota", "50000", "--cpu-period", "200000"],
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us",
+    );
+    p.check("cfs", got.as_str(), "50000\n200000");
+    let dev = block_device();
+    let bps = format!("{dev}:1mb");
+    let iops = format!("{dev}:300");
+    let blkio = "/sys/fs/cgroup/blkio";
+    inside(
+        &mut p,
+        &["--device-read-bps", &bps, "--device-write-iops", &iops],
+        &format!(
+            "cat {blkio}/blkio.throttle.read_bps_device {blkio}/blkio.throttle.write_iops_device"
+        ),
+    );
+    // docker's --tmpfs defaults: noexec, nosuid, nodev; `exec` lifts noexec.
+    let mounts = "grep ' /t' /proc/mounts | cut -d' ' -f2,4";
+    inside(&mut p, &["--tmpfs", "/t"], mounts);
+    inside(&mut p, &["--tmpfs", "/t:exec,size=1m"], mounts);
+    inside(&mut p, &["--mount", "type=tmpfs,target=/t"], mounts);
+    // Refused alike: out-of-range values, a GPU request.
+    p.same_code(&["run", "--rm", "--oom-score-adj", "1001", IMAGE, "true"]);
+    p.same_code(&["run", "--rm", "--blkio-weight", "5", IMAGE, "true"]);
+    p.same_code(&["run", "--rm", "--cpu-period", "10", IMAGE, "true"]);
+    p.same_code(&["run", "--rm", "--gpus", "all", IMAGE, "true"]);
+    p.same_code(&["run", "--rm", "--platform", "linux/s390x", IMAGE, "true"]);
+    p.done();
+}
+
+#[test]
+fn inspect_shapes_and_formats() {
+    let mut p = Parity::new();
+    let labels = p.p.dir.join("labels");
+    std::fs::write(&labels, "# a comment\ntier=front\nteam=core\n").unwrap();
+    let labels = labels.to_str().unwrap();
+    p.ok(&[
+        "create",
+        "--name",
+        "shape-{e}",
+        "-m",
+        "64m",
+        "--expose",
+        "8080",
+        "--expose",
+        "9000-9001/udp",
+        "--label-file",
+        labels,
+        "--dns",
+        "10.9.9.9",
+        "--add-host",
+        "db:10.1.2.3",
+        "--shm-size",
+        "16m",
+        "--oom-score-adj",
+        "-200",
+        "--stop-signal",
+        "SIGUSR1",
+        IMAGE,
+        "true",
+    ]);
+    let fmt = |t: &str| ["inspect", "--format", t, "shape-{e}"].map(String::from);
+    for t in [
+        "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.ShmSize}}",
+        "{{.HostConfig.OomScoreAdj}} {{.Config.StopSignal}}",
+        "{{json .Config.ExposedPorts}}",
+        "{{json .Config.Labels}}",
+        "{{json .HostConfig.Dns}} {{json .HostConfig.ExtraHosts}}",
+        "{{json .HostConfig.PortBindings}}",
+        "{{.Config.Labels.nosuchkey}}",
+    ] {
+        let args = fmt(t);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        p.same(&args);
+    }
+    // Every key docker's inspect shows, hull's shows too. Network details are helper
+    // net's (DnsOptions with --dns-option), the cgroup keys helper v2engine's
+    // (--cgroupns, --cgroup-parent); GraphDriver is docker's storage.
+    p.same_keys(
+        "container inspect",
+        &["inspect", "shape-{e}"],
+        &[
+            "NetworkSettings",
+            "GraphDriver",
+            "HostConfig.LogConfig.Config",
+            "HostConfig.Cgroup",
+            "HostConfig.DnsOptions",
+        ],
+    );
+    p.same(&["rm", "shape-{e}"]);
+    p.done();
+}

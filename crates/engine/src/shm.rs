@@ -11,9 +11,6 @@ use crate::config::RunConfig;
 use crate::paths::Paths;
 use crate::rootfs::RootfsError;
 
-/// docker's default --shm-size.
-const SIZE: u64 = 64 << 20;
-
 /// Where the container's /dev/shm lives on the host.
 pub fn path(paths: &Paths, id: &str) -> PathBuf {
     paths.run_dir(id).join("shm")
@@ -27,7 +24,7 @@ pub fn owns_ipc(cfg: &RunConfig) -> bool {
 
 /// Mounts the container's /dev/shm tmpfs on the host, if it is not mounted yet (a restart
 /// keeps the one it has).
-pub fn mount_for(paths: &Paths, id: &str) -> Result<(), RootfsError> {
+pub fn mount_for(paths: &Paths, id: &str, size: i64) -> Result<(), RootfsError> {
     let target = path(paths, id);
     std::fs::create_dir_all(&target).map_err(|source| RootfsError::Io {
         path: target.display().to_string(),
@@ -41,7 +38,7 @@ pub fn mount_for(paths: &Paths, id: &str) -> Result<(), RootfsError> {
         &target,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
-        Some(format!("mode=1777,size={SIZE}").as_str()),
+        Some(format!("mode=1777,size={size}").as_str()),
     )
     .map_err(|source| RootfsError::Mount {
         path: target.display().to_string(),

@@ -82,7 +82,14 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
         let mut options: Vec<String> = Vec::new();
         let entry = match m.kind.as_str() {
             "tmpfs" => {
-                options.extend(["nosuid".into(), "nodev".into()]);
+                // docker's defaults for --tmpfs and --mount type=tmpfs: noexec, nosuid,
+                // nodev, each lifted by its opposite (exec, suid, dev) among the options.
+                for (default, lifted) in [("nosuid", "suid"), ("nodev", "dev"), ("noexec", "exec")]
+                {
+                    if !m.options.iter().any(|o| o == lifted) {
+                        options.push(default.into());
+                    }
+                }
                 if !m.options.iter().any(|o| o.starts_with("mode=")) {
                     options.push("mode=1777".into());
                 }

@@ -14,6 +14,7 @@ pub mod info;
 pub mod inspect;
 pub mod kill;
 pub mod kube;
+pub mod limits;
 pub mod load;
 pub mod logs;
 pub mod network;
