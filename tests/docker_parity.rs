@@ -69,12 +69,17 @@ fn run_flags_take_effect_inside() {
         "cat /proc/self/oom_score_adj",
     );
     p.check("oom_score_adj", got.as_str(), "432");
+    // Root's groups from the image's /etc/group, then --group-add's (a name or a number).
+    let got = inside(&mut p, &[], "id -G");
+    p.check("id -G", got.as_str(), "0 10 29");
     let got = inside(
         &mut p,
-        &["--group-add", "1000", "--group-add", "4242"],
+        &["--group-add", "user", "--group-add", "4242"],
         "id -G",
     );
-    p.check("id -G", got.as_str(), "0 1000 4242");
+    p.check("id -G with --group-add", got.as_str(), "0 10 29 1000 4242");
+    let got = inside(&mut p, &["-u", "user"], "id -G");
+    p.check("id -G of user", got.as_str(), "1000 29");
     let got = inside(
         &mut p,
         &["--shm-size", "8m"],
@@ -190,5 +195,17 @@ fn inspect_shapes_and_formats() {
         ],
     );
     p.same(&["rm", "shape-{e}"]);
+    p.done();
+}
+
+#[test]
+fn exec_gets_the_users_groups() {
+    let mut p = Parity::new();
+    p.ok(&["run", "-d", "--name", "groups-{e}", IMAGE, "sleep", "600"]);
+    let got = p.same(&["exec", "groups-{e}", "id", "-G"]);
+    p.check("exec id -G", got.as_str(), "0 10 29");
+    let got = p.same(&["exec", "-u", "user", "groups-{e}", "id", "-G"]);
+    p.check("exec -u user id -G", got.as_str(), "1000 29");
+    p.same_code(&["rm", "-f", "groups-{e}"]);
     p.done();
 }
