@@ -3,6 +3,10 @@
 //! would read: exit codes, `--format` output, inspect key sets, and what the container sees
 //! from inside. One dockerd serves the whole file.
 
+#[path = "registry_util.rs"]
+#[allow(dead_code)] // Only the registry itself is used here.
+mod registry_util;
+
 #[path = "docker_pair/mod.rs"]
 mod docker_pair;
 
@@ -207,5 +211,73 @@ fn exec_gets_the_users_groups() {
     let got = p.same(&["exec", "-u", "user", "groups-{e}", "id", "-G"]);
     p.check("exec -u user id -G", got.as_str(), "1000 29");
     p.same_code(&["rm", "-f", "groups-{e}"]);
+    p.done();
+}
+
+#[test]
+fn run_pulls_a_missing_image() {
+    let mut p = Parity::new();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry_util::Registry::start(dir.path(), "");
+    let name = reg.name("parity/app:1");
+    // docker pushes the image (a loopback registry is plain http to both), then forgets it.
+    let d = |args: &[&str]| {
+        let o = p.p.run("docker", args);
+        assert!(o.status.success(), "docker {args:?}: {o:?}");
+    };
+    d(&["tag", IMAGE, &name]);
+    d(&["push", &name]);
+    d(&["rmi", &name]);
+    p.same_code(&["run", "--rm", "--pull", "never", &name, "true"]);
+    p.same_code(&["run", "--rm", "--pull", "sometimes", &name, "true"]);
+    let [d, h] = p.same_code(&["run", "--rm", &name, "echo", "pulled"]);
+    for (e, o) in [("docker", &d), ("hull", &h)] {
+        let err = docker_pair::stderr(o);
+        p.check(
+            &format!("{e} says it pulls"),
+            err.contains("Unable to find image") && err.contains("Downloaded newer image"),
+            true,
+        );
+        p.check(
+            &format!("{e}'s output"),
+            docker_pair::stdout(o),
+            "pulled".into(),
+        );
+    }
+    // Present now: no pull; -q keeps a pull quiet.
+    let [d, h] = p.same_code(&["run", "--rm", &name, "true"]);
+    p.check("no pull", (d.stderr.len(), h.stderr.len()), (0, 0));
+    // -q (newer docker's; 20.10 has none) keeps a pull quiet.
+    let h = p.p.run(
+        "hull",
+        &["run", "--rm", "-q", "--pull", "always", &name, "true"],
+    );
+    p.check(
+        "hull run -q --pull always",
+        (h.status.code(), h.stderr.len()),
+        (Some(0), 0),
+    );
+    // --cidfile: the id written; an existing file refused before anything is made.
+    let cid = |e: &str| format!("{}/cid-{e}", dir.path().display());
+    p.same(&[
+        "create",
+        "--cidfile",
+        &cid("{e}"),
+        "--name",
+        "cid-{e}",
+        IMAGE,
+    ]);
+    let ids = p.ok(&["inspect", "--format", "{{.Id}}", "cid-{e}"]);
+    for (e, id) in ["docker", "hull"].iter().zip(ids) {
+        p.check(
+            &format!("{e}'s cidfile"),
+            std::fs::read_to_string(cid(e)).unwrap(),
+            id,
+        );
+    }
+    p.same_code(&["create", "--cidfile", &cid("{e}"), IMAGE]);
+    p.same(&["rm", "cid-{e}"]);
+    // docker also prints the pulled digest's Untagged line (hull's rmi does not yet).
+    p.same_code(&["rmi", &name]);
     p.done();
 }

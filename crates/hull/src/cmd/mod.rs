@@ -28,6 +28,7 @@ pub mod restart;
 pub mod rm;
 pub mod rmi;
 pub mod run;
+pub mod runopts;
 pub mod save;
 pub mod start;
 pub mod stats;

@@ -24,6 +24,9 @@ pub struct Args {
     detach_keys: super::flags::DetachKeys,
     #[command(flatten)]
     flags: CreateFlags,
+    /// --pull, -q, --cidfile: cmd/runopts.rs.
+    #[command(flatten)]
+    opts: super::runopts::RunOpts,
     /// The image: a word before it that starts with '-' is a flag (an unknown one is a
     /// usage error naming it, not an image name).
     image: String,
@@ -36,6 +39,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let keys = a.detach_keys.parse()?;
     let eng = super::engine(paths)?;
     let (image, args) = (a.image, a.args);
+    a.opts.before(paths, &image)?;
     let (tty, stdin) = (a.flags.tty, a.flags.interactive);
     let pod = a.flags.pod.clone();
     let mut req = a.flags.request(image, args)?;
@@ -43,6 +47,10 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         super::pod::join(&eng, &p, &mut req)?;
     }
     let (c, img) = create::create_with_image(&eng, req)?;
+    if let Err(e) = a.opts.created(&c.id) {
+        remove::remove_all(&eng, &c, true);
+        return Err(e);
+    }
     let at = if a.detach {
         Attach::default()
     } else {
