@@ -25,7 +25,18 @@ pub fn owns_ipc(cfg: &RunConfig) -> bool {
 /// Mounts the container's /dev/shm tmpfs on the host, if it is not mounted yet (a restart
 /// keeps the one it has).
 pub fn mount_for(paths: &Paths, id: &str, size: i64) -> Result<(), RootfsError> {
-    let target = path(paths, id);
+    mount_at(&path(paths, id), size)
+}
+
+/// A pod's /dev/shm, which its containers share as they share its ipc namespace (podman's
+/// and Kubernetes' pods do): mounted when the infra starts, under the infra's directory.
+pub fn pod_path(paths: &Paths, pod_id: &str) -> PathBuf {
+    crate::pod::infra::dir(paths, pod_id).join("shm")
+}
+
+/// Mounts a /dev/shm tmpfs of `size` bytes at `target` on the host, if none is there yet.
+pub fn mount_at(target: &std::path::Path, size: i64) -> Result<(), RootfsError> {
+    let target = target.to_path_buf();
     std::fs::create_dir_all(&target).map_err(|source| RootfsError::Io {
         path: target.display().to_string(),
         source,
@@ -49,6 +60,10 @@ pub fn mount_for(paths: &Paths, id: &str, size: i64) -> Result<(), RootfsError> 
 /// Unmounts it (lazily: a process still inside cannot keep it busy); no error if it was not
 /// mounted.
 pub fn unmount(paths: &Paths, id: &str) {
-    let target = path(paths, id);
-    while umount2(&target, MntFlags::MNT_DETACH).is_ok() {}
+    unmount_at(&path(paths, id));
+}
+
+/// Unmounts every mount at `target` (lazily).
+pub fn unmount_at(target: &std::path::Path) {
+    while umount2(target, MntFlags::MNT_DETACH).is_ok() {}
 }

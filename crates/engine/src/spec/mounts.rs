@@ -44,6 +44,8 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     // both see the same POSIX shared memory.
     let shm_src = if crate::shm::owns_ipc(cfg) {
         Some(crate::shm::path(ctx.paths, &ctx.c.id))
+    } else if let Some(pod) = cfg.ipc_mode.strip_prefix("pod:") {
+        Some(crate::shm::pod_path(ctx.paths, pod)).filter(|p| crate::rootfs::is_mounted(p))
     } else {
         cfg.ipc_mode
             .strip_prefix("container:")
