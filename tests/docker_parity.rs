@@ -281,3 +281,42 @@ fn run_pulls_a_missing_image() {
     p.same_code(&["rmi", &name]);
     p.done();
 }
+
+#[test]
+fn load_over_a_tag_and_volume_create_again() {
+    let mut p = Parity::new();
+    let dir = tempfile::tempdir().unwrap();
+    // Two images of one name: the second load re-points the tag.
+    for (i, cmd) in ["sh", "true"].iter().enumerate() {
+        let d = dir.path().join(i.to_string());
+        std::fs::create_dir(&d).unwrap();
+        let root = hull_e2e::client_support::rootfs(&d);
+        let config = serde_json::json!({"Env": ["PATH=/bin"], "Cmd": [cmd]});
+        let archive =
+            hull_e2e::client_support::image_archive(&d, "hull.test/retag:1", &root, config);
+        p.same(&["load", "-i", archive.to_str().unwrap()]);
+    }
+    p.same(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Cmd}}",
+        "hull.test/retag:1",
+    ]);
+    p.same_code(&["rmi", "hull.test/retag:1"]);
+    // A volume created again: the same, or with other options.
+    p.same(&["volume", "create", "again-{e}"]);
+    p.same(&["volume", "create", "again-{e}"]);
+    p.same_code(&[
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "again-{e}",
+    ]);
+    p.same_code(&["volume", "create", "--label", "a=b", "again-{e}"]);
+    p.same(&["volume", "rm", "again-{e}"]);
+    p.done();
+}
