@@ -39,10 +39,11 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let keys = a.detach_keys.parse()?;
     let eng = super::engine(paths)?;
     let (image, args) = (a.image, a.args);
-    a.opts.before(paths, &image)?;
     let (tty, stdin) = (a.flags.tty, a.flags.interactive);
     let pod = a.flags.pod.clone();
     let mut req = a.flags.request(image, args)?;
+    // After the flags are checked: a bad value is reported before any pull.
+    a.opts.before(paths, &req.image)?;
     if let Some(p) = pod {
         super::pod::join(&eng, &p, &mut req)?;
     }
