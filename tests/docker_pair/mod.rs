@@ -18,7 +18,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hull_e2e::client_support::{
-    docker_archive, leftovers, on_exit, out_text, output_via_files, remove_cgroups, require,
+    image_archive, leftovers, on_exit, out_text, output_via_files, remove_cgroups, require,
     stop_child, unmount_under, wait_until, ContainerdDaemon,
 };
 use serde_json::Value;
@@ -95,7 +95,7 @@ impl Pair {
         wait_until("dockerd to answer", Duration::from_secs(60), || {
             p.run("docker", &["version"]).status.success()
         });
-        let archive = docker_archive(&p.dir, IMAGE);
+        let archive = image(&p.dir);
         let archive = archive.to_str().unwrap();
         for e in ENGINES {
             let o = p.run(e, &["load", "-i", archive]);
@@ -181,6 +181,23 @@ impl Pair {
         let _ = std::fs::remove_dir_all(&self.dir);
         left
     }
+}
+
+/// The busybox image both load: client_support's rootfs, with groups that have members
+/// (supplementary groups show in `id -G`).
+fn image(dir: &std::path::Path) -> PathBuf {
+    let root = hull_e2e::client_support::rootfs(dir);
+    std::fs::write(
+        root.join("etc/group"),
+        "root:x:0:\nwheel:x:10:root\naudio:x:29:root,user\nuser:x:1000:\n",
+    )
+    .unwrap();
+    let config = serde_json::json!({
+        "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"],
+    });
+    let out = image_archive(dir, IMAGE, &root, config);
+    std::fs::remove_dir_all(root).unwrap();
+    out
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -286,7 +303,7 @@ impl Parity {
     pub fn check<T: PartialEq + std::fmt::Debug>(&mut self, what: &str, got: T, want: T) {
         if got != want {
             self.fails
-                .push(format!("{what}: hull {got:?}, docker {want:?}"));
+                .push(format!("{what}: got {got:?}, expected {want:?}"));
         }
     }
 

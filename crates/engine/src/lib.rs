@@ -39,6 +39,7 @@ pub mod stats;
 pub mod stop;
 pub mod sysinfo;
 pub mod timefmt;
+pub mod tuning;
 pub mod volmount;
 pub mod volume;
 

@@ -120,7 +120,7 @@ fn prepare_bundle(
     )?;
     drop(mapped);
     if crate::shm::owns_ipc(&c.config) {
-        crate::shm::mount_for(&eng.paths, &c.id)?;
+        crate::shm::mount_for(&eng.paths, &c.id, c.config.tuning.shm_size())?;
     }
     crate::volmount::mount_for(eng, c)?;
     let init = if c.config.init {

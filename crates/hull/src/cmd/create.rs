@@ -13,6 +13,9 @@ pub struct Args {
     help: Option<bool>,
     #[command(flatten)]
     flags: CreateFlags,
+    /// --pull, -q, --cidfile: cmd/runopts.rs.
+    #[command(flatten)]
+    opts: super::runopts::RunOpts,
     /// The image: a word before it that starts with '-' is a flag (an unknown one is a
     /// usage error naming it, not an image name).
     image: String,
@@ -26,10 +29,13 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let (image, args) = (a.image, a.args);
     let pod = a.flags.pod.clone();
     let mut req = a.flags.request(image, args)?;
+    // After the flags are checked: a bad value is reported before any pull.
+    a.opts.before(paths, &req.image)?;
     if let Some(p) = pod {
         super::pod::join(&eng, &p, &mut req)?;
     }
     let c = hull_engine::create::create(&eng, req)?;
+    a.opts.created(&c.id)?;
     println!("{}", c.id);
     Ok(())
 }

@@ -185,7 +185,10 @@ impl Store {
             names: &names,
         })?;
         progress.message(&format!("Digest: {top_digest}"));
-        progress.message(&format!("Status: Downloaded image for {}", r.familiar()));
+        progress.message(&format!(
+            "Status: Downloaded newer image for {}",
+            r.familiar()
+        ));
         Ok(id)
     }
 }
