@@ -242,6 +242,9 @@ fn two_containers_share_uts_ipc_net_but_not_mnt_or_pid() {
             .any(|l| l.split_whitespace().nth(1) == Some(qid.as_str())),
         "queue {qid} ({made}) not in:\n{listed}"
     );
+    // POSIX shared memory: /dev/shm is the pod's, as in podman's and Kubernetes' pods.
+    exec(&t, "duo-a", "echo shared > /dev/shm/x");
+    assert_eq!(exec(&t, "duo-b", "cat /dev/shm/x"), "shared\n");
     // The loopback is shared: b reaches a's server on 127.0.0.1.
     poll_exec(&t, "duo-b", "wget -qO- http://127.0.0.1:8080/", "pong");
     let st = inspect(&t, "duo");

@@ -40,7 +40,10 @@ fn bad_inputs_give_one_line_and_leave_nothing() {
     let h = Hull::new();
     h.ok(&["run", "--rm", "busybox", "true"]);
     let cases: &[(&[&str], &str)] = &[
-        (&["run", "--rm", "no-such-image"], "no such image"),
+        (
+            &["run", "--rm", "--pull", "never", "no-such-image"],
+            "no such image",
+        ),
         (
             &["run", "--rm", "--memory", "abc", "busybox", "true"],
             "invalid --memory \"abc\"",

@@ -103,6 +103,8 @@ pub struct RunConfig {
     pub network_mode: String,
     pub log_driver: String,
     pub log_opts: BTreeMap<String, String>,
+    /// --oom-score-adj, --group-add, --shm-size, the finer cgroup limits (tuning.rs).
+    pub tuning: crate::tuning::Tuning,
     /// Engine extensions (net helper, clock helper) keep their settings here by key.
     pub extra: BTreeMap<String, serde_json::Value>,
 }

@@ -67,7 +67,13 @@ fn merge(img: &image::ImageInfo, req: &Request) -> RunConfig {
     if cfg.stop_signal.is_empty() {
         cfg.stop_signal = img.stop_signal.clone();
     }
+    // The image's, then --expose's.
     cfg.exposed_ports = img.exposed_ports.clone();
+    for p in &req.config.exposed_ports {
+        if !cfg.exposed_ports.contains(p) {
+            cfg.exposed_ports.push(p.clone());
+        }
+    }
     cfg.image_labels = img.labels.clone();
     cfg
 }
@@ -137,6 +143,7 @@ pub fn create_with_image(
         remove_leftovers(eng, &c);
         return Err(e);
     }
+    crate::events::container(&eng.paths, &c, "create", &[]);
     Ok((c, img))
 }
 

@@ -61,11 +61,9 @@ fn process(eng: &Engine, c: &Container, args: Vec<String>, o: &Opts) -> Result<V
     env = crate::parse::merge_env(&env, &cfg.env);
     env = crate::parse::merge_env(&env, &o.env);
     let user = o.user.clone().unwrap_or_else(|| cfg.user.clone());
-    let (uid, gid, extra) = if user.is_empty() {
-        (0, 0, Vec::new())
-    } else {
-        spec::resolve_user(&eng.paths.rootfs(&c.id), &user)?
-    };
+    // No user: root, with root's groups from the image's /etc/group (docker's).
+    let user = if user.is_empty() { "0" } else { &user };
+    let (uid, gid, extra) = spec::resolve_user(&eng.paths.rootfs(&c.id), user)?;
     let caps = spec::capabilities(o.privileged || cfg.privileged, &cfg.cap_add, &cfg.cap_drop)?;
     let cwd = o.workdir.clone().unwrap_or_else(|| {
         if cfg.working_dir.is_empty() {

@@ -47,6 +47,10 @@ pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 
     let delete = runtime::spawn_delete(eng, id);
     let now = crate::nanotime::now_nanos();
     let _ = container::set_exited(&eng.conn, id, code, oom, &now);
+    if oom {
+        crate::events::container(&eng.paths, &c, "oom", &[]);
+    }
+    crate::events::container(&eng.paths, &c, "die", &[("exitCode", code.to_string())]);
     if may_restart && should_restart(&c, code) {
         runtime::wait_delete(delete);
         let _ = container::bump_restart(&eng.conn, id);

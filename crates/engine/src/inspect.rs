@@ -6,9 +6,23 @@ use serde_json::{json, Value};
 use crate::container::{Container, Status};
 use crate::engine::Engine;
 
-fn cmd_string(c: &Container) -> String {
+/// docker's COMMAND (daemon/list.go): the program, then its arguments joined by spaces, each
+/// one holding a space in single quotes.
+pub fn command_line(c: &Container) -> String {
     let args = c.config.args();
-    let s = args.join(" ");
+    let mut parts = args.iter().take(1).cloned().collect::<Vec<_>>();
+    for a in args.iter().skip(1) {
+        parts.push(if a.contains(' ') {
+            format!("'{a}'")
+        } else {
+            a.clone()
+        });
+    }
+    parts.join(" ")
+}
+
+fn cmd_string(c: &Container) -> String {
+    let s = command_line(c);
     format!(
         "\"{}\"",
         if s.len() > 20 {
@@ -108,13 +122,18 @@ pub fn inspect(eng: &Engine, c: &Container) -> Value {
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
-        "HostConfig": host_config(c),
+        "HostConfig": host_config(eng, c),
         "Mounts": mounts(eng, c),
         "Config": {
             "Hostname": hostname,
             "Domainname": cfg.domainname,
             "User": cfg.user,
-            "AttachStdin": false,
+            "AttachStdin": cfg.open_stdin,
+            "AttachStdout": true,
+            "AttachStderr": true,
+            "StdinOnce": false,
+            "Volumes": Value::Null,
+            "OnBuild": Value::Null,
             "Tty": cfg.tty,
             "OpenStdin": cfg.open_stdin,
             "Env": cfg.env,
@@ -128,6 +147,7 @@ pub fn inspect(eng: &Engine, c: &Container) -> Value {
             "ExposedPorts": exposed,
         },
         "NetworkSettings": network_settings(eng, c, &exposed),
+        "ExecIDs": Value::Null,
         "Extra": cfg.extra,
     })
 }
@@ -204,14 +224,35 @@ pub fn ports_column(eng: &Engine, c: &Container) -> String {
 }
 
 /// docker's HostConfig.
-fn host_config(c: &Container) -> Value {
+fn host_config(eng: &Engine, c: &Container) -> Value {
     let cfg = &c.config;
+    let net = crate::network::hooks::request(cfg);
+    // docker reports the swap limit the cgroup gets: twice the memory when only --memory
+    // is given.
+    let memory_swap = match (cfg.memory, cfg.memory_swap) {
+        (m, 0) if m > 0 => m.saturating_mul(2),
+        (_, s) => s,
+    };
+    let mut bindings = serde_json::Map::new();
+    for p in crate::network::endpoint::ports(&eng.paths, &c.id) {
+        let binding = json!({
+            "HostIp": p.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            "HostPort": p.host_port.to_string(),
+        });
+        let key = format!("{}/{}", p.container_port, p.proto);
+        match bindings.get_mut(&key) {
+            Some(Value::Array(v)) => v.push(binding),
+            _ => {
+                bindings.insert(key, json!([binding]));
+            }
+        }
+    }
     let network_mode = if cfg.network_mode.is_empty() {
         "private"
     } else {
         &cfg.network_mode
     };
-    json!({
+    let mut hc = json!({
         "Binds": cfg.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
         "NetworkMode": network_mode,
         "RestartPolicy": { "Name": if cfg.restart.name.is_empty() { "no" } else { &cfg.restart.name }, "MaximumRetryCount": cfg.restart.max_retries },
@@ -226,9 +267,8 @@ fn host_config(c: &Container) -> Value {
         "ReadonlyRootfs": cfg.read_only,
         "SecurityOpt": security_opts(c),
         "Tmpfs": cfg.mounts.iter().filter(|m| m.kind == "tmpfs").map(|m| (m.target.clone(), json!(m.options.join(",")))).collect::<serde_json::Map<_, _>>(),
-        "ShmSize": 67108864,
         "Memory": cfg.memory,
-        "MemorySwap": cfg.memory_swap,
+        "MemorySwap": memory_swap,
         "NanoCpus": cfg.nano_cpus,
         "CpuShares": cfg.cpu_shares,
         "CpusetCpus": cfg.cpuset_cpus,
@@ -238,7 +278,59 @@ fn host_config(c: &Container) -> Value {
         "Devices": cfg.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.container, "CgroupPermissions": d.permissions})).collect::<Vec<_>>(),
         "Init": cfg.init,
         "LogConfig": { "Type": cfg.log_driver(), "Config": cfg.log_opts },
+        "PortBindings": bindings,
+        "PublishAllPorts": net.publish_all,
+        "Dns": net.dns,
+        "DnsSearch": net.dns_search,
+        "ExtraHosts": if net.add_hosts.is_empty() { Value::Null } else { json!(net.add_hosts) },
+    });
+    if let (Some(hc), Value::Object(t)) =
+        (hc.as_object_mut(), crate::tuning::host_config(&cfg.tuning))
+    {
+        hc.extend(t);
+    }
+    if let Some(hc) = hc.as_object_mut() {
+        let rt = eng
+            .runtime
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        for (k, v) in docker_defaults(cfg.privileged, &rt) {
+            hc.entry(k).or_insert(v);
+        }
+    }
+    hc
+}
+
+/// HostConfig keys docker always shows, for settings hull does not offer: their values
+/// when unset (scripts read the keys).
+fn docker_defaults(privileged: bool, runtime: &str) -> serde_json::Map<String, Value> {
+    let paths = |p: &[&str]| if privileged { Value::Null } else { json!(p) };
+    json!({
+        "BlkioWeightDevice": [],
+        "ConsoleSize": [0, 0],
+        "ContainerIDFile": "",
+        "CpuCount": 0,
+        "CpuPercent": 0,
+        "CpusetMems": "",
+        "DeviceCgroupRules": Value::Null,
+        "DeviceRequests": Value::Null,
+        "IOMaximumBandwidth": 0,
+        "IOMaximumIOps": 0,
+        "Isolation": "",
+        "KernelMemory": 0,
+        "KernelMemoryTCP": 0,
+        "Links": Value::Null,
+        "MaskedPaths": paths(crate::spec::MASKED),
+        "ReadonlyPaths": paths(crate::spec::READONLY),
+        "MemorySwappiness": Value::Null,
+        "Runtime": runtime,
+        "VolumeDriver": "",
+        "VolumesFrom": Value::Null,
     })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
 }
 
 fn security_opts(c: &Container) -> Vec<String> {

@@ -2,14 +2,17 @@
 //! state in SQLite, and the verbs. The `hull` binary is a thin clap layer over this crate.
 
 pub mod attach;
+pub mod changes;
 pub mod check;
 pub mod clock;
+pub mod commit;
 pub mod config;
 pub mod container;
 pub mod cp;
 pub mod create;
 pub mod db;
 pub mod engine;
+pub mod events;
 pub mod exec;
 pub mod format;
 pub mod hook;
@@ -29,12 +32,14 @@ pub mod remove;
 pub mod rootfs;
 pub mod runtime;
 pub mod shm;
+pub mod since;
 pub mod spec;
 pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod sysinfo;
 pub mod timefmt;
+pub mod tuning;
 pub mod volmount;
 pub mod volume;
 

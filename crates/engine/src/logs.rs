@@ -28,6 +28,25 @@ pub struct Opts {
     pub follow: bool,
     pub tail: Option<usize>,
     pub timestamps: bool,
+    /// Entries before this time (nanoseconds since the epoch) are skipped (`--since`).
+    pub since: Option<i128>,
+    /// Entries after this time end the output, and following (`--until`).
+    pub until: Option<i128>,
+    /// docker's `--details`: each line after the entry's attributes (none here) and a space.
+    pub details: bool,
+}
+
+/// Drops the entries outside `--since`/`--until`; true when one was past `--until`.
+fn window(entries: &mut Vec<(u8, String, String)>, o: &Opts) -> bool {
+    let t = |e: &(u8, String, String)| crate::since::rfc3339_nanos(&e.1).unwrap_or(0);
+    let past = o.until.and_then(|u| entries.iter().position(|e| t(e) > u));
+    if let Some(p) = past {
+        entries.truncate(p);
+    }
+    if let Some(s) = o.since {
+        entries.retain(|e| t(e) >= s);
+    }
+    past.is_some()
 }
 
 /// One log entry: (stream 1|2, time, text).
@@ -52,13 +71,16 @@ fn parse_line(line: &str, k8s: bool) -> Option<(u8, String, String)> {
     ))
 }
 
-fn emit(entries: &[(u8, String, String)], timestamps: bool) {
+fn emit(entries: &[(u8, String, String)], timestamps: bool, details: bool) {
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
     for (s, t, text) in entries {
         let w: &mut dyn Write = if *s == 2 { &mut err } else { &mut out };
         if timestamps {
             let _ = write!(w, "{t} ");
+        }
+        if details {
+            let _ = w.write_all(b" ");
         }
         let _ = w.write_all(text.as_bytes());
     }
@@ -127,8 +149,9 @@ pub fn logs(eng: &Engine, c: &Container, o: Opts) -> Result<(), LogsError> {
         let skip = entries.len().saturating_sub(n);
         entries.drain(..skip);
     }
-    emit(&entries, o.timestamps);
-    let (Some(mut sock), Some(inotify)) = (sock, inotify) else {
+    let done = window(&mut entries, &o) || o.until.is_some_and(|u| u <= crate::since::now());
+    emit(&entries, o.timestamps, o.details);
+    let (Some(mut sock), Some(inotify), false) = (sock, inotify, done) else {
         return Ok(());
     };
     loop {
@@ -141,14 +164,19 @@ pub fn logs(eng: &Engine, c: &Container, o: Opts) -> Result<(), LogsError> {
         }
         let sock_ready = fds[1].revents().is_some_and(|r| !r.is_empty());
         let _ = inotify.read_events();
-        let (more, off) = read_from(&mut file, offset, k8s);
+        let (mut more, off) = read_from(&mut file, offset, k8s);
         offset = off;
-        emit(&more, o.timestamps);
+        let done = window(&mut more, &o);
+        emit(&more, o.timestamps, o.details);
+        if done {
+            return Ok(());
+        }
         if sock_ready {
             match proto::read_frame(&mut sock) {
                 Ok(Some((proto::EXIT, _))) | Ok(None) | Err(_) => {
-                    let (more, _) = read_from(&mut file, offset, k8s);
-                    emit(&more, o.timestamps);
+                    let (mut more, _) = read_from(&mut file, offset, k8s);
+                    window(&mut more, &o);
+                    emit(&more, o.timestamps, o.details);
                     return Ok(());
                 }
                 Ok(Some(_)) => {}

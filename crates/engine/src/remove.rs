@@ -48,7 +48,9 @@ pub fn remove_files(eng: &Engine, c: &Container, volumes: bool) {
     // The row first: killed after it, the directories are left without one, which `system
     // check` finds and removes; the other way round would leave a row whose files are half
     // gone, a container that can neither start nor be told from a healthy one.
-    let _ = container::delete(&eng.conn, &c.id);
+    if container::delete(&eng.conn, &c.id).unwrap_or(false) {
+        crate::events::container(&eng.paths, c, "destroy", &[]);
+    }
     hull_sys::fault_point("hull-rm-files");
     let _ = std::fs::remove_dir_all(eng.paths.run_dir(&c.id));
     let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));

@@ -11,9 +11,6 @@ use crate::config::RunConfig;
 use crate::paths::Paths;
 use crate::rootfs::RootfsError;
 
-/// docker's default --shm-size.
-const SIZE: u64 = 64 << 20;
-
 /// Where the container's /dev/shm lives on the host.
 pub fn path(paths: &Paths, id: &str) -> PathBuf {
     paths.run_dir(id).join("shm")
@@ -27,8 +24,19 @@ pub fn owns_ipc(cfg: &RunConfig) -> bool {
 
 /// Mounts the container's /dev/shm tmpfs on the host, if it is not mounted yet (a restart
 /// keeps the one it has).
-pub fn mount_for(paths: &Paths, id: &str) -> Result<(), RootfsError> {
-    let target = path(paths, id);
+pub fn mount_for(paths: &Paths, id: &str, size: i64) -> Result<(), RootfsError> {
+    mount_at(&path(paths, id), size)
+}
+
+/// A pod's /dev/shm, which its containers share as they share its ipc namespace (podman's
+/// and Kubernetes' pods do): mounted when the infra starts, under the infra's directory.
+pub fn pod_path(paths: &Paths, pod_id: &str) -> PathBuf {
+    crate::pod::infra::dir(paths, pod_id).join("shm")
+}
+
+/// Mounts a /dev/shm tmpfs of `size` bytes at `target` on the host, if none is there yet.
+pub fn mount_at(target: &std::path::Path, size: i64) -> Result<(), RootfsError> {
+    let target = target.to_path_buf();
     std::fs::create_dir_all(&target).map_err(|source| RootfsError::Io {
         path: target.display().to_string(),
         source,
@@ -41,7 +49,7 @@ pub fn mount_for(paths: &Paths, id: &str) -> Result<(), RootfsError> {
         &target,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
-        Some(format!("mode=1777,size={SIZE}").as_str()),
+        Some(format!("mode=1777,size={size}").as_str()),
     )
     .map_err(|source| RootfsError::Mount {
         path: target.display().to_string(),
@@ -52,6 +60,10 @@ pub fn mount_for(paths: &Paths, id: &str) -> Result<(), RootfsError> {
 /// Unmounts it (lazily: a process still inside cannot keep it busy); no error if it was not
 /// mounted.
 pub fn unmount(paths: &Paths, id: &str) {
-    let target = path(paths, id);
-    while umount2(&target, MntFlags::MNT_DETACH).is_ok() {}
+    unmount_at(&path(paths, id));
+}
+
+/// Unmounts every mount at `target` (lazily).
+pub fn unmount_at(target: &std::path::Path) {
+    while umount2(target, MntFlags::MNT_DETACH).is_ok() {}
 }

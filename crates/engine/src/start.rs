@@ -120,7 +120,7 @@ fn prepare_bundle(
     )?;
     drop(mapped);
     if crate::shm::owns_ipc(&c.config) {
-        crate::shm::mount_for(&eng.paths, &c.id)?;
+        crate::shm::mount_for(&eng.paths, &c.id, c.config.tuning.shm_size())?;
     }
     crate::volmount::mount_for(eng, c)?;
     let init = if c.config.init {
@@ -312,6 +312,8 @@ fn handshake(
                 pid = proto::payload_i32(&p).unwrap_or(0);
                 let now = crate::nanotime::now_nanos();
                 container::set_running(&eng.conn, &c.id, pid, monitor_pid, &now)?;
+                // Before GO: the monitor records no exit (and no die event) before it.
+                crate::events::container(&eng.paths, c, "start", &[]);
                 send(s, proto::GO, &[])?;
             }
             // The monitor records no exit before our GO, so this write cannot come after it.
@@ -321,6 +323,7 @@ fn handshake(
                     pid = proto::payload_i32(&p).unwrap_or(0);
                     let now = crate::nanotime::now_nanos();
                     container::set_running(&eng.conn, &c.id, pid, monitor_pid, &now)?;
+                    crate::events::container(&eng.paths, c, "start", &[]);
                     send(s, proto::GO, &[])?;
                 }
                 return Ok(pid);

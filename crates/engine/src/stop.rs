@@ -98,11 +98,14 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
         crate::reconcile::finish_orphan(eng, &mut c.clone(), 128 + last);
         return Ok(());
     }
+    crate::events::container(&eng.paths, c, "kill", &[("signal", sig.to_string())]);
     let _ = runtime::kill(eng, &c.id, sig);
     if wait_exit(eng, c, Some(Duration::from_secs(u64::from(secs)))).is_none() {
+        crate::events::container(&eng.paths, c, "kill", &[("signal", "9".into())]);
         let _ = runtime::kill(eng, &c.id, 9);
         wait_exit(eng, c, Some(Duration::from_secs(60)));
     }
+    crate::events::container(&eng.paths, c, "stop", &[]);
     Ok(())
 }
 
@@ -112,6 +115,7 @@ pub fn kill(eng: &Engine, c: &Container, signal: i32) -> Result<(), StopError> {
         return Err(StopError::NotRunning(c.name.clone()));
     }
     container::set_stop_requested(&eng.conn, &c.id, true)?;
+    crate::events::container(&eng.paths, c, "kill", &[("signal", signal.to_string())]);
     runtime::kill(eng, &c.id, signal)?;
     Ok(())
 }

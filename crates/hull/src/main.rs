@@ -102,10 +102,28 @@ enum Cmd {
     Pod(cmd::pod::Args),
     /// Play Kubernetes manifests.
     Kube(cmd::kube::Args),
+    /// Manage containers (docker's `container` management command).
+    Container(cmd::container::Args),
+    /// Make an image of a container's changes.
+    Commit(cmd::commit::Args),
+    /// Show a container's changes to its image.
+    Diff(cmd::diff::Args),
+    /// Write a container's filesystem as a tar.
+    Export(cmd::export::Args),
+    /// Show an image's history.
+    History(cmd::history::Args),
+    /// Show the events hull's verbs recorded, and follow them.
+    Events(cmd::events::Args),
+    /// Log in to a registry (credentials kept as docker keeps them).
+    Login(cmd::login::Args),
+    /// Log out from a registry.
+    Logout(cmd::login::LogoutArgs),
+    /// Upload an image to a registry.
+    Push(cmd::push::Args),
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     let paths = Paths::new(cli.root, cli.runroot);
     cmd::set_runtime(cli.runtime);
     let res = match cli.cmd {
@@ -151,6 +169,15 @@ fn main() {
         Cmd::Network(a) => cmd::network::exec(&paths, a),
         Cmd::Pod(a) => cmd::pod::exec(&paths, a),
         Cmd::Kube(a) => cmd::kube::exec(&paths, a),
+        Cmd::Container(a) => cmd::container::exec(&paths, a),
+        Cmd::Commit(a) => cmd::commit::exec(&paths, a),
+        Cmd::Diff(a) => cmd::diff::exec(&paths, a),
+        Cmd::Export(a) => cmd::export::exec(&paths, a),
+        Cmd::History(a) => cmd::history::exec(&paths, a),
+        Cmd::Events(a) => cmd::events::exec(&paths, a),
+        Cmd::Login(a) => cmd::login::exec(&paths, a),
+        Cmd::Logout(a) => cmd::login::logout(&paths, a),
+        Cmd::Push(a) => cmd::push::exec(&paths, a),
     };
     if let Err(e) = res {
         if !e.msg.is_empty() {
@@ -158,4 +185,33 @@ fn main() {
         }
         std::process::exit(e.exit_code());
     }
+}
+
+/// A command line clap refused: help and version are printed (exit 0); anything else is a
+/// usage error, exit 125 as docker's, an unknown flag named in docker's words.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) => Some(a.clone()),
+        _ => None,
+    };
+    match (e.kind(), arg) {
+        (ErrorKind::UnknownArgument, Some(a)) if a.starts_with('-') => {
+            let verb: Vec<String> = std::env::args()
+                .skip(1)
+                .take_while(|w| w != &a)
+                .filter(|w| !w.starts_with('-') && !w.contains('/'))
+                .take(2)
+                .collect();
+            eprintln!(
+                "hull: unknown flag: {a}\nSee 'hull {} --help'.",
+                verb.join(" ")
+            );
+        }
+        _ => eprint!("{}", e.render()),
+    }
+    std::process::exit(125)
 }

@@ -15,6 +15,7 @@
 
 mod archive;
 mod blobs;
+mod commit;
 pub mod db;
 pub mod digest;
 mod error;
@@ -31,9 +32,10 @@ mod split;
 
 use std::path::{Path, PathBuf};
 
+pub use commit::{ChildConfig, HistoryRow};
 pub use error::ImageError;
 pub use images::{Image, ImageSummary};
-pub use import::ImportOptions;
+pub use import::{apply_change, ImportOptions};
 pub use progress::{NoProgress, Progress, TtyProgress};
 pub use reference::Reference;
 pub use registry::PullOptions;

@@ -175,22 +175,15 @@ impl Store {
         Ok(())
     }
 
-    /// Writes the uncompressed layer `diff_id` as blobs/sha256/<hex>, checking its digest on
-    /// the way out. Returns its size.
-    fn write_layer(
+    /// The uncompressed layer `diff_id` as a stream (rebuilt from its tar-split, or its
+    /// stored blob decoded), and the file it comes from; not checked against its digest.
+    fn layer_source(
         &self,
-        b: &mut tar::Builder<&mut dyn Write>,
         diff_id: &str,
-        written: &mut HashSet<String>,
-    ) -> Result<u64, ImageError> {
-        let info = self.find_layer(diff_id)?.ok_or_else(|| {
-            ImageError::Other(format!("layer {diff_id} is missing from the store"))
-        })?;
-        if !written.insert(diff_id.to_string()) {
-            return Ok(info.diff_size);
-        }
+        info: &crate::layers::LayerInfo,
+    ) -> Result<(std::path::PathBuf, Box<dyn Read>), ImageError> {
         let split = self.split_path(diff_id)?;
-        let (path, decoded): (std::path::PathBuf, Box<dyn Read>) = if split.exists() {
+        Ok(if split.exists() {
             let layer = self.layer_dir(diff_id)?;
             let dir = rustix::fs::open(
                 &layer,
@@ -211,7 +204,33 @@ impl Store {
             let magic = io::BufRead::fill_buf(&mut input).at(&path)?.to_vec();
             let decoded = Compression::detect(&magic).decoder(input).at(&path)?;
             (path, decoded)
-        };
+        })
+    }
+
+    /// `push`: the uncompressed layer `diff_id` and its size.
+    pub(crate) fn layer_reader(&self, diff_id: &str) -> Result<(Box<dyn Read>, u64), ImageError> {
+        let info = self.find_layer(diff_id)?.ok_or_else(|| {
+            ImageError::Other(format!("layer {diff_id} is missing from the store"))
+        })?;
+        let (_, r) = self.layer_source(diff_id, &info)?;
+        Ok((Box::new(r.take(info.diff_size)), info.diff_size))
+    }
+
+    /// Writes the uncompressed layer `diff_id` as blobs/sha256/<hex>, checking its digest on
+    /// the way out. Returns its size.
+    fn write_layer(
+        &self,
+        b: &mut tar::Builder<&mut dyn Write>,
+        diff_id: &str,
+        written: &mut HashSet<String>,
+    ) -> Result<u64, ImageError> {
+        let info = self.find_layer(diff_id)?.ok_or_else(|| {
+            ImageError::Other(format!("layer {diff_id} is missing from the store"))
+        })?;
+        if !written.insert(diff_id.to_string()) {
+            return Ok(info.diff_size);
+        }
+        let (path, decoded) = self.layer_source(diff_id, &info)?;
         let mut hashed = HashReader::new(Limited {
             inner: decoded,
             left: info.diff_size,

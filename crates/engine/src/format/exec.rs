@@ -218,12 +218,40 @@ fn describe(a: &Arg) -> String {
     }
 }
 
+/// What Go prints for a key missing from a map (`{{.Config.Labels.nokey}}`); false in `if`.
+/// A struct's missing field is an error instead.
+pub const NO_VALUE: &str = "\u{0}<no value>";
+
+/// Whether the object `path[i]` is looked up in is a map (user keys: labels, options) and
+/// not a struct: docker's struct fields start with an upper-case letter, and these maps are
+/// the ones a script indexes by its own keys.
+fn is_map(path: &[String], i: usize) -> bool {
+    let parent = if i == 0 { "" } else { path[i - 1].as_str() };
+    !path[i].starts_with(|c: char| c.is_ascii_uppercase())
+        || matches!(
+            parent,
+            "Labels"
+                | "Options"
+                | "DriverOpts"
+                | "Sysctls"
+                | "Tmpfs"
+                | "Networks"
+                | "Ports"
+                | "PortBindings"
+                | "ExposedPorts"
+                | "Volumes"
+        )
+}
+
 /// `.A.B` of `v`; `prefix` names what the chain starts from, for the error.
 fn field(v: &Value, path: &[String], prefix: &str) -> Result<Value, FormatError> {
     let mut cur = v;
     for (i, name) in path.iter().enumerate() {
         let so_far = format!("{prefix}.{}", path[..=i].join("."));
         cur = match cur {
+            Value::Object(m) if !m.contains_key(name) && is_map(path, i) => {
+                return Ok(Value::String(NO_VALUE.into()));
+            }
             Value::Object(m) => m.get(name).ok_or_else(|| FormatError::NoField {
                 field: so_far.clone(),
                 known: m.keys().cloned().collect::<Vec<_>>().join(", "),
@@ -262,7 +290,7 @@ pub fn truth(v: &Value) -> bool {
         Value::Null => false,
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
+        Value::String(s) => !s.is_empty() && s != NO_VALUE,
         Value::Array(a) => !a.is_empty(),
         Value::Object(m) => !m.is_empty(),
     }
@@ -274,7 +302,7 @@ pub fn print(v: &Value) -> String {
         Value::Null => "<nil>".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => print_number(n),
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.strip_prefix('\u{0}').unwrap_or(s).to_string(),
         Value::Array(a) => {
             let items: Vec<String> = a.iter().map(print).collect();
             format!("[{}]", items.join(" "))

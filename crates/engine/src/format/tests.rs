@@ -196,3 +196,11 @@ fn titles_split_camel_case() {
     assert_eq!(t("CPUPerc"), "CPU PERC");
     assert_eq!(t("Name"), "NAME");
 }
+
+#[test]
+fn a_missing_map_key_prints_no_value_and_a_missing_field_fails() {
+    assert_eq!(r("{{.Config.Labels.nokey}}"), "<no value>");
+    assert_eq!(r("{{.Config.Labels.Nokey}}"), "<no value>");
+    assert_eq!(r("{{if .Config.Labels.nokey}}yes{{else}}no{{end}}"), "no");
+    assert!(render("{{.Config.NoSuchField}}", &data()).is_err());
+}

@@ -277,6 +277,16 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
     if !target.exists() {
         std::fs::write(&target, "").map_err(io(p, &target))?;
     }
+    if p.share.ipc {
+        crate::shm::mount_at(
+            &crate::shm::pod_path(&eng.paths, &p.id),
+            crate::tuning::DEFAULT_SHM,
+        )
+        .map_err(|e| InfraError::Runtime {
+            pod: p.name.clone(),
+            msg: e.to_string(),
+        })?;
+    }
     let config = d.join("config.json");
     let doc = spec(eng, p, &rootfs, &pause);
     hull_image::perms::write_private(&config, &serde_json::to_vec(&doc).expect("spec serializes"))
@@ -365,6 +375,7 @@ pub fn stop(eng: &Engine, p: &Pod) {
     }
     crate::runtime::delete_force(eng, runtime_id(p));
     let _ = std::fs::remove_file(dir(&eng.paths, &p.id).join("infra.pid"));
+    crate::shm::unmount_at(&crate::shm::pod_path(&eng.paths, &p.id));
 }
 
 /// Sends a signal to the infra (pause/kill of the pod).

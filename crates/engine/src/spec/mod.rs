@@ -9,7 +9,7 @@ mod resources;
 mod security;
 
 pub use process::resolve_user;
-pub use security::{capabilities, DEFAULT_CAPS};
+pub use security::{capabilities, DEFAULT_CAPS, MASKED, READONLY};
 
 use std::path::PathBuf;
 
@@ -68,6 +68,7 @@ pub fn generate(ctx: &Ctx<'_>) -> Result<Value> {
     mounts::apply(ctx, &mut spec)?;
     resources::apply(ctx, &mut spec)?;
     security::apply(ctx, &mut spec)?;
+    crate::tuning::apply(ctx, &mut spec)?;
     crate::clock::apply(ctx, &mut spec)?;
     Ok(spec)
 }

@@ -44,6 +44,8 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     // both see the same POSIX shared memory.
     let shm_src = if crate::shm::owns_ipc(cfg) {
         Some(crate::shm::path(ctx.paths, &ctx.c.id))
+    } else if let Some(pod) = cfg.ipc_mode.strip_prefix("pod:") {
+        Some(crate::shm::pod_path(ctx.paths, pod)).filter(|p| crate::rootfs::is_mounted(p))
     } else {
         cfg.ipc_mode
             .strip_prefix("container:")
@@ -82,7 +84,14 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
         let mut options: Vec<String> = Vec::new();
         let entry = match m.kind.as_str() {
             "tmpfs" => {
-                options.extend(["nosuid".into(), "nodev".into()]);
+                // docker's defaults for --tmpfs and --mount type=tmpfs: noexec, nosuid,
+                // nodev, each lifted by its opposite (exec, suid, dev) among the options.
+                for (default, lifted) in [("nosuid", "suid"), ("nodev", "dev"), ("noexec", "exec")]
+                {
+                    if !m.options.iter().any(|o| o == lifted) {
+                        options.push(default.into());
+                    }
+                }
                 if !m.options.iter().any(|o| o.starts_with("mode=")) {
                     options.push("mode=1777".into());
                 }

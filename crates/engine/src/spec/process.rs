@@ -100,11 +100,9 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
         env.push("TERM=xterm".into());
     }
     env = crate::parse::merge_env(&env, &cfg.env);
-    let (uid, gid, extra) = if cfg.user.is_empty() {
-        (0, 0, Vec::new())
-    } else {
-        resolve_user(&ctx.rootfs, &cfg.user)?
-    };
+    // No user: root, with root's groups from the image's /etc/group (docker's).
+    let user = if cfg.user.is_empty() { "0" } else { &cfg.user };
+    let (uid, gid, extra) = resolve_user(&ctx.rootfs, user)?;
     let cwd = if cfg.working_dir.is_empty() {
         "/"
     } else {

@@ -25,7 +25,7 @@ pub const DEFAULT_CAPS: &[&str] = &[
     "CAP_AUDIT_WRITE",
 ];
 
-const MASKED: &[&str] = &[
+pub const MASKED: &[&str] = &[
     "/proc/asound",
     "/proc/acpi",
     "/proc/kcore",
@@ -39,7 +39,7 @@ const MASKED: &[&str] = &[
     "/sys/devices/virtual/powercap",
 ];
 
-const READONLY: &[&str] = &[
+pub const READONLY: &[&str] = &[
     "/proc/bus",
     "/proc/fs",
     "/proc/irq",

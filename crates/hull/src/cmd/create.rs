@@ -13,21 +13,29 @@ pub struct Args {
     help: Option<bool>,
     #[command(flatten)]
     flags: CreateFlags,
-    /// IMAGE [COMMAND] [ARG...]
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    /// --pull, -q, --cidfile: cmd/runopts.rs.
+    #[command(flatten)]
+    opts: super::runopts::RunOpts,
+    /// The image: a word before it that starts with '-' is a flag (an unknown one is a
+    /// usage error naming it, not an image name).
+    image: String,
+    /// [COMMAND] [ARG...]: everything after the image, flags included.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
-    let mut args = a.args;
-    let image = args.remove(0);
+    let (image, args) = (a.image, a.args);
     let pod = a.flags.pod.clone();
     let mut req = a.flags.request(image, args)?;
+    // After the flags are checked: a bad value is reported before any pull.
+    a.opts.before(paths, &req.image)?;
     if let Some(p) = pod {
         super::pod::join(&eng, &p, &mut req)?;
     }
     let c = hull_engine::create::create(&eng, req)?;
+    a.opts.created(&c.id)?;
     println!("{}", c.id);
     Ok(())
 }

@@ -154,6 +154,24 @@ pub struct CreateFlags {
     pub log_opt: Vec<String>,
     #[command(flatten)]
     pub clock: super::clock::ClockFlags,
+    /// --oom-score-adj, --group-add, --shm-size, the finer cgroup limits: cmd/limits.rs.
+    #[command(flatten)]
+    pub limits: super::limits::LimitFlags,
+    /// Container NIS domain name.
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// Read in a line delimited file of labels.
+    #[arg(long = "label-file")]
+    pub label_file: Vec<String>,
+    /// Expose a port or a range of ports.
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Set platform if server is multi-platform capable (only this machine's).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// GPU devices to add to the container (not supported).
+    #[arg(long)]
+    pub gpus: Option<String>,
 }
 
 fn bad(flag: &str, v: &str, why: &str) -> CmdError {
@@ -288,6 +306,12 @@ impl CreateFlags {
         }
         self.net.apply(&mut c)?;
         let mut labels = BTreeMap::new();
+        for f in &self.label_file {
+            for l in parse::env_file(f)? {
+                let (k, v) = parse::label(&l)?;
+                labels.insert(k, v);
+            }
+        }
         for l in &self.label {
             let (k, v) = parse::label(l)?;
             labels.insert(k, v);
@@ -322,6 +346,22 @@ impl CreateFlags {
             .entrypoint
             .map(|e| if e.is_empty() { Vec::new() } else { vec![e] });
         self.clock.store(&mut c)?;
+        c.tuning = self.limits.tuning()?;
+        c.domainname = self.domainname.unwrap_or_default();
+        for e in &self.expose {
+            c.exposed_ports.extend(expose(e)?);
+        }
+        if self.gpus.is_some() {
+            return Err(CmdError::new(
+                "--gpus is not supported: hull has no GPU device support".into(),
+            ));
+        }
+        if let Some(p) = &self.platform {
+            let want = format!("linux/{}", super::image::go_arch());
+            if p != &want && p != "linux" {
+                return Err(bad("--platform", p, &format!("only {want} is supported")));
+            }
+        }
         Ok(Request {
             image,
             name: self.name,
@@ -330,4 +370,24 @@ impl CreateFlags {
             labels,
         })
     }
+}
+
+/// `--expose PORT[/PROTO]` or a range `FROM-TO[/PROTO]`: ExposedPorts keys ("80/tcp").
+fn expose(s: &str) -> Result<Vec<String>, CmdError> {
+    let (ports, proto) = s.split_once('/').unwrap_or((s, "tcp"));
+    if !matches!(proto, "tcp" | "udp" | "sctp") {
+        return Err(bad("--expose", s, "the protocol must be tcp, udp or sctp"));
+    }
+    let (from, to) = ports.split_once('-').unwrap_or((ports, ports));
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| bad("--expose", s, "expected a port (1-65535) or a range"))
+    };
+    let (from, to) = (port(from)?, port(to)?);
+    if from > to {
+        return Err(bad("--expose", s, "the range's end is before its start"));
+    }
+    Ok((from..=to).map(|p| format!("{p}/{proto}")).collect())
 }

@@ -36,6 +36,10 @@ enum ImageCmd {
     Pull(super::pull::Args),
     /// Remove unused images.
     Prune(PruneArgs),
+    /// Show an image's history.
+    History(super::history::Args),
+    /// Upload an image to a registry.
+    Push(super::push::Args),
 }
 
 #[derive(clap::Args)]
@@ -68,6 +72,8 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         ImageCmd::Import(a) => super::import::exec(paths, a),
         ImageCmd::Pull(a) => super::pull::exec(paths, a),
         ImageCmd::Prune(a) => prune_images(paths, a),
+        ImageCmd::History(a) => super::history::exec(paths, a),
+        ImageCmd::Push(a) => super::push::exec(paths, a),
     }
 }
 

@@ -1,10 +1,11 @@
 //! `hull load [-i FILE]`: images from a docker-archive (`docker save`) or an oci-archive,
 //! from a file or stdin.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use hull_engine::Paths;
-use hull_image::Store;
+use hull_image::{Reference, Store};
 
 use super::{CmdError, CmdResult};
 
@@ -18,8 +19,22 @@ pub struct Args {
     quiet: bool,
 }
 
+/// Every tag's image id before the load, by the tag's full reference.
+fn tags(store: &Store) -> Result<HashMap<String, String>, CmdError> {
+    let mut by_name = HashMap::new();
+    for img in store.list()? {
+        for t in &img.repo_tags {
+            if let Ok(r) = Reference::parse(t) {
+                by_name.insert(r.with_default_tag().to_string(), img.id.clone());
+            }
+        }
+    }
+    Ok(by_name)
+}
+
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let mut store = Store::open(&paths.root)?;
+    let before = tags(&store)?;
     let loaded = match &args.input {
         Some(p) => store.load(p)?,
         None => {
@@ -51,7 +66,24 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         }
     };
     if !args.quiet {
+        let after = tags(&store)?;
         for name in loaded {
+            let full = Reference::parse(&name).map(|r| r.with_default_tag().to_string());
+            let moved = full
+                .ok()
+                .and_then(|f| Some((before.get(&f)?, after.get(&f)?)));
+            if let Some((old, _)) = moved.filter(|(old, new)| old != new) {
+                let old = if old.starts_with("sha256:") {
+                    old.clone()
+                } else {
+                    format!("sha256:{old}")
+                };
+                // docker's notice when a tag is taken from another image.
+                println!(
+                    "The image {name} already exists, renaming the old one with ID {old} to \
+                     empty string"
+                );
+            }
             if name.starts_with("sha256:") {
                 println!("Loaded image ID: {name}");
             } else {

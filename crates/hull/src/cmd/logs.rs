@@ -1,4 +1,4 @@
-//! `hull logs [-f] [--tail N] [-t] CONTAINER`.
+//! `hull logs [-f] [--tail N] [-t] [--since T] [--until T] [--details] CONTAINER`.
 
 use hull_engine::{logs, Paths};
 
@@ -16,6 +16,15 @@ pub struct Args {
     /// Show timestamps.
     #[arg(short, long)]
     timestamps: bool,
+    /// Only entries since this time (2013-01-02T13:23:37Z, a Unix time, or 42m before now).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only entries before this time (same forms as --since).
+    #[arg(long)]
+    until: Option<String>,
+    /// Show the extra details given to the log driver.
+    #[arg(long)]
+    details: bool,
     container: String,
 }
 
@@ -26,6 +35,14 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             CmdError::new(format!("invalid --tail {n:?}: expected a number or all"))
         })?),
     };
+    let now = hull_engine::since::now();
+    let time = |flag: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|s| hull_engine::since::parse(s, now))
+            .transpose()
+            .map_err(|e| CmdError::new(format!("{flag}: {e}")).daemon())
+    };
+    let (since, until) = (time("--since", &a.since)?, time("--until", &a.until)?);
     let eng = super::engine(paths)?;
     let c = eng.lookup(&a.container)?;
     logs::logs(
@@ -35,6 +52,9 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             follow: a.follow,
             tail,
             timestamps: a.timestamps,
+            since,
+            until,
+            details: a.details,
         },
     )?;
     Ok(())

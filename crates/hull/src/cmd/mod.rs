@@ -2,10 +2,17 @@
 
 pub mod attach;
 pub mod clock;
+pub mod commit;
+pub mod container;
 pub mod cp;
 pub mod create;
+pub mod df;
+pub mod diff;
+pub mod events;
 pub mod exec;
+pub mod export;
 pub mod flags;
+pub mod history;
 pub mod hook;
 pub mod image;
 pub mod images;
@@ -14,7 +21,9 @@ pub mod info;
 pub mod inspect;
 pub mod kill;
 pub mod kube;
+pub mod limits;
 pub mod load;
+pub mod login;
 pub mod logs;
 pub mod network;
 pub mod pause;
@@ -22,11 +31,13 @@ pub mod pod;
 pub mod port;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod rename;
 pub mod restart;
 pub mod rm;
 pub mod rmi;
 pub mod run;
+pub mod runopts;
 pub mod save;
 pub mod start;
 pub mod stats;
@@ -64,6 +75,12 @@ impl CmdError {
             msg: String::new(),
             code,
         }
+    }
+
+    /// The same error, exiting 1: what docker's client exits with for an error the daemon
+    /// answers (`No such container`), outside `run` and `create`.
+    pub fn daemon(self) -> CmdError {
+        CmdError { code: 1, ..self }
     }
 
     pub fn exit_code(&self) -> i32 {

@@ -33,6 +33,8 @@ pub fn toggle(paths: &Paths, names: &[String], pause: bool) -> CmdResult {
             }
             runtime::run(&eng, verb, &[&c.id])?;
             container::set_status(&eng.conn, &c.id, to)?;
+            let action = if pause { "pause" } else { "unpause" };
+            hull_engine::events::container(&eng.paths, &c, action, &[]);
             Ok(())
         })();
         match res {

@@ -333,16 +333,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         Sub::Logs { pod } => {
             let p = ops::lookup(&eng, &pod).map_err(err)?;
             for c in ops::members(&eng, &p).map_err(err)? {
-                logs::logs(
-                    &eng,
-                    &c,
-                    logs::Opts {
-                        follow: false,
-                        tail: None,
-                        timestamps: false,
-                    },
-                )
-                .map_err(err)?;
+                logs::logs(&eng, &c, logs::Opts::default()).map_err(err)?;
             }
             Ok(())
         }

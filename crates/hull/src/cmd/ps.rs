@@ -1,4 +1,4 @@
-//! `hull ps [-a] [-q] [--filter K=V] [--format T] [--no-trunc]`.
+//! `hull ps [-a] [-q] [-n N] [-l] [-s] [--filter K=V] [--format T] [--no-trunc]`.
 
 use hull_engine::{format, inspect, Container, Paths};
 
@@ -22,6 +22,15 @@ pub struct Args {
     /// Don't truncate output.
     #[arg(long = "no-trunc")]
     no_trunc: bool,
+    /// Show the n last created containers (all states).
+    #[arg(short = 'n', long, allow_negative_numbers = true)]
+    last: Option<i64>,
+    /// Show the latest created container (all states).
+    #[arg(short, long)]
+    latest: bool,
+    /// Display total file sizes.
+    #[arg(short, long)]
+    size: bool,
 }
 
 fn matches(c: &Container, f: &str) -> Result<bool, CmdError> {
@@ -49,8 +58,17 @@ fn matches(c: &Container, f: &str) -> Result<bool, CmdError> {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let mut rows = Vec::new();
+    // docker: -n -1 (its default) is no limit; -l is -n 1; a limit lists every state.
+    let last = if a.latest {
+        Some(1)
+    } else {
+        a.last.filter(|&n| n >= 0)
+    };
     for c in eng.list()? {
-        let mut keep = a.all || c.status.is_live() || !a.filter.is_empty();
+        if last.is_some_and(|n| rows.len() as i64 >= n) {
+            break;
+        }
+        let mut keep = a.all || last.is_some() || c.status.is_live() || !a.filter.is_empty();
         for f in &a.filter {
             keep &= matches(&c, f)?;
         }
@@ -71,6 +89,13 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     if a.no_trunc {
         for (v, c) in values.iter_mut().zip(&rows) {
             v["ID"] = serde_json::json!(c.id);
+            // Go's strconv.Quote of the whole command line.
+            v["Command"] = serde_json::json!(serde_json::to_string(&inspect::command_line(c))?);
+        }
+    }
+    if a.size || a.format.as_deref().is_some_and(|f| f.contains(".Size")) {
+        for (v, c) in values.iter_mut().zip(&rows) {
+            v["Size"] = serde_json::json!(size_column(paths, c));
         }
     }
     if a.format.as_deref() == Some("json") {
@@ -79,11 +104,28 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         }
         return Ok(());
     }
-    const TABLE: &str = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+    let table = if a.size {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+    } else {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    };
     const TITLES: &[(&str, &str)] = &[("ID", "CONTAINER ID"), ("RunningFor", "CREATED")];
     print!(
         "{}",
-        format::render_rows(a.format.as_deref(), TABLE, &values, TITLES)?
+        format::render_rows(a.format.as_deref(), table, &values, TITLES)?
     );
     Ok(())
+}
+
+/// docker's SIZE: the container's own changes, and with its image's layers ("virtual").
+fn size_column(paths: &Paths, c: &Container) -> String {
+    let rw = hull_engine::volume::dir_size(&paths.container_dir(&c.id).join("upper"));
+    let image = hull_image::Store::open(&paths.root)
+        .and_then(|s| {
+            let img = s.resolve(&c.image_id)?;
+            img.diff_ids.iter().map(|d| s.layer_disk_size(d)).sum()
+        })
+        .unwrap_or(0);
+    let h = |b| hull_engine::timefmt::human_size_prec(b, 3);
+    format!("{} (virtual {})", h(rw), h(rw + image))
 }

@@ -63,6 +63,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         &mut tty
     };
     store.pull(&args.reference, &opts, progress)?;
+    hull_engine::events::image(paths, "pull", &full.familiar(), &full.familiar_name());
     println!("{full}");
     Ok(())
 }

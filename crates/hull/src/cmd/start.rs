@@ -24,13 +24,14 @@ pub struct Args {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let keys = a.detach_keys.parse()?;
     let eng = super::engine(paths)?;
-    let mut failed = None;
+    // docker's: each failure on its own line, then one summary line, exit 1.
+    let mut failed = Vec::new();
     for name in &a.containers {
         let c = match eng.lookup(name) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("hull: {e}");
-                failed = Some(CmdError::new(format!("failed to start containers: {name}")));
+                failed.push(name.as_str());
                 continue;
             }
         };
@@ -50,10 +51,20 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         } else {
             Attach::default()
         };
-        let started = start::start(&eng, &c, at).map_err(|e| CmdError {
-            msg: e.to_string(),
-            code: e.exit_code(),
-        })?;
+        let started = match start::start(&eng, &c, at) {
+            Ok(s) => s,
+            Err(e) if a.attach => {
+                return Err(CmdError {
+                    msg: e.to_string(),
+                    code: e.exit_code(),
+                })
+            }
+            Err(e) => {
+                eprintln!("hull: {e}");
+                failed.push(name.as_str());
+                continue;
+            }
+        };
         if a.attach {
             let stdin = a.interactive && c.config.open_stdin;
             return match attach::attach(started.sock, stdin, c.config.tty, true, &keys) {
@@ -67,5 +78,11 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         }
         println!("{name}");
     }
-    failed.map_or(Ok(()), Err)
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(CmdError {
+        msg: format!("failed to start containers: {}", failed.join(", ")),
+        code: 1,
+    })
 }

@@ -3,9 +3,9 @@
 //! container uses (docker 23's rule: named volumes are never pruned here).
 
 use clap::Subcommand;
-use hull_engine::{remove, volume, Paths, Status};
+use hull_engine::{remove, volume, Engine, Paths, Status};
 
-use super::CmdResult;
+use super::{CmdError, CmdResult};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,6 +21,8 @@ enum SystemCmd {
     Info(super::info::Args),
     /// Find (and with --repair remove) what crashes left: crates/engine/src/check.rs.
     Check(super::network::CheckArgs),
+    /// Show disk usage.
+    Df(super::df::Args),
 }
 
 #[derive(clap::Args)]
@@ -41,7 +43,22 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         SystemCmd::Prune(a) => prune(paths, a),
         SystemCmd::Info(a) => super::info::exec(paths, a),
         SystemCmd::Check(a) => super::network::check(paths, a),
+        SystemCmd::Df(a) => super::df::exec(paths, a),
     }
+}
+
+/// Removes every stopped container; returns their ids and the bytes their changes held.
+pub fn prune_containers(eng: &Engine) -> Result<(Vec<String>, u64), CmdError> {
+    let mut total = 0u64;
+    let mut deleted = Vec::new();
+    for c in eng.list()? {
+        if matches!(c.status, Status::Exited | Status::Created | Status::Dead) {
+            total += volume::dir_size(&eng.paths.container_dir(&c.id).join("upper"));
+            remove::remove(eng, &c, false, false)?;
+            deleted.push(c.id);
+        }
+    }
+    Ok((deleted, total))
 }
 
 fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
@@ -60,15 +77,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
         return Ok(());
     }
     let eng = super::engine(paths)?;
-    let mut total = 0u64;
-    let mut deleted = Vec::new();
-    for c in eng.list()? {
-        if matches!(c.status, Status::Exited | Status::Created | Status::Dead) {
-            total += volume::dir_size(&eng.paths.container_dir(&c.id).join("upper"));
-            remove::remove(&eng, &c, false, false)?;
-            deleted.push(c.id);
-        }
-    }
+    let (deleted, mut total) = prune_containers(&eng)?;
     if !deleted.is_empty() {
         println!("Deleted Containers:");
         for id in &deleted {

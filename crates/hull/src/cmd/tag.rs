@@ -16,5 +16,10 @@ pub struct Args {
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let mut store = Store::open(&paths.root)?;
     store.tag(&args.source, &args.target)?;
+    let id = store.resolve(&args.target)?.id;
+    let name = hull_image::Reference::parse(&args.target)?
+        .with_default_tag()
+        .familiar();
+    hull_engine::events::image(paths, "tag", &id, &name);
     Ok(())
 }

@@ -27,6 +27,8 @@ pub struct Client {
     repository: String,
     creds: Option<(String, String)>,
     authorization: Option<String>,
+    /// Ask tokens for `pull,push` (`hull push`), not just `pull`.
+    push: bool,
 }
 
 fn is_loopback(registry: &str) -> bool {
@@ -100,7 +102,7 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-fn base64(data: &[u8]) -> String {
+pub fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
@@ -147,6 +149,7 @@ impl Client {
             repository: r.repository.clone(),
             creds: opts.credentials.clone(),
             authorization: None,
+            push: false,
         };
         // --tls-verify=false: https without verification, then http (podman's behaviour).
         // Loopback registries are insecure by default, as in docker: plain http.
@@ -174,6 +177,57 @@ impl Client {
             "cannot reach {host}: {}",
             last.map(|e| e.to_string()).unwrap_or_default()
         )))
+    }
+
+    /// `hull login`: GET /v2/ with the credentials (answering the registry's challenge);
+    /// Ok when the registry lets them in.
+    pub fn check_login(&mut self) -> Result<(), ImageError> {
+        let url = format!("{}/v2/", self.base);
+        let mut req = self.agent.get(&url);
+        if let Some(auth) = &self.authorization {
+            req = req.header("Authorization", auth);
+        }
+        let resp = req
+            .call()
+            .map_err(|e| self.err(format!("GET {url}: {e}")))?;
+        match resp.status().as_u16() {
+            200 => Ok(()),
+            401 => Err(self.err("unauthorized: incorrect username or password")),
+            s => Err(self.err(format!("GET {url}: {s}"))),
+        }
+    }
+
+    pub(crate) fn set_push(&mut self) {
+        self.push = true;
+        // A token asked for pull only would not do: ask again at the first 401.
+        self.authorization = None;
+        if let Some((u, p)) = &self.creds {
+            self.authorization = Some(format!("Basic {}", base64(format!("{u}:{p}").as_bytes())));
+        }
+    }
+
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    pub(crate) fn authorization(&self) -> Option<&str> {
+        self.authorization.as_deref()
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub(crate) fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    pub(crate) fn error(&self, reason: impl std::fmt::Display) -> ImageError {
+        self.err(reason)
+    }
+
+    pub(crate) fn challenge(&mut self, resp: &Response<Body>) -> Result<(), ImageError> {
+        self.answer_challenge(resp)
     }
 
     fn err(&self, reason: impl std::fmt::Display) -> ImageError {
@@ -207,7 +261,8 @@ impl Client {
                 if let Some(service) = params.get("service") {
                     url.push_str(&format!("service={}&", urlencode(service)));
                 }
-                let scope = format!("repository:{}:pull", self.repository);
+                let actions = if self.push { "pull,push" } else { "pull" };
+                let scope = format!("repository:{}:{actions}", self.repository);
                 url.push_str(&format!("scope={}", urlencode(&scope)));
                 let mut req = self.agent.get(&url);
                 if let Some((u, p)) = &self.creds {

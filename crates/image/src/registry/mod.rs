@@ -3,8 +3,10 @@
 //! against the digest they were asked by; every blob is verified as it streams into the store,
 //! and layers already stored are not downloaded again.
 
+pub mod auth;
 pub mod client;
 pub mod manifest;
+mod push;
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -30,6 +32,19 @@ pub struct PullOptions {
     /// `--creds USER:PASS`, for Basic auth and for the token endpoint.
     pub credentials: Option<(String, String)>,
 }
+
+/// `hull login`: the credentials in `opts` open the registry (named as `auth::key` gives it).
+pub fn login(registry: &str, opts: &PullOptions) -> Result<(), ImageError> {
+    let host = if registry == auth::HUB_KEY {
+        DEFAULT_REGISTRY_HOST
+    } else {
+        registry
+    };
+    let r = Reference::parse(&format!("{host}/hull-login"))?;
+    Client::new(&r, opts)?.check_login()
+}
+
+const DEFAULT_REGISTRY_HOST: &str = "docker.io";
 
 /// Layers downloaded at once, as docker's default max-concurrent-downloads.
 const DOWNLOADS: usize = 3;
@@ -77,7 +92,15 @@ impl Store {
         progress: &mut dyn Progress,
     ) -> Result<ImageId, ImageError> {
         let r = Reference::parse(reference)?.with_default_tag();
-        let mut c = Client::new(&r, opts)?;
+        // Without --creds: what `login` stored for the registry, as docker's pull.
+        let stored = PullOptions {
+            credentials: opts
+                .credentials
+                .clone()
+                .or_else(|| auth::lookup(&r.registry)),
+            ..opts.clone()
+        };
+        let mut c = Client::new(&r, &stored)?;
         let wanted = r.digest.clone().or(r.tag.clone()).expect("tag or digest");
         progress.message(&format!("{wanted}: Pulling from {}", r.familiar_name()));
         let (top, ctype) = c.manifest(&wanted)?;
@@ -162,7 +185,10 @@ impl Store {
             names: &names,
         })?;
         progress.message(&format!("Digest: {top_digest}"));
-        progress.message(&format!("Status: Downloaded image for {}", r.familiar()));
+        progress.message(&format!(
+            "Status: Downloaded newer image for {}",
+            r.familiar()
+        ));
         Ok(id)
     }
 }
