@@ -8,6 +8,7 @@ pub mod endpoint;
 pub mod hooks;
 pub mod host;
 pub mod lease;
+pub mod ports;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

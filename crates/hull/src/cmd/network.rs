@@ -270,7 +270,10 @@ pub struct NetFlags {
     /// DNS search domain.
     #[arg(long = "dns-search")]
     pub dns_search: Vec<String>,
-    /// Add a line to /etc/hosts: NAME:IP.
+    /// DNS resolver option for /etc/resolv.conf (replaces the host's options).
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Add a line to /etc/hosts: NAME:IP (IP may be host-gateway).
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
     /// Another DNS name of the container on its networks.
@@ -310,9 +313,10 @@ impl NetFlags {
             }
         }
         for h in &self.add_host {
-            let ok = h
-                .split_once(':')
-                .is_some_and(|(n, ip)| !n.is_empty() && ip.parse::<std::net::IpAddr>().is_ok());
+            let ok = h.split_once(':').is_some_and(|(n, ip)| {
+                !n.is_empty()
+                    && (ip == endpoint::HOST_GATEWAY || ip.parse::<std::net::IpAddr>().is_ok())
+            });
             if !ok {
                 return Err(fail125(format!(
                     "invalid --add-host {h:?}: expected NAME:IP"
@@ -333,6 +337,7 @@ impl NetFlags {
             exposed: Vec::new(),
             dns: self.dns,
             dns_search: self.dns_search,
+            dns_options: self.dns_option,
             add_hosts: self.add_host,
             hostname: String::new(),
             aliases: self.network_alias,

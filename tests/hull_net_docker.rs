@@ -1,0 +1,188 @@
+//! hull's networking as a docker user meets it (issue 18): a published port is reserved for
+//! the container's life and a port in use is refused as docker refuses it; `--network none`
+//! has its loopback up; `--add-host NAME:host-gateway` and `--dns-option` land where the
+//! process looks. Each check looks from inside the container or from the host.
+
+mod verbs_util;
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+
+use verbs_util::{wait_for, Hull};
+
+/// The ports of the default network's bridge (this hull root's own: its name carries a tag
+/// of the runroot).
+fn bridge_ports(h: &Hull) -> Vec<String> {
+    let br = h.ok(&[
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{index .Options \"com.docker.network.bridge.name\"}}",
+    ]);
+    let dir = format!("/sys/class/net/{}/brif", br.trim());
+    let mut v: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    v.sort();
+    v
+}
+
+/// `nft list ruleset` mentions `port` as a destination port.
+fn nft_mentions_port(port: u16) -> bool {
+    let o = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&o.stdout);
+    s.contains(&format!("dport {port} ")) || s.contains(&format!(": {port} ")) || {
+        s.lines()
+            .any(|l| l.contains("dport") && l.contains(&format!(" {port} ")))
+    }
+}
+
+fn tcp_text(port: u16) -> String {
+    let o = Command::new("socat")
+        .args([
+            "-T5",
+            "-",
+            &format!("TCP:127.0.0.1:{port},connect-timeout=5"),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn a_port_in_use_is_refused_and_a_published_port_is_held_while_the_container_runs() {
+    let h = Hull::new();
+    // One container keeps the default network (and its bridge) up throughout.
+    h.ok(&["run", "-d", "--name", "keep", "busybox", "sleep", "120"]);
+    let ports_before = bridge_ports(&h);
+    assert_eq!(ports_before.len(), 1, "{ports_before:?}");
+    // A host process listens on a port: docker refuses to publish it (exit 125), and so must
+    // hull, leaving no running container, veth or rule behind.
+    let squatter = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+    let port = squatter.local_addr().unwrap().port();
+    let publish = format!("{port}:80");
+    let (code, err) = h.fails(&[
+        "run", "-d", "--name", "web", "-p", &publish, "busybox", "sleep", "60",
+    ]);
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains(&format!("0.0.0.0:{port}: bind: address already in use")),
+        "{err}"
+    );
+    let st = h.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        "name=web",
+        "--format",
+        "{{.Status}}",
+    ]);
+    assert!(st.trim().is_empty() || st.starts_with("Created"), "{st}");
+    let _ = h.run(&["rm", "web"]);
+    assert!(
+        !nft_mentions_port(port),
+        "a failed run leaves no rule for {port}"
+    );
+    assert_eq!(
+        bridge_ports(&h),
+        ports_before,
+        "a failed run leaves no veth"
+    );
+    // The host's listener still gets its own connections.
+    let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+    assert!(squatter.accept().is_ok());
+    drop(squatter);
+
+    // Published: the port is held (a host process cannot take it) and reaches the container.
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        &publish,
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do echo from-web | nc -l -p 80; done",
+    ]);
+    let e = TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse, "{e}");
+    assert!(
+        wait_for(30, || tcp_text(port) == "from-web"),
+        "127.0.0.1:{port} does not reach the container"
+    );
+    // A second container cannot publish it either (docker: "port is already allocated").
+    let (code, err) = h.fails(&["run", "--rm", "-p", &publish, "busybox", "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains(&format!("0.0.0.0:{port}/tcp is already published by")),
+        "{err}"
+    );
+    // -p 80 alone: the host port is the one the kernel chose, and it is held too.
+    h.ok(&[
+        "run", "-d", "--name", "any", "-p", "80", "busybox", "sleep", "60",
+    ]);
+    let any: u16 = h
+        .ok(&["port", "any", "80"])
+        .trim()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(TcpListener::bind((Ipv4Addr::UNSPECIFIED, any)).is_err());
+    // Stopped: the port is free again.
+    h.ok(&["rm", "-f", "web", "any", "keep"]);
+    assert!(
+        wait_for(30, || TcpListener::bind((Ipv4Addr::UNSPECIFIED, port))
+            .is_ok()),
+        "port {port} still held after rm"
+    );
+    assert!(!nft_mentions_port(port));
+}
+
+#[test]
+fn network_none_has_its_loopback_up() {
+    let h = Hull::new();
+    let out = h.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /sys/class/net/lo/operstate; ping -c1 -W2 127.0.0.1 >/dev/null && echo ping-ok; \
+         ls /sys/class/net",
+    ]);
+    let words: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(words, ["unknown", "ping-ok", "lo"], "{out}");
+    // Nothing pinned is left once it is gone.
+    let netns = h.runroot().join("netns");
+    let left = std::fs::read_dir(&netns).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "{} keeps a namespace", netns.display());
+}
+
+#[test]
+fn add_host_gateway_and_dns_options() {
+    let h = Hull::new();
+    h.ok(&["network", "create", "--subnet", "10.218.7.0/24", "gwnet"]);
+    let out = h.ok(&[
+        "run", "--rm", "--network", "gwnet", "--add-host", "host.docker.internal:host-gateway",
+        "--dns-option", "ndots:3", "--dns-option", "timeout:1", "busybox", "sh", "-c",
+        "cat /etc/hosts /etc/resolv.conf; ping -c1 -W2 host.docker.internal >/dev/null && echo ping-ok",
+    ]);
+    assert!(out.contains("10.218.7.1\thost.docker.internal\n"), "{out}");
+    assert!(out.contains("options ndots:3 timeout:1\n"), "{out}");
+    assert!(out.contains("ping-ok"), "{out}");
+    let (code, err) = h.fails(&["run", "--rm", "--add-host", "x:gateway", "busybox", "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(err.contains("--add-host"), "{err}");
+}
