@@ -186,3 +186,103 @@ fn add_host_gateway_and_dns_options() {
     assert_eq!(code, 125, "{err}");
     assert!(err.contains("--add-host"), "{err}");
 }
+
+#[test]
+fn the_default_network_is_docker_s_bridge_and_an_old_store_is_upgraded() {
+    let h = Hull::new();
+    h.ok(&["run", "-d", "--name", "web1", "busybox", "sleep", "120"]);
+    // docker's three rows, by name.
+    let names = h.ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    let names: Vec<&str> = names.lines().collect();
+    assert_eq!(names, ["bridge bridge", "host host", "none null"]);
+    assert_eq!(h.ok(&["ps", "--format", "{{.Networks}}"]).trim(), "bridge");
+    // What scripts read from inspect is what the process sees.
+    let inside = h.ok(&[
+        "exec", "web1", "sh", "-c",
+        "ip -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1; cat /sys/class/net/eth0/address; \
+         ip route | awk '/default/ {print $3}'",
+    ]);
+    let got = h.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.Networks.bridge.IPAddress}}\n{{.NetworkSettings.Networks.bridge.MacAddress}}\n\
+         {{.NetworkSettings.Networks.bridge.Gateway}}",
+        "web1",
+    ]);
+    assert_eq!(got.trim(), inside.trim());
+    // --network bridge and the old name are the same network; host and none stay.
+    for n in ["bridge", "hull0"] {
+        let gw = h.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            n,
+            "busybox",
+            "sh",
+            "-c",
+            "ip route | awk '/default/ {print $3}'",
+        ]);
+        assert_eq!(gw.trim(), inside.lines().nth(2).unwrap(), "--network {n}");
+    }
+    for n in ["bridge", "host", "none", "hull0"] {
+        let (code, err) = h.fails(&["network", "rm", n]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("pre-defined network"), "{err}");
+        let (code, _) = h.fails(&["network", "create", n]);
+        assert_ne!(code, 0, "network create {n}");
+    }
+    let host = h.ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.Driver}}",
+        "host",
+        "none",
+    ]);
+    assert_eq!(
+        host.split_whitespace().collect::<Vec<_>>(),
+        ["host", "null"]
+    );
+
+    // A store from before the rename: its default network is `hull0`. The first use renames
+    // it and the running container keeps its address and network.
+    let db = h.root().join("hull.db");
+    let sql = "UPDATE networks SET name='hull0' WHERE name='bridge'; \
+               UPDATE leases SET network='hull0' WHERE network='bridge'; \
+               UPDATE ipam_cursors SET network='hull0' WHERE network='bridge';";
+    let o = Command::new("sqlite3").arg(&db).arg(sql).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fw = h.runroot().join("network/firewall.json");
+    let state = std::fs::read_to_string(&fw).unwrap();
+    let mut old: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let mut net = old["networks"]["bridge"].take();
+    net["name"] = "hull0".into();
+    old["networks"] = serde_json::json!({ "hull0": net });
+    std::fs::write(&fw, old.to_string()).unwrap();
+    let names = h.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(
+        names.split_whitespace().collect::<Vec<_>>(),
+        ["bridge", "host", "none"]
+    );
+    let got = h.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.Networks.bridge.IPAddress}}",
+        "web1",
+    ]);
+    assert_eq!(got.trim(), inside.lines().next().unwrap());
+    let state = std::fs::read_to_string(&fw).unwrap();
+    assert!(!state.contains("hull0\""), "{state}");
+    // The next container joins the same network beside it.
+    let gw = h.ok(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "ping -c1 -W2 $0 >/dev/null && echo ok",
+        inside.lines().next().unwrap(),
+    ]);
+    assert_eq!(gw.trim(), "ok");
+    h.ok(&["rm", "-f", "web1"]);
+}

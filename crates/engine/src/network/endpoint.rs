@@ -152,7 +152,7 @@ fn connect_inner(
     let mut host_net = HostNet::current().map_err(|e| ep_err(id, e))?;
     let mut leases = Vec::new();
     for (i, n) in names.iter().enumerate() {
-        let is_default = n == super::DEFAULT || n == "bridge";
+        let is_default = n == super::DEFAULT || n == super::OLD_DEFAULT;
         let mut aliases = req.aliases.clone();
         if !req.hostname.is_empty() && req.hostname != name {
             aliases.push(req.hostname.clone());
@@ -518,7 +518,7 @@ impl Teardown {
             if let Err(e) = lease::release(conn, &l.network, &id) {
                 errs.push(e.to_string());
             }
-            if l.network == super::DEFAULT {
+            if l.network == super::DEFAULT || l.network == super::OLD_DEFAULT {
                 release_default(conn, paths);
             }
             if let Ok(Some(net)) = super::get(conn, &l.network) {

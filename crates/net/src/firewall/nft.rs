@@ -134,6 +134,23 @@ impl Nftables {
         }
     }
 
+    /// Renames a network in the applied state (its rules and its published ports), as one
+    /// change; nothing to rename is not an error.
+    pub fn rename_network(&self, old: &str, new: &str) -> Result<(), FirewallError> {
+        self.change(|l| {
+            if let Some(mut n) = l.state.networks.remove(old) {
+                n.name = new.to_string();
+                l.state.networks.insert(new.to_string(), n);
+            }
+            for p in l.state.ports.values_mut().flatten() {
+                if p.network == old {
+                    p.network = new.to_string();
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn change(
         &self,
         f: impl FnOnce(&mut Locked) -> Result<(), FirewallError>,
