@@ -190,7 +190,11 @@ fn create_inspect_ls_rm_leave_nothing_behind() {
         assert!(err.contains(msg), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
-    assert_eq!(h.lines(&["network", "ls", "-q"]).len(), 4, "n1, n2, host, none");
+    assert_eq!(
+        h.lines(&["network", "ls", "-q"]).len(),
+        4,
+        "n1, n2, host, none"
+    );
 
     let (_, err) = h.fails(&["network", "rm", "n1", "nope"]);
     assert!(err.contains("no such network: nope"), "{err}");

@@ -286,3 +286,111 @@ fn the_default_network_is_docker_s_bridge_and_an_old_store_is_upgraded() {
     assert_eq!(gw.trim(), "ok");
     h.ok(&["rm", "-f", "web1"]);
 }
+
+/// Removes the test's containers from inside its namespace (a removal from outside would
+/// apply the firewall in the wrong namespace), also when an assertion failed.
+struct RmInside(Command);
+
+impl Drop for RmInside {
+    fn drop(&mut self) {
+        let _ = self.0.output();
+    }
+}
+
+/// `nsenter --net=NS` before a command.
+fn in_ns(ns: &std::path::Path, prog: &str) -> Command {
+    let mut c = Command::new("nsenter");
+    c.arg(format!("--net={}", ns.display())).arg(prog);
+    c.stdin(Stdio::null());
+    c
+}
+
+#[test]
+fn traffic_flows_when_iptables_forward_policy_is_drop_as_dockerd_sets_it() {
+    // A host of its own (a network namespace), so the DROP policy that dockerd sets on the
+    // filter table's FORWARD chain disturbs no other test; a remote namespace wired to it.
+    let h = Hull::new();
+    let dir = tempfile::tempdir().unwrap();
+    let host = hull_net::netns::create(dir.path(), "host").unwrap();
+    let remote = hull_net::netns::create(dir.path(), "remote").unwrap();
+    let rf = hull_net::netns::open(&remote).unwrap();
+    let mut nl = hull_net::netlink::Netlink::in_netns(&host).unwrap();
+    let peer = hull_net::netlink::VethPeer {
+        name: "eth0",
+        netns: Some(&rf),
+        mac: None,
+        mtu: None,
+    };
+    nl.create_veth("hv0", &peer, None).unwrap();
+    for (ns, link, ip) in [(&host, "hv0", 1), (&remote, "eth0", 2)] {
+        let mut n = hull_net::netlink::Netlink::in_netns(ns).unwrap();
+        let i = n.index(link).unwrap();
+        n.add_address(i, Ipv4Addr::new(10, 217, 9, ip), 24).unwrap();
+        n.set_up(i, true).unwrap();
+        let lo = n.index("lo").unwrap();
+        n.set_up(lo, true).unwrap();
+    }
+    let ok = |c: &mut Command| {
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    ok(in_ns(&host, "iptables").args(["-w", "-P", "FORWARD", "DROP"]));
+    let hull = |args: &[&str]| {
+        let mut c = in_ns(&host, verbs_util::hull_path().to_str().unwrap());
+        c.arg("--root")
+            .arg(h.root())
+            .arg("--runroot")
+            .arg(h.runroot());
+        c.args(args);
+        c
+    };
+    let _rm = RmInside(hull(&["rm", "-f", "web"]));
+    ok(&mut hull(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        "18090:80",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do echo from-web | nc -l -p 80; done",
+    ]));
+    // Out of the container to the remote (forwarded, masqueraded).
+    let out = ok(&mut hull(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "ping -c1 -W3 10.217.9.2 >/dev/null && echo ping-ok",
+    ]));
+    assert_eq!(out.trim(), "ping-ok");
+    // Into it from the remote through the published port (DNAT, forwarded).
+    let got = || {
+        let o = in_ns(&remote, "socat")
+            .args(["-T5", "-", "TCP:10.217.9.1:18090,connect-timeout=5"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert!(
+        wait_for(30, || got() == "from-web"),
+        "published port not reached"
+    );
+    // iptables kept its policy and got one jump to hull's chain, gone with the network.
+    let rules = ok(in_ns(&host, "iptables").args(["-w", "-S", "FORWARD"]));
+    assert!(rules.contains("-P FORWARD DROP"), "{rules}");
+    assert_eq!(rules.matches("-j HULL-").count(), 1, "{rules}");
+    ok(&mut hull(&["rm", "-f", "web"]));
+    let rules = ok(in_ns(&host, "iptables").args(["-w", "-S"]));
+    assert!(!rules.contains("HULL-"), "{rules}");
+    drop(nl);
+    let _ = hull_net::netns::remove(&remote);
+    let _ = hull_net::netns::remove(&host);
+}

@@ -162,19 +162,35 @@ impl Nftables {
             return Ok(());
         }
         self.apply(&locked.state)?;
+        if locked.state.networks != before.networks {
+            self.sync_xtables(&locked.state)?;
+        }
         locked.save()
+    }
+
+    /// iptables' FORWARD chain accepting hull's bridges (`xtables.rs`: a DROP policy set by
+    /// dockerd would otherwise drop hull's forwarded traffic).
+    fn sync_xtables(&self, state: &FirewallState) -> Result<(), FirewallError> {
+        let nets: Vec<&NetworkRules> = state.networks.values().collect();
+        super::xtables::sync(&self.table, self.netns.as_deref(), &nets)
     }
 
     /// For removals: the state is saved even when applying fails, so a later reload does not
     /// bring back what was removed; each failure is reported.
     fn remove(&self, f: impl FnOnce(&mut FirewallState) -> bool) -> Result<(), Failures> {
         let mut locked = self.state.lock().map_err(|e| Failures(vec![e]))?;
+        let nets_before = locked.state.networks.clone();
         if !f(&mut locked.state) {
             return Ok(());
         }
         let mut errs = Vec::new();
         if let Err(e) = self.apply(&locked.state) {
             errs.push(e);
+        }
+        if locked.state.networks != nets_before {
+            if let Err(e) = self.sync_xtables(&locked.state) {
+                errs.push(e);
+            }
         }
         if let Err(e) = locked.save() {
             errs.push(e);
@@ -244,7 +260,8 @@ impl FirewallDriver for Nftables {
 
     fn reload(&self) -> Result<(), FirewallError> {
         let locked = self.state.lock()?;
-        self.apply(&locked.state)
+        self.apply(&locked.state)?;
+        self.sync_xtables(&locked.state)
     }
 
     fn state(&self) -> Result<FirewallState, FirewallError> {
