@@ -29,17 +29,13 @@ fn bridge_ports(h: &Hull) -> Vec<String> {
     v
 }
 
-/// `nft list ruleset` mentions `port` as a destination port.
+/// `nft list ruleset` has a DNAT element for host port `port` (`tcp . PORT : ADDR . PORT`).
 fn nft_mentions_port(port: u16) -> bool {
     let o = Command::new("nft")
         .args(["list", "ruleset"])
         .output()
         .unwrap();
-    let s = String::from_utf8_lossy(&o.stdout);
-    s.contains(&format!("dport {port} ")) || s.contains(&format!(": {port} ")) || {
-        s.lines()
-            .any(|l| l.contains("dport") && l.contains(&format!(" {port} ")))
-    }
+    String::from_utf8_lossy(&o.stdout).contains(&format!(". {port} :"))
 }
 
 fn tcp_text(port: u16) -> String {
@@ -129,6 +125,7 @@ fn a_port_in_use_is_refused_and_a_published_port_is_held_while_the_container_run
     h.ok(&[
         "run", "-d", "--name", "any", "-p", "80", "busybox", "sleep", "60",
     ]);
+    assert!(nft_mentions_port(port), "no DNAT element for {port}");
     let any: u16 = h
         .ok(&["port", "any", "80"])
         .trim()

@@ -363,7 +363,7 @@ fn ports_are_published_at_the_pod_level_and_rm_leaves_nothing() {
         .output()
         .unwrap();
     assert!(
-        !String::from_utf8_lossy(&nft.stdout).contains(&format!("dport {port}")),
+        !String::from_utf8_lossy(&nft.stdout).contains(&format!(". {port} :")),
         "nft rule for {port} left"
     );
     // A root of its own removes its default network with the last endpoint (bridge and

@@ -136,7 +136,7 @@ fn a_remapped_pod_shares_one_user_namespace_and_its_network() {
         .output()
         .unwrap();
     assert!(
-        !String::from_utf8_lossy(&nft.stdout).contains(&format!("dport {port}")),
+        !String::from_utf8_lossy(&nft.stdout).contains(&format!(". {port} :")),
         "nft rule for {port} left"
     );
     // The default network of a private root goes with its last endpoint; if it is still
