@@ -136,12 +136,12 @@ fn a_remapped_pod_shares_one_user_namespace_and_its_network() {
         .output()
         .unwrap();
     assert!(
-        !String::from_utf8_lossy(&nft.stdout).contains(&format!("dport {port}")),
+        !String::from_utf8_lossy(&nft.stdout).contains(&format!(". {port} :")),
         "nft rule for {port} left"
     );
     // The default network of a private root goes with its last endpoint; if it is still
     // there, it has no endpoint left.
-    let o = t.run(&["network", "inspect", "hull0"]);
+    let o = t.run(&["network", "inspect", "bridge"]);
     if o.code == 0 {
         let net: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
         assert_eq!(net[0]["Containers"], serde_json::json!({}), "lease left");

@@ -380,6 +380,6 @@ pub fn ps_row(c: &Container) -> Value {
         "Names": c.name,
         "Labels": labels.join(","),
         "Mounts": c.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
-        "Networks": if c.config.network_mode.is_empty() { "private" } else { &c.config.network_mode },
+        "Networks": if c.config.network_mode.is_empty() { crate::network::DEFAULT } else { &c.config.network_mode },
     })
 }

@@ -3,7 +3,7 @@
 //! start. The starter talks to the monitor over a socketpair: it learns the init pid
 //! (CREATED), records "running", answers GO, and stays connected as the first attach client.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -219,6 +219,17 @@ fn spawn_monitor(
     }
     if let Some((r, col)) = at.size {
         cmd.args(["--rows", &r.to_string(), "--cols", &col.to_string()]);
+    }
+    // The sockets reserving the published ports: inherited (close-on-exec cleared just for
+    // this spawn) and kept by the monitor; ours close when `held` drops below.
+    let held = crate::network::ports::take(&c.id);
+    for fd in &held {
+        nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .map_err(|e| io_err(&monitor)(e.into()))?;
+        cmd.args(["--hold", &fd.as_raw_fd().to_string()]);
     }
     cmd.arg("--").args(hook_command(eng));
     let child = cmd

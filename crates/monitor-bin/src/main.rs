@@ -60,6 +60,9 @@ fn main(start: Start) -> i32 {
             return 2;
         }
     };
+    for fd in &args.hold {
+        sys::hold(*fd);
+    }
     // With --sync, the starter hands us one end of a socketpair as our stdin.
     let sync = if args.sync {
         sys::stdin_dup().ok().map(Conn::new)

@@ -68,6 +68,16 @@ pub fn stdin_dup() -> io::Result<OwnedFd> {
     rustix::io::fcntl_dupfd_cloexec(fd0, 3)
 }
 
+/// Keeps the inherited descriptor `fd` (a socket reserving a published port) open in this
+/// process only: close-on-exec, so neither the runtime nor the container inherits it. A
+/// number that is not open is left alone (EBADF).
+pub fn hold(fd: i32) {
+    // SAFETY: `fd` was handed to us by the starter (--hold) and is only borrowed for the
+    // fcntl; if it is not open, the call fails with EBADF and nothing else happens.
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+    let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
+}
+
 /// Writes a line to our stderr (the starter's choice; /dev/null from hull).
 pub fn eprint(msg: &str) {
     // SAFETY: fd 2 is only borrowed for the write; a closed fd 2 makes it fail with EBADF.

@@ -1,9 +1,12 @@
 //! The monitor's command line, as `hull start`/`run` writes it:
 //! `hull-monitor --id ID --runtime RT --runtime-root DIR --bundle DIR [--log FILE]
-//! [--log-driver D] [--tty] [--stdin] [--rows R --cols C] [--restart POLICY] [--sync] -- HOOK...`,
+//! [--log-driver D] [--tty] [--stdin] [--rows R --cols C] [--restart POLICY] [--sync]
+//! [--hold FD]... -- HOOK...`,
 //! where HOOK is the command (hull's hidden `internal-hook`) run with `started ID PID` after a
 //! restart and `exited ID CODE` at each exit; the hook answers with exit status 3 when the
-//! restart policy brings the container back.
+//! restart policy brings the container back. Each `--hold FD` is an inherited descriptor the
+//! monitor keeps open (close-on-exec) for the container's life: the sockets reserving its
+//! published host ports.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -23,6 +26,7 @@ pub struct Args {
     pub cols: u16,
     pub restart: String,
     pub sync: bool,
+    pub hold: Vec<i32>,
     pub hook: Vec<String>,
 }
 
@@ -41,6 +45,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         cols: 0,
         restart: String::new(),
         sync: false,
+        hold: Vec::new(),
         hook: Vec::new(),
     };
     let mut it = args.into_iter();
@@ -59,6 +64,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--cols" => a.cols = val()?.parse().map_err(|_| "--cols: not a number")?,
             "--restart" => a.restart = val()?,
             "--sync" => a.sync = true,
+            "--hold" => a.hold.push(
+                val()?
+                    .parse()
+                    .ok()
+                    .filter(|fd: &i32| *fd > 2)
+                    .ok_or("--hold: not a descriptor above 2")?,
+            ),
             "--" => {
                 a.hook = it.by_ref().collect();
                 break;
@@ -154,6 +166,12 @@ mod tests {
         assert_eq!(p("--id").unwrap_err(), "--id: missing value");
         assert_eq!(p("--rows x").unwrap_err(), "--rows: not a number");
         assert_eq!(p("--cols 70000").unwrap_err(), "--cols: not a number");
+        assert_eq!(
+            p("--hold 1").unwrap_err(),
+            "--hold: not a descriptor above 2"
+        );
+        let a = p("--id c --runtime rt --bundle /b --hold 5 --hold 7 -- h").unwrap();
+        assert_eq!(a.hold, [5, 7]);
         let e = p("--id c --runtime rt --bundle /b").unwrap_err();
         assert!(e.contains("hook command are required"), "{e}");
         assert!(p("--id c --bundle /b -- h").is_err());

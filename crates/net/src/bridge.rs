@@ -154,14 +154,11 @@ pub fn setup_network(
     if !made && link.mac != Some(mac) {
         host.nl.set_mac(index, mac)?;
     }
-    let has = host
-        .nl
-        .addresses()?
-        .iter()
-        .any(|a| a.index == index && a.ip == spec.gateway);
-    if !has {
-        host.nl
-            .add_address(index, spec.gateway, spec.subnet.prefix)?;
+    // The gateway address: one targeted request (EEXIST when the bridge has it already), not
+    // a dump of every address on the host at each container start.
+    match host.nl.add_address(index, spec.gateway, spec.subnet.prefix) {
+        Err(e) if e.errno() == Some(libc::EEXIST) => {}
+        r => r?,
     }
     host.nl.set_up(index, true)?;
     fw.add_network(&spec.rules())?;

@@ -293,8 +293,13 @@ pub fn hosts_file(own: &[(Ipv4Addr, Vec<String>)], extra: &[(String, String)]) -
 
 /// /etc/resolv.conf for a container: `nameservers` when given (--dns, or the network's
 /// responder), otherwise the host's minus loopback ones; `search` replaces the host's search
-/// line when not empty.
-pub fn resolv_conf(host: &str, nameservers: &[String], search: &[String]) -> String {
+/// line when not empty, and `options` (--dns-option) the host's options lines.
+pub fn resolv_conf(
+    host: &str,
+    nameservers: &[String],
+    search: &[String],
+    options: &[String],
+) -> String {
     let mut out = String::new();
     let mut ns: Vec<String> = nameservers.to_vec();
     if ns.is_empty() {
@@ -315,6 +320,10 @@ pub fn resolv_conf(host: &str, nameservers: &[String], search: &[String]) -> Str
     }
     for n in ns {
         out.push_str(&format!("nameserver {n}\n"));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
+        return out;
     }
     for l in host.lines().filter(|l| l.starts_with("options ")) {
         out.push_str(l);
@@ -372,12 +381,16 @@ mod tests {
             vec![SocketAddr::from(([192, 0, 2, 53], 53))]
         );
         assert_eq!(
-            resolv_conf(host, &[], &[]),
+            resolv_conf(host, &[], &[], &[]),
             "search corp.example\nnameserver 192.0.2.53\noptions edns0\n"
         );
         assert_eq!(
-            resolv_conf(host, &["10.1.0.1".into()], &["a.test".into()]),
+            resolv_conf(host, &["10.1.0.1".into()], &["a.test".into()], &[]),
             "search a.test\nnameserver 10.1.0.1\noptions edns0\n"
+        );
+        assert_eq!(
+            resolv_conf(host, &[], &[], &["ndots:2".into(), "timeout:1".into()]),
+            "search corp.example\nnameserver 192.0.2.53\noptions ndots:2 timeout:1\n"
         );
         let h = hosts_file(
             &[(

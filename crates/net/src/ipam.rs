@@ -244,6 +244,45 @@ pub fn default_candidates(prefix: u8) -> Vec<Subnet> {
     v
 }
 
+/// The subnets other engines take for their default networks when they start, whether or
+/// not their bridge is up now: docker's docker0 (172.17.0.0/16) and podman's `podman`
+/// network (10.88.0.0/16). hull never chooses them by itself.
+pub fn other_engine_defaults() -> [Subnet; 2] {
+    [
+        Subnet::new(Ipv4Addr::new(172, 17, 0, 0), 16).expect("valid"),
+        Subnet::new(Ipv4Addr::new(10, 88, 0, 0), 16).expect("valid"),
+    ]
+}
+
+/// The subnets of podman's networks, from the JSON files netavark's networks are defined in
+/// (`/etc/containers/networks/NAME.json`: `"subnets": [{"subnet": "10.89.0.0/24"}]`).
+/// podman makes a network's bridge only when a container uses it, so the host's routes do
+/// not show an idle one. Unreadable files and IPv6 subnets are left out.
+pub fn podman_subnets(dir: &std::path::Path) -> Vec<Subnet> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        for sn in v["subnets"].as_array().into_iter().flatten() {
+            if let Some(Ok(s)) = sn["subnet"].as_str().map(str::parse::<Subnet>) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
 /// The host's routes as subnets (the default route and host routes left out).
 pub fn routed_subnets(routes: &[crate::netlink::Route]) -> Vec<Subnet> {
     routes
@@ -393,6 +432,37 @@ mod tests {
             choose_subnet(default_candidates(16), &all, &[]),
             Err(IpamError::NoFreeSubnet)
         );
+    }
+
+    #[test]
+    fn other_engines_subnets_are_avoided() {
+        let dir = std::env::temp_dir().join(format!("hull-ipam-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("web.json"),
+            r#"{"name":"web","driver":"bridge","network_interface":"podman1",
+               "subnets":[{"subnet":"172.18.0.0/16","gateway":"172.18.0.1"},
+                          {"subnet":"fd00::/64"}]}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("broken.json"), "{").unwrap();
+        std::fs::write(
+            dir.join("notes.txt"),
+            r#"{"subnets":[{"subnet":"10.0.0.0/8"}]}"#,
+        )
+        .unwrap();
+        let podman = podman_subnets(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(podman, vec![s("172.18.0.0/16")]);
+        let mut avoid = other_engine_defaults().to_vec();
+        avoid.extend(podman);
+        let got = choose_subnet(default_candidates(16), &avoid, &[]).unwrap();
+        assert_eq!(
+            got,
+            s("172.19.0.0/16"),
+            "docker's 172.17 and podman's 172.18 left"
+        );
+        assert!(podman_subnets(std::path::Path::new("/nonexistent")).is_empty());
     }
 
     #[test]

@@ -146,9 +146,30 @@ fn published_ports_from_remote_host_localhost_and_hairpin() {
     );
     assert!(!lab.fw.state().unwrap().ports.contains_key("c2"));
     // Same port, other protocol is fine.
+    let ports_chain = |lab: &Lab| -> (usize, usize) {
+        let t = lab.fw.list_table().unwrap().unwrap();
+        let items = t["nftables"].as_array().unwrap();
+        let rules = items
+            .iter()
+            .filter(|i| i["rule"]["chain"] == "ports")
+            .count();
+        let elems: usize = items
+            .iter()
+            .filter_map(|i| i["map"]["elem"].as_array())
+            .map(Vec::len)
+            .sum();
+        (rules, elems)
+    };
+    assert_eq!(
+        ports_chain(&lab),
+        (2, 6),
+        "3 ports: an address and a port element each"
+    );
     lab.fw
         .add_ports("c2", &[map(None, 8080, 80, Proto::Udp)])
         .unwrap();
+    // One more port is two more map elements; the chain keeps its two lookups.
+    assert_eq!(ports_chain(&lab), (2, 8));
 
     // Unpublish: the remote host is refused again.
     lab.fw.remove_ports("c1").unwrap();

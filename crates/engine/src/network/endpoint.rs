@@ -6,11 +6,11 @@
 //! container's process, and [`teardown`] on every way out (rm, stop, a dead monitor, prune):
 //! teardown goes on past each failure and is a no-op the second time.
 
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use hull_net::bridge::{self, Attachment, HostNet};
-use hull_net::firewall::{self, FirewallDriver, PortMapping, Proto};
+use hull_net::firewall::{self, FirewallDriver, PortMapping};
 use hull_net::{dns, ipam, netns};
 use rusqlite::Connection;
 
@@ -32,7 +32,10 @@ pub struct NetRequest {
     pub exposed: Vec<String>,
     pub dns: Vec<String>,
     pub dns_search: Vec<String>,
-    /// `--add-host NAME:IP`.
+    /// `--dns-option`: the options line of /etc/resolv.conf, instead of the host's.
+    pub dns_options: Vec<String>,
+    /// `--add-host NAME:IP`, IP may be `host-gateway` (the gateway of the container's first
+    /// network, the host's address there, as docker writes docker0's).
     pub add_hosts: Vec<String>,
     pub hostname: String,
     pub aliases: Vec<String>,
@@ -97,6 +100,16 @@ pub fn pin(paths: &Paths, id: &str) -> Result<PathBuf> {
     netns::create(&paths.runroot, id).map_err(|e| NetworkError::Endpoint(id.into(), e.to_string()))
 }
 
+/// Brings `lo` up in the namespace pinned at `ns` (`--network none`).
+pub fn loopback_up(ns: &Path) -> Result<()> {
+    let err = |e: hull_net::netlink::NetlinkError| {
+        NetworkError::Endpoint(ns.display().to_string(), format!("loopback up: {e}"))
+    };
+    let mut nl = hull_net::netlink::Netlink::in_netns(ns).map_err(err)?;
+    let lo = nl.index("lo").map_err(err)?;
+    nl.set_up(lo, true).map_err(err)
+}
+
 fn ep_err(id: &str, e: impl std::fmt::Display) -> NetworkError {
     NetworkError::Endpoint(id[..id.len().min(12)].into(), e.to_string())
 }
@@ -139,7 +152,7 @@ fn connect_inner(
     let mut host_net = HostNet::current().map_err(|e| ep_err(id, e))?;
     let mut leases = Vec::new();
     for (i, n) in names.iter().enumerate() {
-        let is_default = n == super::DEFAULT || n == "bridge";
+        let is_default = n == super::DEFAULT || n == super::OLD_DEFAULT;
         let mut aliases = req.aliases.clone();
         if !req.hostname.is_empty() && req.hostname != name {
             aliases.push(req.hostname.clone());
@@ -223,18 +236,6 @@ fn attach(
     .map_err(|e| ep_err(&l.container, e))
 }
 
-/// A free host port of `proto` chosen by the kernel (docker takes one from the ephemeral range).
-fn free_port(proto: Proto) -> std::io::Result<u16> {
-    match proto {
-        Proto::Tcp => TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))?
-            .local_addr()
-            .map(|a| a.port()),
-        Proto::Udp => UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?
-            .local_addr()
-            .map(|a| a.port()),
-    }
-}
-
 fn publish(paths: &Paths, id: &str, req: &NetRequest, net: &Network, ip: Ipv4Addr) -> Result<()> {
     let mut specs = Vec::new();
     for p in &req.publish {
@@ -260,14 +261,14 @@ fn publish(paths: &Paths, id: &str, req: &NetRequest, net: &Network, ip: Ipv4Add
             ),
         ));
     }
+    // Each host port is bound first (docker's refusal of a port in use, and the reservation
+    // the monitor keeps); a port left to the engine is the one the kernel bound.
     let mut maps = Vec::new();
+    let mut fds = Vec::new();
     for s in specs {
-        let host_port = match s.host_port {
-            Some(p) => p,
-            None => {
-                free_port(s.proto).map_err(|e| ep_err(id, format!("choose a host port: {e}")))?
-            }
-        };
+        let (host_port, fd) = super::ports::bind(s.host_ip, s.host_port, s.proto)
+            .map_err(|e| ep_err(id, published_by(paths, &s).unwrap_or(e)))?;
+        fds.push(fd);
         maps.push(PortMapping {
             host_ip: s.host_ip,
             host_port,
@@ -279,7 +280,33 @@ fn publish(paths: &Paths, id: &str, req: &NetRequest, net: &Network, ip: Ipv4Add
     }
     host::firewall(paths)
         .add_ports(id, &maps)
-        .map_err(|e| ep_err(id, e))
+        .map_err(|e| ep_err(id, e))?;
+    super::ports::hold(id, fds);
+    Ok(())
+}
+
+/// Why a port that cannot be bound is taken, when another container of hull's publishes it
+/// (more telling than the kernel's `address already in use`).
+fn published_by(paths: &Paths, s: &firewall::PortSpec) -> Option<String> {
+    let state = host::firewall(paths).state().ok()?;
+    let port = s.host_port?;
+    state.ports.iter().find_map(|(owner, maps)| {
+        maps.iter()
+            .any(|m| {
+                m.proto == s.proto
+                    && m.host_port == port
+                    && (m.host_ip.is_none() || s.host_ip.is_none() || m.host_ip == s.host_ip)
+            })
+            .then(|| {
+                firewall::FirewallError::PortInUse {
+                    host_ip: s.host_ip.map_or("0.0.0.0".into(), |ip| ip.to_string()),
+                    port,
+                    proto: s.proto,
+                    owner: owner.clone(),
+                }
+                .to_string()
+            })
+    })
 }
 
 /// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`.
@@ -317,9 +344,18 @@ pub fn write_files(
     for h in &req.add_hosts {
         let (n, ip) = h
             .split_once(':')
-            .filter(|(n, ip)| !n.is_empty() && ip.parse::<std::net::IpAddr>().is_ok())
+            .filter(|(n, ip)| {
+                !n.is_empty() && (*ip == HOST_GATEWAY || ip.parse::<std::net::IpAddr>().is_ok())
+            })
             .ok_or_else(|| ep_err(id, format!("--add-host {h}: expected NAME:IP")))?;
-        extra.push((n.to_string(), ip.to_string()));
+        let ip = if ip == HOST_GATEWAY {
+            host_gateway(conn, &leases)?
+                .ok_or_else(|| ep_err(id, format!("--add-host {h}: no network gateway")))?
+                .to_string()
+        } else {
+            ip.to_string()
+        };
+        extra.push((n.to_string(), ip));
     }
     let hosts = dns::hosts_file(&own, &extra);
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
@@ -333,7 +369,7 @@ pub fn write_files(
             }
         }
     }
-    let resolv = dns::resolv_conf(&host_resolv, &servers, &req.dns_search);
+    let resolv = dns::resolv_conf(&host_resolv, &servers, &req.dns_search, &req.dns_options);
     let w = |f: &str, s: &str| {
         std::fs::write(dir.join(f), s)
             .map_err(|e| ep_err(id, format!("{}: {e}", dir.join(f).display())))
@@ -341,6 +377,19 @@ pub fn write_files(
     std::fs::create_dir_all(dir).map_err(|e| ep_err(id, e))?;
     w("hosts", &hosts)?;
     w("resolv.conf", &resolv)
+}
+
+/// `--add-host NAME:host-gateway`'s special value.
+pub const HOST_GATEWAY: &str = "host-gateway";
+
+/// The host's address for `host-gateway`: the gateway of the container's first network,
+/// else the default network's (docker writes docker0's address).
+fn host_gateway(conn: &Connection, leases: &[Lease]) -> Result<Option<Ipv4Addr>> {
+    let net = match leases.first() {
+        Some(l) => super::get(conn, &l.network)?,
+        None => super::get(conn, super::DEFAULT)?,
+    };
+    Ok(net.map(|n| n.gateway))
 }
 
 /// Whether a running container joined this container's namespace (`--network
@@ -397,6 +446,7 @@ impl Teardown {
     /// `keep_netns`) unpinning its namespace.
     pub fn start(conn: &Connection, paths: &Paths, id: &str, keep_netns: bool) -> Teardown {
         let mut errs = Vec::new();
+        super::ports::release(id);
         if let Err(f) = host::firewall(paths).remove_ports(id) {
             errs.extend(f.0.iter().map(|e| e.to_string()));
         }
@@ -468,7 +518,7 @@ impl Teardown {
             if let Err(e) = lease::release(conn, &l.network, &id) {
                 errs.push(e.to_string());
             }
-            if l.network == super::DEFAULT {
+            if l.network == super::DEFAULT || l.network == super::OLD_DEFAULT {
                 release_default(conn, paths);
             }
             if let Ok(Some(net)) = super::get(conn, &l.network) {

@@ -77,6 +77,19 @@ pub fn routed_subnets() -> Result<Vec<Subnet>> {
     Ok(hull_net::ipam::routed_subnets(&routes))
 }
 
+/// What a subnet hull chooses must not overlap, read again at each network creation: the
+/// host's routes (its own networks, docker's bridges, a VPN...), the default networks
+/// docker and podman take when they start, and podman's defined networks (whose bridges
+/// exist only while in use).
+pub fn foreign_subnets() -> Result<Vec<Subnet>> {
+    let mut v = routed_subnets()?;
+    v.extend(hull_net::ipam::other_engine_defaults());
+    v.extend(hull_net::ipam::podman_subnets(Path::new(
+        "/etc/containers/networks",
+    )));
+    Ok(v)
+}
+
 /// Bridge with gateway address, firewall rules, forwarding on. Idempotent.
 pub fn up(paths: &Paths, n: &Network) -> Result<()> {
     let mut host = HostNet::current().map_err(|e| host_err(&n.name, e))?;

@@ -8,6 +8,7 @@ pub mod endpoint;
 pub mod hooks;
 pub mod host;
 pub mod lease;
+pub mod ports;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -19,8 +20,16 @@ use serde_json::{json, Value};
 
 use crate::{timefmt, Paths};
 
-/// The default network's name; docker's `bridge` is an alias of it.
-pub const DEFAULT: &str = "hull0";
+/// The default network's name, docker's (its bridge device is `hull0`, as docker's is
+/// `docker0`).
+pub const DEFAULT: &str = "bridge";
+
+/// The default network's name before it was docker's: still accepted, and a store that has
+/// it is upgraded on first use ([`upgrade_default`]).
+pub const OLD_DEFAULT: &str = "hull0";
+
+/// Names a user cannot give a network: docker's three and hull's old default.
+pub const RESERVED: [&str; 4] = [DEFAULT, "host", "none", OLD_DEFAULT];
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
@@ -32,7 +41,7 @@ pub enum NetworkError {
     NotFound(String),
     #[error("network {name} has active endpoints: {containers}")]
     InUse { name: String, containers: String },
-    #[error("network {0} is predefined and cannot be removed")]
+    #[error("{0} is a pre-defined network and cannot be removed")]
     Predefined(String),
     #[error("--subnet {subnet} overlaps network {other} ({other_subnet})")]
     Overlap {
@@ -71,7 +80,7 @@ pub struct Network {
 
 impl Network {
     pub fn is_default(&self) -> bool {
-        self.name == DEFAULT
+        self.name == DEFAULT || self.name == OLD_DEFAULT
     }
 
     pub fn spec(&self) -> hull_net::bridge::NetworkSpec {
@@ -130,6 +139,36 @@ impl Network {
             "Bridge": self.bridge,
         })
     }
+}
+
+/// docker's `host` and `none` networks, which always exist (driver `host` and `null`):
+/// their `network ls` row and `network inspect` object. Their ids are fixed per name.
+pub fn builtin(name: &str) -> Option<(Value, Value)> {
+    let driver = match name {
+        "host" => "host",
+        "none" => "null",
+        _ => return None,
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut id = String::new();
+    for round in 0..4u8 {
+        for b in name.bytes().chain([round]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        id.push_str(&format!("{h:016x}"));
+    }
+    let ls = json!({
+        "ID": &id[..12], "Name": name, "Driver": driver, "Scope": "local", "IPv6": "false",
+        "Internal": "false", "CreatedAt": "", "Subnet": "", "Gateway": "", "Bridge": "",
+    });
+    let inspect = json!({
+        "Name": name, "Id": id, "Created": "", "Scope": "local", "Driver": driver,
+        "EnableIPv6": false, "IPAM": {"Driver": "default", "Options": null, "Config": []},
+        "Internal": false, "Attachable": false, "Ingress": false, "Containers": {},
+        "Options": {}, "Labels": {},
+    });
+    Some((ls, inspect))
 }
 
 /// Creates the tables if this database has none yet.
@@ -204,13 +243,20 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Network> {
     })
 }
 
-/// By name, full id or id prefix; `bridge` means the default network.
+/// By name, full id or id prefix; `hull0` (the old name) means the default network too.
 pub fn get(conn: &Connection, name: &str) -> Result<Option<Network>> {
     ensure_schema(conn)?;
-    let name = if name == "bridge" { DEFAULT } else { name };
-    let by_name = conn
-        .query_row("SELECT * FROM networks WHERE name = ?1", [name], row)
-        .optional()?;
+    let by_name = if name == DEFAULT || name == OLD_DEFAULT {
+        conn.query_row(
+            "SELECT * FROM networks WHERE name IN (?1, ?2) ORDER BY name = ?1 DESC",
+            [DEFAULT, OLD_DEFAULT],
+            row,
+        )
+        .optional()?
+    } else {
+        conn.query_row("SELECT * FROM networks WHERE name = ?1", [name], row)
+            .optional()?
+    };
     if by_name.is_some() || name.len() < 3 {
         return Ok(by_name);
     }
@@ -262,9 +308,14 @@ fn random_id() -> String {
 /// is the first private one overlapping neither a route of the host nor another network.
 pub fn create(conn: &Connection, paths: &Paths, req: &CreateRequest) -> Result<Network> {
     validate_name(&req.name)?;
-    if req.name == "bridge" || req.name == "host" || req.name == "none" {
+    if RESERVED.contains(&req.name.as_str()) {
         return Err(NetworkError::Exists(req.name.clone()));
     }
+    create_any(conn, paths, req)
+}
+
+/// [`create`] without the check of reserved names (the default network is made here).
+fn create_any(conn: &Connection, paths: &Paths, req: &CreateRequest) -> Result<Network> {
     ensure_schema(conn)?;
     let id = random_id();
     let mut mtu = None;
@@ -321,7 +372,7 @@ fn create_locked(
             s
         }
         None => {
-            let routed = host::routed_subnets()?;
+            let routed = host::foreign_subnets()?;
             let taken: Vec<Subnet> = others.iter().map(|o| o.subnet).collect();
             // A /16 for the default network of the default root, as docker's; /24s for
             // other roots (tests run many at once) and user networks.
@@ -391,9 +442,13 @@ fn create_locked(
 /// The default network, created on first use.
 pub fn default_network(conn: &Connection, paths: &Paths) -> Result<Network> {
     if let Some(n) = get(conn, DEFAULT)? {
+        if n.name == OLD_DEFAULT {
+            upgrade_default(conn, paths)?;
+            return lookup(conn, DEFAULT);
+        }
         return Ok(n);
     }
-    match create(
+    match create_any(
         conn,
         paths,
         &CreateRequest {
@@ -404,6 +459,45 @@ pub fn default_network(conn: &Connection, paths: &Paths) -> Result<Network> {
         Err(NetworkError::Exists(_)) => lookup(conn, DEFAULT),
         r => r,
     }
+}
+
+/// Renames a store's default network from `hull0` (its name before it was docker's
+/// `bridge`) in the database and in the firewall's state; its bridge, addresses and
+/// published ports stay as they are. Nothing to do when there is no `hull0`.
+pub fn upgrade_default(conn: &Connection, paths: &Paths) -> Result<()> {
+    ensure_schema(conn)?;
+    let old: Option<String> = conn
+        .query_row(
+            "SELECT name FROM networks WHERE name = ?1",
+            [OLD_DEFAULT],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if old.is_none() {
+        return Ok(());
+    }
+    let _lock = host::lock()?;
+    immediate(conn, |tx| {
+        tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
+        let renamed = tx.execute(
+            "UPDATE networks SET name = ?1 WHERE name = ?2",
+            [DEFAULT, OLD_DEFAULT],
+        )?;
+        if renamed == 1 {
+            for t in ["leases", "ipam_cursors"] {
+                tx.execute(
+                    &format!("UPDATE {t} SET network = ?1 WHERE network = ?2"),
+                    [DEFAULT, OLD_DEFAULT],
+                )?;
+            }
+        }
+        host::firewall(paths)
+            .rename_network(OLD_DEFAULT, DEFAULT)
+            .map_err(|e| NetworkError::Host {
+                name: DEFAULT.into(),
+                msg: e.to_string(),
+            })
+    })
 }
 
 /// Removes a network with no endpoints: its row, then its bridge, rules and responder.

@@ -96,6 +96,7 @@ fn fail(msg: String) -> CmdError {
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let conn = db::open(&paths.db())?;
     network::ensure_schema(&conn)?;
+    network::upgrade_default(&conn, paths)?;
     match args.cmd {
         NetworkCmd::Create {
             driver,
@@ -142,14 +143,23 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             Ok(())
         }
         NetworkCmd::Ls { quiet, format } => {
-            let nets = network::list(&conn)?;
+            // docker's rows: the networks by name, `host` and `none` among them.
+            let mut rows: Vec<_> = network::list(&conn)?
+                .iter()
+                .map(|n| n.list_json())
+                .collect();
+            rows.extend(
+                ["host", "none"]
+                    .into_iter()
+                    .filter_map(|b| Some(network::builtin(b)?.0)),
+            );
+            rows.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
             if quiet {
-                for n in nets {
-                    println!("{}", &n.id[..12]);
+                for r in rows {
+                    println!("{}", r["ID"].as_str().unwrap_or_default());
                 }
                 return Ok(());
             }
-            let rows: Vec<_> = nets.iter().map(|n| n.list_json()).collect();
             let out = format::render_rows(
                 format.as_deref(),
                 "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
@@ -163,6 +173,10 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             let mut found = Vec::new();
             let mut missing = Vec::new();
             for name in &names {
+                if let Some((_, b)) = network::builtin(name) {
+                    found.push(b);
+                    continue;
+                }
                 match network::get(&conn, name)? {
                     Some(n) => {
                         let mut cs = serde_json::Map::new();
@@ -188,6 +202,10 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         NetworkCmd::Rm { force, names } => {
             let mut errs = Vec::new();
             for n in &names {
+                if network::RESERVED.contains(&n.as_str()) {
+                    errs.push(network::NetworkError::Predefined(n.clone()).to_string());
+                    continue;
+                }
                 match network::remove(&conn, paths, n) {
                     Ok(_) => println!("{n}"),
                     Err(network::NetworkError::NotFound(_)) if force => {}
@@ -270,7 +288,10 @@ pub struct NetFlags {
     /// DNS search domain.
     #[arg(long = "dns-search")]
     pub dns_search: Vec<String>,
-    /// Add a line to /etc/hosts: NAME:IP.
+    /// DNS resolver option for /etc/resolv.conf (replaces the host's options).
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Add a line to /etc/hosts: NAME:IP (IP may be host-gateway).
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
     /// Another DNS name of the container on its networks.
@@ -286,7 +307,9 @@ impl NetFlags {
             .network
             .iter()
             .map(|n| match n.as_str() {
-                "" | "default" | "bridge" | "private" => network::DEFAULT.to_string(),
+                "" | "default" | "private" | network::DEFAULT | network::OLD_DEFAULT => {
+                    network::DEFAULT.to_string()
+                }
                 n => n.to_string(),
             })
             .collect();
@@ -310,9 +333,10 @@ impl NetFlags {
             }
         }
         for h in &self.add_host {
-            let ok = h
-                .split_once(':')
-                .is_some_and(|(n, ip)| !n.is_empty() && ip.parse::<std::net::IpAddr>().is_ok());
+            let ok = h.split_once(':').is_some_and(|(n, ip)| {
+                !n.is_empty()
+                    && (ip == endpoint::HOST_GATEWAY || ip.parse::<std::net::IpAddr>().is_ok())
+            });
             if !ok {
                 return Err(fail125(format!(
                     "invalid --add-host {h:?}: expected NAME:IP"
@@ -333,6 +357,7 @@ impl NetFlags {
             exposed: Vec::new(),
             dns: self.dns,
             dns_search: self.dns_search,
+            dns_options: self.dns_option,
             add_hosts: self.add_host,
             hostname: String::new(),
             aliases: self.network_alias,

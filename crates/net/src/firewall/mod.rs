@@ -7,6 +7,7 @@
 
 mod nft;
 mod state;
+mod xtables;
 
 use std::net::Ipv4Addr;
 use std::str::FromStr;

@@ -1,14 +1,18 @@
-//! The nftables backend: one table of hull's own (`inet hull` by default), rewritten whole
-//! from the persisted state in one `nft -j -f -` transaction per operation.
+//! The nftables backend: one table of hull's own (`inet hull` by default), written whole
+//! from the persisted state in one `nft -j -f -` transaction when its networks change, and
+//! changed by map elements when only published ports do.
 //!
 //! Chains of the table:
 //! - `forward` (filter, policy accept, so hull never drops what is not its own): internal
 //!   networks drop anything crossing their bridge; established and DNATed traffic is
 //!   accepted; members of one network talk freely; traffic between two hull bridges is
 //!   dropped (isolation); a network's bridge to the outside is accepted.
-//! - `prerouting` / `output` (dstnat): packets to a local address jump to `ports`, where
-//!   each published port is one DNAT rule. `output` is what makes the host itself, 127.0.0.1
-//!   included, reach a published port without any userland proxy.
+//! - `prerouting` / `output` (dstnat): packets to a local address jump to `ports`, whose two
+//!   rules DNAT through maps keyed by (host address,) protocol and port: publishing or
+//!   unpublishing a port adds or deletes map elements in one small transaction, whatever the
+//!   number of other ports; only a change of networks rewrites the table. `output` is what
+//!   makes the host itself, 127.0.0.1 included, reach a published port without any userland
+//!   proxy.
 //! - `postrouting` (srcnat): masquerade for a subnet's traffic leaving its bridge; on the
 //!   bridge, masquerade of DNATed traffic from the same subnet (hairpin: the reply must come
 //!   back through the host) and from 127.0.0.0/8 (the host's own loopback, which the
@@ -134,6 +138,23 @@ impl Nftables {
         }
     }
 
+    /// Renames a network in the applied state (its rules and its published ports), as one
+    /// change; nothing to rename is not an error.
+    pub fn rename_network(&self, old: &str, new: &str) -> Result<(), FirewallError> {
+        self.change(|l| {
+            if let Some(mut n) = l.state.networks.remove(old) {
+                n.name = new.to_string();
+                l.state.networks.insert(new.to_string(), n);
+            }
+            for p in l.state.ports.values_mut().flatten() {
+                if p.network == old {
+                    p.network = new.to_string();
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn change(
         &self,
         f: impl FnOnce(&mut Locked) -> Result<(), FirewallError>,
@@ -144,20 +165,80 @@ impl Nftables {
         if locked.state == before {
             return Ok(());
         }
-        self.apply(&locked.state)?;
+        if locked.state.networks == before.networks {
+            self.apply_ports(&before, &locked.state)?;
+        } else {
+            self.apply(&locked.state)?;
+        }
+        if locked.state.networks != before.networks {
+            self.sync_xtables(&locked.state)?;
+        }
         locked.save()
+    }
+
+    /// A change of published ports alone: the map elements that differ, deleted and added in
+    /// one transaction (O(1) in the number of other ports). When that fails (the table was
+    /// flushed by someone), the whole table is written again.
+    fn apply_ports(
+        &self,
+        before: &FirewallState,
+        after: &FirewallState,
+    ) -> Result<(), FirewallError> {
+        let (mut gone, mut added) = (Vec::new(), Vec::new());
+        let owners: std::collections::BTreeSet<&String> =
+            before.ports.keys().chain(after.ports.keys()).collect();
+        for o in owners {
+            let (b, a) = (before.ports.get(o), after.ports.get(o));
+            if b == a {
+                continue;
+            }
+            let (b, a) = (
+                b.map_or(&[][..], Vec::as_slice),
+                a.map_or(&[][..], Vec::as_slice),
+            );
+            gone.extend(b.iter().filter(|p| !a.contains(p)));
+            added.extend(a.iter().filter(|p| !b.contains(p)));
+        }
+        let mut cmds = port_elements(&self.table, "delete", &gone);
+        cmds.extend(port_elements(&self.table, "add", &added));
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let body = json!({"nftables": cmds}).to_string();
+        match self.nft(&["-j", "-f", "-"], Some(body.as_bytes())) {
+            Ok(_) => Ok(()),
+            Err(_) => self.apply(after),
+        }
+    }
+
+    /// iptables' FORWARD chain accepting hull's bridges (`xtables.rs`: a DROP policy set by
+    /// dockerd would otherwise drop hull's forwarded traffic).
+    fn sync_xtables(&self, state: &FirewallState) -> Result<(), FirewallError> {
+        let nets: Vec<&NetworkRules> = state.networks.values().collect();
+        super::xtables::sync(&self.table, self.netns.as_deref(), &nets)
     }
 
     /// For removals: the state is saved even when applying fails, so a later reload does not
     /// bring back what was removed; each failure is reported.
     fn remove(&self, f: impl FnOnce(&mut FirewallState) -> bool) -> Result<(), Failures> {
         let mut locked = self.state.lock().map_err(|e| Failures(vec![e]))?;
+        let before = locked.state.clone();
         if !f(&mut locked.state) {
             return Ok(());
         }
         let mut errs = Vec::new();
-        if let Err(e) = self.apply(&locked.state) {
+        let applied = if locked.state.networks == before.networks {
+            self.apply_ports(&before, &locked.state)
+        } else {
+            self.apply(&locked.state)
+        };
+        if let Err(e) = applied {
             errs.push(e);
+        }
+        if locked.state.networks != before.networks {
+            if let Err(e) = self.sync_xtables(&locked.state) {
+                errs.push(e);
+            }
         }
         if let Err(e) = locked.save() {
             errs.push(e);
@@ -227,12 +308,61 @@ impl FirewallDriver for Nftables {
 
     fn reload(&self) -> Result<(), FirewallError> {
         let locked = self.state.lock()?;
-        self.apply(&locked.state)
+        self.apply(&locked.state)?;
+        self.sync_xtables(&locked.state)
     }
 
     fn state(&self) -> Result<FirewallState, FirewallError> {
         Ok(self.state.lock()?.state.clone())
     }
+}
+
+/// The DNAT maps of published ports (each a pair: `_addr` and `_port`): by host address,
+/// protocol and port (`-p IP:P:C`), and by protocol and port alone (every address).
+const MAP_BY_IP: &str = "ports_by_ip";
+const MAP_ANY: &str = "ports_any";
+
+/// `op` ("add" or "delete") of the map elements of `ports`: one command per map used.
+pub fn port_elements(table: &str, op: &str, ports: &[&PortMapping]) -> Vec<Value> {
+    let mut by_ip = Vec::new();
+    let mut any = Vec::new();
+    for p in ports {
+        let proto = p.proto.to_string();
+        let key = match p.host_ip {
+            Some(ip) => json!({"concat": [ip.to_string(), proto, p.host_port]}),
+            None => json!({"concat": [proto, p.host_port]}),
+        };
+        let v = if p.host_ip.is_some() {
+            &mut by_ip
+        } else {
+            &mut any
+        };
+        v.push((
+            key,
+            json!(p.container_ip.to_string()),
+            json!(p.container_port),
+        ));
+    }
+    let mut out = Vec::new();
+    for (name, elems) in [(MAP_BY_IP, by_ip), (MAP_ANY, any)] {
+        if elems.is_empty() {
+            continue;
+        }
+        for suffix in ["addr", "port"] {
+            // A deletion names the keys only.
+            let elem: Vec<Value> = elems
+                .iter()
+                .map(|(k, a, p)| match (op, suffix) {
+                    ("delete", _) => k.clone(),
+                    (_, "addr") => json!([k, a]),
+                    _ => json!([k, p]),
+                })
+                .collect();
+            out.push(json!({op: {"element": {"family": "inet", "table": table,
+                "name": format!("{name}_{suffix}"), "elem": elem}}}));
+        }
+    }
+    out
 }
 
 fn m(left: Value, op: &str, right: Value) -> Value {
@@ -275,6 +405,22 @@ pub fn render(table: &str, st: &FirewallState) -> Value {
     cmds.push(chain("output", Some(("nat", "output", -100))));
     cmds.push(chain("postrouting", Some(("nat", "postrouting", 100))));
     cmds.push(chain("ports", None));
+    // nft 1.0's JSON cannot declare a map to a concatenation (address . port): one map to
+    // the address and one to the port, looked up with the same key.
+    for (name, key) in [
+        (
+            MAP_BY_IP,
+            json!(["ipv4_addr", "inet_proto", "inet_service"]),
+        ),
+        (MAP_ANY, json!(["inet_proto", "inet_service"])),
+    ] {
+        for (suffix, data) in [("addr", "ipv4_addr"), ("port", "inet_service")] {
+            cmds.push(json!({"add": {"map": {"family": "inet", "table": table,
+                "name": format!("{name}_{suffix}"), "type": key, "map": data}}}));
+        }
+    }
+    let all: Vec<&PortMapping> = st.ports.values().flatten().collect();
+    cmds.extend(port_elements(table, "add", &all));
     let mut rule = |chain: &str, expr: Vec<Value>| {
         cmds.push(json!({"add": {"rule": {"family": "inet", "table": table, "chain": chain, "expr": expr}}}));
     };
@@ -358,17 +504,21 @@ pub fn render(table: &str, st: &FirewallState) -> Value {
         vec![local.clone(), json!({"jump": {"target": "ports"}})],
     );
     rule("output", vec![local, json!({"jump": {"target": "ports"}})]);
-    for maps in st.ports.values() {
-        for p in maps {
-            let proto = p.proto.to_string();
-            let mut e = Vec::new();
-            if let Some(ip) = p.host_ip {
-                e.push(m(payload("ip", "daddr"), "==", json!(ip.to_string())));
-            }
-            e.push(m(payload(&proto, "dport"), "==", json!(p.host_port)));
-            e.push(json!({"dnat": {"family": "ip", "addr": p.container_ip.to_string(), "port": p.container_port}}));
-            rule("ports", e);
-        }
+    // One rule per map, whatever the number of ports: publishing or unpublishing one is an
+    // element added or deleted ([`port_elements`]), not a rewrite of the chain.
+    let v4 = m(meta("nfproto"), "==", json!("ipv4"));
+    let l4 = || json!([meta("l4proto"), payload("th", "dport")]);
+    let mut by_ip = vec![payload("ip", "daddr")];
+    by_ip.extend(l4().as_array().cloned().unwrap_or_default());
+    for (map, key) in [(MAP_BY_IP, json!(by_ip)), (MAP_ANY, l4())] {
+        let lookup = |suffix: &str| json!({"map": {"key": {"concat": key.clone()}, "data": format!("@{map}_{suffix}")}});
+        rule(
+            "ports",
+            vec![
+                v4.clone(),
+                json!({"dnat": {"family": "ip", "addr": lookup("addr"), "port": lookup("port")}}),
+            ],
+        );
     }
 
     // snat
