@@ -97,25 +97,6 @@ impl Systemd {
         }
     }
 
-    /// A scope's `Result` ("success", "oom-kill"...), None when no such unit is loaded.
-    pub fn scope_result(&self, unit: &str) -> Result<Option<String>> {
-        let op = format!("GetUnit {unit}");
-        let path: OwnedObjectPath = match self.manager()?.call("GetUnit", &(unit,)) {
-            Ok(p) => p,
-            Err(e) if is_no_such_unit(&e) => return Ok(None),
-            Err(e) => return Err(err(op, e)),
-        };
-        zbus::blocking::proxy::Builder::new(&self.conn)
-            .destination(DEST)
-            .and_then(|b| b.path(path))
-            .and_then(|b| b.interface("org.freedesktop.systemd1.Scope"))
-            .map(|b| b.cache_properties(zbus::proxy::CacheProperties::No))
-            .and_then(|b| b.build())
-            .and_then(|p: Proxy<'_>| p.get_property::<String>("Result"))
-            .map(Some)
-            .map_err(|e| err(format!("{unit}: Result"), e))
-    }
-
     /// Starts a job with `call` and waits for systemd's JobRemoved signal for it. The
     /// subscription comes first: a scope's job can finish before the call returns.
     fn run_job(

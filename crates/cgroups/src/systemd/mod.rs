@@ -150,17 +150,8 @@ impl Manager for SystemdManager {
         self.inner.stats()
     }
 
-    /// The cgroup's count; once systemd has removed the cgroup of a scope that ended (it
-    /// does as soon as the scope is empty), the unit's result says whether the kernel's OOM
-    /// killer ended it (systemd counts OOM kills in the units it watches).
     fn oom_kill_count(&self) -> Result<u64> {
-        match self.inner.oom_kill_count() {
-            Err(e) if self.unit.is_scope() => match self.bus()?.scope_result(&self.unit.name)? {
-                Some(r) => Ok(u64::from(r == "oom-kill")),
-                None => Err(e),
-            },
-            r => r,
-        }
+        self.inner.oom_kill_count()
     }
 
     /// Kills what is left and removes the cgroupfs side first (so stopping the unit never
