@@ -189,7 +189,7 @@ fn container_dirs(eng: &Engine, all: &[Container], repair: bool, r: &mut Report)
 fn cgroups(all: &[Container], live: &BTreeSet<String>, repair: bool, r: &mut Report) {
     for c in all.iter().filter(|c| !live.contains(&c.id)) {
         let path = crate::pod::hooks::cgroups_path(c);
-        let Ok(m) = hull_cgroups::manager(Some(&path), &c.id) else {
+        let Ok(m) = crate::cgroup::manager(&path, &c.id) else {
             continue;
         };
         if !cgroup_exists(&path) {

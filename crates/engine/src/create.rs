@@ -87,6 +87,23 @@ fn validate(cfg: &RunConfig) -> Result<(), CreateError> {
     Ok(())
 }
 
+/// The container's cgroup manager, parent and namespace, fixed for its life (crate::cgroup).
+fn settle_cgroup(eng: &Engine, cfg: &mut RunConfig) -> Result<(), CreateError> {
+    let pod_parent = match crate::pod::hooks::pod_id(cfg) {
+        Some(pod) => {
+            let p = crate::pod::store::lookup(&eng.conn, pod)
+                .map_err(|e| CreateError::Invalid(e.to_string()))?;
+            Some(match p.cgroup_parent.is_empty() {
+                true => crate::cgroup::pod_parent(crate::cgroup::CgroupManager::Cgroupfs, pod),
+                false => p.cgroup_parent,
+            })
+        }
+        None => None,
+    };
+    crate::cgroup::settle(cfg, eng.cgroup_manager(), pod_parent.as_deref())
+        .map_err(CreateError::Invalid)
+}
+
 pub fn create(eng: &Engine, req: Request) -> Result<Container, CreateError> {
     create_with_image(eng, req).map(|(c, _)| c)
 }
@@ -104,6 +121,7 @@ pub fn create_with_image(
     let img = image::resolve(&eng.paths, &req.image)?;
     let mut cfg = merge(&img, &req);
     validate(&cfg)?;
+    settle_cgroup(eng, &mut cfg)?;
     // Anonymous volumes get a random name now, so the container always mounts the same one.
     for m in cfg
         .mounts

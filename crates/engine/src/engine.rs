@@ -27,6 +27,8 @@ pub struct Engine {
     pub conn: Connection,
     /// The OCI runtime binary (runc's CLI).
     pub runtime: PathBuf,
+    /// --cgroup-manager/HULL_CGROUP_MANAGER; None: the host's default (crate::cgroup).
+    pub cgroup_manager: Option<crate::cgroup::CgroupManager>,
 }
 
 impl Engine {
@@ -47,7 +49,14 @@ impl Engine {
             paths,
             conn,
             runtime,
+            cgroup_manager: None,
         })
+    }
+
+    /// The cgroup manager new containers and pods get.
+    pub fn cgroup_manager(&self) -> crate::cgroup::CgroupManager {
+        self.cgroup_manager
+            .unwrap_or_else(crate::cgroup::CgroupManager::host_default)
     }
 
     /// A container by name or id, with its status checked against the kernel.

@@ -13,7 +13,7 @@ pub const RESTART: i32 = 3;
 /// recorded an OOM kill.
 fn oom_killed(c: &Container) -> bool {
     let path = crate::pod::hooks::cgroups_path(c);
-    hull_cgroups::manager(Some(&path), &c.id)
+    crate::cgroup::manager(&path, &c.id)
         .and_then(|m| m.oom_kill_count())
         .is_ok_and(|n| n > 0)
 }

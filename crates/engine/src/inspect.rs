@@ -276,6 +276,8 @@ fn host_config(eng: &Engine, c: &Container) -> Value {
         "Ulimits": cfg.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
         "Sysctls": cfg.sysctls,
         "Devices": cfg.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.container, "CgroupPermissions": d.permissions})).collect::<Vec<_>>(),
+        "CgroupParent": crate::cgroup::Settings::of(cfg).map(|s| s.parent).unwrap_or_default(),
+        "CgroupnsMode": crate::cgroup::Settings::of(cfg).map(|s| s.ns).unwrap_or_else(|| "host".into()),
         "Init": cfg.init,
         "LogConfig": { "Type": cfg.log_driver(), "Config": cfg.log_opts },
         "PortBindings": bindings,

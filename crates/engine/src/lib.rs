@@ -2,6 +2,7 @@
 //! state in SQLite, and the verbs. The `hull` binary is a thin clap layer over this crate.
 
 pub mod attach;
+pub mod cgroup;
 pub mod changes;
 pub mod check;
 pub mod clock;

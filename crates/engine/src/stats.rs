@@ -21,7 +21,7 @@ pub enum StatsError {
 
 fn manager(c: &Container) -> Result<Box<dyn hull_cgroups::Manager>, StatsError> {
     let path = crate::pod::hooks::cgroups_path(c);
-    hull_cgroups::manager(Some(&path), &c.id).map_err(|source| StatsError::Cgroup {
+    crate::cgroup::manager(&path, &c.id).map_err(|source| StatsError::Cgroup {
         id: c.id.clone(),
         source,
     })

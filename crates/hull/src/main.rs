@@ -29,6 +29,11 @@ pub struct Cli {
     /// The OCI runtime binary (runc's command line); default: hullrt next to hull, or in PATH.
     #[arg(long, global = true, env = "HULL_RUNTIME")]
     runtime: Option<PathBuf>,
+    /// The cgroup manager of new containers and pods: systemd or cgroupfs; default systemd
+    /// where systemd is PID 1 on a cgroup v2 host, else cgroupfs.
+    #[arg(long = "cgroup-manager", global = true, env = "HULL_CGROUP_MANAGER",
+          value_parser = hull_engine::cgroup::CgroupManager::parse)]
+    cgroup_manager: Option<hull_engine::cgroup::CgroupManager>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -126,6 +131,7 @@ fn main() {
     let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     let paths = Paths::new(cli.root, cli.runroot);
     cmd::set_runtime(cli.runtime);
+    cmd::set_cgroup_manager(cli.cgroup_manager);
     let res = match cli.cmd {
         Cmd::Version(a) => cmd::version::exec(&paths, a),
         Cmd::Volume(a) => cmd::volume::exec(&paths, a),

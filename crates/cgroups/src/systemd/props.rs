@@ -42,14 +42,19 @@ pub fn for_start(
 ) -> Vec<Prop> {
     let mut p: Vec<Prop> = vec![
         ("Description", Value::Str(description.to_string())),
-        ("Slice", Value::Str(slice.to_string())),
         // Not ordered against shutdown.target and friends: the container's life is ours.
         ("DefaultDependencies", Value::Bool(false)),
-        ("Delegate", Value::Bool(true)),
+    ];
+    // A slice's place comes from its name, and systemd refuses Slice (and Delegate) for one.
+    if is_scope {
+        p.push(("Slice", Value::Str(slice.to_string())));
+        p.push(("Delegate", Value::Bool(true)));
+    }
+    p.extend([
         ("MemoryAccounting", Value::Bool(true)),
         ("CPUAccounting", Value::Bool(true)),
         ("TasksAccounting", Value::Bool(true)),
-    ];
+    ]);
     p.push(match version {
         CgroupVersion::V2 => ("IOAccounting", Value::Bool(true)),
         CgroupVersion::V1 => ("BlockIOAccounting", Value::Bool(true)),

@@ -16,13 +16,10 @@ pub fn pod_id(cfg: &RunConfig) -> Option<&str> {
     cfg.extra.get("pod").and_then(|v| v["id"].as_str())
 }
 
-/// The OCI linux.cgroupsPath of a container: under its pod's cgroup parent, else /hull/<id>.
-/// The one home of this fact: the spec, the exit hook's OOM check, stats and top read it here.
+/// The OCI linux.cgroupsPath of a container (crate::cgroup, the one home of that fact): the
+/// spec, the exit hook's OOM check, stats and top read it here.
 pub fn cgroups_path(c: &Container) -> String {
-    match pod_id(&c.config) {
-        Some(pod) => format!("{}/{}", infra::cgroup_parent(pod), c.id),
-        None => format!("/hull/{}", c.id),
-    }
+    crate::cgroup::cgroups_path(c)
 }
 
 /// Resolves a "pod:<id>" namespace mode to the path the runtime joins; an error when the

@@ -48,9 +48,27 @@ pub fn volume_dir(eng: &Engine, id: &str, name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The pod's cgroup parent.
-pub fn cgroup_parent(id: &str) -> String {
-    format!("/hull/pod-{id}")
+/// The cgroup parent of a new pod: a slice under systemd, a path under cgroupfs.
+pub fn cgroup_parent(eng: &Engine, id: &str) -> String {
+    crate::cgroup::pod_parent(eng.cgroup_manager(), id)
+}
+
+/// The pod's cgroup parent as recorded (pods made before it was recorded: the path).
+fn parent(p: &Pod) -> String {
+    if p.cgroup_parent.is_empty() {
+        crate::cgroup::pod_parent(crate::cgroup::CgroupManager::Cgroupfs, &p.id)
+    } else {
+        p.cgroup_parent.clone()
+    }
+}
+
+/// The infra's cgroupsPath: `PARENT/infra`, or its own scope in the pod's slice.
+fn infra_cgroups_path(p: &Pod) -> String {
+    let parent = parent(p);
+    match crate::cgroup::manager_of_parent(&parent) {
+        crate::cgroup::CgroupManager::Systemd => crate::cgroup::child_path(&parent, &p.id),
+        crate::cgroup::CgroupManager::Cgroupfs => crate::cgroup::child_path(&parent, "infra"),
+    }
 }
 
 /// The pod's pinned network namespace.
@@ -79,15 +97,15 @@ fn io(p: &Pod, path: &Path) -> impl FnOnce(std::io::Error) -> InfraError {
 fn cgroup_err(p: &Pod, e: impl std::fmt::Display) -> InfraError {
     InfraError::Cgroup {
         pod: p.name.clone(),
-        path: cgroup_parent(&p.id),
+        path: parent(p),
         msg: e.to_string(),
     }
 }
 
 /// Creates the cgroup parent and writes the pod-level limits into it.
 pub fn make_cgroup(p: &Pod) -> Result<(), InfraError> {
-    let path = cgroup_parent(&p.id);
-    let m = hull_cgroups::manager(Some(&path), &p.id).map_err(|e| cgroup_err(p, e))?;
+    let path = crate::cgroup::parent_path(&parent(p));
+    let m = crate::cgroup::manager(&path, &p.id).map_err(|e| cgroup_err(p, e))?;
     m.create().map_err(|e| cgroup_err(p, e))?;
     let mut res = json!({});
     if p.plan.memory > 0 {
@@ -103,8 +121,8 @@ pub fn make_cgroup(p: &Pod) -> Result<(), InfraError> {
 
 /// Kills whatever is left in the cgroup parent and removes it.
 pub fn remove_cgroup(p: &Pod) -> Result<(), InfraError> {
-    let path = cgroup_parent(&p.id);
-    let m = hull_cgroups::manager(Some(&path), &p.id).map_err(|e| cgroup_err(p, e))?;
+    let path = crate::cgroup::parent_path(&parent(p));
+    let m = crate::cgroup::manager(&path, &p.id).map_err(|e| cgroup_err(p, e))?;
     m.destroy().map_err(|e| cgroup_err(p, e))
 }
 
@@ -241,7 +259,7 @@ fn spec(eng: &Engine, p: &Pod, rootfs: &Path, pause: &Path) -> Value {
             "options": ["bind", "ro", "nosuid", "nodev"]
         }],
         "linux": {
-            "cgroupsPath": format!("{}/infra", cgroup_parent(&p.id)),
+            "cgroupsPath": infra_cgroups_path(p),
             "namespaces": namespaces,
             "resources": {},
             "maskedPaths": [],

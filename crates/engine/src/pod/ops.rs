@@ -94,7 +94,7 @@ pub fn create(eng: &mut Engine, mut plan: PodPlan, kube_source: &str) -> Result<
         hostname: plan.hostname.clone(),
         share: plan.share,
         infra_id: id.clone(),
-        cgroup_parent: infra::cgroup_parent(&id),
+        cgroup_parent: infra::cgroup_parent(eng, &id),
         labels: plan.labels.clone(),
         created: crate::nanotime::now_nanos(),
         plan,

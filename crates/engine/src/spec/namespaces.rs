@@ -57,6 +57,14 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     ns(ctx, spec, "ipc", "ipc", &cfg.ipc_mode, "--ipc")?;
     ns(ctx, spec, "uts", "uts", &cfg.uts_mode, "--uts")?;
     push(&mut spec["linux"], "namespaces", json!({ "type": "mount" }));
+    // --cgroupns private (docker's default on v2): the container sees its cgroup as "/".
+    if crate::cgroup::private_ns(ctx.c) {
+        push(
+            &mut spec["linux"],
+            "namespaces",
+            json!({ "type": "cgroup" }),
+        );
+    }
     let net = match cfg.network_mode.as_str() {
         "host" => "host".to_string(),
         m if m.starts_with("container:") || m.starts_with("pod:") => m.to_string(),

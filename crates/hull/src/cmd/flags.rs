@@ -134,6 +134,13 @@ pub struct CreateFlags {
     /// UTS namespace to use.
     #[arg(long)]
     pub uts: Option<String>,
+    /// Cgroup namespace: private (the default on cgroup v2) or host (the default on v1).
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// The container's parent cgroup: a slice ("name.slice") with the systemd cgroup
+    /// manager, a path with cgroupfs.
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
     /// Networking (--network, -p, -P, --ip, --dns...): cmd/network.rs.
     #[command(flatten)]
     pub net: super::network::NetFlags,
@@ -362,6 +369,15 @@ impl CreateFlags {
                 return Err(bad("--platform", p, &format!("only {want} is supported")));
             }
         }
+        hull_engine::cgroup::Settings {
+            manager: None,
+            parent: self.cgroup_parent.unwrap_or_default(),
+            ns: match &self.cgroupns {
+                Some(n) => hull_engine::cgroup::parse_ns(n).map_err(CmdError::new)?,
+                None => String::new(),
+            },
+        }
+        .store(&mut c);
         Ok(Request {
             image,
             name: self.name,

@@ -56,7 +56,7 @@ fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
         "Driver": "overlay",
         "DriverStatus": [["Backing Filesystem", sysinfo::backing_fs(&paths.root)]],
         "LoggingDriver": "json-file",
-        "CgroupDriver": "cgroupfs",
+        "CgroupDriver": super::cgroup_manager().as_str(),
         "CgroupVersion": sysinfo::cgroup_version(),
         "KernelVersion": sysinfo::kernel_version(),
         "OperatingSystem": sysinfo::operating_system(),

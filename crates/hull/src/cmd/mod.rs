@@ -129,8 +129,26 @@ pub fn runtime_flag() -> Option<PathBuf> {
     RUNTIME.get().cloned().flatten()
 }
 
-/// Opens the engine (state database, runtime binary) for a verb.
+static CGROUP_MANAGER: OnceLock<Option<hull_engine::cgroup::CgroupManager>> = OnceLock::new();
+
+/// Called once by main with --cgroup-manager/HULL_CGROUP_MANAGER.
+pub fn set_cgroup_manager(m: Option<hull_engine::cgroup::CgroupManager>) {
+    let _ = CGROUP_MANAGER.set(m);
+}
+
+/// The cgroup manager new containers get (docker info's CgroupDriver).
+pub fn cgroup_manager() -> hull_engine::cgroup::CgroupManager {
+    CGROUP_MANAGER
+        .get()
+        .copied()
+        .flatten()
+        .unwrap_or_else(hull_engine::cgroup::CgroupManager::host_default)
+}
+
+/// Opens the engine (state database, runtime binary, cgroup manager) for a verb.
 pub fn engine(paths: &Paths) -> Result<Engine, CmdError> {
     let rt = RUNTIME.get().cloned().flatten();
-    Ok(Engine::open(paths.clone(), rt)?)
+    let mut eng = Engine::open(paths.clone(), rt)?;
+    eng.cgroup_manager = CGROUP_MANAGER.get().copied().flatten();
+    Ok(eng)
 }
