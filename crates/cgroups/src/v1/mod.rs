@@ -80,7 +80,7 @@ fn at_known_paths() -> Option<Vec<Hierarchy>> {
     let mut out = Vec::new();
     for line in text.lines() {
         let mut parts = line.splitn(3, ':');
-        let (_id, ctrls) = (parts.next()?, parts.next()?);
+        let (id, ctrls) = (parts.next()?.parse::<u32>().ok()?, parts.next()?);
         if ctrls.is_empty() {
             continue;
         }
@@ -95,11 +95,18 @@ fn at_known_paths() -> Option<Vec<Hierarchy>> {
         {
             return None;
         }
-        out.push(Hierarchy {
-            controllers,
-            mount: dir,
-        });
+        out.push((
+            id,
+            Hierarchy {
+                controllers,
+                mount: dir,
+            },
+        ));
     }
+    // Hierarchy ids count up in mount order, the order mountinfo (and runc) lists them in;
+    // /proc/self/cgroup lists them the other way round.
+    out.sort_by_key(|(id, _)| *id);
+    let mut out: Vec<Hierarchy> = out.into_iter().map(|(_, h)| h).collect();
     let unified = root.join("unified");
     if !out.is_empty() && fs_type(&unified) == Some(crate::CGROUP2_SUPER_MAGIC) {
         out.push(Hierarchy {
