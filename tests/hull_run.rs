@@ -573,3 +573,73 @@ fn proc_self_exe_interpreter_is_refused_with_a_message() {
     assert!(o.stderr.contains("/proc/self/exe"), "{:?}", o.stderr);
     h.assert_empty();
 }
+
+/// Whether SIGINT is in `pid`'s signal mask `field` of /proc/PID/status: "ShdPnd" (pending
+/// process-wide, not yet taken by its signal thread) or "SigBlk" (blocked: attached).
+fn sigint_in(pid: u32, field: &str) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (libc::SIGINT - 1)) != 0)
+}
+
+#[test]
+fn foreground_run_gives_up_on_the_third_interrupt() {
+    let h = Hull::new();
+    // The container ignores SIGINT: the first two, forwarded, change nothing.
+    let mut run = h
+        .cmd(&[
+            "run",
+            "--name",
+            "stubborn",
+            "busybox",
+            "sh",
+            "-c",
+            "trap '' INT; while :; do sleep 1; done",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = || {
+        h.run(&["inspect", "--format", "{{.State.Running}}", "stubborn"])
+            .stdout
+    };
+    assert!(hull_e2e::wait_for(30, || running().trim() == "true"));
+    // Attached: hull's signal thread takes SIGINT from now on.
+    assert!(hull_e2e::wait_for(30, || sigint_in(run.id(), "SigBlk")));
+    for i in 1..=3 {
+        assert_eq!(
+            run.try_wait().unwrap(),
+            None,
+            "hull run exited before interrupt {i}"
+        );
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(run.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        // Each is taken before the next is sent (pending signals merge).
+        assert!(hull_e2e::wait_for(30, || !sigint_in(run.id(), "ShdPnd")));
+    }
+    let mut st = None;
+    hull_e2e::wait_for(30, || {
+        st = run.try_wait().unwrap();
+        st.is_some()
+    });
+    if st.is_none() {
+        let _ = run.kill();
+        let _ = run.wait();
+    }
+    assert_eq!(
+        st.and_then(|s| s.code()),
+        Some(130),
+        "docker's client exits on the third ^C"
+    );
+    assert_eq!(running().trim(), "true", "the container is left running");
+    h.ok(&["rm", "-f", "stubborn"]);
+    h.assert_empty();
+}

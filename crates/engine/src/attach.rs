@@ -115,6 +115,9 @@ pub fn terminal_size() -> Option<(u16, u16)> {
         .filter(|(r, c)| *r > 0 && *c > 0)
 }
 
+/// The interrupt that ends an attached client, whatever the container does with the first two.
+const FORCE_EXIT_INTERRUPTS: u32 = 3;
+
 /// Blocks the signals the proxy forwards, before any thread exists (threads inherit the mask).
 pub fn block_proxy_signals() -> SigSet {
     let mut set = SigSet::empty();
@@ -195,11 +198,24 @@ pub fn attach_with_hook(
             }
         });
     }
+    // docker's client gives up on the third interrupt: the user wants out even though the
+    // container ignores SIGINT. It is left running; the monitor records its exit.
+    let forced = Arc::new(AtomicBool::new(false));
     {
         let w = Arc::clone(&writer);
+        let forced = Arc::clone(&forced);
+        let mut interrupts = 0;
         std::thread::spawn(move || loop {
             let Ok(sig) = signals.wait() else { return };
             let mut s = w.lock().unwrap();
+            if sig == Signal::SIGINT {
+                interrupts += 1;
+                if interrupts == FORCE_EXIT_INTERRUPTS {
+                    forced.store(true, Ordering::SeqCst);
+                    let _ = s.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
+            }
             let ok = if sig == Signal::SIGWINCH {
                 match terminal_size() {
                     Some((r, c)) => {
@@ -244,6 +260,9 @@ pub fn attach_with_hook(
             }
             Ok(Some(_)) => {}
             Ok(None) | Err(_) if detached.load(Ordering::SeqCst) => return Some(0),
+            Ok(None) | Err(_) if forced.load(Ordering::SeqCst) => {
+                return Some(128 + Signal::SIGINT as i32)
+            }
             Ok(None) | Err(_) => return None,
         }
     }
