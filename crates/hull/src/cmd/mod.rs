@@ -16,6 +16,7 @@ pub mod kill;
 pub mod kube;
 pub mod load;
 pub mod logs;
+pub mod many;
 pub mod network;
 pub mod pause;
 pub mod pod;
