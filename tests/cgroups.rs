@@ -502,3 +502,74 @@ fn cgroups_path_absolute_and_relative() {
         let _ = std::fs::remove_dir(d);
     }
 }
+
+/// The files hullrt (every process it makes) opens over create, start, exec and delete of one
+/// container, run under strace after `setup` in a private mount namespace: each path once,
+/// with the container's id, pids and fd numbers made generic (delete polls a file a varying
+/// number of times).
+fn opens_over_lifecycle(b: &Bundle, setup: &str) -> std::collections::BTreeSet<String> {
+    let id = unique_id("mi");
+    b.save();
+    let trace = b.path().join(format!("trace-{id}"));
+    let rt = format!("{} --root {}", hullrt_path().display(), b.root.display());
+    let lifecycle = format!(
+        "{rt} create {id} && {rt} start {id} && {rt} exec {id} true; {rt} delete --force {id}"
+    );
+    let script = format!(
+        "{setup} strace -f -qq -e trace=open,openat,openat2 -o {} sh -c '{lifecycle}'",
+        trace.display()
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .current_dir(b.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let generic = |p: &str| -> String {
+        let p = p.replace(&id, "ID");
+        let mut out = String::new();
+        let mut digits = false;
+        for c in p.chars() {
+            if c.is_ascii_digit() {
+                if !digits {
+                    out.push('N');
+                }
+                digits = true;
+            } else {
+                digits = false;
+                out.push(c);
+            }
+        }
+        out
+    };
+    text.lines()
+        .filter_map(|l| l.split('"').nth(1))
+        // sh's and the dynamic loader's files are not hullrt's.
+        .filter(|p| !p.starts_with("/etc/ld.so") && !p.starts_with("/lib"))
+        .map(generic)
+        .collect()
+}
+
+/// issue 23: no cost of hullrt's grows with the mounts on the host (2-3 per container): it
+/// never reads /proc/self/mountinfo for a plain container, and 300 more mounts change
+/// nothing in what it opens.
+#[test]
+fn lifecycle_does_not_scan_mountinfo() {
+    let mut b = Bundle::new("sleep 60");
+    b.config["process"]["args"] = json!(["sleep", "60"]);
+    let plain = opens_over_lifecycle(&b, "");
+    let extra = tempfile::tempdir().unwrap();
+    let mounts = format!(
+        "for i in $(seq 300); do mkdir -p {d}/$i && mount -t tmpfs m {d}/$i || exit 1; done;",
+        d = extra.path().display()
+    );
+    let crowded = opens_over_lifecycle(&b, &mounts);
+    let scans: Vec<&String> = plain.iter().filter(|p| p.contains("mountinfo")).collect();
+    assert!(scans.is_empty(), "hullrt read {scans:?}");
+    assert_eq!(
+        plain, crowded,
+        "hullrt opened other files with 300 more mounts"
+    );
+}

@@ -453,7 +453,7 @@ fn attack_write_runtime_binary_through_proc_exe() {
     assert!(a.hullrt(&["create", &ida]).status.success());
     let pid = a.state(&ida)["pid"].as_i64().unwrap();
     // Container B joins A's pid namespace, so B's own init could be seen by A's processes:
-    // B's runtime re-execs from a sealed memfd before it makes anything.
+    // B's runtime re-execs from a sealed view of its binary before it makes anything.
     let mut b = Bundle::new(
         "(echo pwned > /proc/1/exe) 2>/dev/null && echo WROTE > /tmp/result || echo refused > /tmp/result",
     );
@@ -468,11 +468,7 @@ fn attack_write_runtime_binary_through_proc_exe() {
     let idb = unique_id("atk-exe-b");
     assert!(b.hullrt(&["create", &idb]).status.success());
     let bpid = b.state(&idb)["pid"].as_i64().unwrap();
-    let b_exe = std::fs::read_link(format!("/proc/{bpid}/exe")).unwrap();
-    assert!(
-        b_exe.display().to_string().starts_with("/memfd:hullrt"),
-        "{b_exe:?}"
-    );
+    assert_sealed(&format!("/proc/{bpid}/exe"));
     // From inside B, A's waiting init (pid 1 there) is the runtime: it must not be writable.
     assert!(b.hullrt(&["start", &idb]).status.success());
     wait_for(30, || b.state(&idb)["status"] == "stopped");
@@ -480,6 +476,77 @@ fn attack_write_runtime_binary_through_proc_exe() {
     assert_eq!(result, "refused\n");
     assert!(b.hullrt(&["delete", &idb]).status.success());
     assert!(a.hullrt(&["delete", "--force", &ida]).status.success());
+    assert_eq!(
+        std::fs::read(&exe).unwrap(),
+        before,
+        "runtime binary changed"
+    );
+}
+
+/// `exe` (a /proc/PID/exe) is a sealed view of the runtime: a sealed memfd copy, or the binary
+/// through a read-only mount, through which nothing can open it for writing (EROFS; checked as
+/// the mount's flag: while any process runs the binary, the open fails with ETXTBSY first).
+fn assert_sealed(exe: &str) {
+    let link = std::fs::read_link(exe).unwrap();
+    let ro = nix::sys::statvfs::statvfs(exe)
+        .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY));
+    assert!(
+        ro || link.display().to_string().starts_with("/memfd:hullrt"),
+        "{exe} -> {link:?}: neither read-only nor a sealed copy"
+    );
+}
+
+/// CVE-2019-5736 through `exec`: the exec'd program is a script whose interpreter is
+/// /proc/self/exe, which the kernel resolves while the exec process is still the runtime, so
+/// the container runs the runtime itself (here its `update --resources -`, which waits on
+/// stdin). What it runs must be a view of the binary that nobody can write.
+#[test]
+fn attack_exec_interpreter_is_proc_self_exe() {
+    let exe = hullrt_path();
+    let before = std::fs::read(&exe).unwrap();
+    let b = Bundle::new("sleep 60");
+    // The runtime's libraries, so that it can run inside the container.
+    let ldd = Command::new("ldd").arg(&exe).output().unwrap();
+    for lib in String::from_utf8_lossy(&ldd.stdout)
+        .split_whitespace()
+        .filter(|w| w.starts_with('/'))
+    {
+        let dest = b.rootfs().join(lib.trim_start_matches('/'));
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(lib, dest).unwrap();
+    }
+    std::fs::write(b.rootfs().join("bin/evil"), "#!/proc/self/exe --log\n").unwrap();
+    std::fs::set_permissions(
+        b.rootfs().join("bin/evil"),
+        PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let id = unique_id("atk-exec-exe");
+    assert!(b.hullrt(&["create", &id]).status.success());
+    assert!(b.hullrt(&["start", &id]).status.success());
+    let pid_file = b.path().join("exec.pid");
+    let mut child = Command::new(&exe)
+        .arg("--root")
+        .arg(&b.root)
+        .args(["exec", "--pid-file"])
+        .arg(&pid_file)
+        .args([&id, "/bin/evil", "update", "--resources", "-", "x"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(30, || pid_file.exists()), "exec did not start");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("update"),
+        "the interpreter did not run: {cmdline:?}"
+    );
+    assert_sealed(&format!("/proc/{pid}/exe"));
+    drop(child.stdin.take());
+    let _ = child.wait();
+    assert!(b.hullrt(&["delete", "--force", &id]).status.success());
     assert_eq!(
         std::fs::read(&exe).unwrap(),
         before,

@@ -27,7 +27,7 @@ pub use stats::Stats;
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// cgroup2's statfs f_type (linux/magic.h CGROUP2_SUPER_MAGIC).
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+pub(crate) const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
 /// Which kernel interface a [`Manager`] drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,20 @@ pub fn detect() -> Result<CgroupVersion> {
         });
     }
     Ok(CgroupVersion::V1)
+}
+
+/// The v1 hierarchies of this host (none on a v2 host): each one's mount point and its
+/// controllers ("name=systemd" for a named one). Found once per process, without reading
+/// /proc/self/mountinfo on a host laid out as systemd does it.
+pub fn v1_hierarchies() -> Result<Vec<(PathBuf, Vec<String>)>> {
+    if detect()? == CgroupVersion::V2 {
+        return Ok(Vec::new());
+    }
+    Ok(v1::mounted_hierarchies()?
+        .into_iter()
+        .filter(|h| !h.controllers.is_empty())
+        .map(|h| (h.mount, h.controllers))
+        .collect())
 }
 
 /// A manager for the cgroup of container `id` on this host.

@@ -102,15 +102,17 @@ fn main() {
     }
 }
 
-/// Re-exec hullrt from a sealed memfd copy, so that what /proc/PID/exe of a runtime process
-/// shows a container is a copy that cannot be written (CVE-2019-5736). HULLRT_SEALED marks
-/// the copy; it never reaches the container (the program gets the spec's environment only).
+/// Re-exec hullrt from a sealed view of itself (a read-only detached mount of the binary, or
+/// a sealed memfd copy; see hull_sys::reexec_sealed), so that what /proc/PID/exe of a runtime
+/// process shows a container cannot be written (CVE-2019-5736). HULLRT_SEALED marks the
+/// re-exec'd process; it never reaches the container (the program gets the spec's
+/// environment only).
 fn sealed_reexec() {
     const MARK: &str = "HULLRT_SEALED";
     if std::env::var_os(MARK).is_some() {
         return;
     }
-    let e = hull_sys::reexec_from_sealed_memfd(MARK);
+    let e = hull_sys::reexec_sealed(MARK);
     eprintln!("hullrt: warning: cannot re-exec from a sealed copy: {e}");
 }
 

@@ -310,13 +310,16 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 /// never sees the runtime as its own exe. Before that exec, init is the runtime: when the
 /// container has a pid namespace of its own, nothing in the container can see init then; when
 /// it shares or joins one, other processes can, and so hullrt first re-execs itself from a
-/// sealed memfd copy (as `exec` always does). Doing that only when needed saves copying the
-/// binary on every start.
+/// sealed view of its binary (as `exec` always does; see hull_sys::reexec_sealed). Doing that
+/// only when needed saves a second exec on every start.
 fn seal_if_visible(bundle: &Bundle) -> Result<()> {
     const MARK: &str = "HULLRT_SEALED";
     if namespaces::plan(&bundle.spec).new_pid || std::env::var_os(MARK).is_some() {
         return Ok(());
     }
-    let e = hull_sys::reexec_from_sealed_memfd(MARK);
-    Err(Error::call("re-exec from a sealed copy of hullrt", e))
+    let e = hull_sys::reexec_sealed(MARK);
+    Err(Error::call(
+        "re-exec hullrt from a sealed view of its binary",
+        e,
+    ))
 }

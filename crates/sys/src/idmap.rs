@@ -64,6 +64,48 @@ pub fn set_mount_attrs(target: &Path, recursive: bool, set: u64, clr: u64) -> io
     .map(|_| ())
 }
 
+/// MOUNT_ATTR_RDONLY (linux/mount.h).
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+
+/// A read-only clone of the mount of the file `path` (a magic link such as /proc/self/exe
+/// is followed), detached: in no mount namespace, so no mount event reaches anyone. The fd
+/// is an O_PATH one; what is opened through it for writing fails with EROFS.
+pub fn read_only_clone(path: &Path) -> io::Result<OwnedFd> {
+    let path_c = cpath(path)?;
+    // SAFETY: `path_c` is a NUL-terminated string that outlives the call; open_tree reads it
+    // and returns a new fd or -1.
+    let tree = cvt(unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path_c.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    })?;
+    let tree = RawFd::try_from(tree).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: the kernel just returned this fd to us and nothing else owns it.
+    let tree = unsafe { OwnedFd::from_raw_fd(tree) };
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `attr` is a valid mount_attr whose size we pass; the empty path with
+    // AT_EMPTY_PATH names the detached mount behind `tree`; the kernel only reads both.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })?;
+    Ok(tree)
+}
+
 /// Mounts at `target` an idmapped clone of the directory `src`, mapped through the user
 /// namespace `userns`.
 pub fn mount_idmapped(src: &Path, userns: BorrowedFd<'_>, target: &Path) -> io::Result<()> {

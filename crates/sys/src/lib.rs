@@ -326,50 +326,58 @@ pub fn ioprio_set(class: u32, level: u32) -> io::Result<()> {
     cvt(ret).map(|_| ())
 }
 
-/// Seals a memfd copy of the running executable and execs it, so that no process in a
-/// container can ever write to the runtime's binary through /proc/PID/exe: what they would
-/// reach is a sealed, anonymous copy (CVE-2019-5736). Returns only on failure.
-pub fn reexec_from_sealed_memfd(marker_env: &str) -> io::Error {
-    use std::io::Write;
+/// Re-execs the running executable from a copy no process in a container can ever write
+/// through /proc/PID/exe (CVE-2019-5736), with `marker_env`=1 added to the environment.
+/// First choice: the binary itself through a read-only, detached clone of its mount (one
+/// open_tree and one mount_setattr, nothing copied; writing through it fails with EROFS; the
+/// way runc 1.2 seals it, but without a mount anyone sees). Where that is refused (no
+/// CAP_SYS_ADMIN over our mount namespace, a kernel before 5.12): a sealed memfd copy.
+/// Returns only on failure.
+pub fn reexec_sealed(marker_env: &str) -> io::Error {
     use std::os::unix::ffi::OsStrExt;
-    let run = || -> io::Result<std::convert::Infallible> {
-        let mut exe = std::fs::File::open("/proc/self/exe")?;
-        let memfd = nix::sys::memfd::memfd_create(
-            c"hullrt",
-            nix::sys::memfd::MFdFlags::MFD_CLOEXEC | nix::sys::memfd::MFdFlags::MFD_ALLOW_SEALING,
-        )?;
-        let mut f = std::fs::File::from(memfd);
-        let len = exe.metadata()?.len();
-        let copied = io::copy(&mut exe, &mut f)?;
-        if copied != len {
-            return Err(io::Error::other("short copy of /proc/self/exe"));
-        }
-        f.flush()?;
-        let seals =
-            libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-        // SAFETY: F_ADD_SEALS takes an integer argument on an fd we own.
-        if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let args: Vec<std::ffi::CString> = std::env::args_os()
-            .map(|a| std::ffi::CString::new(a.as_bytes()).unwrap_or_default())
-            .collect();
-        let mut env: Vec<std::ffi::CString> = std::env::vars_os()
-            .filter_map(|(k, v)| {
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                std::ffi::CString::new(kv).ok()
-            })
-            .collect();
-        env.push(std::ffi::CString::new(format!("{marker_env}=1")).unwrap_or_default());
-        nix::unistd::fexecve(f.as_fd(), &args, &env)?;
-        unreachable!("fexecve returned success")
-    };
-    match run() {
-        Ok(never) => match never {},
+    let args: Vec<std::ffi::CString> = std::env::args_os()
+        .map(|a| std::ffi::CString::new(a.as_bytes()).unwrap_or_default())
+        .collect();
+    let mut env: Vec<std::ffi::CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            std::ffi::CString::new(kv).ok()
+        })
+        .collect();
+    env.push(std::ffi::CString::new(format!("{marker_env}=1")).unwrap_or_default());
+    if let Ok(ro) = idmap::read_only_clone(Path::new("/proc/self/exe")) {
+        // Only an error comes back; the memfd copy is tried then.
+        let _ = nix::unistd::fexecve(ro.as_fd(), &args, &env);
+    }
+    match sealed_memfd_copy() {
+        Ok(f) => match nix::unistd::fexecve(f.as_fd(), &args, &env) {
+            Ok(never) => match never {},
+            Err(e) => e.into(),
+        },
         Err(e) => e,
     }
+}
+
+/// A memfd holding a copy of the running executable, sealed against any change.
+fn sealed_memfd_copy() -> io::Result<OwnedFd> {
+    let mut exe = std::fs::File::open("/proc/self/exe")?;
+    let memfd = nix::sys::memfd::memfd_create(
+        c"hullrt",
+        nix::sys::memfd::MFdFlags::MFD_CLOEXEC | nix::sys::memfd::MFdFlags::MFD_ALLOW_SEALING,
+    )?;
+    let mut f = std::fs::File::from(memfd);
+    let len = exe.metadata()?.len();
+    if io::copy(&mut exe, &mut f)? != len {
+        return Err(io::Error::other("short copy of /proc/self/exe"));
+    }
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: F_ADD_SEALS takes an integer argument on an fd we own.
+    if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(OwnedFd::from(f))
 }
 
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring for this process.

@@ -1,6 +1,7 @@
 //! cgroup v1: one directory per mounted hierarchy. Controllers may be co-mounted
 //! ("cpu,cpuacct") or separate (cpu and cpuacct apart, as on this project's CI host); both
-//! layouts come from /proc/self/mountinfo, so nothing assumes a fixed directory name.
+//! layouts are found from /proc/self/cgroup at systemd's paths, checked by statfs, or else
+//! from /proc/self/mountinfo (see [`mounted_hierarchies`]).
 
 use std::path::{Path, PathBuf};
 
@@ -42,11 +43,78 @@ pub(crate) struct Hierarchy {
     pub mount: PathBuf,
 }
 
-/// v1 hierarchies from /proc/self/mountinfo, first mount of each wins, then the unified one
-/// if mounted too (a hybrid host: /sys/fs/cgroup/unified).
+/// The v1 hierarchies, then the unified one if mounted too (a hybrid host:
+/// /sys/fs/cgroup/unified). Found once per process: where systemd and every distribution put
+/// them when that checks out (see [`at_known_paths`]), else from /proc/self/mountinfo, whose
+/// size grows with every container on the host.
 pub(crate) fn mounted_hierarchies() -> Result<Vec<Hierarchy>> {
-    let path = Path::new("/proc/self/mountinfo");
-    Ok(parse_mountinfo(&fs::read(path)?))
+    static FOUND: std::sync::OnceLock<Vec<Hierarchy>> = std::sync::OnceLock::new();
+    if let Some(h) = FOUND.get() {
+        return Ok(h.clone());
+    }
+    let found = match at_known_paths() {
+        Some(h) => h,
+        None => parse_mountinfo(&fs::read(Path::new("/proc/self/mountinfo"))?),
+    };
+    Ok(FOUND.get_or_init(|| found).clone())
+}
+
+/// cgroup v1's statfs f_type (linux/magic.h CGROUP_SUPER_MAGIC).
+const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+
+fn fs_type(path: &Path) -> Option<i64> {
+    // f_type's integer type differs between libc targets; widen to compare.
+    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+    nix::sys::statfs::statfs(path)
+        .ok()
+        .map(|s| s.filesystem_type().0 as i64)
+}
+
+/// The hierarchies this process is in (/proc/self/cgroup: a few short lines, whatever the
+/// number of mounts), each at /sys/fs/cgroup/CONTROLLERS ("cpu,cpuacct"; "systemd" for
+/// name=systemd) as systemd mounts them, each checked with one statfs. None when any is
+/// not there: the layout is unusual and mountinfo tells.
+fn at_known_paths() -> Option<Vec<Hierarchy>> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let root = Path::new(crate::CGROUP_ROOT);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (id, ctrls) = (parts.next()?.parse::<u32>().ok()?, parts.next()?);
+        if ctrls.is_empty() {
+            continue;
+        }
+        let dir = root.join(ctrls.strip_prefix("name=").unwrap_or(ctrls));
+        if fs_type(&dir) != Some(CGROUP_SUPER_MAGIC) {
+            return None;
+        }
+        let controllers: Vec<String> = ctrls.split(',').map(str::to_string).collect();
+        if controllers
+            .iter()
+            .any(|c| !CONTROLLERS.contains(&c.as_str()) && !c.starts_with("name="))
+        {
+            return None;
+        }
+        out.push((
+            id,
+            Hierarchy {
+                controllers,
+                mount: dir,
+            },
+        ));
+    }
+    // Hierarchy ids count up in mount order, the order mountinfo (and runc) lists them in;
+    // /proc/self/cgroup lists them the other way round.
+    out.sort_by_key(|(id, _)| *id);
+    let mut out: Vec<Hierarchy> = out.into_iter().map(|(_, h)| h).collect();
+    let unified = root.join("unified");
+    if !out.is_empty() && fs_type(&unified) == Some(crate::CGROUP2_SUPER_MAGIC) {
+        out.push(Hierarchy {
+            controllers: Vec::new(),
+            mount: unified,
+        });
+    }
+    Some(out)
 }
 
 /// Parse mountinfo lines: "id parent maj:min root mountpoint opts [optional...] - fstype src superopts".

@@ -12,45 +12,25 @@ use super::options::Parsed;
 use super::paths::{ensure_in_root, fd_path, open_in_root};
 use crate::error::{Error, Result};
 
+/// A v1 hierarchy as the host mounts it.
 struct Hierarchy {
     /// Where the host mounts it, e.g. /sys/fs/cgroup/memory.
     mountpoint: PathBuf,
-    /// "cgroup" or "cgroup2".
-    fstype: String,
-    /// v1 controllers (or "name=systemd"), from the super options.
+    /// Its controllers (or "name=systemd").
     subsystems: Vec<String>,
 }
 
-fn hierarchies() -> Result<Vec<Hierarchy>> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Error::sys("read", "/proc/self/mountinfo", e))?;
-    let mut out = Vec::new();
-    for line in info.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut post = post.split(' ');
-        let fstype = post.next().unwrap_or("");
-        if fstype != "cgroup" && fstype != "cgroup2" {
-            continue;
-        }
-        let _source = post.next();
-        let super_opts = post.next().unwrap_or("");
-        let Some(mp) = pre.split(' ').nth(4) else {
-            continue;
-        };
-        let subsystems = super_opts
-            .split(',')
-            .filter(|o| !matches!(*o, "rw" | "ro") && (!o.contains('=') || o.starts_with("name=")))
-            .map(str::to_string)
-            .collect();
-        out.push(Hierarchy {
-            mountpoint: PathBuf::from(mp.replace("\\040", " ")),
-            fstype: fstype.to_string(),
+/// The host's v1 hierarchies, none on a v2 host; from hull_cgroups, which finds them once per
+/// process without scanning /proc/self/mountinfo (it grows with every container).
+fn v1_hierarchies() -> Vec<Hierarchy> {
+    hull_cgroups::v1_hierarchies()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(mountpoint, subsystems)| Hierarchy {
+            mountpoint,
             subsystems,
-        });
-    }
-    Ok(out)
+        })
+        .collect()
 }
 
 static OWN_CGROUPS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -101,11 +81,7 @@ fn in_cgroup_ns() -> bool {
 }
 
 pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &Path) -> Result<()> {
-    let all = hierarchies()?;
-    let v2_only = all.iter().all(|h| h.fstype == "cgroup2")
-        && all
-            .iter()
-            .any(|h| h.mountpoint == Path::new("/sys/fs/cgroup"));
+    let v2_only = matches!(hull_cgroups::detect(), Ok(hull_cgroups::CgroupVersion::V2));
     let cgns = in_cgroup_ns();
     let flags = opts.flags & !MsFlags::MS_RDONLY;
 
@@ -150,7 +126,7 @@ pub fn mount_cgroups(root: BorrowedFd<'_>, dest: &Path, opts: &Parsed, shown: &P
         Some("mode=755"),
     )
     .map_err(|e| Error::sys("mount tmpfs for cgroups at", shown, e))?;
-    for h in all.iter().filter(|h| h.fstype == "cgroup") {
+    for h in v1_hierarchies() {
         let Some(name) = h.mountpoint.file_name() else {
             continue;
         };

@@ -68,6 +68,13 @@ pub fn set_root_propagation(word: Option<&str>, rootfs: &Path) -> Result<()> {
     };
     mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
         .ctx(|| "set propagation of / in the new mount namespace".into())?;
+    // After a recursive slave, private or unbindable, no mount here is shared: no need to
+    // look for one in /proc/self/mountinfo (its size grows with every container).
+    let none_shared = flags.contains(MsFlags::MS_REC)
+        && flags.intersects(MsFlags::MS_SLAVE | MsFlags::MS_PRIVATE | MsFlags::MS_UNBINDABLE);
+    if none_shared {
+        return Ok(());
+    }
     make_parent_private(rootfs)
 }
 
