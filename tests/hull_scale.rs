@@ -1,7 +1,8 @@
 //! Costs that must not grow with the number of containers on the host (issue 23): no
-//! per-container verb of hull's own process reads /proc/self/mountinfo (a line per mount, two
-//! or three per running container), counted with strace; and `rm -f`/`stop` of many, which
-//! run several containers at once, still do each one and report in the order given.
+//! per-container verb of hull's own process (stats included, through its cgroup managers)
+//! reads /proc/self/mountinfo (a line per mount, two or three per running container), counted
+//! with strace; and `rm -f`/`stop` of many, which run several containers at once, still do
+//! each one and report in the order given.
 
 #[path = "hull_run_util.rs"]
 mod util;
@@ -63,6 +64,7 @@ fn per_container_verbs_do_not_read_mountinfo() {
             "echo kept >/kept; echo shm >/dev/shm/kept",
         ],
         &["inspect", "s1"],
+        &["stats", "--no-stream", "s1"],
         &["ps"],
         &["logs", "s1"],
         &["stop", "-t", "0", "s1"],
