@@ -7,7 +7,7 @@ pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
       containernetworking-plugins protobuf-compiler
       nftables socat iperf3 sqlite3
       libfaketime musl-tools golang-go  # bench/clock.sh; tests/hull_faketime.rs
-      strace  # tests/cgroups.rs counts the files hullrt opens
+      strace  # tests/cgroups.rs and tests/hull_scale.rs count the files hullrt and hull open
       libc6-dev)  # libc.a: hull-pause links static-pie (crates/pause/build.rs)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -215,10 +215,13 @@ pub fn lookup(conn: &Connection, key: &str) -> Result<Container, ContainerError>
     if key.is_empty() || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ContainerError::NotFound(key.into()));
     }
-    let q = format!("SELECT {COLUMNS} FROM containers WHERE id LIKE ?1 || '%' LIMIT 2");
+    // Ids are lowercase hex, so the ids starting with `key` are those from `key` up to
+    // `key` + "g": a range on the primary key's index (LIKE 'key%' scans every row).
+    let q = format!("SELECT {COLUMNS} FROM containers WHERE id >= ?1 AND id < ?2 LIMIT 2");
+    let lower = key.to_ascii_lowercase();
     let mut stmt = conn.prepare(&q)?;
     let mut found: Vec<_> = stmt
-        .query_map([key.to_ascii_lowercase()], from_row)?
+        .query_map([lower.clone(), format!("{lower}g")], from_row)?
         .collect::<Result<_, _>>()?;
     match found.len() {
         0 => Err(ContainerError::NotFound(key.into())),

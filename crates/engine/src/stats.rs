@@ -67,7 +67,7 @@ pub fn sample(c: &Container) -> Result<Sample, StatsError> {
         .copied()
         .unwrap_or(0);
     let usage = s.memory.usage.usage;
-    let host = sysinfo::mem_total();
+    let host = host_memory();
     let limit = match s.memory.usage.limit {
         0 => host,
         l => l.min(host),
@@ -96,6 +96,42 @@ pub fn sample(c: &Container) -> Result<Sample, StatsError> {
         net_rx,
         net_tx,
         pids: s.pids.current,
+    })
+}
+
+/// The host's memory, read once per process (every container's row shows it as the limit
+/// when it has none).
+fn host_memory() -> u64 {
+    static TOTAL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(sysinfo::mem_total)
+}
+
+/// Threads that read containers' counters at once.
+const READERS: usize = 4;
+
+/// [`sample`] of each of `targets` that runs, keyed by id; containers whose cgroup cannot be
+/// read are left out. Each reading is a few dozen small files in /sys/fs/cgroup and /proc,
+/// independent of the others, so they are read on a few threads at once.
+pub fn sample_all(targets: &[Container]) -> std::collections::BTreeMap<String, Sample> {
+    let live: Vec<&Container> = targets
+        .iter()
+        .filter(|c| c.status.is_live() && c.pid > 0)
+        .collect();
+    let read = |part: &[&Container]| -> Vec<(String, Sample)> {
+        part.iter()
+            .filter_map(|c| sample(c).ok().map(|s| (c.id.clone(), s)))
+            .collect()
+    };
+    if live.len() < 2 * READERS {
+        return read(&live).into_iter().collect();
+    }
+    let per = live.len().div_ceil(READERS);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = live.chunks(per).map(|p| s.spawn(move || read(p))).collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     })
 }
 

@@ -53,25 +53,15 @@ pub fn mem_total() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// "1" or "2": which cgroup interface containers get (hybrid hosts count as 1).
+/// "1" or "2": which cgroup interface containers get (hybrid hosts count as 1): "2" when
+/// /sys/fs/cgroup itself is a cgroup2 file system (one statfs, not a scan of mountinfo).
 pub fn cgroup_version() -> &'static str {
-    match std::fs::read_to_string("/proc/self/mountinfo") {
-        Ok(info) => {
-            let v2_at_root = info.lines().any(|l| {
-                let f: Vec<&str> = l.split(' ').collect();
-                f.get(4) == Some(&"/sys/fs/cgroup")
-                    && f.iter()
-                        .skip_while(|x| **x != "-")
-                        .nth(1)
-                        .is_some_and(|t| *t == "cgroup2")
-            });
-            if v2_at_root {
-                "2"
-            } else {
-                "1"
-            }
-        }
-        Err(_) => "1",
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    match nix::sys::statfs::statfs("/sys/fs/cgroup") {
+        // f_type's integer type differs between libc targets; widen to compare.
+        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+        Ok(st) if st.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC => "2",
+        _ => "1",
     }
 }
 

@@ -25,6 +25,7 @@ pub mod limits;
 pub mod load;
 pub mod login;
 pub mod logs;
+pub mod many;
 pub mod network;
 pub mod pause;
 pub mod pod;

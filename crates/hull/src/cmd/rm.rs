@@ -20,18 +20,16 @@ pub struct Args {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let mut failed = None;
-    for name in &a.containers {
-        let res = eng
-            .lookup(name)
-            .map_err(CmdError::from)
-            .and_then(|c| Ok(remove::remove(&eng, &c, a.force, a.volumes)?));
-        match res {
-            Ok(()) => println!("{name}"),
-            Err(e) => {
-                eprintln!("hull: {e}");
-                failed = Some(CmdError::exit(1));
-            }
+    let rm = |eng: &hull_engine::Engine, name: &str| -> CmdResult {
+        let c = eng.lookup(name)?;
+        Ok(remove::remove(eng, &c, a.force, a.volumes)?)
+    };
+    super::many::each(paths, &eng, &a.containers, rm, |name, res| match res {
+        Ok(()) => println!("{name}"),
+        Err(e) => {
+            eprintln!("hull: {e}");
+            failed = Some(CmdError::exit(1));
         }
-    }
+    });
     failed.map_or(Ok(()), Err)
 }

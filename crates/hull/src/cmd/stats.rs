@@ -2,7 +2,6 @@
 //! I/O and pids of running containers, from their cgroups; refreshed every second until
 //! interrupted, or one reading with --no-stream.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
@@ -60,24 +59,21 @@ fn targets(
     Ok(list)
 }
 
-fn read_all(targets: &[hull_engine::Container]) -> BTreeMap<String, stats::Sample> {
-    targets
-        .iter()
-        .filter(|c| c.status.is_live() && c.pid > 0)
-        .filter_map(|c| stats::sample(c).ok().map(|s| (c.id.clone(), s)))
-        .collect()
-}
-
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     // Checked before the first reading, so a bad template fails at once.
     format::Template::parse(args.format.as_deref().unwrap_or(TABLE))?;
     let tty = std::io::stdout().is_terminal();
-    let mut prev = read_all(&targets(&eng, &args)?);
+    let mut now = targets(&eng, &args)?;
+    let mut prev = stats::sample_all(&now);
     loop {
         std::thread::sleep(Duration::from_secs(1));
-        let now = targets(&eng, &args)?;
-        let cur = read_all(&now);
+        // One reading reuses the list the first sample was taken of; a stream re-lists, so
+        // containers started since appear.
+        if !args.no_stream {
+            now = targets(&eng, &args)?;
+        }
+        let cur = stats::sample_all(&now);
         let rows: Vec<Value> = now
             .iter()
             .map(|t| {

@@ -17,18 +17,16 @@ pub struct Args {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let mut failed = None;
-    for name in &a.containers {
-        match eng
-            .lookup(name)
-            .map_err(CmdError::from)
-            .and_then(|c| Ok(stop::stop(&eng, &c, a.time)?))
-        {
-            Ok(()) => println!("{name}"),
-            Err(e) => {
-                eprintln!("hull: {e}");
-                failed = Some(CmdError::exit(125));
-            }
+    let stop = |eng: &hull_engine::Engine, name: &str| -> CmdResult {
+        let c = eng.lookup(name)?;
+        Ok(stop::stop(eng, &c, a.time)?)
+    };
+    super::many::each(paths, &eng, &a.containers, stop, |name, res| match res {
+        Ok(()) => println!("{name}"),
+        Err(e) => {
+            eprintln!("hull: {e}");
+            failed = Some(CmdError::exit(125));
         }
-    }
+    });
     failed.map_or(Ok(()), Err)
 }
