@@ -21,7 +21,8 @@
 //! Seeded and reproducible in what it runs and where it stops: the seed is printed, and
 //! `HULL_FAULTS_SEED=N` runs the same sequence (delays scale with measured durations, so a
 //! delayed kill lands near, not exactly on, the same instruction). `HULL_FAULTS_KILLS` sets
-//! the number of steps (CI: 20; scripts/fault-inject.sh runs thousands).
+//! the number of steps (CI: 20; scripts/fault-inject.sh runs thousands), and
+//! `HULL_FAULTS_MINUTES` ends a long run after that long.
 
 mod registry_util;
 #[path = "hull_run_util.rs"]
@@ -735,9 +736,19 @@ fn kill_at_random_instants_and_check_the_invariants() {
     let fail = |i: u64, what: &str, e: String| -> ! {
         panic!("faults: seed {seed}, kill {i} ({what}): {e}");
     };
+    // HULL_FAULTS_MINUTES: stop taking steps after that long (a long run that must end).
+    let stop_at = std::env::var("HULL_FAULTS_MINUTES")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(|m| Instant::now() + Duration::from_secs(60 * m));
     let mut took = std::collections::HashMap::new();
+    let mut steps = 0;
     let (mut landed, mut at_points) = (0, 0);
     for i in 0..kills {
+        if stop_at.is_some_and(|t| Instant::now() > t) {
+            break;
+        }
+        steps += 1;
         let args = pick_op(&mut r, h.dir.path(), &archive, &pulled);
         let kill = step(&h, &mut r, &args, &mut took);
         landed += kill.landed as u64;
@@ -765,7 +776,7 @@ fn kill_at_random_instants_and_check_the_invariants() {
         }
     }
     if let Err(e) = lifecycle(&h, true).and_then(|()| invariants(&h)) {
-        fail(kills, "stop/start/rm of every container", e);
+        fail(steps, "stop/start/rm of every container", e);
     }
     for p in h.ok(&["pod", "ps", "-q"]).split_whitespace() {
         h.ok(&["pod", "rm", "-f", p]);
@@ -774,7 +785,7 @@ fn kill_at_random_instants_and_check_the_invariants() {
         let _ = h.run(&["network", "rm", n]);
     }
     eprintln!(
-        "faults: seed {seed}: {kills} steps survived, {landed} kills landed while the command ran \
+        "faults: seed {seed}: {steps} steps survived, {landed} kills landed while the command ran \
          ({at_points} at a fault point)"
     );
 }
