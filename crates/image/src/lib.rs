@@ -15,6 +15,7 @@
 
 mod archive;
 mod blobs;
+mod check;
 pub mod db;
 pub mod digest;
 mod error;
@@ -31,6 +32,7 @@ mod split;
 
 use std::path::{Path, PathBuf};
 
+pub use check::StoreReport;
 pub use error::ImageError;
 pub use images::{Image, ImageSummary};
 pub use import::ImportOptions;
