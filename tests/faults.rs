@@ -184,6 +184,8 @@ fn points(args: &[String]) -> Vec<&'static str> {
         ("run", "--rm") => &["hull-rm-files"],
         ("run", _) | ("start", _) => &[],
         ("rm", _) | ("pod", "rm") | ("kube", "down") => return vec!["hull-rm-files"],
+        ("stop", _) => return vec!["hull-stop-signalled"],
+        ("load", _) | ("pull", _) => return vec!["hull-layer-renamed"],
         ("network", "create") => {
             return vec!["hull-network-create-up", "hull-network-create-commit"]
         }

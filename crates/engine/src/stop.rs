@@ -99,6 +99,7 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
         return Ok(());
     }
     let _ = runtime::kill(eng, &c.id, sig);
+    hull_sys::fault_point("hull-stop-signalled");
     if wait_exit(eng, c, Some(Duration::from_secs(u64::from(secs)))).is_none() {
         let _ = runtime::kill(eng, &c.id, 9);
         wait_exit(eng, c, Some(Duration::from_secs(60)));
