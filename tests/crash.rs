@@ -387,3 +387,67 @@ fn pod_rm_of_a_half_made_pod_removes_its_network_namespace() {
     assert!(clean, "after pod rm -f: {out}");
     h.assert_empty();
 }
+
+/// The layer directories under the store's layers/.
+fn layer_dirs(h: &util::Hull) -> Vec<String> {
+    std::fs::read_dir(h.root().join("layers"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// What a killed pull, load or rmi leaves in the image store: a layer directory without its
+/// row (killed between the rename and the commit), an image whose layer is gone. `system
+/// check` reports both; `--repair` removes the directory and the broken image (a load or
+/// import brings it back whole), and leaves busybox alone.
+#[test]
+fn image_store_leftovers_are_found_and_repaired() {
+    let h = util::Hull::new();
+    h.ok(&["run", "--rm", "busybox", "true"]);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("rootfs")).unwrap();
+    std::fs::write(tmp.path().join("rootfs/data"), "mine\n").unwrap();
+    let tar = tmp.path().join("one.tar");
+    let st = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(tmp.path().join("rootfs"))
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let tar = tar.to_str().unwrap();
+    let before = layer_dirs(&h);
+    h.ok(&["import", tar, "one:1"]);
+    let (clean, out) = check(&h, false);
+    assert!(clean, "a healthy store: {out}");
+    let mine: Vec<String> = layer_dirs(&h)
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    std::fs::remove_dir_all(h.root().join("layers").join(&mine[0])).unwrap();
+    let stray = h.root().join("layers").join("ab".repeat(32));
+    std::fs::create_dir_all(stray.join("etc")).unwrap();
+
+    let (clean, out) = check(&h, false);
+    assert!(
+        !clean
+            && out.contains("layer directory abababababab")
+            && out.contains(&format!("needs layer {}", &mine[0][..12])),
+        "{out}"
+    );
+    let (_, out) = check(&h, true);
+    assert!(out.contains("abababababab"), "{out}");
+    let (clean, out) = check(&h, false);
+    assert!(clean, "after --repair: {out}");
+    assert!(!stray.exists());
+    let images = h.ok(&["images", "--format", "{{.Repository}}"]);
+    assert!(!images.contains("one"), "{images}");
+    h.ok(&["run", "--rm", "busybox", "true"]);
+    h.ok(&["import", tar, "one:1"]);
+    let saved = tmp.path().join("saved.tar");
+    h.ok(&["save", "-o", saved.to_str().unwrap(), "one:1"]);
+}

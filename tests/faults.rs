@@ -12,10 +12,17 @@
 //!   all; after a kill during `pull`, a pull again succeeds, and once the image is removed
 //!   the content store holds no blob or layer it did not hold before the first pull.
 //!
-//! Seeded and reproducible in what it runs and when it kills: the seed is printed, and
-//! `HULL_FAULTS_SEED=N` runs the same sequence (the instants are wall-clock delays, so a
-//! kill lands near, not exactly on, the same instruction). `HULL_FAULTS_KILLS` sets the
-//! number of kills (CI: 20; scripts/fault-inject.sh runs thousands).
+//! The instant of a kill is meant to fall while the command runs: one step in three of a
+//! command that passes fault points (hull_sys::fault_point) stops the command, its monitor
+//! or its hullrt at one of them, drawn by the seed, and kills that process there; the others
+//! kill after a delay drawn from [0, the last measured duration of that kind of command).
+//! Each kill's line says whether it landed while the command ran; the last line counts them.
+//!
+//! Seeded and reproducible in what it runs and where it stops: the seed is printed, and
+//! `HULL_FAULTS_SEED=N` runs the same sequence (delays scale with measured durations, so a
+//! delayed kill lands near, not exactly on, the same instruction). `HULL_FAULTS_KILLS` sets
+//! the number of steps (CI: 20; scripts/fault-inject.sh runs thousands), and
+//! `HULL_FAULTS_MINUTES` ends a long run after that long.
 
 mod registry_util;
 #[path = "hull_run_util.rs"]
@@ -118,11 +125,9 @@ fn ours(h: &Hull, exe: &str) -> Vec<i32> {
         .collect()
 }
 
-/// Kills the victim of this step after `delay`: hull itself, one of our monitors, or hullrt.
-fn kill_victim(h: &Hull, r: &mut Rng, child: &mut Child, delay: Duration) -> &'static str {
-    let victim = r.below(4);
-    let pick = r.next();
-    std::thread::sleep(delay);
+/// Kills the victim of this step, the command still running: hull itself, one of our
+/// monitors, or hullrt.
+fn kill_victim(h: &Hull, victim: u64, pick: u64, child: &mut Child) -> &'static str {
     let kill_one = |exe: &str| {
         let v = ours(h, exe);
         if v.is_empty() {
@@ -131,8 +136,8 @@ fn kill_victim(h: &Hull, r: &mut Rng, child: &mut Child, delay: Duration) -> &'s
         kill9(v[(pick % v.len() as u64) as usize]);
         true
     };
-    // hullrt lives a few milliseconds: after the delay, the first one of this state that runs
-    // while the command does (if any) is the victim.
+    // hullrt lives a few milliseconds: the first one of this state that runs while the
+    // command does (if any, within 500 ms) is the victim.
     let rt = victim == 1 && {
         let end = Instant::now() + Duration::from_millis(500);
         loop {
@@ -149,10 +154,202 @@ fn kill_victim(h: &Hull, r: &mut Rng, child: &mut Child, delay: Duration) -> &'s
         _ if rt => "hullrt",
         0 if kill_one("/hull-monitor") => "hull-monitor",
         _ => {
-            kill9(child.id() as i32);
+            if child.try_wait().is_ok_and(|s| s.is_none()) {
+                kill9(child.id() as i32);
+            }
             "hull"
         }
     }
+}
+
+/// The kind of a command, for its measured duration: the verb, and the sub-verb or the
+/// flag that changes what it does.
+fn kind(args: &[String]) -> String {
+    match args[0].as_str() {
+        "network" | "pod" | "kube" | "volume" | "run" => format!("{} {}", args[0], args[1]),
+        v => v.to_string(),
+    }
+}
+
+/// A start's points (`hull-start-created` is only passed with a terminal, which no step has).
+const START: [&str; 3] = [
+    "hull-start-prepare",
+    "hull-start-started",
+    "hullrt-create-ready",
+];
+
+/// The fault points (hull_sys::fault_point) a command of this kind can pass.
+fn points(args: &[String]) -> Vec<&'static str> {
+    let more: &[&str] = match (args[0].as_str(), args[1].as_str()) {
+        ("run", "--rm") => &["hull-rm-files"],
+        ("run", _) | ("start", _) => &[],
+        ("rm", _) | ("pod", "rm") | ("kube", "down") => return vec!["hull-rm-files"],
+        ("stop", _) => return vec!["hull-stop-signalled"],
+        ("load", _) | ("pull", _) => return vec!["hull-layer-renamed"],
+        ("network", "create") => {
+            return vec!["hull-network-create-up", "hull-network-create-commit"]
+        }
+        ("network", "rm") => return vec!["hull-network-rm-down"],
+        ("pod", "create") => return vec!["hull-pod-infra-created", "hullrt-create-ready"],
+        ("kube", "play") => &["hull-pod-infra-created"],
+        _ => return Vec::new(),
+    };
+    START.iter().chain(more).copied().collect()
+}
+
+/// The process of this step stopped at its fault point, if one did before the command ended.
+fn stopped_at_point(point: &str, tag: &str, child: &mut Child) -> Option<i32> {
+    let want = [
+        format!("HULL_FAULT_STOP={point}"),
+        format!("HULL_FAULT_TAG={tag}"),
+    ];
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(pid) = tagged(&want)
+            .into_iter()
+            .find(|p| proc_state(*p) == Some('T'))
+        {
+            return Some(pid);
+        }
+        if child.try_wait().is_ok_and(|s| s.is_some()) || Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Processes whose environment holds every one of `want`.
+fn tagged(want: &[String]) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                let vars: Vec<&[u8]> = env.split(|&b| b == 0).collect();
+                want.iter().all(|w| vars.contains(&w.as_bytes()))
+            })
+        })
+        .collect()
+}
+
+/// What a process is, by its program's name.
+fn exe_name(pid: i32) -> &'static str {
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let first = String::from_utf8_lossy(cmd.split(|&b| b == 0).next().unwrap_or(&[])).into_owned();
+    if first.ends_with("/hullrt") {
+        "hullrt"
+    } else if first.ends_with("/hull-monitor") {
+        "hull-monitor"
+    } else {
+        "hull"
+    }
+}
+
+/// How one step's kill went.
+struct Kill {
+    victim: &'static str,
+    /// Where: a fault point, or the delay after the command started.
+    at: String,
+    /// Whether the command still ran when the victim was killed.
+    landed: bool,
+}
+
+/// Runs one step: the command, and a kill while it runs. With a fault point, the process
+/// that stops there is killed; else, after a delay drawn from [0, the last measured
+/// duration of this kind of command), so that the kill lands while the command runs.
+fn step(
+    h: &Hull,
+    r: &mut Rng,
+    args: &[String],
+    took: &mut std::collections::HashMap<String, Duration>,
+) -> Kill {
+    let pts = points(args);
+    let point =
+        (!pts.is_empty() && r.below(3) == 0).then(|| pts[r.below(pts.len() as u64) as usize]);
+    let frac = r.below(1000) as u32;
+    let victim = r.below(4);
+    let pick = r.next();
+    let tag = format!("faults-{}", r.next());
+    let mut cmd = h.cmd(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    if let Some(p) = point {
+        cmd.env("HULL_FAULT_STOP", p).env("HULL_FAULT_TAG", &tag);
+    }
+    let begun = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let k = kind(args);
+    let kill = if let Some(p) = point {
+        match stopped_at_point(p, &tag, &mut child) {
+            Some(pid) => {
+                let victim = exe_name(pid);
+                kill9(pid);
+                Kill {
+                    victim,
+                    at: format!("at {p}"),
+                    landed: true,
+                }
+            }
+            None => Kill {
+                victim: "nothing",
+                at: format!("at {p} (not reached)"),
+                landed: false,
+            },
+        }
+    } else {
+        let est = *took.get(&k).unwrap_or(&Duration::from_millis(400));
+        let delay = est * frac / 1000;
+        let until = begun + delay;
+        let mut ended = None;
+        while Instant::now() < until {
+            if child.try_wait().is_ok_and(|s| s.is_some()) {
+                ended = Some(begun.elapsed());
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        match ended {
+            Some(d) => Kill {
+                victim: "nothing",
+                at: format!("after {delay:?} (it had ended after {d:?})"),
+                landed: false,
+            },
+            None => {
+                let victim = kill_victim(h, victim, pick, &mut child);
+                let landed = child.try_wait().is_ok_and(|s| {
+                    s.is_none_or(|s| std::os::unix::process::ExitStatusExt::signal(&s) == Some(9))
+                });
+                Kill {
+                    victim,
+                    at: format!("after {delay:?}"),
+                    landed,
+                }
+            }
+        }
+    };
+    let st = child.wait();
+    let killed = st.is_ok_and(|s| std::os::unix::process::ExitStatusExt::signal(&s) == Some(9));
+    if point.is_none() && !killed {
+        // The command ran to its end (its monitor or hullrt killed, or not): how long it took.
+        took.insert(k, begun.elapsed().min(Duration::from_secs(30)));
+    }
+    // A process of this step that reached its fault point after the kill (a monitor's exit
+    // hook, a second pass) is let go.
+    if point.is_some() {
+        for pid in tagged(&[format!("HULL_FAULT_TAG={tag}")]) {
+            if proc_state(pid) == Some('T') {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGCONT,
+                );
+            }
+        }
+    }
+    kill
 }
 
 /// Waits until no hull or hullrt process of this state runs (monitors, the networks' DNS
@@ -175,6 +372,21 @@ fn quiesce(h: &Hull) -> Result<(), String> {
         }));
         if busy.is_empty() {
             return Ok(());
+        }
+        // A process of an earlier step's that reached its fault point after the kill (a
+        // monitor's exit hook inherits the point) goes on.
+        for p in &busy {
+            let env = std::fs::read(format!("/proc/{p}/environ")).unwrap_or_default();
+            if proc_state(*p) == Some('T')
+                && env
+                    .split(|&b| b == 0)
+                    .any(|v| v.starts_with(b"HULL_FAULT_STOP="))
+            {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*p),
+                    nix::sys::signal::Signal::SIGCONT,
+                );
+            }
         }
         if Instant::now() > end {
             let what: Vec<String> = busy.iter().map(|p| describe(*p)).collect();
@@ -526,23 +738,30 @@ fn kill_at_random_instants_and_check_the_invariants() {
     let fail = |i: u64, what: &str, e: String| -> ! {
         panic!("faults: seed {seed}, kill {i} ({what}): {e}");
     };
+    // HULL_FAULTS_MINUTES: stop taking steps after that long (a long run that must end).
+    let stop_at = std::env::var("HULL_FAULTS_MINUTES")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(|m| Instant::now() + Duration::from_secs(60 * m));
+    let mut took = std::collections::HashMap::new();
+    let mut steps = 0;
+    let (mut landed, mut at_points) = (0, 0);
     for i in 0..kills {
+        if stop_at.is_some_and(|t| Instant::now() > t) {
+            break;
+        }
+        steps += 1;
         let args = pick_op(&mut r, h.dir.path(), &archive, &pulled);
-        let delay = Duration::from_millis(r.below(400));
-        let mut child = h
-            .cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let victim = kill_victim(&h, &mut r, &mut child, delay);
-        // Whether the command was still running when hull was killed (else it had finished).
-        let cut = child
-            .wait()
-            .is_ok_and(|st| std::os::unix::process::ExitStatusExt::signal(&st) == Some(9));
-        let when = if cut { "" } else { " (it had ended)" };
-        let what = format!("{victim} during {} after {delay:?}{when}", args.join(" "));
+        let kill = step(&h, &mut r, &args, &mut took);
+        landed += kill.landed as u64;
+        at_points += (kill.landed && kill.at.starts_with("at ")) as u64;
+        let when = if kill.landed { "" } else { ", no kill" };
+        let what = format!(
+            "{} {} during {}{when}",
+            kill.victim,
+            kill.at,
+            args.join(" ")
+        );
         eprintln!("faults: kill {i}: {what}");
         if let Err(e) = invariants(&h).and_then(|()| whole_or_absent(&h, &pulled)) {
             fail(i, &what, e);
@@ -559,7 +778,7 @@ fn kill_at_random_instants_and_check_the_invariants() {
         }
     }
     if let Err(e) = lifecycle(&h, true).and_then(|()| invariants(&h)) {
-        fail(kills, "stop/start/rm of every container", e);
+        fail(steps, "stop/start/rm of every container", e);
     }
     for p in h.ok(&["pod", "ps", "-q"]).split_whitespace() {
         h.ok(&["pod", "rm", "-f", p]);
@@ -567,5 +786,8 @@ fn kill_at_random_instants_and_check_the_invariants() {
     for n in ["n0", "n1", "n2"] {
         let _ = h.run(&["network", "rm", n]);
     }
-    eprintln!("faults: seed {seed}: {kills} kills survived");
+    eprintln!(
+        "faults: seed {seed}: {steps} steps survived, {landed} kills landed while the command ran \
+         ({at_points} at a fault point)"
+    );
 }

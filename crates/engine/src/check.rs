@@ -6,7 +6,8 @@
 //! - orphans: an init alive whose monitor is dead (no log, no exit record, no restart):
 //!   stopped through the runtime and torn down;
 //! - runtime states, mounts and bundles under our runroot, and cgroups, of containers that are
-//!   not running (or have no row), and container directories without a row: removed.
+//!   not running (or have no row), and container directories without a row: removed;
+//! - the image store's: layer directories without a row, images missing a layer (hull_image).
 //!
 //! Only what this state owns is looked at: the runtime root and runroot are ours, and a
 //! cgroup counts only if it bears the id of one of our containers.
@@ -48,10 +49,22 @@ pub fn check(eng: &Engine, repair: bool) -> crate::network::Result<Report> {
     bundles(eng, &all, &live, repair, &mut r);
     container_dirs(eng, &all, repair, &mut r);
     cgroups(&all, &live, repair, &mut r);
+    image_store(eng, repair, &mut r);
     let net = crate::network::check::check(&eng.conn, &eng.paths, &live, repair)?;
     r.found.extend(net.found);
     r.errors.extend(net.errors);
     Ok(r)
+}
+
+/// The content store's leftovers of a killed pull, load or rmi (hull_image's check.rs).
+fn image_store(eng: &Engine, repair: bool, r: &mut Report) {
+    match hull_image::Store::open(&eng.paths.root).and_then(|mut s| s.check(repair)) {
+        Ok(s) => {
+            r.found.extend(s.found);
+            r.errors.extend(s.errors);
+        }
+        Err(e) => r.errors.push(format!("image store: {e}")),
+    }
 }
 
 fn short(id: &str) -> &str {

@@ -100,6 +100,7 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
     }
     crate::events::container(&eng.paths, c, "kill", &[("signal", sig.to_string())]);
     let _ = runtime::kill(eng, &c.id, sig);
+    hull_sys::fault_point("hull-stop-signalled");
     if wait_exit(eng, c, Some(Duration::from_secs(u64::from(secs)))).is_none() {
         crate::events::container(&eng.paths, c, "kill", &[("signal", "9".into())]);
         let _ = runtime::kill(eng, &c.id, 9);

@@ -215,6 +215,7 @@ impl Store {
                 return Err(ImageError::io(&dest, e));
             }
         }
+        hull_sys::fault_point("hull-layer-renamed");
         let tx = crate::db::write(&self.conn)?;
         tx.execute(
             "INSERT OR REPLACE INTO layer_layers

@@ -15,6 +15,7 @@
 
 mod archive;
 mod blobs;
+mod check;
 mod commit;
 pub mod db;
 pub mod digest;
@@ -32,6 +33,7 @@ mod split;
 
 use std::path::{Path, PathBuf};
 
+pub use check::StoreReport;
 pub use commit::{ChildConfig, HistoryRow};
 pub use error::ImageError;
 pub use images::{Image, ImageSummary};
