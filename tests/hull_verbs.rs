@@ -518,3 +518,17 @@ fn exec_of_a_program_that_cannot_run_exits_as_docker() {
     let (got, _) = h.fails(&["exec", "ex1", "sh", "-c", "exit 255"]);
     assert_eq!(got, 255);
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_as_docker() {
+    // `hull version | head -0`: the reader is gone before hull writes. docker's client dies of
+    // SIGPIPE (the shell's 141) with nothing on stderr; hull must not panic (101, a backtrace
+    // hint on stderr).
+    let h = Hull::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = h.cmd().args(["version"]).stdout(writer).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

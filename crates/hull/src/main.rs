@@ -127,7 +127,28 @@ enum Cmd {
     Push(cmd::push::Args),
 }
 
+/// Output into a closed pipe (`hull ps | head -1`) ends hull quietly with 141, the shell's
+/// code for a death by SIGPIPE, as docker's Go client ends there. Rust ignores SIGPIPE, so
+/// the write fails with EPIPE and `println!` panics; SIGPIPE itself stays ignored, since hull
+/// relays streams to containers through pipes that may close first.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() {
+    quiet_on_closed_stdout();
     let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     let paths = Paths::new(cli.root, cli.runroot);
     cmd::set_runtime(cli.runtime);
