@@ -451,3 +451,53 @@ fn image_store_leftovers_are_found_and_repaired() {
     let saved = tmp.path().join("saved.tar");
     h.ok(&["save", "-o", saved.to_str().unwrap(), "one:1"]);
 }
+
+/// `volume rm` killed after it moved the directory aside, before it deleted the row: the
+/// volume still lists, `system check` names the unfinished removal and `--repair` ends it,
+/// and a new volume of the same name starts empty (it never adopts the removed data).
+#[test]
+fn a_killed_volume_rm_is_finished_by_repair_and_its_data_never_comes_back() {
+    let h = util::Hull::new();
+    h.ok(&["volume", "create", "keep"]);
+    h.ok(&["volume", "create", "doomed"]);
+    h.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "doomed:/d",
+        "-v",
+        "keep:/k",
+        "busybox",
+        "sh",
+        "-c",
+        "echo secret > /d/f && echo kept > /k/f",
+    ]);
+    kill_at(&h, &["volume", "rm", "doomed"], "hull-volume-renamed");
+    let (clean, out) = check(&h, false);
+    assert!(!clean && out.contains("doomed"), "{out}");
+    check(&h, true);
+    let (clean, out) = check(&h, false);
+    assert!(clean, "after --repair: {out}");
+    let names = h.ok(&["volume", "ls", "-q"]);
+    assert!(
+        !names.contains("doomed") && names.contains("keep"),
+        "{names}"
+    );
+    h.ok(&["volume", "create", "doomed"]);
+    let seen = h.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "doomed:/d",
+        "-v",
+        "keep:/k",
+        "busybox",
+        "sh",
+        "-c",
+        "ls -A /d; cat /k/f",
+    ]);
+    assert_eq!(
+        seen, "kept\n",
+        "the new volume must be empty, the other kept"
+    );
+}

@@ -7,7 +7,8 @@
 //!   stopped through the runtime and torn down;
 //! - runtime states, mounts and bundles under our runroot, and cgroups, of containers that are
 //!   not running (or have no row), and container directories without a row: removed;
-//! - the image store's: layer directories without a row, images missing a layer (hull_image).
+//! - the image store's: layer directories without a row, images missing a layer (hull_image);
+//! - volumes' directories without a row, and removals that did not finish (volume.rs).
 //!
 //! Only what this state owns is looked at: the runtime root and runroot are ours, and a
 //! cgroup counts only if it bears the id of one of our containers.
@@ -50,6 +51,9 @@ pub fn check(eng: &Engine, repair: bool) -> crate::network::Result<Report> {
     container_dirs(eng, &all, repair, &mut r);
     cgroups(&all, &live, repair, &mut r);
     image_store(eng, repair, &mut r);
+    let (found, errors) = crate::volume::leftovers(&eng.conn, &eng.paths, repair);
+    r.found.extend(found);
+    r.errors.extend(errors);
     let net = crate::network::check::check(&eng.conn, &eng.paths, &live, repair)?;
     r.found.extend(net.found);
     r.errors.extend(net.errors);

@@ -3,8 +3,10 @@
 //!
 //! Creating is idempotent (the directory first, then `INSERT OR IGNORE`), so two `hull run -v
 //! data:/x` started at once share one volume, and a process killed half-way leaves at most an
-//! empty directory that the next create adopts. Removing deletes the row first, then the
-//! directory: a volume that is gone from the table is gone for every later command.
+//! empty directory that the next create adopts. Removing first renames the directory to a
+//! tombstone (`.rm-<name>`: no volume name starts with a dot), then deletes the row, then the
+//! tombstone: killed at any point, no later create of the name can adopt the old data, and
+//! `system check` finds the tombstone (see [`leftovers`]).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -324,8 +326,74 @@ pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<()> {
         ));
     }
     crate::volmount::forget(paths, name);
+    let tomb = tombstone(paths, name);
+    match std::fs::rename(&dir, &tomb) {
+        Ok(()) => {}
+        // A removal killed after its rename left the tombstone: finish it.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(io_err(&dir, source)),
+    }
+    hull_sys::fault_point("hull-volume-renamed");
     conn.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
-    remove_dir(&dir)
+    remove_dir(&tomb)
+}
+
+/// Where `remove` moves a volume's directory before it deletes the row.
+fn tombstone(paths: &Paths, name: &str) -> PathBuf {
+    volumes_dir(paths).join(format!(".rm-{name}"))
+}
+
+/// `system check`'s part for volumes: what a killed `volume rm` or `volume create` left. A
+/// tombstone is a removal that did not finish (its row goes with it); a directory no row
+/// names is a create killed before its insert (an empty `_data`), or a removal by a hull
+/// before tombstones. With `repair`, removed. Returns (found, errors).
+pub fn leftovers(conn: &Connection, paths: &Paths, repair: bool) -> (Vec<String>, Vec<String>) {
+    let (mut found, mut errors) = (Vec::new(), Vec::new());
+    let Ok(entries) = std::fs::read_dir(volumes_dir(paths)) else {
+        return (found, errors);
+    };
+    if ensure_schema(conn).is_err() {
+        return (found, errors);
+    }
+    for e in entries.flatten() {
+        let Some(file) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let (name, half_removed) = match file.strip_prefix(".rm-") {
+            Some(n) => (n.to_string(), true),
+            None if file.starts_with('.') => continue,
+            None => (file.clone(), false),
+        };
+        if !half_removed && matches!(get(conn, &name), Ok(Some(_))) {
+            continue;
+        }
+        let dir = e.path();
+        found.push(if half_removed {
+            format!(
+                "volume {name}: a removal that did not finish ({})",
+                dir.display()
+            )
+        } else {
+            format!("directory {} of no volume", dir.display())
+        });
+        if !repair {
+            continue;
+        }
+        if half_removed {
+            if let Err(e) = conn.execute("DELETE FROM volumes WHERE name = ?1", [&name]) {
+                errors.push(format!("volume {name}: {e}"));
+                continue;
+            }
+        }
+        if !crate::volmount::unmount(&dir.join("_data")) {
+            errors.push(format!("{}: still mounted", dir.display()));
+            continue;
+        }
+        if let Err(e) = remove_dir(&dir) {
+            errors.push(e.to_string());
+        }
+    }
+    (found, errors)
 }
 
 fn remove_dir(dir: &Path) -> Result<()> {
