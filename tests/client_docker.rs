@@ -9,14 +9,14 @@
 //! cgroups behind, the binary then exits non-zero with the list.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hull_e2e::client_session::{stderr_said, stdout, Client, Session};
 use hull_e2e::client_support::{
-    docker_archive, leftovers, on_exit, out_text, output_via_files, remove_cgroups, require,
-    stop_child, unmount_under, wait_until, ContainerdDaemon,
+    docker_archive, dockerd_command, leftovers, on_exit, out_text, output_via_files,
+    remove_cgroups, stop_child, unmount_under, wait_until, ContainerdDaemon,
 };
 
 const IMAGE: &str = "hull.test/busybox:latest";
@@ -42,7 +42,6 @@ fn dockerd() -> &'static Dockerd {
 impl Dockerd {
     fn start() -> Dockerd {
         hull_e2e::require_root();
-        let bin = require("dockerd");
         // Short: dockerd and containerd put unix sockets under it.
         let dir = tempfile::Builder::new()
             .prefix("hull-dk-")
@@ -50,31 +49,10 @@ impl Dockerd {
             .unwrap()
             .keep();
         let containerd = ContainerdDaemon::start(&dir, None);
-        std::fs::write(dir.join("daemon.json"), "{}").unwrap();
         let cgroup_parent = format!("hull-dk-{}", std::process::id());
-        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-        let daemon = Command::new(bin)
-            .arg("--config-file")
-            .arg(dir.join("daemon.json"))
-            .arg("--containerd")
-            .arg(&containerd.sock)
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("dockerd.pid"))
-            .arg("-H")
-            .arg(format!("unix://{}", dir.join("d.sock").display()))
-            .args(["--iptables=false", "--ip6tables=false", "--ip-masq=false"])
-            .args(["--bridge=none", "--userland-proxy=false"])
-            .arg("--cgroup-parent")
-            .arg(format!("/{cgroup_parent}"))
+        let daemon = dockerd_command(&dir, &containerd, &cgroup_parent)
             .arg("--add-runtime")
             .arg(format!("hullrt={}", hull_e2e::hullrt_path().display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
             .spawn()
             .unwrap();
         let d = Dockerd {

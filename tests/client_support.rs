@@ -233,6 +233,36 @@ pub fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
 
 /// A containerd of our own under `dir`: root, state and socket there, nothing on TCP.
 /// `extra` is appended to its config (the CRI plugin's section, or nothing and CRI off).
+/// A private dockerd's command line: its state (data root, exec root, pidfile, socket
+/// `DIR/d.sock`) all under `dir`, the given containerd, no iptables, no bridge, containers under
+/// the cgroup `/cgroup_parent`; stdio to `DIR/dockerd.log`. Callers add their own flags.
+pub fn dockerd_command(dir: &Path, containerd: &ContainerdDaemon, cgroup_parent: &str) -> Command {
+    let bin = require("dockerd");
+    std::fs::write(dir.join("daemon.json"), "{}").unwrap();
+    let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+    let mut cmd = Command::new(bin);
+    cmd.arg("--config-file")
+        .arg(dir.join("daemon.json"))
+        .arg("--containerd")
+        .arg(&containerd.sock)
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"))
+        .arg("--pidfile")
+        .arg(dir.join("dockerd.pid"))
+        .arg("-H")
+        .arg(format!("unix://{}", dir.join("d.sock").display()))
+        .args(["--iptables=false", "--ip6tables=false", "--ip-masq=false"])
+        .args(["--bridge=none", "--userland-proxy=false"])
+        .arg("--cgroup-parent")
+        .arg(format!("/{cgroup_parent}"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    cmd
+}
+
 pub struct ContainerdDaemon {
     pub sock: PathBuf,
     daemon: Child,

@@ -13,13 +13,13 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hull_e2e::client_support::{
-    image_archive, leftovers, on_exit, out_text, output_via_files, remove_cgroups, require,
-    stop_child, unmount_under, wait_until, ContainerdDaemon,
+    dockerd_command, image_archive, leftovers, on_exit, out_text, output_via_files, remove_cgroups,
+    require, stop_child, unmount_under, wait_until, ContainerdDaemon,
 };
 use serde_json::Value;
 
@@ -50,7 +50,6 @@ pub fn pair() -> &'static Pair {
 impl Pair {
     fn start() -> Pair {
         hull_e2e::require_root();
-        let bin = require("dockerd");
         require("docker");
         // Short: dockerd and containerd put unix sockets under it.
         let dir = tempfile::Builder::new()
@@ -61,29 +60,8 @@ impl Pair {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let containerd = ContainerdDaemon::start(&dir, None);
-        std::fs::write(dir.join("daemon.json"), "{}").unwrap();
         let cgroup_parent = format!("hull-dp-{}", std::process::id());
-        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-        let daemon = Command::new(bin)
-            .arg("--config-file")
-            .arg(dir.join("daemon.json"))
-            .arg("--containerd")
-            .arg(&containerd.sock)
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("dockerd.pid"))
-            .arg("-H")
-            .arg(format!("unix://{}", dir.join("d.sock").display()))
-            .args(["--iptables=false", "--ip6tables=false", "--ip-masq=false"])
-            .args(["--bridge=none", "--userland-proxy=false"])
-            .arg("--cgroup-parent")
-            .arg(format!("/{cgroup_parent}"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
+        let daemon = dockerd_command(&dir, &containerd, &cgroup_parent)
             .spawn()
             .unwrap();
         let p = Pair {
