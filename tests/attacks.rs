@@ -392,15 +392,7 @@ fn store_is_closed_to_other_users() {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
     }
     let tar = tmp.path().join("suid.tar");
-    let st = std::process::Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    hull_e2e::client_support::tar_dir(&rootfs, &tar);
     h.ok(&["import", tar.to_str().unwrap(), "suid:1"]);
     h.ok(&[
         "run",

@@ -44,15 +44,7 @@ fn import(h: &Hull, image: &str) {
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
     add_glibc_programs(&rootfs);
     let tar = rootfs.with_extension("tar");
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    hull_e2e::client_support::tar_dir(&rootfs, &tar);
     h.ok(&["import", tar.to_str().unwrap(), image]);
 }
 

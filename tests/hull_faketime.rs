@@ -100,15 +100,7 @@ fn hull() -> Hull {
     }
     std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
     let tar = h.dir.path().join("rootfs.tar");
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    hull_e2e::client_support::tar_dir(&rootfs, &tar);
     h.ok(&["import", tar.to_str().unwrap(), IMAGE]);
     h
 }

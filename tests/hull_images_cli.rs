@@ -18,15 +18,7 @@ fn rootfs_tar(dir: &Path, marker: &str) -> PathBuf {
     std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
     std::fs::write(rootfs.join("etc/marker"), marker).unwrap();
     let tar = dir.join(format!("{marker}.tar"));
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    hull_e2e::client_support::tar_dir(&rootfs, &tar);
     tar
 }
 

@@ -466,15 +466,7 @@ fn docker_archive(
     std::fs::write(top.join("manifest.json"), manifest.to_string()).unwrap();
     std::fs::remove_dir_all(top.join("src")).unwrap();
     let out = dir.join("image.tar");
-    let st = std::process::Command::new("tar")
-        .arg("-C")
-        .arg(&top)
-        .arg("-cf")
-        .arg(&out)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    hull_e2e::client_support::tar_dir(&top, &out);
     out
 }
 
@@ -558,15 +550,7 @@ fn proc_self_exe_interpreter_is_refused_with_a_message() {
     )
     .unwrap();
     let tar = tmp.path().join("evil.tar");
-    let st = std::process::Command::new("tar")
-        .arg("-C")
-        .arg(&root)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    hull_e2e::client_support::tar_dir(&root, &tar);
     h.ok(&["import", tar.to_str().unwrap(), "evil:1"]);
     let o = h.run(&["run", "--rm", "evil:1", "/bin/evil"]);
     assert_eq!(o.code, 127, "{}", o.stderr);
