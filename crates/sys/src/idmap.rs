@@ -71,6 +71,20 @@ const MOUNT_ATTR_RDONLY: u64 = 0x1;
 /// is followed), detached: in no mount namespace, so no mount event reaches anyone. The fd
 /// is an O_PATH one; what is opened through it for writing fails with EROFS.
 pub fn read_only_clone(path: &Path) -> io::Result<OwnedFd> {
+    detached_clone(
+        path,
+        MountAttr {
+            attr_set: MOUNT_ATTR_RDONLY,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: 0,
+        },
+    )
+}
+
+/// A detached clone (`open_tree(OPEN_TREE_CLONE)`) of the mount of `path`, with `attr` set on
+/// it (`mount_setattr`).
+fn detached_clone(path: &Path, attr: MountAttr) -> io::Result<OwnedFd> {
     let path_c = cpath(path)?;
     // SAFETY: `path_c` is a NUL-terminated string that outlives the call; open_tree reads it
     // and returns a new fd or -1.
@@ -85,14 +99,8 @@ pub fn read_only_clone(path: &Path) -> io::Result<OwnedFd> {
     let tree = RawFd::try_from(tree).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
     // SAFETY: the kernel just returned this fd to us and nothing else owns it.
     let tree = unsafe { OwnedFd::from_raw_fd(tree) };
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
     // SAFETY: `attr` is a valid mount_attr whose size we pass; the empty path with
-    // AT_EMPTY_PATH names the detached mount behind `tree`; the kernel only reads both.
+    // AT_EMPTY_PATH names the detached tree behind `tree`; the kernel only reads both.
     cvt(unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
@@ -109,39 +117,16 @@ pub fn read_only_clone(path: &Path) -> io::Result<OwnedFd> {
 /// Mounts at `target` an idmapped clone of the directory `src`, mapped through the user
 /// namespace `userns`.
 pub fn mount_idmapped(src: &Path, userns: BorrowedFd<'_>, target: &Path) -> io::Result<()> {
-    let src_c = cpath(src)?;
     let target_c = cpath(target)?;
-    // SAFETY: `src_c` is a NUL-terminated string that outlives the call; open_tree reads it
-    // and returns a new fd or -1.
-    let tree = cvt(unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            libc::AT_FDCWD,
-            src_c.as_ptr(),
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
-        )
-    })?;
-    let tree = RawFd::try_from(tree).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
-    // SAFETY: the kernel just returned this fd to us and nothing else owns it.
-    let tree = unsafe { OwnedFd::from_raw_fd(tree) };
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_IDMAP,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: u64::try_from(userns.as_raw_fd()).unwrap_or(u64::MAX),
-    };
-    // SAFETY: `attr` is a valid mount_attr whose size we pass; the empty path with
-    // AT_EMPTY_PATH names the detached tree behind `tree`; the kernel only reads both.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            AT_EMPTY_PATH,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    })?;
+    let tree = detached_clone(
+        src,
+        MountAttr {
+            attr_set: MOUNT_ATTR_IDMAP,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: u64::try_from(userns.as_raw_fd()).unwrap_or(u64::MAX),
+        },
+    )?;
     // SAFETY: both paths are NUL-terminated strings that outlive the call; move_mount
     // attaches the detached tree at `target` and touches no memory of ours.
     cvt(unsafe {
