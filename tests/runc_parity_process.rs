@@ -224,15 +224,16 @@ fn hooks_as_with_runc() {
             let id = unique_id(&format!("hooks-{rt:?}"));
             let create = c.cmd(rt, &["create", &id]).status.code();
             let start = c.cmd(rt, &["start", &id]).status.code();
-            // The container's program appends to /hooklog too: wait for it to finish.
-            let state = c.cmd(rt, &["state", &id]);
-            let status = serde_json::from_slice::<serde_json::Value>(&state.stdout)
-                .map(|v| v["status"].as_str().unwrap_or("").to_string())
-                .unwrap_or_else(|_| "gone".into());
+            // The container's program appends to /hooklog too: wait for it to finish, then
+            // read the status (read at once, it raced the program's exit).
             hull_e2e::wait_for(10, || {
                 let o = c.cmd(rt, &["state", &id]);
                 !o.status.success() || String::from_utf8_lossy(&o.stdout).contains("stopped")
             });
+            let state = c.cmd(rt, &["state", &id]);
+            let status = serde_json::from_slice::<serde_json::Value>(&state.stdout)
+                .map(|v| v["status"].as_str().unwrap_or("").to_string())
+                .unwrap_or_else(|_| "gone".into());
             let delete = c.cmd(rt, &["delete", "--force", &id]).status.code();
             report += &format!(
                 "fail={fail} create={create:?} start={start:?} status={status} delete={delete:?}\n{}{}",
