@@ -4,14 +4,11 @@
 //! and the runc CVE classes that already hold. tests/security.rs covers hullrt's own
 //! hardening (mount destinations, /dev/null, the runtime binary).
 
-#[path = "hull_run_util.rs"]
-mod util;
-
 use std::path::Path;
 use std::process::Stdio;
 
+use hull_e2e::hull::{one_line_error, Hull};
 use hull_e2e::{unique_id, Bundle};
-use util::Hull;
 
 /// `hull exec -i C` with a host file as stdin: the process must get pipes of hull's, never
 /// the caller's fds, so it can neither rewrite the file nor hold the caller's terminal.
@@ -118,7 +115,7 @@ fn hull_refuses_sysctls_that_would_reach_the_host() {
         args.extend_from_slice(&["busybox", "true"]);
         let o = h.run(&args);
         assert_eq!(o.code, 125, "{flags:?}: {}", o.stderr);
-        let line = util::one_line_error(&o);
+        let line = one_line_error(&o);
         assert!(line.contains("--sysctl") && line.contains(name), "{line}");
         h.assert_empty();
     }
@@ -277,11 +274,7 @@ fn proc_writes_cannot_be_redirected_by_a_planted_symlink() {
         args.extend_from_slice(&["--sysctl", &sysctl, "busybox", "true"]);
         let o = h.run(&args);
         assert_eq!(o.code, 125, "{flags:?}: {}", o.stderr);
-        assert!(
-            util::one_line_error(&o).contains("inside /proc"),
-            "{}",
-            o.stderr
-        );
+        assert!(one_line_error(&o).contains("inside /proc"), "{}", o.stderr);
         h.assert_empty();
     }
     assert!(host.unchanged(), "host sysctl rewritten through hull");
@@ -392,7 +385,7 @@ fn store_is_closed_to_other_users() {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
     }
     let tar = tmp.path().join("suid.tar");
-    hull_e2e::client_support::tar_dir(&rootfs, &tar);
+    hull_e2e::image::tar_dir(&rootfs, &tar);
     h.ok(&["import", tar.to_str().unwrap(), "suid:1"]);
     h.ok(&[
         "run",

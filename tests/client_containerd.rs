@@ -11,9 +11,9 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hull_e2e::client_support::{
-    docker_archive, leftovers, on_exit, out_text, require, runtimes, unmount_under, wait_until,
-    ContainerdDaemon,
+    leftovers, on_exit, out_text, require, runtimes, unmount_under, wait_until, ContainerdDaemon,
 };
+use hull_e2e::image::busybox_archive;
 
 const IMAGE: &str = "hull.test/busybox:latest";
 
@@ -55,7 +55,7 @@ impl Containerd {
             ns: format!("hull-{}", std::process::id()),
             dir,
         };
-        let image = docker_archive(&c.dir, IMAGE);
+        let image = busybox_archive(&c.dir, IMAGE);
         let o = c.ctr(&[
             "images",
             "import",

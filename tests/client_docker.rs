@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use hull_e2e::client_session::{stderr_said, stdout, Client, Session};
 use hull_e2e::client_support::{
-    docker_archive, dockerd_command, leftovers, on_exit, out_text, output_via_files,
-    remove_cgroups, stop_child, unmount_under, wait_until, ContainerdDaemon,
+    dockerd_command, leftovers, on_exit, out_text, output_via_files, remove_cgroups, stop_child,
+    unmount_under, wait_until, ContainerdDaemon,
 };
+use hull_e2e::image::busybox_archive;
 
 const IMAGE: &str = "hull.test/busybox:latest";
 
@@ -64,7 +65,7 @@ impl Dockerd {
         wait_until("dockerd to answer", Duration::from_secs(60), || {
             d.docker(&["version"]).status.success()
         });
-        let archive = docker_archive(&d.dir, IMAGE);
+        let archive = busybox_archive(&d.dir, IMAGE);
         d.ok(&["load", "-i", archive.to_str().unwrap()]);
         d
     }

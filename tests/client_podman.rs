@@ -12,8 +12,9 @@ use std::sync::OnceLock;
 
 use hull_e2e::client_session::{stderr_said, stdout, Client, Session};
 use hull_e2e::client_support::{
-    leftovers, on_exit, out_text, output_via_files, require, rootfs, runc, tar_dir, unmount_under,
+    leftovers, on_exit, out_text, output_via_files, require, runc, unmount_under,
 };
+use hull_e2e::image::{rootfs, tar_dir};
 
 const IMAGE: &str = "busybox-local";
 

@@ -11,9 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hull_e2e::client_support::{
-    docker_archive, image_archive, out_text, remove_cgroups, unmount_under, ContainerdDaemon,
-};
+use hull_e2e::client_support::{out_text, remove_cgroups, unmount_under, ContainerdDaemon};
+use hull_e2e::image::{busybox_archive, image_archive};
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
     Capability, ContainerConfig, ContainerMetadata, CreateContainerRequest, ImageSpec, Int64Value,
@@ -261,7 +260,7 @@ fn capture_cri_configs() {
         let o = daemon.ctr("k8s.io", &["images", "import", archive.to_str().unwrap()]);
         assert!(o.status.success(), "ctr images import: {}", out_text(&o));
     };
-    import(&docker_archive(&dir, IMAGE));
+    import(&busybox_archive(&dir, IMAGE));
     let pause_root = dir.join("pause-root");
     std::fs::create_dir_all(&pause_root).unwrap();
     std::fs::copy(

@@ -2,11 +2,9 @@
 //! (`HULL_FAULT_STOP`, hull_sys::fault_point), kills it with SIGKILL there, and checks that
 //! what is left is found, reported and cleaned as the next command or `system check` says.
 
-#[path = "hull_run_util.rs"]
-mod util;
-
 use std::process::{Command, Stdio};
 
+use hull_e2e::hull::Hull;
 use hull_e2e::{cgroup_dirs_named, cgroup_procs, kill9, stopped_at, unique_id, wait_for, Bundle};
 
 /// Finding 9: `hullrt create` killed after init is ready but before the state is written.
@@ -51,7 +49,7 @@ fn init_dies_with_a_killed_create_and_delete_force_cleans_it() {
 /// from there (the exit hook once read only /hull/ID).
 #[test]
 fn oom_kill_of_a_pod_container_is_reported() {
-    let h = util::Hull::new();
+    let h = Hull::new();
     h.ok(&["pod", "create", "--name", "oompod", "--network", "none"]);
     let o = h.run(&[
         "run",
@@ -82,7 +80,7 @@ fn oom_kill_of_a_pod_container_is_reported() {
 
 /// `hull ARGS` with the fault point set; waits until hull (or the process of `tag` that
 /// reaches `point`) stops there, kills it with SIGKILL and reaps hull.
-fn kill_at(h: &util::Hull, args: &[&str], point: &str) {
+fn kill_at(h: &Hull, args: &[&str], point: &str) {
     let tag = unique_id(&format!("tag-{point}"));
     let mut child = h
         .cmd(args)
@@ -103,7 +101,7 @@ fn kill_at(h: &util::Hull, args: &[&str], point: &str) {
     }
 }
 
-fn state(h: &util::Hull, name: &str) -> String {
+fn state(h: &Hull, name: &str) -> String {
     h.ok(&[
         "inspect",
         "--format",
@@ -115,7 +113,7 @@ fn state(h: &util::Hull, name: &str) -> String {
 }
 
 /// What `system check` says, and whether it found nothing.
-fn check(h: &util::Hull, repair: bool) -> (bool, String) {
+fn check(h: &Hull, repair: bool) -> (bool, String) {
     let mut args = vec!["system", "check"];
     if repair {
         args.push("--repair");
@@ -132,7 +130,7 @@ fn check(h: &util::Hull, repair: bool) -> (bool, String) {
 /// `system check --repair` leaves its network alone.
 #[test]
 fn a_run_killed_before_recording_is_adopted() {
-    let h = util::Hull::new();
+    let h = Hull::new();
     kill_at(
         &h,
         &["run", "-d", "--name", "adopted", "busybox", "sleep", "1000"],
@@ -159,7 +157,7 @@ fn a_run_killed_before_recording_is_adopted() {
     h.assert_empty();
 }
 
-fn monitor_pid(h: &util::Hull, name: &str) -> i32 {
+fn monitor_pid(h: &Hull, name: &str) -> i32 {
     let id = h.id(name);
     let f = h.runroot().join("containers").join(&id).join("monitor.pid");
     std::fs::read_to_string(&f)
@@ -170,7 +168,7 @@ fn monitor_pid(h: &util::Hull, name: &str) -> i32 {
 }
 
 /// SIGKILL to the container's monitor; returns once it is gone.
-fn kill_monitor(h: &util::Hull, name: &str) {
+fn kill_monitor(h: &Hull, name: &str) {
     let pid = monitor_pid(h, name);
     kill9(pid);
     assert!(wait_for(10, || hull_e2e::proc_state(pid).is_none()));
@@ -181,7 +179,7 @@ fn kill_monitor(h: &util::Hull, name: &str) {
 /// `--repair` clean it too.
 #[test]
 fn a_container_whose_monitor_died_stops_starts_and_is_repaired() {
-    let h = util::Hull::new();
+    let h = Hull::new();
     h.ok(&["run", "-d", "--name", "orphan", "busybox", "sleep", "1000"]);
     let id = h.id("orphan");
     let rt = h.runroot().join("runtime").join(&id);
@@ -239,7 +237,7 @@ fn fetch(port: u16) -> Option<String> {
 /// reports nothing, `--repair` changes nothing, and the port still reaches the pod.
 #[test]
 fn system_check_leaves_a_healthy_pod_alone() {
-    let h = util::Hull::new();
+    let h = Hull::new();
     let port = 20000 + (std::process::id() % 20000) as u16 + 7;
     h.ok(&[
         "pod",
@@ -294,7 +292,7 @@ fn link_or_rule(name: &str) -> (bool, bool) {
 /// them, and nothing else.
 #[test]
 fn a_killed_network_create_or_rm_is_found_and_repaired() {
-    let h = util::Hull::new();
+    let h = Hull::new();
     let br = format!("hc{}", std::process::id() % 1_000_000);
     let opt = format!("com.docker.network.bridge.name={br}");
     kill_at(
@@ -334,7 +332,7 @@ fn a_killed_network_create_or_rm_is_found_and_repaired() {
 /// directories of no container and `--repair` removes them.
 #[test]
 fn a_killed_rm_leaves_nothing_after_repair() {
-    let h = util::Hull::new();
+    let h = Hull::new();
     h.ok(&["run", "-d", "--name", "gone", "busybox", "sleep", "1000"]);
     let id = h.id("gone");
     kill_at(&h, &["rm", "-f", "gone"], "hull-rm-files");
@@ -353,7 +351,7 @@ fn a_killed_rm_leaves_nothing_after_repair() {
 /// cgroup parent), and `system check` then finds nothing to repair.
 #[test]
 fn pod_rm_of_a_half_made_pod_removes_its_network_namespace() {
-    let h = util::Hull::new();
+    let h = Hull::new();
     kill_at(
         &h,
         &["pod", "create", "--name", "half"],
@@ -389,7 +387,7 @@ fn pod_rm_of_a_half_made_pod_removes_its_network_namespace() {
 }
 
 /// The layer directories under the store's layers/.
-fn layer_dirs(h: &util::Hull) -> Vec<String> {
+fn layer_dirs(h: &Hull) -> Vec<String> {
     std::fs::read_dir(h.root().join("layers"))
         .unwrap()
         .flatten()
@@ -403,7 +401,7 @@ fn layer_dirs(h: &util::Hull) -> Vec<String> {
 /// import brings it back whole), and leaves busybox alone.
 #[test]
 fn image_store_leftovers_are_found_and_repaired() {
-    let h = util::Hull::new();
+    let h = Hull::new();
     h.ok(&["run", "--rm", "busybox", "true"]);
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("rootfs")).unwrap();
@@ -457,7 +455,7 @@ fn image_store_leftovers_are_found_and_repaired() {
 /// and a new volume of the same name starts empty (it never adopts the removed data).
 #[test]
 fn a_killed_volume_rm_is_finished_by_repair_and_its_data_never_comes_back() {
-    let h = util::Hull::new();
+    let h = Hull::new();
     h.ok(&["volume", "create", "keep"]);
     h.ok(&["volume", "create", "doomed"]);
     h.ok(&[

@@ -7,9 +7,10 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hull_e2e::client_support::{
-    docker_archive, image_archive, leftovers, on_exit, out_text, remove_cgroups, require, runtimes,
-    unmount_under, ContainerdDaemon,
+    leftovers, on_exit, out_text, remove_cgroups, require, runtimes, unmount_under,
+    ContainerdDaemon,
 };
+use hull_e2e::image::{busybox_archive, image_archive};
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
     AttachRequest, ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest,
@@ -121,7 +122,7 @@ impl Cri {
             cfg.push_str(&runtime(name, &bin));
         }
         let daemon = ContainerdDaemon::start(&dir, Some(&cfg));
-        let busybox = docker_archive(&dir, IMAGE);
+        let busybox = busybox_archive(&dir, IMAGE);
         import(&daemon, &busybox);
         let root = dir.join("pause-root");
         std::fs::create_dir_all(&root).unwrap();

@@ -3,14 +3,7 @@
 //! would read: exit codes, `--format` output, inspect key sets, and what the container sees
 //! from inside. One dockerd serves the whole file.
 
-#[path = "registry_util.rs"]
-#[allow(dead_code)] // Only the registry itself is used here.
-mod registry_util;
-
-#[path = "docker_pair/mod.rs"]
-mod docker_pair;
-
-use docker_pair::{Parity, IMAGE};
+use hull_e2e::docker_pair::{Parity, IMAGE};
 
 #[test]
 fn exit_codes_of_runs_and_bad_input() {
@@ -21,7 +14,7 @@ fn exit_codes_of_runs_and_bad_input() {
     p.same_code(&["run", "--rm", IMAGE, "/tmp"]);
     // Usage errors: 125, an unknown flag before the image named as a flag.
     let [_, h] = p.same_code(&["run", "--nmae", "x", IMAGE, "true"]);
-    let said = docker_pair::stderr(&h);
+    let said = hull_e2e::docker_pair::stderr(&h);
     p.check(
         "unknown flag named",
         said.contains("unknown flag: --nmae"),
@@ -218,7 +211,7 @@ fn exec_gets_the_users_groups() {
 fn run_pulls_a_missing_image() {
     let mut p = Parity::new();
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry_util::Registry::start(dir.path(), "");
+    let reg = hull_e2e::registry::Registry::start(dir.path(), "");
     let name = reg.name("parity/app:1");
     // docker pushes the image (a loopback registry is plain http to both), then forgets it.
     let d = |args: &[&str]| {
@@ -232,7 +225,7 @@ fn run_pulls_a_missing_image() {
     p.same_code(&["run", "--rm", "--pull", "sometimes", &name, "true"]);
     let [d, h] = p.same_code(&["run", "--rm", &name, "echo", "pulled"]);
     for (e, o) in [("docker", &d), ("hull", &h)] {
-        let err = docker_pair::stderr(o);
+        let err = hull_e2e::docker_pair::stderr(o);
         p.check(
             &format!("{e} says it pulls"),
             err.contains("Unable to find image") && err.contains("Downloaded newer image"),
@@ -240,7 +233,7 @@ fn run_pulls_a_missing_image() {
         );
         p.check(
             &format!("{e}'s output"),
-            docker_pair::stdout(o),
+            hull_e2e::docker_pair::stdout(o),
             "pulled".into(),
         );
     }
@@ -290,10 +283,9 @@ fn load_over_a_tag_and_volume_create_again() {
     for (i, cmd) in ["sh", "true"].iter().enumerate() {
         let d = dir.path().join(i.to_string());
         std::fs::create_dir(&d).unwrap();
-        let root = hull_e2e::client_support::rootfs(&d);
+        let root = hull_e2e::image::rootfs(&d);
         let config = serde_json::json!({"Env": ["PATH=/bin"], "Cmd": [cmd]});
-        let archive =
-            hull_e2e::client_support::image_archive(&d, "hull.test/retag:1", &root, config);
+        let archive = hull_e2e::image::image_archive(&d, "hull.test/retag:1", &root, config);
         p.same(&["load", "-i", archive.to_str().unwrap()]);
     }
     p.same(&[

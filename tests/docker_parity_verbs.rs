@@ -4,15 +4,9 @@
 //! `ps --no-trunc`. Each step compares what a script reads: exit codes, `--format` output,
 //! diff lines, an exported tar's file list, history columns, a committed image's config.
 
-#[path = "docker_pair/mod.rs"]
-mod docker_pair;
-#[path = "registry_util.rs"]
-#[allow(dead_code)]
-mod registry_util;
-
 use std::collections::BTreeSet;
 
-use docker_pair::{stdout, Parity, ENGINES, IMAGE};
+use hull_e2e::docker_pair::{stdout, Parity, ENGINES, IMAGE};
 
 /// What docker's hidden init layer adds to an exported container (daemon/initlayer); hull
 /// has no init layer, so these are the only names the two exports may differ by.
@@ -379,7 +373,7 @@ fn login(t: &mut Parity) {
         "auth:\n  htpasswd:\n    realm: hull\n    path: {}\n",
         htpasswd.display()
     );
-    let reg = registry_util::Registry::start(&dir, &auth);
+    let reg = hull_e2e::registry::Registry::start(&dir, &auth);
     let host = format!("127.0.0.1:{}", reg.port);
     let name = reg.name("verbs/app:1");
     t.same_code(&["login", "-u", "pusher", "-p", "wrong", &host]);

@@ -24,16 +24,12 @@
 //! the number of steps (CI: 20; scripts/fault-inject.sh runs thousands), and
 //! `HULL_FAULTS_MINUTES` ends a long run after that long.
 
-mod registry_util;
-#[path = "hull_run_util.rs"]
-mod util;
-
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use hull_e2e::hull::Hull;
 use hull_e2e::{cgroup_procs, kill9, proc_state};
-use util::Hull;
 
 /// xorshift64*: small, seeded, the same sequence everywhere.
 struct Rng(u64);
@@ -687,7 +683,7 @@ fn seed_registry(h: &Hull, r: &mut Rng, pulled: &str) {
     let archive = dir.join("pulled.tar").display().to_string();
     h.ok(&["save", "-o", &archive, "pulled-src:1"]);
     h.ok(&["rmi", "pulled-src:1"]);
-    registry_util::skopeo_copy(
+    hull_e2e::registry::skopeo_copy(
         &[],
         &format!("docker-archive:{archive}"),
         &format!("docker://{pulled}"),
@@ -727,7 +723,7 @@ fn kill_at_random_instants_and_check_the_invariants() {
     ]);
     let archive = h.dir.path().join("busybox.tar").display().to_string();
     h.ok(&["save", "-o", &archive, "busybox"]);
-    let reg = registry_util::Registry::start(h.dir.path(), "");
+    let reg = hull_e2e::registry::Registry::start(h.dir.path(), "");
     let pulled = reg.name("pulled:1");
     seed_registry(&h, &mut Rng(seed), &pulled);
     let before_pull = store_files(&h);

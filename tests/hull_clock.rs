@@ -4,15 +4,12 @@
 //! specs refused with nothing left behind. The image is imported from a rootfs holding the
 //! host's glibc `date` and `bash` (and their libraries) plus busybox.
 
-mod clock_rootfs;
-mod verbs_util;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use clock_rootfs::{add_glibc_programs, host_date, now, BASH, DATE};
+use hull_e2e::clock_rootfs::{add_glibc_programs, host_date, now, BASH, DATE};
+use hull_e2e::hull::Hull;
 use serde_json::Value;
-use verbs_util::Hull;
 
 /// 2020-12-24 20:30:00 UTC.
 const XMAS: i64 = 1_608_841_800;
@@ -44,7 +41,7 @@ fn import(h: &Hull, image: &str) {
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
     add_glibc_programs(&rootfs);
     let tar = rootfs.with_extension("tar");
-    hull_e2e::client_support::tar_dir(&rootfs, &tar);
+    hull_e2e::image::tar_dir(&rootfs, &tar);
     h.ok(&["import", tar.to_str().unwrap(), image]);
 }
 
@@ -128,7 +125,7 @@ fn faketime_run_exec_update_inspect() {
     assert_eq!(exec(&h, &c, &["env", "-i", DATE, "+%Y"]), "2020");
     // The main process.
     poll(30, "main process's 2020", || {
-        h.run(&["exec", &c, "cat", "/tmp/y"]).stdout == b"2020\n"
+        h.run(&["exec", &c, "cat", "/tmp/y"]).stdout == "2020\n"
     });
     assert_eq!(clock_in_inspect(&h, &c)["Faketime"], "2020-12-24 20:30:00");
 
@@ -138,7 +135,7 @@ fn faketime_run_exec_update_inspect() {
         exec(&h, &c, &[DATE, "+%s"]) == "1275393600"
     });
     poll(30, "main process's 2010", || {
-        h.run(&["exec", &c, "cat", "/tmp/y"]).stdout == b"2010\n"
+        h.run(&["exec", &c, "cat", "/tmp/y"]).stdout == "2010\n"
     });
     assert_eq!(clock_in_inspect(&h, &c)["Faketime"], "@2010-06-01 12:00:00");
 
@@ -382,12 +379,12 @@ fn bad_specs_are_refused_and_leave_nothing() {
 fn cap_add_sys_time_warns_and_points_to_faketime() {
     let h = hull();
     let out = h.run(&["run", "--rm", "--cap-add", "SYS_TIME", IMAGE, "true"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let err = &out.stderr;
+    assert!(out.success(), "{err}");
     assert!(
         err.contains("HOST's clock") && err.contains("--faketime"),
         "{err}"
     );
     let out = h.run(&["run", "--rm", "--cap-add", "NET_ADMIN", IMAGE, "true"]);
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("HOST's clock"));
+    assert!(!out.stderr.contains("HOST's clock"));
 }

@@ -1,9 +1,7 @@
 //! `hull cp` end to end: host <-> running and stopped containers (volumes included), tar
 //! streams, and links planted by the container that must never lead a copy onto the host.
 
-mod verbs_util;
-
-use verbs_util::{run_d, sh, Hull};
+use hull_e2e::hull::{run_d, sh, Hull};
 
 #[test]
 fn cp_both_ways_running_and_stopped() {
@@ -145,7 +143,7 @@ fn cp_tar_streams_through_stdin_and_stdout() {
         "mkdir -p /srv/app/conf; echo v1 > /srv/app/conf/x; ln -s conf/x /srv/app/link",
     );
     // Out: the tar names the directory and what is below it.
-    let out = h.run(&["cp", "cp3:/srv/app", "-"]);
+    let out = h.output(&["cp", "cp3:/srv/app", "-"], None);
     assert!(out.status.success(), "{out:?}");
     let listing = std::process::Command::new("tar")
         .arg("-t")
@@ -165,14 +163,14 @@ fn cp_tar_streams_through_stdin_and_stdout() {
     names.sort();
     assert_eq!(names, ["app", "app/conf", "app/conf/x", "app/link"]);
     // In: the same stream into another directory; the container sees it.
-    let r = h.run_input(&["cp", "-", "cp3:/tmp"], Some(&out.stdout));
+    let r = h.output(&["cp", "-", "cp3:/tmp"], Some(&out.stdout));
     assert!(r.status.success(), "{r:?}");
     assert_eq!(
         sh(&h, "cp3", "cat /tmp/app/link; readlink /tmp/app/link"),
         "v1\nconf/x\n"
     );
     // A stream cannot go to a file.
-    let r = h.run_input(&["cp", "-", "cp3:/tmp/app/conf/x"], Some(&out.stdout));
+    let r = h.output(&["cp", "-", "cp3:/tmp/app/conf/x"], Some(&out.stdout));
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("must be a directory"));
 }

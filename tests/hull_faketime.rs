@@ -7,13 +7,11 @@
 //! realtime deadlines (timerfd, clock_nanosleep) fire at the faked time; the host's clock is
 //! untouched.
 
-mod verbs_util;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use verbs_util::Hull;
+use hull_e2e::hull::Hull;
 
 /// 2020-12-24 20:30:00 UTC.
 const XMAS: i64 = 1_608_841_800;
@@ -100,7 +98,7 @@ fn hull() -> Hull {
     }
     std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
     let tar = h.dir.path().join("rootfs.tar");
-    hull_e2e::client_support::tar_dir(&rootfs, &tar);
+    hull_e2e::image::tar_dir(&rootfs, &tar);
     h.ok(&["import", tar.to_str().unwrap(), IMAGE]);
     h
 }
@@ -195,8 +193,8 @@ fn every_program_sees_the_fake_clock_and_updates_reach_them_live() {
         "-c",
         main,
     ]);
-    assert!(out.status.success(), "{out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.success(), "{out:?}");
+    let err = &out.stderr;
     assert_eq!(err.matches("ptrace").count(), 1, "said once: {err}");
 
     let hi = XMAS + 600;
@@ -229,7 +227,7 @@ fn every_program_sees_the_fake_clock_and_updates_reach_them_live() {
         "the main process's shell loop and Go to read 2020",
         || {
             let y = h.run(&["exec", &c, "cat", "/tmp/y", "/tmp/go"]);
-            let s = String::from_utf8_lossy(&y.stdout).to_string();
+            let s = y.stdout;
             s.starts_with("2020\n") && all_within(&s[5..], XMAS, hi)
         },
     );
@@ -239,10 +237,10 @@ fn every_program_sees_the_fake_clock_and_updates_reach_them_live() {
     poll(
         10,
         "the running Go process to read the frozen 2010 date",
-        || h.run(&["exec", &c, "cat", "/tmp/go"]).stdout == format!("{FROZEN}\n").as_bytes(),
+        || h.run(&["exec", &c, "cat", "/tmp/go"]).stdout == format!("{FROZEN}\n"),
     );
     poll(10, "the main process's loop to read 2010", || {
-        h.run(&["exec", &c, "cat", "/tmp/y"]).stdout == b"2010\n"
+        h.run(&["exec", &c, "cat", "/tmp/y"]).stdout == "2010\n"
     });
     for p in ["probe-glibc", "probe-musl", "go-clock"] {
         let out = exec(&h, &c, &[p, "now"]);

@@ -3,14 +3,12 @@
 
 mod images_archives;
 mod images_registry;
-mod images_support;
-mod registry_util;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
+use hull_e2e::image::*;
 use hull_image::{ImageError, ImportOptions};
-use images_support::*;
 
 #[test]
 fn seeded_busybox_runs_from_its_layer() {

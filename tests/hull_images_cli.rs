@@ -1,13 +1,11 @@
 //! The image verbs through the real `hull` binary: import, images, image inspect, tag, rmi,
 //! image prune, save/load, pull's argument checks; bad input refused with nothing left behind.
 
-mod verbs_util;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use hull_e2e::hull::Hull;
 use serde_json::Value;
-use verbs_util::Hull;
 
 /// A rootfs tarball: busybox as /bin/sh plus /etc/marker holding `marker`.
 fn rootfs_tar(dir: &Path, marker: &str) -> PathBuf {
@@ -18,7 +16,7 @@ fn rootfs_tar(dir: &Path, marker: &str) -> PathBuf {
     std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
     std::fs::write(rootfs.join("etc/marker"), marker).unwrap();
     let tar = dir.join(format!("{marker}.tar"));
-    hull_e2e::client_support::tar_dir(&rootfs, &tar);
+    hull_e2e::image::tar_dir(&rootfs, &tar);
     tar
 }
 
@@ -139,7 +137,7 @@ fn import_from_stdin_untagged_and_prune() {
         .unwrap()
         .stdout;
     // A message of its own, so the two configs (and ids) differ even within one second.
-    let out = h.run_input(&["import", "-m", "dangling", "-"], Some(&gz));
+    let out = h.output(&["import", "-m", "dangling", "-"], Some(&gz));
     assert!(out.status.success(), "{out:?}");
     let dangling = String::from_utf8(out.stdout).unwrap().trim().to_string();
     h.ok(&["import", tar.to_str().unwrap(), "kept"]);
@@ -159,7 +157,7 @@ fn import_from_stdin_untagged_and_prune() {
     // The same content twice: one layer shared by both images.
     assert_eq!(layer_count(&h), 1);
 
-    let out = h.run_input(&["image", "prune"], Some(b"n\n"));
+    let out = h.output(&["image", "prune"], Some(b"n\n"));
     assert!(out.status.success());
     assert_eq!(h.lines(&["images", "-q"]).len(), 2, "n keeps everything");
     let out = h.ok(&["image", "prune", "-f"]);
@@ -275,23 +273,23 @@ fn save_and_load_round_trip() {
     );
 
     // save to stdout, load from stdin, into another root.
-    let saved = h.run(&["save", "app:v4"]);
+    let saved = h.output(&["save", "app:v4"], None);
     assert!(saved.status.success(), "{saved:?}");
     let other = Hull::new();
-    let out = other.run_input(&["load"], Some(&saved.stdout));
+    let out = other.output(&["load"], Some(&saved.stdout));
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "Loaded image: app:v4\n"
     );
     assert_eq!(other.lines(&["images", "-q", "--no-trunc"]), [id]);
-    let out = other.run_input(&["load", "-q"], Some(&saved.stdout));
+    let out = other.output(&["load", "-q"], Some(&saved.stdout));
     assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
 
     // A truncated archive is refused and loads nothing.
     let third = Hull::new();
     let cut = &saved.stdout[..saved.stdout.len() / 3];
-    let out = third.run_input(&["load"], Some(cut));
+    let out = third.output(&["load"], Some(cut));
     assert!(!out.status.success());
     assert!(third.ok(&["images", "-q"]).is_empty());
     assert_eq!(
@@ -336,7 +334,7 @@ impl Registry {
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .expect("docker-registry (apt-get install docker-registry)");
-            let up = verbs_util::wait_for(60, || {
+            let up = hull_e2e::wait_for(60, || {
                 let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
                     return false;
                 };
@@ -402,9 +400,9 @@ fn pull_from_a_registry_and_run_it() {
     assert_eq!(other.lines(&["images", "-q", "--no-trunc"]), [id.trim()]);
     // Not a terminal: no bars and no chatter, only the name; pulling again is cheap.
     let o = other.run(&["pull", "--tls-verify=false", &name]);
-    assert!(o.status.success(), "{o:?}");
+    assert!(o.success(), "{o:?}");
     assert!(o.stderr.is_empty(), "{o:?}");
-    assert_eq!(String::from_utf8_lossy(&o.stdout), format!("{name}\n"));
+    assert_eq!(o.stdout, format!("{name}\n"));
     let v = inspect(&other, &name);
     assert!(
         v["RepoDigests"][0].as_str().unwrap().contains("@sha256:"),

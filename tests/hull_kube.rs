@@ -3,13 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-#[path = "pods_util.rs"]
-mod pods;
-#[path = "hull_run_util.rs"]
-mod util;
-use pods::{poll_exec, T};
+use hull_e2e::hull::{poll_exec, Hull};
 
-fn write(t: &T, name: &str, text: &str) -> String {
+fn write(t: &Hull, name: &str, text: &str) -> String {
     let p = t.dir.path().join(name);
     std::fs::write(&p, text).unwrap();
     p.display().to_string()
@@ -20,7 +16,7 @@ const BLOG: &str = include_str!("../crates/engine/src/kube/testdata/blog-deploym
 
 #[test]
 fn blog_post_deployment_plays_as_in_a_cluster_and_goes_down() {
-    let t = T::new();
+    let t = Hull::new();
     let f = write(&t, "deploy.yaml", BLOG);
     let o = t.run(&["kube", "play", &f]);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -101,7 +97,7 @@ spec:
 
 #[test]
 fn empty_dirs_are_shared_init_runs_first_and_fields_apply() {
-    let t = T::new();
+    let t = Hull::new();
     let f = write(&t, "pod.yaml", VOLUMES);
     let o = t.run(&["kube", "play", &f]);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -165,7 +161,7 @@ fn empty_dirs_are_shared_init_runs_first_and_fields_apply() {
 
 #[test]
 fn share_process_namespace_and_ports() {
-    let t = T::new();
+    let t = Hull::new();
     let port = 30000 + (std::process::id() % 20000) as u16;
     let text = format!(
         r#"apiVersion: v1
@@ -211,7 +207,7 @@ spec:
 
 #[test]
 fn bad_manifests_give_one_line_and_leave_nothing() {
-    let t = T::new();
+    let t = Hull::new();
     let pod = |extra: &str| {
         format!(
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: bad}}\nspec:\n  containers:\n  \
@@ -265,7 +261,7 @@ fn bad_manifests_give_one_line_and_leave_nothing() {
 
 #[test]
 fn host_network_uses_the_hosts_namespace() {
-    let t = T::new();
+    let t = Hull::new();
     let f = write(
         &t,
         "hostnet.yaml",

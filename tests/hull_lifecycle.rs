@@ -1,12 +1,9 @@
 //! Container lifecycle verbs: -d, logs (-f, --tail, survival), stop/kill/wait, restart
 //! policies, exec, -it under a pty, rm -f, inspect/ps, and a run through runc.
 
-#[path = "hull_run_util.rs"]
-mod util;
-
 use std::process::Stdio;
 
-use util::{cgroup_exists, Hull};
+use hull_e2e::hull::{cgroup_exists, Hull};
 
 #[test]
 fn detached_logs_follow_wait_and_logs_survive() {

@@ -2,28 +2,10 @@
 //! binary. Each test has its own root and runroot, so its own nft table (`hull-TAG`); the
 //! subnets are 10.21x.N.0/24 and nothing is routed beyond this machine.
 
-mod verbs_util;
-
 use std::process::Command;
 
+use hull_e2e::hull::Hull;
 use serde_json::Value;
-use verbs_util::Hull;
-
-/// Removes the test's networks even when an assertion failed.
-struct Net {
-    h: Hull,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        let names = self
-            .h
-            .run(&["network", "ls", "-q", "--format", "{{.Name}}"]);
-        for n in String::from_utf8_lossy(&names.stdout).lines() {
-            let _ = self.h.run(&["network", "rm", n]);
-        }
-    }
-}
 
 fn links() -> Vec<String> {
     let out = Command::new("ip").args(["-j", "link"]).output().unwrap();
@@ -80,15 +62,12 @@ fn bridge_of(h: &Hull, net: &str) -> Option<String> {
         "{{index .Options \"com.docker.network.bridge.name\"}}",
         net,
     ]);
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.success().then(|| out.stdout.trim().to_string())
 }
 
 #[test]
 fn create_inspect_ls_rm_leave_nothing_behind() {
-    let n = Net { h: Hull::new() };
-    let h = &n.h;
+    let h = &Hull::new();
     let id = h.ok(&[
         "network",
         "create",
@@ -210,8 +189,7 @@ fn create_inspect_ls_rm_leave_nothing_behind() {
 
 #[test]
 fn reload_restores_rules_after_a_flush_of_the_table() {
-    let n = Net { h: Hull::new() };
-    let h = &n.h;
+    let h = &Hull::new();
     h.ok(&["network", "create", "--subnet", "10.212.1.0/24", "n1"]);
     let table = table_with(&bridge_of(h, "n1").unwrap()).expect("table");
     let before = nft_table(&table).unwrap();
@@ -243,8 +221,7 @@ fn reload_restores_rules_after_a_flush_of_the_table() {
 
 #[test]
 fn prune_removes_unused_networks() {
-    let n = Net { h: Hull::new() };
-    let h = &n.h;
+    let h = &Hull::new();
     h.ok(&["network", "create", "--subnet", "10.213.1.0/24", "p1"]);
     h.ok(&["network", "create", "--subnet", "10.213.2.0/24", "p2"]);
     let out = h.ok(&["network", "prune", "-f"]);

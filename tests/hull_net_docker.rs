@@ -3,12 +3,11 @@
 //! has its loopback up; `--add-host NAME:host-gateway` and `--dns-option` land where the
 //! process looks. Each check looks from inside the container or from the host.
 
-mod verbs_util;
-
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 
-use verbs_util::{wait_for, Hull};
+use hull_e2e::hull::Hull;
+use hull_e2e::wait_for;
 
 /// The ports of the default network's bridge (this hull root's own: its name carries a tag
 /// of the runroot).
@@ -338,7 +337,7 @@ fn traffic_flows_when_iptables_forward_policy_is_drop_as_dockerd_sets_it() {
     };
     ok(in_ns(&host, "iptables").args(["-w", "-P", "FORWARD", "DROP"]));
     let hull = |args: &[&str]| {
-        let mut c = in_ns(&host, verbs_util::hull_path().to_str().unwrap());
+        let mut c = in_ns(&host, hull_e2e::hull_bin().to_str().unwrap());
         c.arg("--root")
             .arg(h.root())
             .arg("--runroot")

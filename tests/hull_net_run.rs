@@ -2,14 +2,13 @@
 //! see and reach. A "remote host" is a namespace the test wires to the host by a veth on
 //! 10.21x.9.0/24; no traffic leaves the machine.
 
-mod verbs_util;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+use hull_e2e::hull::Hull;
+use hull_e2e::wait_for;
 use serde_json::Value;
-use verbs_util::{wait_for, Hull};
 
 /// A namespace wired to the host: host side `host_if` = 10.N.9.1, inside eth0 = 10.N.9.2.
 struct Remote {
@@ -144,7 +143,7 @@ fn containers_reach_each_other_by_ip_and_name_and_the_host() {
     assert_eq!(inspect_ip(&h, "web"), "10.215.1.2/24");
     assert_eq!(inspect_ip(&h, "cli"), "10.215.1.3/24");
 
-    let ping = |target: &str| stdout(&h.run(&["exec", "cli", "ping", "-c1", "-W2", target]));
+    let ping = |target: &str| h.run(&["exec", "cli", "ping", "-c1", "-W2", target]).stdout;
     assert!(eventually(|| ping("10.215.1.2"), "1 packets received"));
     assert!(eventually(|| ping("web"), "64 bytes from 10.215.1.2"));
     assert!(eventually(|| ping("www"), "64 bytes from 10.215.1.2"));
@@ -152,7 +151,7 @@ fn containers_reach_each_other_by_ip_and_name_and_the_host() {
         eventually(|| ping("10.215.1.1"), "1 packets received"),
         "the host (gateway)"
     );
-    let get = |target: &str| stdout(&h.run(&["exec", "cli", "nc", "-w5", target, "80"]));
+    let get = |target: &str| h.run(&["exec", "cli", "nc", "-w5", target, "80"]).stdout;
     assert!(eventually(|| get("web"), "hello-web"));
     // What the container was given: eth0's MAC from its address, resolv.conf naming the
     // network's responder, its own names in /etc/hosts.
@@ -175,7 +174,6 @@ fn containers_reach_each_other_by_ip_and_name_and_the_host() {
     h.ok(&["rm", "-f", "web"]);
     assert!(wait_for(30, || !h
         .run(&["exec", "cli", "nslookup", "web", "10.215.1.1"])
-        .status
         .success()));
 }
 
@@ -238,7 +236,8 @@ fn published_ports_from_a_remote_host_localhost_and_neighbours_tcp_and_udp() {
     );
     assert!(
         eventually(
-            || stdout(&h.run(&["exec", "nb", "nc", "-w5", "10.216.9.1", "18216"])),
+            || h.run(&["exec", "nb", "nc", "-w5", "10.216.9.1", "18216"])
+                .stdout,
             "hello-web"
         ),
         "hairpin from a neighbour"
@@ -316,11 +315,7 @@ fn networks_are_isolated_and_internal_has_no_outside() {
             "300",
         ]);
     }
-    let ping = |c: &str, ip: &str| {
-        h.run(&["exec", c, "ping", "-c1", "-W2", ip])
-            .status
-            .success()
-    };
+    let ping = |c: &str, ip: &str| h.run(&["exec", c, "ping", "-c1", "-W2", ip]).success();
     // The remote host has no route back to 10.217.1.0/24: masquerade makes this work.
     assert!(wait_for(30, || ping("ca", "10.217.9.2")));
     assert!(wait_for(30, || ping("ci", "10.217.3.3")));
@@ -358,7 +353,7 @@ fn fifty_concurrent_runs_get_distinct_addresses_and_removal_leaves_nothing() {
     let children: Vec<_> = names
         .iter()
         .map(|n| {
-            h.cmd()
+            h.cmd(&[])
                 .args([
                     "run",
                     "-d",
@@ -637,7 +632,7 @@ fn system_check_finds_and_repairs_leftovers() {
 
     let (code, out) = {
         let o = h.run(&["system", "check"]);
-        (o.status.code(), stdout(&o))
+        (Some(o.code), o.stdout)
     };
     assert_eq!(code, Some(1));
     assert!(
@@ -728,11 +723,7 @@ fn connect_and_disconnect_a_running_container() {
         "sleep",
         "300",
     ]);
-    let ping = |c: &str, t: &str| {
-        h.run(&["exec", c, "ping", "-c1", "-W2", t])
-            .status
-            .success()
-    };
+    let ping = |c: &str, t: &str| h.run(&["exec", c, "ping", "-c1", "-W2", t]).success();
     assert!(!ping("cx", "10.221.2.2"), "isolated before connect");
     h.ok(&["network", "connect", "--ip", "10.221.2.50", "two", "cx"]);
     let addrs = h.ok(&["exec", "cx", "ip", "-o", "-4", "addr"]);
@@ -839,7 +830,7 @@ fn publish_all_exposed_ports_and_show_them() {
     assert!(all.contains("81/tcp -> 0.0.0.0:18219"), "{all}");
     let ps = h.ok(&["ps", "--format", "{{.Ports}}"]);
     assert!(ps.contains(&format!("0.0.0.0:{host_port}->80/tcp")), "{ps}");
-    assert_ne!(h.run(&["port", "pa", "99"]).status.code(), Some(0));
+    assert_ne!(h.run(&["port", "pa", "99"]).code, 0);
     h.ok(&["rm", "-f", "pa"]);
     h.ok(&["network", "rm", "pnet"]);
 }
@@ -883,7 +874,6 @@ fn addresses_are_handed_out_serially_and_a_stale_veth_is_replaced() {
     );
     assert!(h
         .run(&["exec", "s3", "ping", "-c1", "-W5", "10.222.1.3"])
-        .status
         .success());
     h.ok(&["rm", "-f", "s2", "s3"]);
     assert!(
@@ -1005,8 +995,8 @@ fn a_remapped_container_is_networked_like_any_other() {
         "busybox",
         "true",
     ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success());
+    let err = &o.stderr;
+    assert!(!o.success());
     assert!(
         err.contains("10.99.0.5") && err.contains("outside"),
         "{err}"

@@ -161,17 +161,13 @@ fn pause_exits_0_on_sigint_in_the_foreground() {
 // ---------------------------------------------------------------------------------------
 // `hull pod` end to end: what the containers of a pod see from inside.
 
-#[path = "pods_util.rs"]
-mod pods;
-#[path = "hull_run_util.rs"]
-mod util;
-use pods::{ns_map, poll_exec, T};
+use hull_e2e::hull::{ns_map, poll_exec, Hull};
 
-fn inspect(t: &T, pod: &str) -> serde_json::Value {
+fn inspect(t: &Hull, pod: &str) -> serde_json::Value {
     serde_json::from_str(&t.ok(&["pod", "inspect", pod])).unwrap()
 }
 
-fn exec(t: &T, c: &str, script: &str) -> String {
+fn exec(t: &Hull, c: &str, script: &str) -> String {
     t.ok(&["exec", c, "sh", "-c", script])
 }
 
@@ -179,7 +175,7 @@ const NS: &str = "for n in uts ipc net mnt pid; do echo $n $(readlink /proc/self
 
 #[test]
 fn two_containers_share_uts_ipc_net_but_not_mnt_or_pid() {
-    let t = T::new();
+    let t = Hull::new();
     t.ok(&["pod", "create", "--name", "duo", "--network", "none"]);
     t.ok(&[
         "run",
@@ -254,7 +250,7 @@ fn two_containers_share_uts_ipc_net_but_not_mnt_or_pid() {
 
 #[test]
 fn share_pid_gives_one_process_namespace_with_pause_as_pid_1() {
-    let t = T::new();
+    let t = Hull::new();
     t.ok(&[
         "pod",
         "create",
@@ -282,7 +278,7 @@ fn share_pid_gives_one_process_namespace_with_pause_as_pid_1() {
 
 #[test]
 fn pod_memory_limit_applies_to_every_container() {
-    let t = T::new();
+    let t = Hull::new();
     t.ok(&[
         "pod",
         "create",
@@ -309,7 +305,7 @@ fn pod_memory_limit_applies_to_every_container() {
 
 #[test]
 fn ports_are_published_at_the_pod_level_and_rm_leaves_nothing() {
-    let t = T::new();
+    let t = Hull::new();
     let port = 20000 + (std::process::id() % 20000) as u16;
     let publish = format!("{port}:80");
     t.ok(&["pod", "create", "--name", "web", "-p", &publish]);
@@ -401,7 +397,7 @@ fn ports_are_published_at_the_pod_level_and_rm_leaves_nothing() {
 
 #[test]
 fn a_dead_infra_makes_the_pod_degraded_and_run_refuses() {
-    let t = T::new();
+    let t = Hull::new();
     t.ok(&["pod", "create", "--name", "frail", "--network", "none"]);
     t.ok(&[
         "run", "-d", "--pod", "frail", "--name", "frail-a", "busybox", "sleep", "600",
@@ -430,7 +426,7 @@ fn a_dead_infra_makes_the_pod_degraded_and_run_refuses() {
 
 #[test]
 fn pod_verbs_and_bad_input() {
-    let t = T::new();
+    let t = Hull::new();
     for (args, want) in [
         (
             &["pod", "create", "--share", "mnt"][..],
@@ -513,7 +509,7 @@ fn pod_verbs_and_bad_input() {
 
 #[test]
 fn a_stopped_pod_starts_again_after_its_runtime_state_is_gone() {
-    let t = T::new();
+    let t = Hull::new();
     t.ok(&["pod", "create", "--name", "boot"]);
     let id = inspect(&t, "boot")["Id"].as_str().unwrap().to_string();
     t.ok(&["pod", "stop", "boot"]);

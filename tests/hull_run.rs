@@ -1,10 +1,7 @@
 //! `hull run`: the first container end to end, exit codes, errors that leave nothing, and
 //! every run flag observed from inside the container.
 
-#[path = "hull_run_util.rs"]
-mod util;
-
-use util::{cgroup_exists, one_line_error, Hull};
+use hull_e2e::hull::{cgroup_exists, one_line_error, Hull};
 
 #[test]
 fn run_rm_echo_hello_leaves_nothing() {
@@ -466,7 +463,7 @@ fn docker_archive(
     std::fs::write(top.join("manifest.json"), manifest.to_string()).unwrap();
     std::fs::remove_dir_all(top.join("src")).unwrap();
     let out = dir.join("image.tar");
-    hull_e2e::client_support::tar_dir(&top, &out);
+    hull_e2e::image::tar_dir(&top, &out);
     out
 }
 
@@ -550,7 +547,7 @@ fn proc_self_exe_interpreter_is_refused_with_a_message() {
     )
     .unwrap();
     let tar = tmp.path().join("evil.tar");
-    hull_e2e::client_support::tar_dir(&root, &tar);
+    hull_e2e::image::tar_dir(&root, &tar);
     h.ok(&["import", tar.to_str().unwrap(), "evil:1"]);
     let o = h.run(&["run", "--rm", "evil:1", "/bin/evil"]);
     assert_eq!(o.code, 127, "{}", o.stderr);

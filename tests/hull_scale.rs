@@ -4,12 +4,9 @@
 //! with strace; and `rm -f`/`stop` of many, which run several containers at once, still do
 //! each one and report in the order given.
 
-#[path = "hull_run_util.rs"]
-mod util;
-
 use std::process::Command;
 
-use util::Hull;
+use hull_e2e::hull::Hull;
 
 /// Runs `hull ARGS` under strace (hull's own process, not the runtime it starts) and returns
 /// its stdout and the files it opened.

@@ -8,24 +8,20 @@ use std::time::{Duration, Instant};
 
 use hull_e2e::wait_for;
 
-#[path = "pods_util.rs"]
-mod pods;
-#[path = "hull_run_util.rs"]
-mod util;
-use pods::{ns_map, poll_exec, T};
+use hull_e2e::hull::{ns_map, poll_exec, Hull};
 
 const MAP: &str = "0:100000:65536";
 
 const NS: &str = "for n in user uts ipc net mnt; do echo $n $(readlink /proc/self/ns/$n); done";
 
-fn pod_id(t: &T, pod: &str) -> String {
+fn pod_id(t: &Hull, pod: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(&t.ok(&["pod", "inspect", pod])).unwrap();
     v["Id"].as_str().unwrap().to_string()
 }
 
 #[test]
 fn a_remapped_pod_shares_one_user_namespace_and_its_network() {
-    let t = T::new();
+    let t = Hull::new();
     let port = 20000 + (std::process::id() % 20000) as u16 + 7;
     let publish = format!("{port}:8080");
     t.ok(&[
@@ -172,7 +168,7 @@ fn a_remapped_pod_shares_one_user_namespace_and_its_network() {
 
 #[test]
 fn a_remapped_pod_survives_stop_and_start() {
-    let t = T::new();
+    let t = Hull::new();
     t.ok(&["pod", "create", "--name", "rs", "--uidmap", MAP]);
     t.ok(&[
         "run", "-d", "--pod", "rs", "--name", "rs-a", "busybox", "sleep", "1000",
@@ -194,7 +190,7 @@ fn a_remapped_pod_survives_stop_and_start() {
 
 #[test]
 fn bad_maps_give_one_line_and_leave_nothing() {
-    let t = T::new();
+    let t = Hull::new();
     let o = t.run(&[
         "pod",
         "create",

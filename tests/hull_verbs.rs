@@ -2,10 +2,8 @@
 //! container verbs top, stats, rename, pause/unpause, update and system prune, each observed
 //! from inside the container (cp is in hull_cp.rs).
 
-mod verbs_util;
-
+use hull_e2e::hull::{pid_of, run_d, sh, Hull};
 use serde_json::Value;
-use verbs_util::{pid_of, run_d, sh, Hull};
 
 #[test]
 fn info_reports_the_host_and_the_state() {
@@ -70,7 +68,7 @@ fn version_names_hull_and_its_runtime() {
     assert!(text.contains(&format!(" Version:        {v}")), "{text}");
     // HULL_RUNTIME picks another runtime, which is then what version reports.
     let out = h
-        .cmd()
+        .cmd(&[])
         .env("HULL_RUNTIME", "/nonexistent/runc")
         .args(["version", "-f", "{{.Runtime.Path}} {{.Runtime.Version}}"])
         .output()
@@ -98,7 +96,7 @@ fn top_lists_the_containers_processes_only() {
     );
     let pid = pid_of(&h, "top1");
     assert!(
-        verbs_util::wait_for(30, || h.ok(&["top", "top1"]).contains("sleep 1001")),
+        hull_e2e::wait_for(30, || h.ok(&["top", "top1"]).contains("sleep 1001")),
         "{}",
         h.ok(&["top", "top1"])
     );
@@ -154,7 +152,7 @@ fn stats_reads_the_containers_cgroup() {
         ],
     );
     run_d(&h, "st2", &["busybox", "sleep", "1000"]);
-    assert!(verbs_util::wait_for(30, || sh(
+    assert!(hull_e2e::wait_for(30, || sh(
         &h,
         "st1",
         "ps -o args | grep -c '^sleep'"
@@ -215,7 +213,7 @@ fn rename_pause_unpause() {
 
     // Paused: the loop stops writing; its processes are frozen; unpause resumes it.
     let tick_file = h.runroot().join(format!("containers/{id}/rootfs/tmp/tick"));
-    assert!(verbs_util::wait_for(30, || tick_file.exists()));
+    assert!(hull_e2e::wait_for(30, || tick_file.exists()));
     h.ok(&["pause", "new"]);
     assert_eq!(
         h.ok(&["inspect", "-f", "{{.State.Status}}", "new"]),
@@ -243,7 +241,7 @@ fn rename_pause_unpause() {
     let (_, err) = h.fails(&["pause", "new"]);
     assert!(err.contains("not running"), "{err}");
     h.ok(&["unpause", "new"]);
-    assert!(verbs_util::wait_for(30, || std::fs::read_to_string(
+    assert!(hull_e2e::wait_for(30, || std::fs::read_to_string(
         &tick_file
     )
     .unwrap_or_default()
@@ -301,10 +299,10 @@ fn update_changes_limits_seen_inside() {
         "-c",
         "for i in $(seq 60); do sleep 100 & done; echo all",
     ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.success());
+    let err = &out.stderr;
     assert!(err.contains("can't fork"), "{err}");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("all"));
+    assert!(!out.stdout.contains("all"));
     let n: usize = h
         .ok(&["stats", "--no-stream", "--format", "{{.PIDs}}", "up1"])
         .trim()
@@ -392,7 +390,7 @@ fn system_prune_takes_what_nothing_uses() {
     h.ok(&["import", tar.to_str().unwrap()]);
     h.ok(&["import", "-m", "tagged", tar.to_str().unwrap(), "tagged:1"]);
     // "n" changes nothing.
-    let out = h.run_input(&["system", "prune", "--volumes"], Some(b"n\n"));
+    let out = h.output(&["system", "prune", "--volumes"], Some(b"n\n"));
     assert!(out.status.success());
     assert_eq!(h.lines(&["ps", "-aq"]).len(), 2);
     let out = h.ok(&["system", "prune", "-f", "--volumes"]);
@@ -450,7 +448,7 @@ fn images_and_volumes_in_use_are_kept() {
         ],
     );
     let mp = h.root().join("volumes/vol1/_data/f");
-    assert!(verbs_util::wait_for(30, || mp.exists()));
+    assert!(hull_e2e::wait_for(30, || mp.exists()));
     let (code, err) = h.fails(&["volume", "rm", "vol1"]);
     assert_eq!(code, 1);
     assert!(err.contains("in use") && err.contains("user"), "{err}");
@@ -472,7 +470,7 @@ fn stats_streams_until_stopped() {
     let h = Hull::new();
     run_d(&h, "st3", &["busybox", "sleep", "1000"]);
     let mut child = h
-        .cmd()
+        .cmd(&[])
         .args(["stats", "--format", "{{.Name}} {{.PIDs}}", "st3"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -527,7 +525,12 @@ fn output_into_a_closed_pipe_ends_quietly_as_docker() {
     let h = Hull::new();
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = h.cmd().args(["version"]).stdout(writer).output().unwrap();
+    let out = h
+        .cmd(&[])
+        .args(["version"])
+        .stdout(writer)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(141), "{err}");
     assert!(!err.contains("panicked"), "{err}");

@@ -1,9 +1,7 @@
 //! `hull volume`: create, ls (filters, formats), inspect, rm, prune, through the real binary.
 
-mod verbs_util;
-
+use hull_e2e::hull::Hull;
 use serde_json::Value;
-use verbs_util::Hull;
 
 #[test]
 fn create_inspect_ls_rm() {
@@ -162,12 +160,12 @@ fn prune_asks_and_takes_only_unused_ones() {
     let out = h.ok(&["volume", "prune", "-f"]);
     assert_eq!(out, "Total reclaimed space: 0B\n");
     // "n" at the prompt keeps everything.
-    let out = h.run_input(&["volume", "prune", "-a"], Some(b"n\n"));
+    let out = h.output(&["volume", "prune", "-a"], Some(b"n\n"));
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Are you sure"));
     assert_eq!(h.lines(&["volume", "ls", "-q"]).len(), 2);
     // A filter narrows what goes; "y" confirms.
-    let out = h.run_input(
+    let out = h.output(
         &["volume", "prune", "-a", "--filter", "label=tmp"],
         Some(b"y\n"),
     );
@@ -211,8 +209,8 @@ fn driver_options_mount_the_volume_while_containers_use_it() {
     assert_eq!(v[0]["Options"]["o"], "size=1m,mode=0750");
     let data = h.root().join("volumes/tv/_data");
     assert!(!mounted_at(&data));
-    verbs_util::run_d(&h, "va", &["-v", "tv:/data", "busybox", "sleep", "1000"]);
-    let seen = verbs_util::sh(&h, "va", "grep ' /data ' /proc/mounts; stat -c %a /data");
+    hull_e2e::hull::run_d(&h, "va", &["-v", "tv:/data", "busybox", "sleep", "1000"]);
+    let seen = hull_e2e::hull::sh(&h, "va", "grep ' /data ' /proc/mounts; stat -c %a /data");
     assert!(
         seen.contains("tmpfs /data tmpfs") && seen.contains("size=1024k"),
         "{seen}"
@@ -220,24 +218,24 @@ fn driver_options_mount_the_volume_while_containers_use_it() {
     assert!(seen.trim().ends_with("750"), "{seen}");
     assert!(mounted_at(&data));
     // A second user shares the same filesystem; the first one's stop leaves it mounted.
-    verbs_util::sh(&h, "va", "echo from-a > /data/f");
-    verbs_util::run_d(&h, "vb", &["-v", "tv:/v", "busybox", "sleep", "1000"]);
-    assert_eq!(verbs_util::sh(&h, "vb", "cat /v/f").trim(), "from-a");
+    hull_e2e::hull::sh(&h, "va", "echo from-a > /data/f");
+    hull_e2e::hull::run_d(&h, "vb", &["-v", "tv:/v", "busybox", "sleep", "1000"]);
+    assert_eq!(hull_e2e::hull::sh(&h, "vb", "cat /v/f").trim(), "from-a");
     h.ok(&["rm", "-f", "va"]);
     assert!(mounted_at(&data));
-    assert_eq!(verbs_util::sh(&h, "vb", "cat /v/f").trim(), "from-a");
+    assert_eq!(hull_e2e::hull::sh(&h, "vb", "cat /v/f").trim(), "from-a");
     // The last one's stop unmounts it: a tmpfs volume's files go with it, as docker's do.
     h.ok(&["stop", "-t", "1", "vb"]);
     assert!(
-        verbs_util::wait_for(30, || !mounted_at(&data)),
+        hull_e2e::wait_for(30, || !mounted_at(&data)),
         "still mounted after the last user stopped"
     );
     h.ok(&["start", "vb"]);
     assert!(mounted_at(&data));
-    let left = verbs_util::sh(&h, "vb", "ls /v; echo end");
+    let left = hull_e2e::hull::sh(&h, "vb", "ls /v; echo end");
     assert_eq!(left.trim(), "end");
     h.ok(&["rm", "-f", "vb"]);
-    assert!(verbs_util::wait_for(30, || !mounted_at(&data)));
+    assert!(hull_e2e::wait_for(30, || !mounted_at(&data)));
 
     // A bind of a host directory (type=none, o=bind): read-only here, and `volume rm` leaves
     // the host's files alone.
@@ -257,7 +255,7 @@ fn driver_options_mount_the_volume_while_containers_use_it() {
     ]);
     assert_eq!(out, "host-file\nread-only\n");
     // Killed while the volume is mounted: rm still unmounts before it deletes anything.
-    verbs_util::run_d(&h, "vc", &["-v", "bv:/d", "busybox", "sleep", "1000"]);
+    hull_e2e::hull::run_d(&h, "vc", &["-v", "bv:/d", "busybox", "sleep", "1000"]);
     let data = h.root().join("volumes/bv/_data");
     assert!(mounted_at(&data));
     h.ok(&["rm", "-f", "vc"]);

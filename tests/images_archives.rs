@@ -4,7 +4,7 @@ use std::process::Command;
 
 use hull_image::{ImageError, Store};
 
-use crate::images_support::*;
+use hull_e2e::image::*;
 
 fn skopeo(args: &[&str]) -> String {
     let out = Command::new("skopeo")

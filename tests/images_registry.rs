@@ -11,8 +11,8 @@ use hull_image::digest::sha256_of;
 use hull_image::{NoProgress, PullOptions, Store};
 use serde_json::json;
 
-use crate::images_support::*;
-use crate::registry_util::{http_status, skopeo_copy, Registry};
+use hull_e2e::image::*;
+use hull_e2e::registry::{http_status, skopeo_copy, Registry};
 
 /// A tiny HTTP server on loopback answering GETs from a table; counts what it was asked.
 struct FakeServer {

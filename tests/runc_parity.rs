@@ -2,13 +2,11 @@
 //! container sees, and what the host sees of it, must be the same under both.
 //! (Processes, seccomp, hooks and exec: runc_parity_process.rs.)
 
-mod runc_pair;
-
 use std::path::Path;
 use std::process::Command;
 
+use hull_e2e::runc_pair::*;
 use hull_e2e::unique_id;
-use runc_pair::*;
 use serde_json::json;
 
 /// A mount made in the container under an `rshared` bind of a host directory reaches the

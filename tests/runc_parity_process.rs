@@ -1,13 +1,11 @@
 //! hullrt beside runc (/usr/sbin/runc) on the same bundle, for the process: seccomp, HOME,
 //! hooks, exec, and configs runc takes. (Mounts and cgroups: runc_parity.rs.)
 
-mod runc_pair;
-
 use std::path::PathBuf;
 use std::process::Command;
 
+use hull_e2e::runc_pair::*;
 use hull_e2e::unique_id;
-use runc_pair::*;
 use serde_json::json;
 
 /// What busybox's `echo` needs for itself once it runs.

@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::busybox;
-
 /// The installed `bin`, or a panic naming the package that provides it.
 pub fn require(bin: &str) -> PathBuf {
     for dir in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin", "/sbin"] {
@@ -111,84 +109,6 @@ fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
-}
-
-/// A busybox rootfs directory under `dir`, every applet linked in /bin.
-pub fn rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    for d in ["bin", "etc", "tmp", "proc", "sys", "dev", "root"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    std::fs::copy(busybox(), root.join("bin/busybox")).unwrap();
-    let list = Command::new(busybox()).arg("--list").output().unwrap();
-    for a in String::from_utf8_lossy(&list.stdout).lines() {
-        if a != "busybox" {
-            std::os::unix::fs::symlink("busybox", root.join("bin").join(a)).unwrap();
-        }
-    }
-    std::fs::write(
-        root.join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("etc/group"), "root:x:0:\nuser:x:1000:\n").unwrap();
-    root
-}
-
-/// `tar -C dir -cf out .`
-pub fn tar_dir(dir: &Path, out: &Path) {
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(dir)
-        .arg("-cf")
-        .arg(out)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
-/// A docker-archive image (manifest.json, config, one layer) of a busybox rootfs, which
-/// `ctr images import` and `docker load` read.
-pub fn docker_archive(dir: &Path, name: &str) -> PathBuf {
-    let root = rootfs(dir);
-    let config = serde_json::json!({
-        "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"],
-    });
-    let out = image_archive(dir, name, &root, config);
-    std::fs::remove_dir_all(root).unwrap();
-    out
-}
-
-/// A docker-archive image `name` at `dir/image.tar` of the directory `root` as its one
-/// layer, with `config` as the image's runtime config (Env, Cmd, Entrypoint).
-pub fn image_archive(dir: &Path, name: &str, root: &Path, config: serde_json::Value) -> PathBuf {
-    let layer = dir.join("layer.tar");
-    tar_dir(root, &layer);
-    let digest = |p: &Path| {
-        let o = Command::new("sha256sum").arg(p).output().unwrap();
-        String::from_utf8_lossy(&o.stdout)
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_string()
-    };
-    let config = serde_json::json!({
-        "architecture": "amd64", "os": "linux", "config": config,
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", digest(&layer))]},
-    });
-    let img = dir.join("image");
-    std::fs::create_dir_all(&img).unwrap();
-    std::fs::rename(&layer, img.join("layer.tar")).unwrap();
-    std::fs::write(img.join("config.json"), config.to_string()).unwrap();
-    let manifest = serde_json::json!([
-        {"Config": "config.json", "RepoTags": [name], "Layers": ["layer.tar"]}
-    ]);
-    std::fs::write(img.join("manifest.json"), manifest.to_string()).unwrap();
-    let out = dir.join("image.tar");
-    tar_dir(&img, &out);
-    std::fs::remove_dir_all(&img).unwrap();
-    out
 }
 
 /// Teardowns to run when the test binary exits, after its last test: each returns what its

@@ -1,12 +1,10 @@
 //! hullrt beside runc (/usr/sbin/runc) on the same bundle, for the runc_parity tests: a
 //! bundle run under each runtime with a state root of its own, and what to compare.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use hull_e2e::{hullrt_path, Bundle};
+use crate::{hullrt_path, Bundle};
 use serde_json::json;
 
 pub const RUNC: &str = "/usr/sbin/runc";
@@ -158,6 +156,12 @@ pub fn host_mountinfo() -> String {
 /// A host directory that is a shared mount of its own (its own peer group), removed after.
 pub struct SharedDir {
     dir: tempfile::TempDir,
+}
+
+impl Default for SharedDir {
+    fn default() -> Self {
+        SharedDir::new()
+    }
 }
 
 impl SharedDir {

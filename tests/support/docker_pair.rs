@@ -5,11 +5,8 @@
 //! every difference a script would see (exit codes, stdout, inspect key sets) and fails the
 //! test with all of them at its end.
 //!
-//! Include it with `#[path = "docker_pair/mod.rs"] mod docker_pair;`. Both engines are torn
-//! down when the test binary exits; if either left processes, mounts or cgroups behind, the
-//! binary then exits non-zero with the list.
-
-#![allow(dead_code)]
+//! Both engines are torn down when the test binary exits; if either left processes, mounts or
+//! cgroups behind, the binary then exits non-zero with the list.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -17,10 +14,11 @@ use std::process::{Child, Command, Output};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use hull_e2e::client_support::{
-    dockerd_command, image_archive, leftovers, on_exit, out_text, output_via_files, remove_cgroups,
-    require, stop_child, unmount_under, wait_until, ContainerdDaemon,
+use crate::client_support::{
+    dockerd_command, leftovers, on_exit, out_text, output_via_files, remove_cgroups, require,
+    stop_child, unmount_under, wait_until, ContainerdDaemon,
 };
+use crate::image::image_archive;
 use serde_json::Value;
 
 /// The image both engines hold (a busybox rootfs, `sh` as its command).
@@ -49,7 +47,7 @@ pub fn pair() -> &'static Pair {
 
 impl Pair {
     fn start() -> Pair {
-        hull_e2e::require_root();
+        crate::require_root();
         require("docker");
         // Short: dockerd and containerd put unix sockets under it.
         let dir = tempfile::Builder::new()
@@ -95,7 +93,7 @@ impl Pair {
                 c
             }
             _ => {
-                let mut c = Command::new(hull_e2e::hull_bin());
+                let mut c = Command::new(crate::hull_bin());
                 c.env("DOCKER_CONFIG", self.dir.join("client"))
                     .arg("--root")
                     .arg(self.dir.join("hull-root"))
@@ -147,7 +145,7 @@ impl Pair {
         left.extend(leftovers(&self.dir.to_string_lossy(), None));
         // docker creates the cgroup parent and never removes it; a container's cgroup left
         // in it is a leftover.
-        for p in hull_e2e::cgroup_dirs_named(&self.cgroup_parent) {
+        for p in crate::cgroup_dirs_named(&self.cgroup_parent) {
             for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
                 if e.path().is_dir() {
                     left.push(format!("cgroup: {}", e.path().display()));
@@ -164,7 +162,7 @@ impl Pair {
 /// The busybox image both load: client_support's rootfs, with groups that have members
 /// (supplementary groups show in `id -G`).
 fn image(dir: &std::path::Path) -> PathBuf {
-    let root = hull_e2e::client_support::rootfs(dir);
+    let root = crate::image::rootfs(dir);
     std::fs::write(
         root.join("etc/group"),
         "root:x:0:\nwheel:x:10:root\naudio:x:29:root,user\nuser:x:1000:\n",
