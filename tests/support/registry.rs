@@ -1,5 +1,5 @@
 //! A private registry for the tests: Debian's `docker-registry serve` on a free loopback
-//! port (tests/images_registry.rs, tests/faults.rs), seeded with skopeo.
+//! port (tests/images/hull_images/registry.rs, tests/crash/faults/), seeded with skopeo.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

@@ -10,10 +10,10 @@
 //! k8s.io images import`: nothing is pulled. When the test binary exits, containerd is
 //! stopped, the bridge deleted, and anything left (shims, mounts, netns, cgroups) fails the run.
 
-mod cri_kubelet;
-mod cri_stream;
+mod kubelet;
+mod stream;
 
-use cri_kubelet::{cri, Pod, PROPAGATION};
+use kubelet::{cri, Pod, PROPAGATION};
 use hull_e2e::client_support::{out_text, transcript_diff, unmount_under};
 use k8s_cri::v1::{LinuxContainerResources, Mount};
 
@@ -231,13 +231,13 @@ fn cri_attach_stdin_stdout() {
                 c.tty = tty;
             });
             let url = p.attach(&id, tty).unwrap_or_default();
-            let got = cri_stream::Stream::open(&url).and_then(|mut s| {
+            let got = stream::Stream::open(&url).and_then(|mut s| {
                 p.check(
                     &format!("{name} subprotocol"),
                     s.protocol.as_str(),
-                    cri_stream::PROTOCOL,
+                    stream::PROTOCOL,
                 );
-                s.send(cri_stream::STDIN, b"hello\n")?;
+                s.send(stream::STDIN, b"hello\n")?;
                 s.receive_all()
             });
             let got = got.unwrap_or_else(|e| {

@@ -1,7 +1,7 @@
 //! Escapes attempted from inside a container through hull (and hullrt), each checking that
 //! the host is untouched: the caller's fds, non-namespaced sysctls, /proc writes redirected
 //! by a planted symlink, a store readable by other users, the seccomp profile's io_uring,
-//! and the runc CVE classes that already hold. tests/security.rs covers hullrt's own
+//! and the runc CVE classes that already hold. tests/runtime/security.rs covers hullrt's own
 //! hardening (mount destinations, /dev/null, the runtime binary).
 
 use std::path::Path;

@@ -12,7 +12,7 @@ fn write(t: &Hull, name: &str, text: &str) -> String {
 }
 
 /// The form people paste from blog posts (the engine's kube unit tests parse it too).
-const BLOG: &str = include_str!("../crates/engine/src/kube/testdata/blog-deployment.yaml");
+const BLOG: &str = include_str!("../../crates/engine/src/kube/testdata/blog-deployment.yaml");
 
 #[test]
 fn blog_post_deployment_plays_as_in_a_cluster_and_goes_down() {

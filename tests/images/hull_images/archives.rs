@@ -313,7 +313,7 @@ fn killed_load_leaves_no_half_layer_and_loads_again() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "images_archives::load_in_child_process",
+            "archives::load_in_child_process",
             "--ignored",
         ])
         .env("HULL_IMAGES_CHILD_ROOT", &root)

@@ -1,8 +1,8 @@
 //! The image store end to end, as root: images imported, seeded, loaded, saved and pulled,
 //! their layers stacked in real overlay mounts, and bad input refused with nothing left behind.
 
-mod images_archives;
-mod images_registry;
+mod archives;
+mod registry;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;

@@ -396,7 +396,7 @@ pub fn mapped_root(config: &Value) -> Option<(u32, u32)> {
 
 /// `gcc -static` of probe.c into `dir/probe`.
 pub fn build_probe(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("runc_diff/probe.c");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("parity/runc_diff/probe.c");
     let out = dir.join("probe");
     let o = Command::new("gcc")
         .args(["-static", "-O1", "-o"])

@@ -1,5 +1,5 @@
 //! The time namespace under hullrt: `linux.timeOffsets` seen in /proc/uptime. (The fake wall
-//! clock needs hull's clock supervisor: tests/hull_clock.rs and tests/hull_faketime.rs.)
+//! clock needs hull's clock supervisor: tests/engine/hull_clock.rs and tests/engine/hull_faketime.rs.)
 
 use hull_clock::TimeOffsets;
 use hull_e2e::{unique_id, Bundle};

@@ -5,9 +5,7 @@
 //! Lifecycle sequences (create, start, kill, pause, exec, delete, state in the orders clients
 //! use and misuse them) must give the same exit codes and the error words clients match on.
 
-#[path = "runc_diff/compare.rs"]
 mod compare;
-#[path = "runc_diff/replay.rs"]
 mod replay;
 
 use std::path::{Path, PathBuf};
