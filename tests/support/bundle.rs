@@ -136,12 +136,7 @@ impl Bundle {
 
     /// `hullrt run ID`; returns (exit code, stdout, stderr).
     pub fn run(&self, id: &str) -> (i32, String, String) {
-        let out = self.hullrt(&["run", id]);
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        text(&self.hullrt(&["run", id]))
     }
 
     /// Runs and asserts success; returns stdout.
@@ -193,6 +188,15 @@ impl Drop for Bundle {
                 .status();
         }
     }
+}
+
+/// A command's (exit code or -1, stdout, stderr), the output as text (lossy).
+pub fn text(o: &Output) -> (i32, String, String) {
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn read_all(mut f: std::fs::File) -> Vec<u8> {

@@ -13,9 +13,9 @@
 mod kubelet;
 mod stream;
 
-use kubelet::{cri, Pod, PROPAGATION};
 use hull_e2e::client_support::{out_text, transcript_diff, unmount_under};
 use k8s_cri::v1::{LinuxContainerResources, Mount};
+use kubelet::{cri, Pod, PROPAGATION};
 
 /// Runs `scenario` under both handlers; fails on a failed check or differing transcripts.
 fn both(scenario: impl Fn(&'static str) -> (Vec<String>, Vec<String>)) {

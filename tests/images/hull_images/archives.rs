@@ -311,11 +311,7 @@ fn killed_load_leaves_no_half_layer_and_loads_again() {
     let root = t.root();
     std::fs::create_dir_all(root.join("tmp")).unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "archives::load_in_child_process",
-            "--ignored",
-        ])
+        .args(["--exact", "archives::load_in_child_process", "--ignored"])
         .env("HULL_IMAGES_CHILD_ROOT", &root)
         .env("HULL_IMAGES_CHILD_ARCHIVE", &p)
         .stdout(std::process::Stdio::null())
