@@ -5,6 +5,7 @@
 //! - [`bundle`]: an OCI bundle with a busybox rootfs, run by the real `hullrt`
 //! - [`hull`]: the one harness for the `hull` engine (a private state, one cleanup rule)
 //! - [`image`]: image stores, archives and rootfs tarballs built by hand
+//! - [`net`]: a remote host in a namespace, a server container, what the host reaches
 //! - [`registry`]: a private `docker-registry` on a free loopback port
 //! - [`procs`]: processes, namespaces and cgroups as the host sees them; polling
 //! - [`client_support`], [`client_session`]: the real clients (containerd, dockerd, podman)
@@ -21,6 +22,7 @@ pub mod clock_rootfs;
 pub mod docker_pair;
 pub mod hull;
 pub mod image;
+pub mod net;
 pub mod procs;
 pub mod registry;
 pub mod runc_pair;
