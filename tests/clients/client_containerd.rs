@@ -11,9 +11,10 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hull_e2e::client_support::{
-    leftovers, on_exit, out_text, require, runtimes, unmount_under, wait_until, ContainerdDaemon,
+    leftovers, on_exit, out_text, require, runtimes, wait_until, ContainerdDaemon,
 };
 use hull_e2e::image::busybox_archive;
+use hull_e2e::unmount_under;
 
 const IMAGE: &str = "hull.test/busybox:latest";
 

@@ -16,9 +16,10 @@ use std::time::Duration;
 use hull_e2e::client_session::{stderr_said, stdout, Client, Session};
 use hull_e2e::client_support::{
     dockerd_command, leftovers, on_exit, out_text, output_via_files, remove_cgroups, stop_child,
-    unmount_under, wait_until, ContainerdDaemon,
+    wait_until, ContainerdDaemon,
 };
 use hull_e2e::image::busybox_archive;
+use hull_e2e::unmount_under;
 
 const IMAGE: &str = "hull.test/busybox:latest";
 

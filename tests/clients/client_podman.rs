@@ -11,10 +11,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use hull_e2e::client_session::{stderr_said, stdout, Client, Session};
-use hull_e2e::client_support::{
-    leftovers, on_exit, out_text, output_via_files, require, runc, unmount_under,
-};
+use hull_e2e::client_support::{leftovers, on_exit, out_text, output_via_files, require, runc};
 use hull_e2e::image::{rootfs, tar_dir};
+use hull_e2e::unmount_under;
 
 const IMAGE: &str = "busybox-local";
 

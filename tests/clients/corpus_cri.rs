@@ -11,8 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hull_e2e::client_support::{out_text, remove_cgroups, unmount_under, ContainerdDaemon};
+use hull_e2e::client_support::{out_text, remove_cgroups, ContainerdDaemon};
 use hull_e2e::image::{busybox_archive, image_archive};
+use hull_e2e::unmount_under;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
     Capability, ContainerConfig, ContainerMetadata, CreateContainerRequest, ImageSpec, Int64Value,

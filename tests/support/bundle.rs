@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::{busybox, hullrt_path, require_root};
+use crate::{busybox, hullrt_path, read_all, require_root};
 
 pub struct Bundle {
     pub dir: tempfile::TempDir,
@@ -197,12 +197,4 @@ pub fn text(o: &Output) -> (i32, String, String) {
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
-}
-
-fn read_all(mut f: std::fs::File) -> Vec<u8> {
-    use std::io::{Read, Seek};
-    let mut v = Vec::new();
-    f.seek(std::io::SeekFrom::Start(0)).unwrap();
-    f.read_to_end(&mut v).unwrap();
-    v
 }

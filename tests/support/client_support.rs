@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::read_all;
+
 /// The installed `bin`, or a panic naming the package that provides it.
 pub fn require(bin: &str) -> PathBuf {
     for dir in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin", "/sbin"] {
@@ -66,14 +68,6 @@ fn output_with_input(cmd: &mut Command) -> Output {
         stdout: read_all(out),
         stderr: read_all(err),
     }
-}
-
-fn read_all(mut f: std::fs::File) -> Vec<u8> {
-    use std::io::{Read, Seek};
-    let mut v = Vec::new();
-    f.seek(std::io::SeekFrom::Start(0)).unwrap();
-    f.read_to_end(&mut v).unwrap();
-    v
 }
 
 /// `cmd` run under `script`, which gives it a terminal of its own (`-it` needs one).
@@ -315,21 +309,6 @@ pub fn leftovers(needle: &str, cgroup: Option<&str>) -> Vec<String> {
         }
     }
     found
-}
-
-/// Unmounts (lazily) every mount at or under `dir`, deepest first.
-pub fn unmount_under(dir: &Path) {
-    let dir = dir.to_string_lossy().into_owned();
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut points: Vec<&str> = mounts
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|m| m.starts_with(&dir))
-        .collect();
-    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for m in points {
-        let _ = Command::new("umount").arg("-l").arg(m).status();
-    }
 }
 
 /// Removes the (empty) cgroup directories named `name` in every hierarchy, children first.

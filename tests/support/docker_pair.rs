@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use crate::client_support::{
     dockerd_command, leftovers, on_exit, out_text, output_via_files, remove_cgroups, require,
-    stop_child, unmount_under, wait_until, ContainerdDaemon,
+    stop_child, wait_until, ContainerdDaemon,
 };
 use crate::image::image_archive;
+use crate::unmount_under;
 use serde_json::Value;
 
 /// The image both engines hold (a busybox rootfs, `sh` as its command).

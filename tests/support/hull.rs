@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{hull_bin, require_root};
+use crate::{hull_bin, read_all, require_root, unmount_under};
 
 pub struct Hull {
     pub dir: tempfile::TempDir,
@@ -218,7 +218,7 @@ impl Drop for Hull {
         for n in networks.split_whitespace() {
             self.quietly(&["network", "rm", n]);
         }
-        unmount_below(self.dir.path());
+        unmount_under(self.dir.path());
     }
 }
 
@@ -230,31 +230,6 @@ fn text(args: &[&str], o: Output) -> Out {
         code: o.status.code().unwrap_or(-1),
         stdout: utf8(o.stdout, "stdout"),
         stderr: utf8(o.stderr, "stderr"),
-    }
-}
-
-fn read_all(mut f: std::fs::File) -> Vec<u8> {
-    use std::io::{Read, Seek};
-    let mut v = Vec::new();
-    f.rewind().unwrap();
-    f.read_to_end(&mut v).unwrap();
-    v
-}
-
-/// Lazily unmounts every mount below `dir`, deepest first, so the temporary directory can go.
-pub fn unmount_below(dir: &Path) {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return;
-    };
-    let prefix = dir.display().to_string();
-    let mut points: Vec<&str> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|p| p.starts_with(&prefix))
-        .collect();
-    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        let _ = nix::mount::umount2(p, nix::mount::MntFlags::MNT_DETACH);
     }
 }
 

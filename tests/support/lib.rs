@@ -29,8 +29,8 @@ pub mod runc_pair;
 
 pub use bundle::Bundle;
 pub use procs::{
-    cgroup_dirs_named, cgroup_procs, kill9, ns_of, proc_state, recv_with_fd, stopped_at, unique_id,
-    wait_for,
+    cgroup_dirs_named, cgroup_procs, kill9, ns_of, proc_state, read_all, recv_with_fd, stopped_at,
+    unique_id, unmount_under, wait_for,
 };
 
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::{hullrt_path, Bundle};
+use crate::{hullrt_path, read_all, Bundle};
 use serde_json::json;
 
 pub const RUNC: &str = "/usr/sbin/runc";
@@ -120,14 +120,6 @@ impl Drop for Case {
                 .status();
         }
     }
-}
-
-pub fn read_all(mut f: std::fs::File) -> Vec<u8> {
-    use std::io::{Read, Seek};
-    let mut v = Vec::new();
-    f.seek(std::io::SeekFrom::Start(0)).unwrap();
-    f.read_to_end(&mut v).unwrap();
-    v
 }
 
 /// The mount at `point` in a mountinfo text: its propagation as words without the peer

@@ -7,10 +7,10 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hull_e2e::client_support::{
-    leftovers, on_exit, out_text, remove_cgroups, require, runtimes, unmount_under,
-    ContainerdDaemon,
+    leftovers, on_exit, out_text, remove_cgroups, require, runtimes, ContainerdDaemon,
 };
 use hull_e2e::image::{busybox_archive, image_archive};
+use hull_e2e::unmount_under;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
     AttachRequest, ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest,

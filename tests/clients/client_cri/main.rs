@@ -13,7 +13,8 @@
 mod kubelet;
 mod stream;
 
-use hull_e2e::client_support::{out_text, transcript_diff, unmount_under};
+use hull_e2e::client_support::{out_text, transcript_diff};
+use hull_e2e::unmount_under;
 use k8s_cri::v1::{LinuxContainerResources, Mount};
 use kubelet::{cri, Pod, PROPAGATION};
 
