@@ -1,6 +1,7 @@
-//! What the real-client tests (client_*.rs) share: finding the clients' binaries, a busybox
-//! image they all load, a private containerd, and the checks that a client left nothing
-//! behind (processes, mounts, cgroups) once it is torn down.
+//! What the real-client tests (tests/clients/, and the docker pair) share: finding the
+//! clients' binaries, a private containerd and dockerd, teardown when the test binary exits,
+//! and the checks that a client left nothing behind (processes, mounts, cgroups). The busybox
+//! image they load is `image::busybox_archive`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

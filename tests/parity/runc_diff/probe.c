@@ -2,7 +2,7 @@
  * line ("key: value"), then "END" and waits for SIGKILL so the harness can read its cgroup and
  * namespaces from outside (with --once first, as an exec'd process, it exits instead).
  * Arguments are the sysctl keys the config sets (net.ipv4.ip_forward).
- * Built static by tests/runc_diff.rs (gcc -static) into the test rootfs. The harness
+ * Built static by tests/parity/runc_diff/ (gcc -static) into the test rootfs. The harness
  * normalises ids, inodes and peer groups; this file prints them raw. */
 #define _GNU_SOURCE
 #include <dirent.h>
