@@ -186,14 +186,6 @@ fn each_container_of_a_pod_has_its_own_clock() {
         "--network",
         "none",
     ]);
-    // The pod goes (infra included) even when an assertion fails.
-    struct PodGuard<'a>(&'a Hull, String);
-    impl Drop for PodGuard<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.run(&["pod", "rm", "-f", &self.1]);
-        }
-    }
-    let _guard = PodGuard(&h, pod.clone());
     let (a, b, c) = (name("pod-xmas"), name("pod-rel"), name("pod-real"));
     h.ok(&[
         "run",

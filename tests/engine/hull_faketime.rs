@@ -160,14 +160,6 @@ fn rm(h: &Hull, c: &str) {
     });
 }
 
-/// Removes the container even when an assertion fails.
-struct Rm<'a>(&'a Hull, String);
-impl Drop for Rm<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.run(&["rm", "-f", &self.1]);
-    }
-}
-
 #[test]
 fn every_program_sees_the_fake_clock_and_updates_reach_them_live() {
     let h = hull();
@@ -177,7 +169,6 @@ fn every_program_sees_the_fake_clock_and_updates_reach_them_live() {
     };
     let real_year = host_year();
     let c = name("ft-all");
-    let _rm = Rm(&h, c.clone());
     // The main process: a Go program started before the update, and a shell loop of date.
     let main = "go-clock watch /tmp/go & \
                 while :; do date +%Y > /tmp/y.tmp; mv /tmp/y.tmp /tmp/y; sleep 0.1; done";
@@ -256,7 +247,6 @@ fn every_program_sees_the_fake_clock_and_updates_reach_them_live() {
 fn rate_and_absolute_realtime_deadlines() {
     let h = hull();
     let c = name("ft-deadline");
-    let _rm = Rm(&h, c.clone());
     // A date in the past: an untranslated absolute deadline would have passed already and
     // fire at once, before the faked clock reached it.
     h.ok(&[

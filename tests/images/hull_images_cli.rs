@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hull_e2e::hull::Hull;
+use hull_e2e::registry::Registry;
 use serde_json::Value;
 
 /// A rootfs tarball: busybox as /bin/sh plus /etc/marker holding `marker`.
@@ -301,64 +302,6 @@ fn save_and_load_round_trip() {
     );
 }
 
-/// `docker-registry serve` on a free loopback port (plain http), killed when dropped.
-struct Registry {
-    port: u16,
-    child: std::process::Child,
-}
-
-impl Registry {
-    fn start(dir: &Path) -> Registry {
-        use std::io::{Read, Write};
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let config = dir.join(format!("registry-{port}.yml"));
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
-                     storage:\n  filesystem:\n    rootdirectory: {}\n\
-                     http:\n  addr: 127.0.0.1:{port}\n",
-                    dir.join(format!("data-{port}")).display()
-                ),
-            )
-            .unwrap();
-            let mut child = Command::new("docker-registry")
-                .arg("serve")
-                .arg(&config)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("docker-registry (apt-get install docker-registry)");
-            let up = hull_e2e::wait_for(60, || {
-                let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-                    return false;
-                };
-                let _ = write!(s, "GET /v2/ HTTP/1.0\r\n\r\n");
-                let mut buf = [0u8; 12];
-                s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.")
-            });
-            if up {
-                return Registry { port, child };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("docker-registry did not start");
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn pull_from_a_registry_and_run_it() {
     let h = Hull::new();
@@ -372,7 +315,7 @@ fn pull_from_a_registry_and_run_it() {
     ]);
     let archive = h.dir.path().join("src.tar");
     h.ok(&["save", "-o", archive.to_str().unwrap(), "src:1"]);
-    let reg = Registry::start(h.dir.path());
+    let reg = Registry::start(h.dir.path(), "");
     let name = format!("127.0.0.1:{}/verbs/pulled:v1", reg.port);
     let st = Command::new("skopeo")
         .args(["copy", "--quiet", "--dest-tls-verify=false"])
