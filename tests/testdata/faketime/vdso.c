@@ -1,0 +1,64 @@
+/* The fake clock's second probe (tests/hull_faketime_vdso.rs), built for glibc and musl:
+ *   vdso N    N clock_gettime(CLOCK_REALTIME) calls: prints whether the program has a vDSO
+ *             (getauxval(AT_SYSINFO_EHDR) != 0), the voluntary context switches of this
+ *             thread during the calls (a read answered by a ptrace supervisor stops the
+ *             thread: one switch per read; a read in the vDSO: none), and the clock's seconds
+ *   timer N   a POSIX timer (timer_create(CLOCK_REALTIME)) armed at the (faked) now + N s
+ *             with TIMER_ABSTIME, waited for: prints the deadline and the clock when it fired */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <time.h>
+
+static long switches(void) {
+	char line[256];
+	long n = -1;
+	FILE *f = fopen("/proc/thread-self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "voluntary_ctxt_switches:", 24))
+			n = atol(line + 24);
+	fclose(f);
+	return n;
+}
+
+int main(int argc, char **argv) {
+	if (argc < 3)
+		return 2;
+	long n = atol(argv[2]);
+	struct timespec t;
+	if (!strcmp(argv[1], "vdso")) {
+		long before = switches();
+		for (long i = 0; i < n; i++)
+			clock_gettime(CLOCK_REALTIME, &t);
+		long after = switches();
+		printf("%d %ld %lld\n", getauxval(AT_SYSINFO_EHDR) != 0, after - before,
+		       (long long)t.tv_sec);
+		return 0;
+	}
+	if (!strcmp(argv[1], "timer")) {
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGALRM);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM};
+		timer_t id;
+		struct itimerspec its = {0};
+		clock_gettime(CLOCK_REALTIME, &its.it_value);
+		its.it_value.tv_sec += n;
+		if (timer_create(CLOCK_REALTIME, &ev, &id) || timer_settime(id, TIMER_ABSTIME, &its, NULL)) {
+			perror("timer");
+			return 1;
+		}
+		int sig;
+		sigwait(&set, &sig);
+		clock_gettime(CLOCK_REALTIME, &t);
+		printf("%lld.%09ld %lld.%09ld\n", (long long)its.it_value.tv_sec, its.it_value.tv_nsec,
+		       (long long)t.tv_sec, t.tv_nsec);
+		return 0;
+	}
+	return 2;
+}
