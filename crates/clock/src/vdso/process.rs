@@ -14,6 +14,8 @@ use crate::model::Model;
 const AT_NULL: u64 = 0;
 const AT_IGNORE: u64 = 1;
 const AT_SYSINFO_EHDR: u64 = 33;
+/// The code segment of a 64-bit user process (`__USER_CS`; a 32-bit one runs in 0x23).
+const USER_CS_64: u64 = 0x33;
 /// How much of a new stack is read for argv, envp and auxv: far more than they ever take.
 const STACK_READ: usize = 512 * 1024;
 
@@ -36,8 +38,13 @@ impl Patched {
 /// The auxiliary vector's `AT_SYSINFO_EHDR` entry on the new stack: where the entry's type
 /// is, and its value (the vDSO's address). The stack holds argc, argv, NULL, envp, NULL, then
 /// the auxiliary vector.
+/// None too for a 32-bit program (its words are 4 bytes; it is left alone).
 fn auxv_vdso(pid: Pid) -> io::Result<Option<(usize, u64)>> {
-    let sp = ptrace::getregs(pid)?.rsp as usize;
+    let regs = ptrace::getregs(pid)?;
+    if regs.cs != USER_CS_64 {
+        return Ok(None);
+    }
+    let sp = regs.rsp as usize;
     let mut buf = vec![0u8; STACK_READ];
     let n = mem::read_until_unmapped(pid, sp, &mut buf);
     let word = |i: usize| -> Option<u64> {
