@@ -3,6 +3,8 @@
  *             (getauxval(AT_SYSINFO_EHDR) != 0), the voluntary context switches of this
  *             thread during the calls (a read answered by a ptrace supervisor stops the
  *             thread: one switch per read; a read in the vDSO: none), and the clock's seconds
+ *   syscall N N clock_gettime(CLOCK_REALTIME) system calls (not the vDSO): prints calls per
+ *             second (bench/clock.sh)
  *   timer N   a POSIX timer (timer_create(CLOCK_REALTIME)) armed at the (faked) now + N s
  *             with TIMER_ABSTIME, waited for: prints the deadline and the clock when it fired */
 #include <signal.h>
@@ -10,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 static long switches(void) {
 	char line[256];
@@ -37,6 +41,15 @@ int main(int argc, char **argv) {
 		long after = switches();
 		printf("%d %ld %lld\n", getauxval(AT_SYSINFO_EHDR) != 0, after - before,
 		       (long long)t.tv_sec);
+		return 0;
+	}
+	if (!strcmp(argv[1], "syscall")) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (long i = 0; i < n; i++)
+			syscall(SYS_clock_gettime, CLOCK_REALTIME, &t);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		printf("%.0f\n", n / (b.tv_sec - a.tv_sec + (b.tv_nsec - a.tv_nsec) / 1e9));
 		return 0;
 	}
 	if (!strcmp(argv[1], "timer")) {
