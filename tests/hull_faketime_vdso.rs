@@ -2,7 +2,8 @@
 //! at each exec so that its realtime entries return the faked clock. Checked from inside:
 //! a glibc, a static musl and a static Go program see a vDSO, read the faked year, and do
 //! not stop (no voluntary context switch) on their realtime reads, which a round trip to the
-//! supervisor would cost; a POSIX timer armed at an absolute faked realtime deadline
+//! supervisor would cost; `update --faketime` reaches a process that forked and never
+//! exec'd (its vDSO is its parent's copy); a POSIX timer armed at an absolute faked realtime deadline
 //! (`timer_settime(TIMER_ABSTIME)`) fires when the faked clock reaches it.
 //! Probes: tests/testdata/faketime/vdso.c and vdso.go, built here into target/faketime-probes.
 
@@ -10,11 +11,14 @@ mod verbs_util;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use verbs_util::Hull;
 
 /// 2020-12-24 20:30:00 UTC.
 const XMAS: i64 = 1_608_841_800;
+/// 2010-06-01 12:00:00 UTC.
+const FROZEN: i64 = 1_275_393_600;
 const IMAGE: &str = "faketime-vdso:latest";
 /// Realtime reads per probe run: each would stop the thread once without the patched vDSO.
 const READS: &str = "2000";
@@ -71,9 +75,13 @@ fn container(name: &str) -> Hull {
     let h = Hull::new();
     let probes = probes();
     let rootfs = h.dir.path().join("rootfs");
-    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    for d in ["bin", "tmp"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
     std::fs::copy(hull_e2e::busybox(), rootfs.join("bin/busybox")).unwrap();
-    std::os::unix::fs::symlink("busybox", rootfs.join("bin/sleep")).unwrap();
+    for a in ["sleep", "cat"] {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
+    }
     for p in ["vdso-glibc", "vdso-musl", "vdso-go"] {
         std::fs::copy(probes.join(p), rootfs.join("bin").join(p)).unwrap();
     }
@@ -137,6 +145,29 @@ fn realtime_reads_stay_in_the_vdso_and_are_faked() {
     let v = nums(&out);
     assert!(v[0] < 100.0, "go: {} stops for {READS} reads: {out}", v[0]);
     assert!((XMAS..XMAS + 600).contains(&(v[1] as i64)), "go: {out}");
+
+    // A forked child that never execs: an update must reach its copy of the vDSO too.
+    h.ok(&["exec", &c, "vdso-musl", "forked", "/tmp/f"]);
+    let read =
+        || String::from_utf8_lossy(&h.run(&["exec", &c, "cat", "/tmp/f"]).stdout).into_owned();
+    poll("the forked child to write the faked date", || {
+        read()
+            .trim()
+            .parse::<i64>()
+            .is_ok_and(|t| (XMAS..XMAS + 600).contains(&t))
+    });
+    h.ok(&["update", "--faketime", "@2010-06-01 12:00:00", &c]);
+    poll("the forked child to read the frozen date", || {
+        read() == format!("{FROZEN}\n")
+    });
+}
+
+fn poll(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < end, "timed out after 10 s: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[test]

@@ -5,6 +5,8 @@
  *             thread: one switch per read; a read in the vDSO: none), and the clock's seconds
  *   syscall N N clock_gettime(CLOCK_REALTIME) system calls (not the vDSO): prints calls per
  *             second (bench/clock.sh)
+ *   forked F  forks a child that writes the clock's seconds to the file F every 100 ms, forever
+ *             (a process that reads the clock without having exec'd); the parent exits
  *   timer N   a POSIX timer (timer_create(CLOCK_REALTIME)) armed at the (faked) now + N s
  *             with TIMER_ABSTIME, waited for: prints the deadline and the clock when it fired */
 #include <signal.h>
@@ -32,6 +34,24 @@ static long switches(void) {
 int main(int argc, char **argv) {
 	if (argc < 3)
 		return 2;
+	if (!strcmp(argv[1], "forked")) {
+		if (fork())
+			return 0;
+		close(0), close(1), close(2);
+		char tmp[4096];
+		snprintf(tmp, sizeof tmp, "%s.tmp", argv[2]);
+		for (;;) {
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			FILE *f = fopen(tmp, "w");
+			if (f) {
+				fprintf(f, "%lld\n", (long long)now.tv_sec);
+				fclose(f);
+				rename(tmp, argv[2]);
+			}
+			usleep(100000);
+		}
+	}
 	long n = atol(argv[2]);
 	struct timespec t;
 	if (!strcmp(argv[1], "vdso")) {
