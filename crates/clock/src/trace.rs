@@ -237,6 +237,11 @@ impl Supervisor {
     fn reload(&mut self) -> Result<(), String> {
         self.model = Model::read(&self.dir.join(MODEL)).map_err(|e| e.to_string())?;
         self.seq += 2;
+        // Only processes still traced here: a child killed before its parent's fork event
+        // was seen leaves an entry whose pid could one day be another process's.
+        let me = std::process::id().to_string();
+        self.patched
+            .retain(|pid, _| tracer_of(*pid).is_some_and(|t| t == me));
         for (&pid, p) in &self.patched {
             // A process that is exiting has no memory left: nothing to update there.
             let _ = vdso::update(Pid::from_raw(pid), p, &self.model, self.seq);
@@ -438,4 +443,13 @@ fn timer_clock(pid: Pid, id: i32) -> Option<i32> {
     lines
         .find_map(|l| l.strip_prefix("ClockID:"))
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// The `TracerPid:` of a process.
+fn tracer_of(pid: i32) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .map(|v| v.trim().to_string())
 }
