@@ -2,9 +2,10 @@
 //!
 //! - [`FakeTime`]: `--faketime SPEC`, the wall clock a container sees (running from a date,
 //!   shifted, frozen, at a rate), as a [`Model`] of the real clock. A supervisor process per
-//!   container ([`serve`]) follows every process of the container with ptrace, hides the vDSO
-//!   at each exec and answers the realtime clock system calls, which the container's seccomp
-//!   filter sends to it ([`apply_json`]); [`update`] changes the clock live.
+//!   container ([`serve`]) follows every process of the container with ptrace, patches the
+//!   vDSO at each exec so that its realtime entries return the faked clock, and answers the
+//!   realtime clock system calls, which the container's seccomp filter sends to it
+//!   ([`apply_json`]); [`update`] changes the clock live.
 //! - [`TimeOffsets`]: `--time-offset monotonic=S,boottime=S`, a time namespace (OCI
 //!   `linux.timeOffsets`).
 //!
@@ -13,12 +14,14 @@
 
 pub mod civil;
 mod inject;
+mod mem;
 mod model;
 mod offsets;
 mod rules;
 mod settings;
 mod spec;
 mod trace;
+mod vdso;
 
 pub use inject::{
     apply_json, clock_dir, prepare, seize_self, start_supervisor, update, InjectError, PTRACE_NOTE,

@@ -37,13 +37,20 @@ impl Model {
         }
     }
 
-    /// The faked time for a real time `real` (ns).
-    pub fn fake(&self, real: i64) -> i64 {
+    /// The rate as a 32.32 fixed-point factor, 0 when frozen: the patched vDSO's integer
+    /// arithmetic (vdso/stub.S), which [`Model::fake`] shares so both paths agree.
+    pub fn mult(&self) -> i64 {
         if self.frozen {
-            return self.base;
+            0
+        } else {
+            (self.rate * (1u64 << 32) as f64).round() as i64
         }
-        let elapsed = (real - self.t0) as f64 * self.rate;
-        self.base.saturating_add(elapsed as i64)
+    }
+
+    /// The faked time for a real time `real` (ns): `base + ((real - t0) * mult) >> 32`.
+    pub fn fake(&self, real: i64) -> i64 {
+        let elapsed = ((real as i128 - self.t0 as i128) * self.mult() as i128) >> 32;
+        (self.base as i128 + elapsed).clamp(i64::MIN as i128, i64::MAX as i128) as i64
     }
 
     /// The real time at which the faked clock reads `fake` (ns): where an absolute deadline
@@ -52,8 +59,8 @@ impl Model {
         if self.frozen {
             return if fake <= self.base { self.t0 } else { i64::MAX };
         }
-        let elapsed = (fake - self.base) as f64 / self.rate;
-        self.t0.saturating_add(elapsed as i64)
+        let elapsed = ((fake as i128 - self.base as i128) << 32) / self.mult() as i128;
+        (self.t0 as i128 + elapsed).clamp(i64::MIN as i128, i64::MAX as i128) as i64
     }
 
     pub fn to_line(&self) -> String {
@@ -104,6 +111,10 @@ mod tests {
         assert_eq!(m.fake(now), now - 864_000 * NANOS as i64);
         assert_eq!(m.fake(now + 10), m.base + 20);
         assert_eq!(m.real_for(m.base + 20), now + 10);
+        let m = Model::new(&FakeTime::parse("+0 x0.5").unwrap(), now);
+        assert_eq!(m.mult(), 1 << 31);
+        assert_eq!(m.fake(now - 10), now - 5, "the real clock stepped back");
+        assert_eq!(m.real_for(now + 5), now + 10);
         let m = Model::new(&FakeTime::parse("@2010-06-01").unwrap(), now);
         assert_eq!(m.fake(now + 1_000_000), m.base);
         assert_eq!(m.real_for(m.base + 1), i64::MAX);

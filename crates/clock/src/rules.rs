@@ -4,7 +4,8 @@
 //! A call traced without a tracer fails with ENOSYS, so only the calls the supervisor answers
 //! are traced: `clock_gettime` on CLOCK_REALTIME, CLOCK_REALTIME_COARSE and CLOCK_TAI;
 //! `gettimeofday` and `time`; `clock_nanosleep` on CLOCK_REALTIME with TIMER_ABSTIME;
-//! `timerfd_settime` with TFD_TIMER_ABSTIME (the supervisor checks the timer's clock). The
+//! `timerfd_settime` with TFD_TIMER_ABSTIME and `timer_settime` with TIMER_ABSTIME (the
+//! supervisor checks the timer's clock). The
 //! other uses of these calls (CLOCK_MONOTONIC above all) stay allowed without a stop. The names
 //! are taken out of the profile's unconditional allow rules first (libseccomp would not put a
 //! conditional rule beside an unconditional one for the same call), and any other rule naming
@@ -14,12 +15,13 @@ use serde_json::{json, Value};
 
 const TRACE: &str = "SCMP_ACT_TRACE";
 const ALLOW: &str = "SCMP_ACT_ALLOW";
-const NAMES: [&str; 5] = [
+const NAMES: [&str; 6] = [
     "clock_gettime",
     "gettimeofday",
     "time",
     "clock_nanosleep",
     "timerfd_settime",
+    "timer_settime",
 ];
 
 fn eq(index: u32, value: u64) -> Value {
@@ -61,6 +63,8 @@ fn ours() -> Vec<Value> {
         rule("clock_nanosleep", ALLOW, vec![masked(1, 1, 0)]),
         rule("timerfd_settime", TRACE, vec![masked(1, 1, 1)]),
         rule("timerfd_settime", ALLOW, vec![masked(1, 1, 0)]),
+        rule("timer_settime", TRACE, vec![masked(1, 1, 1)]),
+        rule("timer_settime", ALLOW, vec![masked(1, 1, 0)]),
     ]
 }
 
@@ -100,7 +104,7 @@ mod tests {
         let mut spec = json!({ "linux": { "seccomp": {
             "defaultAction": "SCMP_ACT_ERRNO",
             "syscalls": [
-                { "names": ["read", "clock_gettime", "time"], "action": ALLOW },
+                { "names": ["read", "clock_gettime", "time", "timer_settime"], "action": ALLOW },
                 { "names": ["gettimeofday"], "action": ALLOW },
             ],
         } } });

@@ -4,20 +4,25 @@
 //! - It seizes the container's init while the runtime holds it before its exec, and follows
 //!   every fork, vfork and clone from there (`hull exec` hands it its own process the same way,
 //!   over `STATE/faketime/clock.sock`, before it runs the runtime).
-//! - At each exec it hides the vDSO: before the new image runs its first instruction, the
-//!   `AT_SYSINFO_EHDR` entry of the auxiliary vector on the new stack becomes `AT_IGNORE`, so
-//!   glibc, musl, Go and static binaries all read the clock through the system call.
-//! - The container's seccomp filter (see `filter.rs`) returns `SECCOMP_RET_TRACE` for the
+//! - At each exec, before the new image runs its first instruction, it patches the image's
+//!   vDSO (`vdso/`): its realtime entries return the faked clock, read from a data block that
+//!   the supervisor rewrites in every patched process at each update; glibc, musl, Go and
+//!   static binaries all read the clock there, without a stop. A vDSO that cannot be patched
+//!   is hidden instead (`AT_SYSINFO_EHDR` becomes `AT_IGNORE`): the program then makes system
+//!   calls.
+//! - The container's seccomp filter (see `rules.rs`) returns `SECCOMP_RET_TRACE` for the
 //!   realtime clock calls only; at that stop the supervisor answers `clock_gettime`,
 //!   `gettimeofday` and `time` itself (the call is skipped, the faked value written into the
-//!   process), and rewrites the absolute realtime deadline of `clock_nanosleep` and
-//!   `timerfd_settime` in place for the duration of the call (restored at its exit stop).
+//!   process; a call from a patched vDSO's own fallback is let through: its stub fakes the
+//!   result), and rewrites the absolute realtime deadline of `clock_nanosleep`,
+//!   `timerfd_settime` and `timer_settime` in place for the duration of the call (restored
+//!   at its exit stop).
 //!
 //! A process that is stopped here is stopped only for these events: other system calls never
 //! stop, and signals are passed on as they come.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, IoSlice, IoSliceMut, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -28,25 +33,20 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::ptrace::{self, Options};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::time::{clock_gettime, ClockId};
 use nix::unistd::Pid;
 
+use crate::mem::{read as read_mem, write as write_mem};
 use crate::model::Model;
+use crate::vdso::{self, AtExec, Patched};
 
-const AT_NULL: u64 = 0;
-const AT_IGNORE: u64 = 1;
-const AT_SYSINFO_EHDR: u64 = 33;
 const TIMER_ABSTIME: u64 = 1;
 const CLOCK_REALTIME: i32 = 0;
 const CLOCK_REALTIME_COARSE: i32 = 5;
 const CLOCK_REALTIME_ALARM: i32 = 8;
 const CLOCK_TAI: i32 = 11;
 const NANOS: i64 = 1_000_000_000;
-/// How much of a new stack is read for argv, envp and auxv: far more than they ever take.
-const STACK_READ: usize = 512 * 1024;
-const PAGE: usize = 4096;
 
 /// The socket in the clock directory: `seize PID`, `reload`, `ping`.
 pub const SOCKET: &str = "clock.sock";
@@ -74,6 +74,10 @@ struct Supervisor {
     init: i32,
     init_gone: bool,
     restore: HashMap<i32, Restore>,
+    /// The processes (and threads) whose vDSO carries the stub.
+    patched: HashMap<i32, Patched>,
+    /// The last sequence count written into a stub (even; each update adds 2).
+    seq: u64,
 }
 
 /// Seizes `init` and supervises it and everything it starts until all of them are gone.
@@ -101,6 +105,8 @@ pub fn serve(dir: &Path, init: i32) -> io::Result<()> {
         init,
         init_gone: false,
         restore: HashMap::new(),
+        patched: HashMap::new(),
+        seq: 0,
     };
     loop {
         // Done once init is gone and the kernel has no tracee left for us (ECHILD): a set of
@@ -148,15 +154,17 @@ impl Supervisor {
             WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _) => {
                 let pid = pid.as_raw();
                 self.restore.remove(&pid);
+                self.patched.remove(&pid);
                 if pid == self.init {
                     self.init_gone = true;
                 }
             }
             WaitStatus::PtraceEvent(pid, sig, ev) => {
                 match ev {
-                    libc::PTRACE_EVENT_EXEC => {
-                        let _ = hide_vdso(pid);
-                    }
+                    libc::PTRACE_EVENT_EXEC => self.exec(pid),
+                    libc::PTRACE_EVENT_FORK
+                    | libc::PTRACE_EVENT_VFORK
+                    | libc::PTRACE_EVENT_CLONE => self.child(pid),
                     // Stop again at its exit, to put the caller's memory back.
                     libc::PTRACE_EVENT_SECCOMP if self.syscall(pid) => {
                         let _ = ptrace::syscall(pid, None);
@@ -189,13 +197,80 @@ impl Supervisor {
         }
     }
 
+    /// At an exec stop: the new image's vDSO gets the stub (or is hidden). A thread other
+    /// than the leader that execs takes the leader's pid: its former one is forgotten.
+    fn exec(&mut self, pid: Pid) {
+        if let Ok(former) = ptrace::getevent(pid) {
+            self.patched.remove(&(former as i32));
+            self.restore.remove(&(former as i32));
+        }
+        self.patched.remove(&pid.as_raw());
+        match vdso::at_exec(pid, &self.model, self.seq) {
+            Ok(AtExec::Patched(p)) => {
+                self.patched.insert(pid.as_raw(), p);
+            }
+            Ok(AtExec::Hidden(why)) => {
+                eprintln!("process {pid}: vDSO hidden, not patched: {why}");
+            }
+            Ok(AtExec::Untouched) => {}
+            Err(e) => eprintln!("process {pid}: exec: {e}"),
+        }
+    }
+
+    /// At a fork, vfork or clone event: the new process has its parent's vDSO, and gets the
+    /// model as it is now (an update may have come between the fork and this event).
+    fn child(&mut self, parent: Pid) {
+        let (Ok(child), Some(&p)) = (ptrace::getevent(parent), self.patched.get(&parent.as_raw()))
+        else {
+            return;
+        };
+        let child = child as i32;
+        self.patched.insert(child, p);
+        self.seq += 2;
+        if let Err(e) = vdso::update(Pid::from_raw(child), &p, &self.model, self.seq) {
+            eprintln!("process {child}: clock: {e}");
+        }
+    }
+
+    /// A new model: written into every patched process (the rest read it at their next
+    /// system call).
+    fn reload(&mut self) -> Result<(), String> {
+        self.model = Model::read(&self.dir.join(MODEL)).map_err(|e| e.to_string())?;
+        self.seq += 2;
+        // Only processes still traced here: a child killed before its parent's fork event
+        // was seen leaves an entry whose pid could one day be another process's.
+        let me = std::process::id().to_string();
+        self.patched
+            .retain(|pid, _| tracer_of(*pid).is_some_and(|t| t == me));
+        for (&pid, p) in &self.patched {
+            // A process that is exiting has no memory left: nothing to update there.
+            let _ = vdso::update(Pid::from_raw(pid), p, &self.model, self.seq);
+        }
+        Ok(())
+    }
+
     /// A seccomp stop for one of the clock calls. True when the call goes on with a rewritten
     /// argument that must be restored at its exit.
     fn syscall(&mut self, pid: Pid) -> bool {
         let Ok(mut regs) = ptrace::getregs(pid) else {
             return false;
         };
-        let result: i64 = match regs.orig_rax as i64 {
+        let call = regs.orig_rax as i64;
+        let read = [
+            libc::SYS_clock_gettime,
+            libc::SYS_gettimeofday,
+            libc::SYS_time,
+        ];
+        if read.contains(&call)
+            && self
+                .patched
+                .get(&pid.as_raw())
+                .is_some_and(|p| p.contains(regs.rip))
+        {
+            // The vDSO's own fallback to the system call: the stub fakes what it returns.
+            return false;
+        }
+        let result: i64 = match call {
             libc::SYS_clock_gettime => {
                 let clk = regs.rdi as i32;
                 if !matches!(clk, CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_TAI) {
@@ -237,13 +312,17 @@ impl Supervisor {
                 if !matches!(clk, Some(CLOCK_REALTIME | CLOCK_REALTIME_ALARM)) {
                     return false;
                 }
-                // struct itimerspec { it_interval, it_value }: the deadline is it_value. When
-                // the old value is written to the same struct, the kernel's output stays.
-                let rewrote = self.deadline(pid, regs.rdx as usize + 16);
-                if rewrote && regs.r10 == regs.rdx {
-                    self.restore.remove(&pid.as_raw());
+                return self.itimerspec(pid, regs.rdx, regs.r10);
+            }
+            libc::SYS_timer_settime => {
+                if regs.rsi & TIMER_ABSTIME == 0 || regs.rdx == 0 {
+                    return false;
                 }
-                return rewrote;
+                let clk = timer_clock(pid, regs.rdi as i32);
+                if !matches!(clk, Some(CLOCK_REALTIME | CLOCK_REALTIME_ALARM | CLOCK_TAI)) {
+                    return false;
+                }
+                return self.itimerspec(pid, regs.rdx, regs.r10);
             }
             _ => return false,
         };
@@ -252,6 +331,17 @@ impl Supervisor {
         regs.rax = result as u64;
         let _ = ptrace::setregs(pid, regs);
         false
+    }
+
+    /// The absolute deadline of a `timerfd_settime` or `timer_settime` (`new`, `old`: the
+    /// struct itimerspec { it_interval, it_value } pointers): its it_value. When the old
+    /// value is written to the same struct, the kernel's output stays.
+    fn itimerspec(&mut self, pid: Pid, new: u64, old: u64) -> bool {
+        let rewrote = self.deadline(pid, new as usize + 16);
+        if rewrote && old == new {
+            self.restore.remove(&pid.as_raw());
+        }
+        rewrote
     }
 
     /// Rewrites the faked absolute deadline (a timespec at `addr`) into the real one.
@@ -304,9 +394,7 @@ impl Supervisor {
                     .map_err(|e| format!("ptrace seize of {p}: {e}")),
                 Err(_) => Err(format!("bad pid {pid:?}")),
             },
-            ["reload"] => Model::read(&self.dir.join(MODEL))
-                .map(|m| self.model = m)
-                .map_err(|e| e.to_string()),
+            ["reload"] => self.reload(),
             ["ping"] => Ok(()),
             _ => Err(format!("unknown request {:?}", line.trim())),
         };
@@ -338,78 +426,30 @@ fn put(pid: Pid, addr: u64, bytes: &[u8]) -> i64 {
     }
 }
 
-fn write_mem(pid: Pid, addr: usize, bytes: &[u8]) -> io::Result<()> {
-    let remote = [RemoteIoVec {
-        base: addr,
-        len: bytes.len(),
-    }];
-    match process_vm_writev(pid, &[IoSlice::new(bytes)], &remote) {
-        Ok(n) if n == bytes.len() => Ok(()),
-        Ok(_) => Err(io::Error::from(io::ErrorKind::WriteZero)),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn read_mem(pid: Pid, addr: usize, buf: &mut [u8]) -> Option<usize> {
-    let remote = [RemoteIoVec {
-        base: addr,
-        len: buf.len(),
-    }];
-    process_vm_readv(pid, &mut [IoSliceMut::new(buf)], &remote).ok()
-}
-
-/// Reads from `addr` up to `buf.len()` bytes, page by page, stopping at the first page that
-/// is not mapped (the top of the stack).
-fn read_until_unmapped(pid: Pid, addr: usize, buf: &mut [u8]) -> usize {
-    let mut remote = Vec::new();
-    let mut at = addr;
-    while at < addr + buf.len() {
-        let end = ((at / PAGE) + 1) * PAGE;
-        let end = end.min(addr + buf.len());
-        remote.push(RemoteIoVec {
-            base: at,
-            len: end - at,
-        });
-        at = end;
-    }
-    // process_vm_readv stops at the first element it cannot read.
-    process_vm_readv(pid, &mut [IoSliceMut::new(buf)], &remote).unwrap_or(0)
-}
-
-/// At the exec stop: the new stack holds argc, argv, NULL, envp, NULL, then the auxiliary
-/// vector; its AT_SYSINFO_EHDR entry (where the vDSO is) becomes AT_IGNORE.
-fn hide_vdso(pid: Pid) -> io::Result<()> {
-    let regs = ptrace::getregs(pid)?;
-    let sp = regs.rsp as usize;
-    let mut buf = vec![0u8; STACK_READ];
-    let n = read_until_unmapped(pid, sp, &mut buf);
-    let word = |i: usize| -> Option<u64> {
-        let b = buf.get(i * 8..i * 8 + 8)?;
-        (i * 8 + 8 <= n).then(|| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
-    };
-    let not_found = || io::Error::other("no auxiliary vector on the new stack");
-    let argc = word(0).ok_or_else(not_found)? as usize;
-    let mut i = 1 + argc + 1;
-    while word(i).ok_or_else(not_found)? != 0 {
-        i += 1;
-    }
-    i += 1;
-    loop {
-        let t = word(i).ok_or_else(not_found)?;
-        if t == AT_NULL {
-            return Ok(());
-        }
-        if t == AT_SYSINFO_EHDR {
-            return write_mem(pid, sp + i * 8, &AT_IGNORE.to_ne_bytes());
-        }
-        i += 2;
-    }
-}
-
 /// The clock of the timerfd `fd` of process `pid` (its fdinfo's `clockid:`).
 fn fd_clock(pid: Pid, fd: i32) -> Option<i32> {
     let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
     info.lines()
         .find_map(|l| l.strip_prefix("clockid:"))
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// The clock of the POSIX timer `id` of process `pid` (`/proc/PID/timers`: `ID: N` and,
+/// lines later, `ClockID: N`).
+fn timer_clock(pid: Pid, id: i32) -> Option<i32> {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/timers")).ok()?;
+    let mut lines = info.lines();
+    lines.find(|l| l.strip_prefix("ID:").and_then(|v| v.trim().parse().ok()) == Some(id))?;
+    lines
+        .find_map(|l| l.strip_prefix("ClockID:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The `TracerPid:` of a process.
+fn tracer_of(pid: i32) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .map(|v| v.trim().to_string())
 }
