@@ -111,6 +111,10 @@ enum Cmd {
     Container(cmd::container::Args),
     /// Make an image of a container's changes.
     Commit(cmd::commit::Args),
+    /// Build an image from a Dockerfile.
+    Build(cmd::build::Args),
+    /// Manage the build cache.
+    Builder(cmd::builder::Args),
     /// Show a container's changes to its image.
     Diff(cmd::diff::Args),
     /// Write a container's filesystem as a tar.
@@ -198,6 +202,8 @@ fn main() {
         Cmd::Kube(a) => cmd::kube::exec(&paths, a),
         Cmd::Container(a) => cmd::container::exec(&paths, a),
         Cmd::Commit(a) => cmd::commit::exec(&paths, a),
+        Cmd::Build(a) => cmd::build::exec(&paths, a),
+        Cmd::Builder(a) => cmd::builder::exec(&paths, a),
         Cmd::Diff(a) => cmd::diff::exec(&paths, a),
         Cmd::Export(a) => cmd::export::exec(&paths, a),
         Cmd::History(a) => cmd::history::exec(&paths, a),

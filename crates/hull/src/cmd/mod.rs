@@ -1,6 +1,8 @@
 //! One module per verb: its clap arguments and a small `exec` over hull-engine.
 
 pub mod attach;
+pub mod build;
+pub mod builder;
 pub mod clock;
 pub mod commit;
 pub mod container;
