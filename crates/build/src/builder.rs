@@ -65,6 +65,9 @@ struct Builder<'a> {
     used_args: Vec<String>,
 }
 
+/// docker's default PATH on Linux (system.DefaultPathEnv).
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 fn short(id: &str) -> &str {
     let h = id.strip_prefix("sha256:").unwrap_or(id);
     &h[..h.len().min(12)]
@@ -250,6 +253,16 @@ impl<'a> Builder<'a> {
                 }
             }
         };
+        // docker's beginStage: a stage without PATH gets the default one.
+        let mut env = env_pairs(&st.cfg);
+        if !env.iter().any(|(k, _)| k == "PATH") {
+            env.push(("PATH".into(), DEFAULT_PATH.into()));
+            st.cfg["config"]["Env"] = json!(env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>());
+            st.image = None;
+        }
         let _ = writeln!(
             self.out,
             " ---> {}",

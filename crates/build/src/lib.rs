@@ -25,7 +25,8 @@ pub use builder::{build, Options};
 #[error("{msg}")]
 pub struct BuildError {
     pub msg: String,
-    /// docker build's exit code (1 for every failure, as docker's CLI returns).
+    /// docker build's exit code: 1, or a failing `RUN`'s own code (as docker 20.10's
+    /// classic builder exits).
     pub code: i32,
 }
 

@@ -87,11 +87,15 @@ fn run_created(
     let code = attach::attach_with_hook(started.sock, false, false, true, &[], Some(&record));
     match code {
         Some(0) => {}
+        // docker's classic builder exits with the command's own code.
         Some(n) => {
-            return Err(BuildError::msg(format!(
-                "The command '{}' returned a non-zero code: {n}",
-                s.argv.join(" ")
-            )))
+            return Err(BuildError {
+                msg: format!(
+                    "The command '{}' returned a non-zero code: {n}",
+                    s.argv.join(" ")
+                ),
+                code: n,
+            })
         }
         None => {
             return Err(BuildError::msg(format!(
