@@ -97,11 +97,17 @@ impl std::fmt::Display for CmdError {
     }
 }
 
-impl<E: std::error::Error> From<E> for CmdError {
+/// Any error exits 125 (hull's own failure, as docker's), except an engine error whose kind
+/// gives docker's code for it (126/127: the container's command could not be run).
+impl<E: std::error::Error + 'static> From<E> for CmdError {
     fn from(e: E) -> Self {
+        let code = match (&e as &dyn std::any::Any).downcast_ref::<hull_engine::Error>() {
+            Some(e) => e.exit_code(),
+            None => 125,
+        };
         CmdError {
             msg: e.to_string(),
-            code: 125,
+            code,
         }
     }
 }
