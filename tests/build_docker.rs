@@ -22,6 +22,14 @@ use std::process::Output;
 use docker_pair::{pair, stderr, stdout, IMAGE};
 use hull_e2e::client_support::output_via_files;
 
+/// The tests take turns: `bad_input_...` checks that no container is left, which a build
+/// of another test running at that moment would break.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// `ENGINE build ARGS` (docker with the classic builder).
 fn build(engine: &str, args: &[&str]) -> Output {
     let p = pair();
@@ -226,6 +234,7 @@ fn tarball(dir: &Path, name: &str, files: &[(&str, &str)]) {
 
 #[test]
 fn dockerfiles_build_the_same_as_docker() {
+    let _turn = serial();
     let mut fails = Vec::new();
     // Every instruction and the tricky rules, one Dockerfile: ARG before FROM, ENV
     // expansion in COPY paths, --chown with names from the image's /etc/passwd, ADD of a
@@ -319,6 +328,7 @@ MAINTAINER someone
 
 #[test]
 fn heredoc_run_and_copy() {
+    let _turn = serial();
     // docker 20.10's classic builder has no heredocs (BuildKit's syntax): hull only.
     let dir = context(
         "heredoc",
@@ -362,6 +372,7 @@ fn image_id(engine: &str, image: &str) -> String {
 
 #[test]
 fn second_build_is_cached_and_a_change_invalidates_from_its_copy() {
+    let _turn = serial();
     let df = format!("FROM {IMAGE}\nCOPY one /one\nRUN echo ran >> /log\nCOPY two /two\nRUN cat /two > /seen\nENV A=b\n");
     let dir = context(
         "cache",
@@ -420,13 +431,16 @@ fn second_build_is_cached_and_a_change_invalidates_from_its_copy() {
 
 #[test]
 fn saved_build_loads_into_docker() {
+    let _turn = serial();
     let df = format!(
-        "FROM {IMAGE}\nRUN echo built-by-hull > /msg && rm /bin/ls\nCMD [\"cat\", \"/msg\"]\n"
+        "FROM {IMAGE}\nRUN echo loud && echo built-by-hull > /msg && rm /bin/ls\nCMD [\"cat\", \"/msg\"]\n"
     );
     let dir = context("save", &[("Dockerfile", df.as_str())]);
-    let o = build("hull", &["-t", "bt-save:1", dir.to_str().unwrap()]);
+    let o = build("hull", &["-q", "-t", "bt-save:1", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let p = pair();
+    // -q: the id alone, no step lines and no RUN output.
+    assert_eq!(stdout(&o), image_id("hull", "bt-save:1"));
     let tar = p.dir.join("bt-save.tar");
     let o = p.run("hull", &["save", "-o", tar.to_str().unwrap(), "bt-save:1"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -445,6 +459,7 @@ fn saved_build_loads_into_docker() {
 
 #[test]
 fn bad_input_fails_with_one_line_and_leaves_nothing() {
+    let _turn = serial();
     let p = pair();
     let cases: [(&str, String, &str); 5] = [
         (

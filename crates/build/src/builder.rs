@@ -33,6 +33,8 @@ pub struct Options {
     pub network: String,
     pub labels: Vec<(String, String)>,
     pub platform: Option<String>,
+    /// `-q`: `RUN` output is not shown either.
+    pub quiet: bool,
 }
 
 /// One stage's state so far.
@@ -507,6 +509,7 @@ impl<'a> Builder<'a> {
                             user,
                             workdir,
                             network: &net,
+                            quiet: b.o.quiet,
                         },
                         b.out,
                     )

@@ -25,6 +25,8 @@ pub struct Step<'a> {
     pub workdir: String,
     /// `none`, `host` or `default` (hull's default network).
     pub network: &'a str,
+    /// The command's output is not shown (`hull build -q`).
+    pub quiet: bool,
 }
 
 /// The network mode `RUN --network` / `hull build --network` asks for.
@@ -76,8 +78,13 @@ fn run_created(
     img: &hull_engine::image::ImageInfo,
     s: &Step<'_>,
 ) -> Result<Option<std::fs::File>, BuildError> {
+    let out = if s.quiet {
+        0
+    } else {
+        proto::WANT_STDOUT | proto::WANT_STDERR
+    };
     let at = Attach {
-        want: proto::WANT_STDOUT | proto::WANT_STDERR | proto::WANT_HOOK,
+        want: out | proto::WANT_HOOK,
         size: None,
     };
     let started = start::start_with_image(eng, c, at, Some(img))

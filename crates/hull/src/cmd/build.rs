@@ -99,6 +99,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         no_cache: a.no_cache,
         network: a.network.clone(),
         platform: a.platform.clone(),
+        quiet: a.quiet,
         ..Default::default()
     };
     for b in &a.build_arg {
