@@ -194,3 +194,61 @@ fn regex_of_glob(g: &str) -> Result<regex::Regex, BuildError> {
     re.push('$');
     regex::Regex::new(&re).map_err(|e| BuildError::msg(format!("COPY source {g}: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> (tempfile::TempDir, Context) {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("ctx");
+        std::fs::create_dir_all(d.join("src/sub")).unwrap();
+        std::fs::write(d.join("src/a.txt"), "a").unwrap();
+        std::fs::write(d.join("src/b.log"), "b").unwrap();
+        std::fs::write(d.join("src/sub/c.txt"), "c").unwrap();
+        std::fs::write(t.path().join("outside"), "secret").unwrap();
+        std::os::unix::fs::symlink(t.path().join("outside"), d.join("out-link")).unwrap();
+        std::os::unix::fs::symlink("src/a.txt", d.join("in-link")).unwrap();
+        std::fs::write(d.join(".dockerignore"), "**/*.log\n").unwrap();
+        let c = Context::dir(&d, None).unwrap();
+        (t, c)
+    }
+
+    fn rels(v: Vec<Source>) -> Vec<String> {
+        v.into_iter().map(|s| s.rel).collect()
+    }
+
+    #[test]
+    fn globs_and_ignore() {
+        let (_t, c) = ctx();
+        assert_eq!(rels(c.sources("src/*").unwrap()), ["src/a.txt", "src/sub"]);
+        assert_eq!(
+            rels(c.sources("./src/../src/a.txt").unwrap()),
+            ["src/a.txt"]
+        );
+        let e = c.sources("src/b.log").unwrap_err().msg;
+        assert!(
+            e.contains("excluded by .dockerignore: stat src/b.log"),
+            "{e}"
+        );
+        assert!(c.sources("nope").is_err());
+    }
+
+    #[test]
+    fn nothing_outside_is_read() {
+        let (_t, c) = ctx();
+        let e = c.sources("../outside").unwrap_err().msg;
+        assert!(
+            e.contains("forbidden path outside the build context: ../outside"),
+            "{e}"
+        );
+        let e = c.sources("out-link").unwrap_err().msg;
+        assert!(
+            e.contains("forbidden path outside the build context: out-link"),
+            "{e}"
+        );
+        let s = c.sources("in-link").unwrap();
+        assert!(s[0].host.ends_with("src/a.txt"));
+        assert!(Context::none().sources("x").is_err());
+    }
+}

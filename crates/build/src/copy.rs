@@ -424,3 +424,6 @@ fn unpack_into(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
