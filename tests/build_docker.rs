@@ -426,6 +426,24 @@ fn second_build_is_cached_and_a_change_invalidates_from_its_copy() {
         0,
         "{}",
         stdout(&after)
+    ); // image prune removes the untagged intermediate images, and their cache entries with them.
+    let o = pair().run("hull", &["image", "prune", "-f"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Every entry left names an image still stored.
+    for e in std::fs::read_dir(pair().dir.join("hull-root/build-cache")).unwrap() {
+        let id = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        let o = pair().run("hull", &["image", "inspect", id.trim()]);
+        assert!(
+            o.status.success(),
+            "a cache entry names a removed image {id}"
+        );
+    }
+    let pruned = build("hull", &["-t", "bt-cache:3", d]);
+    assert_eq!(
+        cached_steps(&stdout(&pruned)).0.len(),
+        0,
+        "{}",
+        stdout(&pruned)
     );
 }
 

@@ -61,6 +61,8 @@ struct Builder<'a> {
     o: &'a Options,
     ctx: &'a Context,
     escape: char,
+    /// The Dockerfile's name, for errors.
+    file: &'a str,
     out: &'a mut dyn Write,
     step: usize,
     total: usize,
@@ -112,6 +114,7 @@ pub fn build(
         o,
         ctx,
         escape: df.escape,
+        file: &df.file,
         out,
         step: 0,
         total,
@@ -203,7 +206,8 @@ impl<'a> Builder<'a> {
         is_target: bool,
     ) -> Result<String, BuildError> {
         self.step_line(&s.from.text);
-        let at = |e: String| BuildError::msg(format!("Dockerfile:{}: FROM: {e}", s.from.line));
+        let file = self.file;
+        let at = |e: String| BuildError::msg(format!("{file}:{}: FROM: {e}", s.from.line));
         if let Some(p) = &s.platform {
             platform_ok(&expand(p, self.escape, &globals.to_vec()).map_err(at)?)?;
         }
@@ -275,11 +279,12 @@ impl<'a> Builder<'a> {
             self.step_line(&raw.text);
             self.instr(&mut st, raw, ins, stages, i, images, globals)
                 .map_err(|e| {
-                    if e.msg.starts_with("Dockerfile") || e.msg.starts_with("The command") {
+                    if e.msg.starts_with(self.file) || e.msg.starts_with("The command") {
                         e
                     } else {
                         BuildError::msg(format!(
-                            "Dockerfile:{}: {}: {}",
+                            "{}:{}: {}: {}",
+                            self.file,
                             raw.line,
                             raw.keyword.to_ascii_uppercase(),
                             e.msg

@@ -42,6 +42,20 @@ impl Cache {
         std::fs::rename(&tmp, self.dir.join(key))
     }
 
+    /// Removes the entries whose image `exists` no longer finds (after `hull image prune`).
+    pub fn forget_missing(&self, exists: impl Fn(&str) -> bool) -> std::io::Result<()> {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return Ok(());
+        };
+        for e in rd.flatten() {
+            let id = std::fs::read_to_string(e.path()).unwrap_or_default();
+            if !exists(id.trim()) {
+                std::fs::remove_file(e.path())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes every entry; returns the image ids they named.
     pub fn prune(&self) -> std::io::Result<Vec<String>> {
         let mut ids = Vec::new();
@@ -75,6 +89,9 @@ mod tests {
         assert_eq!(c.get(&a), None);
         c.put(&a, "sha256:1").unwrap();
         assert_eq!(c.get(&a).as_deref(), Some("sha256:1"));
+        c.put("other", "sha256:2").unwrap();
+        c.forget_missing(|id| id == "sha256:1").unwrap();
+        assert_eq!(c.get("other"), None);
         assert_eq!(c.prune().unwrap(), vec!["sha256:1"]);
         assert_eq!(c.get(&a), None);
     }

@@ -240,6 +240,9 @@ fn prune_images(paths: &Paths, args: PruneArgs) -> CmdResult {
         return Ok(());
     }
     let pruned = prune_unused(paths, args.all)?;
+    // The build cache's entries for the images just removed go too.
+    let store = Store::open(&paths.root)?;
+    hull_build::cache::Cache::open(&paths.root).forget_missing(|id| store.resolve(id).is_ok())?;
     super::volume::print_pruned("Deleted Images:", &pruned.lines, pruned.bytes);
     Ok(())
 }
