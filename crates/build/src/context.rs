@@ -235,6 +235,22 @@ mod tests {
     }
 
     #[test]
+    fn dockerfile_own_ignore_file_wins() {
+        let (t, _) = ctx();
+        let d = t.path().join("ctx");
+        std::fs::write(d.join("app.Dockerfile"), "FROM x\n").unwrap();
+        std::fs::write(d.join("app.Dockerfile.dockerignore"), "src/a.txt\n").unwrap();
+        let c = Context::dir(&d, Some(&d.join("app.Dockerfile"))).unwrap();
+        assert!(c.ignored("src/a.txt"));
+        assert!(
+            !c.ignored("src/b.log"),
+            "the context's .dockerignore is not read then"
+        );
+        let c = Context::dir(&d, Some(&d.join("Dockerfile"))).unwrap();
+        assert!(c.ignored("src/b.log") && !c.ignored("src/a.txt"));
+    }
+
+    #[test]
     fn nothing_outside_is_read() {
         let (_t, c) = ctx();
         let e = c.sources("../outside").unwrap_err().msg;
