@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use hull_engine::container::create::{self, Request};
 use hull_engine::container::start::{self, Attach};
 use hull_engine::container::{attach, changes, remove};
-use hull_engine::ocirt::callback;
 use hull_engine::{Engine, RunConfig};
 use hull_monitor::proto;
 
@@ -90,7 +89,7 @@ fn run_created(
     let started = start::start_with_image(eng, c, at, Some(img))
         .map_err(|e| BuildError::msg(format!("RUN {}: {e}", s.argv.join(" "))))?;
     let id = c.id.clone();
-    let record = |code: i32| callback::exited(eng, &id, code);
+    let record = |code: i32| eng.record_exited(&id, code);
     let code = attach::attach_with_hook(started.sock, false, false, true, &[], Some(&record));
     match code {
         Some(0) => {}

@@ -34,8 +34,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     }
     let ids = hull_build::cache::Cache::open(&paths.root).prune()?;
     let mut store = hull_image::Store::open(&paths.root)?;
-    let conn = hull_engine::state::open(&paths.db())?;
-    let used = hull_engine::container::prune::images_in_use(&conn)?;
+    let used = super::state_engine(paths)?.images_in_use()?;
     let mut lines = Vec::new();
     let mut bytes = 0;
     for id in ids {
