@@ -454,11 +454,23 @@ fn saved_build_loads_into_docker() {
         "FROM {IMAGE}\nRUN echo loud && echo built-by-hull > /msg && rm /bin/ls\nCMD [\"cat\", \"/msg\"]\n"
     );
     let dir = context("save", &[("Dockerfile", df.as_str())]);
-    let o = build("hull", &["-q", "-t", "bt-save:1", dir.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let p = pair();
-    // -q: the id alone, no step lines and no RUN output.
+    let iid = p.dir.join("bt-save.iid");
+    let o = build(
+        "hull",
+        &[
+            "-q",
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "-t",
+            "bt-save:1",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // -q: the id alone, no step lines and no RUN output; --iidfile: the same id.
     assert_eq!(stdout(&o), image_id("hull", "bt-save:1"));
+    assert_eq!(std::fs::read_to_string(&iid).unwrap(), stdout(&o));
     let tar = p.dir.join("bt-save.tar");
     let o = p.run("hull", &["save", "-o", tar.to_str().unwrap(), "bt-save:1"]);
     assert!(o.status.success(), "{}", stderr(&o));
