@@ -126,7 +126,9 @@ for ctx in small multi; do
     for i in $(seq "$N"); do
       cold+=("$(time_one "$b" "$c" --no-cache)")
       warm+=("$(time_one "$b" "$c")")
-      if [[ $ctx == small ]]; then echo "change $i" >"$c/files/d3/f300"; else echo "change $i" >"$c/input"; fi
+      # Content no builder has seen (each builder's cold run saw the one before).
+      f=$c/input; [[ $ctx == small ]] && f=$c/files/d3/f300
+      echo "change $b $i $(date +%s%N)" >"$f"
       changed+=("$(time_one "$b" "$c")")
     done
     res[$ctx,$b,cold]=$(median "${cold[@]}")
