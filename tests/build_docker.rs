@@ -221,7 +221,8 @@ fn tarball(dir: &Path, name: &str, files: &[(&str, &str)]) {
         std::fs::write(src.join(p), c).unwrap();
     }
     let st = std::process::Command::new("tar")
-        .args(["--owner=1000", "--group=1000", "--numeric-owner", "-czf"])
+        .args(["--owner=1000", "--group=1000", "--numeric-owner"])
+        .arg(if name.ends_with(".gz") { "-czf" } else { "-cf" })
         .arg(dir.join(name))
         .arg("-C")
         .arg(&src)
@@ -252,6 +253,8 @@ COPY $SRC/ ./
 COPY --chown=user:user ${{SRC}}/a.txt /owned/
 COPY --chown=1000 top.txt /owned-num/top.txt
 ADD data.tar.gz /unpacked/
+ADD plain.tar /plain
+COPY src/*.txt top.* /globbed/
 RUN echo "$GREETING $MODE" > $OUT && rm /bin/vi && mkdir -p /made && echo x > /made/f
 RUN ["sh", "-c", "rm -rf /unpacked/sub && touch /work/deep/new"]
 
@@ -267,7 +270,8 @@ STOPSIGNAL SIGINT
 HEALTHCHECK --interval=5s --retries=2 CMD true
 ENTRYPOINT ["/bin/sh", "-c"]
 CMD ["echo hi"]
-ONBUILD RUN echo triggered
+ONBUILD ENV TRIGGERED=yes
+ONBUILD COPY f /home/user/
 MAINTAINER someone
 "#
     );
@@ -300,11 +304,25 @@ MAINTAINER someone
         "data.tar.gz",
         &[("one", "1\n"), ("sub/two", "2\n"), ("three/four", "4\n")],
     );
+    tarball(&dir, "plain.tar", &[("p/q", "q\n")]);
     fails.extend(same_build(
         "bt-all:1",
         &dir,
         &["--build-arg", "GREETING=hey"],
     ));
+    // A child of it: its ONBUILD triggers run (an ENV, a COPY from the child's context);
+    // what its RUN writes into the inherited VOLUME is not kept.
+    let child = context(
+        "child",
+        &[
+            (
+                "Dockerfile",
+                "FROM bt-all:1\nUSER root\nRUN ls /home/user/f && echo lost > /data/x\n",
+            ),
+            ("f", "from the child\n"),
+        ],
+    );
+    fails.extend(same_build("bt-child:1", &child, &[]));
     // The first stage alone (--target), and scratch with a single COPY.
     fails.extend(same_build("bt-stage:1", &dir, &["--target", "build"]));
     let dir = context(

@@ -515,6 +515,10 @@ impl<'a> Builder<'a> {
                             workdir,
                             network: &net,
                             quiet: b.o.quiet,
+                            volumes: st.cfg["config"]["Volumes"]
+                                .as_object()
+                                .map(|m| m.keys().cloned().collect())
+                                .unwrap_or_default(),
                         },
                         b.out,
                     )

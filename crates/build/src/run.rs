@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use hull_engine::container::config::MountSpec;
 use hull_engine::container::create::{self, Request};
 use hull_engine::container::start::{self, Attach};
 use hull_engine::container::{attach, changes, remove};
@@ -26,6 +27,9 @@ pub struct Step<'a> {
     pub network: &'a str,
     /// The command's output is not shown (`hull build -q`).
     pub quiet: bool,
+    /// The image's `VOLUME`s: anonymous volumes while the step runs, as docker mounts them,
+    /// so what the command writes there is not in the layer (only the mount point is).
+    pub volumes: Vec<String>,
 }
 
 /// The network mode `RUN --network` / `hull build --network` asks for.
@@ -52,6 +56,15 @@ pub fn run(
         user: s.user.clone(),
         working_dir: s.workdir.clone(),
         network_mode: network_mode(s.network)?,
+        mounts: s
+            .volumes
+            .iter()
+            .map(|t| MountSpec {
+                kind: "volume".into(),
+                target: t.clone(),
+                ..Default::default()
+            })
+            .collect(),
         ..Default::default()
     };
     let req = Request {
