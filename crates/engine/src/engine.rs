@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use crate::{container, db, Paths};
+use crate::{container, state, Paths};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Db(#[from] db::DbError),
+    Db(#[from] state::DbError),
     #[error(transparent)]
     Container(#[from] container::ContainerError),
     #[error("store {root}: {source}")]
@@ -24,11 +24,11 @@ pub enum EngineError {
 
 pub struct Engine {
     pub paths: Paths,
-    pub conn: Connection,
+    pub(crate) conn: Connection,
     /// The OCI runtime binary (runc's CLI).
     pub runtime: PathBuf,
-    /// --cgroup-manager/HULL_CGROUP_MANAGER; None: the host's default (crate::cgroup).
-    pub cgroup_manager: Option<crate::cgroup::CgroupManager>,
+    /// --cgroup-manager/HULL_CGROUP_MANAGER; None: the host's default (crate::container::cgroup).
+    pub cgroup_manager: Option<crate::container::cgroup::CgroupManager>,
 }
 
 impl Engine {
@@ -39,7 +39,7 @@ impl Engine {
             root: paths.root.display().to_string(),
             source,
         })?;
-        let conn = db::open(&paths.db())?;
+        let conn = state::open(&paths.db())?;
         container::init(&conn)?;
         let runtime = match runtime {
             Some(r) if !r.as_os_str().is_empty() => r,
@@ -53,24 +53,44 @@ impl Engine {
         })
     }
 
+    /// Opens the state for verbs that never run a container (volumes, networks, images):
+    /// as `open`, but a runtime binary that cannot be found is no error (`hullrt` from PATH
+    /// is named for a verb that would need it).
+    pub fn open_state(paths: Paths, runtime: Option<PathBuf>) -> Result<Engine, EngineError> {
+        let runtime = match runtime {
+            Some(r) if !r.as_os_str().is_empty() => Some(r),
+            _ => find_binary("hullrt").ok(),
+        };
+        Engine::open(
+            paths,
+            Some(runtime.unwrap_or_else(|| PathBuf::from("hullrt"))),
+        )
+    }
+
     /// The cgroup manager new containers and pods get.
-    pub fn cgroup_manager(&self) -> crate::cgroup::CgroupManager {
+    pub fn cgroup_manager(&self) -> crate::container::cgroup::CgroupManager {
         self.cgroup_manager
-            .unwrap_or_else(crate::cgroup::CgroupManager::host_default)
+            .unwrap_or_else(crate::container::cgroup::CgroupManager::host_default)
     }
 
     /// A container by name or id, with its status checked against the kernel.
     pub fn lookup(&self, key: &str) -> Result<container::Container, container::ContainerError> {
         let mut c = container::lookup(&self.conn, key)?;
-        crate::reconcile::reconcile(self, &mut c);
+        crate::container::reconcile::reconcile(self, &mut c);
         Ok(c)
+    }
+
+    /// Every container as stored, statuses not checked (for a report that must work without
+    /// the runtime).
+    pub fn list_stored(&self) -> Result<Vec<container::Container>, container::ContainerError> {
+        container::list(&self.conn)
     }
 
     /// Every container, statuses checked.
     pub fn list(&self) -> Result<Vec<container::Container>, container::ContainerError> {
         let mut all = container::list(&self.conn)?;
         for c in &mut all {
-            crate::reconcile::reconcile(self, c);
+            crate::container::reconcile::reconcile(self, c);
         }
         Ok(all)
     }

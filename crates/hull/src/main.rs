@@ -32,8 +32,8 @@ pub struct Cli {
     /// The cgroup manager of new containers and pods: systemd or cgroupfs; default systemd
     /// where systemd is PID 1 on a cgroup v2 host, else cgroupfs.
     #[arg(long = "cgroup-manager", global = true, env = "HULL_CGROUP_MANAGER",
-          value_parser = hull_engine::cgroup::CgroupManager::parse)]
-    cgroup_manager: Option<hull_engine::cgroup::CgroupManager>,
+          value_parser = hull_engine::container::cgroup::CgroupManager::parse)]
+    cgroup_manager: Option<hull_engine::container::cgroup::CgroupManager>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -111,6 +111,10 @@ enum Cmd {
     Container(cmd::container::Args),
     /// Make an image of a container's changes.
     Commit(cmd::commit::Args),
+    /// Build an image from a Dockerfile.
+    Build(cmd::build::Args),
+    /// Manage the build cache.
+    Builder(cmd::builder::Args),
     /// Show a container's changes to its image.
     Diff(cmd::diff::Args),
     /// Write a container's filesystem as a tar.
@@ -190,7 +194,7 @@ fn main() {
         Cmd::InternalHook(a) => cmd::hook::exec(&paths, a),
         Cmd::InternalClock(a) => cmd::clock::internal(a),
         Cmd::InternalDrain => {
-            hull_engine::exec::drain_stdin();
+            hull_engine::container::exec::drain_stdin();
             Ok(())
         }
         Cmd::Network(a) => cmd::network::exec(&paths, a),
@@ -198,6 +202,8 @@ fn main() {
         Cmd::Kube(a) => cmd::kube::exec(&paths, a),
         Cmd::Container(a) => cmd::container::exec(&paths, a),
         Cmd::Commit(a) => cmd::commit::exec(&paths, a),
+        Cmd::Build(a) => cmd::build::exec(&paths, a),
+        Cmd::Builder(a) => cmd::builder::exec(&paths, a),
         Cmd::Diff(a) => cmd::diff::exec(&paths, a),
         Cmd::Export(a) => cmd::export::exec(&paths, a),
         Cmd::History(a) => cmd::history::exec(&paths, a),

@@ -15,6 +15,7 @@
 
 mod archive;
 mod blobs;
+mod built;
 mod check;
 mod commit;
 pub mod db;

@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod host;
 pub mod lease;
 pub mod ports;
+pub mod verbs;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -18,7 +19,7 @@ use hull_net::ipam::{self, IpamError, Subnet};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
-use crate::{timefmt, Paths};
+use crate::{time::timefmt, Paths};
 
 /// The default network's name, docker's (its bridge device is `hull0`, as docker's is
 /// `docker0`).

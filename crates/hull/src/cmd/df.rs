@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use hull_engine::timefmt::{human_size, human_size_prec};
-use hull_engine::{format, prune, volume, Paths, Status};
+use hull_engine::time::timefmt::{human_size, human_size_prec};
+use hull_engine::{container::prune, format, volume, Paths, Status};
 use hull_image::Store;
 use serde_json::{json, Value};
 
@@ -31,7 +31,7 @@ fn reclaimable(part: u64, total: u64) -> String {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let store = Store::open(&paths.root)?;
-    let used = prune::images_in_use(&eng.conn)?;
+    let used = eng.images_in_use()?;
     // Images: each layer counted once in the total; an image's shared size is that of its
     // layers another image has too; docker's reclaimable is the total less what the used
     // images hold alone.
@@ -88,9 +88,9 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     }
     let mut vol_rows = Vec::new();
     let (mut vol_total, mut vol_idle, mut active_vols) = (0, 0, 0);
-    for v in volume::list(&eng.conn)? {
+    for v in eng.volume_list()? {
         let size = volume::dir_size(&v.mountpoint);
-        let links = volume::users(&eng.conn, &v.name)?.len();
+        let links = eng.volume_users(&v.name)?.len();
         vol_total += size;
         if links > 0 {
             active_vols += 1;
@@ -183,7 +183,7 @@ fn verbose(
         };
         for (repo, tag) in tags {
             img.push(json!({"Repository": repo, "Tag": tag, "ID": short,
-                "CreatedSince": hull_engine::timefmt::ago(s.created.as_deref().unwrap_or("")),
+                "CreatedSince": hull_engine::time::timefmt::ago(s.created.as_deref().unwrap_or("")),
                 "Size": h3(*size), "SharedSize": h3(*shared),
                 "UniqueSize": h3(size - shared), "Containers": users}));
         }
@@ -194,7 +194,7 @@ fn verbose(
     let ctr: Vec<Value> = ctrs
         .iter()
         .map(|(c, rw)| {
-            let mut v = hull_engine::inspect::ps_row(c);
+            let mut v = hull_engine::container::inspect::ps_row(c);
             v["LocalVolumes"] = json!(c
                 .config
                 .mounts

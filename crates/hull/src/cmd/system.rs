@@ -3,7 +3,7 @@
 //! container uses (docker 23's rule: named volumes are never pruned here).
 
 use clap::Subcommand;
-use hull_engine::{remove, volume, Engine, Paths, Status};
+use hull_engine::{container::remove, volume, Engine, Paths, Status};
 
 use super::{CmdError, CmdResult};
 
@@ -85,7 +85,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
         }
         println!();
     }
-    let networks = hull_engine::network::prune(&eng.conn, paths)?;
+    let networks = eng.network_prune()?;
     if !networks.is_empty() {
         println!("Deleted Networks:");
         for n in &networks {
@@ -94,7 +94,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
         println!();
     }
     if args.volumes {
-        let pruned = volume::prune(&eng.conn, paths, false, &|_| false)?;
+        let pruned = eng.volume_prune(false, &|_| false)?;
         total += pruned.bytes;
         if !pruned.names.is_empty() {
             println!("Deleted Volumes:");
@@ -104,7 +104,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
             println!();
         }
     }
-    let images = super::image::prune_unused(paths, args.all)?;
+    let images = eng.image_prune(args.all)?;
     total += images.bytes;
     if !images.lines.is_empty() {
         println!("Deleted Images:");
@@ -115,7 +115,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
     }
     println!(
         "Total reclaimed space: {}",
-        hull_engine::timefmt::human_size(total)
+        hull_engine::time::timefmt::human_size(total)
     );
     Ok(())
 }

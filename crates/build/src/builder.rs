@@ -1,0 +1,743 @@
+//! The builder: runs the stages a target needs, one instruction a step, printing docker's
+//! classic progress (`Step 2/5 : RUN ...`, ` ---> Using cache`, ` ---> 0123456789ab`).
+//!
+//! A stage's state is the image config and layers so far. An image is stored only where
+//! one is needed (before a `RUN`, after a step that adds a layer, at the end of a stage);
+//! the cache maps each step's chained key to such an image, so a build with nothing changed
+//! runs nothing and ends on the very image id of the build before.
+
+use std::io::Write;
+
+use hull_engine::Engine;
+use hull_image::layers::LayerInfo;
+use serde_json::{json, Value};
+
+use crate::cache::{chain, Cache};
+use crate::config::{self, env_pairs, StageVars};
+use crate::context::Context;
+use crate::copy::{self, Plan};
+use crate::lex::{expand, Vars};
+use crate::parse::{CopyArgs, CopySource, Dockerfile, Instr, RawInstr};
+use crate::stages::{self, Stage};
+use crate::view::{self, View};
+use crate::{run, BuildError};
+
+/// `hull build`'s options (the CLI's flags).
+#[derive(Debug, Default)]
+pub struct Options {
+    pub tags: Vec<String>,
+    pub build_args: Vec<(String, String)>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    /// `none`, `host`, `default` (or empty: default).
+    pub network: String,
+    pub labels: Vec<(String, String)>,
+    pub platform: Option<String>,
+    /// `-q`: `RUN` output is not shown either.
+    pub quiet: bool,
+}
+
+/// One stage's state so far.
+struct State {
+    cfg: Value,
+    layers: Vec<LayerInfo>,
+    /// The stored image matching `cfg` and `layers`, when one is.
+    image: Option<String>,
+    key: String,
+    /// Declared build args with their values, in order.
+    args: Vec<(String, String)>,
+    shell: Vec<String>,
+    cmd_set: bool,
+}
+
+/// Writes a step's layer (a tar in a temp file), or none when nothing changed.
+type MakeLayer<'m, 'b> =
+    dyn FnMut(&mut Builder<'b>, &mut State) -> Result<Option<std::fs::File>, BuildError> + 'm;
+
+struct Builder<'a> {
+    eng: &'a Engine,
+    store: hull_image::Store,
+    cache: Cache,
+    o: &'a Options,
+    ctx: &'a Context,
+    escape: char,
+    /// The Dockerfile's name, for errors.
+    file: &'a str,
+    out: &'a mut dyn Write,
+    step: usize,
+    total: usize,
+    used_args: Vec<String>,
+}
+
+/// docker's default PATH on Linux (system.DefaultPathEnv).
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn short(id: &str) -> &str {
+    let h = id.strip_prefix("sha256:").unwrap_or(id);
+    &h[..h.len().min(12)]
+}
+
+fn platform_ok(p: &str) -> Result<(), BuildError> {
+    match p {
+        "linux/amd64" | "linux/x86_64" | "amd64" => Ok(()),
+        other => Err(BuildError::msg(format!(
+            "--platform {other}: hull builds linux/amd64 only"
+        ))),
+    }
+}
+
+/// Builds `df` with `ctx`; returns the image id (`sha256:...`).
+pub fn build(
+    eng: &Engine,
+    df: &Dockerfile,
+    ctx: &Context,
+    o: &Options,
+    out: &mut dyn Write,
+) -> Result<String, BuildError> {
+    if let Some(p) = &o.platform {
+        platform_ok(p)?;
+    }
+    let (globals, stages) = stages::split(df);
+    let target = stages::target(&stages, o.target.as_deref())?;
+    let need = stages::needed(&stages, target);
+    let total = stages
+        .iter()
+        .zip(&need)
+        .filter(|(_, n)| **n)
+        .map(|(s, _)| 1 + s.instrs.len())
+        .sum::<usize>()
+        + usize::from(!o.labels.is_empty());
+    let mut b = Builder {
+        eng,
+        store: hull_image::Store::open(&eng.paths.root)?,
+        cache: Cache::open(&eng.paths.root),
+        o,
+        ctx,
+        escape: df.escape,
+        file: &df.file,
+        out,
+        step: 0,
+        total,
+        used_args: Vec::new(),
+    };
+    let mut global_args: Vec<(String, String)> = Vec::new();
+    for (_, ins) in &globals {
+        if let Instr::Arg(list) = ins {
+            for (k, default) in list {
+                let v = b.arg_value(k, default.as_deref(), &global_args, &[])?;
+                if let Some(v) = v {
+                    global_args.retain(|(x, _)| x != k);
+                    global_args.push((k.clone(), v));
+                }
+            }
+        }
+    }
+    let mut images: Vec<Option<String>> = vec![None; stages.len()];
+    for (i, s) in stages.iter().enumerate() {
+        if !need[i] {
+            continue;
+        }
+        let id = b.stage(&stages, i, s, &images, &global_args, i == target)?;
+        images[i] = Some(id);
+    }
+    let id = images[target].clone().expect("target built");
+    let unused: Vec<&str> = o
+        .build_args
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !b.used_args.iter().any(|u| u == k))
+        .collect();
+    if !unused.is_empty() {
+        let _ = writeln!(
+            b.out,
+            "[Warning] One or more build-args [{}] were not consumed",
+            unused.join(" ")
+        );
+    }
+    let _ = writeln!(b.out, "Successfully built {}", short(&id));
+    for t in &o.tags {
+        b.store.tag(&id, t)?;
+        let _ = writeln!(b.out, "Successfully tagged {t}");
+    }
+    Ok(id)
+}
+
+impl<'a> Builder<'a> {
+    fn step_line(&mut self, raw: &str) {
+        self.step += 1;
+        let _ = writeln!(self.out, "Step {}/{} : {raw}", self.step, self.total);
+        let _ = self.out.flush();
+    }
+
+    fn build_arg(&mut self, k: &str) -> Option<String> {
+        let v = self.o.build_args.iter().rev().find(|(x, _)| x == k)?;
+        if !self.used_args.iter().any(|u| u == k) {
+            self.used_args.push(k.to_string());
+        }
+        Some(v.1.clone())
+    }
+
+    /// An `ARG`'s value: `--build-arg`, else its default (expanded), else the global one.
+    fn arg_value(
+        &mut self,
+        k: &str,
+        default: Option<&str>,
+        scope: &[(String, String)],
+        globals: &[(String, String)],
+    ) -> Result<Option<String>, BuildError> {
+        if let Some(v) = self.build_arg(k) {
+            return Ok(Some(v));
+        }
+        match default {
+            Some(d) => Ok(Some(
+                expand(d, self.escape, &scope.to_vec()).map_err(BuildError::msg)?,
+            )),
+            None => Ok(Vars::get(globals, k)),
+        }
+    }
+
+    fn stage(
+        &mut self,
+        stages: &[Stage<'_>],
+        i: usize,
+        s: &Stage<'_>,
+        images: &[Option<String>],
+        globals: &[(String, String)],
+        is_target: bool,
+    ) -> Result<String, BuildError> {
+        self.step_line(&s.from.text);
+        let file = self.file;
+        let at = |e: String| BuildError::msg(format!("{file}:{}: FROM: {e}", s.from.line));
+        if let Some(p) = &s.platform {
+            platform_ok(&expand(p, self.escape, &globals.to_vec()).map_err(at)?)?;
+        }
+        let name = expand(&s.image, self.escape, &globals.to_vec()).map_err(at)?;
+        let base = if name.eq_ignore_ascii_case("scratch") {
+            None
+        } else if let Some(j) = stages::find(stages, &name, i) {
+            Some(
+                images[j]
+                    .clone()
+                    .ok_or_else(|| at(format!("stage {name} was not built")))?,
+            )
+        } else {
+            let img = hull_engine::image::resolve(&self.eng.paths, &name).map_err(|e| {
+                at(format!("{e} (hull build takes base images from hull's store: hull pull or hull load it first)"))
+            })?;
+            Some(img.id)
+        };
+        let mut st = match &base {
+            None => State {
+                cfg: json!({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []}),
+                layers: Vec::new(),
+                image: None,
+                key: chain("", "scratch"),
+                args: Vec::new(),
+                shell: vec!["/bin/sh".into(), "-c".into()],
+                cmd_set: false,
+            },
+            Some(id) => {
+                let img = self.store.resolve(id)?;
+                let cfg: Value = serde_json::from_slice(&img.config_raw)
+                    .map_err(|e| at(format!("image {name}: config: {e}")))?;
+                let shell = cfg["config"]["Shell"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+                State {
+                    cfg,
+                    layers: self.store.layers_of(Some(id))?,
+                    image: Some(img.id.clone()),
+                    key: chain("", &img.id),
+                    args: Vec::new(),
+                    shell,
+                    cmd_set: false,
+                }
+            }
+        };
+        // docker's beginStage: a stage without PATH gets the default one.
+        let mut env = env_pairs(&st.cfg);
+        if !env.iter().any(|(k, _)| k == "PATH") {
+            env.push(("PATH".into(), DEFAULT_PATH.into()));
+            st.cfg["config"]["Env"] = json!(env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>());
+            st.image = None;
+        }
+        let _ = writeln!(
+            self.out,
+            " ---> {}",
+            base.as_deref().map(short).unwrap_or("scratch")
+        );
+        self.onbuild(&mut st, stages, i, images)?;
+        for (raw, ins) in &s.instrs {
+            self.step_line(&raw.text);
+            self.instr(&mut st, raw, ins, stages, i, images, globals)
+                .map_err(|e| {
+                    if e.msg.starts_with(self.file) || e.msg.starts_with("The command") {
+                        e
+                    } else {
+                        BuildError::msg(format!(
+                            "{}:{}: {}: {}",
+                            self.file,
+                            raw.line,
+                            raw.keyword.to_ascii_uppercase(),
+                            e.msg
+                        ))
+                    }
+                })?;
+        }
+        if is_target && !self.o.labels.is_empty() {
+            let text = self
+                .o
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k:?}='{v}'"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.step_line(&format!("LABEL {text}"));
+            for (k, v) in &self.o.labels {
+                let c = &mut st.cfg["config"];
+                if !c["Labels"].is_object() {
+                    c["Labels"] = json!({});
+                }
+                c["Labels"][k] = json!(v);
+            }
+            self.meta(&mut st, &format!("LABEL {text}"));
+        }
+        self.materialize(&mut st)
+    }
+
+    /// The base image's `ONBUILD` triggers run first, then are dropped from the config.
+    fn onbuild(
+        &mut self,
+        st: &mut State,
+        stages: &[Stage<'_>],
+        i: usize,
+        images: &[Option<String>],
+    ) -> Result<(), BuildError> {
+        let triggers: Vec<String> = st.cfg["config"]["OnBuild"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if triggers.is_empty() {
+            return Ok(());
+        }
+        st.cfg["config"]["OnBuild"] = Value::Null;
+        let _ = writeln!(
+            self.out,
+            "# Executing {} build trigger{}",
+            triggers.len(),
+            if triggers.len() == 1 { "" } else { "s" }
+        );
+        let src = format!("FROM scratch\n{}\n", triggers.join("\n"));
+        let df = Dockerfile::parse("ONBUILD", &src)?;
+        for (raw, ins) in &df.instrs[1..] {
+            self.instr(st, raw, ins, stages, i, images, &[])?;
+        }
+        Ok(())
+    }
+
+    fn vars<'b>(&self, st: &'b State) -> StageVars<'b> {
+        StageVars {
+            env: env_pairs(&st.cfg),
+            args: &st.args,
+        }
+    }
+
+    fn history(&self, st: &mut State, created_by: String, empty: bool) {
+        let mut h =
+            json!({"created": hull_engine::time::nanotime::now_nanos(), "created_by": created_by});
+        if empty {
+            h["empty_layer"] = json!(true);
+        }
+        if !st.cfg["history"].is_array() {
+            st.cfg["history"] = json!([]);
+        }
+        st.cfg["history"].as_array_mut().expect("array").push(h);
+    }
+
+    /// A step that changes only the config: a history entry, and the key chained over the
+    /// config it leaves (so a changed build arg in `ENV A=$V` is a different key).
+    fn meta(&mut self, st: &mut State, text: &str) {
+        self.history(st, format!("/bin/sh -c #(nop)  {text}"), true);
+        let what = format!("{}\n{}", st.cfg["config"], st.cfg["author"]);
+        st.key = chain(&st.key, &what);
+        st.image = None;
+    }
+
+    fn adopt(&mut self, st: &mut State, id: &str) -> Result<bool, BuildError> {
+        let Ok(img) = self.store.resolve(id) else {
+            return Ok(false);
+        };
+        st.cfg = serde_json::from_slice(&img.config_raw)
+            .map_err(|e| BuildError::msg(format!("cached image {id}: config: {e}")))?;
+        st.layers = self.store.layers_of(Some(&img.id))?;
+        st.image = Some(img.id);
+        Ok(true)
+    }
+
+    fn cached(&mut self, st: &mut State, key: &str) -> Result<bool, BuildError> {
+        if self.o.no_cache {
+            return Ok(false);
+        }
+        match self.cache.get(key) {
+            Some(id) => self.adopt(st, &id),
+            None => Ok(false),
+        }
+    }
+
+    /// The stored image of the state so far (from the cache, or committed now).
+    fn materialize(&mut self, st: &mut State) -> Result<String, BuildError> {
+        if let Some(id) = &st.image {
+            return Ok(id.clone());
+        }
+        let key = st.key.clone();
+        if self.cached(st, &key)? {
+            return Ok(st.image.clone().expect("adopted"));
+        }
+        st.cfg["rootfs"] = json!({"type": "layers", "diff_ids": st.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()});
+        st.cfg["created"] = json!(hull_engine::time::nanotime::now_nanos());
+        let bytes = serde_json::to_vec(&st.cfg).expect("json");
+        let id = self.store.commit_built(&bytes, &st.layers, &[])?;
+        let _ = self.cache.put(&key, &id);
+        st.image = Some(id.clone());
+        Ok(id)
+    }
+
+    /// A step that may add a layer: a cache hit adopts the image; otherwise `make` writes
+    /// the layer (or none), which is stored with its history entry as a new image.
+    fn layer_step(
+        &mut self,
+        st: &mut State,
+        step_key: &str,
+        created_by: String,
+        make: &mut MakeLayer<'_, 'a>,
+    ) -> Result<(), BuildError> {
+        let key = chain(&st.key, step_key);
+        if self.cached(st, &key)? {
+            st.key = key;
+            let id = st.image.clone().expect("adopted");
+            let _ = writeln!(self.out, " ---> Using cache\n ---> {}", short(&id));
+            return Ok(());
+        }
+        let layer = make(self, st)?;
+        match layer {
+            Some(mut f) => {
+                let l = self.store.add_build_layer(&mut f, "build step")?;
+                st.layers.push(l);
+                self.history(st, created_by, false);
+            }
+            None => self.history(st, created_by, true),
+        }
+        st.image = None;
+        st.key = key;
+        let id = self.materialize(st)?;
+        let _ = writeln!(self.out, " ---> {}", short(&id));
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn instr(
+        &mut self,
+        st: &mut State,
+        raw: &RawInstr,
+        ins: &Instr,
+        stages: &[Stage<'_>],
+        i: usize,
+        images: &[Option<String>],
+        globals: &[(String, String)],
+    ) -> Result<(), BuildError> {
+        match ins {
+            Instr::Arg(list) => {
+                for (k, default) in list {
+                    let scope: Vec<(String, String)> = {
+                        let v = self.vars(st);
+                        let mut all = st.args.clone();
+                        all.extend(v.env);
+                        all
+                    };
+                    if let Some(v) = self.arg_value(k, default.as_deref(), &scope, globals)? {
+                        st.args.retain(|(x, _)| x != k);
+                        st.args.push((k.clone(), v));
+                    }
+                }
+                let text = raw.text.clone();
+                self.meta(st, &text);
+                let args = format!("{:?}", st.args);
+                st.key = chain(&st.key, &args);
+            }
+            Instr::Run { cmd, network } => {
+                let argv = cmd.argv(&st.shell);
+                let net = network.clone().unwrap_or_else(|| self.o.network.clone());
+                let env = env_pairs(&st.cfg);
+                let mut full: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let extra: Vec<String> = st
+                    .args
+                    .iter()
+                    .filter(|(k, _)| !env.iter().any(|(e, _)| e == k))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                full.extend(extra.iter().cloned());
+                let prefix = if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!("|{} {} ", extra.len(), extra.join(" "))
+                };
+                let created_by = format!("{prefix}{}", argv.join(" "));
+                let step_key = format!(
+                    "RUN {}\n{net}",
+                    serde_json::to_string(&json!([prefix, argv])).expect("json")
+                );
+                self.layer_step(st, &step_key, created_by, &mut |b, st| {
+                    let image = b.materialize(st)?;
+                    let user = st.cfg["config"]["User"].as_str().unwrap_or("").to_string();
+                    let workdir = st.cfg["config"]["WorkingDir"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    run::run(
+                        b.eng,
+                        &run::Step {
+                            image: &image,
+                            argv: argv.clone(),
+                            env: full.clone(),
+                            user,
+                            workdir,
+                            network: &net,
+                            quiet: b.o.quiet,
+                            volumes: st.cfg["config"]["Volumes"]
+                                .as_object()
+                                .map(|m| m.keys().cloned().collect())
+                                .unwrap_or_default(),
+                        },
+                        b.out,
+                    )
+                })?;
+            }
+            Instr::Copy(c) => self.copy(st, c, false, stages, i, images)?,
+            Instr::Add(c) => self.copy(st, c, true, stages, i, images)?,
+            Instr::Workdir(_) => {
+                let vars = self.vars(st);
+                let mut shell = st.shell.clone();
+                let mut cmd_set = st.cmd_set;
+                let mut cfg = st.cfg.clone();
+                config::apply(&mut cfg, ins, &vars, self.escape, &mut shell, &mut cmd_set)
+                    .map_err(BuildError::msg)?;
+                st.cfg = cfg;
+                let dir = st.cfg["config"]["WorkingDir"]
+                    .as_str()
+                    .unwrap_or("/")
+                    .to_string();
+                let view = self.view(&st.layers)?;
+                let exists = view.resolve(&dir).is_dir();
+                let text = format!("WORKDIR {dir}");
+                if exists {
+                    self.meta(st, &text);
+                } else {
+                    // docker's classic builder makes the directory (root, 0755) in a layer.
+                    let mut plan = Plan::default();
+                    let root_of = view.root().to_path_buf();
+                    let ex = move |p: &str| root_of.join(p).symlink_metadata().is_ok();
+                    plan.add_dir(
+                        &dir,
+                        &copy::Opts {
+                            dest: &dir,
+                            dest_is_dir: true,
+                            owner: (0, 0),
+                            chmod: None,
+                            add: false,
+                            exists: &ex,
+                        },
+                    );
+                    let key = format!("{text}\n{}", st.cfg["config"]);
+                    self.layer_step(
+                        st,
+                        &key,
+                        format!("/bin/sh -c #(nop)  {text}"),
+                        &mut |b, _| b.write_plan(&plan),
+                    )?;
+                }
+            }
+            _ => {
+                let vars = self.vars(st);
+                let mut cmd_set = st.cmd_set;
+                let mut shell = st.shell.clone();
+                let mut cfg = st.cfg.clone();
+                config::apply(&mut cfg, ins, &vars, self.escape, &mut shell, &mut cmd_set)
+                    .map_err(BuildError::msg)?;
+                st.cfg = cfg;
+                st.shell = shell;
+                st.cmd_set = cmd_set;
+                let text = raw.text.clone();
+                self.meta(st, &text);
+            }
+        }
+        Ok(())
+    }
+
+    fn view(&self, layers: &[LayerInfo]) -> Result<View, BuildError> {
+        let dirs = self.store.layer_dirs(layers)?;
+        View::open(&dirs, &self.eng.paths.root.join("tmp"))
+    }
+
+    fn write_plan(&self, plan: &Plan) -> Result<Option<std::fs::File>, BuildError> {
+        let mut tmp = tempfile::tempfile_in(self.eng.paths.root.join("tmp"))
+            .map_err(|e| BuildError::msg(format!("layer temp file: {e}")))?;
+        plan.write(&mut tmp)?;
+        use std::io::Seek;
+        tmp.rewind()
+            .map_err(|e| BuildError::msg(format!("layer temp file: {e}")))?;
+        Ok(Some(tmp))
+    }
+
+    fn copy(
+        &mut self,
+        st: &mut State,
+        c: &CopyArgs,
+        add: bool,
+        stages: &[Stage<'_>],
+        i: usize,
+        images: &[Option<String>],
+    ) -> Result<(), BuildError> {
+        let kw = if add { "ADD" } else { "COPY" };
+        let vars = self.vars(st);
+        let x = |w: &str| expand(w, self.escape, &vars).map_err(BuildError::msg);
+        let cur = st.cfg["config"]["WorkingDir"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let dest_raw = x(&c.dest)?;
+        let mut dest = config::workdir(&cur, &dest_raw);
+        if (dest_raw.ends_with('/') || dest_raw == "." || dest_raw.ends_with("/.")) && dest != "/" {
+            dest.push('/');
+        }
+        let view = self.view(&st.layers)?;
+        let owner = match &c.chown {
+            Some(spec) => view::chown_ids(&view, &x(spec)?)?,
+            None => (0, 0),
+        };
+        let chmod = match &c.chmod {
+            Some(m) => Some(
+                u32::from_str_radix(&x(m)?, 8)
+                    .map_err(|_| BuildError::msg(format!("invalid --chmod {m}: an octal mode")))?,
+            ),
+            None => None,
+        };
+        let from_view = match &c.from {
+            None => None,
+            Some(f) => {
+                let f = x(f)?;
+                let id = match stages::find(stages, &f, i) {
+                    Some(j) => images[j].clone().ok_or_else(|| {
+                        BuildError::msg(format!("--from={f}: stage was not built"))
+                    })?,
+                    None => {
+                        hull_engine::image::resolve(&self.eng.paths, &f)
+                            .map_err(|e| BuildError::msg(format!("--from={f}: {e}")))?
+                            .id
+                    }
+                };
+                Some(self.view(&self.store.layers_of(Some(&id))?)?)
+            }
+        };
+        let root_of = view.root().to_path_buf();
+        let exists = move |p: &str| root_of.join(p).symlink_metadata().is_ok();
+        let dest_is_dir = view.resolve(&dest).is_dir();
+        let o = copy::Opts {
+            dest: &dest,
+            dest_is_dir,
+            owner,
+            chmod,
+            add,
+            exists: &exists,
+        };
+        let ctx = self.ctx;
+        let ignored = |r: &str| ctx.ignored(r);
+        let no_ignore = |_: &str| false;
+        let mut plan = Plan::default();
+        let mut srcs = Vec::new();
+        let mut inline = Vec::new();
+        for s in &c.srcs {
+            match s {
+                CopySource::Heredoc(h) => {
+                    let body = if h.expand {
+                        x(&h.content)?
+                    } else {
+                        h.content.clone()
+                    };
+                    inline.push((h.name.clone(), body));
+                }
+                CopySource::Path(p) => {
+                    let p = x(p)?;
+                    if add
+                        && (p.starts_with("http://")
+                            || p.starts_with("https://")
+                            || p.starts_with("git@"))
+                    {
+                        return Err(BuildError::msg(format!(
+                            "ADD {p}: remote sources are not supported (hull build works offline)"
+                        )));
+                    }
+                    match &from_view {
+                        Some(v) => {
+                            let host = v.resolve(&p);
+                            if host.symlink_metadata().is_err() {
+                                return Err(BuildError::msg(format!(
+                                    "{kw} failed: stat {p}: file does not exist"
+                                )));
+                            }
+                            srcs.push(copy::Src {
+                                host,
+                                rel: None,
+                                ignored: &no_ignore,
+                            });
+                        }
+                        None => {
+                            for found in self
+                                .ctx
+                                .sources(&p)
+                                .map_err(|e| BuildError::msg(e.msg.replacen("COPY", kw, 1)))?
+                            {
+                                srcs.push(copy::Src {
+                                    host: found.host,
+                                    rel: Some(found.rel),
+                                    ignored: &ignored,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if srcs.len() + inline.len() > 1 && !dest.ends_with('/') {
+            return Err(BuildError::msg(format!("When using {kw} with more than one source file, the destination must be a directory and end with a /")));
+        }
+        plan.add_sources(&srcs, &o)?;
+        for (name, body) in &inline {
+            plan.add_inline(name, body.as_bytes(), &o);
+        }
+        let digest = plan.digest()?;
+        let created_by = format!(
+            "/bin/sh -c #(nop) {kw} {}:{digest} in {dest} ",
+            if srcs.len() + inline.len() > 1 {
+                "multi"
+            } else {
+                "file"
+            }
+        );
+        let key = format!("{kw} {digest} {dest}");
+        self.layer_step(st, &key, created_by, &mut |b, _| b.write_plan(&plan))?;
+        drop(from_view);
+        Ok(())
+    }
+}
