@@ -69,16 +69,24 @@ impl Pair {
             dockerd: Mutex::new(Some(daemon)),
             containerd: Mutex::new(Some(containerd)),
         };
-        wait_until("dockerd to answer", Duration::from_secs(60), || {
-            p.run("docker", &["version"]).status.success()
-        });
-        let archive = image(&p.dir);
-        let archive = archive.to_str().unwrap();
-        for e in ENGINES {
-            let o = p.run(e, &["load", "-i", archive]);
-            assert!(o.status.success(), "{e} load: {}", out_text(&o));
+        // A failure from here on stops the daemons before it propagates: the exit teardown
+        // is registered only for a started pair, and each later test would start another.
+        let ready = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_until("dockerd to answer", Duration::from_secs(60), || {
+                p.run("docker", &["version"]).status.success()
+            });
+            let archive = image(&p.dir);
+            let archive = archive.to_str().unwrap();
+            for e in ENGINES {
+                let o = p.run(e, &["load", "-i", archive]);
+                assert!(o.status.success(), "{e} load: {}", out_text(&o));
+            }
+            std::fs::remove_file(archive).unwrap();
+        }));
+        if let Err(panic) = ready {
+            p.teardown();
+            std::panic::resume_unwind(panic);
         }
-        std::fs::remove_file(archive).unwrap();
         p
     }
 
