@@ -59,7 +59,6 @@ pub fn degraded(name: &str) -> String {
 /// Records `containers.pod_id` for a container created into a pod.
 pub fn after_insert(conn: &Connection, c: &Container) -> Result<(), store::PodError> {
     if let Some(pod) = pod_id(&c.config) {
-        store::init(conn)?;
         store::set_container_pod(conn, &c.id, pod)?;
     }
     Ok(())

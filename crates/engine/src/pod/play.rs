@@ -156,7 +156,6 @@ pub fn add_container(
 
 /// Plays every pod of a manifest; on any failure every pod made so far is removed.
 pub fn play(eng: &mut Engine, plans: &[PodPlan], source: &Path) -> Result<Vec<Pod>, OpError> {
-    store::init(&eng.conn)?;
     for plan in plans {
         if store::lookup(&eng.conn, &plan.name).is_ok() {
             return Err(OpError::Invalid(format!(
@@ -191,7 +190,6 @@ pub fn play(eng: &mut Engine, plans: &[PodPlan], source: &Path) -> Result<Vec<Po
 
 /// Removes the pods a manifest describes (those that exist); their names.
 pub fn down(eng: &mut Engine, plans: &[PodPlan]) -> Result<Vec<String>, OpError> {
-    store::init(&eng.conn)?;
     let mut gone = Vec::new();
     for plan in plans {
         if let Ok(p) = store::lookup(&eng.conn, &plan.name) {

@@ -52,49 +52,8 @@ impl Pod {
     }
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pods (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    hostname TEXT NOT NULL,
-    share TEXT NOT NULL,
-    infra_id TEXT NOT NULL DEFAULT '',
-    cgroup_parent TEXT NOT NULL DEFAULT '',
-    labels TEXT NOT NULL DEFAULT '{}',
-    created TEXT NOT NULL,
-    plan TEXT NOT NULL,
-    kube_source TEXT NOT NULL DEFAULT ''
-)";
-
 const COLUMNS: &str =
     "id, name, hostname, share, infra_id, cgroup_parent, labels, created, plan, kube_source";
-
-/// Creates the pods table and adds `containers.pod_id` if the containers table lacks it.
-/// Concurrent callers may race on the ALTER: the loser's "duplicate column" is success.
-pub fn init(conn: &Connection) -> Result<(), PodError> {
-    crate::container::init(conn).map_err(|e| match e {
-        crate::container::ContainerError::Sql(e) => PodError::Sql(e),
-        other => PodError::Sql(rusqlite::Error::InvalidParameterName(other.to_string())),
-    })?;
-    conn.execute_batch(SCHEMA)?;
-    if !has_pod_column(conn)? {
-        match conn
-            .execute_batch("ALTER TABLE containers ADD COLUMN pod_id TEXT NOT NULL DEFAULT ''")
-        {
-            Ok(()) => {}
-            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.contains("duplicate") => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
-
-fn has_pod_column(conn: &Connection) -> Result<bool, PodError> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('containers')")?;
-    let names: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(names.iter().any(|n| n == "pod_id"))
-}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(Pod, String)> {
     let share: String = r.get(3)?;
@@ -259,9 +218,6 @@ mod tests {
     fn pods_table_and_container_column() {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::state::open(&dir.path().join("hull.db")).unwrap();
-        init(&conn).unwrap();
-        init(&conn).unwrap();
-        assert!(has_pod_column(&conn).unwrap());
         insert(&conn, &sample("abc1", "web")).unwrap();
         insert(&conn, &sample("abd2", "db")).unwrap();
         assert!(matches!(

@@ -28,7 +28,6 @@ pub fn runtime_path() -> Option<PathBuf> {
 /// docker's Info, with hull's directories beside DockerRootDir.
 fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
     let conn = state::open(&paths.db())?;
-    container::init(&conn)?;
     // Statuses checked against the kernel when the engine opens (it needs its runtime).
     let containers = match super::engine(paths) {
         Ok(eng) => eng.list()?,

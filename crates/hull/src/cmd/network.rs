@@ -95,7 +95,6 @@ fn fail(msg: String) -> CmdError {
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let conn = state::open(&paths.db())?;
-    network::ensure_schema(&conn)?;
     network::upgrade_default(&conn, paths)?;
     match args.cmd {
         NetworkCmd::Create {

@@ -173,7 +173,6 @@ fn create(eng: &mut Engine, a: CreateArgs) -> CmdResult {
 }
 
 fn ps(eng: &Engine, a: PsArgs) -> CmdResult {
-    hull_engine::pod::store::init(&eng.conn).map_err(err)?;
     let pods = hull_engine::pod::store::list(&eng.conn).map_err(err)?;
     let mut rows = Vec::new();
     for p in &pods {

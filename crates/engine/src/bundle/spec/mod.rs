@@ -121,3 +121,6 @@ pub fn check(cfg: &crate::RunConfig) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod golden;
