@@ -2,3 +2,4 @@
 
 pub mod callback;
 pub mod driver;
+pub mod report;
