@@ -13,6 +13,7 @@ pub mod create;
 pub mod exec;
 pub mod inspect;
 pub mod logs;
+pub mod modes;
 pub mod names;
 pub mod pause;
 pub mod prune;

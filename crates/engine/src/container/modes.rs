@@ -1,9 +1,5 @@
-//! The run config's kinds and modes as types, parsed once at create: a mount's kind, where
-//! each namespace comes from, the network mode, the user namespace, the restart policy, the
-//! id maps. Modes are stored as the strings the flags took (`"host"`, `"container:ID"`,
-//! `"pod:ID"`), which `inspect` shows as they are, so they serialize as those strings.
-
-use std::fmt;
+//! The run config's kinds as types, parsed once at create: a mount's kind, the restart
+//! policy, the pod a container belongs to.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,232 +30,6 @@ impl MountKind {
             _ => None,
         }
     }
-}
-
-/// Where a pid, ipc or uts namespace comes from (`--pid`, `--ipc`, `--uts`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum NsMode {
-    /// Not asked for: the container's own.
-    #[default]
-    Default,
-    /// `private`: the container's own, asked for by name (inspect shows the word).
-    Private,
-    /// `host`: the host's (the namespace is left out of the spec).
-    Host,
-    /// `container:ID`: another container's (its id, resolved at create).
-    Container(String),
-    /// `pod:ID`: the pod's shared one.
-    Pod(String),
-}
-
-impl NsMode {
-    /// The container gets a namespace of its own.
-    pub fn is_own(&self) -> bool {
-        matches!(self, NsMode::Default | NsMode::Private)
-    }
-
-    pub fn is_host(&self) -> bool {
-        *self == NsMode::Host
-    }
-
-    /// The container whose namespace this joins.
-    pub fn container(&self) -> Option<&str> {
-        match self {
-            NsMode::Container(id) => Some(id),
-            _ => None,
-        }
-    }
-
-    /// The pod whose namespace this joins.
-    pub fn pod(&self) -> Option<&str> {
-        match self {
-            NsMode::Pod(id) => Some(id),
-            _ => None,
-        }
-    }
-}
-
-impl TryFrom<String> for NsMode {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        Ok(match s.as_str() {
-            "" => NsMode::Default,
-            "private" => NsMode::Private,
-            "host" => NsMode::Host,
-            _ => match joined(&s) {
-                Some(Joined::Container(id)) => NsMode::Container(id),
-                Some(Joined::Pod(id)) => NsMode::Pod(id),
-                None => return Err(format!("namespace mode {s:?}")),
-            },
-        })
-    }
-}
-
-impl fmt::Display for NsMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NsMode::Default => Ok(()),
-            NsMode::Private => f.write_str("private"),
-            NsMode::Host => f.write_str("host"),
-            NsMode::Container(id) => write!(f, "container:{id}"),
-            NsMode::Pod(id) => write!(f, "pod:{id}"),
-        }
-    }
-}
-
-impl From<NsMode> for String {
-    fn from(m: NsMode) -> String {
-        m.to_string()
-    }
-}
-
-/// `--network`: the first network, or a namespace that is not on a bridge.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum NetworkMode {
-    /// Not asked for: the default bridge network.
-    #[default]
-    Default,
-    /// `none`: a namespace of its own with loopback only.
-    None,
-    Host,
-    Container(String),
-    Pod(String),
-    /// A user-defined network (its name).
-    Named(String),
-}
-
-impl NetworkMode {
-    /// A namespace of its own wired to bridge networks (not none, host or another's).
-    pub fn uses_bridge(&self) -> bool {
-        matches!(self, NetworkMode::Default | NetworkMode::Named(_))
-    }
-
-    /// Joins another container's or a pod's namespace.
-    pub fn joins(&self) -> bool {
-        matches!(self, NetworkMode::Container(_) | NetworkMode::Pod(_))
-    }
-
-    pub fn is_host(&self) -> bool {
-        *self == NetworkMode::Host
-    }
-
-    pub fn is_none(&self) -> bool {
-        *self == NetworkMode::None
-    }
-
-    pub fn container(&self) -> Option<&str> {
-        match self {
-            NetworkMode::Container(id) => Some(id),
-            _ => None,
-        }
-    }
-
-    pub fn pod(&self) -> Option<&str> {
-        match self {
-            NetworkMode::Pod(id) => Some(id),
-            _ => None,
-        }
-    }
-}
-
-impl TryFrom<String> for NetworkMode {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        Ok(match s.as_str() {
-            "" => NetworkMode::Default,
-            "none" => NetworkMode::None,
-            "host" => NetworkMode::Host,
-            _ => match joined(&s) {
-                Some(Joined::Container(id)) => NetworkMode::Container(id),
-                Some(Joined::Pod(id)) => NetworkMode::Pod(id),
-                None => NetworkMode::Named(s),
-            },
-        })
-    }
-}
-
-impl fmt::Display for NetworkMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NetworkMode::Default => Ok(()),
-            NetworkMode::None => f.write_str("none"),
-            NetworkMode::Host => f.write_str("host"),
-            NetworkMode::Container(id) => write!(f, "container:{id}"),
-            NetworkMode::Pod(id) => write!(f, "pod:{id}"),
-            NetworkMode::Named(n) => f.write_str(n),
-        }
-    }
-}
-
-impl From<NetworkMode> for String {
-    fn from(m: NetworkMode) -> String {
-        m.to_string()
-    }
-}
-
-/// `--userns`, and a pod's user namespace joined by its members.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum UsernsMode {
-    /// Not asked for: a user namespace when id maps are given.
-    #[default]
-    Default,
-    /// `private` (with --uidmap/--gidmap).
-    Private,
-    Host,
-    /// `pod:ID`: a remapped pod's, joined.
-    Pod(String),
-}
-
-impl TryFrom<String> for UsernsMode {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        Ok(match s.as_str() {
-            "" => UsernsMode::Default,
-            "private" => UsernsMode::Private,
-            "host" => UsernsMode::Host,
-            _ => match s.strip_prefix("pod:") {
-                Some(id) if !id.is_empty() => UsernsMode::Pod(id.into()),
-                _ => return Err(format!("user namespace mode {s:?}")),
-            },
-        })
-    }
-}
-
-impl fmt::Display for UsernsMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UsernsMode::Default => Ok(()),
-            UsernsMode::Private => f.write_str("private"),
-            UsernsMode::Host => f.write_str("host"),
-            UsernsMode::Pod(id) => write!(f, "pod:{id}"),
-        }
-    }
-}
-
-impl From<UsernsMode> for String {
-    fn from(m: UsernsMode) -> String {
-        m.to_string()
-    }
-}
-
-enum Joined {
-    Container(String),
-    Pod(String),
-}
-
-fn joined(s: &str) -> Option<Joined> {
-    if let Some(id) = s.strip_prefix("container:").filter(|id| !id.is_empty()) {
-        return Some(Joined::Container(id.into()));
-    }
-    s.strip_prefix("pod:")
-        .filter(|id| !id.is_empty())
-        .map(|id| Joined::Pod(id.into()))
 }
 
 /// `--restart`'s policy name.
@@ -298,20 +68,6 @@ impl Restart {
     }
 }
 
-/// One line of a user namespace's uid or gid map (`--uidmap CONTAINER:HOST:SIZE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdMap {
-    pub container_id: u32,
-    pub host_id: u32,
-    pub size: u32,
-}
-
-impl fmt::Display for IdMap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.container_id, self.host_id, self.size)
-    }
-}
-
 /// The pod a container was created into (`--pod`): the one home of that fact.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodMember {
@@ -325,46 +81,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn modes_read_and_write_the_flag_strings() {
-        for s in ["", "private", "host", "container:abc", "pod:p1"] {
-            let m: NsMode = serde_json::from_value(s.into()).unwrap();
-            assert_eq!(serde_json::to_value(&m).unwrap(), s);
-        }
-        for s in ["", "none", "host", "container:abc", "pod:p1", "appnet"] {
-            let m: NetworkMode = serde_json::from_value(s.into()).unwrap();
-            assert_eq!(m.to_string(), s);
-        }
-        for s in ["", "private", "host", "pod:p1"] {
-            let m: UsernsMode = serde_json::from_value(s.into()).unwrap();
-            assert_eq!(m.to_string(), s);
-        }
-        assert_eq!(
-            serde_json::from_value::<NsMode>("pod:x".into()).unwrap(),
-            NsMode::Pod("x".into())
-        );
-        assert_eq!(
-            NetworkMode::try_from("appnet".to_string()).unwrap(),
-            NetworkMode::Named("appnet".into())
-        );
-        assert!(NsMode::try_from("shareable".to_string()).is_err());
-        assert!(UsernsMode::try_from("keep-id".to_string()).is_err());
-    }
-
-    #[test]
     fn restart_reads_the_old_empty_name_as_no() {
         let r: Restart = serde_json::from_value("".into()).unwrap();
         assert_eq!(r, Restart::No);
         let r: Restart = serde_json::from_value("on-failure".into()).unwrap();
         assert_eq!(r.as_str(), "on-failure");
         assert!(serde_json::from_value::<Restart>("sometimes".into()).is_err());
-    }
-
-    #[test]
-    fn network_mode_kinds() {
-        assert!(NetworkMode::Default.uses_bridge());
-        assert!(NetworkMode::Named("n".into()).uses_bridge());
-        assert!(!NetworkMode::None.uses_bridge());
-        assert!(NetworkMode::Pod("p".into()).joins());
-        assert!(!NetworkMode::Host.joins());
     }
 }

@@ -1,9 +1,8 @@
 //! The few places where the engine's container code asks about pods: a container joining a
 //! pod (`--pod`), its namespaces resolved at each start ("pod:<id>" modes), its cgroup under
-//! the pod's cgroup parent, and its `containers.pod_id` after insert.
+//! the pod's cgroup parent.
 
 use rusqlite::Connection;
-use serde_json::json;
 
 use super::infra;
 use super::store::{self, Pod};
@@ -13,7 +12,7 @@ use crate::Paths;
 
 /// The pod id a run config belongs to, if any.
 pub fn pod_id(cfg: &RunConfig) -> Option<&str> {
-    cfg.extra.get("pod").and_then(|v| v["id"].as_str())
+    cfg.pod.as_ref().map(|p| p.id.as_str())
 }
 
 /// The OCI linux.cgroupsPath of a container (crate::container::cgroup, the one home of that fact): the
@@ -56,16 +55,8 @@ pub fn degraded(name: &str) -> String {
     )
 }
 
-/// Records `containers.pod_id` for a container created into a pod.
-pub fn after_insert(conn: &Connection, c: &Container) -> Result<(), store::PodError> {
-    if let Some(pod) = pod_id(&c.config) {
-        store::set_container_pod(conn, &c.id, pod)?;
-    }
-    Ok(())
-}
-
 /// Makes a run config join `pod`: its shared namespaces by "pod:<id>" modes, its hostname,
-/// and the pod recorded under extra["pod"]. Flags that would un-share a namespace conflict.
+/// and the pod recorded in `RunConfig::pod`. Flags that would un-share a namespace conflict.
 pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
     let conflict = |flag: &str| {
         Err(format!(
@@ -74,8 +65,7 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
         ))
     };
     let mode = format!("pod:{}", pod.id);
-    let net = cfg.extra.get(crate::network::hooks::EXTRA_KEY);
-    if net.is_some_and(|n| n["publish"].as_array().is_some_and(|a| !a.is_empty())) {
+    if cfg.net.as_ref().is_some_and(|n| !n.publish.is_empty()) {
         return Err(format!(
             "--pod {}: ports are published by the pod (hull pod create -p)",
             pod.name
@@ -116,8 +106,10 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
     if pod.plan.is_mapped() {
         join_userns(pod, cfg)?;
     }
-    cfg.extra
-        .insert("pod".into(), json!({ "id": pod.id, "name": pod.name }));
+    cfg.pod = Some(crate::container::modes::PodMember {
+        id: pod.id.clone(),
+        name: pod.name.clone(),
+    });
     Ok(())
 }
 

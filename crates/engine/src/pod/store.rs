@@ -1,4 +1,4 @@
-//! The `pods` table, and the `pod_id` column of `containers` that ties a container to its pod.
+//! The `pods` table, and the pod's containers (their run config's `pod.id`).
 //! A pod row holds what the pod was created with (its plan, as JSON), the id of its infra
 //! container, its cgroup parent, and the manifest it came from (`kube down` removes by it).
 
@@ -156,35 +156,12 @@ pub fn set_infra(conn: &Connection, id: &str, infra_id: &str) -> Result<(), PodE
     Ok(())
 }
 
-/// Ties a container to a pod ("" unties it).
-pub fn set_container_pod(
-    conn: &Connection,
-    container_id: &str,
-    pod_id: &str,
-) -> Result<(), PodError> {
-    conn.execute(
-        "UPDATE containers SET pod_id = ?2 WHERE id = ?1",
-        params![container_id, pod_id],
-    )?;
-    Ok(())
-}
-
-/// The pod a container belongs to ("" for none).
-pub fn pod_of(conn: &Connection, container_id: &str) -> Result<String, PodError> {
-    Ok(conn
-        .query_row(
-            "SELECT pod_id FROM containers WHERE id = ?1",
-            [container_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or_default())
-}
-
 /// The ids of a pod's containers (the infra included), oldest first.
 pub fn container_ids(conn: &Connection, pod_id: &str) -> Result<Vec<String>, PodError> {
-    let mut stmt =
-        conn.prepare("SELECT id FROM containers WHERE pod_id = ?1 ORDER BY created ASC")?;
+    let mut stmt = conn.prepare(
+        "SELECT id FROM containers WHERE json_extract(config, '$.pod.id') = ?1 \
+             ORDER BY created ASC",
+    )?;
     let ids = stmt
         .query_map([pod_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
@@ -235,12 +212,10 @@ mod tests {
         assert_eq!(lookup(&conn, "web").unwrap().infra_id, "c1");
         conn.execute(
             "INSERT INTO containers (id, name, image_id, image, created, config, status) \
-             VALUES ('c1', 'web-infra', '', '', '1', '{}', 'created')",
+             VALUES ('c1', 'web-infra', '', '', '1', '{\"pod\":{\"id\":\"abc1\"}}', 'created')",
             [],
         )
         .unwrap();
-        set_container_pod(&conn, "c1", "abc1").unwrap();
-        assert_eq!(pod_of(&conn, "c1").unwrap(), "abc1");
         assert_eq!(container_ids(&conn, "abc1").unwrap(), ["c1"]);
         assert_eq!(list(&conn).unwrap().len(), 2);
         assert!(delete(&conn, "abc1").unwrap());

@@ -5,8 +5,7 @@
 //! - `extra` (a map of engine extensions) became named fields: `extra.pod` -> `pod`,
 //!   `extra.net` -> `net`, `extra.Clock` -> `clock`, `extra.cgroup` -> `cgroup`;
 //! - a volume mount whose source is 64 hex digits (the name hull gives an anonymous volume)
-//!   is marked `anonymous: true`;
-//! - `uidmap`/`gidmap` strings ("CONTAINER:HOST:SIZE") became `{container_id, host_id, size}`.
+//!   is marked `anonymous: true`.
 //!
 //! The pod's id is also the `containers.pod_id` column in version 1; migration 2 keeps it in
 //! the config only (`pod.id`), filling the config from the column where only that had it.
@@ -42,21 +41,11 @@ pub fn upgrade(mut cfg: Value) -> Value {
     if let Some(Value::Array(mounts)) = obj.get_mut("mounts") {
         for m in mounts.iter_mut().filter_map(Value::as_object_mut) {
             let anonymous = m.get("kind").and_then(Value::as_str) == Some("volume")
-                && m
-                    .get("source")
+                && m.get("source")
                     .and_then(Value::as_str)
                     .is_some_and(is_random_name);
             if anonymous && !m.contains_key("anonymous") {
                 m.insert("anonymous".into(), json!(true));
-            }
-        }
-    }
-    for key in ["uidmap", "gidmap"] {
-        if let Some(Value::Array(maps)) = obj.get_mut(key) {
-            for m in maps.iter_mut() {
-                if let Some(typed) = m.as_str().and_then(parse_idmap) {
-                    *m = typed;
-                }
             }
         }
     }
@@ -66,12 +55,6 @@ pub fn upgrade(mut cfg: Value) -> Value {
 /// The name hull gives a volume created without one: 64 hex digits.
 fn is_random_name(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn parse_idmap(s: &str) -> Option<Value> {
-    let mut it = s.split(':').map(|x| x.parse::<u32>().ok());
-    let (c, h, n) = (it.next()??, it.next()??, it.next()??);
-    Some(json!({"container_id": c, "host_id": h, "size": n}))
 }
 
 /// Migration 2's data step: every container's config upgraded, the pod id from the column
@@ -150,16 +133,6 @@ mod tests {
             .map(|m| m["anonymous"] == json!(true))
             .collect();
         assert_eq!(flags, [true, false, false, false]);
-    }
-
-    #[test]
-    fn id_maps_are_parsed_once() {
-        let new = upgrade(json!({"uidmap": ["0:100000:65536"], "gidmap": ["1:2:3", "4:5:6"]}));
-        assert_eq!(
-            new["uidmap"],
-            json!([{"container_id": 0, "host_id": 100000, "size": 65536}])
-        );
-        assert_eq!(new["gidmap"][1]["host_id"], 5);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The state database. Many `hull` processes may use it at once, so every connection runs in
 //! WAL mode with a long busy timeout, and callers keep transactions short. Its schema has one
-//! home, `schema` (versioned by `PRAGMA user_version`, upgraded at open).
+//! home, `schema` (versioned by `PRAGMA user_version`, upgraded at open); `config` is the
+//! stored run config's upgrade to its typed shape.
 
+pub mod config;
 pub mod schema;
 
 use std::path::Path;

@@ -89,11 +89,18 @@ struct Migration {
     up: fn(&Connection) -> rusqlite::Result<()>,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    what: "one schema for the engine's tables; containers.pod_id",
-    up: v1_tables,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        what: "one schema for the engine's tables; containers.pod_id",
+        up: v1_tables,
+    },
+    Migration {
+        version: 2,
+        what: "typed run configs; the pod id kept in the config only",
+        up: v2_typed_config,
+    },
+];
 
 /// The schema version this hull writes.
 pub const VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
@@ -105,6 +112,11 @@ fn v1_tables(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute_batch("ALTER TABLE containers ADD COLUMN pod_id TEXT NOT NULL DEFAULT ''")?;
     }
     Ok(())
+}
+
+fn v2_typed_config(conn: &Connection) -> rusqlite::Result<()> {
+    super::config::upgrade_rows(conn)?;
+    conn.execute_batch("ALTER TABLE containers DROP COLUMN pod_id")
 }
 
 fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
@@ -171,7 +183,8 @@ mod tests {
         ] {
             assert!(!columns(&conn, t).is_empty(), "table {t}");
         }
-        assert!(columns(&conn, "containers").contains(&"pod_id".to_string()));
+        // Version 1 added it, version 2 folded it into the config.
+        assert!(!columns(&conn, "containers").contains(&"pod_id".to_string()));
         // Run again: nothing to do, nothing fails.
         migrate(&mut conn).unwrap();
     }
@@ -198,7 +211,6 @@ mod tests {
             .query_row("SELECT name FROM containers", [], |r| r.get(0))
             .unwrap();
         assert_eq!(name, "web");
-        assert!(columns(&conn, "containers").contains(&"pod_id".to_string()));
         assert!(!columns(&conn, "pods").is_empty());
     }
 

@@ -57,6 +57,30 @@ fn a_previous_release_database_opens_upgraded_with_everything_in_it() {
     assert_eq!(tuned.devices[0].container, "/dev/mynull");
     assert_eq!(tuned.ulimits[0].hard, 200);
 
+    // The typed shape: named fields for what `extra` held, anonymous volumes marked.
+    let vols = container::lookup(&conn, "vols").unwrap().config;
+    let anon: Vec<(&str, bool)> = vols
+        .mounts
+        .iter()
+        .map(|m| (m.target.as_str(), m.anonymous))
+        .collect();
+    assert_eq!(
+        anon,
+        [
+            ("/data", false),
+            ("/anon", true),
+            ("/host", false),
+            ("/scratch", false)
+        ]
+    );
+    assert_eq!(vols.mounts[3].kind, container::config::MountKind::Tmpfs);
+    let clock = container::lookup(&conn, "clock").unwrap().config;
+    assert!(clock.clock.unwrap().faketime.is_some());
+    let onnet = container::lookup(&conn, "onnet").unwrap().config;
+    assert_eq!(onnet.net.unwrap().aliases, ["web"]);
+    assert_eq!(tuned.restart.name, container::config::Restart::OnFailure);
+    assert_eq!(tuned.restart.max_retries, 3);
+
     let inpod = container::lookup(&conn, "inpod").unwrap();
     assert_eq!(pod::hooks::pod_id(&inpod.config), Some(POD));
     assert_eq!(pod::store::container_ids(&conn, POD).unwrap(), [inpod.id]);

@@ -277,7 +277,7 @@ pub fn uses(config: &crate::RunConfig, name: &str) -> bool {
     config
         .mounts
         .iter()
-        .any(|m| m.kind == "volume" && m.source == name)
+        .any(|m| m.kind == crate::container::config::MountKind::Volume && m.source == name)
 }
 
 fn container_err(e: crate::ContainerError) -> VolumeError {
@@ -504,7 +504,7 @@ mod tests {
         create(&conn, &paths, Some("free"), &BTreeMap::new()).unwrap();
         let mut config = crate::RunConfig::default();
         config.mounts.push(crate::container::config::MountSpec {
-            kind: "volume".into(),
+            kind: crate::container::config::MountKind::Volume,
             source: "used".into(),
             target: "/data".into(),
             ..Default::default()

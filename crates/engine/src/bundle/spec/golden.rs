@@ -277,7 +277,7 @@ fn container(id: &str, name: &str, stored_config: Value) -> Container {
     let config = if stored_config.is_null() {
         Default::default()
     } else {
-        serde_json::from_value(stored_config).unwrap()
+        serde_json::from_value(crate::state::config::upgrade(stored_config)).unwrap()
     };
     Container {
         id: id.into(),

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::{push, Ctx, Result};
+use crate::container::config::MountKind;
 
 fn default_mounts(privileged: bool) -> Vec<Value> {
     let ro = if privileged { "rw" } else { "ro" };
@@ -83,8 +84,8 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     }
     for m in &cfg.mounts {
         let mut options: Vec<String> = Vec::new();
-        let entry = match m.kind.as_str() {
-            "tmpfs" => {
+        let entry = match m.kind {
+            MountKind::Tmpfs => {
                 // docker's defaults for --tmpfs and --mount type=tmpfs: noexec, nosuid,
                 // nodev, each lifted by its opposite (exec, suid, dev) among the options.
                 for (default, lifted) in [("nosuid", "suid"), ("nodev", "dev"), ("noexec", "exec")]
@@ -103,7 +104,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
                 json!({"destination": m.target, "type": "tmpfs", "source": "tmpfs", "options": options})
             }
             kind => {
-                let source = if kind == "volume" {
+                let source = if kind == MountKind::Volume {
                     ctx.paths.volume_dir(&m.source).join("_data")
                 } else {
                     std::path::PathBuf::from(&m.source)
