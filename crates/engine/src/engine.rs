@@ -24,7 +24,7 @@ pub enum EngineError {
 
 pub struct Engine {
     pub paths: Paths,
-    pub conn: Connection,
+    pub(crate) conn: Connection,
     /// The OCI runtime binary (runc's CLI).
     pub runtime: PathBuf,
     /// --cgroup-manager/HULL_CGROUP_MANAGER; None: the host's default (crate::container::cgroup).
