@@ -9,7 +9,7 @@
 #   podman   podman 4.3 with --runtime WRAPPER, private --root/--runroot, cgroupfs
 #   ctr      containerd 1.6 (a private instance) with `ctr run --runc-binary WRAPPER`
 #   runc     `runc spec` and `runc spec --rootless`
-#   cri      containerd 1.6's CRI plugin (a private instance) driven by tests/corpus_cri.rs
+#   cri      containerd 1.6's CRI plugin (a private instance) driven by tests/clients/corpus_cri.rs
 # Usage: scripts/capture-corpus.sh [docker|podman|ctr|cri|runc]...   (default: all). As root.
 set -euo pipefail
 for b in jq runc busybox; do
@@ -196,7 +196,7 @@ EOF
 }
 
 capture_cri() {
-  # containerd's CRI plugin needs a CRI client: tests/corpus_cri.rs is one (k8s-cri), run
+  # containerd's CRI plugin needs a CRI client: tests/clients/corpus_cri.rs is one (k8s-cri), run
   # here only (it is #[ignore]d in the test suite).
   local d=$work/cri
   mkdir -p "$d"

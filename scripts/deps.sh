@@ -6,8 +6,8 @@ pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
       containerd podman conmon docker.io docker-registry skopeo
       containernetworking-plugins protobuf-compiler
       nftables socat iperf3 sqlite3
-      libfaketime musl-tools golang-go  # bench/clock.sh; tests/hull_faketime.rs
-      strace  # tests/cgroups.rs and tests/hull_scale.rs count the files hullrt and hull open
+      libfaketime musl-tools golang-go  # bench/clock.sh; tests/engine/hull_faketime.rs
+      strace  # tests/runtime/cgroups.rs and tests/engine/hull_scale.rs count the files hullrt and hull open
       libc6-dev)  # libc.a: hull-pause links static-pie (crates/pause/build.rs)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The long run of the fault-injection harness (tests/faults.rs, issue 16): KILLS steps, each
+# The long run of the fault-injection harness (tests/crash/faults/, issue 16): KILLS steps, each
 # a hull command killed (hull, its monitor or hullrt, with SIGKILL) while it runs, at a fault
 # point or after a delay within its measured duration; the invariants checked after each.
 # Seeded: the seed is printed, and passing it again repeats the run. MINUTES, if given, ends

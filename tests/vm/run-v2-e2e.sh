@@ -1,5 +1,5 @@
 #!/bin/bash
-# Build hullrt and the end-to-end cgroup tests (tests/cgroups.rs) on the host and run them as
+# Build hullrt and the end-to-end cgroup tests (tests/runtime/cgroups.rs) on the host and run them as
 # root inside a QEMU guest whose only hierarchy is cgroup v2 (tests/vm/guest.sh). Prints
 # "SKIPPED: ..." and exits 0 when the guest cannot be started.
 #

@@ -1,0 +1,135 @@
+//! Costs that must not grow with the number of containers on the host (issue 23): no
+//! per-container verb of hull's own process (stats included, through its cgroup managers)
+//! reads /proc/self/mountinfo (a line per mount, two or three per running container), counted
+//! with strace; and `rm -f`/`stop` of many, which run several containers at once, still do
+//! each one and report in the order given.
+
+use std::process::Command;
+
+use hull_e2e::hull::Hull;
+
+/// Runs `hull ARGS` under strace (hull's own process, not the runtime it starts) and returns
+/// its stdout and the files it opened.
+fn traced(h: &Hull, args: &[&str]) -> (String, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("strace");
+    let out = Command::new("strace")
+        .arg("-o")
+        .arg(&log)
+        .args(["-e", "trace=open,openat,openat2"])
+        .arg(Hull::bin())
+        .arg("--root")
+        .arg(h.root())
+        .arg("--runroot")
+        .arg(h.runroot())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("strace (bash scripts/deps.sh installs it)");
+    assert!(out.status.success(), "hull {args:?} under strace failed");
+    let opened = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('"').nth(1).map(str::to_string))
+        .collect();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), opened)
+}
+
+#[test]
+fn per_container_verbs_do_not_read_mountinfo() {
+    let h = Hull::new();
+    // The first run seeds busybox; the traced ones below find everything in place.
+    h.ok(&["run", "-d", "--network", "none", "busybox", "sleep", "1d"]);
+    let verbs: &[&[&str]] = &[
+        &[
+            "run",
+            "-d",
+            "--name",
+            "s1",
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "1d",
+        ],
+        &[
+            "exec",
+            "s1",
+            "sh",
+            "-c",
+            "echo kept >/kept; echo shm >/dev/shm/kept",
+        ],
+        &["inspect", "s1"],
+        &["stats", "--no-stream", "s1"],
+        &["ps"],
+        &["logs", "s1"],
+        &["stop", "-t", "0", "s1"],
+        &["start", "s1"],
+        &["rm", "-f", "s1"],
+    ];
+    for args in verbs {
+        let (_, opened) = traced(&h, args);
+        let reads = opened.iter().filter(|p| p.ends_with("mountinfo")).count();
+        assert_eq!(
+            reads, 0,
+            "hull {args:?} read /proc/self/mountinfo {reads} times"
+        );
+        // What the container sees across the stop and start: its rootfs and /dev/shm were
+        // mounted again (the mount checks found them unmounted), its files kept.
+        if args[0] == "start" {
+            let seen = h.ok(&[
+                "exec",
+                "s1",
+                "sh",
+                "-c",
+                "cat /kept; grep -c ' /dev/shm ' /proc/mounts",
+            ]);
+            assert_eq!(seen, "kept\n1\n");
+        }
+    }
+    let all = h.ok(&["ps", "-aq"]);
+    h.ok(&["rm", "-f", all.trim()]);
+    h.assert_empty();
+}
+
+#[test]
+fn rm_and_stop_of_many_do_each_in_order() {
+    let h = Hull::new();
+    let names: Vec<String> = (0..12).map(|i| format!("many{i}")).collect();
+    for n in &names {
+        h.ok(&[
+            "run",
+            "-d",
+            "--name",
+            n,
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "1d",
+        ]);
+    }
+    let mut args = vec!["stop", "-t", "0"];
+    args.extend(names.iter().map(String::as_str));
+    assert_eq!(h.ok(&args), names.join("\n") + "\n");
+    let running = h.ok(&["ps", "-q"]);
+    assert!(
+        running.trim().is_empty(),
+        "still running after stop: {running}"
+    );
+    for n in &names[..6] {
+        h.ok(&["start", n]);
+        // Each started one runs: its init is seen from inside.
+        assert_eq!(h.ok(&["exec", n, "cat", "/proc/1/comm"]), "sleep\n");
+    }
+    // A missing name among them fails alone: the others go, exit 1, as docker's.
+    let mut args = vec!["rm", "-f"];
+    args.extend(names.iter().map(String::as_str));
+    args.insert(5, "missing");
+    let o = h.run(&args);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(o.stdout, names.join("\n") + "\n");
+    assert!(o.stderr.contains("missing"), "{}", o.stderr);
+    h.assert_empty();
+}
