@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::container::config::{DeviceSpec, MountKind, MountSpec, Restart, RestartPolicy, Ulimit};
+use crate::container::config::{
+    DeviceSpec, MountKind, MountSpec, NsMode, Restart, RestartPolicy, Ulimit,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {flag} {value:?}: {reason}")]
@@ -327,12 +329,12 @@ pub fn idmap(flag: &str, s: &str) -> Result<(u32, u32, u32)> {
 }
 
 /// `--pid/--ipc/--uts host|container:NAME|private`.
-pub fn ns_mode(flag: &str, s: &str) -> Result<String> {
+pub fn ns_mode(flag: &str, s: &str) -> Result<NsMode> {
     match s {
-        "" | "private" | "host" => Ok(s.into()),
-        _ if s.starts_with("container:") && s.len() > 10 => Ok(s.into()),
-        "shareable" if flag == "--ipc" => Ok(String::new()),
-        _ => err(flag, s, "expected host, private or container:NAME"),
+        "shareable" if flag == "--ipc" => Ok(NsMode::Default),
+        _ if s.starts_with("pod:") => err(flag, s, "expected host, private or container:NAME"),
+        _ => NsMode::try_from(s.to_string())
+            .or_else(|_| err(flag, s, "expected host, private or container:NAME")),
     }
 }
 

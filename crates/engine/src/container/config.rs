@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::modes::{MountKind, PodMember, Restart};
+pub use super::modes::{MountKind, NsMode, PodMember, Restart};
 
 /// A volume or mount (`-v`, `--mount`, `--tmpfs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,9 +100,9 @@ pub struct RunConfig {
     pub uidmap: Vec<String>,
     pub gidmap: Vec<String>,
     /// "", "host", "container:ID" (resolved to the id at create).
-    pub pid_mode: String,
-    pub ipc_mode: String,
-    pub uts_mode: String,
+    pub pid_mode: NsMode,
+    pub ipc_mode: NsMode,
+    pub uts_mode: NsMode,
     /// "none", "host", "container:ID", "private" (lo only) or a network name (net helper).
     pub network_mode: String,
     pub log_driver: String,

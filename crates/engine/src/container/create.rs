@@ -243,14 +243,11 @@ fn make_dirs(eng: &Engine, c: &Container) -> Result<(), CreateError> {
     let host_name = nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let hostname = match (
-        cfg.hostname.as_str(),
-        cfg.uts_mode.as_str(),
-        cfg.network_mode.as_str(),
-    ) {
-        (_, "host", _) | ("", _, "host") => host_name,
-        ("", _, _) => c.short_id().to_string(),
-        (h, _, _) => h.to_string(),
+    let hostname = match (cfg.hostname.as_str(), cfg.network_mode.as_str()) {
+        _ if cfg.uts_mode.is_host() => host_name,
+        ("", "host") => host_name,
+        ("", _) => c.short_id().to_string(),
+        (h, _) => h.to_string(),
     };
     write(&dir.join("hostname"), &format!("{hostname}\n"))?;
     let hosts = if cfg.network_mode == "host" {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::container::config::MountKind;
+use crate::container::config::{MountKind, NsMode};
 use crate::container::{Container, Status};
 use crate::engine::Engine;
 
@@ -260,7 +260,7 @@ fn host_config(eng: &Engine, c: &Container) -> Value {
         "AutoRemove": cfg.auto_remove,
         "CapAdd": cfg.cap_add,
         "CapDrop": cfg.cap_drop,
-        "IpcMode": if cfg.ipc_mode.is_empty() { "private" } else { &cfg.ipc_mode },
+        "IpcMode": if cfg.ipc_mode == NsMode::Default { "private".to_string() } else { cfg.ipc_mode.to_string() },
         "PidMode": cfg.pid_mode,
         "UTSMode": cfg.uts_mode,
         "UsernsMode": cfg.userns,

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use super::infra;
 use super::store::{self, Pod};
-use crate::container::config::RunConfig;
+use crate::container::config::{NsMode, RunConfig};
 use crate::container::Container;
 use crate::Paths;
 
@@ -64,7 +64,7 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
             pod.name
         ))
     };
-    let mode = format!("pod:{}", pod.id);
+    let mode = NsMode::Pod(pod.id.clone());
     if cfg.net.as_ref().is_some_and(|n| !n.publish.is_empty()) {
         return Err(format!(
             "--pod {}: ports are published by the pod (hull pod create -p)",
@@ -72,7 +72,7 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
         ));
     }
     if pod.share.uts {
-        if !cfg.uts_mode.is_empty() {
+        if cfg.uts_mode != NsMode::Default {
             return conflict("--uts");
         }
         if !cfg.hostname.is_empty() && cfg.hostname != pod.hostname {
@@ -82,13 +82,13 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
         cfg.hostname = pod.hostname.clone();
     }
     if pod.share.ipc {
-        if !cfg.ipc_mode.is_empty() {
+        if cfg.ipc_mode != NsMode::Default {
             return conflict("--ipc");
         }
         cfg.ipc_mode = mode.clone();
     }
     if pod.share.pid {
-        if !cfg.pid_mode.is_empty() {
+        if cfg.pid_mode != NsMode::Default {
             return conflict("--pid");
         }
         cfg.pid_mode = mode.clone();
@@ -100,7 +100,7 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
         cfg.network_mode = if pod.plan.host_network {
             "host".into()
         } else {
-            mode
+            mode.to_string()
         };
     }
     if pod.plan.is_mapped() {
@@ -150,9 +150,10 @@ fn join_userns(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
     // A pid namespace of the container's own would be made by the runtime before it joins
     // the pod's user namespace, so owned by the host's: /proc could not be mounted in it.
     // The infra's is owned by the pod's user namespace, so it is shared.
-    if cfg.pid_mode.is_empty() {
-        cfg.pid_mode = cfg.userns.clone();
-    } else if cfg.pid_mode != cfg.userns {
+    let pod_ns = NsMode::Pod(pod.id.clone());
+    if cfg.pid_mode == NsMode::Default {
+        cfg.pid_mode = pod_ns;
+    } else if cfg.pid_mode != pod_ns {
         return Err(format!(
             "--pod {}: --pid conflicts with the pod's user namespace (its containers share the \
              infra's pid namespace)",

@@ -32,7 +32,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     let cfg = &ctx.c.config;
     let dir = ctx.paths.container_dir(&ctx.c.id);
     let mut mounts = default_mounts(cfg.privileged);
-    if cfg.ipc_mode == "host" {
+    if cfg.ipc_mode.is_host() {
         // The host's ipc namespace: its /dev/shm and mqueue too.
         mounts.retain(|m| m["destination"] != "/dev/shm" && m["destination"] != "/dev/mqueue");
         mounts.push(
@@ -45,12 +45,12 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     // both see the same POSIX shared memory.
     let shm_src = if crate::bundle::shm::owns_ipc(cfg) {
         Some(crate::bundle::shm::path(ctx.paths, &ctx.c.id))
-    } else if let Some(pod) = cfg.ipc_mode.strip_prefix("pod:") {
+    } else if let Some(pod) = cfg.ipc_mode.pod() {
         Some(crate::bundle::shm::pod_path(ctx.paths, pod))
             .filter(|p| crate::bundle::rootfs::is_mounted(p))
     } else {
         cfg.ipc_mode
-            .strip_prefix("container:")
+            .container()
             .and_then(|name| crate::container::lookup(ctx.conn, name).ok())
             .map(|other| crate::bundle::shm::path(ctx.paths, &other.id))
             .filter(|p| crate::bundle::rootfs::is_mounted(p))
