@@ -403,3 +403,11 @@ fn extensions(cfg: &crate::RunConfig) -> Value {
     put("pod", cfg.pod.as_ref().map(|s| json!(s)));
     Value::Object(m)
 }
+
+impl Engine {
+    /// `inspect`: docker's inspect document of the container `key`.
+    pub fn inspect(&self, key: &str) -> crate::Result<Value> {
+        let c = self.lookup(key)?;
+        Ok(inspect(self, &c))
+    }
+}
