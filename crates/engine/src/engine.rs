@@ -40,7 +40,6 @@ impl Engine {
             source,
         })?;
         let conn = state::open(&paths.db())?;
-        container::init(&conn)?;
         let runtime = match runtime {
             Some(r) if !r.as_os_str().is_empty() => r,
             _ => find_binary("hullrt")?,

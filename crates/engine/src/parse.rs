@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::container::config::{DeviceSpec, MountSpec, RestartPolicy, Ulimit};
+use crate::container::config::{
+    DeviceSpec, MountKind, MountSpec, NsMode, Restart, RestartPolicy, Ulimit,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {flag} {value:?}: {reason}")]
@@ -92,12 +94,9 @@ pub fn restart(s: &str) -> Result<RestartPolicy> {
         (_, Some(_)) => return err("--restart", s, "only on-failure takes a retry count"),
         _ => 0,
     };
-    match name {
-        "no" | "always" | "on-failure" | "unless-stopped" => Ok(RestartPolicy {
-            name: name.into(),
-            max_retries,
-        }),
-        _ => err(
+    match Restart::parse(name) {
+        Some(name) => Ok(RestartPolicy { name, max_retries }),
+        None => err(
             "--restart",
             s,
             "expected no, always, unless-stopped or on-failure[:N]",
@@ -213,11 +212,10 @@ pub fn volume(s: &str) -> Result<MountSpec> {
     }
     let mut m = MountSpec {
         kind: if src.starts_with('/') {
-            "bind"
+            MountKind::Bind
         } else {
-            "volume"
-        }
-        .into(),
+            MountKind::Volume
+        },
         source: src.into(),
         target: dst.into(),
         ..Default::default()
@@ -246,13 +244,14 @@ pub fn volume(s: &str) -> Result<MountSpec> {
 /// tmpfs-size=..,tmpfs-mode=..`.
 pub fn mount(s: &str) -> Result<MountSpec> {
     let mut m = MountSpec {
-        kind: "volume".into(),
+        kind: MountKind::Volume,
         ..Default::default()
     };
+    let mut kind = None;
     for field in s.split(',') {
         let (k, v) = field.split_once('=').unwrap_or((field, ""));
         match k {
-            "type" => m.kind = v.into(),
+            "type" => kind = Some(v),
             "source" | "src" => m.source = v.into(),
             "target" | "destination" | "dst" => m.target = v.into(),
             "readonly" | "ro" => m.read_only = v.is_empty() || v == "true" || v == "1",
@@ -269,13 +268,16 @@ pub fn mount(s: &str) -> Result<MountSpec> {
             _ => return err("--mount", s, format!("unknown field {k:?}")),
         }
     }
-    if !matches!(m.kind.as_str(), "bind" | "volume" | "tmpfs") {
-        return err("--mount", s, "type must be bind, volume or tmpfs");
+    if let Some(k) = kind {
+        m.kind = match MountKind::parse(k) {
+            Some(k) => k,
+            None => return err("--mount", s, "type must be bind, volume or tmpfs"),
+        };
     }
     if !m.target.starts_with('/') {
         return err("--mount", s, "target must be an absolute path");
     }
-    if m.kind == "bind" && !m.source.starts_with('/') {
+    if m.kind == MountKind::Bind && !m.source.starts_with('/') {
         return err("--mount", s, "a bind mount needs an absolute source");
     }
     destination("--mount", s, &m)?;
@@ -289,7 +291,7 @@ pub fn tmpfs(s: &str) -> Result<MountSpec> {
         return err("--tmpfs", s, "the target must be an absolute path");
     }
     let m = MountSpec {
-        kind: "tmpfs".into(),
+        kind: MountKind::Tmpfs,
         target: dst.into(),
         options: opts
             .split(',')
@@ -307,8 +309,12 @@ pub fn tmpfs(s: &str) -> Result<MountSpec> {
 /// meet a file of the container's.
 fn destination(flag: &str, s: &str, m: &MountSpec) -> Result<()> {
     let dst = hull_runtime::rootfs::procfs::clean(std::path::Path::new(&m.target));
-    let src = (m.kind == "bind").then(|| std::path::Path::new(&m.source));
-    let fs_type = if m.kind == "tmpfs" { "tmpfs" } else { "bind" };
+    let src = (m.kind == MountKind::Bind).then(|| std::path::Path::new(&m.source));
+    let fs_type = if m.kind == MountKind::Tmpfs {
+        "tmpfs"
+    } else {
+        "bind"
+    };
     hull_runtime::rootfs::procfs::check_mount_destination(&dst, fs_type, src)
         .or_else(|why| err(flag, s, why))
 }
@@ -323,12 +329,12 @@ pub fn idmap(flag: &str, s: &str) -> Result<(u32, u32, u32)> {
 }
 
 /// `--pid/--ipc/--uts host|container:NAME|private`.
-pub fn ns_mode(flag: &str, s: &str) -> Result<String> {
+pub fn ns_mode(flag: &str, s: &str) -> Result<NsMode> {
     match s {
-        "" | "private" | "host" => Ok(s.into()),
-        _ if s.starts_with("container:") && s.len() > 10 => Ok(s.into()),
-        "shareable" if flag == "--ipc" => Ok(String::new()),
-        _ => err(flag, s, "expected host, private or container:NAME"),
+        "shareable" if flag == "--ipc" => Ok(NsMode::Default),
+        _ if s.starts_with("pod:") => err(flag, s, "expected host, private or container:NAME"),
+        _ => NsMode::try_from(s.to_string())
+            .or_else(|_| err(flag, s, "expected host, private or container:NAME")),
     }
 }
 
@@ -448,9 +454,9 @@ mod tests {
         assert_eq!(signal("-s", "SIGKILL").unwrap(), 9);
         assert_eq!(signal("-s", "hup").unwrap(), 1);
         assert!(signal("-s", "FOO").is_err());
-        assert_eq!(volume("/a:/b:ro").unwrap().kind, "bind");
+        assert_eq!(volume("/a:/b:ro").unwrap().kind, MountKind::Bind);
         assert!(volume("/a:/b:ro").unwrap().read_only);
-        assert_eq!(volume("data:/b").unwrap().kind, "volume");
+        assert_eq!(volume("data:/b").unwrap().kind, MountKind::Volume);
         assert!(volume("a:b").is_err());
         let m = mount("type=tmpfs,target=/t,tmpfs-size=1m").unwrap();
         assert_eq!(m.options, vec!["size=1048576"]);

@@ -18,8 +18,7 @@ pub fn path(paths: &Paths, id: &str) -> PathBuf {
 
 /// Whether the container has an ipc namespace (and so a /dev/shm) of its own.
 pub fn owns_ipc(cfg: &RunConfig) -> bool {
-    let m = cfg.ipc_mode.as_str();
-    !(m == "host" || m.starts_with("container:") || m.starts_with("pod:"))
+    cfg.ipc_mode.is_own()
 }
 
 /// Mounts the container's /dev/shm tmpfs on the host, if it is not mounted yet (a restart

@@ -1,6 +1,6 @@
 //! Where a container's cgroup is: the one home of that fact. The cgroup manager (systemd or
 //! cgroupfs), the parent (--cgroup-parent, a pod's) and the cgroup namespace (--cgroupns) are
-//! settled at create and kept in the run config (`extra["cgroup"]`), so every later verb finds
+//! settled at create and kept in the run config (`RunConfig::cgroup`), so every later verb finds
 //! the same cgroup whatever the engine's setting is by then.
 //!
 //! - systemd (podman's and docker's choice where systemd is PID 1 on cgroup v2): the
@@ -16,8 +16,6 @@ use serde::{Deserialize, Serialize};
 use crate::container::config::RunConfig;
 use crate::container::Container;
 
-/// The key of the settings in `RunConfig::extra`.
-pub const EXTRA_KEY: &str = "cgroup";
 /// The slice of containers (and pods) under systemd, as podman's.
 pub const MACHINE_SLICE: &str = "machine.slice";
 /// The unit prefix of containers under systemd: `hull-ID.scope`.
@@ -82,16 +80,11 @@ pub struct Settings {
 
 impl Settings {
     pub fn of(cfg: &RunConfig) -> Option<Settings> {
-        cfg.extra
-            .get(EXTRA_KEY)
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
+        cfg.cgroup.clone()
     }
 
     pub fn store(&self, cfg: &mut RunConfig) {
-        cfg.extra.insert(
-            EXTRA_KEY.into(),
-            serde_json::to_value(self).expect("settings serialize"),
-        );
+        cfg.cgroup = Some(self.clone());
     }
 }
 

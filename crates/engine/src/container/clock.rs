@@ -25,16 +25,12 @@ pub enum ClockError {
 
 /// A container's clock settings, if any.
 pub fn settings(cfg: &RunConfig) -> Option<Settings> {
-    Settings::from_value(cfg.extra.get(hull_clock::KEY))
+    cfg.clock.clone()
 }
 
 /// Stores the settings in a run config (nothing when both are absent).
 pub fn store(cfg: &mut RunConfig, s: &Settings) {
-    if s.is_empty() {
-        cfg.extra.remove(hull_clock::KEY);
-    } else {
-        cfg.extra.insert(hull_clock::KEY.to_string(), s.to_value());
-    }
+    cfg.clock = (!s.is_empty()).then(|| s.clone());
 }
 
 /// spec::generate's step: prepares the fake clock under the container's run directory (a

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::modes::{MountKind, NsMode, PodMember, Restart};
+
 /// A volume or mount (`-v`, `--mount`, `--tmpfs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountSpec {
-    /// "bind", "volume" or "tmpfs".
-    pub kind: String,
+    pub kind: MountKind,
     /// Host path (bind), volume name (volume; empty for an anonymous one), unused for tmpfs.
     pub source: String,
     pub target: String,
@@ -19,6 +20,10 @@ pub struct MountSpec {
     pub propagation: Option<String>,
     /// tmpfs options ("size=64m,mode=1777") or extra bind options.
     pub options: Vec<String>,
+    /// A volume made for this container alone (`-v /dst`), named at create and removed by
+    /// `rm -v` with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub anonymous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,15 +44,14 @@ pub struct DeviceSpec {
 /// `--restart`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestartPolicy {
-    /// "no", "on-failure", "always", "unless-stopped".
-    pub name: String,
+    pub name: Restart,
     /// on-failure's maximum (0: unlimited).
     pub max_retries: u32,
 }
 
 impl RestartPolicy {
     pub fn is_none(&self) -> bool {
-        self.name.is_empty() || self.name == "no"
+        self.name == Restart::No
     }
 }
 
@@ -96,17 +100,27 @@ pub struct RunConfig {
     pub uidmap: Vec<String>,
     pub gidmap: Vec<String>,
     /// "", "host", "container:ID" (resolved to the id at create).
-    pub pid_mode: String,
-    pub ipc_mode: String,
-    pub uts_mode: String,
+    pub pid_mode: NsMode,
+    pub ipc_mode: NsMode,
+    pub uts_mode: NsMode,
     /// "none", "host", "container:ID", "private" (lo only) or a network name (net helper).
     pub network_mode: String,
     pub log_driver: String,
     pub log_opts: BTreeMap<String, String>,
     /// --oom-score-adj, --group-add, --shm-size, the finer cgroup limits (tuning.rs).
     pub tuning: crate::container::tuning::Tuning,
-    /// Engine extensions (net helper, clock helper) keep their settings here by key.
-    pub extra: BTreeMap<String, serde_json::Value>,
+    /// The pod it was created into (`--pod`): the one home of its pod id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodMember>,
+    /// What it asked of the network (networks, ports, DNS; crate::network).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net: Option<crate::network::endpoint::NetRequest>,
+    /// `--faketime`/`--time-offset` (crates/clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<hull_clock::Settings>,
+    /// The cgroup manager, parent and namespace, settled at create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::container::cgroup::Settings>,
 }
 
 impl RunConfig {

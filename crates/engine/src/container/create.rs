@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::container::config::RunConfig;
+use crate::container::config::{MountKind, RunConfig};
 use crate::container::{self, Container, ContainerError, Status};
 use crate::engine::Engine;
 use crate::image::{self, ImageError};
@@ -129,9 +129,10 @@ pub fn create_with_image(
     for m in cfg
         .mounts
         .iter_mut()
-        .filter(|m| m.kind == "volume" && m.source.is_empty())
+        .filter(|m| m.kind == MountKind::Volume && m.source.is_empty())
     {
         m.source = names::new_id();
+        m.anonymous = true;
     }
     let mut c = Container {
         id: names::new_id(),
@@ -156,10 +157,6 @@ pub fn create_with_image(
         stop_requested: false,
     };
     insert_named(eng, &mut c, req.name.is_none())?;
-    if let Err(e) = crate::pod::hooks::after_insert(&eng.conn, &c) {
-        remove_leftovers(eng, &c);
-        return Err(CreateError::Invalid(e.to_string()));
-    }
     if let Err(e) = make_dirs(eng, &c) {
         remove_leftovers(eng, &c);
         return Err(e);
@@ -226,17 +223,16 @@ fn make_dirs(eng: &Engine, c: &Container) -> Result<(), CreateError> {
             write(&etc.join(f), "")?;
         }
     }
-    for m in cfg.mounts.iter().filter(|m| m.kind == "volume") {
-        let anonymous = m.source.len() == 64;
+    for m in cfg.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
         if volume::get(&eng.conn, &m.source)?.is_none() {
             let mut labels = BTreeMap::new();
-            if anonymous {
+            if m.anonymous {
                 labels.insert("com.docker.volume.anonymous".to_string(), String::new());
             }
             volume::create(&eng.conn, &eng.paths, Some(&m.source), &labels)?;
         }
     }
-    for m in cfg.mounts.iter().filter(|m| m.kind == "bind") {
+    for m in cfg.mounts.iter().filter(|m| m.kind == MountKind::Bind) {
         if !Path::new(&m.source).exists() {
             return Err(CreateError::Invalid(format!(
                 "invalid mount config: bind source path does not exist: {}",
@@ -247,14 +243,11 @@ fn make_dirs(eng: &Engine, c: &Container) -> Result<(), CreateError> {
     let host_name = nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let hostname = match (
-        cfg.hostname.as_str(),
-        cfg.uts_mode.as_str(),
-        cfg.network_mode.as_str(),
-    ) {
-        (_, "host", _) | ("", _, "host") => host_name,
-        ("", _, _) => c.short_id().to_string(),
-        (h, _, _) => h.to_string(),
+    let hostname = match (cfg.hostname.as_str(), cfg.network_mode.as_str()) {
+        _ if cfg.uts_mode.is_host() => host_name,
+        ("", "host") => host_name,
+        ("", _) => c.short_id().to_string(),
+        (h, _) => h.to_string(),
     };
     write(&dir.join("hostname"), &format!("{hostname}\n"))?;
     let hosts = if cfg.network_mode == "host" {
@@ -296,4 +289,18 @@ fn resolv_conf(host_net: bool) -> String {
 fn remove_leftovers(eng: &Engine, c: &Container) {
     let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));
     let _ = container::delete(&eng.conn, &c.id);
+}
+
+/// A created container and the image it was made from (so a start need not resolve it again).
+pub struct Created {
+    pub container: Container,
+    pub image: image::ImageInfo,
+}
+
+impl Engine {
+    /// `create`: a container from `req` (not started).
+    pub fn create(&self, req: Request) -> crate::Result<Created> {
+        let (container, image) = create_with_image(self, req)?;
+        Ok(Created { container, image })
+    }
 }

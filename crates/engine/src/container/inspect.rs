@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::container::config::{MountKind, NsMode};
 use crate::container::{Container, Status};
 use crate::engine::Engine;
 
@@ -58,15 +59,15 @@ fn mounts(eng: &Engine, c: &Container) -> Value {
         .mounts
         .iter()
         .map(|m| {
-            let source = match m.kind.as_str() {
-                "volume" => eng
+            let source = match m.kind {
+                MountKind::Volume => eng
                     .paths
                     .volume_dir(&m.source)
                     .join("_data")
                     .display()
                     .to_string(),
-                "tmpfs" => String::new(),
-                _ => m.source.clone(),
+                MountKind::Tmpfs => String::new(),
+                MountKind::Bind => m.source.clone(),
             };
             let mut v = json!({
                 "Type": m.kind,
@@ -76,7 +77,7 @@ fn mounts(eng: &Engine, c: &Container) -> Value {
                 "RW": !m.read_only,
                 "Propagation": m.propagation.clone().unwrap_or_default(),
             });
-            if m.kind == "volume" {
+            if m.kind == MountKind::Volume {
                 v["Name"] = json!(m.source);
                 v["Driver"] = json!("local");
             }
@@ -148,7 +149,7 @@ pub fn inspect(eng: &Engine, c: &Container) -> Value {
         },
         "NetworkSettings": network_settings(eng, c, &exposed),
         "ExecIDs": Value::Null,
-        "Extra": cfg.extra,
+        "Extra": extensions(cfg),
     })
 }
 
@@ -253,20 +254,20 @@ fn host_config(eng: &Engine, c: &Container) -> Value {
         &cfg.network_mode
     };
     let mut hc = json!({
-        "Binds": cfg.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
+        "Binds": cfg.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
         "NetworkMode": network_mode,
-        "RestartPolicy": { "Name": if cfg.restart.name.is_empty() { "no" } else { &cfg.restart.name }, "MaximumRetryCount": cfg.restart.max_retries },
+        "RestartPolicy": { "Name": cfg.restart.name.as_str(), "MaximumRetryCount": cfg.restart.max_retries },
         "AutoRemove": cfg.auto_remove,
         "CapAdd": cfg.cap_add,
         "CapDrop": cfg.cap_drop,
-        "IpcMode": if cfg.ipc_mode.is_empty() { "private" } else { &cfg.ipc_mode },
+        "IpcMode": if cfg.ipc_mode == NsMode::Default { "private".to_string() } else { cfg.ipc_mode.to_string() },
         "PidMode": cfg.pid_mode,
         "UTSMode": cfg.uts_mode,
         "UsernsMode": cfg.userns,
         "Privileged": cfg.privileged,
         "ReadonlyRootfs": cfg.read_only,
         "SecurityOpt": security_opts(c),
-        "Tmpfs": cfg.mounts.iter().filter(|m| m.kind == "tmpfs").map(|m| (m.target.clone(), json!(m.options.join(",")))).collect::<serde_json::Map<_, _>>(),
+        "Tmpfs": cfg.mounts.iter().filter(|m| m.kind == MountKind::Tmpfs).map(|m| (m.target.clone(), json!(m.options.join(",")))).collect::<serde_json::Map<_, _>>(),
         "Memory": cfg.memory,
         "MemorySwap": memory_swap,
         "NanoCpus": cfg.nano_cpus,
@@ -385,4 +386,28 @@ pub fn ps_row(c: &Container) -> Value {
         "Mounts": c.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
         "Networks": if c.config.network_mode.is_empty() { crate::network::DEFAULT } else { &c.config.network_mode },
     })
+}
+
+/// inspect's `Extra`: the settings hull keeps beside docker's, under the keys they had when
+/// they were a map in the run config (`Clock`, `cgroup`, `net`, `pod`).
+fn extensions(cfg: &crate::RunConfig) -> Value {
+    let mut m = serde_json::Map::new();
+    let mut put = |key: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            m.insert(key.into(), v);
+        }
+    };
+    put(hull_clock::KEY, cfg.clock.as_ref().map(|s| json!(s)));
+    put("cgroup", cfg.cgroup.as_ref().map(|s| json!(s)));
+    put("net", cfg.net.as_ref().map(|s| json!(s)));
+    put("pod", cfg.pod.as_ref().map(|s| json!(s)));
+    Value::Object(m)
+}
+
+impl Engine {
+    /// `inspect`: docker's inspect document of the container `key`.
+    pub fn inspect(&self, key: &str) -> crate::Result<Value> {
+        let c = self.lookup(key)?;
+        Ok(inspect(self, &c))
+    }
 }

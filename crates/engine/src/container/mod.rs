@@ -13,6 +13,7 @@ pub mod create;
 pub mod exec;
 pub mod inspect;
 pub mod logs;
+pub mod modes;
 pub mod names;
 pub mod pause;
 pub mod prune;
@@ -126,33 +127,8 @@ impl Container {
     }
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS containers (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    image_id TEXT NOT NULL,
-    image TEXT NOT NULL,
-    created TEXT NOT NULL,
-    config TEXT NOT NULL,
-    status TEXT NOT NULL,
-    pid INTEGER NOT NULL DEFAULT 0,
-    monitor_pid INTEGER NOT NULL DEFAULT 0,
-    exit_code INTEGER NOT NULL DEFAULT 0,
-    oom_killed INTEGER NOT NULL DEFAULT 0,
-    started_at TEXT,
-    finished_at TEXT,
-    restart_count INTEGER NOT NULL DEFAULT 0,
-    labels TEXT NOT NULL DEFAULT '{}',
-    stop_requested INTEGER NOT NULL DEFAULT 0
-)";
-
 const COLUMNS: &str = "id, name, image_id, image, created, config, status, pid, monitor_pid, \
     exit_code, oom_killed, started_at, finished_at, restart_count, labels, stop_requested";
-
-/// Creates the table if it is missing (cheap when it exists: no write lock is taken).
-pub fn init(conn: &Connection) -> Result<(), ContainerError> {
-    conn.execute_batch(SCHEMA)?;
-    Ok(())
-}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(Container, String)> {
     let labels: String = r.get(14)?;
@@ -391,7 +367,6 @@ mod tests {
     fn insert_lookup_prefix_and_unique_names() {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::state::open(&dir.path().join("hull.db")).unwrap();
-        init(&conn).unwrap();
         insert(&conn, &sample("abc123", "web")).unwrap();
         insert(&conn, &sample("abd456", "db")).unwrap();
         assert_eq!(lookup(&conn, "web").unwrap().id, "abc123");

@@ -14,7 +14,6 @@ fn bare(id: &str) -> &str {
 
 /// Image id (without `sha256:`) -> the containers created from it (names), of every state.
 pub fn images_in_use(conn: &Connection) -> Result<BTreeMap<String, Vec<String>>, ContainerError> {
-    container::init(conn)?;
     let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for c in container::list(conn)? {
         if !c.image_id.is_empty() {

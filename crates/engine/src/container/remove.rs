@@ -2,6 +2,7 @@
 //! running one first; `-v` also removes its anonymous volumes. Each step is idempotent, so a
 //! remove racing the monitor's own --rm cleanup, or after a killed hull, finishes the job.
 
+use crate::container::config::MountKind;
 use crate::container::{self, Container};
 use crate::engine::Engine;
 use crate::{bundle::rootfs, container::stop, ocirt::driver, volume};
@@ -59,9 +60,18 @@ pub fn remove_files(eng: &Engine, c: &Container, volumes: bool) {
             .config
             .mounts
             .iter()
-            .filter(|m| m.kind == "volume" && m.source.len() == 64)
+            .filter(|m| m.kind == MountKind::Volume && m.anonymous)
         {
             let _ = volume::remove(&eng.conn, &eng.paths, &m.source);
         }
+    }
+}
+
+impl Engine {
+    /// `rm`: removes the container `key` (a running one only with `force`, which kills it
+    /// first), and its anonymous volumes with `volumes`.
+    pub fn remove(&self, key: &str, force: bool, volumes: bool) -> crate::Result<()> {
+        let c = self.lookup(key)?;
+        Ok(remove(self, &c, force, volumes)?)
     }
 }

@@ -40,7 +40,6 @@ pub fn check(
     live: &BTreeSet<String>,
     repair: bool,
 ) -> Result<Report> {
-    super::ensure_schema(conn)?;
     let mut r = Report::default();
     let pods = pods(conn);
 

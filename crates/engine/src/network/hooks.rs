@@ -11,16 +11,9 @@ use crate::Paths;
 use super::endpoint::{self, NetRequest};
 use super::Result;
 
-/// The key of RunConfig::extra holding the container's [`NetRequest`].
-pub const EXTRA_KEY: &str = "net";
-
 /// The container's network request (the default network when none was stored).
 pub fn request(cfg: &RunConfig) -> NetRequest {
-    let mut r: NetRequest = cfg
-        .extra
-        .get(EXTRA_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
+    let mut r = cfg.net.clone().unwrap_or_default();
     if r.networks.is_empty() && !cfg.network_mode.is_empty() {
         r.networks = vec![cfg.network_mode.clone()];
     }

@@ -126,7 +126,6 @@ pub fn release(conn: &Connection, network: &str, container: &str) -> Result<()> 
 }
 
 pub fn of_container(conn: &Connection, container: &str) -> Result<Vec<Lease>> {
-    super::ensure_schema(conn)?;
     let mut st = conn.prepare("SELECT * FROM leases WHERE container = ?1 ORDER BY ifname")?;
     let v = st
         .query_map([container], row)?
@@ -135,7 +134,6 @@ pub fn of_container(conn: &Connection, container: &str) -> Result<Vec<Lease>> {
 }
 
 pub fn of_network(conn: &Connection, network: &str) -> Result<Vec<Lease>> {
-    super::ensure_schema(conn)?;
     let mut st = conn.prepare("SELECT * FROM leases WHERE network = ?1 ORDER BY ip")?;
     let v = st
         .query_map([network], row)?
@@ -144,7 +142,6 @@ pub fn of_network(conn: &Connection, network: &str) -> Result<Vec<Lease>> {
 }
 
 pub fn all(conn: &Connection) -> Result<Vec<Lease>> {
-    super::ensure_schema(conn)?;
     let mut st = conn.prepare("SELECT * FROM leases ORDER BY network, ip")?;
     let v = st.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
     Ok(v)
@@ -181,7 +178,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("hull.db");
         let conn = crate::state::open(&db).unwrap();
-        super::super::ensure_schema(&conn).unwrap();
         conn.execute(
             "INSERT INTO networks (name, id, bridge, subnet, gateway, internal, mtu, created, labels)
              VALUES ('n', ?1, 'br-test', '10.230.0.0/24', '10.230.0.1', 0, NULL, '', '{}')",

@@ -172,40 +172,6 @@ pub fn builtin(name: &str) -> Option<(Value, Value)> {
     Some((ls, inspect))
 }
 
-/// Creates the tables if this database has none yet.
-pub fn ensure_schema(conn: &Connection) -> Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS networks (
-            name TEXT PRIMARY KEY,
-            id TEXT NOT NULL UNIQUE,
-            bridge TEXT NOT NULL UNIQUE,
-            subnet TEXT NOT NULL,
-            gateway TEXT NOT NULL,
-            internal INTEGER NOT NULL,
-            mtu INTEGER,
-            created TEXT NOT NULL,
-            labels TEXT NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS leases (
-            network TEXT NOT NULL REFERENCES networks(name),
-            ip TEXT NOT NULL,
-            container TEXT NOT NULL,
-            name TEXT NOT NULL,
-            ifname TEXT NOT NULL,
-            mac TEXT NOT NULL,
-            host_veth TEXT NOT NULL,
-            aliases TEXT NOT NULL,
-            PRIMARY KEY (network, ip),
-            UNIQUE (network, container)
-        );
-        CREATE TABLE IF NOT EXISTS ipam_cursors (
-            network TEXT PRIMARY KEY,
-            last TEXT NOT NULL
-        );",
-    )?;
-    Ok(())
-}
-
 pub fn validate_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
@@ -246,7 +212,6 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Network> {
 
 /// By name, full id or id prefix; `hull0` (the old name) means the default network too.
 pub fn get(conn: &Connection, name: &str) -> Result<Option<Network>> {
-    ensure_schema(conn)?;
     let by_name = if name == DEFAULT || name == OLD_DEFAULT {
         conn.query_row(
             "SELECT * FROM networks WHERE name IN (?1, ?2) ORDER BY name = ?1 DESC",
@@ -277,7 +242,6 @@ pub fn lookup(conn: &Connection, name: &str) -> Result<Network> {
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<Network>> {
-    ensure_schema(conn)?;
     let mut st = conn.prepare("SELECT * FROM networks ORDER BY name")?;
     let v = st.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
     Ok(v)
@@ -317,7 +281,6 @@ pub fn create(conn: &Connection, paths: &Paths, req: &CreateRequest) -> Result<N
 
 /// [`create`] without the check of reserved names (the default network is made here).
 fn create_any(conn: &Connection, paths: &Paths, req: &CreateRequest) -> Result<Network> {
-    ensure_schema(conn)?;
     let id = random_id();
     let mut mtu = None;
     let mut bridge = if req.name == DEFAULT {
@@ -466,7 +429,6 @@ pub fn default_network(conn: &Connection, paths: &Paths) -> Result<Network> {
 /// `bridge`) in the database and in the firewall's state; its bridge, addresses and
 /// published ports stay as they are. Nothing to do when there is no `hull0`.
 pub fn upgrade_default(conn: &Connection, paths: &Paths) -> Result<()> {
-    ensure_schema(conn)?;
     let old: Option<String> = conn
         .query_row(
             "SELECT name FROM networks WHERE name = ?1",

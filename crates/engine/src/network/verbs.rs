@@ -25,7 +25,6 @@ pub fn valid_mac(m: &str) -> bool {
 
 impl Engine {
     fn networks(&self) -> Result<()> {
-        super::ensure_schema(&self.conn)?;
         super::upgrade_default(&self.conn, &self.paths)?;
         Ok(())
     }

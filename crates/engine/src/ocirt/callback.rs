@@ -2,6 +2,7 @@
 //! in the state database, tears the container's runtime state down, applies the restart
 //! policy (exit status 3 asks the monitor to start the container again) and --rm.
 
+use crate::container::config::Restart;
 use crate::container::{self, Container, Status};
 use crate::engine::Engine;
 use crate::{bundle::rootfs, container::remove, ocirt::driver};
@@ -23,10 +24,10 @@ fn should_restart(c: &Container, code: i32) -> bool {
         return false;
     }
     let p = &c.config.restart;
-    match p.name.as_str() {
-        "always" | "unless-stopped" => true,
-        "on-failure" => code != 0 && (p.max_retries == 0 || c.restart_count < p.max_retries),
-        _ => false,
+    match p.name {
+        Restart::Always | Restart::UnlessStopped => true,
+        Restart::OnFailure => code != 0 && (p.max_retries == 0 || c.restart_count < p.max_retries),
+        Restart::No => false,
     }
 }
 

@@ -1,19 +1,18 @@
 //! The few places where the engine's container code asks about pods: a container joining a
 //! pod (`--pod`), its namespaces resolved at each start ("pod:<id>" modes), its cgroup under
-//! the pod's cgroup parent, and its `containers.pod_id` after insert.
+//! the pod's cgroup parent.
 
 use rusqlite::Connection;
-use serde_json::json;
 
 use super::infra;
 use super::store::{self, Pod};
-use crate::container::config::RunConfig;
+use crate::container::config::{NsMode, RunConfig};
 use crate::container::Container;
 use crate::Paths;
 
 /// The pod id a run config belongs to, if any.
 pub fn pod_id(cfg: &RunConfig) -> Option<&str> {
-    cfg.extra.get("pod").and_then(|v| v["id"].as_str())
+    cfg.pod.as_ref().map(|p| p.id.as_str())
 }
 
 /// The OCI linux.cgroupsPath of a container (crate::container::cgroup, the one home of that fact): the
@@ -56,17 +55,8 @@ pub fn degraded(name: &str) -> String {
     )
 }
 
-/// Records `containers.pod_id` for a container created into a pod.
-pub fn after_insert(conn: &Connection, c: &Container) -> Result<(), store::PodError> {
-    if let Some(pod) = pod_id(&c.config) {
-        store::init(conn)?;
-        store::set_container_pod(conn, &c.id, pod)?;
-    }
-    Ok(())
-}
-
 /// Makes a run config join `pod`: its shared namespaces by "pod:<id>" modes, its hostname,
-/// and the pod recorded under extra["pod"]. Flags that would un-share a namespace conflict.
+/// and the pod recorded in `RunConfig::pod`. Flags that would un-share a namespace conflict.
 pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
     let conflict = |flag: &str| {
         Err(format!(
@@ -74,16 +64,15 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
             pod.name
         ))
     };
-    let mode = format!("pod:{}", pod.id);
-    let net = cfg.extra.get(crate::network::hooks::EXTRA_KEY);
-    if net.is_some_and(|n| n["publish"].as_array().is_some_and(|a| !a.is_empty())) {
+    let mode = NsMode::Pod(pod.id.clone());
+    if cfg.net.as_ref().is_some_and(|n| !n.publish.is_empty()) {
         return Err(format!(
             "--pod {}: ports are published by the pod (hull pod create -p)",
             pod.name
         ));
     }
     if pod.share.uts {
-        if !cfg.uts_mode.is_empty() {
+        if cfg.uts_mode != NsMode::Default {
             return conflict("--uts");
         }
         if !cfg.hostname.is_empty() && cfg.hostname != pod.hostname {
@@ -93,13 +82,13 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
         cfg.hostname = pod.hostname.clone();
     }
     if pod.share.ipc {
-        if !cfg.ipc_mode.is_empty() {
+        if cfg.ipc_mode != NsMode::Default {
             return conflict("--ipc");
         }
         cfg.ipc_mode = mode.clone();
     }
     if pod.share.pid {
-        if !cfg.pid_mode.is_empty() {
+        if cfg.pid_mode != NsMode::Default {
             return conflict("--pid");
         }
         cfg.pid_mode = mode.clone();
@@ -111,14 +100,16 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
         cfg.network_mode = if pod.plan.host_network {
             "host".into()
         } else {
-            mode
+            mode.to_string()
         };
     }
     if pod.plan.is_mapped() {
         join_userns(pod, cfg)?;
     }
-    cfg.extra
-        .insert("pod".into(), json!({ "id": pod.id, "name": pod.name }));
+    cfg.pod = Some(crate::container::modes::PodMember {
+        id: pod.id.clone(),
+        name: pod.name.clone(),
+    });
     Ok(())
 }
 
@@ -159,9 +150,10 @@ fn join_userns(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
     // A pid namespace of the container's own would be made by the runtime before it joins
     // the pod's user namespace, so owned by the host's: /proc could not be mounted in it.
     // The infra's is owned by the pod's user namespace, so it is shared.
-    if cfg.pid_mode.is_empty() {
-        cfg.pid_mode = cfg.userns.clone();
-    } else if cfg.pid_mode != cfg.userns {
+    let pod_ns = NsMode::Pod(pod.id.clone());
+    if cfg.pid_mode == NsMode::Default {
+        cfg.pid_mode = pod_ns;
+    } else if cfg.pid_mode != pod_ns {
         return Err(format!(
             "--pod {}: --pid conflicts with the pod's user namespace (its containers share the \
              infra's pid namespace)",

@@ -33,7 +33,6 @@ pub enum OpError {
 
 /// A pod's containers (the infra is not one), oldest first, statuses checked.
 pub fn members(eng: &Engine, p: &Pod) -> Result<Vec<Container>, OpError> {
-    store::init(&eng.conn)?;
     let mut out = Vec::new();
     for id in store::container_ids(&eng.conn, &p.id)? {
         if let Ok(c) = eng.lookup(&id) {
@@ -63,13 +62,11 @@ pub fn status(eng: &Engine, p: &Pod, cs: &[Container]) -> &'static str {
 }
 
 pub fn lookup(eng: &Engine, key: &str) -> Result<Pod, OpError> {
-    store::init(&eng.conn)?;
     Ok(store::lookup(&eng.conn, key)?)
 }
 
 /// Creates the pod and starts its infra; on any failure nothing is left.
 pub fn create(eng: &mut Engine, mut plan: PodPlan, kube_source: &str) -> Result<Pod, OpError> {
-    store::init(&eng.conn)?;
     if plan.name.is_empty() {
         plan.name = names::random_name();
     } else if !names::valid_name(&plan.name) {

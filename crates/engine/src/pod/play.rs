@@ -11,7 +11,7 @@ use super::infra;
 use super::ops::{self, OpError};
 use super::plan::{ContainerPlan, MountPlan, PodPlan, VolumePlan, VolumeSource};
 use super::store::{self, Pod};
-use crate::container::config::{MountSpec, RestartPolicy, RunConfig};
+use crate::container::config::{MountSpec, Restart, RestartPolicy, RunConfig};
 use crate::container::Container;
 use crate::engine::Engine;
 
@@ -88,12 +88,13 @@ pub fn add_container(
             }
         };
         mounts.push(MountSpec {
-            kind: "bind".into(),
+            kind: crate::container::config::MountKind::Bind,
             source,
             target: m.target.clone(),
             read_only: m.read_only,
             propagation: None,
             options: Vec::new(),
+            anonymous: false,
         });
     }
     let mut cfg = RunConfig {
@@ -111,9 +112,9 @@ pub fn add_container(
         mounts,
         restart: RestartPolicy {
             name: if init {
-                "no".into()
+                Restart::No
             } else {
-                cp.restart.clone()
+                Restart::parse(&cp.restart).unwrap_or_default()
             },
             max_retries: 0,
         },
@@ -156,7 +157,6 @@ pub fn add_container(
 
 /// Plays every pod of a manifest; on any failure every pod made so far is removed.
 pub fn play(eng: &mut Engine, plans: &[PodPlan], source: &Path) -> Result<Vec<Pod>, OpError> {
-    store::init(&eng.conn)?;
     for plan in plans {
         if store::lookup(&eng.conn, &plan.name).is_ok() {
             return Err(OpError::Invalid(format!(
@@ -191,7 +191,6 @@ pub fn play(eng: &mut Engine, plans: &[PodPlan], source: &Path) -> Result<Vec<Po
 
 /// Removes the pods a manifest describes (those that exist); their names.
 pub fn down(eng: &mut Engine, plans: &[PodPlan]) -> Result<Vec<String>, OpError> {
-    store::init(&eng.conn)?;
     let mut gone = Vec::new();
     for plan in plans {
         if let Ok(p) = store::lookup(&eng.conn, &plan.name) {
@@ -260,7 +259,7 @@ pub fn describe(eng: &Engine, p: &Pod) -> Result<PodPlan, OpError> {
             nano_cpus: cfg.nano_cpus,
             mounts,
             ports: Vec::new(),
-            restart: cfg.restart.name.clone(),
+            restart: cfg.restart.name.as_str().to_string(),
         };
         if c.labels.contains_key(super::INIT_LABEL) {
             plan.init_containers.push(cp);

@@ -1,4 +1,4 @@
-//! The `pods` table, and the `pod_id` column of `containers` that ties a container to its pod.
+//! The `pods` table, and the pod's containers (their run config's `pod.id`).
 //! A pod row holds what the pod was created with (its plan, as JSON), the id of its infra
 //! container, its cgroup parent, and the manifest it came from (`kube down` removes by it).
 
@@ -52,49 +52,8 @@ impl Pod {
     }
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pods (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    hostname TEXT NOT NULL,
-    share TEXT NOT NULL,
-    infra_id TEXT NOT NULL DEFAULT '',
-    cgroup_parent TEXT NOT NULL DEFAULT '',
-    labels TEXT NOT NULL DEFAULT '{}',
-    created TEXT NOT NULL,
-    plan TEXT NOT NULL,
-    kube_source TEXT NOT NULL DEFAULT ''
-)";
-
 const COLUMNS: &str =
     "id, name, hostname, share, infra_id, cgroup_parent, labels, created, plan, kube_source";
-
-/// Creates the pods table and adds `containers.pod_id` if the containers table lacks it.
-/// Concurrent callers may race on the ALTER: the loser's "duplicate column" is success.
-pub fn init(conn: &Connection) -> Result<(), PodError> {
-    crate::container::init(conn).map_err(|e| match e {
-        crate::container::ContainerError::Sql(e) => PodError::Sql(e),
-        other => PodError::Sql(rusqlite::Error::InvalidParameterName(other.to_string())),
-    })?;
-    conn.execute_batch(SCHEMA)?;
-    if !has_pod_column(conn)? {
-        match conn
-            .execute_batch("ALTER TABLE containers ADD COLUMN pod_id TEXT NOT NULL DEFAULT ''")
-        {
-            Ok(()) => {}
-            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.contains("duplicate") => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
-
-fn has_pod_column(conn: &Connection) -> Result<bool, PodError> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('containers')")?;
-    let names: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(names.iter().any(|n| n == "pod_id"))
-}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(Pod, String)> {
     let share: String = r.get(3)?;
@@ -197,35 +156,12 @@ pub fn set_infra(conn: &Connection, id: &str, infra_id: &str) -> Result<(), PodE
     Ok(())
 }
 
-/// Ties a container to a pod ("" unties it).
-pub fn set_container_pod(
-    conn: &Connection,
-    container_id: &str,
-    pod_id: &str,
-) -> Result<(), PodError> {
-    conn.execute(
-        "UPDATE containers SET pod_id = ?2 WHERE id = ?1",
-        params![container_id, pod_id],
-    )?;
-    Ok(())
-}
-
-/// The pod a container belongs to ("" for none).
-pub fn pod_of(conn: &Connection, container_id: &str) -> Result<String, PodError> {
-    Ok(conn
-        .query_row(
-            "SELECT pod_id FROM containers WHERE id = ?1",
-            [container_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or_default())
-}
-
 /// The ids of a pod's containers (the infra included), oldest first.
 pub fn container_ids(conn: &Connection, pod_id: &str) -> Result<Vec<String>, PodError> {
-    let mut stmt =
-        conn.prepare("SELECT id FROM containers WHERE pod_id = ?1 ORDER BY created ASC")?;
+    let mut stmt = conn.prepare(
+        "SELECT id FROM containers WHERE json_extract(config, '$.pod.id') = ?1 \
+             ORDER BY created ASC",
+    )?;
     let ids = stmt
         .query_map([pod_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
@@ -259,9 +195,6 @@ mod tests {
     fn pods_table_and_container_column() {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::state::open(&dir.path().join("hull.db")).unwrap();
-        init(&conn).unwrap();
-        init(&conn).unwrap();
-        assert!(has_pod_column(&conn).unwrap());
         insert(&conn, &sample("abc1", "web")).unwrap();
         insert(&conn, &sample("abd2", "db")).unwrap();
         assert!(matches!(
@@ -279,12 +212,10 @@ mod tests {
         assert_eq!(lookup(&conn, "web").unwrap().infra_id, "c1");
         conn.execute(
             "INSERT INTO containers (id, name, image_id, image, created, config, status) \
-             VALUES ('c1', 'web-infra', '', '', '1', '{}', 'created')",
+             VALUES ('c1', 'web-infra', '', '', '1', '{\"pod\":{\"id\":\"abc1\"}}', 'created')",
             [],
         )
         .unwrap();
-        set_container_pod(&conn, "c1", "abc1").unwrap();
-        assert_eq!(pod_of(&conn, "c1").unwrap(), "abc1");
         assert_eq!(container_ids(&conn, "abc1").unwrap(), ["c1"]);
         assert_eq!(list(&conn).unwrap().len(), 2);
         assert!(delete(&conn, "abc1").unwrap());

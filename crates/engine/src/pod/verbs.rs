@@ -19,7 +19,6 @@ impl Engine {
 
     /// Every pod, as `pod ps` and `pod inspect` show one (docker-style JSON rows).
     pub fn pod_list(&self) -> Result<Vec<(store::Pod, Value)>> {
-        store::init(&self.conn)?;
         let mut rows = Vec::new();
         for p in store::list(&self.conn)? {
             let v = ops::inspect(self, &p)?;

@@ -1,5 +1,10 @@
 //! The state database. Many `hull` processes may use it at once, so every connection runs in
-//! WAL mode with a long busy timeout, and callers keep transactions short.
+//! WAL mode with a long busy timeout, and callers keep transactions short. Its schema has one
+//! home, `schema` (versioned by `PRAGMA user_version`, upgraded at open); `config` is the
+//! stored run config's upgrade to its typed shape.
+
+pub mod config;
+pub mod schema;
 
 use std::path::Path;
 
@@ -14,9 +19,21 @@ pub enum DbError {
     },
     #[error("state database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error(
+        "state database: schema version {found} is newer than this hull knows ({known}): \
+         it was written by a newer hull"
+    )]
+    TooNew { found: u32, known: u32 },
+    #[error("state database: upgrade to schema version {version} ({what}): {source}")]
+    Migration {
+        version: u32,
+        what: &'static str,
+        source: rusqlite::Error,
+    },
 }
 
-/// Opens (creating if needed) the database at `path` with the settings concurrent use needs.
+/// Opens (creating if needed) the database at `path` with the settings concurrent use needs,
+/// its schema brought to this hull's version (a newer one is refused).
 pub fn open(path: &Path) -> Result<Connection, DbError> {
     let err = |source| DbError::Open {
         path: path.display().to_string(),
@@ -25,8 +42,16 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    hull_image::db::connect(path).map_err(err)
+    let mut conn = hull_image::db::connect(path).map_err(err)?;
+    schema::migrate(&mut conn).map_err(|e| match e {
+        DbError::Sql(source) => err(source),
+        other => other,
+    })?;
+    Ok(conn)
 }
+
+#[cfg(test)]
+mod upgrade_tests;
 
 #[cfg(test)]
 mod tests {

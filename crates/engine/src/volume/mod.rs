@@ -112,21 +112,6 @@ impl Volume {
     }
 }
 
-/// Creates the table if this database has none yet.
-pub fn ensure_schema(conn: &Connection) -> Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS volumes (
-            name TEXT PRIMARY KEY,
-            driver TEXT NOT NULL,
-            mountpoint TEXT NOT NULL,
-            created TEXT NOT NULL,
-            labels TEXT NOT NULL,
-            options TEXT NOT NULL
-        )",
-    )?;
-    Ok(())
-}
-
 /// docker's rule for volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn validate_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
@@ -186,7 +171,6 @@ pub fn create_with_driver(
         }
         None => random_name()?,
     };
-    ensure_schema(conn)?;
     if let Some(v) = get(conn, &name)? {
         return Ok(v);
     }
@@ -251,7 +235,6 @@ const COLUMNS: &str = "name, driver, mountpoint, created, labels, options";
 
 /// The volume called `name`, if there is one.
 pub fn get(conn: &Connection, name: &str) -> Result<Option<Volume>> {
-    ensure_schema(conn)?;
     let row = conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM volumes WHERE name = ?1"),
@@ -269,7 +252,6 @@ pub fn require(conn: &Connection, name: &str) -> Result<Volume> {
 
 /// Every volume, by name.
 pub fn list(conn: &Connection) -> Result<Vec<Volume>> {
-    ensure_schema(conn)?;
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM volumes ORDER BY name"))?;
     let rows = stmt.query_map([], from_row)?;
     let mut out = Vec::new();
@@ -282,7 +264,6 @@ pub fn list(conn: &Connection) -> Result<Vec<Volume>> {
 /// The names of the containers whose mounts use volume `name` (any state: docker refuses to
 /// remove a volume a stopped container still names).
 pub fn users(conn: &Connection, name: &str) -> Result<Vec<String>> {
-    crate::container::init(conn).map_err(container_err)?;
     let containers = crate::container::list(conn).map_err(container_err)?;
     Ok(containers
         .into_iter()
@@ -296,7 +277,7 @@ pub fn uses(config: &crate::RunConfig, name: &str) -> bool {
     config
         .mounts
         .iter()
-        .any(|m| m.kind == "volume" && m.source == name)
+        .any(|m| m.kind == crate::container::config::MountKind::Volume && m.source == name)
 }
 
 fn container_err(e: crate::ContainerError) -> VolumeError {
@@ -308,7 +289,6 @@ fn container_err(e: crate::ContainerError) -> VolumeError {
 
 /// Removes volume `name` and its data; refused while a container uses it.
 pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<()> {
-    ensure_schema(conn)?;
     require(conn, name)?;
     let users = users(conn, name)?;
     if !users.is_empty() {
@@ -355,9 +335,6 @@ pub fn leftovers(conn: &Connection, paths: &Paths, repair: bool) -> (Vec<String>
     let Ok(entries) = std::fs::read_dir(volumes_dir(paths)) else {
         return (found, errors);
     };
-    if ensure_schema(conn).is_err() {
-        return (found, errors);
-    }
     for e in entries.flatten() {
         let Some(file) = e.file_name().to_str().map(str::to_string) else {
             continue;
@@ -525,10 +502,9 @@ mod tests {
         let (_d, paths, conn) = setup();
         create(&conn, &paths, Some("used"), &BTreeMap::new()).unwrap();
         create(&conn, &paths, Some("free"), &BTreeMap::new()).unwrap();
-        container::init(&conn).unwrap();
         let mut config = crate::RunConfig::default();
         config.mounts.push(crate::container::config::MountSpec {
-            kind: "volume".into(),
+            kind: crate::container::config::MountKind::Volume,
             source: "used".into(),
             target: "/data".into(),
             ..Default::default()

@@ -93,7 +93,7 @@ fn mounted_volumes(eng: &Engine, c: &Container) -> Vec<Volume> {
     c.config
         .mounts
         .iter()
-        .filter(|m| m.kind == "volume")
+        .filter(|m| m.kind == crate::container::config::MountKind::Volume)
         .filter_map(|m| volume::get(&eng.conn, &m.source).ok().flatten())
         .filter(is_mounted_kind)
         .collect()

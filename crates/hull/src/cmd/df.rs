@@ -199,7 +199,7 @@ fn verbose(
                 .config
                 .mounts
                 .iter()
-                .filter(|m| m.kind == "volume")
+                .filter(|m| m.kind == hull_engine::container::config::MountKind::Volume)
                 .count());
             v["Size"] = json!(human_size_prec(*rw, 3));
             v

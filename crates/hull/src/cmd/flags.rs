@@ -306,7 +306,7 @@ impl CreateFlags {
         c.pid_mode = parse::ns_mode("--pid", self.pid.as_deref().unwrap_or(""))?;
         c.ipc_mode = parse::ns_mode("--ipc", self.ipc.as_deref().unwrap_or(""))?;
         c.uts_mode = parse::ns_mode("--uts", self.uts.as_deref().unwrap_or(""))?;
-        if c.uts_mode == "host" && !c.hostname.is_empty() {
+        if c.uts_mode.is_host() && !c.hostname.is_empty() {
             return Err(CmdError::new(
                 "conflicting options: --hostname and --uts=host".into(),
             ));

@@ -264,7 +264,7 @@ pub struct NetFlags {
 
 impl NetFlags {
     /// Checks the flags and stores them in the run config: network_mode is the first
-    /// network ("" for the default bridge), the whole request goes in extra["net"].
+    /// network ("" for the default bridge), the whole request goes in `RunConfig::net`.
     pub fn apply(self, c: &mut hull_engine::RunConfig) -> Result<(), CmdError> {
         let mut networks: Vec<String> = self
             .network
@@ -330,10 +330,7 @@ impl NetFlags {
             Some(n) => n.to_string(),
         };
         if req != endpoint::NetRequest::default() {
-            c.extra.insert(
-                network::hooks::EXTRA_KEY.into(),
-                serde_json::to_value(&req).expect("json"),
-            );
+            c.net = Some(req);
         }
         Ok(())
     }

@@ -105,9 +105,9 @@ pub fn check(cfg: &crate::RunConfig) -> Result<()> {
     // runc's rule, also applied by hullrt: only sysctls of a namespace the container has of
     // its own (--network none and container:NAME are private too).
     let private = hull_runtime::sysctl::Private {
-        ipc: cfg.ipc_mode != "host",
+        ipc: !cfg.ipc_mode.is_host(),
         net: cfg.network_mode != "host",
-        uts: cfg.uts_mode != "host",
+        uts: !cfg.uts_mode.is_host(),
     };
     for (k, v) in &cfg.sysctls {
         hull_runtime::sysctl::check(k, private)
@@ -121,3 +121,6 @@ pub fn check(cfg: &crate::RunConfig) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod golden;

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::{push, Ctx, Result};
+use crate::container::config::MountKind;
 
 fn default_mounts(privileged: bool) -> Vec<Value> {
     let ro = if privileged { "rw" } else { "ro" };
@@ -31,7 +32,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     let cfg = &ctx.c.config;
     let dir = ctx.paths.container_dir(&ctx.c.id);
     let mut mounts = default_mounts(cfg.privileged);
-    if cfg.ipc_mode == "host" {
+    if cfg.ipc_mode.is_host() {
         // The host's ipc namespace: its /dev/shm and mqueue too.
         mounts.retain(|m| m["destination"] != "/dev/shm" && m["destination"] != "/dev/mqueue");
         mounts.push(
@@ -44,12 +45,12 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     // both see the same POSIX shared memory.
     let shm_src = if crate::bundle::shm::owns_ipc(cfg) {
         Some(crate::bundle::shm::path(ctx.paths, &ctx.c.id))
-    } else if let Some(pod) = cfg.ipc_mode.strip_prefix("pod:") {
+    } else if let Some(pod) = cfg.ipc_mode.pod() {
         Some(crate::bundle::shm::pod_path(ctx.paths, pod))
             .filter(|p| crate::bundle::rootfs::is_mounted(p))
     } else {
         cfg.ipc_mode
-            .strip_prefix("container:")
+            .container()
             .and_then(|name| crate::container::lookup(ctx.conn, name).ok())
             .map(|other| crate::bundle::shm::path(ctx.paths, &other.id))
             .filter(|p| crate::bundle::rootfs::is_mounted(p))
@@ -83,8 +84,8 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     }
     for m in &cfg.mounts {
         let mut options: Vec<String> = Vec::new();
-        let entry = match m.kind.as_str() {
-            "tmpfs" => {
+        let entry = match m.kind {
+            MountKind::Tmpfs => {
                 // docker's defaults for --tmpfs and --mount type=tmpfs: noexec, nosuid,
                 // nodev, each lifted by its opposite (exec, suid, dev) among the options.
                 for (default, lifted) in [("nosuid", "suid"), ("nodev", "dev"), ("noexec", "exec")]
@@ -103,7 +104,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
                 json!({"destination": m.target, "type": "tmpfs", "source": "tmpfs", "options": options})
             }
             kind => {
-                let source = if kind == "volume" {
+                let source = if kind == MountKind::Volume {
                     ctx.paths.volume_dir(&m.source).join("_data")
                 } else {
                     std::path::PathBuf::from(&m.source)

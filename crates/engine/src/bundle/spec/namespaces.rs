@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::{push, Ctx, Result, SpecError};
 use crate::container;
+use crate::container::config::NsMode;
 
 fn target_pid(ctx: &Ctx<'_>, flag: &str, name: &str) -> Result<i32> {
     let other = container::lookup(ctx.conn, name)?;
@@ -23,22 +24,22 @@ fn ns(
     spec: &mut Value,
     kind: &str,
     file: &str,
-    mode: &str,
+    mode: &NsMode,
     flag: &str,
 ) -> Result<()> {
     let linux = &mut spec["linux"];
-    if mode == "host" {
+    if mode.is_host() {
         return Ok(());
     }
     // Pods (crates/engine/src/pod): "pod:<id>" joins the pod's namespace, or fails when
     // the pod's infra is gone.
-    if mode.starts_with("pod:") {
-        let path = crate::pod::hooks::ns_path(ctx.conn, ctx.paths, mode, file)
+    if let Some(pod) = mode.pod() {
+        let path = crate::pod::hooks::ns_path(ctx.conn, ctx.paths, pod, file)
             .map_err(SpecError::Invalid)?;
         push(linux, "namespaces", json!({"type": kind, "path": path}));
         return Ok(());
     }
-    if let Some(name) = mode.strip_prefix("container:") {
+    if let Some(name) = mode.container() {
         let pid = target_pid(ctx, flag, name)?;
         push(
             linux,
@@ -65,10 +66,10 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
             json!({ "type": "cgroup" }),
         );
     }
-    let net = match cfg.network_mode.as_str() {
-        "host" => "host".to_string(),
-        m if m.starts_with("container:") || m.starts_with("pod:") => m.to_string(),
-        _ => String::new(),
+    // The network's namespace as a namespace mode: the host's, another's, or its own.
+    let net = match NsMode::try_from(cfg.network_mode.clone()) {
+        Ok(m @ (NsMode::Host | NsMode::Container(_) | NsMode::Pod(_))) => m,
+        _ => NsMode::Default,
     };
     match crate::network::hooks::netns_path(ctx.paths, ctx.c) {
         // Bridge networks: the namespace hull pinned and wired before the spec.

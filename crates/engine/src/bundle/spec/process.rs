@@ -133,7 +133,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     });
     // Only a uts namespace of its own gets the hostname: the host's, another container's
     // (container:NAME) and a pod's shared one (set by its infra) keep theirs.
-    if cfg.uts_mode.is_empty() || cfg.uts_mode == "private" {
+    if cfg.uts_mode.is_own() {
         spec["hostname"] = json!(hostname);
         if !cfg.domainname.is_empty() {
             spec["domainname"] = json!(cfg.domainname);
