@@ -124,7 +124,7 @@ fn runtime_states(
             short(&id)
         ));
         if repair {
-            crate::ocirt::driver::delete_force(eng, &id);
+            eng.oci.delete_force(&id);
             if eng.paths.runtime_root().join(&id).exists() {
                 r.errors
                     .push(format!("runtime delete --force {}: state left", short(&id)));
@@ -169,7 +169,7 @@ fn bundles(eng: &Engine, all: &[Container], live: &BTreeSet<String>, repair: boo
         ));
         if repair {
             match all.iter().find(|c| c.id == id) {
-                Some(c) => crate::container::start::unprepare(eng, c),
+                Some(c) => eng.bundler.unprepare(eng, c),
                 None => {
                     for m in &mounts {
                         crate::bundle::rootfs::unmount(m);

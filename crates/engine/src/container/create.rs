@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::container::config::RunConfig;
-use crate::container::{self, Container, ContainerError, Status};
+use crate::container::{self, Container, ContainerError};
 use crate::engine::Engine;
 use crate::image::{self, ImageError};
 use crate::{bundle::rootfs, bundle::spec, container::names, parse, volume};
@@ -133,28 +133,15 @@ pub fn create_with_image(
     {
         m.source = names::new_id();
     }
-    let mut c = Container {
-        id: names::new_id(),
-        name: req
-            .name
-            .clone()
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default(),
-        image_id: img.id.clone(),
-        image: req.image.clone(),
-        created: crate::time::nanotime::now_nanos(),
-        config: cfg,
-        status: Status::Created,
-        pid: 0,
-        monitor_pid: 0,
-        exit_code: 0,
-        oom_killed: false,
-        started_at: None,
-        finished_at: None,
-        restart_count: 0,
-        labels: req.labels.clone(),
-        stop_requested: false,
-    };
+    let name = req.name.as_deref().unwrap_or_default();
+    let mut c = Container::new(
+        names::new_id(),
+        name.trim_start_matches('/').to_string(),
+        img.id.clone(),
+        req.image.clone(),
+        cfg,
+    );
+    c.labels = req.labels.clone();
     insert_named(eng, &mut c, req.name.is_none())?;
     if let Err(e) = crate::pod::hooks::after_insert(&eng.conn, &c) {
         remove_leftovers(eng, &c);

@@ -535,22 +535,14 @@ mod tests {
         container::insert(
             &conn,
             &Container {
-                id: "c0ffee".into(),
-                name: "web".into(),
-                image_id: String::new(),
-                image: "busybox".into(),
-                created: timefmt::now_rfc3339(),
-                config,
                 status: crate::Status::Exited,
-                pid: 0,
-                monitor_pid: 0,
-                exit_code: 0,
-                oom_killed: false,
-                started_at: None,
-                finished_at: None,
-                restart_count: 0,
-                labels: BTreeMap::new(),
-                stop_requested: false,
+                ..Container::new(
+                    "c0ffee".into(),
+                    "web".into(),
+                    String::new(),
+                    "busybox".into(),
+                    config,
+                )
             },
         )
         .unwrap();
