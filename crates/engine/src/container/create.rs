@@ -14,7 +14,7 @@ use crate::{bundle::rootfs, bundle::spec, container::names, parse, volume};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
-    #[error("invalid container name {0:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    #[error("invalid container name {0:?}: only {chars} are allowed", chars = names::NAME_CHARS)]
     BadName(String),
     #[error(transparent)]
     Image(#[from] ImageError),

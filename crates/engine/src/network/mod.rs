@@ -205,14 +205,9 @@ pub fn ensure_schema(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// A network's name: of the names' characters (container::names), 1 to 64 of them.
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.as_bytes()[0].is_ascii_alphanumeric()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if ok {
+    if name.len() <= 64 && crate::container::names::name_chars_ok(name) {
         Ok(())
     } else {
         Err(NetworkError::BadName(name.into()))

@@ -74,8 +74,9 @@ pub fn create(eng: &mut Engine, mut plan: PodPlan, kube_source: &str) -> Result<
         plan.name = names::random_name();
     } else if !names::valid_name(&plan.name) {
         return Err(OpError::Invalid(format!(
-            "invalid pod name {:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-            plan.name
+            "invalid pod name {:?}: only {} are allowed",
+            plan.name,
+            names::NAME_CHARS
         )));
     }
     if plan.hostname.is_empty() {

@@ -128,11 +128,7 @@ pub fn ensure_schema(conn: &Connection) -> Result<()> {
 
 /// docker's rule for volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn validate_name(name: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let ok = name.len() >= 2
-        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok {
+    if crate::container::names::valid_name(name) {
         Ok(())
     } else {
         Err(VolumeError::BadName(name.to_string()))
