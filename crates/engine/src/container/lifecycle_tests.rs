@@ -266,3 +266,50 @@ fn rm_force_kills_records_the_exit_and_removes() {
     );
     assert!(!rig.exists(&c.id));
 }
+
+#[test]
+fn pause_and_unpause_go_through_the_runtime_and_record_the_status() {
+    let rig = Rig::new();
+    let c = rig.container("web", |c| {
+        c.status = Status::Running;
+        c.pid = std::process::id() as i32;
+    });
+    rig.eng.pause("web").unwrap();
+    assert_eq!(rig.get(&c.id).status, Status::Paused);
+    rig.eng.unpause("web").unwrap();
+    assert_eq!(rig.get(&c.id).status, Status::Running);
+    assert_eq!(rig.journal.calls(), ["runtime pause", "runtime resume"]);
+
+    // The runtime's refusal leaves the status as it was.
+    rig.faults.set("runtime pause");
+    assert!(rig.eng.pause("web").is_err());
+    assert_eq!(rig.get(&c.id).status, Status::Running);
+}
+
+/// `restart` of a container whose processes died unseen: the exit is recorded and torn down
+/// first (no restart by the policy), then a start is wanted again (not the user's stop).
+#[test]
+fn restart_tears_down_then_starts_and_forgets_the_users_stop() {
+    let rig = Rig::new();
+    let c = rig.container("web", |c| {
+        c.status = Status::Running;
+        c.pid = DEAD_PID;
+        c.stop_requested = true;
+        c.config.restart.name = "always".into();
+    });
+    rig.eng.restart("web", Some(1)).unwrap();
+    let calls = rig.journal.calls();
+    assert_eq!(
+        calls[..5],
+        [
+            "runtime delete-start",
+            "bundle release",
+            "runtime delete-wait",
+            "bundle prepare",
+            "monitor spawn"
+        ],
+        "{calls:?}"
+    );
+    let now = rig.get(&c.id);
+    assert_eq!((now.status, now.stop_requested), (Status::Running, false));
+}
