@@ -84,6 +84,12 @@ impl Network {
         self.name == DEFAULT || self.name == OLD_DEFAULT
     }
 
+    /// The network's driver (hull_net::driver). The table records none: every network hull
+    /// makes is a bridge (`network create -d` accepts no other).
+    pub fn driver(&self) -> &'static str {
+        hull_net::driver::BRIDGE
+    }
+
     pub fn spec(&self) -> hull_net::bridge::NetworkSpec {
         hull_net::bridge::NetworkSpec {
             name: self.name.clone(),
