@@ -205,7 +205,7 @@ fn container_dirs(eng: &Engine, all: &[Container], repair: bool, r: &mut Report)
 /// Cgroups of our containers that do not run.
 fn cgroups(all: &[Container], live: &BTreeSet<String>, repair: bool, r: &mut Report) {
     for c in all.iter().filter(|c| !live.contains(&c.id)) {
-        let path = crate::pod::hooks::cgroups_path(c);
+        let path = crate::container::cgroup::cgroups_path(c);
         let Ok(m) = crate::container::cgroup::manager(&path, &c.id) else {
             continue;
         };

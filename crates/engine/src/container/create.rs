@@ -93,13 +93,7 @@ fn settle_cgroup(eng: &Engine, cfg: &mut RunConfig) -> Result<(), CreateError> {
         Some(pod) => {
             let p = crate::pod::store::lookup(&eng.conn, pod)
                 .map_err(|e| CreateError::Invalid(e.to_string()))?;
-            Some(match p.cgroup_parent.is_empty() {
-                true => crate::container::cgroup::pod_parent(
-                    crate::container::cgroup::CgroupManager::Cgroupfs,
-                    pod,
-                ),
-                false => p.cgroup_parent,
-            })
+            Some(crate::pod::infra::parent(&p))
         }
         None => None,
     };

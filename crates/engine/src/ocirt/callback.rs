@@ -12,7 +12,7 @@ pub const RESTART: i32 = 3;
 /// The container's cgroup (wherever it is: a pod's containers live under the pod's parent)
 /// recorded an OOM kill.
 fn oom_killed(c: &Container) -> bool {
-    let path = crate::pod::hooks::cgroups_path(c);
+    let path = crate::container::cgroup::cgroups_path(c);
     crate::container::cgroup::manager(&path, &c.id)
         .and_then(|m| m.oom_kill_count())
         .is_ok_and(|n| n > 0)

@@ -53,8 +53,9 @@ pub fn cgroup_parent(eng: &Engine, id: &str) -> String {
     crate::container::cgroup::pod_parent(eng.cgroup_manager(), id)
 }
 
-/// The pod's cgroup parent as recorded (pods made before it was recorded: the path).
-fn parent(p: &Pod) -> String {
+/// The pod's cgroup parent as recorded (pods made before it was recorded: the path), under
+/// which its infra and its containers live.
+pub fn parent(p: &Pod) -> String {
     if p.cgroup_parent.is_empty() {
         crate::container::cgroup::pod_parent(
             crate::container::cgroup::CgroupManager::Cgroupfs,
