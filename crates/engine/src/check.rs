@@ -124,7 +124,7 @@ fn runtime_states(
             short(&id)
         ));
         if repair {
-            crate::ocirt::driver::delete_force(eng, &id);
+            eng.oci.delete_force(&id);
             if eng.paths.runtime_root().join(&id).exists() {
                 r.errors
                     .push(format!("runtime delete --force {}: state left", short(&id)));
@@ -169,7 +169,7 @@ fn bundles(eng: &Engine, all: &[Container], live: &BTreeSet<String>, repair: boo
         ));
         if repair {
             match all.iter().find(|c| c.id == id) {
-                Some(c) => crate::container::start::unprepare(eng, c),
+                Some(c) => eng.bundler.unprepare(eng, c),
                 None => {
                     for m in &mounts {
                         crate::bundle::rootfs::unmount(m);
@@ -205,7 +205,7 @@ fn container_dirs(eng: &Engine, all: &[Container], repair: bool, r: &mut Report)
 /// Cgroups of our containers that do not run.
 fn cgroups(all: &[Container], live: &BTreeSet<String>, repair: bool, r: &mut Report) {
     for c in all.iter().filter(|c| !live.contains(&c.id)) {
-        let path = crate::pod::hooks::cgroups_path(c);
+        let path = crate::container::cgroup::cgroups_path(c);
         let Ok(m) = crate::container::cgroup::manager(&path, &c.id) else {
             continue;
         };

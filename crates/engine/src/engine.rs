@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+use crate::bundle::{host::HostBundler, Bundler};
+use crate::ocirt::driver::OciRuntime;
+use crate::ocirt::monitor::{HullMonitor, Monitor};
 use crate::{container, state, Paths};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,12 @@ pub struct Engine {
     pub runtime: PathBuf,
     /// --cgroup-manager/HULL_CGROUP_MANAGER; None: the host's default (crate::container::cgroup).
     pub cgroup_manager: Option<crate::container::cgroup::CgroupManager>,
+    /// What the lifecycle asks of the OCI runtime (its CLI, `runtime`).
+    pub oci: Box<dyn OciRuntime>,
+    /// The monitor a start spawns (hull-monitor).
+    pub monitor: Box<dyn Monitor>,
+    /// The bundle a start makes on the host (mounts, network, config.json).
+    pub bundler: Box<dyn Bundler>,
 }
 
 impl Engine {
@@ -45,6 +54,9 @@ impl Engine {
             _ => find_binary("hullrt")?,
         };
         Ok(Engine {
+            oci: Box::new(crate::ocirt::driver::cli(&runtime, paths.runtime_root())),
+            monitor: Box::new(HullMonitor),
+            bundler: Box::new(HostBundler),
             paths,
             conn,
             runtime,

@@ -221,11 +221,11 @@ pub fn volume(s: &str) -> Result<MountSpec> {
         ..Default::default()
     };
     if !src.is_empty() && !src.starts_with('/') && !crate::container::names::valid_name(src) {
-        return err(
-            "--volume",
-            s,
-            "a volume name must match [a-zA-Z0-9][a-zA-Z0-9_.-]+",
+        let why = format!(
+            "a volume name must match {}+",
+            crate::container::names::NAME_CHARS
         );
+        return err("--volume", s, &why);
     }
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         match o {

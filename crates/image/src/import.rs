@@ -37,9 +37,7 @@ pub fn go_arch() -> &'static str {
 /// Seconds since the epoch as RFC 3339 UTC (`2024-05-01T12:00:00Z`); times before 1970
 /// (a tar entry's mtime can say anything) are given as the epoch.
 pub fn rfc3339(secs: i64) -> String {
-    let t =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-    humantime::format_rfc3339_seconds(t).to_string()
+    hull_clock::civil::format_rfc3339(secs.max(0))
 }
 
 fn change_err(change: &str, reason: &str) -> ImageError {

@@ -38,7 +38,7 @@ pub use check::StoreReport;
 pub use commit::{ChildConfig, HistoryRow};
 pub use error::ImageError;
 pub use images::{Image, ImageSummary};
-pub use import::{apply_change, ImportOptions};
+pub use import::{apply_change, go_arch, ImportOptions};
 pub use progress::{NoProgress, Progress, TtyProgress};
 pub use reference::Reference;
 pub use registry::PullOptions;

@@ -1,9 +1,10 @@
 //! Container networking for hull: a synchronous netlink client, network namespaces pinned by
-//! bind mount, bridge networks with veth attachments, address management, an nftables
+//! bind mount, network drivers (bridge networks with veth attachments), address management, an nftables
 //! firewall behind a trait, and name resolution between containers.
 
 pub mod bridge;
 pub mod dns;
+pub mod driver;
 pub mod firewall;
 pub mod ipam;
 pub mod netlink;

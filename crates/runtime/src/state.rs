@@ -157,7 +157,7 @@ impl Saved {
 
 /// RFC 3339 UTC time with nanoseconds, as runc prints `created`.
 pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
+    hull_clock::civil::format_system_time(std::time::SystemTime::now())
 }
 
 #[cfg(test)]

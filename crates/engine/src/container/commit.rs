@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::container::changes::{self, Change};
 use crate::container::Container;
 use crate::engine::Engine;
-use crate::{bundle::rootfs, container::inspect, image, ocirt::driver};
+use crate::{bundle::rootfs, container::inspect, image};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
@@ -21,7 +21,7 @@ pub enum CommitError {
     #[error("{0}")]
     Rootfs(#[from] rootfs::RootfsError),
     #[error("{0}")]
-    Runtime(#[from] driver::RuntimeError),
+    Runtime(#[from] crate::ocirt::driver::RuntimeError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -140,11 +140,11 @@ pub fn commit(eng: &Engine, c: &Container, o: &CommitOpts) -> Result<String, Com
     let upper = eng.paths.container_dir(&c.id).join("upper");
     let pause = o.pause && c.status == crate::Status::Running;
     if pause {
-        driver::run(eng, "pause", &[&c.id])?;
+        eng.oci.pause(&c.id)?;
     }
     let any = changes::layer_tar(&upper, &mut tmp);
     if pause {
-        driver::run(eng, "resume", &[&c.id])?;
+        eng.oci.resume(&c.id)?;
     }
     let any = any.map_err(io(upper.display()))?;
     tmp.rewind().map_err(io("commit: temp file"))?;

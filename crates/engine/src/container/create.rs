@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::container::config::{MountKind, RunConfig};
-use crate::container::{self, Container, ContainerError, Status};
+use crate::container::{self, Container, ContainerError};
 use crate::engine::Engine;
 use crate::image::{self, ImageError};
 use crate::{bundle::rootfs, bundle::spec, container::names, parse, volume};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
-    #[error("invalid container name {0:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    #[error("invalid container name {0:?}: only {chars} are allowed", chars = names::NAME_CHARS)]
     BadName(String),
     #[error(transparent)]
     Image(#[from] ImageError),
@@ -93,13 +93,7 @@ fn settle_cgroup(eng: &Engine, cfg: &mut RunConfig) -> Result<(), CreateError> {
         Some(pod) => {
             let p = crate::pod::store::lookup(&eng.conn, pod)
                 .map_err(|e| CreateError::Invalid(e.to_string()))?;
-            Some(match p.cgroup_parent.is_empty() {
-                true => crate::container::cgroup::pod_parent(
-                    crate::container::cgroup::CgroupManager::Cgroupfs,
-                    pod,
-                ),
-                false => p.cgroup_parent,
-            })
+            Some(crate::pod::infra::parent(&p))
         }
         None => None,
     };
@@ -134,28 +128,15 @@ pub fn create_with_image(
         m.source = names::new_id();
         m.anonymous = true;
     }
-    let mut c = Container {
-        id: names::new_id(),
-        name: req
-            .name
-            .clone()
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default(),
-        image_id: img.id.clone(),
-        image: req.image.clone(),
-        created: crate::time::nanotime::now_nanos(),
-        config: cfg,
-        status: Status::Created,
-        pid: 0,
-        monitor_pid: 0,
-        exit_code: 0,
-        oom_killed: false,
-        started_at: None,
-        finished_at: None,
-        restart_count: 0,
-        labels: req.labels.clone(),
-        stop_requested: false,
-    };
+    let name = req.name.as_deref().unwrap_or_default();
+    let mut c = Container::new(
+        names::new_id(),
+        name.trim_start_matches('/').to_string(),
+        img.id.clone(),
+        req.image.clone(),
+        cfg,
+    );
+    c.labels = req.labels.clone();
     insert_named(eng, &mut c, req.name.is_none())?;
     if let Err(e) = make_dirs(eng, &c) {
         remove_leftovers(eng, &c);

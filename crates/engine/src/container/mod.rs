@@ -12,6 +12,8 @@ pub mod cp;
 pub mod create;
 pub mod exec;
 pub mod inspect;
+#[cfg(test)]
+mod lifecycle_tests;
 pub mod logs;
 pub mod modes;
 pub mod names;
@@ -122,6 +124,34 @@ pub struct Container {
 }
 
 impl Container {
+    /// A container just created (not yet stored): status created, never run, created now.
+    pub fn new(
+        id: String,
+        name: String,
+        image_id: String,
+        image: String,
+        config: RunConfig,
+    ) -> Self {
+        Container {
+            id,
+            name,
+            image_id,
+            image,
+            created: crate::time::nanotime::now_nanos(),
+            config,
+            status: Status::Created,
+            pid: 0,
+            monitor_pid: 0,
+            exit_code: 0,
+            oom_killed: false,
+            started_at: None,
+            finished_at: None,
+            restart_count: 0,
+            labels: BTreeMap::new(),
+            stop_requested: false,
+        }
+    }
+
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
     }
@@ -343,24 +373,14 @@ mod tests {
     use super::*;
 
     fn sample(id: &str, name: &str) -> Container {
-        Container {
-            id: id.into(),
-            name: name.into(),
-            image_id: "img".into(),
-            image: "busybox".into(),
-            created: crate::time::nanotime::now_nanos(),
-            config: RunConfig::default(),
-            status: Status::Created,
-            pid: 0,
-            monitor_pid: 0,
-            exit_code: 0,
-            oom_killed: false,
-            started_at: None,
-            finished_at: None,
-            restart_count: 0,
-            labels: BTreeMap::new(),
-            stop_requested: false,
-        }
+        let config = RunConfig::default();
+        Container::new(
+            id.into(),
+            name.into(),
+            "img".into(),
+            "busybox".into(),
+            config,
+        )
     }
 
     #[test]

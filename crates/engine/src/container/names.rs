@@ -307,14 +307,20 @@ pub fn random_name() -> String {
     }
 }
 
-/// docker's rule for user-given names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
-pub fn valid_name(name: &str) -> bool {
+/// The characters of names users give (containers, pods, volumes, networks), docker's.
+pub const NAME_CHARS: &str = "[a-zA-Z0-9][a-zA-Z0-9_.-]";
+
+/// `name` is of [`NAME_CHARS`]: a letter or digit, then letters, digits, `_`, `.` and `-`.
+pub fn name_chars_ok(name: &str) -> bool {
     let mut chars = name.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphanumeric() => {}
-        _ => return false,
-    }
-    name.len() >= 2 && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+/// docker's rule for user-given names of containers, pods and volumes:
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+pub fn valid_name(name: &str) -> bool {
+    name.len() >= 2 && name_chars_ok(name)
 }
 
 #[cfg(test)]

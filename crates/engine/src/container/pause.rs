@@ -4,7 +4,6 @@
 use crate::container::{self, Status};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::ocirt::driver;
 
 impl Engine {
     /// Freezes the running container `key`.
@@ -19,10 +18,10 @@ impl Engine {
 
     fn freeze(&self, key: &str, pause: bool) -> Result<()> {
         let c = self.lookup(key)?;
-        let (want, verb, to, action) = if pause {
-            (Status::Running, "pause", Status::Paused, "pause")
+        let (want, to, action) = if pause {
+            (Status::Running, Status::Paused, "pause")
         } else {
-            (Status::Paused, "resume", Status::Running, "unpause")
+            (Status::Paused, Status::Running, "unpause")
         };
         if c.status != want {
             let what = if pause { "running" } else { "paused" };
@@ -31,7 +30,10 @@ impl Engine {
                 c.name
             )));
         }
-        driver::run(self, verb, &[&c.id])?;
+        match pause {
+            true => self.oci.pause(&c.id)?,
+            false => self.oci.resume(&c.id)?,
+        }
         container::set_status(&self.conn, &c.id, to)?;
         crate::events::container(&self.paths, &c, action, &[]);
         Ok(())

@@ -108,7 +108,7 @@ pub fn reconcile(eng: &Engine, c: &mut Container) {
 /// Signals the container's init through the runtime; straight to the pid (checked to be
 /// the container's) when the runtime has no state for it.
 pub fn kill_init(eng: &Engine, c: &Container, sig: i32) {
-    if crate::ocirt::driver::kill(eng, &c.id, sig).is_err() && is_init_of(c.pid, &c.id) {
+    if eng.oci.kill(&c.id, sig).is_err() && is_init_of(c.pid, &c.id) {
         if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.pid), s);
         }
@@ -146,9 +146,9 @@ fn finish(eng: &Engine, c: &mut Container, code: i32) {
 pub fn clear_leftovers(eng: &Engine, c: &Container) {
     let rt = eng.paths.runtime_root().join(&c.id);
     if rt.exists() {
-        crate::ocirt::driver::delete_force(eng, &c.id);
+        eng.oci.delete_force(&c.id);
     }
     if eng.paths.run_dir(&c.id).exists() {
-        crate::container::start::unprepare(eng, c);
+        eng.bundler.unprepare(eng, c);
     }
 }

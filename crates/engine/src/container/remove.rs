@@ -5,7 +5,7 @@
 use crate::container::config::MountKind;
 use crate::container::{self, Container};
 use crate::engine::Engine;
-use crate::{bundle::rootfs, container::stop, ocirt::driver, volume};
+use crate::{container::stop, volume};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoveError {
@@ -36,16 +36,14 @@ pub fn remove(eng: &Engine, c: &Container, force: bool, volumes: bool) -> Result
 
 /// Removes everything of `c` regardless of its state.
 pub fn remove_all(eng: &Engine, c: &Container, volumes: bool) {
-    driver::delete_force(eng, &c.id);
-    crate::network::hooks::after_stop(eng, c);
+    eng.oci.delete_force(&c.id);
+    eng.bundler.release(eng, c);
     remove_files(eng, c, volumes);
 }
 
-/// Everything but the runtime's state and the network (the monitor's hook took those down).
+/// The row, the directories and (`volumes`) the anonymous volumes, once the runtime's state,
+/// the network and the mounts are gone (the monitor's hook, or [`remove_all`], took them down).
 pub fn remove_files(eng: &Engine, c: &Container, volumes: bool) {
-    rootfs::unmount(&eng.paths.rootfs(&c.id));
-    crate::bundle::shm::unmount(&eng.paths, &c.id);
-    crate::volume::mount::release(eng, c);
     // The row first: killed after it, the directories are left without one, which `system
     // check` finds and removes; the other way round would leave a row whose files are half
     // gone, a container that can neither start nor be told from a healthy one.

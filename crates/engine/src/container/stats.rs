@@ -20,7 +20,7 @@ pub enum StatsError {
 }
 
 fn manager(c: &Container) -> Result<Box<dyn hull_cgroups::Manager>, StatsError> {
-    let path = crate::pod::hooks::cgroups_path(c);
+    let path = crate::container::cgroup::cgroups_path(c);
     crate::container::cgroup::manager(&path, &c.id).map_err(|source| StatsError::Cgroup {
         id: c.id.clone(),
         source,

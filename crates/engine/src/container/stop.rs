@@ -9,7 +9,7 @@ use hull_monitor::proto;
 
 use crate::container::{self, Container, ContainerError};
 use crate::engine::Engine;
-use crate::ocirt::driver::{self, RuntimeError};
+use crate::ocirt::driver::RuntimeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StopError {
@@ -84,7 +84,7 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
     let sig = crate::parse::signal("--stop-signal", c.config.stop_signal()).unwrap_or(15);
     let secs = timeout.unwrap_or_else(|| c.config.stop_timeout());
     if c.status == container::Status::Paused {
-        let _ = driver::run(eng, "resume", &[&c.id]);
+        let _ = eng.oci.resume(&c.id);
     }
     if crate::container::reconcile::running_monitor(eng, c) == 0 && c.pid > 0 {
         // An orphan: no monitor will record the exit or tear the container down.
@@ -102,11 +102,11 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
         return Ok(());
     }
     crate::events::container(&eng.paths, c, "kill", &[("signal", sig.to_string())]);
-    let _ = driver::kill(eng, &c.id, sig);
+    let _ = eng.oci.kill(&c.id, sig);
     hull_sys::fault_point("hull-stop-signalled");
     if wait_exit(eng, c, Some(Duration::from_secs(u64::from(secs)))).is_none() {
         crate::events::container(&eng.paths, c, "kill", &[("signal", "9".into())]);
-        let _ = driver::kill(eng, &c.id, 9);
+        let _ = eng.oci.kill(&c.id, 9);
         wait_exit(eng, c, Some(Duration::from_secs(60)));
     }
     crate::events::container(&eng.paths, c, "stop", &[]);
@@ -120,7 +120,7 @@ pub fn kill(eng: &Engine, c: &Container, signal: i32) -> Result<(), StopError> {
     }
     container::set_stop_requested(&eng.conn, &c.id, true)?;
     crate::events::container(&eng.paths, c, "kill", &[("signal", signal.to_string())]);
-    driver::kill(eng, &c.id, signal)?;
+    eng.oci.kill(&c.id, signal)?;
     Ok(())
 }
 

@@ -9,7 +9,8 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use hull_net::bridge::{self, Attachment, HostNet};
+use hull_net::bridge::{Attachment, HostNet};
+use hull_net::driver::EndpointRequest;
 use hull_net::firewall::{self, FirewallDriver, PortMapping};
 use hull_net::{dns, ipam, netns};
 use rusqlite::Connection;
@@ -149,7 +150,6 @@ fn connect_inner(
         ),
         None => None,
     };
-    let mut host_net = HostNet::current().map_err(|e| ep_err(id, e))?;
     let mut leases = Vec::new();
     for (i, n) in names.iter().enumerate() {
         let is_default = n == super::DEFAULT || n == super::OLD_DEFAULT;
@@ -186,7 +186,7 @@ fn connect_inner(
                 Err(e) => return Err(e),
             }
         };
-        attach(&mut host_net, paths, &net, &ns, &l, i == 0)?;
+        attach(paths, &net, &ns, &l, i == 0)?;
         if !net.is_default() {
             host::write_records(conn, paths, &net)?;
             host::ensure_dns(paths, &net)?;
@@ -204,36 +204,36 @@ fn connect_inner(
 /// (`bridge::attach`).
 pub fn reattach(conn: &Connection, paths: &Paths, id: &str) -> Result<()> {
     let ns = netns_path(paths, id);
-    let mut host_net = HostNet::current().map_err(|e| ep_err(id, e))?;
     for (i, l) in lease::of_container(conn, id)?.iter().enumerate() {
         let net = super::lookup(conn, &l.network)?;
-        attach(&mut host_net, paths, &net, &ns, l, i == 0)?;
+        attach(paths, &net, &ns, l, i == 0)?;
     }
     Ok(())
 }
 
-/// Brings the network's bridge up and gives the namespace `ns` the lease's veth (the default
-/// route through the first one).
-fn attach(
-    host_net: &mut HostNet,
-    paths: &Paths,
-    net: &Network,
-    ns: &Path,
-    l: &Lease,
-    first: bool,
-) -> Result<()> {
-    host::up(paths, net)?;
-    bridge::attach(
-        host_net,
-        &net.spec(),
-        ns,
-        &l.ifname,
-        l.ip,
-        Some(l.mac),
-        first,
-    )
-    .map(|_| ())
-    .map_err(|e| ep_err(&l.container, e))
+/// Brings the network up on the host and gives the namespace `ns` the lease's interface (the
+/// default route through the first one), through the network's driver.
+fn attach(paths: &Paths, net: &Network, ns: &Path, l: &Lease, first: bool) -> Result<()> {
+    let fw = host::firewall(paths);
+    let mut d = host::driver(net, &fw)?;
+    let spec = net.spec();
+    d.create_network(&spec).map_err(|e| NetworkError::Host {
+        name: net.name.clone(),
+        msg: e.to_string(),
+    })?;
+    d.setup(&spec, &endpoint_request(ns, l, first))
+        .map(|_| ())
+        .map_err(|e| ep_err(&l.container, e))
+}
+
+fn endpoint_request<'a>(ns: &'a Path, l: &'a Lease, first: bool) -> EndpointRequest<'a> {
+    EndpointRequest {
+        netns: ns,
+        ifname: &l.ifname,
+        ip: l.ip,
+        mac: Some(l.mac),
+        default_route: first,
+    }
 }
 
 fn publish(paths: &Paths, id: &str, req: &NetRequest, net: &Network, ip: Ipv4Addr) -> Result<()> {
@@ -472,14 +472,16 @@ impl Teardown {
                     mac: l.mac,
                 })
                 .collect();
+            let fw = host::firewall(paths);
             std::thread::spawn(move || {
-                let Ok(mut h) = HostNet::current() else {
+                let Ok(h) = HostNet::current() else {
                     return Vec::new();
                 };
-                atts.iter()
-                    .flat_map(|a| bridge::detach(&mut h, a))
-                    .map(|e| e.to_string())
-                    .collect()
+                // Every network hull stores is a bridge (Network::driver).
+                match hull_net::driver::for_name(hull_net::driver::BRIDGE, h, &fw) {
+                    Ok(mut d) => d.teardown(&atts).iter().map(|e| e.to_string()).collect(),
+                    Err(e) => vec![e.to_string()],
+                }
             })
         });
         let unpin = (!keep_netns).then(|| {
@@ -589,7 +591,6 @@ pub fn connect_one(
             format!("is already connected to network {}", net.name),
         ));
     }
-    host::up(paths, &net)?;
     let n = held.len();
     let l = lease::allocate(
         conn,
@@ -603,16 +604,7 @@ pub fn connect_one(
             aliases: &[],
         },
     )?;
-    let mut h = HostNet::current().map_err(|e| ep_err(id, e))?;
-    if let Err(e) = bridge::attach(
-        &mut h,
-        &net.spec(),
-        &ns,
-        &l.ifname,
-        l.ip,
-        Some(l.mac),
-        n == 0,
-    ) {
+    if let Err(e) = attach(paths, &net, &ns, &l, n == 0) {
         let _ = lease::release(conn, &net.name, id);
         return Err(ep_err(id, e));
     }

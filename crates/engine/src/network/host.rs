@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hull_net::bridge::{self, HostNet};
+use hull_net::bridge::HostNet;
+use hull_net::driver::NetworkDriver;
 use hull_net::firewall::{FirewallDriver, Nftables, StateFile};
 use hull_net::ipam::Subnet;
 use hull_net::netlink::Netlink;
@@ -90,25 +91,33 @@ pub fn foreign_subnets() -> Result<Vec<Subnet>> {
     Ok(v)
 }
 
-/// Bridge with gateway address, firewall rules, forwarding on. Idempotent.
-pub fn up(paths: &Paths, n: &Network) -> Result<()> {
-    let mut host = HostNet::current().map_err(|e| host_err(&n.name, e))?;
-    bridge::setup_network(&mut host, &firewall(paths), &n.spec()).map_err(|e| host_err(&n.name, e))
+/// The driver of network `n` (chosen by its driver's name), over the host's namespace and
+/// hull's firewall `fw`.
+pub fn driver<'a>(n: &Network, fw: &'a Nftables) -> Result<Box<dyn NetworkDriver + 'a>> {
+    let host = HostNet::current().map_err(|e| host_err(&n.name, e))?;
+    hull_net::driver::for_name(n.driver(), host, fw).map_err(|e| host_err(&n.name, e))
 }
 
-/// Stops the responder, removes rules and bridge; every failure is returned.
+/// The network made usable on the host (a bridge: with its gateway address, firewall rules,
+/// forwarding on). Idempotent.
+pub fn up(paths: &Paths, n: &Network) -> Result<()> {
+    let fw = firewall(paths);
+    let mut d = driver(n, &fw)?;
+    d.create_network(&n.spec())
+        .map_err(|e| host_err(&n.name, e))
+}
+
+/// Stops the responder, removes the network from the host (rules and bridge); every failure
+/// is returned.
 pub fn down(paths: &Paths, n: &Network) -> Vec<String> {
     let mut errs = Vec::new();
     let dir = net_dir(paths, &n.name);
     if let Err(e) = hull_net::proc::stop(&dir.join("dns.pid"), &dns_marker(&n.name)) {
         errs.push(format!("stop dns responder: {e}"));
     }
-    match HostNet::current() {
-        Ok(mut host) => {
-            for e in bridge::teardown_network(&mut host, &firewall(paths), &n.spec()) {
-                errs.push(e.to_string());
-            }
-        }
+    let fw = firewall(paths);
+    match driver(n, &fw) {
+        Ok(mut d) => errs.extend(d.remove_network(&n.spec()).iter().map(|e| e.to_string())),
         Err(e) => errs.push(e.to_string()),
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -84,6 +84,12 @@ impl Network {
         self.name == DEFAULT || self.name == OLD_DEFAULT
     }
 
+    /// The network's driver (hull_net::driver). The table records none: every network hull
+    /// makes is a bridge (`network create -d` accepts no other).
+    pub fn driver(&self) -> &'static str {
+        hull_net::driver::BRIDGE
+    }
+
     pub fn spec(&self) -> hull_net::bridge::NetworkSpec {
         hull_net::bridge::NetworkSpec {
             name: self.name.clone(),
@@ -172,14 +178,9 @@ pub fn builtin(name: &str) -> Option<(Value, Value)> {
     Some((ls, inspect))
 }
 
+/// A network's name: of the names' characters (container::names), 1 to 64 of them.
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.as_bytes()[0].is_ascii_alphanumeric()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if ok {
+    if name.len() <= 64 && crate::container::names::name_chars_ok(name) {
         Ok(())
     } else {
         Err(NetworkError::BadName(name.into()))

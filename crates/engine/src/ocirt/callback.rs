@@ -3,9 +3,9 @@
 //! policy (exit status 3 asks the monitor to start the container again) and --rm.
 
 use crate::container::config::Restart;
+use crate::container::remove;
 use crate::container::{self, Container, Status};
 use crate::engine::Engine;
-use crate::{bundle::rootfs, container::remove, ocirt::driver};
 
 /// Exit status that tells the monitor to restart the container.
 pub const RESTART: i32 = 3;
@@ -13,13 +13,16 @@ pub const RESTART: i32 = 3;
 /// The container's cgroup (wherever it is: a pod's containers live under the pod's parent)
 /// recorded an OOM kill.
 fn oom_killed(c: &Container) -> bool {
-    let path = crate::pod::hooks::cgroups_path(c);
+    let path = crate::container::cgroup::cgroups_path(c);
     crate::container::cgroup::manager(&path, &c.id)
         .and_then(|m| m.oom_kill_count())
         .is_ok_and(|n| n > 0)
 }
 
-fn should_restart(c: &Container, code: i32) -> bool {
+/// The restart policy's decision after an exit with `code`: never after a stop or kill by
+/// the user; `always` and `unless-stopped` always; `on-failure[:N]` on a non-zero code, at
+/// most N times (0: no limit).
+pub fn should_restart(c: &Container, code: i32) -> bool {
     if c.stop_requested {
         return false;
     }
@@ -45,7 +48,7 @@ pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 
     };
     let oom = oom_killed(&c);
     // The runtime's delete (its state, the cgroup) runs beside the rest of the teardown.
-    let delete = driver::spawn_delete(eng, id);
+    let delete = eng.oci.start_delete(id);
     let now = crate::time::nanotime::now_nanos();
     let _ = container::set_exited(&eng.conn, id, code, oom, &now);
     if oom {
@@ -53,23 +56,19 @@ pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 
     }
     crate::events::container(&eng.paths, &c, "die", &[("exitCode", code.to_string())]);
     if may_restart && should_restart(&c, code) {
-        driver::wait_delete(delete);
+        delete.wait();
         let _ = container::bump_restart(&eng.conn, id);
         return RESTART;
     }
-    // Not restarting: the network goes (a restart keeps namespace, address and ports). The
-    // veths are deleted while the rootfs is unmounted; the leases go before the row does.
-    let net = crate::network::hooks::after_stop_start(eng, &c);
-    rootfs::unmount(&eng.paths.rootfs(id));
-    crate::bundle::shm::unmount(&eng.paths, id);
-    crate::volume::mount::release(eng, &c);
-    net.finish(eng, &c);
+    // Not restarting: the network and the mounts go (a restart keeps namespace, address
+    // and ports).
+    eng.bundler.release(eng, &c);
     if c.config.auto_remove {
         remove::remove_files(eng, &c, true);
     } else {
         let _ = std::fs::remove_dir_all(eng.paths.run_dir(id));
     }
-    driver::wait_delete(delete);
+    delete.wait();
     0
 }
 

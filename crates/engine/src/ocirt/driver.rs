@@ -1,6 +1,10 @@
 //! The OCI runtime's CLI as the engine calls it directly (the monitor runs create and start):
-//! kill, delete, state, exec, pause, resume, update, with `--root <runroot>/runtime`.
+//! kill, delete, pause, resume, with `--root <runroot>/runtime`. The lifecycle asks through
+//! the [`OciRuntime`] trait (the engine's `oci`), so its ordering and rollback can be tested
+//! with a fake (ocirt/fake.rs); exec and update, which wire their own stdio, build a
+//! [`command`] of the CLI.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::engine::Engine;
@@ -13,59 +17,123 @@ pub struct RuntimeError {
     pub msg: String,
 }
 
-/// A runtime command with the engine's --root.
+/// What the engine asks of the OCI runtime, by container id.
+pub trait OciRuntime {
+    /// `kill ID SIGNAL`.
+    fn kill(&self, id: &str, signal: i32) -> Result<(), RuntimeError>;
+    /// `pause ID`.
+    fn pause(&self, id: &str) -> Result<(), RuntimeError>;
+    /// `resume ID`.
+    fn resume(&self, id: &str) -> Result<(), RuntimeError>;
+    /// `delete --force ID`, errors ignored (it may be gone already).
+    fn delete_force(&self, id: &str);
+    /// Starts `delete --force ID` without waiting: the caller tears the rest down meanwhile
+    /// and then [`Deleting::wait`]s.
+    fn start_delete(&self, id: &str) -> Deleting;
+}
+
+/// A delete under way ([`OciRuntime::start_delete`]).
+#[must_use = "wait for the delete before the container's state is reused"]
+pub struct Deleting(Box<dyn FnOnce()>);
+
+impl Deleting {
+    pub fn new(wait: impl FnOnce() + 'static) -> Deleting {
+        Deleting(Box::new(wait))
+    }
+
+    /// Waits until the delete has finished (its outcome is not reported: see delete_force).
+    pub fn wait(self) {
+        (self.0)()
+    }
+}
+
+/// The runtime's CLI (runc's): `RUNTIME --root ROOT VERB ARGS...`.
+pub struct Cli {
+    pub runtime: PathBuf,
+    pub root: PathBuf,
+}
+
+impl Cli {
+    /// A runtime command with the engine's --root.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(&self.runtime);
+        c.arg("--root").arg(&self.root);
+        c
+    }
+
+    fn err(&self, verb: &str, msg: String) -> RuntimeError {
+        RuntimeError {
+            runtime: self.runtime.display().to_string(),
+            verb: verb.into(),
+            msg,
+        }
+    }
+
+    /// Runs `runtime VERB ARGS...` and returns its output; an error carries its stderr.
+    pub fn run(&self, verb: &str, args: &[&str]) -> Result<Output, RuntimeError> {
+        let out = self
+            .command()
+            .arg(verb)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| self.err(verb, e.to_string()))?;
+        if !out.status.success() {
+            let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            return Err(self.err(verb, msg));
+        }
+        Ok(out)
+    }
+}
+
+impl OciRuntime for Cli {
+    fn kill(&self, id: &str, signal: i32) -> Result<(), RuntimeError> {
+        self.run("kill", &[id, &signal.to_string()]).map(|_| ())
+    }
+
+    fn pause(&self, id: &str) -> Result<(), RuntimeError> {
+        self.run("pause", &[id]).map(|_| ())
+    }
+
+    fn resume(&self, id: &str) -> Result<(), RuntimeError> {
+        self.run("resume", &[id]).map(|_| ())
+    }
+
+    fn delete_force(&self, id: &str) {
+        let _ = self.run("delete", &["--force", id]);
+    }
+
+    fn start_delete(&self, id: &str) -> Deleting {
+        let child = self
+            .command()
+            .args(["delete", "--force", id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok();
+        Deleting::new(move || {
+            if let Some(mut c) = child {
+                let _ = c.wait();
+            }
+        })
+    }
+}
+
+/// The CLI driver of the engine's runtime binary and root.
+pub fn cli(runtime: &Path, root: PathBuf) -> Cli {
+    Cli {
+        runtime: runtime.to_path_buf(),
+        root,
+    }
+}
+
+/// A runtime command with the engine's --root (exec and update wire its stdio themselves).
 pub fn command(eng: &Engine) -> Command {
-    let mut c = Command::new(&eng.runtime);
-    c.arg("--root").arg(eng.paths.runtime_root());
-    c
+    cli(&eng.runtime, eng.paths.runtime_root()).command()
 }
 
 /// Runs `runtime VERB ARGS...` and returns its output; an error carries its stderr.
 pub fn run(eng: &Engine, verb: &str, args: &[&str]) -> Result<Output, RuntimeError> {
-    let out = command(eng)
-        .arg(verb)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| RuntimeError {
-            runtime: eng.runtime.display().to_string(),
-            verb: verb.into(),
-            msg: e.to_string(),
-        })?;
-    if !out.status.success() {
-        return Err(RuntimeError {
-            runtime: eng.runtime.display().to_string(),
-            verb: verb.into(),
-            msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(out)
-}
-
-/// `kill ID SIGNAL`.
-pub fn kill(eng: &Engine, id: &str, signal: i32) -> Result<(), RuntimeError> {
-    run(eng, "kill", &[id, &signal.to_string()]).map(|_| ())
-}
-
-/// `delete --force ID`, errors ignored (it may be gone already).
-pub fn delete_force(eng: &Engine, id: &str) {
-    let _ = run(eng, "delete", &["--force", id]);
-}
-
-/// Starts `delete --force ID` without waiting (see `wait_delete`).
-pub fn spawn_delete(eng: &Engine, id: &str) -> Option<std::process::Child> {
-    command(eng)
-        .args(["delete", "--force", id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()
-}
-
-/// Waits for a delete from `spawn_delete`.
-pub fn wait_delete(child: Option<std::process::Child>) {
-    if let Some(mut c) = child {
-        let _ = c.wait();
-    }
+    cli(&eng.runtime, eng.paths.runtime_root()).run(verb, args)
 }

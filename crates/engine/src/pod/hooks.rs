@@ -15,12 +15,6 @@ pub fn pod_id(cfg: &RunConfig) -> Option<&str> {
     cfg.pod.as_ref().map(|p| p.id.as_str())
 }
 
-/// The OCI linux.cgroupsPath of a container (crate::container::cgroup, the one home of that fact): the
-/// spec, the exit hook's OOM check, stats and top read it here.
-pub fn cgroups_path(c: &Container) -> String {
-    crate::container::cgroup::cgroups_path(c)
-}
-
 /// Resolves a "pod:<id>" namespace mode to the path the runtime joins; an error when the
 /// pod's infra is gone (the container is never started half-shared).
 pub fn ns_path(conn: &Connection, paths: &Paths, mode: &str, file: &str) -> Result<String, String> {

@@ -53,8 +53,9 @@ pub fn cgroup_parent(eng: &Engine, id: &str) -> String {
     crate::container::cgroup::pod_parent(eng.cgroup_manager(), id)
 }
 
-/// The pod's cgroup parent as recorded (pods made before it was recorded: the path).
-fn parent(p: &Pod) -> String {
+/// The pod's cgroup parent as recorded (pods made before it was recorded: the path), under
+/// which its infra and its containers live.
+pub fn parent(p: &Pod) -> String {
     if p.cgroup_parent.is_empty() {
         crate::container::cgroup::pod_parent(
             crate::container::cgroup::CgroupManager::Cgroupfs,
@@ -316,7 +317,7 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
     let doc = spec(eng, p, &rootfs, &pause);
     hull_image::perms::write_private(&config, &serde_json::to_vec(&doc).expect("spec serializes"))
         .map_err(io(p, &config))?;
-    crate::ocirt::driver::delete_force(eng, runtime_id(p));
+    eng.oci.delete_force(runtime_id(p));
     let pidfile = d.join("infra.pid");
     let _ = std::fs::remove_file(&pidfile);
     let log = d.join("infra.log");
@@ -361,14 +362,14 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
             }),
         };
         if let Err(e) = wired {
-            crate::ocirt::driver::delete_force(eng, runtime_id(p));
+            eng.oci.delete_force(runtime_id(p));
             let _ = remove_network(eng, p);
             return Err(e);
         }
     }
     hull_sys::fault_point("hull-pod-infra-created");
     if let Err(e) = rt("start", &[]) {
-        crate::ocirt::driver::delete_force(eng, runtime_id(p));
+        eng.oci.delete_force(runtime_id(p));
         return Err(e);
     }
     // `start` returns once the runtime has let init go; the exec of hull-pause follows. Wait
@@ -379,7 +380,7 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
             return Ok(pid);
         }
         if std::time::Instant::now() > end {
-            crate::ocirt::driver::delete_force(eng, runtime_id(p));
+            eng.oci.delete_force(runtime_id(p));
             return Err(InfraError::Runtime {
                 pod: p.name.clone(),
                 msg: "hull-pause did not start".into(),
@@ -392,13 +393,13 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
 /// Stops the infra (TERM, then KILL) and deletes its runtime state.
 pub fn stop(eng: &Engine, p: &Pod) {
     if let Some(pid) = pid(&eng.paths, &p.id) {
-        let _ = crate::ocirt::driver::kill(eng, runtime_id(p), 15);
+        let _ = eng.oci.kill(runtime_id(p), 15);
         let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while crate::container::process_alive(pid) && std::time::Instant::now() < end {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
-    crate::ocirt::driver::delete_force(eng, runtime_id(p));
+    eng.oci.delete_force(runtime_id(p));
     let _ = std::fs::remove_file(dir(&eng.paths, &p.id).join("infra.pid"));
     crate::bundle::shm::unmount_at(&crate::bundle::shm::pod_path(&eng.paths, &p.id));
 }
@@ -406,15 +407,17 @@ pub fn stop(eng: &Engine, p: &Pod) {
 /// Sends a signal to the infra (pause/kill of the pod).
 pub fn signal(eng: &Engine, p: &Pod, sig: i32) {
     if pid(&eng.paths, &p.id).is_some() {
-        let _ = crate::ocirt::driver::kill(eng, runtime_id(p), sig);
+        let _ = eng.oci.kill(runtime_id(p), sig);
     }
 }
 
 /// Runs the runtime's pause/resume on the infra.
 pub fn freeze(eng: &Engine, p: &Pod, on: bool) {
     if pid(&eng.paths, &p.id).is_some() {
-        let _ =
-            crate::ocirt::driver::run(eng, if on { "pause" } else { "resume" }, &[runtime_id(p)]);
+        let _ = match on {
+            true => eng.oci.pause(runtime_id(p)),
+            false => eng.oci.resume(runtime_id(p)),
+        };
     }
 }
 

@@ -11,7 +11,7 @@ use super::plan::PodPlan;
 use super::store::{self, Pod, PodError};
 use crate::container::{self, Container, Status};
 use crate::engine::Engine;
-use crate::{container::names, container::stop, ocirt::driver};
+use crate::{container::names, container::stop};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
@@ -71,8 +71,9 @@ pub fn create(eng: &mut Engine, mut plan: PodPlan, kube_source: &str) -> Result<
         plan.name = names::random_name();
     } else if !names::valid_name(&plan.name) {
         return Err(OpError::Invalid(format!(
-            "invalid pod name {:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-            plan.name
+            "invalid pod name {:?}: only {} are allowed",
+            plan.name,
+            names::NAME_CHARS
         )));
     }
     if plan.hostname.is_empty() {
@@ -167,15 +168,18 @@ pub fn kill(eng: &Engine, p: &Pod, sig: i32) -> Result<usize, OpError> {
 /// Freezes (or thaws) every container of the pod.
 pub fn pause(eng: &Engine, p: &Pod, on: bool) -> Result<(), OpError> {
     for c in members(eng, p)? {
-        let (from, to, verb) = if on {
-            (Status::Running, Status::Paused, "pause")
-        } else {
-            (Status::Paused, Status::Running, "resume")
+        let (from, to) = match on {
+            true => (Status::Running, Status::Paused),
+            false => (Status::Paused, Status::Running),
         };
         if c.status != from {
             continue;
         }
-        driver::run(eng, verb, &[&c.id]).map_err(|e| OpError::Member {
+        let res = match on {
+            true => eng.oci.pause(&c.id),
+            false => eng.oci.resume(&c.id),
+        };
+        res.map_err(|e| OpError::Member {
             pod: p.name.clone(),
             name: c.name.clone(),
             msg: e.to_string(),

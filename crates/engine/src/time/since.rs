@@ -15,21 +15,8 @@ pub fn now() -> i128 {
 
 /// Nanoseconds of an RFC 3339 time with optional fraction (`...05.123456789Z`).
 pub fn rfc3339_nanos(s: &str) -> Option<i128> {
-    let secs = crate::time::timefmt::parse_rfc3339(s)?;
-    let frac = s
-        .get(19..)
-        .and_then(|r| r.strip_prefix('.'))
-        .map(|r| {
-            r.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-        })
-        .unwrap_or_default();
-    let mut nanos: i128 = 0;
-    for (i, d) in frac.chars().take(9).enumerate() {
-        nanos += i128::from(d.to_digit(10)?) * 10i128.pow(8 - i as u32);
-    }
-    Some(i128::from(secs) * 1_000_000_000 + nanos)
+    let (secs, nanos) = hull_clock::civil::parse_rfc3339(s)?;
+    Some(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
 }
 
 /// Go's time.ParseDuration for the units docker users type: `300ms`, `10m`, `1h30m`, `1.5h`.

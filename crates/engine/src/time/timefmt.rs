@@ -1,6 +1,5 @@
 //! Times and sizes as docker prints them: RFC 3339 timestamps in UTC, "2 hours ago", "4.26MB".
-//! Formatting is humantime's; parsing takes numeric offsets too, with the clock crate's
-//! civil-calendar arithmetic.
+//! The RFC 3339 format and its parsing are hull_clock::civil's.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,8 +13,7 @@ pub fn now_secs() -> i64 {
 
 /// `2024-05-01T10:00:00Z` for `secs` since the epoch (times before 1970 as the epoch).
 pub fn rfc3339(secs: i64) -> String {
-    let t = UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-    humantime::format_rfc3339_seconds(t).to_string()
+    hull_clock::civil::format_rfc3339(secs.max(0))
 }
 
 /// The current time as RFC 3339.
@@ -26,37 +24,7 @@ pub fn now_rfc3339() -> String {
 /// Seconds since the epoch of an RFC 3339 time (`2024-05-01T10:00:00Z`, fractions and numeric
 /// offsets accepted); None when it is not one.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse().ok() };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &s[19..];
-    if let Some(r) = rest.strip_prefix('.') {
-        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
-            let oh: i64 = rest[1..3].parse().ok()?;
-            let om: i64 = rest[4..6].parse().ok()?;
-            let o = oh * 3600 + om * 60;
-            if rest.starts_with('-') {
-                -o
-            } else {
-                o
-            }
-        }
-        _ => return None,
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let days =
-        hull_clock::civil::days_from_civil(y, u32::try_from(mo).ok()?, u32::try_from(d).ok()?);
-    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+    hull_clock::civil::parse_rfc3339(s).map(|(secs, _)| secs)
 }
 
 /// docker's "human" duration (go-units HumanDuration): "Less than a second", "About a minute",

@@ -114,11 +114,7 @@ impl Volume {
 
 /// docker's rule for volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn validate_name(name: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let ok = name.len() >= 2
-        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok {
+    if crate::container::names::valid_name(name) {
         Ok(())
     } else {
         Err(VolumeError::BadName(name.to_string()))
@@ -512,22 +508,14 @@ mod tests {
         container::insert(
             &conn,
             &Container {
-                id: "c0ffee".into(),
-                name: "web".into(),
-                image_id: String::new(),
-                image: "busybox".into(),
-                created: timefmt::now_rfc3339(),
-                config,
                 status: crate::Status::Exited,
-                pid: 0,
-                monitor_pid: 0,
-                exit_code: 0,
-                oom_killed: false,
-                started_at: None,
-                finished_at: None,
-                restart_count: 0,
-                labels: BTreeMap::new(),
-                stop_requested: false,
+                ..Container::new(
+                    "c0ffee".into(),
+                    "web".into(),
+                    String::new(),
+                    "busybox".into(),
+                    config,
+                )
             },
         )
         .unwrap();

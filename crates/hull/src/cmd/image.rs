@@ -78,15 +78,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
 }
 
 /// The Go name of this machine's architecture, as image configs and docker spell it.
-pub fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
-}
+pub use hull_image::go_arch;
 
 /// `docker image inspect`'s shape, from the image's config as stored.
 pub fn inspect_json(img: &Image) -> Value {

@@ -57,7 +57,7 @@ pub fn generate(ctx: &Ctx<'_>) -> Result<Value> {
         "mounts": [],
         "process": {},
         "linux": {
-            "cgroupsPath": crate::pod::hooks::cgroups_path(ctx.c),
+            "cgroupsPath": crate::container::cgroup::cgroups_path(ctx.c),
             "namespaces": [],
             "resources": {},
         },
