@@ -60,7 +60,7 @@ pub fn run(
             .volumes
             .iter()
             .map(|t| MountSpec {
-                kind: "volume".into(),
+                kind: hull_engine::container::config::MountKind::Volume,
                 target: t.clone(),
                 ..Default::default()
             })

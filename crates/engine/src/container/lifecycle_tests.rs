@@ -145,7 +145,7 @@ fn stop_without_a_monitor_signals_then_records_and_tears_down() {
     let c = rig.container("web", |c| {
         c.status = Status::Running;
         c.pid = DEAD_PID;
-        c.config.restart.name = "always".into();
+        c.config.restart.name = crate::container::config::Restart::parse("always").unwrap();
     });
     stop::stop(&rig.eng, &c, Some(1)).unwrap();
     assert_eq!(
@@ -250,7 +250,7 @@ fn rm_force_kills_records_the_exit_and_removes() {
     let c = rig.container("web", |c| {
         c.status = Status::Running;
         c.pid = DEAD_PID;
-        c.config.restart.name = "always".into();
+        c.config.restart.name = crate::container::config::Restart::parse("always").unwrap();
     });
     remove::remove(&rig.eng, &c, true, false).unwrap();
     assert_eq!(
@@ -295,7 +295,7 @@ fn restart_tears_down_then_starts_and_forgets_the_users_stop() {
         c.status = Status::Running;
         c.pid = DEAD_PID;
         c.stop_requested = true;
-        c.config.restart.name = "always".into();
+        c.config.restart.name = crate::container::config::Restart::parse("always").unwrap();
     });
     rig.eng.restart("web", Some(1)).unwrap();
     let calls = rig.journal.calls();

@@ -14,7 +14,7 @@ fn policy(name: &str, max: u32, count: u32, by_user: bool) -> Container {
         "busybox".into(),
         Default::default(),
     );
-    c.config.restart.name = name.into();
+    c.config.restart.name = crate::container::config::Restart::parse(name).unwrap();
     c.config.restart.max_retries = max;
     c.restart_count = count;
     c.stop_requested = by_user;
@@ -58,7 +58,7 @@ fn an_exit_the_policy_restarts_keeps_the_bundle() {
     let rig = Rig::new();
     let c = rig.container("web", |c| {
         c.status = Status::Running;
-        c.config.restart.name = "on-failure".into();
+        c.config.restart.name = crate::container::config::Restart::parse("on-failure").unwrap();
         c.config.restart.max_retries = 2;
         c.restart_count = 1;
     });
@@ -93,7 +93,7 @@ fn an_exit_recorded_without_a_monitor_is_not_restarted() {
     let rig = Rig::new();
     let c = rig.container("web", |c| {
         c.status = Status::Running;
-        c.config.restart.name = "always".into();
+        c.config.restart.name = crate::container::config::Restart::parse("always").unwrap();
     });
     assert_eq!(record_exit(&rig.eng, &c.id, 0, false), 0);
     assert!(rig.journal.calls().contains(&"bundle release".to_string()));

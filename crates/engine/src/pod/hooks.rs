@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use super::infra;
 use super::store::{self, Pod};
 use crate::container::config::{NsMode, RunConfig};
-use crate::container::Container;
+
 use crate::Paths;
 
 /// The pod id a run config belongs to, if any.
