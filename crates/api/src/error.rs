@@ -1,0 +1,124 @@
+//! An endpoint's failure: docker's status code and `{"message": ...}` body. The status comes
+//! from the engine error's variant (not found 404, conflict 409, bad parameter 400, else 500).
+
+use hull_engine::container::ContainerError;
+use hull_engine::image::ImageError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: u16,
+    pub message: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn bad(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: 400,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: 404,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: 409,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: 500,
+            message: message.into(),
+        }
+    }
+
+    pub fn body(&self) -> Vec<u8> {
+        serde_json::json!({ "message": self.message })
+            .to_string()
+            .into_bytes()
+    }
+}
+
+impl From<ContainerError> for ApiError {
+    fn from(e: ContainerError) -> ApiError {
+        match e {
+            // docker's words, which its client prints after "Error response from daemon: ".
+            ContainerError::NotFound(n) => ApiError::not_found(format!("No such container: {n}")),
+            ContainerError::NameInUse(_) => ApiError::conflict(e.to_string()),
+            ContainerError::Ambiguous(_) => ApiError::bad(e.to_string()),
+            _ => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ImageError> for ApiError {
+    fn from(e: ImageError) -> ApiError {
+        match e {
+            ImageError::NotFound(n) => ApiError::not_found(format!("No such image: {n}")),
+            _ => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<hull_engine::engine::EngineError> for ApiError {
+    fn from(e: hull_engine::engine::EngineError) -> ApiError {
+        match e {
+            hull_engine::engine::EngineError::Container(c) => c.into(),
+            e => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<hull_engine::create::CreateError> for ApiError {
+    fn from(e: hull_engine::create::CreateError) -> ApiError {
+        use hull_engine::create::CreateError as E;
+        match e {
+            E::Container(c) => c.into(),
+            E::Image(i) => i.into(),
+            E::BadName(_) | E::Invalid(_) | E::Spec(_) => ApiError::bad(e.to_string()),
+            e => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<hull_engine::start::StartError> for ApiError {
+    fn from(e: hull_engine::start::StartError) -> ApiError {
+        use hull_engine::start::StartError as E;
+        match e {
+            E::Container(c) => c.into(),
+            E::Image(i) => i.into(),
+            // What the runtime refused (no such file in the image...): docker's 500 too.
+            e => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<hull_engine::stop::StopError> for ApiError {
+    fn from(e: hull_engine::stop::StopError) -> ApiError {
+        use hull_engine::stop::StopError as E;
+        match e {
+            E::Container(c) => c.into(),
+            E::NotRunning(_) => ApiError::conflict(e.to_string()),
+            e => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<hull_engine::remove::RemoveError> for ApiError {
+    fn from(e: hull_engine::remove::RemoveError) -> ApiError {
+        use hull_engine::remove::RemoveError as E;
+        match e {
+            E::Container(c) => c.into(),
+            E::Running(_) => ApiError::conflict(e.to_string()),
+        }
+    }
+}
