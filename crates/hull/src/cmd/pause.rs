@@ -1,7 +1,7 @@
 //! `hull pause CONTAINER...`: freezes every process of the container (the runtime's pause:
 //! the cgroup freezer).
 
-use hull_engine::{container, runtime, Paths, Status};
+use hull_engine::{container, ocirt::driver, Paths, Status};
 
 use super::{CmdError, CmdResult};
 
@@ -31,7 +31,7 @@ pub fn toggle(paths: &Paths, names: &[String], pause: bool) -> CmdResult {
                     code: 1,
                 });
             }
-            runtime::run(&eng, verb, &[&c.id])?;
+            driver::run(&eng, verb, &[&c.id])?;
             container::set_status(&eng.conn, &c.id, to)?;
             let action = if pause { "pause" } else { "unpause" };
             hull_engine::events::container(&eng.paths, &c, action, &[]);

@@ -1,6 +1,6 @@
 //! `hull rename CONTAINER NEW_NAME`.
 
-use hull_engine::{container, names, Paths};
+use hull_engine::{container, container::names, Paths};
 
 use super::{CmdError, CmdResult};
 

@@ -1,7 +1,7 @@
 //! `hull restart [-t N] CONTAINER...`: stop, then start again (detached).
 
-use hull_engine::start::{self, Attach};
-use hull_engine::{container, stop, Paths};
+use hull_engine::container::start::{self, Attach};
+use hull_engine::{container, container::stop, Paths};
 
 use super::{CmdError, CmdResult};
 

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use hull_engine::{clock, container, parse, runtime, Paths};
+use hull_engine::{container, container::clock, ocirt::driver, parse, Paths};
 use serde_json::{json, Value};
 
 use super::{CmdError, CmdResult};
@@ -138,7 +138,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             let resources = apply(&args, &mut cfg)?;
             let empty = resources.as_object().is_some_and(|o| o.is_empty());
             if c.status.is_live() && !empty {
-                let mut child = runtime::command(&eng)
+                let mut child = driver::command(&eng)
                     .args(["update", "--resources", "-", &c.id])
                     .stdin(Stdio::piped())
                     .stdout(Stdio::null())
