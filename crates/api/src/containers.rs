@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use hull_engine::start::{self, Attach};
-use hull_engine::{inspect, parse, remove, stop, Container, Status};
+use hull_engine::container::start::{self, Attach};
+use hull_engine::container::{inspect, remove, stop};
+use hull_engine::{parse, Container, Status};
 use hull_monitor::proto;
 use serde_json::{json, Value};
 
@@ -17,7 +18,10 @@ pub type Reply = (u16, Option<Value>);
 pub fn create(ctx: &Ctx, body: &[u8], name: Option<&str>) -> ApiResult<Reply> {
     let req = crate::create::request(body, name)?;
     let eng = ctx.engine()?;
-    let c = hull_engine::create::create(&eng, req)?;
+    let c = hull_engine::container::create::create(&eng, req)?;
+    if let Some(size) = crate::create::console_size(body).filter(|_| c.config.tty) {
+        ctx.track.set_console(&c.id, size);
+    }
     Ok((201, Some(json!({ "Id": c.id, "Warnings": [] }))))
 }
 
@@ -28,6 +32,8 @@ pub fn start(ctx: &Arc<Ctx>, id: &str) -> ApiResult<bool> {
     if c.status.is_live() {
         return Ok(false);
     }
+    ctx.track.settle(&c.id);
+    let c = eng.lookup(id)?;
     // Without a restart policy the service records the exit itself (WANT_HOOK), so waiters
     // learn it even after an --rm removed the container.
     let hooked = c.config.restart.is_none();
@@ -37,7 +43,8 @@ pub fn start(ctx: &Arc<Ctx>, id: &str) -> ApiResult<bool> {
     if let Some(a) = &first {
         want |= a.want;
     }
-    let started = start::start(&eng, &c, Attach { want, size: None });
+    let size = ctx.track.take_console(&c.id);
+    let started = start::start(&eng, &c, Attach { want, size });
     // The other attaches connect to the monitor themselves (or learn there is none).
     for a in attaches {
         let _ = a.to.send(None);
@@ -104,6 +111,9 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool, volumes: bool) -> ApiResult<()> 
             c.name
         )));
     }
+    if !c.status.is_live() {
+        ctx.track.settle(&c.id);
+    }
     remove::remove(&eng, &c, force, volumes)?;
     ctx.track.removed(&c.id);
     Ok(())
@@ -157,7 +167,7 @@ pub fn list(ctx: &Ctx, all: bool, filters: Option<&str>) -> ApiResult<Value> {
 
 fn list_entry(eng: &hull_engine::Engine, c: &Container) -> Value {
     let full = inspect::inspect(eng, c);
-    let created = hull_engine::timefmt::parse_rfc3339(&c.created).unwrap_or(0);
+    let created = hull_engine::time::timefmt::parse_rfc3339(&c.created).unwrap_or(0);
     let labels: serde_json::Map<String, Value> = c
         .labels
         .iter()

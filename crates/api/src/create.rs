@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use hull_engine::config::{MountSpec, RestartPolicy, Ulimit};
-use hull_engine::create::Request;
+use hull_engine::container::config::{MountSpec, RestartPolicy, Ulimit};
+use hull_engine::container::create::Request;
 use hull_engine::network::{self, endpoint::NetRequest};
 use hull_engine::{parse, RunConfig};
 use serde_json::{Map, Value};
@@ -213,6 +213,20 @@ pub fn request(body: &[u8], name: Option<&str>) -> Result<Request, ApiError> {
         config: c,
         labels,
     })
+}
+
+/// HostConfig.ConsoleSize `[rows, cols]`: the terminal's size at the start (the client's
+/// resize comes only after it).
+pub fn console_size(body: &[u8]) -> Option<(u16, u16)> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let s = v.get("HostConfig")?.get("ConsoleSize")?.as_array()?;
+    let n = |i: usize| {
+        s.get(i)
+            .and_then(Value::as_u64)
+            .and_then(|x| u16::try_from(x).ok())
+    };
+    let (rows, cols) = (n(0)?, n(1)?);
+    (rows > 0 && cols > 0).then_some((rows, cols))
 }
 
 fn host_config(h: &Map<String, Value>, c: &mut RunConfig) -> Result<(), ApiError> {

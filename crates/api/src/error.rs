@@ -78,9 +78,9 @@ impl From<hull_engine::engine::EngineError> for ApiError {
     }
 }
 
-impl From<hull_engine::create::CreateError> for ApiError {
-    fn from(e: hull_engine::create::CreateError) -> ApiError {
-        use hull_engine::create::CreateError as E;
+impl From<hull_engine::container::create::CreateError> for ApiError {
+    fn from(e: hull_engine::container::create::CreateError) -> ApiError {
+        use hull_engine::container::create::CreateError as E;
         match e {
             E::Container(c) => c.into(),
             E::Image(i) => i.into(),
@@ -90,9 +90,9 @@ impl From<hull_engine::create::CreateError> for ApiError {
     }
 }
 
-impl From<hull_engine::start::StartError> for ApiError {
-    fn from(e: hull_engine::start::StartError) -> ApiError {
-        use hull_engine::start::StartError as E;
+impl From<hull_engine::container::start::StartError> for ApiError {
+    fn from(e: hull_engine::container::start::StartError) -> ApiError {
+        use hull_engine::container::start::StartError as E;
         match e {
             E::Container(c) => c.into(),
             E::Image(i) => i.into(),
@@ -102,9 +102,9 @@ impl From<hull_engine::start::StartError> for ApiError {
     }
 }
 
-impl From<hull_engine::stop::StopError> for ApiError {
-    fn from(e: hull_engine::stop::StopError) -> ApiError {
-        use hull_engine::stop::StopError as E;
+impl From<hull_engine::container::stop::StopError> for ApiError {
+    fn from(e: hull_engine::container::stop::StopError) -> ApiError {
+        use hull_engine::container::stop::StopError as E;
         match e {
             E::Container(c) => c.into(),
             E::NotRunning(_) => ApiError::conflict(e.to_string()),
@@ -113,9 +113,9 @@ impl From<hull_engine::stop::StopError> for ApiError {
     }
 }
 
-impl From<hull_engine::remove::RemoveError> for ApiError {
-    fn from(e: hull_engine::remove::RemoveError) -> ApiError {
-        use hull_engine::remove::RemoveError as E;
+impl From<hull_engine::container::remove::RemoveError> for ApiError {
+    fn from(e: hull_engine::container::remove::RemoveError) -> ApiError {
+        use hull_engine::container::remove::RemoveError as E;
         match e {
             E::Container(c) => c.into(),
             E::Running(_) => ApiError::conflict(e.to_string()),

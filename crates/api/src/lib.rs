@@ -9,6 +9,7 @@ pub mod create;
 pub mod error;
 pub mod http;
 pub mod listen;
+pub mod logs;
 pub mod router;
 pub mod system;
 pub mod track;
@@ -28,7 +29,7 @@ pub struct Config {
     pub paths: Paths,
     /// --runtime/HULL_RUNTIME (None: the engine's default).
     pub runtime: Option<PathBuf>,
-    pub cgroup_manager: Option<hull_engine::cgroup::CgroupManager>,
+    pub cgroup_manager: Option<hull_engine::container::cgroup::CgroupManager>,
     /// Where to listen: a path, or systemd's socket when started by socket activation.
     pub listen: listen::Listen,
     /// Exit after this long without a connection (None: never).
@@ -39,7 +40,7 @@ pub struct Config {
 pub struct Ctx {
     pub paths: Paths,
     pub runtime: Option<PathBuf>,
-    pub cgroup_manager: Option<hull_engine::cgroup::CgroupManager>,
+    pub cgroup_manager: Option<hull_engine::container::cgroup::CgroupManager>,
     /// Starts and exits the service saw, for wait and attach (track.rs).
     pub track: track::Tracker,
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::http::{Conn, Outcome, Request};
 use crate::system::{self, MAX_MINOR, MIN_MINOR};
-use crate::{attach, containers, wait, ApiError, ApiResult, Ctx};
+use crate::{attach, containers, logs, wait, ApiError, ApiResult, Ctx};
 
 /// The path without its version prefix; a version hull does not serve is an error.
 fn strip_version(path: &str) -> ApiResult<&str> {
@@ -117,6 +117,7 @@ fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         }
         ("POST", ["containers", id, "wait"]) => wait::wait(ctx, id, req, conn),
         ("POST", ["containers", id, "attach"]) => attach::attach(ctx, id, req, conn),
+        ("GET", ["containers", id, "logs"]) => logs::logs(ctx, id, req, conn),
         _ => Err(ApiError::not_found(format!(
             "page not found: {} {}",
             req.method, req.path

@@ -34,6 +34,8 @@ pub struct PendingAttach {
 struct Entry {
     counts: Counts,
     attaches: Vec<PendingAttach>,
+    /// The terminal size the create asked for, used by the first start.
+    console: Option<(u16, u16)>,
 }
 
 #[derive(Default)]
@@ -87,6 +89,21 @@ impl Tracker {
             }
             m = self.changed.wait(m).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// Waits until the exit of every start the service made is recorded in full (its
+    /// teardown done): the database says "exited" before the hook has finished, and a start
+    /// or an answer then would race the teardown.
+    pub fn settle(&self, id: &str) {
+        self.wait_for(id, |n| !n.hooked || n.exits >= n.starts);
+    }
+
+    pub fn set_console(&self, id: &str, size: (u16, u16)) {
+        self.lock().entry(id.to_string()).or_default().console = Some(size);
+    }
+
+    pub fn take_console(&self, id: &str) -> Option<(u16, u16)> {
+        self.lock().get_mut(id).and_then(|e| e.console.take())
     }
 
     pub fn add_attach(&self, id: &str, a: PendingAttach) {

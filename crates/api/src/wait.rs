@@ -36,10 +36,15 @@ pub fn wait(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Outco
         .chunked(200, "application/json", &[])
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let code = if cond == Condition::NotRunning && !c.status.is_live() {
-        c.exit_code
+        ctx.track.settle(&c.id);
+        // Gone meanwhile (--rm): the code the service recorded.
+        match eng.lookup(&c.id) {
+            Ok(now) => now.exit_code,
+            Err(_) => ctx.track.counts(&c.id).code,
+        }
     } else if c.status.is_live() && snap.starts == snap.exits {
         // Running, but not started by this service: the monitor tells its exit.
-        let code = hull_engine::stop::wait_exit(&eng, &c, None).unwrap_or(c.exit_code);
+        let code = hull_engine::container::stop::wait_exit(&eng, &c, None).unwrap_or(c.exit_code);
         if cond == Condition::Removed && eng.lookup(&c.id).is_ok() {
             ctx.track.wait_for(&c.id, |n| n.removes > snap.removes);
         }
@@ -75,7 +80,7 @@ fn wait_tracked(
         // A restart policy: the monitor records exits; it tells this one.
         let eng = ctx.engine()?;
         let c = eng.lookup(id)?;
-        hull_engine::stop::wait_exit(&eng, &c, None).unwrap_or(c.exit_code)
+        hull_engine::container::stop::wait_exit(&eng, &c, None).unwrap_or(c.exit_code)
     };
     let gone = ctx.engine().is_ok_and(|e| e.lookup(id).is_err());
     if cond == Condition::Removed && !gone {
