@@ -14,13 +14,17 @@ pub mod exec;
 pub mod inspect;
 pub mod logs;
 pub mod names;
+pub mod pause;
 pub mod prune;
 pub mod reconcile;
 pub mod remove;
+pub mod rename;
+pub mod restart;
 pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod tuning;
+pub mod update;
 
 use std::collections::BTreeMap;
 

@@ -96,11 +96,17 @@ impl std::fmt::Display for CmdError {
     }
 }
 
-impl<E: std::error::Error> From<E> for CmdError {
+/// Any error exits 125 (hull's own failure, as docker's), except an engine error whose kind
+/// gives docker's code for it (126/127: the container's command could not be run).
+impl<E: std::error::Error + 'static> From<E> for CmdError {
     fn from(e: E) -> Self {
+        let code = match (&e as &dyn std::any::Any).downcast_ref::<hull_engine::Error>() {
+            Some(e) => e.exit_code(),
+            None => 125,
+        };
         CmdError {
             msg: e.to_string(),
-            code: 125,
+            code,
         }
     }
 }
@@ -152,6 +158,15 @@ pub fn cgroup_manager() -> hull_engine::container::cgroup::CgroupManager {
 pub fn engine(paths: &Paths) -> Result<Engine, CmdError> {
     let rt = RUNTIME.get().cloned().flatten();
     let mut eng = Engine::open(paths.clone(), rt)?;
+    eng.cgroup_manager = CGROUP_MANAGER.get().copied().flatten();
+    Ok(eng)
+}
+
+/// Opens the engine for a verb that runs no container (volumes, networks, images): no error
+/// when the runtime binary is missing.
+pub fn state_engine(paths: &Paths) -> Result<Engine, CmdError> {
+    let rt = RUNTIME.get().cloned().flatten();
+    let mut eng = Engine::open_state(paths.clone(), rt)?;
     eng.cgroup_manager = CGROUP_MANAGER.get().copied().flatten();
     Ok(eng)
 }

@@ -2,9 +2,7 @@
 //! code as ours. A run that cannot start leaves nothing behind.
 
 use hull_engine::container::start::{self, Attach};
-use hull_engine::{
-    container::attach, container::create, container::remove, ocirt::callback, Paths,
-};
+use hull_engine::{container::attach, container::create, container::remove, Paths};
 use hull_monitor::proto;
 
 use super::flags::CreateFlags;
@@ -47,7 +45,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     // After the flags are checked: a bad value is reported before any pull.
     a.opts.before(paths, &req.image)?;
     if let Some(p) = pod {
-        super::pod::join(&eng, &p, &mut req)?;
+        eng.pod_join(&p, &mut req)?;
     }
     let (c, img) = create::create_with_image(&eng, req)?;
     if let Err(e) = a.opts.created(&c.id) {
@@ -83,7 +81,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         return Ok(());
     }
     let id = c.id.clone();
-    let record = |code: i32| callback::exited(&eng, &id, code);
+    let record = |code: i32| eng.record_exited(&id, code);
     match attach::attach_with_hook(started.sock, stdin, tty, a.sig_proxy, &keys, Some(&record)) {
         Some(0) => Ok(()),
         Some(code) => Err(CmdError::exit(code)),
