@@ -393,3 +393,33 @@ fn docker_20_10_negotiates_an_older_version_and_runs() {
     assert_eq!(o.status.code(), Some(9), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "old\n");
 }
+
+#[test]
+fn pause_unpause_and_rename_reach_the_container() {
+    let n = name("p");
+    ok(&["run", "-d", "--name", &n, "busybox", "sleep", "1000"]);
+    let pid: i32 = ok(&["inspect", "--format", "{{.State.Pid}}", &n])
+        .trim()
+        .parse()
+        .unwrap();
+    ok(&["pause", &n]);
+    // Frozen by the cgroup freezer: its task sleeps in D.
+    assert_eq!(hull_e2e::proc_state(pid), Some('D'));
+    assert_eq!(
+        ok(&["inspect", "--format", "{{.State.Status}}", &n]),
+        "paused\n"
+    );
+    let o = docker(&["pause", &n]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    ok(&["unpause", &n]);
+    assert_eq!(hull_e2e::proc_state(pid), Some('S'));
+    let renamed = format!("{n}-new");
+    ok(&["rename", &n, &renamed]);
+    assert_eq!(
+        ok(&["inspect", "--format", "{{.Name}}", &renamed]),
+        format!("/{renamed}\n")
+    );
+    assert_eq!(docker(&["inspect", &n]).status.code(), Some(1));
+    ok(&["rm", "-f", &renamed]);
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+}

@@ -191,7 +191,7 @@ fn record_exit(ctx: &Ctx, id: &str, code: i32) -> i32 {
         return 0;
     };
     let auto_remove = eng.lookup(id).is_ok_and(|c| c.config.auto_remove);
-    let status = hull_engine::ocirt::callback::exited(&eng, id, code);
+    let status = eng.record_exited(id, code);
     ctx.track.exited(id, code, auto_remove);
     status
 }

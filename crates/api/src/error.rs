@@ -48,6 +48,18 @@ impl ApiError {
     }
 }
 
+impl From<hull_engine::Error> for ApiError {
+    fn from(e: hull_engine::Error) -> ApiError {
+        let status = e.http_status();
+        let mut message = e.to_string();
+        // docker's "No such container: x", which its client prints as it is.
+        if status == 404 && message.starts_with("no such ") {
+            message.replace_range(..1, "N");
+        }
+        ApiError { status, message }
+    }
+}
+
 impl From<ContainerError> for ApiError {
     fn from(e: ContainerError) -> ApiError {
         match e {

@@ -103,6 +103,19 @@ fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
             containers::start(ctx, id)?;
             r(conn, 204, None)
         }
+        ("POST", ["containers", id, "pause"]) => {
+            ctx.engine()?.pause(id)?;
+            r(conn, 204, None)
+        }
+        ("POST", ["containers", id, "unpause"]) => {
+            ctx.engine()?.unpause(id)?;
+            r(conn, 204, None)
+        }
+        ("POST", ["containers", id, "rename"]) => {
+            let name = req.param("name").unwrap_or("");
+            ctx.engine()?.rename(id, name)?;
+            r(conn, 204, None)
+        }
         ("POST", ["containers", id, "kill"]) => {
             containers::kill(ctx, id, req.param("signal"))?;
             r(conn, 204, None)

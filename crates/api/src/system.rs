@@ -1,6 +1,6 @@
 //! `_ping`, `version`, `info`: who answers, and which API versions it speaks.
 
-use hull_engine::{sysinfo, volume, Status};
+use hull_engine::{sysinfo, Status};
 use serde_json::{json, Value};
 
 use crate::{ApiResult, Ctx};
@@ -83,7 +83,7 @@ pub fn info(ctx: &Ctx) -> ApiResult<Value> {
     let count = |s: Status| containers.iter().filter(|c| c.status == s).count();
     let running = count(Status::Running) + count(Status::Restarting);
     let paused = count(Status::Paused);
-    let volumes = volume::list(&eng.conn).map(|v| v.len()).unwrap_or_default();
+    let volumes = eng.volume_list().map(|v| v.len()).unwrap_or_default();
     let (rt, rt_path, _) = runtime(ctx);
     Ok(json!({
         "ID": "",
