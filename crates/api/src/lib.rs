@@ -17,7 +17,7 @@ pub mod wait;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hull_engine::{Engine, Paths};
@@ -71,30 +71,29 @@ pub fn serve(cfg: Config) -> Result<(), ServeError> {
         track: track::Tracker::default(),
     });
     let open = Arc::new(AtomicUsize::new(0));
+    // When the last connection ended (or the service started).
+    let last = Arc::new(Mutex::new(Instant::now()));
     if let Some(idle) = cfg.idle_timeout {
-        let open = Arc::clone(&open);
-        let last = Arc::new(std::sync::Mutex::new(Instant::now()));
+        let (open, last) = (Arc::clone(&open), Arc::clone(&last));
         // The accept loop cannot time out on its own: a watcher ends the process once no
         // connection has been open for `idle`.
         std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_millis(500));
-            let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
-            if open.load(Ordering::SeqCst) > 0 {
-                *l = Instant::now();
-            } else if l.elapsed() >= idle {
+            std::thread::sleep(Duration::from_millis(200));
+            let since = last.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+            if open.load(Ordering::SeqCst) == 0 && since >= idle {
                 std::process::exit(0);
             }
         });
     }
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        let ctx = Arc::clone(&ctx);
-        let open = Arc::clone(&open);
+        let (ctx, open, last) = (Arc::clone(&ctx), Arc::clone(&open), Arc::clone(&last));
         open.fetch_add(1, Ordering::SeqCst);
         std::thread::spawn(move || {
             if let Ok(conn) = http::Conn::new(stream) {
                 conn.serve(|req, conn| router::handle(&ctx, req, conn));
             }
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
             open.fetch_sub(1, Ordering::SeqCst);
         });
     }
