@@ -208,3 +208,12 @@ pub fn logs_to(eng: &Engine, c: &Container, o: Opts, sink: Sink) -> Result<(), L
         }
     }
 }
+
+impl Engine {
+    /// `logs`: the container's log written to stdout/stderr as `o` asks (following it while
+    /// the container runs with `o.follow`).
+    pub fn logs(&self, key: &str, o: Opts) -> crate::Result<()> {
+        let c = self.lookup(key)?;
+        Ok(logs(self, &c, o)?)
+    }
+}

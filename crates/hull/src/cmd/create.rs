@@ -34,7 +34,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     if let Some(p) = pod {
         eng.pod_join(&p, &mut req)?;
     }
-    let c = hull_engine::container::create::create(&eng, req)?;
+    let c = eng.create(req)?.container;
     a.opts.created(&c.id)?;
     println!("{}", c.id);
     Ok(())
