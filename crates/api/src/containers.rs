@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use hull_engine::container::start::{self, Attach};
-use hull_engine::container::{inspect, remove, stop};
+use hull_engine::container::start::Attach;
+use hull_engine::container::{inspect, stop};
 use hull_engine::{parse, Container, Status};
 use hull_monitor::proto;
 use serde_json::{json, Value};
@@ -18,7 +18,7 @@ pub type Reply = (u16, Option<Value>);
 pub fn create(ctx: &Ctx, body: &[u8], name: Option<&str>) -> ApiResult<Reply> {
     let req = crate::create::request(body, name)?;
     let eng = ctx.engine()?;
-    let c = hull_engine::container::create::create(&eng, req)?;
+    let c = eng.create(req)?.container;
     if let Some(size) = crate::create::console_size(body).filter(|_| c.config.tty) {
         ctx.track.set_console(&c.id, size);
     }
@@ -44,7 +44,7 @@ pub fn start(ctx: &Arc<Ctx>, id: &str) -> ApiResult<bool> {
         want |= a.want;
     }
     let size = ctx.track.take_console(&c.id);
-    let started = start::start(&eng, &c, Attach { want, size });
+    let started = eng.start(&c.id, Attach { want, size });
     // The other attaches connect to the monitor themselves (or learn there is none).
     for a in attaches {
         let _ = a.to.send(None);
@@ -81,7 +81,7 @@ pub fn stop(ctx: &Ctx, id: &str, timeout: Option<u32>) -> ApiResult<bool> {
     if !c.status.is_live() {
         return Ok(false);
     }
-    stop::stop(&eng, &c, timeout)?;
+    eng.stop(&c.id, timeout)?;
     Ok(true)
 }
 
@@ -98,7 +98,7 @@ pub fn kill(ctx: &Ctx, id: &str, signal: Option<&str>) -> ApiResult<()> {
             c.id
         )));
     }
-    stop::kill(&eng, &c, sig)?;
+    eng.kill(&c.id, sig)?;
     Ok(())
 }
 
@@ -114,15 +114,13 @@ pub fn delete(ctx: &Ctx, id: &str, force: bool, volumes: bool) -> ApiResult<()> 
     if !c.status.is_live() {
         ctx.track.settle(&c.id);
     }
-    remove::remove(&eng, &c, force, volumes)?;
+    eng.remove(&c.id, force, volumes)?;
     ctx.track.removed(&c.id);
     Ok(())
 }
 
 pub fn inspect(ctx: &Ctx, id: &str) -> ApiResult<Value> {
-    let eng = ctx.engine()?;
-    let c = eng.lookup(id)?;
-    Ok(inspect::inspect(&eng, &c))
+    Ok(ctx.engine()?.inspect(id)?)
 }
 
 /// `POST /containers/{id}/resize?h=&w=`: the terminal's new size, through the monitor.

@@ -1,5 +1,6 @@
 //! An endpoint's failure: docker's status code and `{"message": ...}` body. The status comes
-//! from the engine error's variant (not found 404, conflict 409, bad parameter 400, else 500).
+//! from the engine error's variant (`hull_engine::Error::http_status`: not found 404,
+//! conflict 409, bad parameter 400, else 500).
 
 use hull_engine::container::ContainerError;
 use hull_engine::image::ImageError;
@@ -86,51 +87,6 @@ impl From<hull_engine::engine::EngineError> for ApiError {
         match e {
             hull_engine::engine::EngineError::Container(c) => c.into(),
             e => ApiError::internal(e.to_string()),
-        }
-    }
-}
-
-impl From<hull_engine::container::create::CreateError> for ApiError {
-    fn from(e: hull_engine::container::create::CreateError) -> ApiError {
-        use hull_engine::container::create::CreateError as E;
-        match e {
-            E::Container(c) => c.into(),
-            E::Image(i) => i.into(),
-            E::BadName(_) | E::Invalid(_) | E::Spec(_) => ApiError::bad(e.to_string()),
-            e => ApiError::internal(e.to_string()),
-        }
-    }
-}
-
-impl From<hull_engine::container::start::StartError> for ApiError {
-    fn from(e: hull_engine::container::start::StartError) -> ApiError {
-        use hull_engine::container::start::StartError as E;
-        match e {
-            E::Container(c) => c.into(),
-            E::Image(i) => i.into(),
-            // What the runtime refused (no such file in the image...): docker's 500 too.
-            e => ApiError::internal(e.to_string()),
-        }
-    }
-}
-
-impl From<hull_engine::container::stop::StopError> for ApiError {
-    fn from(e: hull_engine::container::stop::StopError) -> ApiError {
-        use hull_engine::container::stop::StopError as E;
-        match e {
-            E::Container(c) => c.into(),
-            E::NotRunning(_) => ApiError::conflict(e.to_string()),
-            e => ApiError::internal(e.to_string()),
-        }
-    }
-}
-
-impl From<hull_engine::container::remove::RemoveError> for ApiError {
-    fn from(e: hull_engine::container::remove::RemoveError) -> ApiError {
-        use hull_engine::container::remove::RemoveError as E;
-        match e {
-            E::Container(c) => c.into(),
-            E::Running(_) => ApiError::conflict(e.to_string()),
         }
     }
 }
