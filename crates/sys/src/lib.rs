@@ -1,6 +1,7 @@
 //! Raw system calls that neither `nix` nor `std` wrap, each wrapped once, with the reason it is
 //! sound written beside it. Everything else in hull calls these instead of `libc` directly.
 
+pub mod activation;
 pub mod fdpass;
 pub mod idmap;
 pub mod tty;

@@ -71,20 +71,38 @@ fn parse_line(line: &str, k8s: bool) -> Option<(u8, String, String)> {
     ))
 }
 
-fn emit(entries: &[(u8, String, String)], timestamps: bool, details: bool) {
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
+/// Where log entries go: each entry's stream (1 stdout, 2 stderr) and its bytes; false
+/// stops the reading (the reader went away).
+pub type Sink<'a> = &'a mut dyn FnMut(u8, &[u8]) -> bool;
+
+fn emit(entries: &[(u8, String, String)], o: &Opts, sink: Sink) -> bool {
     for (s, t, text) in entries {
-        let w: &mut dyn Write = if *s == 2 { &mut err } else { &mut out };
-        if timestamps {
-            let _ = write!(w, "{t} ");
+        let mut line = Vec::with_capacity(text.len() + 40);
+        if o.timestamps {
+            line.extend_from_slice(t.as_bytes());
+            line.push(b' ');
         }
-        if details {
-            let _ = w.write_all(b" ");
+        if o.details {
+            line.push(b' ');
         }
-        let _ = w.write_all(text.as_bytes());
+        line.extend_from_slice(text.as_bytes());
+        if !sink(*s, &line) {
+            return false;
+        }
     }
-    let _ = out.flush();
+    true
+}
+
+/// The terminal's sink: stdout and stderr.
+fn stdio(stream: u8, data: &[u8]) -> bool {
+    let _ = match stream {
+        2 => std::io::stderr().write_all(data),
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(data).and_then(|_| out.flush())
+        }
+    };
+    true
 }
 
 /// Reads complete lines from `offset` on; returns the entries and the new offset.
@@ -104,6 +122,11 @@ fn read_from(file: &mut std::fs::File, offset: u64, k8s: bool) -> (Vec<(u8, Stri
 }
 
 pub fn logs(eng: &Engine, c: &Container, o: Opts) -> Result<(), LogsError> {
+    logs_to(eng, c, o, &mut stdio)
+}
+
+/// As `logs`, each entry to `sink` (the API service's stream).
+pub fn logs_to(eng: &Engine, c: &Container, o: Opts, sink: Sink) -> Result<(), LogsError> {
     let driver = c.config.log_driver();
     if driver == "none" {
         return Err(LogsError::NoDriver);
@@ -150,7 +173,9 @@ pub fn logs(eng: &Engine, c: &Container, o: Opts) -> Result<(), LogsError> {
         entries.drain(..skip);
     }
     let done = window(&mut entries, &o) || o.until.is_some_and(|u| u <= crate::time::since::now());
-    emit(&entries, o.timestamps, o.details);
+    if !emit(&entries, &o, sink) {
+        return Ok(());
+    }
     let (Some(mut sock), Some(inotify), false) = (sock, inotify, done) else {
         return Ok(());
     };
@@ -167,8 +192,7 @@ pub fn logs(eng: &Engine, c: &Container, o: Opts) -> Result<(), LogsError> {
         let (mut more, off) = read_from(&mut file, offset, k8s);
         offset = off;
         let done = window(&mut more, &o);
-        emit(&more, o.timestamps, o.details);
-        if done {
+        if !emit(&more, &o, sink) || done {
             return Ok(());
         }
         if sock_ready {
@@ -176,7 +200,7 @@ pub fn logs(eng: &Engine, c: &Container, o: Opts) -> Result<(), LogsError> {
                 Ok(Some((proto::EXIT, _))) | Ok(None) | Err(_) => {
                     let (mut more, _) = read_from(&mut file, offset, k8s);
                     window(&mut more, &o);
-                    emit(&more, o.timestamps, o.details);
+                    emit(&more, &o, sink);
                     return Ok(());
                 }
                 Ok(Some(_)) => {}

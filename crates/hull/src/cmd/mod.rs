@@ -42,6 +42,7 @@ pub mod rmi;
 pub mod run;
 pub mod runopts;
 pub mod save;
+pub mod service;
 pub mod start;
 pub mod stats;
 pub mod stop;

@@ -23,6 +23,8 @@ enum SystemCmd {
     Check(super::network::CheckArgs),
     /// Show disk usage.
     Df(super::df::Args),
+    /// Serve the Docker Engine API on a unix socket (access to it is root on the host).
+    Service(super::service::Args),
 }
 
 #[derive(clap::Args)]
@@ -44,6 +46,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         SystemCmd::Info(a) => super::info::exec(paths, a),
         SystemCmd::Check(a) => super::network::check(paths, a),
         SystemCmd::Df(a) => super::df::exec(paths, a),
+        SystemCmd::Service(a) => super::service::exec(paths, a),
     }
 }
 

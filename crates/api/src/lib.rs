@@ -1,0 +1,101 @@
+//! hull's Docker Engine API service (`hull system service`): HTTP/1.1 on a unix socket, one
+//! thread per connection, each endpoint a call of the engine's verbs (the same ones the CLI
+//! calls). Nothing here runs unless the service is started: `hull run` never links into it at
+//! start-up beyond the code being in the binary.
+
+pub mod attach;
+pub mod containers;
+pub mod create;
+pub mod error;
+pub mod http;
+pub mod listen;
+pub mod logs;
+pub mod router;
+pub mod system;
+pub mod track;
+pub mod wait;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hull_engine::{Engine, Paths};
+
+pub use error::{ApiError, ApiResult};
+
+/// How the service runs.
+pub struct Config {
+    pub paths: Paths,
+    /// --runtime/HULL_RUNTIME (None: the engine's default).
+    pub runtime: Option<PathBuf>,
+    pub cgroup_manager: Option<hull_engine::container::cgroup::CgroupManager>,
+    /// Where to listen: a path, or systemd's socket when started by socket activation.
+    pub listen: listen::Listen,
+    /// Exit after this long without a connection (None: never).
+    pub idle_timeout: Option<Duration>,
+}
+
+/// What every request's handler shares.
+pub struct Ctx {
+    pub paths: Paths,
+    pub runtime: Option<PathBuf>,
+    pub cgroup_manager: Option<hull_engine::container::cgroup::CgroupManager>,
+    /// Starts and exits the service saw, for wait and attach (track.rs).
+    pub track: track::Tracker,
+}
+
+impl Ctx {
+    /// The engine for one request (its own database connection: a connection is not shared
+    /// between threads).
+    pub fn engine(&self) -> ApiResult<Engine> {
+        let mut eng = Engine::open(self.paths.clone(), self.runtime.clone())?;
+        eng.cgroup_manager = self.cgroup_manager;
+        Ok(eng)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Listen(#[from] listen::ListenError),
+}
+
+/// Serves until the idle timeout (or forever).
+pub fn serve(cfg: Config) -> Result<(), ServeError> {
+    let listener = listen::open(&cfg.listen)?;
+    let ctx = Arc::new(Ctx {
+        paths: cfg.paths,
+        runtime: cfg.runtime,
+        cgroup_manager: cfg.cgroup_manager,
+        track: track::Tracker::default(),
+    });
+    let open = Arc::new(AtomicUsize::new(0));
+    // When the last connection ended (or the service started).
+    let last = Arc::new(Mutex::new(Instant::now()));
+    if let Some(idle) = cfg.idle_timeout {
+        let (open, last) = (Arc::clone(&open), Arc::clone(&last));
+        // The accept loop cannot time out on its own: a watcher ends the process once no
+        // connection has been open for `idle`.
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let since = last.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+            if open.load(Ordering::SeqCst) == 0 && since >= idle {
+                std::process::exit(0);
+            }
+        });
+    }
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let (ctx, open, last) = (Arc::clone(&ctx), Arc::clone(&open), Arc::clone(&last));
+        open.fetch_add(1, Ordering::SeqCst);
+        std::thread::spawn(move || {
+            if let Ok(conn) = http::Conn::new(stream) {
+                conn.serve(|req, conn| router::handle(&ctx, req, conn));
+            }
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+            open.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! `_ping`, `version`, `info`: who answers, and which API versions it speaks.
+
+use hull_engine::{sysinfo, Status};
+use serde_json::{json, Value};
+
+use crate::{ApiResult, Ctx};
+
+/// The newest API version served: what docker 28.2's client asks for.
+pub const API_VERSION: &str = "1.50";
+/// The oldest (docker 19.03's).
+pub const MIN_API_VERSION: &str = "1.40";
+pub const MIN_MINOR: u32 = 40;
+pub const MAX_MINOR: u32 = 50;
+
+/// The headers docker's `_ping` (and every answer) carries; the client negotiates from
+/// Api-Version.
+pub fn headers() -> Vec<(&'static str, String)> {
+    vec![
+        ("Api-Version", API_VERSION.to_string()),
+        ("Docker-Experimental", "false".to_string()),
+        ("Ostype", "linux".to_string()),
+        ("Server", format!("hull/{}", env!("CARGO_PKG_VERSION"))),
+        (
+            "Cache-Control",
+            "no-cache, no-store, must-revalidate".to_string(),
+        ),
+        ("Pragma", "no-cache".to_string()),
+    ]
+}
+
+/// Go's name for the machine (what docker reports as Arch).
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        a => a,
+    }
+}
+
+fn runtime(ctx: &Ctx) -> (String, Option<String>, Option<String>) {
+    let path = ctx
+        .runtime
+        .clone()
+        .filter(|r| !r.as_os_str().is_empty())
+        .or_else(|| hull_engine::engine::find_binary("hullrt").ok());
+    let name = path
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .map_or("hullrt".into(), |n| n.to_string_lossy().into_owned());
+    let version = path.as_deref().and_then(sysinfo::runtime_version);
+    (name, path.map(|p| p.display().to_string()), version)
+}
+
+pub fn version(ctx: &Ctx) -> Value {
+    let v = env!("CARGO_PKG_VERSION");
+    let (rt, _, rt_version) = runtime(ctx);
+    json!({
+        "Platform": { "Name": "hull" },
+        "Components": [
+            { "Name": "Engine", "Version": v, "Details": {
+                "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+                "Os": "linux", "Arch": go_arch(), "KernelVersion": sysinfo::kernel_version(),
+            }},
+            { "Name": rt, "Version": rt_version.unwrap_or_else(|| "unknown".into()) },
+        ],
+        "Version": v,
+        "ApiVersion": API_VERSION,
+        "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": "",
+        "GoVersion": "",
+        "Os": "linux",
+        "Arch": go_arch(),
+        "KernelVersion": sysinfo::kernel_version(),
+        "BuildTime": "",
+    })
+}
+
+pub fn info(ctx: &Ctx) -> ApiResult<Value> {
+    let eng = ctx.engine()?;
+    let containers = eng.list()?;
+    let count = |s: Status| containers.iter().filter(|c| c.status == s).count();
+    let running = count(Status::Running) + count(Status::Restarting);
+    let paused = count(Status::Paused);
+    let volumes = eng.volume_list().map(|v| v.len()).unwrap_or_default();
+    let (rt, rt_path, _) = runtime(ctx);
+    Ok(json!({
+        "ID": "",
+        "Containers": containers.len(),
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": containers.len() - running - paused,
+        "Volumes": volumes,
+        "Driver": "overlay",
+        "DriverStatus": [["Backing Filesystem", sysinfo::backing_fs(&ctx.paths.root)]],
+        "Plugins": {
+            "Volume": ["local"],
+            "Network": ["bridge", "host", "none"],
+            "Log": ["json-file", "k8s-file", "none"],
+        },
+        "LoggingDriver": "json-file",
+        "CgroupDriver": eng.cgroup_manager().as_str(),
+        "CgroupVersion": sysinfo::cgroup_version(),
+        "KernelVersion": sysinfo::kernel_version(),
+        "OperatingSystem": sysinfo::operating_system(),
+        "OSType": "linux",
+        "Architecture": sysinfo::machine(),
+        "NCPU": sysinfo::ncpu(),
+        "MemTotal": sysinfo::mem_total(),
+        "Name": sysinfo::hostname(),
+        "ServerVersion": env!("CARGO_PKG_VERSION"),
+        "DockerRootDir": ctx.paths.root.display().to_string(),
+        "DefaultRuntime": rt,
+        "Runtimes": { rt.clone(): { "path": rt_path } },
+        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "Swarm": { "LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "" },
+        "Warnings": [],
+    }))
+}
