@@ -22,19 +22,23 @@ CARGO_TARGET_DIR=target/vm-e2e cargo build --release -p hullrt \
 # hull itself as the tests build it (debug: it is not where the time goes).
 cargo build -p hull -p hull-pause
 cargo build-monitor
+# The CRI client that plays the kubelet in systemd-cri.sh.
+cargo build -p hull-e2e --example cri-guest
 
 dir=$(mktemp -d /tmp/hull-sd-vm.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 cp target/vm-e2e/release/hullrt "$dir/hullrt"
 for b in hull hull-monitor hull-pause; do strip --strip-debug -o "$dir/$b" "target/debug/$b"; done
-cp "$HERE/systemd-test.sh" "$HERE/systemd-clients.sh" "$HERE/systemd-hull.sh" "$dir/"
-# The driver's own checks, then the clients', then hull's engine, in one boot.
+cp "$HERE/systemd-test.sh" "$HERE/systemd-clients.sh" "$HERE/systemd-cri.sh" "$HERE/systemd-hull.sh" "$dir/"
+strip --strip-debug -o "$dir/cri-guest" target/debug/examples/cri-guest
+"$dir/cri-guest" images "$dir/cri" target/debug/hull-pause
+# The driver's own checks, then the clients', the CRI pod's, then hull's engine, in one boot.
 # VM_TESTS picks some of them (by hand: VM_TESTS=systemd-hull.sh).
 cat >"$dir/test.sh" <<EOF
 #!/bin/sh
 cd "\$(dirname "\$0")"
 rc=0
-for t in ${VM_TESTS:-systemd-test.sh systemd-clients.sh systemd-hull.sh}; do
+for t in ${VM_TESTS:-systemd-test.sh systemd-clients.sh systemd-cri.sh systemd-hull.sh}; do
   t0=\$(cut -d. -f1 /proc/uptime)
   sh ./\$t || rc=1
   echo "(\$t: \$((\$(cut -d. -f1 /proc/uptime) - t0)) s)"

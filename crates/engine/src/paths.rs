@@ -48,6 +48,12 @@ impl Paths {
         self.run_dir(id).join("exit")
     }
 
+    /// Written by the monitor when the kernel OOM-killed in the container's cgroup v2 while
+    /// it ran (crates/monitor-bin/src/oom.rs).
+    pub fn oom_file(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("oom")
+    }
+
     /// The monitor's unix socket for attach, logs -f, wait and stop.
     pub fn attach_socket(&self, id: &str) -> PathBuf {
         self.run_dir(id).join("attach")

@@ -15,6 +15,7 @@ use rustix::net::SocketFlags;
 use rustix::process::{Pid, Signal};
 
 use crate::fdio::{self, Conn};
+use crate::oom::OomWatch;
 use crate::start::{self, Stdio};
 use crate::sys::{self, Status};
 
@@ -67,6 +68,7 @@ pub struct Monitor {
 /// What a poll slot is for.
 #[derive(Clone, Copy)]
 enum Slot {
+    Oom,
     Sig,
     Listen,
     Out,
@@ -116,10 +118,16 @@ impl Monitor {
             }
         }
         let mut code = lost(pid);
+        let mut oom = OomWatch::new(pid);
         while code.is_none() {
-            let mut slots = Vec::with_capacity(5 + self.clients.len());
-            slots.extend([Slot::Sig, Slot::Listen]);
+            let mut slots = Vec::with_capacity(6 + self.clients.len());
             let mut fds = Vec::with_capacity(slots.capacity());
+            // First: an OOM kill is read before the exit it caused is reaped.
+            if let Some(w) = &oom {
+                slots.push(Slot::Oom);
+                fds.push(PollFd::new(&w.fd, PollFlags::IN));
+            }
+            slots.extend([Slot::Sig, Slot::Listen]);
             fds.push(PollFd::new(&self.sigfd, PollFlags::IN));
             fds.push(PollFd::new(&self.listener, PollFlags::IN));
             for (slot, f) in [
@@ -149,6 +157,11 @@ impl Monitor {
             let mut gone = Vec::new();
             for slot in ready {
                 match slot {
+                    Slot::Oom => {
+                        if let Some(w) = oom.as_mut() {
+                            w.changed();
+                        }
+                    }
                     Slot::Sig => {
                         drain_signals(&self.sigfd);
                         code = reap(pid).or_else(|| lost(pid));

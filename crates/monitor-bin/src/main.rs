@@ -13,6 +13,7 @@ extern crate origin;
 
 mod event;
 mod fdio;
+mod oom;
 mod start;
 mod sys;
 
@@ -137,6 +138,8 @@ fn run(args: &Args, start: &Start, mut sync: Option<Conn>) -> i32 {
     let mut first = true;
     let mut backoff_ms = 100u64;
     let code = loop {
+        // Each run's OOM kill is its own (oom.rs writes the file while it runs).
+        fdio::remove(oom::FILE);
         let pid = match start::start(
             args,
             start,

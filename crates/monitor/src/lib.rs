@@ -14,4 +14,5 @@ extern crate alloc;
 
 pub mod args;
 pub mod logfmt;
+pub mod oom;
 pub mod proto;

@@ -10,9 +10,13 @@ use crate::engine::Engine;
 /// Exit status that tells the monitor to restart the container.
 pub const RESTART: i32 = 3;
 
-/// The container's cgroup (wherever it is: a pod's containers live under the pod's parent)
-/// recorded an OOM kill.
-fn oom_killed(c: &Container) -> bool {
+/// The monitor saw an OOM kill while the container ran (cgroup v2: under systemd its scope's
+/// cgroup is gone by now), or the container's cgroup (wherever it is: a pod's containers live
+/// under the pod's parent) recorded one.
+fn oom_killed(eng: &Engine, c: &Container) -> bool {
+    if eng.paths.oom_file(&c.id).exists() {
+        return true;
+    }
     let path = crate::container::cgroup::cgroups_path(c);
     crate::container::cgroup::manager(&path, &c.id)
         .and_then(|m| m.oom_kill_count())
@@ -46,7 +50,7 @@ pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 
     let Ok(c) = container::lookup(&eng.conn, id) else {
         return 0;
     };
-    let oom = oom_killed(&c);
+    let oom = oom_killed(eng, &c);
     // The runtime's delete (its state, the cgroup) runs beside the rest of the teardown.
     let delete = eng.oci.start_delete(id);
     let now = crate::time::nanotime::now_nanos();
