@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hull_e2e::client_support::{docker_archive, image_archive};
+use hull_e2e::image::{busybox_archive, image_archive};
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
     ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest, ImageSpec,
@@ -35,7 +35,7 @@ const POD: i32 = 0;
 fn images(dir: &Path, pause: &Path) {
     let b = dir.join("busybox");
     std::fs::create_dir_all(&b).unwrap();
-    docker_archive(&b, IMAGE);
+    busybox_archive(&b, IMAGE);
     let p = dir.join("pause");
     let root = dir.join("pause-root");
     std::fs::create_dir_all(&root).unwrap();

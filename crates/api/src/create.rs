@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use hull_engine::container::config::{MountSpec, RestartPolicy, Ulimit};
+use hull_engine::container::config::{MountKind, MountSpec, NsMode, Restart, RestartPolicy, Ulimit};
 use hull_engine::container::create::Request;
 use hull_engine::network::{self, endpoint::NetRequest};
 use hull_engine::{parse, RunConfig};
@@ -191,7 +191,7 @@ pub fn request(body: &[u8], name: Option<&str>) -> Result<Request, ApiError> {
     if let Some(vols) = cfg.get("Volumes").and_then(Value::as_object) {
         for target in vols.keys() {
             c.mounts.push(MountSpec {
-                kind: "volume".into(),
+                kind: MountKind::Volume,
                 target: target.clone(),
                 ..Default::default()
             });
@@ -270,12 +270,11 @@ fn host_config(h: &Map<String, Value>, c: &mut RunConfig) -> Result<(), ApiError
     }
     if let Some(r) = h.get("RestartPolicy").and_then(Value::as_object) {
         let name = string(r, "Name");
-        if !matches!(
-            name.as_str(),
-            "" | "no" | "always" | "unless-stopped" | "on-failure"
-        ) {
-            return Err(bad("HostConfig.RestartPolicy.Name", format!("{name:?}")));
-        }
+        let name = match name.as_str() {
+            "" => Restart::No,
+            _ => Restart::parse(&name)
+                .ok_or_else(|| bad("HostConfig.RestartPolicy.Name", format!("{name:?}")))?,
+        };
         c.restart = RestartPolicy {
             name,
             max_retries: int(r, "MaximumRetryCount").max(0) as u32,
@@ -330,7 +329,7 @@ fn host_config(h: &Map<String, Value>, c: &mut RunConfig) -> Result<(), ApiError
     Ok(())
 }
 
-fn ns(h: &Map<String, Value>, k: &str) -> Result<String, ApiError> {
+fn ns(h: &Map<String, Value>, k: &str) -> Result<NsMode, ApiError> {
     let field = format!("HostConfig.{k}");
     parse::ns_mode(&field, &string(h, k)).map_err(|e| bad(&field, e))
 }
@@ -340,12 +339,12 @@ fn mount(m: &Value) -> Result<MountSpec, ApiError> {
     let empty = Map::new();
     let o = m.as_object().unwrap_or(&empty);
     let kind = string(o, "Type");
-    if !matches!(kind.as_str(), "bind" | "volume" | "tmpfs") {
+    let Some(kind) = MountKind::parse(&kind) else {
         return Err(bad(
             "HostConfig.Mounts.Type",
             format!("{kind:?}: expected bind, volume or tmpfs"),
         ));
-    }
+    };
     let target = string(o, "Target");
     if !target.starts_with('/') {
         return Err(bad("HostConfig.Mounts.Target", "must be an absolute path"));
@@ -455,10 +454,7 @@ fn network_config(
         Some(n) => n.to_string(),
     };
     if req != NetRequest::default() {
-        c.extra.insert(
-            network::hooks::EXTRA_KEY.into(),
-            serde_json::to_value(&req).map_err(|e| ApiError::internal(e.to_string()))?,
-        );
+        c.net = Some(req);
     }
     Ok(())
 }
@@ -484,7 +480,7 @@ mod tests {
         assert_eq!(r.config.mounts.len(), 2);
         assert!(r.config.mounts[0].read_only);
         assert_eq!(r.config.network_mode, "");
-        let net = &r.config.extra[network::hooks::EXTRA_KEY];
+        let net = serde_json::to_value(r.config.net.as_ref().unwrap()).unwrap();
         assert_eq!(net["publish"][0], "8080:80/tcp");
         assert_eq!(r.labels["a"], "b");
     }
