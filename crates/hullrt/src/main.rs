@@ -1,6 +1,8 @@
 //! hullrt: an OCI runtime with runc's command line. Each verb is a small file in cmd/ over the
 //! hull-runtime library.
 
+#![forbid(unsafe_code)]
+
 mod cmd;
 mod log;
 

@@ -2,6 +2,8 @@
 //! bind mount, bridge networks with veth attachments, address management, an nftables
 //! firewall behind a trait, and name resolution between containers.
 
+#![forbid(unsafe_code)]
+
 pub mod bridge;
 pub mod dns;
 pub mod firewall;

@@ -347,9 +347,7 @@ enum Never {}
 
 fn fail(err_w: &OwnedFd, e: &Error) -> ! {
     let _ = nix::unistd::write(err_w, e.to_string().as_bytes());
-    // SAFETY: _exit ends the forked copy at once, without running the destructors and
-    // atexit handlers that belong to the runtime's own process.
-    unsafe { libc::_exit(1) }
+    hull_sys::exit_now(1)
 }
 
 impl Child<'_> {
@@ -379,8 +377,7 @@ impl Child<'_> {
         match res {
             Ok(pid) => {
                 let _ = nix::unistd::write(&pid_w, &pid.to_ne_bytes());
-                // SAFETY: as in `fail`.
-                unsafe { libc::_exit(0) }
+                hull_sys::exit_now(0)
             }
             Err(e) => fail(&err_w, &e),
         }
