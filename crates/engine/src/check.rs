@@ -16,10 +16,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use crate::container::reconcile;
 use crate::container::{self, Container};
 use crate::engine::Engine;
 use crate::network::check::Report;
-use crate::reconcile;
 
 /// Checks (and with `repair` removes) the leftovers of containers, then of networking.
 pub fn check(eng: &Engine, repair: bool) -> crate::network::Result<Report> {
@@ -124,7 +124,7 @@ fn runtime_states(
             short(&id)
         ));
         if repair {
-            crate::runtime::delete_force(eng, &id);
+            crate::ocirt::driver::delete_force(eng, &id);
             if eng.paths.runtime_root().join(&id).exists() {
                 r.errors
                     .push(format!("runtime delete --force {}: state left", short(&id)));
@@ -169,10 +169,10 @@ fn bundles(eng: &Engine, all: &[Container], live: &BTreeSet<String>, repair: boo
         ));
         if repair {
             match all.iter().find(|c| c.id == id) {
-                Some(c) => crate::start::unprepare(eng, c),
+                Some(c) => crate::container::start::unprepare(eng, c),
                 None => {
                     for m in &mounts {
-                        crate::rootfs::unmount(m);
+                        crate::bundle::rootfs::unmount(m);
                     }
                     let _ = std::fs::remove_dir_all(&dir);
                 }
@@ -206,7 +206,7 @@ fn container_dirs(eng: &Engine, all: &[Container], repair: bool, r: &mut Report)
 fn cgroups(all: &[Container], live: &BTreeSet<String>, repair: bool, r: &mut Report) {
     for c in all.iter().filter(|c| !live.contains(&c.id)) {
         let path = crate::pod::hooks::cgroups_path(c);
-        let Ok(m) = crate::cgroup::manager(&path, &c.id) else {
+        let Ok(m) = crate::container::cgroup::manager(&path, &c.id) else {
             continue;
         };
         if !cgroup_exists(&path) {

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use crate::{container, db, Paths};
+use crate::{container, state, Paths};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Db(#[from] db::DbError),
+    Db(#[from] state::DbError),
     #[error(transparent)]
     Container(#[from] container::ContainerError),
     #[error("store {root}: {source}")]
@@ -27,8 +27,8 @@ pub struct Engine {
     pub conn: Connection,
     /// The OCI runtime binary (runc's CLI).
     pub runtime: PathBuf,
-    /// --cgroup-manager/HULL_CGROUP_MANAGER; None: the host's default (crate::cgroup).
-    pub cgroup_manager: Option<crate::cgroup::CgroupManager>,
+    /// --cgroup-manager/HULL_CGROUP_MANAGER; None: the host's default (crate::container::cgroup).
+    pub cgroup_manager: Option<crate::container::cgroup::CgroupManager>,
 }
 
 impl Engine {
@@ -39,7 +39,7 @@ impl Engine {
             root: paths.root.display().to_string(),
             source,
         })?;
-        let conn = db::open(&paths.db())?;
+        let conn = state::open(&paths.db())?;
         container::init(&conn)?;
         let runtime = match runtime {
             Some(r) if !r.as_os_str().is_empty() => r,
@@ -54,15 +54,15 @@ impl Engine {
     }
 
     /// The cgroup manager new containers and pods get.
-    pub fn cgroup_manager(&self) -> crate::cgroup::CgroupManager {
+    pub fn cgroup_manager(&self) -> crate::container::cgroup::CgroupManager {
         self.cgroup_manager
-            .unwrap_or_else(crate::cgroup::CgroupManager::host_default)
+            .unwrap_or_else(crate::container::cgroup::CgroupManager::host_default)
     }
 
     /// A container by name or id, with its status checked against the kernel.
     pub fn lookup(&self, key: &str) -> Result<container::Container, container::ContainerError> {
         let mut c = container::lookup(&self.conn, key)?;
-        crate::reconcile::reconcile(self, &mut c);
+        crate::container::reconcile::reconcile(self, &mut c);
         Ok(c)
     }
 
@@ -70,7 +70,7 @@ impl Engine {
     pub fn list(&self) -> Result<Vec<container::Container>, container::ContainerError> {
         let mut all = container::list(&self.conn)?;
         for c in &mut all {
-            crate::reconcile::reconcile(self, c);
+            crate::container::reconcile::reconcile(self, c);
         }
         Ok(all)
     }

@@ -27,7 +27,7 @@ pub fn log_files(paths: &Paths) -> [PathBuf; 2] {
 /// `timeNano`, and for containers and images the old `status`, `id`, `from`). Failures are
 /// ignored: an event log must never fail the verb that writes it.
 pub fn emit(paths: &Paths, typ: &str, action: &str, id: &str, attrs: BTreeMap<String, String>) {
-    let nanos = crate::since::now();
+    let nanos = crate::time::since::now();
     let mut ev = json!({
         "Type": typ,
         "Action": action,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{DeviceSpec, MountSpec, RestartPolicy, Ulimit};
+use crate::container::config::{DeviceSpec, MountSpec, RestartPolicy, Ulimit};
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {flag} {value:?}: {reason}")]
@@ -222,7 +222,7 @@ pub fn volume(s: &str) -> Result<MountSpec> {
         target: dst.into(),
         ..Default::default()
     };
-    if !src.is_empty() && !src.starts_with('/') && !crate::names::valid_name(src) {
+    if !src.is_empty() && !src.starts_with('/') && !crate::container::names::valid_name(src) {
         return err(
             "--volume",
             s,

@@ -32,8 +32,8 @@ pub struct Cli {
     /// The cgroup manager of new containers and pods: systemd or cgroupfs; default systemd
     /// where systemd is PID 1 on a cgroup v2 host, else cgroupfs.
     #[arg(long = "cgroup-manager", global = true, env = "HULL_CGROUP_MANAGER",
-          value_parser = hull_engine::cgroup::CgroupManager::parse)]
-    cgroup_manager: Option<hull_engine::cgroup::CgroupManager>,
+          value_parser = hull_engine::container::cgroup::CgroupManager::parse)]
+    cgroup_manager: Option<hull_engine::container::cgroup::CgroupManager>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -190,7 +190,7 @@ fn main() {
         Cmd::InternalHook(a) => cmd::hook::exec(&paths, a),
         Cmd::InternalClock(a) => cmd::clock::internal(a),
         Cmd::InternalDrain => {
-            hull_engine::exec::drain_stdin();
+            hull_engine::container::exec::drain_stdin();
             Ok(())
         }
         Cmd::Network(a) => cmd::network::exec(&paths, a),

@@ -94,7 +94,7 @@ fn run(args: &Args, start: &Start, mut sync: Option<Conn>) -> i32 {
         return fail(&mut sync, msg);
     }
     // Beside the runtime's pid file: if the starting hull is killed before it records us,
-    // the next hull finds the monitor of the container it adopts (crates/engine/src/reconcile.rs).
+    // the next hull finds the monitor of the container it adopts (crates/engine/src/container/reconcile.rs).
     let me = rustix::process::getpid().as_raw_nonzero().get();
     let _ = fdio::write_file_atomic("monitor.pid", me.to_string().as_bytes());
     // SIGCHLD arrives through a signalfd. A hangup or ^C of the terminal we were started from

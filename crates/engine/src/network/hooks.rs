@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::RunConfig;
+use crate::container::config::RunConfig;
 use crate::container::Container;
 use crate::engine::Engine;
 use crate::Paths;

@@ -180,7 +180,7 @@ mod tests {
     fn fifty_concurrent_allocations_get_distinct_addresses() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("hull.db");
-        let conn = crate::db::open(&db).unwrap();
+        let conn = crate::state::open(&db).unwrap();
         super::super::ensure_schema(&conn).unwrap();
         conn.execute(
             "INSERT INTO networks (name, id, bridge, subnet, gateway, internal, mtu, created, labels)
@@ -192,7 +192,7 @@ mod tests {
             .map(|i| {
                 let db = db.clone();
                 std::thread::spawn(move || {
-                    let c = crate::db::open(&db).unwrap();
+                    let c = crate::state::open(&db).unwrap();
                     let id = format!("{i:064x}");
                     let req = LeaseRequest {
                         container: &id,
@@ -224,7 +224,7 @@ mod tests {
             mac: None,
             aliases: &[],
         };
-        let c = crate::db::open(&db).unwrap();
+        let c = crate::state::open(&db).unwrap();
         let e = allocate(&c, &net(), &req(Some(Ipv4Addr::new(10, 230, 0, 2)))).unwrap_err();
         assert_eq!(e.to_string(), "address 10.230.0.2 is already in use");
         release(&c, "n", &format!("{:064x}", 0)).unwrap();

@@ -18,7 +18,7 @@ use hull_net::ipam::{self, IpamError, Subnet};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
-use crate::{timefmt, Paths};
+use crate::{time::timefmt, Paths};
 
 /// The default network's name, docker's (its bridge device is `hull0`, as docker's is
 /// `docker0`).

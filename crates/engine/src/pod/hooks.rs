@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::infra;
 use super::store::{self, Pod};
-use crate::config::RunConfig;
+use crate::container::config::RunConfig;
 use crate::container::Container;
 use crate::Paths;
 
@@ -16,10 +16,10 @@ pub fn pod_id(cfg: &RunConfig) -> Option<&str> {
     cfg.extra.get("pod").and_then(|v| v["id"].as_str())
 }
 
-/// The OCI linux.cgroupsPath of a container (crate::cgroup, the one home of that fact): the
+/// The OCI linux.cgroupsPath of a container (crate::container::cgroup, the one home of that fact): the
 /// spec, the exit hook's OOM check, stats and top read it here.
 pub fn cgroups_path(c: &Container) -> String {
-    crate::cgroup::cgroups_path(c)
+    crate::container::cgroup::cgroups_path(c)
 }
 
 /// Resolves a "pod:<id>" namespace mode to the path the runtime joins; an error when the

@@ -50,13 +50,16 @@ pub fn volume_dir(eng: &Engine, id: &str, name: &str) -> PathBuf {
 
 /// The cgroup parent of a new pod: a slice under systemd, a path under cgroupfs.
 pub fn cgroup_parent(eng: &Engine, id: &str) -> String {
-    crate::cgroup::pod_parent(eng.cgroup_manager(), id)
+    crate::container::cgroup::pod_parent(eng.cgroup_manager(), id)
 }
 
 /// The pod's cgroup parent as recorded (pods made before it was recorded: the path).
 fn parent(p: &Pod) -> String {
     if p.cgroup_parent.is_empty() {
-        crate::cgroup::pod_parent(crate::cgroup::CgroupManager::Cgroupfs, &p.id)
+        crate::container::cgroup::pod_parent(
+            crate::container::cgroup::CgroupManager::Cgroupfs,
+            &p.id,
+        )
     } else {
         p.cgroup_parent.clone()
     }
@@ -65,9 +68,13 @@ fn parent(p: &Pod) -> String {
 /// The infra's cgroupsPath: `PARENT/infra`, or its own scope in the pod's slice.
 fn infra_cgroups_path(p: &Pod) -> String {
     let parent = parent(p);
-    match crate::cgroup::manager_of_parent(&parent) {
-        crate::cgroup::CgroupManager::Systemd => crate::cgroup::child_path(&parent, &p.id),
-        crate::cgroup::CgroupManager::Cgroupfs => crate::cgroup::child_path(&parent, "infra"),
+    match crate::container::cgroup::manager_of_parent(&parent) {
+        crate::container::cgroup::CgroupManager::Systemd => {
+            crate::container::cgroup::child_path(&parent, &p.id)
+        }
+        crate::container::cgroup::CgroupManager::Cgroupfs => {
+            crate::container::cgroup::child_path(&parent, "infra")
+        }
     }
 }
 
@@ -104,8 +111,8 @@ fn cgroup_err(p: &Pod, e: impl std::fmt::Display) -> InfraError {
 
 /// Creates the cgroup parent and writes the pod-level limits into it.
 pub fn make_cgroup(p: &Pod) -> Result<(), InfraError> {
-    let path = crate::cgroup::parent_path(&parent(p));
-    let m = crate::cgroup::manager(&path, &p.id).map_err(|e| cgroup_err(p, e))?;
+    let path = crate::container::cgroup::parent_path(&parent(p));
+    let m = crate::container::cgroup::manager(&path, &p.id).map_err(|e| cgroup_err(p, e))?;
     m.create().map_err(|e| cgroup_err(p, e))?;
     let mut res = json!({});
     if p.plan.memory > 0 {
@@ -121,8 +128,8 @@ pub fn make_cgroup(p: &Pod) -> Result<(), InfraError> {
 
 /// Kills whatever is left in the cgroup parent and removes it.
 pub fn remove_cgroup(p: &Pod) -> Result<(), InfraError> {
-    let path = crate::cgroup::parent_path(&parent(p));
-    let m = crate::cgroup::manager(&path, &p.id).map_err(|e| cgroup_err(p, e))?;
+    let path = crate::container::cgroup::parent_path(&parent(p));
+    let m = crate::container::cgroup::manager(&path, &p.id).map_err(|e| cgroup_err(p, e))?;
     m.destroy().map_err(|e| cgroup_err(p, e))
 }
 
@@ -275,7 +282,7 @@ fn spec(eng: &Engine, p: &Pod, rootfs: &Path, pause: &Path) -> Value {
                 .collect()
         };
         let linux = &mut doc["linux"];
-        crate::spec::push(linux, "namespaces", json!({"type": "user"}));
+        crate::bundle::spec::push(linux, "namespaces", json!({"type": "user"}));
         linux["uidMappings"] = list(uids);
         linux["gidMappings"] = list(gids);
     }
@@ -296,9 +303,9 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
         std::fs::write(&target, "").map_err(io(p, &target))?;
     }
     if p.share.ipc {
-        crate::shm::mount_at(
-            &crate::shm::pod_path(&eng.paths, &p.id),
-            crate::tuning::DEFAULT_SHM,
+        crate::bundle::shm::mount_at(
+            &crate::bundle::shm::pod_path(&eng.paths, &p.id),
+            crate::container::tuning::DEFAULT_SHM,
         )
         .map_err(|e| InfraError::Runtime {
             pod: p.name.clone(),
@@ -309,13 +316,13 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
     let doc = spec(eng, p, &rootfs, &pause);
     hull_image::perms::write_private(&config, &serde_json::to_vec(&doc).expect("spec serializes"))
         .map_err(io(p, &config))?;
-    crate::runtime::delete_force(eng, runtime_id(p));
+    crate::ocirt::driver::delete_force(eng, runtime_id(p));
     let pidfile = d.join("infra.pid");
     let _ = std::fs::remove_file(&pidfile);
     let log = d.join("infra.log");
     let logf = std::fs::File::create(&log).map_err(io(p, &log))?;
     let rt = |verb: &str, extra: &[&std::ffi::OsStr]| -> Result<(), InfraError> {
-        let status = crate::runtime::command(eng)
+        let status = crate::ocirt::driver::command(eng)
             .arg(verb)
             .args(extra)
             .arg(runtime_id(p))
@@ -354,14 +361,14 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
             }),
         };
         if let Err(e) = wired {
-            crate::runtime::delete_force(eng, runtime_id(p));
+            crate::ocirt::driver::delete_force(eng, runtime_id(p));
             let _ = remove_network(eng, p);
             return Err(e);
         }
     }
     hull_sys::fault_point("hull-pod-infra-created");
     if let Err(e) = rt("start", &[]) {
-        crate::runtime::delete_force(eng, runtime_id(p));
+        crate::ocirt::driver::delete_force(eng, runtime_id(p));
         return Err(e);
     }
     // `start` returns once the runtime has let init go; the exec of hull-pause follows. Wait
@@ -372,7 +379,7 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
             return Ok(pid);
         }
         if std::time::Instant::now() > end {
-            crate::runtime::delete_force(eng, runtime_id(p));
+            crate::ocirt::driver::delete_force(eng, runtime_id(p));
             return Err(InfraError::Runtime {
                 pod: p.name.clone(),
                 msg: "hull-pause did not start".into(),
@@ -385,28 +392,29 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
 /// Stops the infra (TERM, then KILL) and deletes its runtime state.
 pub fn stop(eng: &Engine, p: &Pod) {
     if let Some(pid) = pid(&eng.paths, &p.id) {
-        let _ = crate::runtime::kill(eng, runtime_id(p), 15);
+        let _ = crate::ocirt::driver::kill(eng, runtime_id(p), 15);
         let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while crate::container::process_alive(pid) && std::time::Instant::now() < end {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
-    crate::runtime::delete_force(eng, runtime_id(p));
+    crate::ocirt::driver::delete_force(eng, runtime_id(p));
     let _ = std::fs::remove_file(dir(&eng.paths, &p.id).join("infra.pid"));
-    crate::shm::unmount_at(&crate::shm::pod_path(&eng.paths, &p.id));
+    crate::bundle::shm::unmount_at(&crate::bundle::shm::pod_path(&eng.paths, &p.id));
 }
 
 /// Sends a signal to the infra (pause/kill of the pod).
 pub fn signal(eng: &Engine, p: &Pod, sig: i32) {
     if pid(&eng.paths, &p.id).is_some() {
-        let _ = crate::runtime::kill(eng, runtime_id(p), sig);
+        let _ = crate::ocirt::driver::kill(eng, runtime_id(p), sig);
     }
 }
 
 /// Runs the runtime's pause/resume on the infra.
 pub fn freeze(eng: &Engine, p: &Pod, on: bool) {
     if pid(&eng.paths, &p.id).is_some() {
-        let _ = crate::runtime::run(eng, if on { "pause" } else { "resume" }, &[runtime_id(p)]);
+        let _ =
+            crate::ocirt::driver::run(eng, if on { "pause" } else { "resume" }, &[runtime_id(p)]);
     }
 }
 

@@ -11,7 +11,7 @@ use super::plan::PodPlan;
 use super::store::{self, Pod, PodError};
 use crate::container::{self, Container, Status};
 use crate::engine::Engine;
-use crate::{names, runtime, stop};
+use crate::{container::names, container::stop, ocirt::driver};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
@@ -96,7 +96,7 @@ pub fn create(eng: &mut Engine, mut plan: PodPlan, kube_source: &str) -> Result<
         infra_id: id.clone(),
         cgroup_parent: infra::cgroup_parent(eng, &id),
         labels: plan.labels.clone(),
-        created: crate::nanotime::now_nanos(),
+        created: crate::time::nanotime::now_nanos(),
         plan,
         kube_source: kube_source.into(),
     };
@@ -137,13 +137,12 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<(), OpError> {
         if c.status.is_live() || c.labels.contains_key(super::INIT_LABEL) {
             continue;
         }
-        crate::start::start(eng, &c, crate::start::Attach::default()).map_err(|e| {
-            OpError::Member {
+        crate::container::start::start(eng, &c, crate::container::start::Attach::default())
+            .map_err(|e| OpError::Member {
                 pod: p.name.clone(),
                 name: c.name.clone(),
                 msg: e.to_string(),
-            }
-        })?;
+            })?;
     }
     Ok(())
 }
@@ -179,7 +178,7 @@ pub fn pause(eng: &Engine, p: &Pod, on: bool) -> Result<(), OpError> {
         if c.status != from {
             continue;
         }
-        runtime::run(eng, verb, &[&c.id]).map_err(|e| OpError::Member {
+        driver::run(eng, verb, &[&c.id]).map_err(|e| OpError::Member {
             pod: p.name.clone(),
             name: c.name.clone(),
             msg: e.to_string(),
@@ -203,7 +202,7 @@ pub fn remove(eng: &mut Engine, p: &Pod, force: bool) -> Result<(), OpError> {
         if c.status.is_live() {
             let _ = stop::stop(eng, c, Some(0));
         }
-        let _ = crate::remove::remove(eng, c, true, false);
+        let _ = crate::container::remove::remove(eng, c, true, false);
     }
     teardown(eng, p);
     Ok(())

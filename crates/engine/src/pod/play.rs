@@ -11,7 +11,7 @@ use super::infra;
 use super::ops::{self, OpError};
 use super::plan::{ContainerPlan, MountPlan, PodPlan, VolumePlan, VolumeSource};
 use super::store::{self, Pod};
-use crate::config::{MountSpec, RestartPolicy, RunConfig};
+use crate::container::config::{MountSpec, RestartPolicy, RunConfig};
 use crate::container::Container;
 use crate::engine::Engine;
 
@@ -125,16 +125,17 @@ pub fn add_container(
     if init {
         labels.insert(super::INIT_LABEL.into(), String::new());
     }
-    let req = crate::create::Request {
+    let req = crate::container::create::Request {
         image: cp.image.clone(),
         name: Some(p.plan.container_name(cp)),
         entrypoint: cp.entrypoint.clone(),
         config: cfg,
         labels,
     };
-    let c = crate::create::create(eng, req).map_err(|e| member_err(p, &cp.name, e))?;
-    let started = crate::start::start(eng, &c, crate::start::Attach::default())
-        .map_err(|e| member_err(p, &cp.name, e))?;
+    let c = crate::container::create::create(eng, req).map_err(|e| member_err(p, &cp.name, e))?;
+    let started =
+        crate::container::start::start(eng, &c, crate::container::start::Attach::default())
+            .map_err(|e| member_err(p, &cp.name, e))?;
     drop(started);
     if init {
         let c = eng.lookup(&c.id)?;

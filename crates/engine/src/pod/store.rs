@@ -245,7 +245,7 @@ mod tests {
             infra_id: String::new(),
             cgroup_parent: String::new(),
             labels: BTreeMap::from([("a".into(), "b".into())]),
-            created: crate::nanotime::now_nanos(),
+            created: crate::time::nanotime::now_nanos(),
             plan: PodPlan {
                 name: name.into(),
                 memory: 64 << 20,
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn pods_table_and_container_column() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::open(&dir.path().join("hull.db")).unwrap();
+        let conn = crate::state::open(&dir.path().join("hull.db")).unwrap();
         init(&conn).unwrap();
         init(&conn).unwrap();
         assert!(has_pod_column(&conn).unwrap());

@@ -1,6 +1,6 @@
 //! `hull attach CONTAINER`: our stdio to a running container's.
 
-use hull_engine::{attach, stop, Paths};
+use hull_engine::{container::attach, container::stop, Paths};
 use hull_monitor::proto;
 
 use super::{CmdError, CmdResult};

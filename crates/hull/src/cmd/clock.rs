@@ -3,7 +3,7 @@
 //! hidden `internal-clock` verb: the createRuntime hook that starts a container's clock
 //! supervisor, and the supervisor itself.
 
-use hull_engine::{clock, RunConfig};
+use hull_engine::{container::clock, RunConfig};
 
 use super::CmdError;
 

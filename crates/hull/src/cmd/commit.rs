@@ -1,7 +1,7 @@
 //! `hull commit [-a AUTHOR] [-c CHANGE]... [-m MSG] [-p=false] CONTAINER [REPO[:TAG]]`: a new
 //! image of the container's changes over its image; prints the new id.
 
-use hull_engine::commit::{self, CommitOpts};
+use hull_engine::container::commit::{self, CommitOpts};
 use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};

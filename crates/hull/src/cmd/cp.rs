@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use hull_engine::cp::{self, ContainerFs, CopyOptions};
-use hull_engine::{image, rootfs, Container, Engine, Paths};
+use hull_engine::container::cp::{self, ContainerFs, CopyOptions};
+use hull_engine::{bundle::rootfs, image, Container, Engine, Paths};
 
 use super::{CmdError, CmdResult};
 

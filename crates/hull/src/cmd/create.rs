@@ -34,7 +34,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     if let Some(p) = pod {
         super::pod::join(&eng, &p, &mut req)?;
     }
-    let c = hull_engine::create::create(&eng, req)?;
+    let c = hull_engine::container::create::create(&eng, req)?;
     a.opts.created(&c.id)?;
     println!("{}", c.id);
     Ok(())

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use hull_engine::timefmt::{human_size, human_size_prec};
-use hull_engine::{format, prune, volume, Paths, Status};
+use hull_engine::time::timefmt::{human_size, human_size_prec};
+use hull_engine::{container::prune, format, volume, Paths, Status};
 use hull_image::Store;
 use serde_json::{json, Value};
 
@@ -183,7 +183,7 @@ fn verbose(
         };
         for (repo, tag) in tags {
             img.push(json!({"Repository": repo, "Tag": tag, "ID": short,
-                "CreatedSince": hull_engine::timefmt::ago(s.created.as_deref().unwrap_or("")),
+                "CreatedSince": hull_engine::time::timefmt::ago(s.created.as_deref().unwrap_or("")),
                 "Size": h3(*size), "SharedSize": h3(*shared),
                 "UniqueSize": h3(size - shared), "Containers": users}));
         }
@@ -194,7 +194,7 @@ fn verbose(
     let ctr: Vec<Value> = ctrs
         .iter()
         .map(|(c, rw)| {
-            let mut v = hull_engine::inspect::ps_row(c);
+            let mut v = hull_engine::container::inspect::ps_row(c);
             v["LocalVolumes"] = json!(c
                 .config
                 .mounts

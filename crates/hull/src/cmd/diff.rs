@@ -1,6 +1,6 @@
 //! `hull diff CONTAINER`: the container's changes to its image, docker's `A`/`C`/`D` lines.
 
-use hull_engine::{commit, Paths};
+use hull_engine::{container::commit, Paths};
 
 use super::{CmdError, CmdResult};
 

@@ -1,6 +1,6 @@
 //! `hull exec [-d] [-i] [-t] [-e] [-u] [-w] [--detach-keys] CONTAINER COMMAND...`.
 
-use hull_engine::{exec, parse, Paths};
+use hull_engine::{container::exec, parse, Paths};
 
 use super::{CmdError, CmdResult};
 

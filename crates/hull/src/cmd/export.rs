@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use hull_engine::{commit, Paths};
+use hull_engine::{container::commit, Paths};
 
 use super::{CmdError, CmdResult};
 

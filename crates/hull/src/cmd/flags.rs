@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hull_engine::create::Request;
+use hull_engine::container::create::Request;
 use hull_engine::parse;
 use hull_engine::RunConfig;
 
@@ -13,14 +13,14 @@ use super::CmdError;
 #[derive(clap::Args)]
 pub struct DetachKeys {
     /// Override the key sequence for detaching a container (docker's form: "ctrl-p,ctrl-q").
-    #[arg(long = "detach-keys", default_value = hull_engine::attach::DEFAULT_DETACH_KEYS)]
+    #[arg(long = "detach-keys", default_value = hull_engine::container::attach::DEFAULT_DETACH_KEYS)]
     detach_keys: String,
 }
 
 impl DetachKeys {
     /// The key codes (none: detaching is off), or the value's one-line error.
     pub fn parse(&self) -> Result<Vec<u8>, CmdError> {
-        hull_engine::attach::parse_detach_keys(&self.detach_keys).map_err(CmdError::new)
+        hull_engine::container::attach::parse_detach_keys(&self.detach_keys).map_err(CmdError::new)
     }
 }
 
@@ -369,11 +369,11 @@ impl CreateFlags {
                 return Err(bad("--platform", p, &format!("only {want} is supported")));
             }
         }
-        hull_engine::cgroup::Settings {
+        hull_engine::container::cgroup::Settings {
             manager: None,
             parent: self.cgroup_parent.unwrap_or_default(),
             ns: match &self.cgroupns {
-                Some(n) => hull_engine::cgroup::parse_ns(n).map_err(CmdError::new)?,
+                Some(n) => hull_engine::container::cgroup::parse_ns(n).map_err(CmdError::new)?,
                 None => String::new(),
             },
         }

@@ -1,7 +1,7 @@
 //! `hull history [--no-trunc] [-q] [-H=false] [--format T] IMAGE`: docker's columns, newest
 //! first.
 
-use hull_engine::{format, timefmt, Paths};
+use hull_engine::{format, time::timefmt, Paths};
 use hull_image::Store;
 use serde_json::json;
 

@@ -2,7 +2,7 @@
 //! noun, plus `image inspect`'s JSON (docker's shape) and `image prune`.
 
 use clap::Subcommand;
-use hull_engine::{db, format, prune, Paths};
+use hull_engine::{container::prune, format, state, Paths};
 use hull_image::{Image, Store};
 use serde_json::{json, Map, Value};
 
@@ -203,7 +203,7 @@ pub struct PrunedImages {
 /// Removes the images no container was created from: untagged ones, or every one with `all`.
 pub fn prune_unused(paths: &Paths, all: bool) -> Result<PrunedImages, CmdError> {
     let mut store = Store::open(&paths.root)?;
-    let conn = db::open(&paths.db())?;
+    let conn = state::open(&paths.db())?;
     let used = prune::images_in_use(&conn)?;
     let mut pruned = PrunedImages {
         lines: Vec::new(),

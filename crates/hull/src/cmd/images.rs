@@ -1,7 +1,7 @@
 //! `hull images` (and `hull image ls`): REPOSITORY TAG IMAGE ID CREATED SIZE, one row per
 //! tag, `<none>` for untagged images.
 
-use hull_engine::{format, timefmt, Paths};
+use hull_engine::{format, time::timefmt, Paths};
 use hull_image::{ImageSummary, Store};
 use serde_json::{json, Value};
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use hull_engine::{container, db, format, sysinfo, timefmt, volume, Paths, Status};
+use hull_engine::{container, format, state, sysinfo, time::timefmt, volume, Paths, Status};
 use hull_image::Store;
 use serde_json::{json, Value};
 
@@ -27,7 +27,7 @@ pub fn runtime_path() -> Option<PathBuf> {
 
 /// docker's Info, with hull's directories beside DockerRootDir.
 fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
-    let conn = db::open(&paths.db())?;
+    let conn = state::open(&paths.db())?;
     container::init(&conn)?;
     // Statuses checked against the kernel when the engine opens (it needs its runtime).
     let containers = match super::engine(paths) {

@@ -1,6 +1,6 @@
 //! `hull inspect [--format T] CONTAINER...` (containers; images through `image inspect`).
 
-use hull_engine::{format, inspect, Paths};
+use hull_engine::{container::inspect, format, Paths};
 
 use super::{CmdError, CmdResult};
 

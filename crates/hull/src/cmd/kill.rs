@@ -1,6 +1,6 @@
 //! `hull kill [-s SIGNAL] CONTAINER...`.
 
-use hull_engine::{parse, stop, Paths};
+use hull_engine::{container::stop, parse, Paths};
 
 use super::CmdResult;
 

@@ -1,9 +1,9 @@
 //! docker's finer run/create flags: the OOM score, extra groups, /dev/shm's size, memory
 //! reservation, the OOM killer, CPU quota/period and real-time budget, block I/O weight and
-//! throttles. They become the engine's `Tuning` (crates/engine/src/tuning.rs).
+//! throttles. They become the engine's `Tuning` (crates/engine/src/container/tuning.rs).
 
+use hull_engine::container::tuning::{Throttle, Tuning};
 use hull_engine::parse;
-use hull_engine::tuning::{Throttle, Tuning};
 
 use super::CmdError;
 

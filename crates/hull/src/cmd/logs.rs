@@ -1,6 +1,6 @@
 //! `hull logs [-f] [--tail N] [-t] [--since T] [--until T] [--details] CONTAINER`.
 
-use hull_engine::{logs, Paths};
+use hull_engine::{container::logs, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -35,10 +35,10 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             CmdError::new(format!("invalid --tail {n:?}: expected a number or all"))
         })?),
     };
-    let now = hull_engine::since::now();
+    let now = hull_engine::time::since::now();
     let time = |flag: &str, v: &Option<String>| {
         v.as_deref()
-            .map(|s| hull_engine::since::parse(s, now))
+            .map(|s| hull_engine::time::since::parse(s, now))
             .transpose()
             .map_err(|e| CmdError::new(format!("{flag}: {e}")).daemon())
     };

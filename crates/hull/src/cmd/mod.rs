@@ -95,11 +95,17 @@ impl std::fmt::Display for CmdError {
     }
 }
 
-impl<E: std::error::Error> From<E> for CmdError {
+/// Any error exits 125 (hull's own failure, as docker's), except an engine error whose kind
+/// gives docker's code for it (126/127: the container's command could not be run).
+impl<E: std::error::Error + 'static> From<E> for CmdError {
     fn from(e: E) -> Self {
+        let code = match (&e as &dyn std::any::Any).downcast_ref::<hull_engine::Error>() {
+            Some(e) => e.exit_code(),
+            None => 125,
+        };
         CmdError {
             msg: e.to_string(),
-            code: 125,
+            code,
         }
     }
 }
@@ -130,20 +136,21 @@ pub fn runtime_flag() -> Option<PathBuf> {
     RUNTIME.get().cloned().flatten()
 }
 
-static CGROUP_MANAGER: OnceLock<Option<hull_engine::cgroup::CgroupManager>> = OnceLock::new();
+static CGROUP_MANAGER: OnceLock<Option<hull_engine::container::cgroup::CgroupManager>> =
+    OnceLock::new();
 
 /// Called once by main with --cgroup-manager/HULL_CGROUP_MANAGER.
-pub fn set_cgroup_manager(m: Option<hull_engine::cgroup::CgroupManager>) {
+pub fn set_cgroup_manager(m: Option<hull_engine::container::cgroup::CgroupManager>) {
     let _ = CGROUP_MANAGER.set(m);
 }
 
 /// The cgroup manager new containers get (docker info's CgroupDriver).
-pub fn cgroup_manager() -> hull_engine::cgroup::CgroupManager {
+pub fn cgroup_manager() -> hull_engine::container::cgroup::CgroupManager {
     CGROUP_MANAGER
         .get()
         .copied()
         .flatten()
-        .unwrap_or_else(hull_engine::cgroup::CgroupManager::host_default)
+        .unwrap_or_else(hull_engine::container::cgroup::CgroupManager::host_default)
 }
 
 /// Opens the engine (state database, runtime binary, cgroup manager) for a verb.

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use clap::Subcommand;
 use hull_engine::network::{self, endpoint, host, lease, CreateRequest};
-use hull_engine::{container, db, format, parse, Paths};
+use hull_engine::{container, format, parse, state, Paths};
 use serde_json::json;
 
 use super::{CmdError, CmdResult};
@@ -94,7 +94,7 @@ fn fail(msg: String) -> CmdError {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let conn = db::open(&paths.db())?;
+    let conn = state::open(&paths.db())?;
     network::ensure_schema(&conn)?;
     network::upgrade_default(&conn, paths)?;
     match args.cmd {

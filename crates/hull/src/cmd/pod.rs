@@ -1,10 +1,10 @@
 //! `hull pod create|ps|inspect|start|stop|restart|kill|pause|unpause|rm|top|logs`, and the
 //! `--pod` of run/create.
 
-use hull_engine::create::Request;
+use hull_engine::container::create::Request;
 use hull_engine::engine::Engine;
 use hull_engine::pod::{hooks, ops, PodPlan, PortPlan, ShareSet};
-use hull_engine::{logs, parse, Paths};
+use hull_engine::{container::logs, parse, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -240,7 +240,7 @@ fn each(
 
 /// Two samples half a second apart (for CPU %) of every running container of the pod.
 fn stats(eng: &Engine, key: &str, format: Option<&str>) -> CmdResult {
-    use hull_engine::stats;
+    use hull_engine::container::stats;
     let p = ops::lookup(eng, key).map_err(err)?;
     let live: Vec<_> = ops::members(eng, &p)
         .map_err(err)?
@@ -314,7 +314,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             let p = ops::lookup(&eng, &pod).map_err(err)?;
             println!("{:<24}{:<10}COMMAND", "CONTAINER", "PID");
             for c in ops::members(&eng, &p).map_err(err)? {
-                for pid in hull_engine::stats::pids(&c).unwrap_or_default() {
+                for pid in hull_engine::container::stats::pids(&c).unwrap_or_default() {
                     let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
                         .map(|b| {
                             String::from_utf8_lossy(&b)

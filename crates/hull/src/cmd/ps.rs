@@ -1,6 +1,6 @@
 //! `hull ps [-a] [-q] [-n N] [-l] [-s] [--filter K=V] [--format T] [--no-trunc]`.
 
-use hull_engine::{format, inspect, Container, Paths};
+use hull_engine::{container::inspect, format, Container, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -126,6 +126,6 @@ fn size_column(paths: &Paths, c: &Container) -> String {
             img.diff_ids.iter().map(|d| s.layer_disk_size(d)).sum()
         })
         .unwrap_or(0);
-    let h = |b| hull_engine::timefmt::human_size_prec(b, 3);
+    let h = |b| hull_engine::time::timefmt::human_size_prec(b, 3);
     format!("{} (virtual {})", h(rw), h(rw + image))
 }

@@ -1,9 +1,8 @@
 //! `hull restart [-t N] CONTAINER...`: stop, then start again (detached).
 
-use hull_engine::start::{self, Attach};
-use hull_engine::{container, stop, Paths};
+use hull_engine::Paths;
 
-use super::{CmdError, CmdResult};
+use super::CmdResult;
 
 /// Restart one or more containers.
 #[derive(clap::Args)]
@@ -18,14 +17,7 @@ pub struct Args {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     for name in &a.containers {
-        let c = eng.lookup(name)?;
-        stop::stop(&eng, &c, a.time)?;
-        let c = eng.lookup(name)?;
-        container::set_stop_requested(&eng.conn, &c.id, false)?;
-        start::start(&eng, &c, Attach::default()).map_err(|e| CmdError {
-            msg: e.to_string(),
-            code: e.exit_code(),
-        })?;
+        eng.restart(name, a.time)?;
         println!("{name}");
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! `hull rm [-f] [-v] CONTAINER...`.
 
-use hull_engine::{remove, Paths};
+use hull_engine::{container::remove, Paths};
 
 use super::{CmdError, CmdResult};
 

@@ -2,7 +2,7 @@
 //! image a container was created from is never deleted (its layers are the container's lower
 //! layers): untagging one of several tags is allowed, anything else is refused.
 
-use hull_engine::{db, prune, Paths};
+use hull_engine::{container::prune, state, Paths};
 use hull_image::{Reference, Store};
 
 use super::{CmdError, CmdResult};
@@ -56,7 +56,7 @@ pub fn remove_one(
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let mut store = Store::open(&paths.root)?;
-    let conn = db::open(&paths.db())?;
+    let conn = state::open(&paths.db())?;
     let _ = args.no_prune;
     let mut errors = Vec::new();
     for arg in &args.images {

@@ -1,8 +1,10 @@
 //! `hull run`: create, start, and (unless -d) attach until the container exits, with its exit
 //! code as ours. A run that cannot start leaves nothing behind.
 
-use hull_engine::start::{self, Attach};
-use hull_engine::{attach, create, hook, remove, Paths};
+use hull_engine::container::start::{self, Attach};
+use hull_engine::{
+    container::attach, container::create, container::remove, ocirt::callback, Paths,
+};
 use hull_monitor::proto;
 
 use super::flags::CreateFlags;
@@ -81,7 +83,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         return Ok(());
     }
     let id = c.id.clone();
-    let record = |code: i32| hook::exited(&eng, &id, code);
+    let record = |code: i32| callback::exited(&eng, &id, code);
     match attach::attach_with_hook(started.sock, stdin, tty, a.sig_proxy, &keys, Some(&record)) {
         Some(0) => Ok(()),
         Some(code) => Err(CmdError::exit(code)),

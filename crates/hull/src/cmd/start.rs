@@ -1,7 +1,7 @@
 //! `hull start [-a] [-i] CONTAINER...`.
 
-use hull_engine::start::{self, Attach};
-use hull_engine::{attach, Paths};
+use hull_engine::container::start::{self, Attach};
+use hull_engine::{container::attach, Paths};
 use hull_monitor::proto;
 
 use super::{CmdError, CmdResult};

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use hull_engine::{format, stats, Paths};
+use hull_engine::{container::stats, format, Paths};
 use serde_json::Value;
 
 use super::CmdResult;

@@ -1,6 +1,6 @@
 //! `hull stop [-t N] CONTAINER...`: the stop signal, KILL after the timeout.
 
-use hull_engine::{stop, Paths};
+use hull_engine::{container::stop, Paths};
 
 use super::{CmdError, CmdResult};
 

@@ -3,7 +3,7 @@
 //! container uses (docker 23's rule: named volumes are never pruned here).
 
 use clap::Subcommand;
-use hull_engine::{remove, volume, Engine, Paths, Status};
+use hull_engine::{container::remove, volume, Engine, Paths, Status};
 
 use super::{CmdError, CmdResult};
 
@@ -115,7 +115,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
     }
     println!(
         "Total reclaimed space: {}",
-        hull_engine::timefmt::human_size(total)
+        hull_engine::time::timefmt::human_size(total)
     );
     Ok(())
 }

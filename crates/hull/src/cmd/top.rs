@@ -1,7 +1,7 @@
 //! `hull top CONTAINER [ps OPTIONS]`: the host's `ps` (default `-ef`), only the lines of the
 //! container's processes (the pids of its cgroup).
 
-use hull_engine::{format, stats, Paths};
+use hull_engine::{container::stats, format, Paths};
 
 use super::{CmdError, CmdResult};
 

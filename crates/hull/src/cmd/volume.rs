@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use clap::Subcommand;
 use hull_engine::volume::{self, Volume};
-use hull_engine::{db, format, parse, timefmt, Paths};
+use hull_engine::{format, parse, state, time::timefmt, Paths};
 use rusqlite::Connection;
 
 use super::{CmdError, CmdResult};
@@ -75,7 +75,7 @@ enum VolumeCmd {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let conn = db::open(&paths.db())?;
+    let conn = state::open(&paths.db())?;
     match args.cmd {
         VolumeCmd::Create {
             driver,

@@ -1,6 +1,6 @@
 //! `hull wait CONTAINER...`: blocks until each stops; prints their exit codes.
 
-use hull_engine::{stop, Paths};
+use hull_engine::{container::stop, Paths};
 
 use super::CmdResult;
 

@@ -1,0 +1,146 @@
+//! A container's run config: what `hull create`/`run` was asked for, with the image's
+//! defaults merged in at create time. Stored as JSON in the containers table; the OCI spec is
+//! generated from it at every start.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A volume or mount (`-v`, `--mount`, `--tmpfs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    /// "bind", "volume" or "tmpfs".
+    pub kind: String,
+    /// Host path (bind), volume name (volume; empty for an anonymous one), unused for tmpfs.
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+    /// rprivate, private, rshared, shared, rslave, slave (binds).
+    pub propagation: Option<String>,
+    /// tmpfs options ("size=64m,mode=1777") or extra bind options.
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSpec {
+    pub host: String,
+    pub container: String,
+    /// "rwm" subset.
+    pub permissions: String,
+}
+
+/// `--restart`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartPolicy {
+    /// "no", "on-failure", "always", "unless-stopped".
+    pub name: String,
+    /// on-failure's maximum (0: unlimited).
+    pub max_retries: u32,
+}
+
+impl RestartPolicy {
+    pub fn is_none(&self) -> bool {
+        self.name.is_empty() || self.name == "no"
+    }
+}
+
+/// Everything `create`/`run` stores about how to run a container.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunConfig {
+    // What runs (image defaults merged).
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+    pub hostname: String,
+    pub domainname: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stop_signal: String,
+    pub stop_timeout: Option<u32>,
+    pub exposed_ports: Vec<String>,
+    pub image_labels: BTreeMap<String, String>,
+    // Host config.
+    pub auto_remove: bool,
+    pub mounts: Vec<MountSpec>,
+    pub read_only: bool,
+    pub memory: i64,
+    pub memory_swap: i64,
+    pub nano_cpus: i64,
+    pub cpu_shares: u64,
+    pub cpuset_cpus: String,
+    pub pids_limit: i64,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    /// None: docker's default profile; Some("unconfined"); Some(JSON of a profile file).
+    pub seccomp: Option<String>,
+    pub no_new_privileges: bool,
+    pub ulimits: Vec<Ulimit>,
+    pub sysctls: BTreeMap<String, String>,
+    pub devices: Vec<DeviceSpec>,
+    pub init: bool,
+    pub restart: RestartPolicy,
+    /// podman's --userns ("", "host", "auto" is not supported).
+    pub userns: String,
+    /// "CONTAINER_ID:HOST_ID:SIZE" each.
+    pub uidmap: Vec<String>,
+    pub gidmap: Vec<String>,
+    /// "", "host", "container:ID" (resolved to the id at create).
+    pub pid_mode: String,
+    pub ipc_mode: String,
+    pub uts_mode: String,
+    /// "none", "host", "container:ID", "private" (lo only) or a network name (net helper).
+    pub network_mode: String,
+    pub log_driver: String,
+    pub log_opts: BTreeMap<String, String>,
+    /// --oom-score-adj, --group-add, --shm-size, the finer cgroup limits (tuning.rs).
+    pub tuning: crate::container::tuning::Tuning,
+    /// Engine extensions (net helper, clock helper) keep their settings here by key.
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl RunConfig {
+    /// The process args: entrypoint then cmd.
+    pub fn args(&self) -> Vec<String> {
+        self.entrypoint.iter().chain(&self.cmd).cloned().collect()
+    }
+
+    /// The signal `stop` sends first.
+    pub fn stop_signal(&self) -> &str {
+        if self.stop_signal.is_empty() {
+            "SIGTERM"
+        } else {
+            &self.stop_signal
+        }
+    }
+
+    /// Seconds `stop` waits before KILL (docker's 10).
+    pub fn stop_timeout(&self) -> u32 {
+        self.stop_timeout.unwrap_or(10)
+    }
+
+    pub fn log_driver(&self) -> &str {
+        if self.log_driver.is_empty() {
+            "json-file"
+        } else {
+            &self.log_driver
+        }
+    }
+}
+
+impl RunConfig {
+    /// A user namespace with id maps is asked for.
+    pub fn userns_is_mapped(&self) -> bool {
+        self.userns != "host" && (!self.uidmap.is_empty() || !self.gidmap.is_empty())
+    }
+}

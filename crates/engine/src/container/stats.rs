@@ -1,0 +1,307 @@
+//! `hull stats` and `hull top`: a running container's usage from its cgroup (CPU, memory,
+//! block I/O, pids), its network counters from its network namespace, and its processes.
+
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use crate::container::Container;
+use crate::{sysinfo, time::timefmt};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error("container {id}: cgroup: {source}")]
+    Cgroup {
+        id: String,
+        source: hull_cgroups::Error,
+    },
+    #[error("ps: {0}")]
+    Ps(String),
+}
+
+fn manager(c: &Container) -> Result<Box<dyn hull_cgroups::Manager>, StatsError> {
+    let path = crate::pod::hooks::cgroups_path(c);
+    crate::container::cgroup::manager(&path, &c.id).map_err(|source| StatsError::Cgroup {
+        id: c.id.clone(),
+        source,
+    })
+}
+
+/// Every process of the container, as host pids.
+pub fn pids(c: &Container) -> Result<Vec<i32>, StatsError> {
+    manager(c)?.pids().map_err(|source| StatsError::Cgroup {
+        id: c.id.clone(),
+        source,
+    })
+}
+
+/// One reading of a container's counters.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    pub at: Option<Instant>,
+    /// CPU time, nanoseconds.
+    pub cpu_ns: u64,
+    /// Memory in use, less the inactive page cache (docker's figure).
+    pub mem_usage: u64,
+    pub mem_limit: u64,
+    pub blk_read: u64,
+    pub blk_write: u64,
+    pub net_rx: u64,
+    pub net_tx: u64,
+    pub pids: u64,
+}
+
+/// Reads the container's counters now; its init's network namespace gives the network
+/// counters while it runs.
+pub fn sample(c: &Container) -> Result<Sample, StatsError> {
+    let id = &c.id;
+    let pid = if c.status.is_live() { c.pid } else { 0 };
+    let s = manager(c)?.stats().map_err(|source| StatsError::Cgroup {
+        id: id.to_string(),
+        source,
+    })?;
+    let raw = &s.memory.raw;
+    let inactive = raw
+        .get("total_inactive_file")
+        .or_else(|| raw.get("inactive_file"))
+        .copied()
+        .unwrap_or(0);
+    let usage = s.memory.usage.usage;
+    let host = host_memory();
+    let limit = match s.memory.usage.limit {
+        0 => host,
+        l => l.min(host),
+    };
+    let mut blk_read = 0;
+    let mut blk_write = 0;
+    for e in &s.blkio.io_service_bytes_recursive {
+        match e.op.to_ascii_lowercase().as_str() {
+            "read" => blk_read += e.value,
+            "write" => blk_write += e.value,
+            _ => {}
+        }
+    }
+    let (net_rx, net_tx) = if pid > 0 { net_dev(pid) } else { (0, 0) };
+    Ok(Sample {
+        at: Some(Instant::now()),
+        cpu_ns: s.cpu.usage.total,
+        mem_usage: if inactive < usage {
+            usage - inactive
+        } else {
+            usage
+        },
+        mem_limit: limit,
+        blk_read,
+        blk_write,
+        net_rx,
+        net_tx,
+        pids: s.pids.current,
+    })
+}
+
+/// The host's memory, read once per process (every container's row shows it as the limit
+/// when it has none).
+fn host_memory() -> u64 {
+    static TOTAL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(sysinfo::mem_total)
+}
+
+/// Threads that read containers' counters at once.
+const READERS: usize = 4;
+
+/// [`sample`] of each of `targets` that runs, keyed by id; containers whose cgroup cannot be
+/// read are left out. Each reading is a few dozen small files in /sys/fs/cgroup and /proc,
+/// independent of the others, so they are read on a few threads at once.
+pub fn sample_all(targets: &[Container]) -> std::collections::BTreeMap<String, Sample> {
+    let live: Vec<&Container> = targets
+        .iter()
+        .filter(|c| c.status.is_live() && c.pid > 0)
+        .collect();
+    let read = |part: &[&Container]| -> Vec<(String, Sample)> {
+        part.iter()
+            .filter_map(|c| sample(c).ok().map(|s| (c.id.clone(), s)))
+            .collect()
+    };
+    if live.len() < 2 * READERS {
+        return read(&live).into_iter().collect();
+    }
+    let per = live.len().div_ceil(READERS);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = live.chunks(per).map(|p| s.spawn(move || read(p))).collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Bytes received and sent on every interface but lo, from the namespace of `pid`.
+fn net_dev(pid: i32) -> (u64, u64) {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/dev")) else {
+        return (0, 0);
+    };
+    let mut rx = 0;
+    let mut tx = 0;
+    for line in text.lines().skip(2) {
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
+        if name.trim() == "lo" {
+            continue;
+        }
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
+        if f.len() >= 9 {
+            rx += f[0];
+            tx += f[8];
+        }
+    }
+    (rx, tx)
+}
+
+/// CPU use between two samples as a percentage of one CPU (docker's figure: the container's
+/// CPU time over the host's, times the number of CPUs).
+pub fn cpu_percent(prev: &Sample, cur: &Sample) -> f64 {
+    let (Some(a), Some(b)) = (prev.at, cur.at) else {
+        return 0.0;
+    };
+    let wall = b.duration_since(a).as_nanos() as f64;
+    if wall <= 0.0 || cur.cpu_ns < prev.cpu_ns {
+        return 0.0;
+    }
+    (cur.cpu_ns - prev.cpu_ns) as f64 / wall * 100.0
+}
+
+/// A `docker stats` row: the fields its `--format` knows.
+pub fn row(id: &str, name: &str, prev: Option<&Sample>, cur: &Sample) -> Value {
+    let cpu = prev.map_or(0.0, |p| cpu_percent(p, cur));
+    let mem_pct = if cur.mem_limit > 0 {
+        cur.mem_usage as f64 / cur.mem_limit as f64 * 100.0
+    } else {
+        0.0
+    };
+    json!({
+        "BlockIO": format!("{} / {}", timefmt::human_size(cur.blk_read), timefmt::human_size(cur.blk_write)),
+        "CPUPerc": format!("{cpu:.2}%"),
+        "Container": &id[..12.min(id.len())],
+        "ID": id,
+        "MemPerc": format!("{mem_pct:.2}%"),
+        "MemUsage": format!("{} / {}", timefmt::bytes_size(cur.mem_usage), timefmt::bytes_size(cur.mem_limit)),
+        "Name": name,
+        "NetIO": format!("{} / {}", timefmt::human_size(cur.net_rx), timefmt::human_size(cur.net_tx)),
+        "PIDs": cur.pids.to_string(),
+    })
+}
+
+/// `docker top`: runs the host's `ps ARGS` (default `-ef`) and keeps the header and the lines
+/// whose PID column is one of `pids`. Returns rows of fields (the last field, the command,
+/// keeps its spaces).
+pub fn top(pids: &[i32], ps_args: &[String]) -> Result<Vec<Vec<String>>, StatsError> {
+    let default = ["-ef".to_string()];
+    let args: &[String] = if ps_args.is_empty() {
+        &default
+    } else {
+        ps_args
+    };
+    let out = std::process::Command::new("ps")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| StatsError::Ps(e.to_string()))?;
+    if !out.status.success() {
+        return Err(StatsError::Ps(format!(
+            "ps {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    filter_ps(&text, pids).map_err(StatsError::Ps)
+}
+
+/// The header and the lines of `ps` output whose PID is in `pids`.
+pub fn filter_ps(text: &str, pids: &[i32]) -> Result<Vec<Vec<String>>, String> {
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .ok_or("no output")?
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let col = header
+        .iter()
+        .position(|h| h == "PID")
+        .ok_or("no PID column in ps's output: give ps options that print one")?;
+    let n = header.len();
+    let mut rows = vec![header];
+    for line in lines {
+        let fields = split_fields(line, n);
+        let Some(pid) = fields.get(col).and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pids.contains(&pid) {
+            rows.push(fields);
+        }
+    }
+    Ok(rows)
+}
+
+/// `n` whitespace-separated fields, the last one holding the rest of the line.
+fn split_fields(line: &str, n: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(n);
+    let mut rest = line.trim_start();
+    while out.len() + 1 < n {
+        let Some(end) = rest.find(char::is_whitespace) else {
+            break;
+        };
+        out.push(rest[..end].to_string());
+        rest = rest[end..].trim_start();
+    }
+    if !rest.is_empty() {
+        out.push(rest.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ps_lines_of_the_container_only() {
+        let ps = "UID          PID    PPID  C STIME TTY          TIME CMD\n\
+                  root           1       0  0 10:00 ?        00:00:01 /sbin/init\n\
+                  root        4242       1  0 10:01 ?        00:00:00 sleep 1000\n\
+                  root        4243    4242  0 10:01 ?        00:00:00 sh -c echo a  b\n";
+        let rows = filter_ps(ps, &[4242, 4243]).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0][1], "PID");
+        assert_eq!(rows[1][1], "4242");
+        assert_eq!(rows[1][7], "sleep 1000");
+        assert_eq!(rows[2][7], "sh -c echo a  b");
+        assert!(filter_ps("USER COMMAND\nroot x\n", &[1]).is_err());
+    }
+
+    #[test]
+    fn cpu_percent_is_of_one_cpu() {
+        let t = Instant::now();
+        let a = Sample {
+            at: Some(t),
+            cpu_ns: 1_000_000_000,
+            ..Default::default()
+        };
+        let b = Sample {
+            at: Some(t + std::time::Duration::from_secs(2)),
+            cpu_ns: 2_000_000_000,
+            ..Default::default()
+        };
+        assert!((cpu_percent(&a, &b) - 50.0).abs() < 0.01);
+        let r = row("0123456789abcdef", "web", Some(&a), &b);
+        assert_eq!(r["CPUPerc"], "50.00%");
+        assert_eq!(r["Container"], "0123456789ab");
+        assert_eq!(r["MemPerc"], "0.00%");
+        assert_eq!(r["BlockIO"], "0B / 0B");
+    }
+}

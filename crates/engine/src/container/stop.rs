@@ -1,0 +1,125 @@
+//! Waiting for, stopping and signalling a running container. Waiting is a connection to the
+//! monitor's attach socket that reads until the EXIT frame (sent once the exit is recorded),
+//! with no polling; a container whose monitor is gone is read from the database.
+
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use hull_monitor::proto;
+
+use crate::container::{self, Container, ContainerError};
+use crate::engine::Engine;
+use crate::ocirt::driver::{self, RuntimeError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StopError {
+    #[error(transparent)]
+    Container(#[from] ContainerError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("container {0} is not running")]
+    NotRunning(String),
+}
+
+/// Connects to the monitor of container `id` (at any length of its socket's path).
+pub fn connect(eng: &Engine, id: &str) -> Option<UnixStream> {
+    hull_sys::fdpass::connect(&eng.paths.run_dir(id).join("attach")).ok()
+}
+
+/// Waits until the container's exit is recorded; its exit code, or None on timeout. A
+/// container that is not running gives its recorded code at once.
+pub fn wait_exit(eng: &Engine, c: &Container, timeout: Option<Duration>) -> Option<i32> {
+    if let Some(mut s) = connect(eng, &c.id) {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if proto::write_frame(&mut s, proto::HELLO, &[0]).is_ok() {
+            loop {
+                if let Some(d) = deadline {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return None;
+                    }
+                    let _ = s.set_read_timeout(Some(left));
+                }
+                match proto::read_frame(&mut s) {
+                    Ok(Some((proto::EXIT, p))) => return proto::payload_i32(&p),
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        return None
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+    // No monitor (or it went away): the database, checked against the kernel.
+    match container::lookup(&eng.conn, &c.id) {
+        Ok(mut now) => {
+            crate::container::reconcile::reconcile(eng, &mut now);
+            if now.status.is_live() && now.pid > 0 && container::process_alive(now.pid) {
+                // Alive without a monitor socket: wait on the process itself.
+                if !crate::container::reconcile::wait_gone(now.pid, timeout) {
+                    return None;
+                }
+                return Some(255);
+            }
+            Some(now.exit_code)
+        }
+        Err(_) => Some(c.exit_code),
+    }
+}
+
+/// `hull stop`: the stop signal, then KILL after `timeout` seconds; returns once the exit is
+/// recorded. No restart policy applies afterwards.
+pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), StopError> {
+    if !c.status.is_live() {
+        return Ok(());
+    }
+    container::set_stop_requested(&eng.conn, &c.id, true)?;
+    let sig = crate::parse::signal("--stop-signal", c.config.stop_signal()).unwrap_or(15);
+    let secs = timeout.unwrap_or_else(|| c.config.stop_timeout());
+    if c.status == container::Status::Paused {
+        let _ = driver::run(eng, "resume", &[&c.id]);
+    }
+    if crate::container::reconcile::running_monitor(eng, c) == 0 && c.pid > 0 {
+        // An orphan: no monitor will record the exit or tear the container down.
+        crate::container::reconcile::kill_init(eng, c, sig);
+        let mut last = sig;
+        if !crate::container::reconcile::wait_gone(
+            c.pid,
+            Some(Duration::from_secs(u64::from(secs))),
+        ) {
+            crate::container::reconcile::kill_init(eng, c, 9);
+            last = 9;
+            crate::container::reconcile::wait_gone(c.pid, Some(Duration::from_secs(60)));
+        }
+        crate::container::reconcile::finish_orphan(eng, &mut c.clone(), 128 + last);
+        return Ok(());
+    }
+    crate::events::container(&eng.paths, c, "kill", &[("signal", sig.to_string())]);
+    let _ = driver::kill(eng, &c.id, sig);
+    hull_sys::fault_point("hull-stop-signalled");
+    if wait_exit(eng, c, Some(Duration::from_secs(u64::from(secs)))).is_none() {
+        crate::events::container(&eng.paths, c, "kill", &[("signal", "9".into())]);
+        let _ = driver::kill(eng, &c.id, 9);
+        wait_exit(eng, c, Some(Duration::from_secs(60)));
+    }
+    crate::events::container(&eng.paths, c, "stop", &[]);
+    Ok(())
+}
+
+/// `hull kill`: one signal to the container's init.
+pub fn kill(eng: &Engine, c: &Container, signal: i32) -> Result<(), StopError> {
+    if !c.status.is_live() {
+        return Err(StopError::NotRunning(c.name.clone()));
+    }
+    container::set_stop_requested(&eng.conn, &c.id, true)?;
+    crate::events::container(&eng.paths, c, "kill", &[("signal", signal.to_string())]);
+    driver::kill(eng, &c.id, signal)?;
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! The monitor's hook (`hull internal-hook started|exited ID VALUE`): records what happened
+//! in the state database, tears the container's runtime state down, applies the restart
+//! policy (exit status 3 asks the monitor to start the container again) and --rm.
+
+use crate::container::{self, Container, Status};
+use crate::engine::Engine;
+use crate::{bundle::rootfs, container::remove, ocirt::driver};
+
+/// Exit status that tells the monitor to restart the container.
+pub const RESTART: i32 = 3;
+
+/// The container's cgroup (wherever it is: a pod's containers live under the pod's parent)
+/// recorded an OOM kill.
+fn oom_killed(c: &Container) -> bool {
+    let path = crate::pod::hooks::cgroups_path(c);
+    crate::container::cgroup::manager(&path, &c.id)
+        .and_then(|m| m.oom_kill_count())
+        .is_ok_and(|n| n > 0)
+}
+
+fn should_restart(c: &Container, code: i32) -> bool {
+    if c.stop_requested {
+        return false;
+    }
+    let p = &c.config.restart;
+    match p.name.as_str() {
+        "always" | "unless-stopped" => true,
+        "on-failure" => code != 0 && (p.max_retries == 0 || c.restart_count < p.max_retries),
+        _ => false,
+    }
+}
+
+/// `exited ID CODE`: returns the hook's exit status (0, or RESTART).
+pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
+    record_exit(eng, id, code, true)
+}
+
+/// Records the exit and tears the container down, or (`may_restart`, the policy agreeing)
+/// keeps its network for the monitor's restart. Also run by hull itself for a container
+/// whose monitor is dead (reconcile.rs).
+pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 {
+    let Ok(c) = container::lookup(&eng.conn, id) else {
+        return 0;
+    };
+    let oom = oom_killed(&c);
+    // The runtime's delete (its state, the cgroup) runs beside the rest of the teardown.
+    let delete = driver::spawn_delete(eng, id);
+    let now = crate::time::nanotime::now_nanos();
+    let _ = container::set_exited(&eng.conn, id, code, oom, &now);
+    if oom {
+        crate::events::container(&eng.paths, &c, "oom", &[]);
+    }
+    crate::events::container(&eng.paths, &c, "die", &[("exitCode", code.to_string())]);
+    if may_restart && should_restart(&c, code) {
+        driver::wait_delete(delete);
+        let _ = container::bump_restart(&eng.conn, id);
+        return RESTART;
+    }
+    // Not restarting: the network goes (a restart keeps namespace, address and ports). The
+    // veths are deleted while the rootfs is unmounted; the leases go before the row does.
+    let net = crate::network::hooks::after_stop_start(eng, &c);
+    rootfs::unmount(&eng.paths.rootfs(id));
+    crate::bundle::shm::unmount(&eng.paths, id);
+    crate::volume::mount::release(eng, &c);
+    net.finish(eng, &c);
+    if c.config.auto_remove {
+        remove::remove_files(eng, &c, true);
+    } else {
+        let _ = std::fs::remove_dir_all(eng.paths.run_dir(id));
+    }
+    driver::wait_delete(delete);
+    0
+}
+
+/// `network ID 0`, the createRuntime hook of a container whose namespace is wired once the
+/// runtime has made it (a remapped one): `state` is the runtime's state JSON, with the pid.
+pub fn network(eng: &Engine, id: &str, state: &str) -> Result<(), String> {
+    let pid = serde_json::from_str::<serde_json::Value>(state)
+        .ok()
+        .and_then(|v| v["pid"].as_i64())
+        .filter(|&p| p > 0)
+        .ok_or_else(|| format!("network hook: no pid in the runtime's state {state:?}"))?;
+    let c = container::lookup(&eng.conn, id).map_err(|e| e.to_string())?;
+    crate::network::hooks::created(eng, &c, pid as i32).map_err(|e| {
+        // For the starter, which reports it instead of the runtime's account of the hook.
+        let _ = std::fs::write(hook_error_file(eng, id), e.to_string());
+        e.to_string()
+    })
+}
+
+fn hook_error_file(eng: &Engine, id: &str) -> std::path::PathBuf {
+    eng.paths.run_dir(id).join("hook-error")
+}
+
+/// The message of a createRuntime hook of ours that failed the start, if one did.
+pub fn take_hook_error(eng: &Engine, id: &str) -> Option<String> {
+    let p = hook_error_file(eng, id);
+    let msg = std::fs::read_to_string(&p).ok()?;
+    let _ = std::fs::remove_file(&p);
+    Some(msg)
+}
+
+/// `started ID PID` after a restart by the policy.
+pub fn started(eng: &Engine, id: &str, pid: i32) -> i32 {
+    let monitor = nix::unistd::getppid().as_raw();
+    let now = crate::time::nanotime::now_nanos();
+    let _ = container::set_running(&eng.conn, id, pid, monitor, &now);
+    if let Ok(c) = container::lookup(&eng.conn, id) {
+        let _ = c.status == Status::Running;
+    }
+    0
+}
