@@ -1,6 +1,8 @@
 //! hull's engine: the containers, volumes, pods and networks a `hull` command works on, their
 //! state in SQLite, and the verbs. The `hull` binary is a thin clap layer over this crate.
 
+#![forbid(unsafe_code)]
+
 pub mod bundle;
 pub mod check;
 pub mod container;

@@ -16,3 +16,4 @@ extern crate alloc;
 pub mod args;
 pub mod logfmt;
 pub mod proto;
+pub mod trace;

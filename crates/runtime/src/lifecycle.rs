@@ -102,6 +102,7 @@ pub fn kill(root: &Path, id: &str, sig: Option<Signal>, all: bool) -> Result<()>
     let _span = tracing::debug_span!("kill", id).entered();
     let saved = Saved::load(root, id)?;
     let st = saved.status(root);
+    tracing::debug!(status = %st, signal = sig.map_or("0", |s| s.as_str()), all, "kill");
     if st == Status::Stopped {
         // As runc: `kill --all` of a stopped container signals what is left in its cgroup
         // (containerd's shim sends it after every exit and waits for it to succeed), and a
@@ -162,6 +163,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         Err(e) => return Err(e),
     };
     let st = saved.status(root);
+    tracing::debug!(status = %st, force, "delete");
     match st {
         Status::Stopped => {}
         // runc deletes a created container without --force: it never ran anything.

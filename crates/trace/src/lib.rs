@@ -75,6 +75,13 @@ pub fn level_name(level: LevelFilter) -> &'static str {
     }
 }
 
+/// The level this process traces at (`debug`, `info`, `warning`, ...; None when it does
+/// not), to pass on to the processes it starts.
+pub fn current_level() -> Option<&'static str> {
+    let level = LevelFilter::current();
+    (level != LevelFilter::OFF).then(|| level_name(level))
+}
+
 /// Installs the process's subscriber: events at `level` and above, as `format` lines, to
 /// `file` (appended, created if missing) or stderr. `proc` names this process in text lines.
 /// A file that cannot be opened is an error naming it.

@@ -122,6 +122,7 @@ pub fn create_with_image(
         }
     }
     let img = image::resolve(&eng.paths, &req.image)?;
+    tracing::debug!(image = %img.id, "image resolved");
     let mut cfg = merge(&img, &req);
     validate(&cfg)?;
     settle_cgroup(eng, &mut cfg)?;
@@ -165,6 +166,7 @@ pub fn create_with_image(
         return Err(e);
     }
     crate::events::container(&eng.paths, &c, "create", &[]);
+    tracing::debug!(id = %c.id, name = %c.name, "container created");
     Ok((c, img))
 }
 

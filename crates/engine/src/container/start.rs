@@ -231,11 +231,22 @@ fn spawn_monitor(
         .map_err(|e| io_err(&monitor)(e.into()))?;
         cmd.args(["--hold", &fd.as_raw_fd().to_string()]);
     }
-    cmd.arg("--").args(hook_command(eng));
+    // Traced (`hull --log-level`): the monitor and its exit hook get the level and write to
+    // our stderr, as podman passes --log-level to conmon.
+    let mut hook = hook_command(eng);
+    let stderr = match hull_trace::current_level() {
+        Some(level) => {
+            cmd.args(["--log-level", level]);
+            hook.splice(1..1, ["--log-level".to_string(), level.to_string()]);
+            Stdio::inherit()
+        }
+        None => Stdio::null(),
+    };
+    cmd.arg("--").args(hook);
     let child = cmd
         .stdin(Stdio::from(theirs))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .map_err(io_err(&monitor))?;
     Ok(child.id())
@@ -274,12 +285,14 @@ pub fn start_with_image(
     at: Attach,
     img: Option<&image::ImageInfo>,
 ) -> Result<Started, StartError> {
+    let _span = tracing::debug_span!("start", id = %c.id).entered();
     crate::container::reconcile::clear_leftovers(eng, c);
     hull_sys::fault_point("hull-start-prepare");
     if let Err(e) = prepare_bundle(eng, c, img) {
         unprepare(eng, c);
         return Err(e);
     }
+    tracing::debug!(bundle = %eng.paths.run_dir(&c.id).display(), "bundle prepared");
     let (mut ours, theirs) = UnixStream::pair().map_err(io_err(&eng.paths.run_dir(&c.id)))?;
     let monitor_pid = match spawn_monitor(eng, c, OwnedFd::from(theirs), at) {
         Ok(p) => p,
@@ -288,7 +301,12 @@ pub fn start_with_image(
             return Err(e);
         }
     };
+    tracing::debug!(monitor_pid, "monitor spawned");
     let res = handshake(eng, c, &mut ours, monitor_pid as i32, at);
+    match &res {
+        Ok(pid) => tracing::debug!(pid, "running"),
+        Err(e) => tracing::debug!(error = %e, "the start failed"),
+    }
     match res {
         Ok(pid) => Ok(Started { pid, sock: ours }),
         Err(e) => {

@@ -39,9 +39,12 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
 /// keeps its network for the monitor's restart. Also run by hull itself for a container
 /// whose monitor is dead (reconcile.rs).
 pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 {
+    let _span = tracing::debug_span!("exit_hook", id).entered();
     let Ok(c) = container::lookup(&eng.conn, id) else {
+        tracing::debug!(code, "no such container: nothing to record");
         return 0;
     };
+    tracing::debug!(code, "record the exit");
     let oom = oom_killed(&c);
     // The runtime's delete (its state, the cgroup) runs beside the rest of the teardown.
     let delete = driver::spawn_delete(eng, id);
@@ -54,6 +57,7 @@ pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 
     if may_restart && should_restart(&c, code) {
         driver::wait_delete(delete);
         let _ = container::bump_restart(&eng.conn, id);
+        tracing::debug!("the restart policy brings it back");
         return RESTART;
     }
     // Not restarting: the network goes (a restart keeps namespace, address and ports). The
@@ -69,6 +73,7 @@ pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 
         let _ = std::fs::remove_dir_all(eng.paths.run_dir(id));
     }
     driver::wait_delete(delete);
+    tracing::debug!(removed = c.config.auto_remove, "torn down");
     0
 }
 

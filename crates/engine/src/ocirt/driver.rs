@@ -17,6 +17,13 @@ pub struct RuntimeError {
 pub fn command(eng: &Engine) -> Command {
     let mut c = Command::new(&eng.runtime);
     c.arg("--root").arg(eng.paths.runtime_root());
+    // Traced at debug: the runtime's --debug lines go to our stderr, as the monitor's do.
+    if let Some(level) = hull_trace::current_level() {
+        c.args(hull_monitor::trace::runtime_args(
+            level,
+            std::process::id() as i32,
+        ));
+    }
     c
 }
 
