@@ -159,6 +159,7 @@ fn main() {
     let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     // Nothing is built unless asked: untraced, each trace macro is one load.
     if let Some(level) = cli.log_level {
+        stderr_appends();
         let _ = hull_trace::init("hull", level, hull_trace::Format::Text, None);
         tracing::debug!(args = ?std::env::args().skip(1).collect::<Vec<_>>(), "hull invoked");
     }
@@ -223,6 +224,18 @@ fn main() {
             eprintln!("hull: {e}");
         }
         std::process::exit(e.exit_code());
+    }
+}
+
+/// Traced, our stderr also takes the lines of the monitor, the runtime and the exit hook,
+/// which open it by path (/proc/PID/fd/2) and append. A regular file opened without O_APPEND
+/// (`2>file`) would have our writes land at our own offset, over theirs: so it appends too.
+fn stderr_appends() {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let err = std::io::stderr();
+    if let Ok(flags) = fcntl(&err, FcntlArg::F_GETFL) {
+        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_APPEND;
+        let _ = fcntl(&err, FcntlArg::F_SETFL(flags));
     }
 }
 
