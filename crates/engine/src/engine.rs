@@ -24,7 +24,7 @@ pub enum EngineError {
 
 pub struct Engine {
     pub paths: Paths,
-    pub conn: Connection,
+    pub(crate) conn: Connection,
     /// The OCI runtime binary (runc's CLI).
     pub runtime: PathBuf,
     /// --cgroup-manager/HULL_CGROUP_MANAGER; None: the host's default (crate::container::cgroup).
@@ -53,6 +53,20 @@ impl Engine {
         })
     }
 
+    /// Opens the state for verbs that never run a container (volumes, networks, images):
+    /// as `open`, but a runtime binary that cannot be found is no error (`hullrt` from PATH
+    /// is named for a verb that would need it).
+    pub fn open_state(paths: Paths, runtime: Option<PathBuf>) -> Result<Engine, EngineError> {
+        let runtime = match runtime {
+            Some(r) if !r.as_os_str().is_empty() => Some(r),
+            _ => find_binary("hullrt").ok(),
+        };
+        Engine::open(
+            paths,
+            Some(runtime.unwrap_or_else(|| PathBuf::from("hullrt"))),
+        )
+    }
+
     /// The cgroup manager new containers and pods get.
     pub fn cgroup_manager(&self) -> crate::container::cgroup::CgroupManager {
         self.cgroup_manager
@@ -64,6 +78,12 @@ impl Engine {
         let mut c = container::lookup(&self.conn, key)?;
         crate::container::reconcile::reconcile(self, &mut c);
         Ok(c)
+    }
+
+    /// Every container as stored, statuses not checked (for a report that must work without
+    /// the runtime).
+    pub fn list_stored(&self) -> Result<Vec<container::Container>, container::ContainerError> {
+        container::list(&self.conn)
     }
 
     /// Every container, statuses checked.

@@ -211,6 +211,18 @@ impl From<PodError> for Error {
     }
 }
 
+impl From<crate::pod::ops::OpError> for Error {
+    fn from(e: crate::pod::ops::OpError) -> Self {
+        use crate::pod::ops::OpError;
+        match e {
+            OpError::Store(p) => p.into(),
+            OpError::Container(c) => c.into(),
+            OpError::Invalid(_) => Error::InvalidArgument(e.to_string()),
+            e => internal(e),
+        }
+    }
+}
+
 impl From<LogsError> for Error {
     fn from(e: LogsError) -> Self {
         match e {
@@ -232,6 +244,30 @@ impl From<CpError> for Error {
             CpError::Usage(_) => Error::InvalidArgument(e.to_string()),
             e => internal(e),
         }
+    }
+}
+
+impl From<hull_image::ImageError> for Error {
+    fn from(e: hull_image::ImageError) -> Self {
+        match e {
+            hull_image::ImageError::NotFound(_) => Error::NotFound(e.to_string()),
+            e => internal(e),
+        }
+    }
+}
+
+impl From<crate::image::ImageError> for Error {
+    fn from(e: crate::image::ImageError) -> Self {
+        match e {
+            crate::image::ImageError::NotFound(_) => Error::NotFound(e.to_string()),
+            e => internal(e),
+        }
+    }
+}
+
+impl From<crate::bundle::rootfs::RootfsError> for Error {
+    fn from(e: crate::bundle::rootfs::RootfsError) -> Self {
+        internal(e)
     }
 }
 

@@ -1,5 +1,33 @@
 //! hull's engine: the containers, volumes, pods and networks a `hull` command works on, their
-//! state in SQLite, and the verbs. The `hull` binary is a thin clap layer over this crate.
+//! state in SQLite, and the verbs. Front ends (the `hull` CLI, the API socket) call the verbs
+//! on [`Engine`] with typed requests and get typed replies or an [`Error`] whose variant says
+//! what failed; they never reach the state (`state`) or the OCI runtime's driver (`ocirt`).
+//!
+//! The path of `hull run IMAGE CMD`, module by module:
+//! 1. `hull` (crates/hull, cmd/run.rs) parses the flags into a `container::create::Request`
+//!    and opens the [`Engine`] (engine.rs: the paths, `state`'s database, the runtime binary).
+//! 2. `--pod`: `pod::verbs` joins the request to the pod (its infra started if needed).
+//! 3. `container::create`: the image resolved (`image`, seeded busybox), the request merged
+//!    with its defaults into a `RunConfig` (`container::config`), the name checked and taken
+//!    (`container::names`), volumes created (`volume`), the row inserted (`container`), the
+//!    container's directories written.
+//! 4. `container::start`: the overlay mounted at the bundle's rootfs (`bundle::rootfs`),
+//!    /dev/shm (`bundle::shm`), config.json generated from the run config (`bundle::spec`),
+//!    the network prepared (`network::hooks`), then hull-monitor spawned; the monitor runs the
+//!    OCI runtime's `create` and `start` (`ocirt` is hull's side of that: the runtime CLI
+//!    driver and the monitor's callback).
+//! 5. A container whose network is wired once its namespace exists: the runtime's
+//!    createRuntime hook runs `hull internal-hook network`, which reaches
+//!    `ocirt::report`/`ocirt::callback` and `network::endpoint` (veth, lease, firewall).
+//! 6. The starter and the monitor handshake over a socketpair (the pid, GO); the container
+//!    is recorded running and `run` attaches (`container::attach`) as the first client.
+//! 7. The init exits: the monitor runs `hull internal-hook exited` (or the foreground `run`
+//!    records it first): `ocirt::callback` records the exit, applies the restart policy or
+//!    tears the bundle, network and runtime state down; `--rm` then `container::remove`.
+//!
+//! Elsewhere: `container::reconcile` sets a row right from the kernel whenever a container is
+//! looked up; `events` is the event log; `check` the `system check`; `time` docker's
+//! timestamps; `kube` the `kube play/generate` translation; `format` Go templates.
 
 #![forbid(unsafe_code)]
 
@@ -17,7 +45,7 @@ pub mod ocirt;
 pub mod parse;
 pub mod paths;
 pub mod pod;
-pub mod state;
+pub(crate) mod state;
 pub mod sysinfo;
 pub mod time;
 pub mod volume;

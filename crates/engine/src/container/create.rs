@@ -299,3 +299,17 @@ fn remove_leftovers(eng: &Engine, c: &Container) {
     let _ = std::fs::remove_dir_all(eng.paths.container_dir(&c.id));
     let _ = container::delete(&eng.conn, &c.id);
 }
+
+/// A created container and the image it was made from (so a start need not resolve it again).
+pub struct Created {
+    pub container: Container,
+    pub image: image::ImageInfo,
+}
+
+impl Engine {
+    /// `create`: a container from `req` (not started).
+    pub fn create(&self, req: Request) -> crate::Result<Created> {
+        let (container, image) = create_with_image(self, req)?;
+        Ok(Created { container, image })
+    }
+}

@@ -311,3 +311,12 @@ fn hold(master: std::fs::File) -> std::io::Result<()> {
 pub fn drain_stdin() {
     let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
 }
+
+impl Engine {
+    /// `exec`: runs `args` in the running container `key` as `o` asks; the command's exit
+    /// code (0 when detached).
+    pub fn exec(&self, key: &str, args: Vec<String>, o: Opts) -> crate::Result<i32> {
+        let c = self.lookup(key)?;
+        Ok(exec(self, &c, args, o)?)
+    }
+}

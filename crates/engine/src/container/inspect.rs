@@ -386,3 +386,11 @@ pub fn ps_row(c: &Container) -> Value {
         "Networks": if c.config.network_mode.is_empty() { crate::network::DEFAULT } else { &c.config.network_mode },
     })
 }
+
+impl Engine {
+    /// `inspect`: docker's inspect document of the container `key`.
+    pub fn inspect(&self, key: &str) -> crate::Result<Value> {
+        let c = self.lookup(key)?;
+        Ok(inspect(self, &c))
+    }
+}

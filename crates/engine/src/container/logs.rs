@@ -184,3 +184,12 @@ pub fn logs(eng: &Engine, c: &Container, o: Opts) -> Result<(), LogsError> {
         }
     }
 }
+
+impl Engine {
+    /// `logs`: the container's log written to stdout/stderr as `o` asks (following it while
+    /// the container runs with `o.follow`).
+    pub fn logs(&self, key: &str, o: Opts) -> crate::Result<()> {
+        let c = self.lookup(key)?;
+        Ok(logs(self, &c, o)?)
+    }
+}

@@ -65,3 +65,12 @@ pub fn remove_files(eng: &Engine, c: &Container, volumes: bool) {
         }
     }
 }
+
+impl Engine {
+    /// `rm`: removes the container `key` (a running one only with `force`, which kills it
+    /// first), and its anonymous volumes with `volumes`.
+    pub fn remove(&self, key: &str, force: bool, volumes: bool) -> crate::Result<()> {
+        let c = self.lookup(key)?;
+        Ok(remove(self, &c, force, volumes)?)
+    }
+}

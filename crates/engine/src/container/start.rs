@@ -365,3 +365,26 @@ fn handshake(
         }
     }
 }
+
+impl Engine {
+    /// `start`: starts the container `key` (created or exited), attached as `at` asks. On
+    /// failure nothing of the start is left and the container keeps its previous status.
+    pub fn start(&self, key: &str, at: Attach) -> crate::Result<Started> {
+        let c = self.lookup(key)?;
+        Ok(start(self, &c, at)?)
+    }
+
+    /// Starts a container just created (`run`), with the image its create resolved.
+    pub fn start_created(
+        &self,
+        created: &super::create::Created,
+        at: Attach,
+    ) -> crate::Result<Started> {
+        Ok(start_with_image(
+            self,
+            &created.container,
+            at,
+            Some(&created.image),
+        )?)
+    }
+}

@@ -123,3 +123,24 @@ pub fn kill(eng: &Engine, c: &Container, signal: i32) -> Result<(), StopError> {
     driver::kill(eng, &c.id, signal)?;
     Ok(())
 }
+
+impl Engine {
+    /// `stop`: the container's stop signal, KILL after `timeout` seconds (its own or docker's
+    /// default when None). A stopped container is left as it is.
+    pub fn stop(&self, key: &str, timeout: Option<u32>) -> crate::Result<()> {
+        let c = self.lookup(key)?;
+        Ok(stop(self, &c, timeout)?)
+    }
+
+    /// `kill`: `signal` to the container's init (Error::NotRunning when it does not run).
+    pub fn kill(&self, key: &str, signal: i32) -> crate::Result<()> {
+        let c = self.lookup(key)?;
+        Ok(kill(self, &c, signal)?)
+    }
+
+    /// `wait`: blocks until the container stops; its exit code (-1 when none is known).
+    pub fn wait(&self, key: &str) -> crate::Result<i32> {
+        let c = self.lookup(key)?;
+        Ok(wait_exit(self, &c, None).unwrap_or(-1))
+    }
+}

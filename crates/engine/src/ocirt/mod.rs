@@ -1,4 +1,5 @@
 //! The OCI runtime side: the runtime CLI driver and the monitor's `internal-hook` callback.
 
-pub mod callback;
-pub mod driver;
+pub(crate) mod callback;
+pub(crate) mod driver;
+pub mod report;

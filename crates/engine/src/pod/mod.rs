@@ -9,6 +9,7 @@ pub mod ops;
 pub mod plan;
 pub mod play;
 pub mod store;
+pub mod verbs;
 
 pub use plan::{ContainerPlan, PodPlan, PortPlan, ShareSet};
 pub use store::{Pod, PodError};

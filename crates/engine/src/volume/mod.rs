@@ -9,6 +9,7 @@
 //! `system check` finds the tombstone (see [`leftovers`]).
 
 pub mod mount;
+pub mod verbs;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -5,10 +5,10 @@
 //! from stdin into a container directory; `-` as DEST writes one to stdout. `-` as SRC reads a tar stream
 //! from stdin into a container directory; `-` as DEST writes one to stdout.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use hull_engine::container::cp::{self, ContainerFs, CopyOptions};
-use hull_engine::{bundle::rootfs, image, Container, Engine, Paths};
+use hull_engine::container::cp::{self, CopyOptions};
+use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};
 
@@ -48,73 +48,6 @@ fn usage(msg: &str) -> CmdError {
     }
 }
 
-/// The host uid and gid of the container's root: from its user namespace's maps while it
-/// runs, else from --uidmap/--gidmap, else 0.
-fn root_ids(c: &Container) -> (u32, u32) {
-    let from_map = |text: &str| {
-        text.lines().find_map(|l| {
-            let f: Vec<u32> = l
-                .split(|ch: char| ch.is_whitespace() || ch == ':')
-                .filter(|s| !s.is_empty())
-                .filter_map(|s| s.parse().ok())
-                .collect();
-            (f.len() == 3 && f[0] == 0).then_some(f[1])
-        })
-    };
-    if c.status.is_live() && c.pid > 0 {
-        let read = |f: &str| std::fs::read_to_string(format!("/proc/{}/{f}", c.pid)).ok();
-        let uid = read("uid_map").and_then(|t| from_map(&t)).unwrap_or(0);
-        let gid = read("gid_map").and_then(|t| from_map(&t)).unwrap_or(0);
-        return (uid, gid);
-    }
-    let uid = from_map(&c.config.uidmap.join("\n")).unwrap_or(0);
-    let gid = from_map(&c.config.gidmap.join("\n")).unwrap_or(0);
-    (uid, gid)
-}
-
-/// Runs `f` on the container's tree.
-fn with_tree<T>(
-    eng: &Engine,
-    c: &Container,
-    f: impl FnOnce(&ContainerFs) -> Result<T, CmdError>,
-) -> Result<T, CmdError> {
-    if c.status.is_live() && c.pid > 0 {
-        let fs = ContainerFs::open(Path::new(&format!("/proc/{}/root", c.pid)))?;
-        return f(&fs);
-    }
-    let merged = eng.paths.rootfs(&c.id);
-    if rootfs::is_mounted(&merged) {
-        return f(&ContainerFs::open(&merged)?);
-    }
-    // Stopped: the overlay of the image's layers and the container's upper dir, mounted at a
-    // private place for this copy only.
-    let img = image::resolve(&eng.paths, &c.image_id)?;
-    let target: PathBuf =
-        eng.paths
-            .runroot
-            .join("cp")
-            .join(format!("{}-{}", c.short_id(), std::process::id()));
-    rootfs::mount_overlay(&img.layers, &eng.paths.container_dir(&c.id), &target, false)?;
-    let res = ContainerFs::open(&target)
-        .map_err(CmdError::from)
-        .and_then(|fs| {
-            // The container's volumes and binds, where it sees them.
-            for m in &c.config.mounts {
-                let source = match m.kind.as_str() {
-                    "volume" => eng.paths.volume_dir(&m.source).join("_data"),
-                    "bind" => PathBuf::from(&m.source),
-                    _ => continue,
-                };
-                fs.bind_inside(&source, &m.target, m.read_only)?;
-            }
-            f(&fs)
-        });
-    // Lazy and recursive: the binds go with the overlay.
-    rootfs::unmount(&target);
-    let _ = std::fs::remove_dir(&target);
-    res
-}
-
 /// docker cp's failures exit 1.
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     copy(paths, args).map_err(|e| CmdError {
@@ -133,7 +66,7 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
         let name =
             dst_ctr.ok_or_else(|| usage("hull cp -: the destination must be CONTAINER:DIR"))?;
         let c = eng.lookup(name)?;
-        let (root_uid, root_gid) = root_ids(&c);
+        let (root_uid, root_gid) = cp::root_ids(&c);
         let opts = CopyOptions {
             archive: args.archive,
             follow_link: false,
@@ -141,9 +74,10 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
             root_gid,
         };
         let mut stdin = std::io::stdin().lock();
-        return with_tree(&eng, &c, |fs| {
+        eng.with_container_tree(&c, |fs| {
             Ok(cp::extract_in(fs, dst_path, &mut stdin, &opts)?)
-        });
+        })?;
+        return Ok(());
     }
     if dst_ctr.is_none() && dst_path == "-" {
         let name =
@@ -154,9 +88,7 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
             ..Default::default()
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        with_tree(&eng, &c, |fs| {
-            Ok(cp::archive_out(fs, src_path, &mut out, &opts)?)
-        })?;
+        eng.with_container_tree(&c, |fs| Ok(cp::archive_out(fs, src_path, &mut out, &opts)?))?;
         use std::io::Write;
         return out.flush().map_err(|e| usage(&format!("stdout: {e}")));
     }
@@ -169,7 +101,7 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
         )),
         (Some(name), None) => {
             let c = eng.lookup(name)?;
-            let (root_uid, root_gid) = root_ids(&c);
+            let (root_uid, root_gid) = cp::root_ids(&c);
             let opts = CopyOptions {
                 archive: args.archive,
                 follow_link: args.follow_link,
@@ -177,11 +109,11 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
                 root_gid,
             };
             let dest = Path::new(dst_path);
-            with_tree(&eng, &c, |fs| Ok(cp::copy_out(fs, src_path, dest, &opts)?))
+            Ok(eng.with_container_tree(&c, |fs| Ok(cp::copy_out(fs, src_path, dest, &opts)?))?)
         }
         (None, Some(name)) => {
             let c = eng.lookup(name)?;
-            let (root_uid, root_gid) = root_ids(&c);
+            let (root_uid, root_gid) = cp::root_ids(&c);
             let opts = CopyOptions {
                 archive: args.archive,
                 follow_link: args.follow_link,
@@ -189,7 +121,7 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
                 root_gid,
             };
             let src = Path::new(src_path);
-            with_tree(&eng, &c, |fs| Ok(cp::copy_in(fs, src, dst_path, &opts)?))
+            Ok(eng.with_container_tree(&c, |fs| Ok(cp::copy_in(fs, src, dst_path, &opts)?))?)
         }
     }
 }

@@ -32,9 +32,9 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     // After the flags are checked: a bad value is reported before any pull.
     a.opts.before(paths, &req.image)?;
     if let Some(p) = pod {
-        super::pod::join(&eng, &p, &mut req)?;
+        eng.pod_join(&p, &mut req)?;
     }
-    let c = hull_engine::container::create::create(&eng, req)?;
+    let c = eng.create(req)?.container;
     a.opts.created(&c.id)?;
     println!("{}", c.id);
     Ok(())

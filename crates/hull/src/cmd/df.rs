@@ -31,7 +31,7 @@ fn reclaimable(part: u64, total: u64) -> String {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let store = Store::open(&paths.root)?;
-    let used = prune::images_in_use(&eng.conn)?;
+    let used = eng.images_in_use()?;
     // Images: each layer counted once in the total; an image's shared size is that of its
     // layers another image has too; docker's reclaimable is the total less what the used
     // images hold alone.
@@ -88,9 +88,9 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     }
     let mut vol_rows = Vec::new();
     let (mut vol_total, mut vol_idle, mut active_vols) = (0, 0, 0);
-    for v in volume::list(&eng.conn)? {
+    for v in eng.volume_list()? {
         let size = volume::dir_size(&v.mountpoint);
-        let links = volume::users(&eng.conn, &v.name)?.len();
+        let links = eng.volume_users(&v.name)?.len();
         vol_total += size;
         if links > 0 {
             active_vols += 1;

@@ -38,7 +38,6 @@ pub struct Args {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let detach_keys = a.detach_keys.parse()?;
     let eng = super::engine(paths)?;
-    let c = eng.lookup(&a.container)?;
     let opts = exec::Opts {
         detach: a.detach,
         interactive: a.interactive,
@@ -49,7 +48,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         privileged: a.privileged,
         detach_keys,
     };
-    match exec::exec(&eng, &c, a.command, opts)? {
+    match eng.exec(&a.container, a.command, opts)? {
         0 => Ok(()),
         code => Err(CmdError::exit(code)),
     }

@@ -1,7 +1,8 @@
 //! `hull internal-hook started|exited ID VALUE`: run by hull-monitor, not by people; and
 //! `network ID 0`, the runtime's createRuntime hook for a remapped container's network.
 
-use hull_engine::{ocirt::callback, Paths};
+use hull_engine::ocirt::report::MonitorEvent;
+use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};
 
@@ -14,18 +15,18 @@ pub struct Args {
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
+    let event: MonitorEvent = a.event.parse()?;
     let eng = super::engine(paths)?;
-    let status = match a.event.as_str() {
-        "exited" => callback::exited(&eng, &a.id, a.value),
-        "started" => callback::started(&eng, &a.id, a.value),
-        "network" => {
+    let status = match event {
+        MonitorEvent::Exited => eng.record_exited(&a.id, a.value),
+        MonitorEvent::Started => eng.record_started(&a.id, a.value),
+        MonitorEvent::Network => {
             let mut state = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut state)
                 .map_err(|e| CmdError::new(format!("internal-hook: runtime state: {e}")))?;
-            callback::network(&eng, &a.id, &state).map_err(CmdError::new)?;
+            eng.wire_network(&a.id, &state)?;
             0
         }
-        e => return Err(CmdError::new(format!("internal-hook: unknown event {e:?}"))),
     };
     if status != 0 {
         return Err(CmdError::exit(status));

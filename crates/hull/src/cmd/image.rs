@@ -2,7 +2,7 @@
 //! noun, plus `image inspect`'s JSON (docker's shape) and `image prune`.
 
 use clap::Subcommand;
-use hull_engine::{container::prune, format, state, Paths};
+use hull_engine::{format, Paths};
 use hull_image::{Image, Store};
 use serde_json::{json, Map, Value};
 
@@ -194,42 +194,6 @@ fn inspect(paths: &Paths, args: InspectArgs) -> CmdResult {
     }
 }
 
-/// What an image prune removed: docker's lines and the bytes of the deleted images.
-pub struct PrunedImages {
-    pub lines: Vec<String>,
-    pub bytes: u64,
-}
-
-/// Removes the images no container was created from: untagged ones, or every one with `all`.
-pub fn prune_unused(paths: &Paths, all: bool) -> Result<PrunedImages, CmdError> {
-    let mut store = Store::open(&paths.root)?;
-    let conn = state::open(&paths.db())?;
-    let used = prune::images_in_use(&conn)?;
-    let mut pruned = PrunedImages {
-        lines: Vec::new(),
-        bytes: 0,
-    };
-    for img in store.list()? {
-        if (!all && !img.repo_tags.is_empty()) || !prune::image_users(&used, &img.id).is_empty() {
-            continue;
-        }
-        match store.remove(&img.id, true) {
-            Ok(lines) => {
-                pruned.bytes += img.size;
-                pruned.lines.extend(lines.into_iter().map(|l| {
-                    // docker's prune report writes these in lower case.
-                    l.replacen("Untagged:", "untagged:", 1)
-                        .replacen("Deleted:", "deleted:", 1)
-                }));
-            }
-            // Removed by another command meanwhile.
-            Err(hull_image::ImageError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(pruned)
-}
-
 fn prune_images(paths: &Paths, args: PruneArgs) -> CmdResult {
     let warning = if args.all {
         "WARNING! This will remove all images without at least one container associated to them."
@@ -239,7 +203,7 @@ fn prune_images(paths: &Paths, args: PruneArgs) -> CmdResult {
     if !args.force && !super::volume::confirm(warning) {
         return Ok(());
     }
-    let pruned = prune_unused(paths, args.all)?;
+    let pruned = super::state_engine(paths)?.image_prune(args.all)?;
     super::volume::print_pruned("Deleted Images:", &pruned.lines, pruned.bytes);
     Ok(())
 }

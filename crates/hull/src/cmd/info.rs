@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use hull_engine::{container, format, state, sysinfo, time::timefmt, volume, Paths, Status};
+use hull_engine::{format, sysinfo, time::timefmt, Paths, Status};
 use hull_image::Store;
 use serde_json::{json, Value};
 
@@ -27,18 +27,18 @@ pub fn runtime_path() -> Option<PathBuf> {
 
 /// docker's Info, with hull's directories beside DockerRootDir.
 fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
-    let conn = state::open(&paths.db())?;
-    container::init(&conn)?;
     // Statuses checked against the kernel when the engine opens (it needs its runtime).
-    let containers = match super::engine(paths) {
-        Ok(eng) => eng.list()?,
-        Err(_) => container::list(&conn)?,
+    let (containers, volumes) = match super::engine(paths) {
+        Ok(eng) => (eng.list()?, eng.volume_list()?.len()),
+        Err(_) => {
+            let eng = super::state_engine(paths)?;
+            (eng.list_stored()?, eng.volume_list()?.len())
+        }
     };
     let count = |s: Status| containers.iter().filter(|c| c.status == s).count();
     let running = count(Status::Running) + count(Status::Restarting);
     let paused = count(Status::Paused);
     let images = Store::open(&paths.root)?.list()?.len();
-    let volumes = volume::list(&conn)?.len();
     let runtime = runtime_path();
     let runtime_name = runtime
         .as_deref()

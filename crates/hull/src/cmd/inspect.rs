@@ -1,6 +1,6 @@
 //! `hull inspect [--format T] CONTAINER...` (containers; images through `image inspect`).
 
-use hull_engine::{container::inspect, format, Paths};
+use hull_engine::{format, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -22,8 +22,8 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let mut docs = Vec::new();
     let mut missing = None;
     for n in &a.names {
-        match eng.lookup(n) {
-            Ok(c) => docs.push(inspect::inspect(&eng, &c)),
+        match eng.inspect(n) {
+            Ok(doc) => docs.push(doc),
             Err(e) => {
                 eprintln!("hull: {e}");
                 missing = Some(CmdError::exit(1));

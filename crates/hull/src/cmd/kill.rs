@@ -1,6 +1,6 @@
 //! `hull kill [-s SIGNAL] CONTAINER...`.
 
-use hull_engine::{container::stop, parse, Paths};
+use hull_engine::{parse, Paths};
 
 use super::CmdResult;
 
@@ -18,8 +18,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let sig = parse::signal("--signal", &a.signal)?;
     let eng = super::engine(paths)?;
     for name in &a.containers {
-        let c = eng.lookup(name)?;
-        stop::kill(&eng, &c, sig)?;
+        eng.kill(name, sig)?;
         println!("{name}");
     }
     Ok(())

@@ -44,10 +44,8 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     };
     let (since, until) = (time("--since", &a.since)?, time("--until", &a.until)?);
     let eng = super::engine(paths)?;
-    let c = eng.lookup(&a.container)?;
-    logs::logs(
-        &eng,
-        &c,
+    eng.logs(
+        &a.container,
         logs::Opts {
             follow: a.follow,
             tail,

@@ -160,3 +160,12 @@ pub fn engine(paths: &Paths) -> Result<Engine, CmdError> {
     eng.cgroup_manager = CGROUP_MANAGER.get().copied().flatten();
     Ok(eng)
 }
+
+/// Opens the engine for a verb that runs no container (volumes, networks, images): no error
+/// when the runtime binary is missing.
+pub fn state_engine(paths: &Paths) -> Result<Engine, CmdError> {
+    let rt = RUNTIME.get().cloned().flatten();
+    let mut eng = Engine::open_state(paths.clone(), rt)?;
+    eng.cgroup_manager = CGROUP_MANAGER.get().copied().flatten();
+    Ok(eng)
+}

@@ -4,9 +4,8 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use clap::Subcommand;
-use hull_engine::network::{self, endpoint, host, lease, CreateRequest};
-use hull_engine::{container, format, parse, state, Paths};
-use serde_json::json;
+use hull_engine::network::{self, endpoint, CreateRequest};
+use hull_engine::{format, parse, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -94,9 +93,7 @@ fn fail(msg: String) -> CmdError {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let conn = state::open(&paths.db())?;
-    network::ensure_schema(&conn)?;
-    network::upgrade_default(&conn, paths)?;
+    let eng = super::state_engine(paths)?;
     match args.cmd {
         NetworkCmd::Create {
             driver,
@@ -138,22 +135,12 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                 options,
                 labels: lmap,
             };
-            let n = network::create(&conn, paths, &req)?;
+            let n = eng.network_create(&req)?;
             println!("{}", n.id);
             Ok(())
         }
         NetworkCmd::Ls { quiet, format } => {
-            // docker's rows: the networks by name, `host` and `none` among them.
-            let mut rows: Vec<_> = network::list(&conn)?
-                .iter()
-                .map(|n| n.list_json())
-                .collect();
-            rows.extend(
-                ["host", "none"]
-                    .into_iter()
-                    .filter_map(|b| Some(network::builtin(b)?.0)),
-            );
-            rows.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
+            let rows = eng.network_list()?;
             if quiet {
                 for r in rows {
                     println!("{}", r["ID"].as_str().unwrap_or_default());
@@ -173,22 +160,8 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             let mut found = Vec::new();
             let mut missing = Vec::new();
             for name in &names {
-                if let Some((_, b)) = network::builtin(name) {
-                    found.push(b);
-                    continue;
-                }
-                match network::get(&conn, name)? {
-                    Some(n) => {
-                        let mut cs = serde_json::Map::new();
-                        for l in lease::of_network(&conn, &n.name)? {
-                            cs.insert(
-                                l.container.clone(),
-                                json!({"Name": l.name, "MacAddress": hull_net::ipam::format_mac(&l.mac),
-                                       "IPv4Address": format!("{}/{}", l.ip, n.subnet.prefix), "IPv6Address": ""}),
-                            );
-                        }
-                        found.push(n.inspect_json(cs.into()));
-                    }
+                match eng.network_inspect(name)? {
+                    Some(n) => found.push(n),
                     None => missing.push(name.as_str()),
                 }
             }
@@ -202,13 +175,9 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         NetworkCmd::Rm { force, names } => {
             let mut errs = Vec::new();
             for n in &names {
-                if network::RESERVED.contains(&n.as_str()) {
-                    errs.push(network::NetworkError::Predefined(n.clone()).to_string());
-                    continue;
-                }
-                match network::remove(&conn, paths, n) {
-                    Ok(_) => println!("{n}"),
-                    Err(network::NetworkError::NotFound(_)) if force => {}
+                match eng.network_remove(n) {
+                    Ok(()) => println!("{n}"),
+                    Err(hull_engine::Error::NotFound(_)) if force => {}
                     Err(e) => errs.push(e.to_string()),
                 }
             }
@@ -222,7 +191,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             if !force && !super::volume::confirm("WARNING! This will remove all custom networks not used by at least one container.") {
                 return Ok(());
             }
-            let gone = network::prune(&conn, paths)?;
+            let gone = eng.network_prune()?;
             if !gone.is_empty() {
                 println!("Deleted Networks:");
                 for n in gone {
@@ -236,29 +205,23 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             network: net,
             container: c,
         } => {
-            let c = container::lookup(&conn, &c)?;
-            endpoint::connect_one(&conn, paths, &c.id, &c.name, &net, ip)?;
+            eng.network_connect(&c, &net, ip)?;
             Ok(())
         }
         NetworkCmd::Disconnect {
             force,
             network: net,
             container: c,
-        } => {
-            let c = container::lookup(&conn, &c)?;
-            match endpoint::disconnect(&conn, paths, &c.id, &net) {
-                Err(_) if force => Ok(()),
-                r => r.map_err(Into::into),
-            }
-        }
+        } => match eng.network_disconnect(&c, &net) {
+            Err(_) if force => Ok(()),
+            r => r.map_err(Into::into),
+        },
         NetworkCmd::Reload => {
-            host::reload(&conn, paths)?;
+            eng.network_reload()?;
             Ok(())
         }
         NetworkCmd::DnsServe { name } => {
-            let n = network::lookup(&conn, &name)?;
-            drop(conn);
-            host::serve_dns(paths, &n)?;
+            network::verbs::dns_serve(eng, &name)?;
             Ok(())
         }
     }
@@ -315,8 +278,7 @@ impl NetFlags {
             .collect();
         networks.dedup();
         for p in &self.publish {
-            hull_net::firewall::parse_publish(p)
-                .map_err(|e| fail125(format!("invalid -p: {e}")))?;
+            network::verbs::check_publish(p).map_err(|e| fail125(format!("invalid -p: {e}")))?;
         }
         let ip = match &self.ip {
             Some(s) => Some(
@@ -326,7 +288,7 @@ impl NetFlags {
             None => None,
         };
         if let Some(m) = &self.mac_address {
-            if hull_net::ipam::parse_mac(m).is_none() {
+            if !network::verbs::valid_mac(m) {
                 return Err(fail125(format!(
                     "invalid --mac-address {m:?}: not a unicast MAC address"
                 )));

@@ -1,9 +1,8 @@
 //! `hull pod create|ps|inspect|start|stop|restart|kill|pause|unpause|rm|top|logs`, and the
 //! `--pod` of run/create.
 
-use hull_engine::container::create::Request;
 use hull_engine::engine::Engine;
-use hull_engine::pod::{hooks, ops, PodPlan, PortPlan, ShareSet};
+use hull_engine::pod::{ops, PodPlan, PortPlan, ShareSet};
 use hull_engine::{container::logs, parse, Paths};
 
 use super::{CmdError, CmdResult};
@@ -112,14 +111,6 @@ fn err(e: impl std::fmt::Display) -> CmdError {
     CmdError::new(e.to_string())
 }
 
-/// `run --pod` / `create --pod`: the request joins the pod (its infra started if the pod is
-/// stopped; refused if degraded).
-pub fn join(eng: &Engine, key: &str, req: &mut Request) -> CmdResult {
-    let p = ops::lookup(eng, key).map_err(err)?;
-    ops::ensure_infra(eng, &p).map_err(err)?;
-    hooks::join(&p, &mut req.config).map_err(CmdError::new)
-}
-
 fn create(eng: &mut Engine, a: CreateArgs) -> CmdResult {
     let mut plan = PodPlan {
         name: a.name.unwrap_or_default(),
@@ -173,12 +164,7 @@ fn create(eng: &mut Engine, a: CreateArgs) -> CmdResult {
 }
 
 fn ps(eng: &Engine, a: PsArgs) -> CmdResult {
-    hull_engine::pod::store::init(&eng.conn).map_err(err)?;
-    let pods = hull_engine::pod::store::list(&eng.conn).map_err(err)?;
-    let mut rows = Vec::new();
-    for p in &pods {
-        rows.push(ops::inspect(eng, p).map_err(err)?);
-    }
+    let (pods, rows): (Vec<_>, Vec<_>) = eng.pod_list().map_err(err)?.into_iter().unzip();
     if a.quiet {
         for p in &pods {
             println!("{}", p.short_id());

@@ -1,6 +1,6 @@
 //! `hull rm [-f] [-v] CONTAINER...`.
 
-use hull_engine::{container::remove, Paths};
+use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};
 
@@ -21,8 +21,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let mut failed = None;
     let rm = |eng: &hull_engine::Engine, name: &str| -> CmdResult {
-        let c = eng.lookup(name)?;
-        Ok(remove::remove(eng, &c, a.force, a.volumes)?)
+        Ok(eng.remove(name, a.force, a.volumes)?)
     };
     super::many::each(paths, &eng, &a.containers, rm, |name, res| match res {
         Ok(()) => println!("{name}"),

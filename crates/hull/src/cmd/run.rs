@@ -1,10 +1,8 @@
 //! `hull run`: create, start, and (unless -d) attach until the container exits, with its exit
 //! code as ours. A run that cannot start leaves nothing behind.
 
-use hull_engine::container::start::{self, Attach};
-use hull_engine::{
-    container::attach, container::create, container::remove, ocirt::callback, Paths,
-};
+use hull_engine::container::start::Attach;
+use hull_engine::{container::attach, container::remove, Paths};
 use hull_monitor::proto;
 
 use super::flags::CreateFlags;
@@ -47,11 +45,12 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     // After the flags are checked: a bad value is reported before any pull.
     a.opts.before(paths, &req.image)?;
     if let Some(p) = pod {
-        super::pod::join(&eng, &p, &mut req)?;
+        eng.pod_join(&p, &mut req)?;
     }
-    let (c, img) = create::create_with_image(&eng, req)?;
+    let created = eng.create(req)?;
+    let c = &created.container;
     if let Err(e) = a.opts.created(&c.id) {
-        remove::remove_all(&eng, &c, true);
+        remove::remove_all(&eng, c, true);
         return Err(e);
     }
     let at = if a.detach {
@@ -68,10 +67,10 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             size: if tty { attach::terminal_size() } else { None },
         }
     };
-    let started = match start::start_with_image(&eng, &c, at, Some(&img)) {
+    let started = match eng.start_created(&created, at) {
         Ok(s) => s,
         Err(e) => {
-            remove::remove_all(&eng, &c, true);
+            remove::remove_all(&eng, c, true);
             return Err(CmdError {
                 msg: e.to_string(),
                 code: e.exit_code(),
@@ -83,7 +82,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         return Ok(());
     }
     let id = c.id.clone();
-    let record = |code: i32| callback::exited(&eng, &id, code);
+    let record = |code: i32| eng.record_exited(&id, code);
     match attach::attach_with_hook(started.sock, stdin, tty, a.sig_proxy, &keys, Some(&record)) {
         Some(0) => Ok(()),
         Some(code) => Err(CmdError::exit(code)),

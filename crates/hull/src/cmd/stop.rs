@@ -1,6 +1,6 @@
 //! `hull stop [-t N] CONTAINER...`: the stop signal, KILL after the timeout.
 
-use hull_engine::{container::stop, Paths};
+use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};
 
@@ -17,10 +17,7 @@ pub struct Args {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     let mut failed = None;
-    let stop = |eng: &hull_engine::Engine, name: &str| -> CmdResult {
-        let c = eng.lookup(name)?;
-        Ok(stop::stop(eng, &c, a.time)?)
-    };
+    let stop = |eng: &hull_engine::Engine, name: &str| -> CmdResult { Ok(eng.stop(name, a.time)?) };
     super::many::each(paths, &eng, &a.containers, stop, |name, res| match res {
         Ok(()) => println!("{name}"),
         Err(e) => {

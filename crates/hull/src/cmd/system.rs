@@ -85,7 +85,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
         }
         println!();
     }
-    let networks = hull_engine::network::prune(&eng.conn, paths)?;
+    let networks = eng.network_prune()?;
     if !networks.is_empty() {
         println!("Deleted Networks:");
         for n in &networks {
@@ -94,7 +94,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
         println!();
     }
     if args.volumes {
-        let pruned = volume::prune(&eng.conn, paths, false, &|_| false)?;
+        let pruned = eng.volume_prune(false, &|_| false)?;
         total += pruned.bytes;
         if !pruned.names.is_empty() {
             println!("Deleted Volumes:");
@@ -104,7 +104,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
             println!();
         }
     }
-    let images = super::image::prune_unused(paths, args.all)?;
+    let images = eng.image_prune(args.all)?;
     total += images.bytes;
     if !images.lines.is_empty() {
         println!("Deleted Images:");

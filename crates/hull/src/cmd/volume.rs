@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use clap::Subcommand;
-use hull_engine::volume::{self, Volume};
-use hull_engine::{format, parse, state, time::timefmt, Paths};
-use rusqlite::Connection;
+use hull_engine::volume::verbs::VolumeCreate;
+use hull_engine::volume::Volume;
+use hull_engine::{format, parse, time::timefmt, Engine, Paths};
 
 use super::{CmdError, CmdResult};
 
@@ -75,7 +75,7 @@ enum VolumeCmd {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let conn = state::open(&paths.db())?;
+    let eng = super::state_engine(paths)?;
     match args.cmd {
         VolumeCmd::Create {
             driver,
@@ -98,8 +98,12 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                 };
                 options.insert(k.to_string(), v.to_string());
             }
-            let v =
-                volume::create_with_driver(&conn, paths, name.as_deref(), &driver, &map, &options)?;
+            let v = eng.volume_create(&VolumeCreate {
+                name,
+                driver,
+                labels: map,
+                options,
+            })?;
             println!("{}", v.name);
             Ok(())
         }
@@ -107,10 +111,10 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             quiet,
             format,
             filter,
-        } => ls(&conn, quiet, format.as_deref(), &filter),
-        VolumeCmd::Inspect { format, names } => inspect(&conn, format.as_deref(), &names),
-        VolumeCmd::Rm { force, names } => rm(&conn, paths, force, &names),
-        VolumeCmd::Prune { force, all, filter } => prune(&conn, paths, force, all, &filter),
+        } => ls(&eng, quiet, format.as_deref(), &filter),
+        VolumeCmd::Inspect { format, names } => inspect(&eng, format.as_deref(), &names),
+        VolumeCmd::Rm { force, names } => rm(&eng, force, &names),
+        VolumeCmd::Prune { force, all, filter } => prune(&eng, force, all, &filter),
     }
 }
 
@@ -164,10 +168,10 @@ fn has_label(v: &Volume, k: &str, want: &Option<String>) -> bool {
     }
 }
 
-fn matches(conn: &Connection, v: &Volume, filters: &[Filter]) -> Result<bool, CmdError> {
+fn matches(eng: &Engine, v: &Volume, filters: &[Filter]) -> Result<bool, CmdError> {
     for f in filters {
         let ok = match f {
-            Filter::Dangling(d) => volume::users(conn, &v.name)?.is_empty() == *d,
+            Filter::Dangling(d) => eng.volume_users(&v.name)?.is_empty() == *d,
             Filter::Name(n) => v.name.contains(n.as_str()),
             Filter::Label(k, val) => has_label(v, k, val),
             Filter::NotLabel(k, val) => !has_label(v, k, val),
@@ -180,14 +184,14 @@ fn matches(conn: &Connection, v: &Volume, filters: &[Filter]) -> Result<bool, Cm
     Ok(true)
 }
 
-fn ls(conn: &Connection, quiet: bool, format: Option<&str>, filter: &[String]) -> CmdResult {
+fn ls(eng: &Engine, quiet: bool, format: Option<&str>, filter: &[String]) -> CmdResult {
     let filters = filter
         .iter()
         .map(|f| parse_filter(f))
         .collect::<Result<Vec<_>, _>>()?;
     let mut rows = Vec::new();
-    for v in volume::list(conn)? {
-        if matches(conn, &v, &filters)? {
+    for v in eng.volume_list()? {
+        if matches(eng, &v, &filters)? {
             rows.push(v);
         }
     }
@@ -208,11 +212,11 @@ fn ls(conn: &Connection, quiet: bool, format: Option<&str>, filter: &[String]) -
     Ok(())
 }
 
-fn inspect(conn: &Connection, format: Option<&str>, names: &[String]) -> CmdResult {
+fn inspect(eng: &Engine, format: Option<&str>, names: &[String]) -> CmdResult {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for n in names {
-        match volume::get(conn, n)? {
+        match eng.volume_get(n)? {
             Some(v) => found.push(v.inspect_json()),
             None => missing.push(n.as_str()),
         }
@@ -228,12 +232,12 @@ fn inspect(conn: &Connection, format: Option<&str>, names: &[String]) -> CmdResu
     }
 }
 
-fn rm(conn: &Connection, paths: &Paths, force: bool, names: &[String]) -> CmdResult {
+fn rm(eng: &Engine, force: bool, names: &[String]) -> CmdResult {
     let mut errors = Vec::new();
     for n in names {
-        match volume::remove(conn, paths, n) {
+        match eng.volume_remove(n) {
             Ok(()) => println!("{n}"),
-            Err(volume::VolumeError::NotFound(_)) if force => {}
+            Err(hull_engine::Error::NotFound(_)) if force => {}
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -252,7 +256,7 @@ pub fn confirm(warning: &str) -> bool {
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-fn prune(conn: &Connection, paths: &Paths, force: bool, all: bool, filter: &[String]) -> CmdResult {
+fn prune(eng: &Engine, force: bool, all: bool, filter: &[String]) -> CmdResult {
     let mut filters = Vec::new();
     for f in filter {
         match parse_filter(f)? {
@@ -275,7 +279,7 @@ fn prune(conn: &Connection, paths: &Paths, force: bool, all: bool, filter: &[Str
             _ => true,
         })
     };
-    let pruned = volume::prune(conn, paths, all, &keep)?;
+    let pruned = eng.volume_prune(all, &keep)?;
     print_pruned("Deleted Volumes:", &pruned.names, pruned.bytes);
     Ok(())
 }

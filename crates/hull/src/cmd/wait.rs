@@ -1,6 +1,6 @@
 //! `hull wait CONTAINER...`: blocks until each stops; prints their exit codes.
 
-use hull_engine::{container::stop, Paths};
+use hull_engine::Paths;
 
 use super::CmdResult;
 
@@ -14,8 +14,7 @@ pub struct Args {
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     for name in &a.containers {
-        let c = eng.lookup(name)?;
-        let code = stop::wait_exit(&eng, &c, None).unwrap_or(-1);
+        let code = eng.wait(name)?;
         println!("{code}");
     }
     Ok(())

@@ -18,6 +18,9 @@
 mod into;
 mod out;
 mod tar;
+mod tree;
+
+pub use tree::root_ids;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

@@ -1,0 +1,127 @@
+//! The network verbs (`network create|ls|inspect|rm|prune|connect|disconnect|reload`) as the
+//! engine's API. Each first ensures the networks' tables and the default network's upgrade.
+
+use std::net::Ipv4Addr;
+
+use serde_json::{json, Value};
+
+use super::{endpoint, host, lease, CreateRequest, Network, NetworkError};
+use crate::container;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::Paths;
+
+/// A `-p` value's check (the CLI's flag): `[IP:]HOST:CONTAINER[/PROTO]`, ranges allowed.
+pub fn check_publish(p: &str) -> std::result::Result<(), String> {
+    hull_net::firewall::parse_publish(p)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `m` is a unicast MAC address (`--mac-address`).
+pub fn valid_mac(m: &str) -> bool {
+    hull_net::ipam::parse_mac(m).is_some()
+}
+
+impl Engine {
+    fn networks(&self) -> Result<()> {
+        super::ensure_schema(&self.conn)?;
+        super::upgrade_default(&self.conn, &self.paths)?;
+        Ok(())
+    }
+
+    /// Creates a bridge network.
+    pub fn network_create(&self, req: &CreateRequest) -> Result<Network> {
+        self.networks()?;
+        Ok(super::create(&self.conn, &self.paths, req)?)
+    }
+
+    /// docker's `network ls` rows: the networks by name, `host` and `none` among them.
+    pub fn network_list(&self) -> Result<Vec<Value>> {
+        self.networks()?;
+        let mut rows: Vec<_> = super::list(&self.conn)?
+            .iter()
+            .map(|n| n.list_json())
+            .collect();
+        rows.extend(
+            ["host", "none"]
+                .into_iter()
+                .filter_map(|b| Some(super::builtin(b)?.0)),
+        );
+        rows.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
+        Ok(rows)
+    }
+
+    /// docker's `network inspect` of `name` with its containers; None when there is none.
+    pub fn network_inspect(&self, name: &str) -> Result<Option<Value>> {
+        self.networks()?;
+        if let Some((_, b)) = super::builtin(name) {
+            return Ok(Some(b));
+        }
+        let Some(n) = super::get(&self.conn, name)? else {
+            return Ok(None);
+        };
+        let mut cs = serde_json::Map::new();
+        for l in lease::of_network(&self.conn, &n.name)? {
+            cs.insert(
+                l.container.clone(),
+                json!({"Name": l.name, "MacAddress": hull_net::ipam::format_mac(&l.mac),
+                       "IPv4Address": format!("{}/{}", l.ip, n.subnet.prefix), "IPv6Address": ""}),
+            );
+        }
+        Ok(Some(n.inspect_json(cs.into())))
+    }
+
+    /// Removes the network `name` (a pre-defined one is refused).
+    pub fn network_remove(&self, name: &str) -> Result<()> {
+        if super::RESERVED.contains(&name) {
+            return Err(NetworkError::Predefined(name.to_string()).into());
+        }
+        self.networks()?;
+        super::remove(&self.conn, &self.paths, name)?;
+        Ok(())
+    }
+
+    /// Removes the networks no container uses; returns their names.
+    pub fn network_prune(&self) -> Result<Vec<String>> {
+        self.networks()?;
+        Ok(super::prune(&self.conn, &self.paths)?)
+    }
+
+    /// Connects the container `key` to `network`, at `ip` if given.
+    pub fn network_connect(&self, key: &str, network: &str, ip: Option<Ipv4Addr>) -> Result<()> {
+        self.networks()?;
+        let c = container::lookup(&self.conn, key)?;
+        endpoint::connect_one(&self.conn, &self.paths, &c.id, &c.name, network, ip)?;
+        Ok(())
+    }
+
+    /// Disconnects the container `key` from `network`.
+    pub fn network_disconnect(&self, key: &str, network: &str) -> Result<()> {
+        self.networks()?;
+        let c = container::lookup(&self.conn, key)?;
+        Ok(endpoint::disconnect(
+            &self.conn,
+            &self.paths,
+            &c.id,
+            network,
+        )?)
+    }
+
+    /// Sets every network's bridge, firewall rules and DNS up again (after a host reboot or
+    /// a firewall flush).
+    pub fn network_reload(&self) -> Result<()> {
+        self.networks()?;
+        Ok(host::reload(&self.conn, &self.paths)?)
+    }
+}
+
+/// `internal dns-serve NAME`: the network's DNS server, run until killed. The state is
+/// closed before serving.
+pub fn dns_serve(eng: Engine, name: &str) -> Result<()> {
+    eng.networks()?;
+    let n = super::lookup(&eng.conn, name)?;
+    let paths: Paths = eng.paths.clone();
+    drop(eng);
+    host::serve_dns(&paths, &n).map_err(Error::from)
+}
