@@ -7,24 +7,16 @@
 //! iff it returns 1.
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
+use hull_sys::bpf;
 use nix::errno::Errno;
 
 use crate::devices::Rule;
 use crate::error::{Error, Result};
 
-/// One eBPF instruction (struct bpf_insn).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Insn {
-    code: u8,
-    /// dst_reg in the low nibble, src_reg in the high nibble.
-    regs: u8,
-    off: i16,
-    imm: i32,
-}
+use hull_sys::bpf::Insn;
 
 // Opcodes (linux/bpf_common.h, linux/bpf.h), spelled out once.
 const LDX_W_MEM: u8 = 0x61; // BPF_LDX | BPF_W | BPF_MEM
@@ -135,142 +127,47 @@ pub(crate) fn program(rules: &[Rule]) -> Vec<Insn> {
     p
 }
 
-// bpf(2) commands, program and attach types (linux/bpf.h).
-const BPF_PROG_LOAD: libc::c_int = 5;
-const BPF_PROG_ATTACH: libc::c_int = 8;
-const BPF_PROG_DETACH: libc::c_int = 9;
-const BPF_PROG_GET_FD_BY_ID: libc::c_int = 13;
-const BPF_PROG_QUERY: libc::c_int = 16;
+// Program and attach types, attach flags (linux/bpf.h).
 const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 const BPF_CGROUP_DEVICE: u32 = 6;
 const BPF_F_ALLOW_MULTI: u32 = 2;
 
-/// The prefix of `union bpf_attr` used by BPF_PROG_LOAD.
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; 16],
-}
-
-/// The prefix of `union bpf_attr` used by BPF_PROG_ATTACH / BPF_PROG_DETACH.
-#[repr(C)]
-#[derive(Default)]
-struct AttachAttr {
-    target_fd: u32,
-    attach_bpf_fd: u32,
-    attach_type: u32,
-    attach_flags: u32,
-}
-
-/// The prefix of `union bpf_attr` used by BPF_PROG_QUERY.
-#[repr(C)]
-#[derive(Default)]
-struct QueryAttr {
-    target_fd: u32,
-    attach_type: u32,
-    query_flags: u32,
-    attach_flags: u32,
-    prog_ids: u64,
-    prog_cnt: u32,
-}
-
-/// The prefix of `union bpf_attr` used by BPF_PROG_GET_FD_BY_ID.
-#[repr(C)]
-#[derive(Default)]
-struct GetFdAttr {
-    prog_id: u32,
-    next_id: u32,
-    open_flags: u32,
-}
-
-/// bpf(cmd, attr, sizeof attr). Returns the syscall's non-negative result.
-///
-/// # Safety
-/// `T` must be one of the `bpf_attr` prefixes above, filled as the kernel expects for `cmd`;
-/// any pointers inside must be valid for the duration of the call.
-unsafe fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> std::result::Result<RawFd, Errno> {
-    // SAFETY: per this function's contract `attr` points to a properly laid out bpf_attr
-    // prefix of size_of::<T>() bytes; the kernel zero-extends shorter attrs.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd,
-            attr as *mut T as *mut libc::c_void,
-            std::mem::size_of::<T>(),
-        )
-    };
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(RawFd::try_from(r).unwrap_or(RawFd::MAX))
+fn bpf_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> Error + 'a {
+    move |errno| Error::Bpf {
+        op,
+        path: path.to_path_buf(),
+        errno,
+        log: String::new(),
     }
 }
 
 fn load(prog: &[Insn], path: &Path) -> Result<OwnedFd> {
-    let license = c"Apache-2.0";
     let mut log = vec![0u8; 64 * 1024];
-    let mut name = [0u8; 16];
-    name[..12].copy_from_slice(b"hull_devices");
-    let mut attr = ProgLoadAttr {
-        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
-        insn_cnt: u32::try_from(prog.len()).unwrap_or(u32::MAX),
-        insns: prog.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        log_level: 1,
-        log_size: u32::try_from(log.len()).unwrap_or(u32::MAX),
-        log_buf: log.as_mut_ptr() as u64,
-        prog_name: name,
-        ..Default::default()
-    };
-    // SAFETY: attr is a BPF_PROG_LOAD prefix; insns, license and log_buf point to live
-    // buffers of the advertised sizes that outlive the call.
-    match unsafe { bpf(BPF_PROG_LOAD, &mut attr) } {
-        // SAFETY: a successful BPF_PROG_LOAD returns a new fd that we now own.
-        Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
-        Err(errno) => {
-            let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
-            Err(Error::Bpf {
-                op: "prog_load",
-                path: path.to_path_buf(),
-                errno,
-                log: String::from_utf8_lossy(&log[..end]).trim().to_string(),
-            })
+    bpf::prog_load(
+        BPF_PROG_TYPE_CGROUP_DEVICE,
+        prog,
+        c"Apache-2.0",
+        "hull_devices",
+        &mut log,
+    )
+    .map_err(|errno| {
+        let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
+        Error::Bpf {
+            op: "prog_load",
+            path: path.to_path_buf(),
+            errno,
+            log: String::from_utf8_lossy(&log[..end]).trim().to_string(),
         }
-    }
+    })
 }
 
 /// Ids of the device programs currently attached to the cgroup.
 fn query(cgroup: &File, path: &Path) -> Result<Vec<u32>> {
     let mut ids = vec![0u32; 64];
-    let mut attr = QueryAttr {
-        target_fd: fd_u32(cgroup.as_raw_fd()),
-        attach_type: BPF_CGROUP_DEVICE,
-        prog_ids: ids.as_mut_ptr() as u64,
-        prog_cnt: u32::try_from(ids.len()).unwrap_or(0),
-        ..Default::default()
-    };
-    // SAFETY: attr is a BPF_PROG_QUERY prefix; prog_ids points to prog_cnt u32s.
-    unsafe { bpf(BPF_PROG_QUERY, &mut attr) }.map_err(|errno| Error::Bpf {
-        op: "prog_query",
-        path: path.to_path_buf(),
-        errno,
-        log: String::new(),
-    })?;
-    ids.truncate(usize::try_from(attr.prog_cnt).unwrap_or(0));
+    let n = bpf::prog_query(cgroup.as_fd(), BPF_CGROUP_DEVICE, &mut ids)
+        .map_err(bpf_error("prog_query", path))?;
+    ids.truncate(n);
     Ok(ids)
-}
-
-fn fd_u32(fd: RawFd) -> u32 {
-    u32::try_from(fd).unwrap_or(u32::MAX)
 }
 
 /// Replace the cgroup's device program by one compiled from `rules`.
@@ -284,46 +181,17 @@ pub(crate) fn apply(dir: &Path, rules: &[Rule]) -> Result<()> {
     let old = query(&cgroup, dir)?;
     // Attach the new program before detaching the old ones: with ALLOW_MULTI every attached
     // program must allow an access, so the overlap is never looser than either list.
-    let mut attr = AttachAttr {
-        target_fd: fd_u32(cgroup.as_raw_fd()),
-        attach_bpf_fd: fd_u32(prog.as_raw_fd()),
-        attach_type: BPF_CGROUP_DEVICE,
-        attach_flags: BPF_F_ALLOW_MULTI,
-    };
-    // SAFETY: attr is a BPF_PROG_ATTACH prefix with two fds we hold open.
-    unsafe { bpf(BPF_PROG_ATTACH, &mut attr) }.map_err(|errno| Error::Bpf {
-        op: "prog_attach",
-        path: dir.to_path_buf(),
-        errno,
-        log: String::new(),
-    })?;
+    bpf::prog_attach(
+        cgroup.as_fd(),
+        prog.as_fd(),
+        BPF_CGROUP_DEVICE,
+        BPF_F_ALLOW_MULTI,
+    )
+    .map_err(bpf_error("prog_attach", dir))?;
     for id in old {
-        let mut get = GetFdAttr {
-            prog_id: id,
-            ..Default::default()
-        };
-        // SAFETY: attr is a BPF_PROG_GET_FD_BY_ID prefix; no pointers.
-        let fd = unsafe { bpf(BPF_PROG_GET_FD_BY_ID, &mut get) }.map_err(|errno| Error::Bpf {
-            op: "prog_get_fd_by_id",
-            path: dir.to_path_buf(),
-            errno,
-            log: String::new(),
-        })?;
-        // SAFETY: a successful BPF_PROG_GET_FD_BY_ID returns a new fd that we now own.
-        let old_prog = unsafe { OwnedFd::from_raw_fd(fd) };
-        let mut det = AttachAttr {
-            target_fd: fd_u32(cgroup.as_raw_fd()),
-            attach_bpf_fd: fd_u32(old_prog.as_raw_fd()),
-            attach_type: BPF_CGROUP_DEVICE,
-            attach_flags: 0,
-        };
-        // SAFETY: attr is a BPF_PROG_DETACH prefix with two fds we hold open.
-        unsafe { bpf(BPF_PROG_DETACH, &mut det) }.map_err(|errno| Error::Bpf {
-            op: "prog_detach",
-            path: dir.to_path_buf(),
-            errno,
-            log: String::new(),
-        })?;
+        let old_prog = bpf::prog_get_fd_by_id(id).map_err(bpf_error("prog_get_fd_by_id", dir))?;
+        bpf::prog_detach(cgroup.as_fd(), old_prog.as_fd(), BPF_CGROUP_DEVICE)
+            .map_err(bpf_error("prog_detach", dir))?;
     }
     Ok(())
 }

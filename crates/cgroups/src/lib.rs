@@ -4,6 +4,8 @@
 //! anything else (v1 only, or "hybrid" with an empty cgroup2 at /sys/fs/cgroup/unified) is
 //! driven as v1. [`manager_at`] does the same against a fake directory tree for tests.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;

@@ -12,6 +12,8 @@
 //! Engine-agnostic: it writes files under a container's state directory and edits an OCI
 //! spec; nothing here knows about images or the engine's database.
 
+#![forbid(unsafe_code)]
+
 pub mod civil;
 mod inject;
 mod mem;

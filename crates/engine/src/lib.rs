@@ -29,6 +29,8 @@
 //! looked up; `events` is the event log; `check` the `system check`; `time` docker's
 //! timestamps; `kube` the `kube play/generate` translation; `format` Go templates.
 
+#![forbid(unsafe_code)]
+
 pub mod bundle;
 pub mod check;
 pub mod container;

@@ -1,6 +1,8 @@
 //! hull: a daemonless container engine with docker's command line. Each verb is a small file
 //! in cmd/ over the hull-engine library.
 
+#![forbid(unsafe_code)]
+
 mod cmd;
 
 use std::path::PathBuf;
@@ -34,6 +36,11 @@ pub struct Cli {
     #[arg(long = "cgroup-manager", global = true, env = "HULL_CGROUP_MANAGER",
           value_parser = hull_engine::container::cgroup::CgroupManager::parse)]
     cgroup_manager: Option<hull_engine::container::cgroup::CgroupManager>,
+    /// Trace each step on stderr, through the monitor, the OCI runtime and the exit hook:
+    /// debug, info, warn or error (docker's and podman's flag). Default: no tracing.
+    #[arg(long = "log-level", global = true, value_name = "LEVEL",
+          value_parser = parse_log_level)]
+    log_level: Option<hull_trace::LevelFilter>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -154,6 +161,12 @@ fn quiet_on_closed_stdout() {
 fn main() {
     quiet_on_closed_stdout();
     let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(e));
+    // Nothing is built unless asked: untraced, each trace macro is one load.
+    if let Some(level) = cli.log_level {
+        stderr_appends();
+        let _ = hull_trace::init("hull", level, hull_trace::Format::Text, None);
+        tracing::debug!(args = ?std::env::args().skip(1).collect::<Vec<_>>(), "hull invoked");
+    }
     let paths = Paths::new(cli.root, cli.runroot);
     cmd::set_runtime(cli.runtime);
     cmd::set_cgroup_manager(cli.cgroup_manager);
@@ -218,6 +231,23 @@ fn main() {
         }
         std::process::exit(e.exit_code());
     }
+}
+
+/// Traced, our stderr also takes the lines of the monitor, the runtime and the exit hook,
+/// which open it by path (/proc/PID/fd/2) and append. A regular file opened without O_APPEND
+/// (`2>file`) would have our writes land at our own offset, over theirs: so it appends too.
+fn stderr_appends() {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let err = std::io::stderr();
+    if let Ok(flags) = fcntl(&err, FcntlArg::F_GETFL) {
+        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_APPEND;
+        let _ = fcntl(&err, FcntlArg::F_SETFL(flags));
+    }
+}
+
+fn parse_log_level(s: &str) -> Result<hull_trace::LevelFilter, String> {
+    hull_trace::parse_level(s)
+        .ok_or_else(|| format!("not a log level: {s:?} (debug, info, warn or error)"))
 }
 
 /// A command line clap refused: help and version are printed (exit 0); anything else is a

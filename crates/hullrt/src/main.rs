@@ -1,8 +1,9 @@
 //! hullrt: an OCI runtime with runc's command line. Each verb is a small file in cmd/ over the
 //! hull-runtime library.
 
+#![forbid(unsafe_code)]
+
 mod cmd;
-mod log;
 
 use std::path::PathBuf;
 
@@ -18,13 +19,13 @@ pub struct Cli {
     /// Directory for container state ($XDG_RUNTIME_DIR/hullrt when not root)
     #[arg(long, global = true, default_value_os_t = default_root())]
     root: PathBuf,
-    /// Also write errors to this file.
+    /// Also write errors (and with --debug, every step) to this file, as runc does.
     #[arg(long, global = true)]
     log: Option<PathBuf>,
-    /// Format of the --log file.
+    /// Format of the --log lines: runc's `text` (logrus) or `json` (level, msg, time).
     #[arg(long = "log-format", global = true, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
-    /// Print debug messages.
+    /// Trace each step of the verb (to the --log file, else stderr).
     #[arg(long, global = true)]
     debug: bool,
     /// Manage cgroups through systemd: cgroupsPath is "slice:prefix:name", a transient unit.
@@ -65,7 +66,14 @@ fn main() {
     if matches!(cli.cmd, Cmd::Exec(_)) {
         sealed_reexec();
     }
-    let logger = log::Logger::new(cli.log.clone(), &cli.log_format);
+    let format = hull_trace::Format::parse(&cli.log_format).unwrap_or(hull_trace::Format::Text);
+    // Nothing is built unless asked: without --debug the trace macros are one load each.
+    if cli.debug {
+        let level = hull_trace::LevelFilter::DEBUG;
+        if let Err(e) = hull_trace::init("hullrt", level, format, cli.log.as_deref()) {
+            eprintln!("hullrt: {e}");
+        }
+    }
     let rootless = match cli.rootless.as_str() {
         "true" => true,
         "false" => false,
@@ -96,7 +104,13 @@ fn main() {
     match res {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            logger.error(&format!("{fail_prefix}{e}"));
+            // stderr gets the message alone (the monitor, docker and podman show it as is);
+            // the --log file one line in its format, where containerd's shim looks for it.
+            let msg = format!("{fail_prefix}{e}");
+            eprintln!("hullrt: {msg}");
+            if let Some(path) = &cli.log {
+                let _ = hull_trace::append(path, "hullrt", format, tracing::Level::ERROR, &msg);
+            }
             std::process::exit(fail_code);
         }
     }

@@ -13,6 +13,8 @@
 //! the same pass, and shared by every image that has it. Layer blobs are not kept: a
 //! tar-split rebuilds them byte for byte for `save`, as docker's and podman's stores do.
 
+#![forbid(unsafe_code)]
+
 mod archive;
 mod blobs;
 mod built;

@@ -73,6 +73,14 @@ fn main(start: Start) -> i32 {
     run(&args, &start, sync)
 }
 
+/// One trace line on stderr, with `--log-level debug` (hull's stderr then: see
+/// crates/monitor/src/trace.rs).
+pub(crate) fn trace(args: &Args, msg: &str) {
+    if hull_monitor::trace::debug(&args.log_level) {
+        sys::eprint(&hull_monitor::trace::line(&fdio::now(), msg, &args.id));
+    }
+}
+
 /// The first start failed: the starter (if any) and our stderr get one line; exit status 1.
 fn fail(sync: &mut Option<Conn>, msg: String) -> i32 {
     sys::eprint(&format!("hull-monitor: {msg}\n"));
@@ -159,11 +167,15 @@ fn run(args: &Args, start: &Start, mut sync: Option<Conn>) -> i32 {
             let _ = hook(args, start, "started", pid);
         }
         first = false;
+        if pid > 0 {
+            trace(args, &format!("container started, init pid {pid}"));
+        }
         let code = if pid > 0 {
             mon.wait_exit(pid, &mut io)
         } else {
             127
         };
+        trace(args, &format!("container exited with {code}"));
         let _ = fdio::write_file_atomic("exit", code.to_string().as_bytes());
         let status = match mon.client_hook(code) {
             Some(s) => Some(s),
@@ -192,6 +204,7 @@ fn hook(args: &Args, start: &Start, event: &str, value: i32) -> Option<i32> {
         args: v,
         stdio: [sys::Io::Null, sys::Io::Inherit, sys::Io::Inherit],
     };
+    trace(args, &format!("exit hook: {event} {value}"));
     match sys::wait(sys::spawn(&cmd, start).ok()?) {
         Status::Exited(c) => Some(c),
         Status::Signaled(_) => None,

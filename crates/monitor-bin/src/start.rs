@@ -100,7 +100,10 @@ pub fn set_window_size(master: &OwnedFd, rows: u16, cols: u16) {
 /// Runs the runtime with `args` after `--root DIR`, waiting for it to end.
 fn runtime(a: &Args, start: &Start, args: &[&str], stdio: [Io<'_>; 3]) -> Result<Status, String> {
     let mut v = vec!["--root".to_string(), a.runtime_root.clone()];
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    v.extend(hull_monitor::trace::runtime_args(&a.log_level, me));
     v.extend(args.iter().map(|s| s.to_string()));
+    crate::trace(a, &format!("runtime {} {}", a.runtime, args.join(" ")));
     let cmd = sys::Command {
         prog: &a.runtime,
         args: v,
@@ -108,7 +111,18 @@ fn runtime(a: &Args, start: &Start, args: &[&str], stdio: [Io<'_>; 3]) -> Result
     };
     let pid = sys::spawn(&cmd, start)
         .map_err(|e| format!("runtime {}: {}", a.runtime, fdio::errmsg(e)))?;
-    Ok(sys::wait(pid))
+    let st = sys::wait(pid);
+    if let Some(verb) = args.first() {
+        crate::trace(a, &format!("runtime {verb}: {}", describe(st)));
+    }
+    Ok(st)
+}
+
+fn describe(st: Status) -> String {
+    match st {
+        Status::Exited(c) => format!("exit status {c}"),
+        Status::Signaled(s) => format!("signal {s}"),
+    }
 }
 
 fn run_checked(

@@ -1,12 +1,13 @@
 //! The monitor's command line, as `hull start`/`run` writes it:
 //! `hull-monitor --id ID --runtime RT --runtime-root DIR --bundle DIR [--log FILE]
 //! [--log-driver D] [--tty] [--stdin] [--rows R --cols C] [--restart POLICY] [--sync]
-//! [--hold FD]... -- HOOK...`,
+//! [--hold FD]... [--log-level LEVEL] -- HOOK...`,
 //! where HOOK is the command (hull's hidden `internal-hook`) run with `started ID PID` after a
 //! restart and `exited ID CODE` at each exit; the hook answers with exit status 3 when the
 //! restart policy brings the container back. Each `--hold FD` is an inherited descriptor the
 //! monitor keeps open (close-on-exec) for the container's life: the sockets reserving its
-//! published host ports.
+//! published host ports. `--log-level` is hull's (`debug` makes the monitor and the runtime
+//! trace to the monitor's stderr; see trace.rs).
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -27,6 +28,7 @@ pub struct Args {
     pub restart: String,
     pub sync: bool,
     pub hold: Vec<i32>,
+    pub log_level: String,
     pub hook: Vec<String>,
 }
 
@@ -46,6 +48,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         restart: String::new(),
         sync: false,
         hold: Vec::new(),
+        log_level: String::new(),
         hook: Vec::new(),
     };
     let mut it = args.into_iter();
@@ -64,6 +67,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--cols" => a.cols = val()?.parse().map_err(|_| "--cols: not a number")?,
             "--restart" => a.restart = val()?,
             "--sync" => a.sync = true,
+            "--log-level" => a.log_level = val()?,
             "--hold" => a.hold.push(
                 val()?
                     .parse()
@@ -119,7 +123,7 @@ mod tests {
         let a = p(
             "--id c1 --runtime /bin/rt --runtime-root /r --bundle /b --log /b/log \
                    --log-driver k8s-file --tty --stdin --rows 24 --cols 80 --sync \
-                   -- /bin/hull --root /x internal-hook",
+                   --log-level debug -- /bin/hull --root /x internal-hook",
         )
         .unwrap();
         assert_eq!(
@@ -128,6 +132,7 @@ mod tests {
         );
         assert_eq!((a.runtime_root.as_str(), a.log.as_str()), ("/r", "/b/log"));
         assert_eq!(a.log_driver, "k8s-file");
+        assert_eq!(a.log_level, "debug");
         assert!(a.tty && a.stdin && a.sync);
         assert_eq!((a.rows, a.cols), (24, 80));
         assert_eq!(a.hook, ["/bin/hull", "--root", "/x", "internal-hook"]);

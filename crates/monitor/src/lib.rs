@@ -8,6 +8,7 @@
 //! hull (run, attach, wait, logs -f) exchange, the monitor's command line, and its log lines.
 //! Without the default `std` feature it needs only core and alloc.
 
+#![forbid(unsafe_code)]
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -16,3 +17,4 @@ pub mod args;
 pub mod logfmt;
 pub mod oom;
 pub mod proto;
+pub mod trace;

@@ -2,6 +2,8 @@
 //! bind mount, network drivers (bridge networks with veth attachments), address management, an nftables
 //! firewall behind a trait, and name resolution between containers.
 
+#![forbid(unsafe_code)]
+
 pub mod bridge;
 pub mod dns;
 pub mod driver;

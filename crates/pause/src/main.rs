@@ -11,6 +11,8 @@
 //! is SIG_DFL for that process only when they are not blocked), and no code runs in a signal
 //! context. The binary is linked statically (see build.rs): its rootfs holds only itself.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use nix::errno::Errno;

@@ -77,8 +77,10 @@ impl Drop for Undo<'_> {
 }
 
 pub fn create(o: &CreateOpts) -> Result<Created> {
+    let _span = tracing::debug_span!("create", id = %o.id).entered();
     state::valid_id(&o.id)?;
     let mut bundle = spec::load(&o.bundle)?;
+    tracing::debug!(bundle = %bundle.dir.display(), "config.json loaded");
     seal_if_visible(&bundle)?;
     if let Some(p) = bundle.spec.process_mut() {
         o.extra_fds.add_env(p);
@@ -140,9 +142,11 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     })?;
     drop(console);
     undo.pid = Some(pid);
+    tracing::debug!(pid, "init cloned");
 
     if plan.new_user {
         write_id_maps(pid, &bundle)?;
+        tracing::debug!("uid and gid maps written");
     }
     let (start_time, _) = hull_sys::process_start_time(pid)
         .ok_or_else(|| Error::Init("container init exited at once".into()))?;
@@ -170,10 +174,15 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         pid,
         o.rootless,
     )?;
+    tracing::debug!(
+        cgroup = cgroups_path.as_deref().unwrap_or(""),
+        "cgroup joined"
+    );
     let state_json = |s: &Saved, st: Status| serde_json::to_vec(&s.oci(st)).unwrap_or_default();
     let creating = state_json(&saved, Status::Creating);
     parent.send_continue(String::from_utf8_lossy(&creating).into_owned())?;
     while let Report::HooksRequest = parent.next()? {
+        tracing::debug!("init is ready for the prestart and createRuntime hooks");
         hooks::run(saved.hooks.as_ref(), Kind::Prestart, &creating)?;
         hooks::run(saved.hooks.as_ref(), Kind::CreateRuntime, &creating)?;
         parent.send_hooks_done()?;
@@ -189,6 +198,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     }
     // Only now may init outlive us: everything that names it is written.
     parent.send_created()?;
+    tracing::debug!(pid, "created; init waits on exec.fifo");
     undo.pid = None;
     undo.cgroup = None;
     undo.dir = None;

@@ -180,6 +180,7 @@ pub struct ExecOpts {
 /// Runs the process; returns its exit code (128+N for signal N), or 0 once it runs with
 /// `detach`.
 pub fn exec(o: &ExecOpts) -> Result<i32> {
+    let _span = tracing::debug_span!("exec", id = %o.id).entered();
     let saved = Saved::load(&o.root, &o.id)?;
     let st = saved.status(&o.root);
     match st {
@@ -224,6 +225,10 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
         _ => None,
     };
     let targets = namespaces_of(&spec, saved.pid)?;
+    tracing::debug!(
+        namespaces = targets.len(),
+        "exec: joining the container's namespaces"
+    );
     let in_userns = spec
         .linux()
         .as_ref()
@@ -271,6 +276,7 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
         let _ = waitpid(pid, None);
         return Err(Error::Init(msg));
     }
+    tracing::debug!(pid = pid.as_raw(), "exec: the process runs");
     if let Some(pf) = &o.pid_file {
         crate::create::write_pid_file(pf, pid.as_raw())?;
     }
@@ -347,9 +353,7 @@ enum Never {}
 
 fn fail(err_w: &OwnedFd, e: &Error) -> ! {
     let _ = nix::unistd::write(err_w, e.to_string().as_bytes());
-    // SAFETY: _exit ends the forked copy at once, without running the destructors and
-    // atexit handlers that belong to the runtime's own process.
-    unsafe { libc::_exit(1) }
+    hull_sys::exit_now(1)
 }
 
 impl Child<'_> {
@@ -379,8 +383,7 @@ impl Child<'_> {
         match res {
             Ok(pid) => {
                 let _ = nix::unistd::write(&pid_w, &pid.to_ne_bytes());
-                // SAFETY: as in `fail`.
-                unsafe { libc::_exit(0) }
+                hull_sys::exit_now(0)
             }
             Err(e) => fail(&err_w, &e),
         }

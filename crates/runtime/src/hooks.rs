@@ -59,6 +59,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
     };
     for kind in ALL {
         for (i, h) in kind.of(hooks).iter().enumerate() {
+            tracing::debug!(path = %h.path().display(), "{} hook {i}", kind.name());
             if !h.path().is_absolute() {
                 return Err(Error::config(
                     format!("hooks.{}[{i}].path", kind.name()),

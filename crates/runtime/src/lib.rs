@@ -6,6 +6,8 @@
 //! - `namespaces`, `rootfs`, `hooks`, `cgroup`: one concern each
 //! - `lifecycle`: start, kill, delete, state, list; `run`: all of it in one go
 
+#![forbid(unsafe_code)]
+
 pub mod cgroup;
 pub mod channel;
 pub mod console;

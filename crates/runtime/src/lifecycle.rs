@@ -21,6 +21,7 @@ fn not_in(id: &str, st: Status, what: &str) -> Error {
 
 /// Releases init from the exec fifo: it then runs the startContainer hooks and execs.
 pub fn start(root: &Path, id: &str) -> Result<()> {
+    let _span = tracing::debug_span!("start", id).entered();
     let saved = Saved::load(root, id)?;
     let st = saved.status(root);
     if st != Status::Created {
@@ -44,6 +45,7 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         Err(e) => return Err(Error::sys("open", &fifo, e)),
     };
     nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write", &fifo, e))?;
+    tracing::debug!(pid = saved.pid, "exec.fifo opened: init execs the process");
     let _ = std::fs::remove_file(&fifo);
     if saved
         .hooks
@@ -97,8 +99,10 @@ pub fn parse_signal(s: &str) -> Result<Option<Signal>> {
 }
 
 pub fn kill(root: &Path, id: &str, sig: Option<Signal>, all: bool) -> Result<()> {
+    let _span = tracing::debug_span!("kill", id).entered();
     let saved = Saved::load(root, id)?;
     let st = saved.status(root);
+    tracing::debug!(status = %st, signal = sig.map_or("0", |s| s.as_str()), all, "kill");
     if st == Status::Stopped {
         // As runc: `kill --all` of a stopped container signals what is left in its cgroup
         // (containerd's shim sends it after every exit and waits for it to succeed), and a
@@ -152,12 +156,14 @@ fn wait_gone(saved: &Saved, timeout: Duration) -> bool {
 }
 
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
+    let _span = tracing::debug_span!("delete", id).entered();
     let saved = match Saved::load(root, id) {
         Ok(s) => s,
         Err(Error::NotFound(_)) if force => return destroy_half_made(root, id),
         Err(e) => return Err(e),
     };
     let st = saved.status(root);
+    tracing::debug!(status = %st, force, "delete");
     match st {
         Status::Stopped => {}
         // runc deletes a created container without --force: it never ran anything.

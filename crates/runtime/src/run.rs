@@ -11,6 +11,7 @@ use crate::lifecycle;
 pub fn run(o: &CreateOpts, detach: bool) -> Result<i32> {
     // Block the signals we forward before init exists would also block them in init (the mask
     // survives exec), so they are blocked right after create instead.
+    let _span = tracing::debug_span!("run", id = %o.id).entered();
     let c = create(o)?;
     let pid = Pid::from_raw(c.saved.pid);
     if let Err(e) = lifecycle::start(&o.root, &o.id) {

@@ -20,7 +20,6 @@ use std::io::{Read, Seek};
 use libc::c_ulong;
 use libseccomp::{error::SeccompError, ScmpSyscall};
 use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext};
-use nix::errno::Errno;
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag,
     LinuxSeccompOperator, LinuxSyscall,
@@ -264,25 +263,6 @@ fn add_syscall(
     Ok(added && action == ScmpAction::Notify)
 }
 
-/// Does the running kernel accept these `SECCOMP_FILTER_FLAG_*` bits?
-///
-/// This is libseccomp's own probe: with a NULL program the kernel validates the flags first
-/// (EINVAL for one it does not know) and then fails to copy the program (EFAULT), before it
-/// changes anything about the calling thread.
-fn kernel_accepts(flags: c_ulong) -> bool {
-    // SAFETY: seccomp(2) with a NULL `struct sock_fprog *` only reads user memory and fails
-    // with EFAULT at that read; nothing is installed and no memory of ours is touched.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            flags,
-            std::ptr::null::<libc::sock_fprog>(),
-        )
-    };
-    ret < 0 && Errno::last() == Errno::EFAULT
-}
-
 fn kernel_flags(flags: &[LinuxSeccompFilterFlag], notify: bool) -> Result<c_ulong> {
     use LinuxSeccompFilterFlag as F;
     let mut out: c_ulong = 0;
@@ -308,7 +288,7 @@ fn kernel_flags(flags: &[LinuxSeccompFilterFlag], notify: bool) -> Result<c_ulon
         } else {
             bit
         };
-        if !kernel_accepts(probe) {
+        if !hull_sys::seccomp::filter_flags_supported(probe) {
             return Err(Error::UnsupportedFlag {
                 field: format!("{ROOT}.flags[{i}]"),
                 flag: name,

@@ -27,6 +27,8 @@
 //! # Ok::<(), hull_seccomp::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod cache;
 mod compile;
 mod docker;

@@ -111,11 +111,9 @@ fn envelope(state_json: &[u8], listener_metadata: &str) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{IoSliceMut, Read};
-    use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+    use std::io::Read;
+    use std::os::fd::AsFd;
     use std::os::unix::net::UnixListener;
-
-    use nix::sys::socket::{recvmsg, ControlMessageOwned};
 
     #[test]
     fn listener_receives_state_and_fd() {
@@ -125,25 +123,8 @@ mod tests {
         let agent = std::thread::spawn(move || {
             let (mut conn, _) = listener.accept().unwrap();
             let mut buf = vec![0u8; 64 * 1024];
-            let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-            let (n, fd) = {
-                let mut iov = [IoSliceMut::new(&mut buf)];
-                let msg = recvmsg::<UnixAddr>(
-                    conn.as_raw_fd(),
-                    &mut iov,
-                    Some(&mut cmsg),
-                    MsgFlags::empty(),
-                )
-                .unwrap();
-                let mut fd = None;
-                for c in msg.cmsgs().unwrap() {
-                    if let ControlMessageOwned::ScmRights(fds) = c {
-                        // SAFETY: SCM_RIGHTS installed these fds in our table just now.
-                        fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-                    }
-                }
-                (msg.bytes, fd.expect("an fd via SCM_RIGHTS"))
-            };
+            let (n, fd) = hull_sys::fdpass::recv_msg_fd(conn.as_fd(), &mut buf).unwrap();
+            let fd = fd.expect("an fd via SCM_RIGHTS");
             buf.truncate(n);
             conn.read_to_end(&mut buf).unwrap();
             (buf, fd)

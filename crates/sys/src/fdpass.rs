@@ -11,7 +11,13 @@ use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 /// its --console-socket). Ok(None) when the message carried no fd; any further fds are closed.
 pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<Option<OwnedFd>> {
     let mut data = [0u8; 512];
-    let mut iov = [IoSliceMut::new(&mut data)];
+    recv_msg_fd(sock, &mut data).map(|(_, fd)| fd)
+}
+
+/// Receives one message into `data` and the first fd it carries: the number of bytes read
+/// and the fd (None when the message carried none; any further fds are closed).
+pub fn recv_msg_fd(sock: BorrowedFd<'_>, data: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
+    let mut iov = [IoSliceMut::new(data)];
     let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 4]);
     let msg = recvmsg::<()>(
         sock.as_raw_fd(),
@@ -33,7 +39,7 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<Option<OwnedFd>> {
             }
         }
     }
-    Ok(first)
+    Ok((msg.bytes, first))
 }
 
 /// Runs `f` on a name for the unix socket at `path` that fits a socket address (at most 107

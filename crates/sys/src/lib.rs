@@ -2,8 +2,10 @@
 //! sound written beside it. Everything else in hull calls these instead of `libc` directly.
 
 pub mod activation;
+pub mod bpf;
 pub mod fdpass;
 pub mod idmap;
+pub mod seccomp;
 pub mod tty;
 
 use std::ffi::CStr;
@@ -17,6 +19,14 @@ fn cvt(ret: libc::c_long) -> io::Result<libc::c_long> {
     } else {
         Ok(ret)
     }
+}
+
+/// `_exit(2)`: ends the process at once, running no destructors and no atexit handlers. What a
+/// forked copy of the runtime (the container init before exec, exec's intermediate process)
+/// must call instead of `std::process::exit`, whose handlers belong to the parent's state.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit has no preconditions; it never returns and touches no memory of ours.
+    unsafe { libc::_exit(code) }
 }
 
 /// What `clone_fork` returned in the calling process.

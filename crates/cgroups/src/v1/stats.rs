@@ -47,9 +47,12 @@ pub(super) fn stats(m: &V1Manager) -> Result<Stats> {
 
 /// USER_HZ, the unit of cpuacct.stat.
 fn clock_ticks() -> u64 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    u64::try_from(t).ok().filter(|t| *t > 0).unwrap_or(100)
+    let t = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK);
+    t.ok()
+        .flatten()
+        .and_then(|t| u64::try_from(t).ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(100)
 }
 
 fn cpuacct(d: &Path, s: &mut Stats) -> Result<()> {

@@ -116,6 +116,7 @@ pub fn create_with_image(
         }
     }
     let img = image::resolve(&eng.paths, &req.image)?;
+    tracing::debug!(image = %img.id, "image resolved");
     let mut cfg = merge(&img, &req);
     validate(&cfg)?;
     settle_cgroup(eng, &mut cfg)?;
@@ -143,6 +144,7 @@ pub fn create_with_image(
         return Err(e);
     }
     crate::events::container(&eng.paths, &c, "create", &[]);
+    tracing::debug!(id = %c.id, name = %c.name, "container created");
     Ok((c, img))
 }
 

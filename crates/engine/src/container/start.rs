@@ -92,12 +92,14 @@ pub fn start_with_image(
     at: Attach,
     img: Option<&image::ImageInfo>,
 ) -> Result<Started, StartError> {
+    let _span = tracing::debug_span!("start", id = %c.id).entered();
     crate::container::reconcile::clear_leftovers(eng, c);
     hull_sys::fault_point("hull-start-prepare");
     if let Err(e) = eng.bundler.prepare(eng, c, img) {
         eng.bundler.unprepare(eng, c);
         return Err(e);
     }
+    tracing::debug!(bundle = %eng.paths.run_dir(&c.id).display(), "bundle prepared");
     let spawned = UnixStream::pair()
         .map_err(|source| StartError::Io {
             path: "socketpair".into(),
@@ -114,7 +116,13 @@ pub fn start_with_image(
             return Err(e);
         }
     };
-    match crate::ocirt::monitor::handshake(eng, c, &mut ours, monitor_pid, at) {
+    tracing::debug!(monitor_pid, "monitor spawned");
+    let res = crate::ocirt::monitor::handshake(eng, c, &mut ours, monitor_pid, at);
+    match &res {
+        Ok(pid) => tracing::debug!(pid, "running"),
+        Err(e) => tracing::debug!(error = %e, "the start failed"),
+    }
+    match res {
         Ok(pid) => Ok(Started { pid, sock: ours }),
         Err(e) => {
             let e = match crate::ocirt::callback::take_hook_error(eng, &c.id) {

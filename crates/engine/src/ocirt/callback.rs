@@ -47,9 +47,12 @@ pub fn exited(eng: &Engine, id: &str, code: i32) -> i32 {
 /// keeps its network for the monitor's restart. Also run by hull itself for a container
 /// whose monitor is dead (reconcile.rs).
 pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 {
+    let _span = tracing::debug_span!("exit_hook", id).entered();
     let Ok(c) = container::lookup(&eng.conn, id) else {
+        tracing::debug!(code, "no such container: nothing to record");
         return 0;
     };
+    tracing::debug!(code, "record the exit");
     let oom = oom_killed(eng, &c);
     // The runtime's delete (its state, the cgroup) runs beside the rest of the teardown.
     let delete = eng.oci.start_delete(id);
@@ -62,6 +65,7 @@ pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 
     if may_restart && should_restart(&c, code) {
         delete.wait();
         let _ = container::bump_restart(&eng.conn, id);
+        tracing::debug!("the restart policy brings it back");
         return RESTART;
     }
     // Not restarting: the network and the mounts go (a restart keeps namespace, address
@@ -73,6 +77,7 @@ pub fn record_exit(eng: &Engine, id: &str, code: i32, may_restart: bool) -> i32 
         let _ = std::fs::remove_dir_all(eng.paths.run_dir(id));
     }
     delete.wait();
+    tracing::debug!(removed = c.config.auto_remove, "torn down");
     0
 }
 

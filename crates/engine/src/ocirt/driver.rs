@@ -58,6 +58,13 @@ impl Cli {
     pub fn command(&self) -> Command {
         let mut c = Command::new(&self.runtime);
         c.arg("--root").arg(&self.root);
+        // Traced at debug: the runtime's --debug lines go to our stderr, as the monitor's do.
+        if let Some(level) = hull_trace::current_level() {
+            c.args(hull_monitor::trace::runtime_args(
+                level,
+                std::process::id() as i32,
+            ));
+        }
         c
     }
 

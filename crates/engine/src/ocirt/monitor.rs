@@ -78,11 +78,22 @@ impl Monitor for HullMonitor {
             .map_err(|e| io_err(e.into()))?;
             cmd.args(["--hold", &fd.as_raw_fd().to_string()]);
         }
-        cmd.arg("--").args(hook_command(eng));
+        // Traced (`hull --log-level`): the monitor and its exit hook get the level and write
+        // to our stderr, as podman passes --log-level to conmon.
+        let mut hook = hook_command(eng);
+        let stderr = match hull_trace::current_level() {
+            Some(level) => {
+                cmd.args(["--log-level", level]);
+                hook.splice(1..1, ["--log-level".to_string(), level.to_string()]);
+                Stdio::inherit()
+            }
+            None => Stdio::null(),
+        };
+        cmd.arg("--").args(hook);
         let child = cmd
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .map_err(io_err)?;
         Ok(child.id() as i32)

@@ -46,9 +46,7 @@ pub fn run(args: InitArgs<'_>) -> ! {
         Ok(never) => match never {},
         Err(e) => {
             args.chan.send_error(&e.to_string());
-            // SAFETY: _exit ends the process at once without running atexit handlers or
-            // destructors that belong to the parent's copy of the program state.
-            unsafe { libc::_exit(1) }
+            hull_sys::exit_now(1)
         }
     }
 }
@@ -195,8 +193,7 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
 /// parent died before the prctl, no signal will come: its pidfd tells.
 fn die_with_parent(parent: BorrowedFd<'_>) {
     if hull_sys::set_parent_death_signal(libc::SIGKILL).is_err() || hull_sys::pidfd_exited(parent) {
-        // SAFETY: _exit ends the process at once, running nothing of the parent's state.
-        unsafe { libc::_exit(1) }
+        hull_sys::exit_now(1)
     }
 }
 

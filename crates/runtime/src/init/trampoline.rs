@@ -5,9 +5,10 @@ use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Result};
 
 const TRAMPOLINE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/trampoline"));
 
@@ -37,14 +38,11 @@ fn sealed_fd() -> Result<OwnedFd> {
     let mut f = std::fs::File::from(fd);
     f.write_all(TRAMPOLINE)
         .ctx(|| "write the exec trampoline".into())?;
-    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-    // SAFETY: F_ADD_SEALS takes an integer argument on an fd we own.
-    if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
-        return Err(Error::call(
-            "seal the exec trampoline",
-            std::io::Error::last_os_error(),
-        ));
-    }
+    let seals = SealFlag::F_SEAL_SEAL
+        | SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_WRITE;
+    fcntl(&f, FcntlArg::F_ADD_SEALS(seals)).ctx(|| "seal the exec trampoline".into())?;
     Ok(OwnedFd::from(f))
 }
 
