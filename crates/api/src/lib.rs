@@ -3,6 +3,8 @@
 //! calls). Nothing here runs unless the service is started: `hull run` never links into it at
 //! start-up beyond the code being in the binary.
 
+#![forbid(unsafe_code)]
+
 pub mod attach;
 pub mod containers;
 pub mod create;

@@ -6,6 +6,8 @@
 //! config ([`config`]), and a layer cache keyed as docker's classic builder keys it
 //! ([`cache`]).
 
+#![forbid(unsafe_code)]
+
 pub mod builder;
 pub mod cache;
 pub mod config;
