@@ -146,8 +146,7 @@ fn realtime_reads_stay_in_the_vdso_and_are_faked() {
 
     // A forked child that never execs: an update must reach its copy of the vDSO too.
     h.ok(&["exec", &c, "vdso-musl", "forked", "/tmp/f"]);
-    let read =
-        || h.run(&["exec", &c, "cat", "/tmp/f"]).stdout;
+    let read = || h.run(&["exec", &c, "cat", "/tmp/f"]).stdout;
     poll("the forked child to write the faked date", || {
         read()
             .trim()

@@ -12,8 +12,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use hull_e2e::docker_pair::{pair, stderr, stdout, IMAGE};
 use hull_e2e::client_support::output_via_files;
+use hull_e2e::docker_pair::{pair, stderr, stdout, IMAGE};
 
 /// The tests take turns: `bad_input_...` checks that no container is left, which a build
 /// of another test running at that moment would break.

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use hull_engine::container::config::{MountKind, MountSpec, NsMode, Restart, RestartPolicy, Ulimit};
+use hull_engine::container::config::{
+    MountKind, MountSpec, NsMode, Restart, RestartPolicy, Ulimit,
+};
 use hull_engine::container::create::Request;
 use hull_engine::network::{self, endpoint::NetRequest};
 use hull_engine::{parse, RunConfig};
