@@ -4,7 +4,8 @@
 //! not stop (no voluntary context switch) on their realtime reads, which a round trip to the
 //! supervisor would cost; `update --faketime` reaches a process that forked and never
 //! exec'd (its vDSO is its parent's copy); a POSIX timer armed at an absolute faked realtime deadline
-//! (`timer_settime(TIMER_ABSTIME)`) fires when the faked clock reaches it.
+//! (`timer_settime(TIMER_ABSTIME)`) fires when the faked clock reaches it, and so does a
+//! `clock_nanosleep(CLOCK_TAI, TIMER_ABSTIME)`.
 //! Probes: tests/testdata/faketime/vdso.c and vdso.go, built here into target/faketime-probes.
 
 use std::path::{Path, PathBuf};
@@ -181,6 +182,26 @@ fn a_posix_timer_with_an_absolute_realtime_deadline_fires_on_the_faked_clock() {
         assert!(
             v[1] >= v[0] && v[1] < v[0] + 60.0,
             "{p}: fired at {} for the deadline {}",
+            v[1],
+            v[0]
+        );
+    }
+}
+
+#[test]
+fn a_clock_tai_sleep_to_an_absolute_deadline_wakes_on_the_faked_clock() {
+    let c = format!("ft-tai-{}", std::process::id());
+    let h = container(&c);
+    let _rm = Rm(&h, c.clone());
+    // As the timer above: the deadline lies in the faked past of the real clock, so an
+    // untranslated sleep returns at once, before the faked clock reaches it.
+    for p in ["vdso-glibc", "vdso-musl"] {
+        let out = h.ok(&["exec", &c, p, "taisleep", "2"]);
+        let v = nums(&out);
+        assert!(v[0] >= XMAS as f64, "{p}: deadline {out}");
+        assert!(
+            v[1] >= v[0] && v[1] < v[0] + 60.0,
+            "{p}: woke at {} for the deadline {}",
             v[1],
             v[0]
         );

@@ -8,7 +8,9 @@
  *   forked F  forks a child that writes the clock's seconds to the file F every 100 ms, forever
  *             (a process that reads the clock without having exec'd); the parent exits
  *   timer N   a POSIX timer (timer_create(CLOCK_REALTIME)) armed at the (faked) now + N s
- *             with TIMER_ABSTIME, waited for: prints the deadline and the clock when it fired */
+ *             with TIMER_ABSTIME, waited for: prints the deadline and the clock when it fired
+ *   taisleep N clock_nanosleep(CLOCK_TAI, TIMER_ABSTIME) until the (faked) TAI now + N s:
+ *             prints the deadline and the TAI clock when it woke */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +93,20 @@ int main(int argc, char **argv) {
 		clock_gettime(CLOCK_REALTIME, &t);
 		printf("%lld.%09ld %lld.%09ld\n", (long long)its.it_value.tv_sec, its.it_value.tv_nsec,
 		       (long long)t.tv_sec, t.tv_nsec);
+		return 0;
+	}
+	if (!strcmp(argv[1], "taisleep")) {
+		struct timespec d;
+		clock_gettime(CLOCK_TAI, &d);
+		d.tv_sec += n;
+		int e = clock_nanosleep(CLOCK_TAI, TIMER_ABSTIME, &d, NULL);
+		if (e) {
+			fprintf(stderr, "clock_nanosleep: %s\n", strerror(e));
+			return 1;
+		}
+		clock_gettime(CLOCK_TAI, &t);
+		printf("%lld.%09ld %lld.%09ld\n", (long long)d.tv_sec, d.tv_nsec, (long long)t.tv_sec,
+		       t.tv_nsec);
 		return 0;
 	}
 	return 2;
