@@ -6,16 +6,10 @@ pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
       containerd podman conmon docker.io docker-registry skopeo
       containernetworking-plugins protobuf-compiler
       nftables socat iperf3 sqlite3
-<<<<<<< HEAD
       libfaketime musl-tools golang-go  # bench/clock.sh; tests/engine/hull_faketime.rs
       strace  # tests/runtime/cgroups.rs and tests/engine/hull_scale.rs count the files hullrt and hull open
-      libc6-dev)  # libc.a: hull-pause links static-pie (crates/pause/build.rs)
-=======
-      libfaketime musl-tools golang-go  # bench/clock.sh; tests/hull_faketime.rs
-      strace  # tests/cgroups.rs and tests/hull_scale.rs count the files hullrt and hull open
       libc6-dev  # libc.a: hull-pause links static-pie (crates/pause/build.rs)
       binutils)  # as/objcopy/nm: scripts/vdso-stub.sh, checked by hull-clock's unit tests
->>>>>>> clock22
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
