@@ -14,7 +14,8 @@ fn policy(name: &str, max: u32, count: u32, by_user: bool) -> Container {
         "busybox".into(),
         Default::default(),
     );
-    c.config.restart.name = crate::container::config::Restart::parse(name).unwrap();
+    // "" is what hull stored before the typed config: no policy.
+    c.config.restart.name = crate::container::config::Restart::parse(name).unwrap_or_default();
     c.config.restart.max_retries = max;
     c.restart_count = count;
     c.stop_requested = by_user;
