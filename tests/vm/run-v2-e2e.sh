@@ -23,8 +23,8 @@ cd "$ROOT"
 CARGO_TARGET_DIR=target/vm-e2e cargo build --release -p hullrt \
   --config 'profile.release.lto=false' --config 'profile.release.codegen-units=16'
 out=$(cargo test -p hull-e2e --test cgroups --no-run 2>&1) || { echo "$out"; exit 1; }
-bin=$(echo "$out" | sed -n 's/.*Executable cgroups\.rs (\(.*\))$/\1/p' | tail -1)
-[ -n "$bin" ] && [ -x "$bin" ] || { echo "$out"; echo "cannot find the cgroups.rs test binary" >&2; exit 1; }
+bin=$(echo "$out" | sed -n 's/.*Executable runtime\/cgroups\.rs (\(.*\))$/\1/p' | tail -1)
+[ -n "$bin" ] && [ -x "$bin" ] || { echo "$out"; echo "cannot find the runtime/cgroups.rs test binary" >&2; exit 1; }
 
 dir=$(mktemp -d /tmp/hull-e2e-vm.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
