@@ -12,6 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hull_e2e::hull::Hull;
+use hull_e2e::probes::{faketime_probes, Toolchain};
 
 /// 2020-12-24 20:30:00 UTC.
 const XMAS: i64 = 1_608_841_800;
@@ -19,50 +20,13 @@ const XMAS: i64 = 1_608_841_800;
 const FROZEN: i64 = 1_275_393_600;
 const IMAGE: &str = "faketime-probes:latest";
 
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/faketime")
-}
-
-fn run(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: {e} (scripts/deps.sh installs it)"));
-    assert!(out.status.success(), "{what}: {out:?}");
-}
-
 /// The probes, built once into target/faketime-probes (again when a source changes).
 fn probes() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/faketime-probes");
-    std::fs::create_dir_all(&dir).unwrap();
-    let fresh = |out: &str, src: &str| {
-        let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        m(&dir.join(out)) > m(&testdata().join(src))
-    };
-    let c = testdata().join("probe.c");
-    if !fresh("probe-glibc", "probe.c") {
-        let mut cmd = Command::new("gcc");
-        cmd.args(["-O2", "-o"]).arg(dir.join("probe-glibc")).arg(&c);
-        run(&mut cmd, "gcc");
-    }
-    if !fresh("probe-musl", "probe.c") {
-        let mut cmd = Command::new("musl-gcc");
-        cmd.args(["-O2", "-static", "-o"])
-            .arg(dir.join("probe-musl"))
-            .arg(&c);
-        run(&mut cmd, "musl-gcc (musl-tools)");
-    }
-    if !fresh("go-clock", "clock.go") {
-        let mut cmd = Command::new("go");
-        cmd.args(["build", "-o"])
-            .arg(dir.join("go-clock"))
-            .arg(testdata().join("clock.go"))
-            .env("CGO_ENABLED", "0")
-            .env("GOCACHE", dir.join("gocache"))
-            .env("GOPATH", dir.join("gopath"))
-            .env("GOFLAGS", "-mod=mod");
-        run(&mut cmd, "go build (golang-go)");
-    }
-    dir
+    faketime_probes(&[
+        ("probe-glibc", "probe.c", Toolchain::Glibc),
+        ("probe-musl", "probe.c", Toolchain::Musl),
+        ("go-clock", "clock.go", Toolchain::Go),
+    ])
 }
 
 fn ldd_paths(bin: &Path) -> Vec<String> {

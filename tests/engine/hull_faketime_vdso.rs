@@ -8,11 +8,12 @@
 //! `clock_nanosleep(CLOCK_TAI, TIMER_ABSTIME)`.
 //! Probes: tests/testdata/faketime/vdso.c and vdso.go, built here into target/faketime-probes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hull_e2e::hull::Hull;
+use hull_e2e::probes::{faketime_probes, Toolchain};
 
 /// 2020-12-24 20:30:00 UTC.
 const XMAS: i64 = 1_608_841_800;
@@ -22,50 +23,13 @@ const IMAGE: &str = "faketime-vdso:latest";
 /// Realtime reads per probe run: each would stop the thread once without the patched vDSO.
 const READS: &str = "2000";
 
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/faketime")
-}
-
-fn build(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: {e} (scripts/deps.sh installs it)"));
-    assert!(out.status.success(), "{what}: {out:?}");
-}
-
 /// The probes, built once into target/faketime-probes (again when a source changes).
 fn probes() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/faketime-probes");
-    std::fs::create_dir_all(&dir).unwrap();
-    let stale = |out: &str, src: &str| {
-        let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        m(&dir.join(out)) <= m(&testdata().join(src))
-    };
-    let c = testdata().join("vdso.c");
-    if stale("vdso-glibc", "vdso.c") {
-        let mut cmd = Command::new("gcc");
-        cmd.args(["-O2", "-o"]).arg(dir.join("vdso-glibc")).arg(&c);
-        build(&mut cmd, "gcc");
-    }
-    if stale("vdso-musl", "vdso.c") {
-        let mut cmd = Command::new("musl-gcc");
-        cmd.args(["-O2", "-static", "-o"])
-            .arg(dir.join("vdso-musl"))
-            .arg(&c);
-        build(&mut cmd, "musl-gcc (musl-tools)");
-    }
-    if stale("vdso-go", "vdso.go") {
-        let mut cmd = Command::new("go");
-        cmd.args(["build", "-o"])
-            .arg(dir.join("vdso-go"))
-            .arg(testdata().join("vdso.go"))
-            .env("CGO_ENABLED", "0")
-            .env("GOCACHE", dir.join("gocache"))
-            .env("GOPATH", dir.join("gopath"))
-            .env("GOFLAGS", "-mod=mod");
-        build(&mut cmd, "go build (golang-go)");
-    }
-    dir
+    faketime_probes(&[
+        ("vdso-glibc", "vdso.c", Toolchain::Glibc),
+        ("vdso-musl", "vdso.c", Toolchain::Musl),
+        ("vdso-go", "vdso.go", Toolchain::Go),
+    ])
 }
 
 /// A hull with an image of busybox, the probes and the glibc probe's libraries, and a

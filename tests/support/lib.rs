@@ -23,6 +23,7 @@ pub mod docker_pair;
 pub mod hull;
 pub mod image;
 pub mod net;
+pub mod probes;
 pub mod procs;
 pub mod registry;
 pub mod runc_pair;
