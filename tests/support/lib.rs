@@ -19,6 +19,7 @@ pub mod bundle;
 pub mod client_session;
 pub mod client_support;
 pub mod clock_rootfs;
+pub mod cri;
 pub mod docker_pair;
 pub mod hull;
 pub mod image;

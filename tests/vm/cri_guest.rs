@@ -59,25 +59,10 @@ struct Kubelet {
 
 impl Kubelet {
     fn connect(sock: PathBuf, handler: String) -> Kubelet {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let channel = rt
-            .block_on(
-                tonic::transport::Endpoint::from_static("http://[::]:50051")
-                    .connect_with_connector(tower::service_fn(move |_| {
-                        let sock = sock.clone();
-                        async move {
-                            let s = tokio::net::UnixStream::connect(sock).await?;
-                            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(s))
-                        }
-                    })),
-            )
-            .expect("connect to containerd's CRI socket");
+        let (rt, client) = hull_e2e::cri::connect(sock);
         Kubelet {
             rt,
-            client: RuntimeServiceClient::new(channel),
+            client,
             handler,
             fails: 0,
         }

@@ -206,26 +206,8 @@ const HUNG: Duration = Duration::from_secs(60);
 impl Kubelet {
     fn connect() -> Kubelet {
         let sock = cri().dir.join("c.sock");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let channel = rt
-            .block_on(
-                tonic::transport::Endpoint::from_static("http://[::]:50051")
-                    .connect_with_connector(tower::service_fn(move |_| {
-                        let sock = sock.clone();
-                        async move {
-                            let s = tokio::net::UnixStream::connect(sock).await?;
-                            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(s))
-                        }
-                    })),
-            )
-            .expect("connect to containerd's CRI socket");
-        Kubelet {
-            rt,
-            client: RuntimeServiceClient::new(channel),
-        }
+        let (rt, client) = hull_e2e::cri::connect(sock);
+        Kubelet { rt, client }
     }
 
     /// Runs one call to completion, or fails it as hung after HUNG.
