@@ -25,11 +25,8 @@ pub struct Report {
 
 /// Pod ids (their namespaces are pinned under the same directory).
 fn pods(conn: &Connection) -> BTreeSet<String> {
-    let Ok(mut st) = conn.prepare("SELECT id FROM pods") else {
-        return BTreeSet::new();
-    };
-    st.query_map([], |r| r.get::<_, String>(0))
-        .map(|rows| rows.flatten().collect())
+    crate::state::pods::ids(conn)
+        .map(|v| v.into_iter().collect())
         .unwrap_or_default()
 }
 

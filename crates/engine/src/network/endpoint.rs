@@ -396,16 +396,7 @@ fn host_gateway(conn: &Connection, leases: &[Lease]) -> Result<Option<Ipv4Addr>>
 /// container:NAME`, stored as given), so it outlives the unpinning. True when the database
 /// cannot tell.
 fn joined(conn: &Connection, id: &str) -> bool {
-    let keys = conn
-        .prepare(
-            "SELECT json_extract(config, '$.network_mode') FROM containers \
-             WHERE status IN ('running', 'paused', 'restarting') \
-             AND json_extract(config, '$.network_mode') LIKE 'container:%'",
-        )
-        .and_then(|mut st| {
-            st.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        });
+    let keys = crate::state::containers::network_joiners(conn);
     let Ok(keys) = keys else {
         return true;
     };

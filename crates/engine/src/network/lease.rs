@@ -2,13 +2,13 @@
 //! set and inserts the new lease in one IMMEDIATE transaction, so concurrent `hull run`s
 //! serialise on the database's write lock and never share an address.
 
-use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use hull_net::ipam;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::{Network, Result};
+use crate::state::leases;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -22,22 +22,6 @@ pub struct Lease {
     pub host_veth: String,
     /// Extra DNS names (--network-alias, the hostname).
     pub aliases: Vec<String>,
-}
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lease> {
-    let ip: String = r.get("ip")?;
-    let mac: String = r.get("mac")?;
-    let aliases: String = r.get("aliases")?;
-    Ok(Lease {
-        network: r.get("network")?,
-        ip: ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
-        container: r.get("container")?,
-        name: r.get("name")?,
-        ifname: r.get("ifname")?,
-        mac: ipam::parse_mac(&mac).unwrap_or([0; 6]),
-        host_veth: r.get("host_veth")?,
-        aliases: aliases.split_whitespace().map(String::from).collect(),
-    })
 }
 
 /// What a container asks of a network.
@@ -56,38 +40,14 @@ pub fn allocate(conn: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Res
 }
 
 fn allocate_locked(tx: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Result<Lease> {
-    let existing = {
-        let mut st = tx.prepare("SELECT * FROM leases WHERE network = ?1 AND container = ?2")?;
-        let v: Vec<Lease> = st
-            .query_map(params![net.name, req.container], row)?
-            .collect::<rusqlite::Result<_>>()?;
-        v
-    };
-    if let Some(l) = existing.into_iter().next() {
+    if let Some(l) = leases::find(tx, &net.name, req.container)? {
         return Ok(l);
     }
-    let used: BTreeSet<Ipv4Addr> = {
-        let mut st = tx.prepare("SELECT ip FROM leases WHERE network = ?1")?;
-        let v = st
-            .query_map([&net.name], |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok()?.parse().ok())
-            .collect();
-        v
-    };
-    let last: Option<Ipv4Addr> = tx
-        .query_row(
-            "SELECT last FROM ipam_cursors WHERE network = ?1",
-            [&net.name],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()?
-        .and_then(|s| s.parse().ok());
+    let used = leases::used_ips(tx, &net.name)?;
+    let last = leases::cursor(tx, &net.name)?;
     let ip = ipam::allocate(&net.subnet, net.gateway, &used, req.ip, last)?;
     if req.ip.is_none() {
-        tx.execute(
-            "INSERT OR REPLACE INTO ipam_cursors (network, last) VALUES (?1, ?2)",
-            params![net.name, ip.to_string()],
-        )?;
+        leases::set_cursor(tx, &net.name, ip)?;
     }
     let mac = req.mac.unwrap_or_else(|| ipam::mac_from_ip(ip));
     let lease = Lease {
@@ -100,52 +60,11 @@ fn allocate_locked(tx: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Re
         host_veth: hull_net::bridge::host_veth_name(&net.bridge, ip),
         aliases: req.aliases.to_vec(),
     };
-    tx.execute(
-        "INSERT INTO leases (network, ip, container, name, ifname, mac, host_veth, aliases)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            lease.network,
-            lease.ip.to_string(),
-            lease.container,
-            lease.name,
-            lease.ifname,
-            ipam::format_mac(&lease.mac),
-            lease.host_veth,
-            lease.aliases.join(" "),
-        ],
-    )?;
+    leases::insert(tx, &lease)?;
     Ok(lease)
 }
 
-pub fn release(conn: &Connection, network: &str, container: &str) -> Result<()> {
-    conn.execute(
-        "DELETE FROM leases WHERE network = ?1 AND container = ?2",
-        params![network, container],
-    )?;
-    Ok(())
-}
-
-pub fn of_container(conn: &Connection, container: &str) -> Result<Vec<Lease>> {
-    let mut st = conn.prepare("SELECT * FROM leases WHERE container = ?1 ORDER BY ifname")?;
-    let v = st
-        .query_map([container], row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(v)
-}
-
-pub fn of_network(conn: &Connection, network: &str) -> Result<Vec<Lease>> {
-    let mut st = conn.prepare("SELECT * FROM leases WHERE network = ?1 ORDER BY ip")?;
-    let v = st
-        .query_map([network], row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(v)
-}
-
-pub fn all(conn: &Connection) -> Result<Vec<Lease>> {
-    let mut st = conn.prepare("SELECT * FROM leases ORDER BY network, ip")?;
-    let v = st.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(v)
-}
+pub use leases::{all, of_container, of_network, release};
 
 /// The names of the containers holding leases on `network`.
 pub fn container_names(conn: &Connection, network: &str) -> Result<Vec<String>> {
@@ -157,6 +76,8 @@ pub fn container_names(conn: &Connection, network: &str) -> Result<Vec<String>> 
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn net() -> Network {
@@ -178,12 +99,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("hull.db");
         let conn = crate::state::open(&db).unwrap();
-        conn.execute(
-            "INSERT INTO networks (name, id, bridge, subnet, gateway, internal, mtu, created, labels)
-             VALUES ('n', ?1, 'br-test', '10.230.0.0/24', '10.230.0.1', 0, NULL, '', '{}')",
-            [&"f".repeat(64)],
-        )
-        .unwrap();
+        crate::state::networks::insert(&conn, &net()).unwrap();
         let threads: Vec<_> = (0..50)
             .map(|i| {
                 let db = db.clone();

@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use hull_net::ipam::{self, IpamError, Subnet};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::{time::timefmt, Paths};
@@ -187,65 +187,10 @@ pub fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Network> {
-    let subnet: String = r.get("subnet")?;
-    let gateway: String = r.get("gateway")?;
-    let labels: String = r.get("labels")?;
-    let bad = |i, e: String| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-    };
-    Ok(Network {
-        id: r.get("id")?,
-        name: r.get("name")?,
-        bridge: r.get("bridge")?,
-        subnet: subnet
-            .parse()
-            .map_err(|e: IpamError| bad(3, e.to_string()))?,
-        gateway: gateway
-            .parse()
-            .map_err(|e: std::net::AddrParseError| bad(4, e.to_string()))?,
-        internal: r.get("internal")?,
-        mtu: r.get("mtu")?,
-        created: r.get("created")?,
-        labels: serde_json::from_str(&labels).unwrap_or_default(),
-    })
-}
-
-/// By name, full id or id prefix; `hull0` (the old name) means the default network too.
-pub fn get(conn: &Connection, name: &str) -> Result<Option<Network>> {
-    let by_name = if name == DEFAULT || name == OLD_DEFAULT {
-        conn.query_row(
-            "SELECT * FROM networks WHERE name IN (?1, ?2) ORDER BY name = ?1 DESC",
-            [DEFAULT, OLD_DEFAULT],
-            row,
-        )
-        .optional()?
-    } else {
-        conn.query_row("SELECT * FROM networks WHERE name = ?1", [name], row)
-            .optional()?
-    };
-    if by_name.is_some() || name.len() < 3 {
-        return Ok(by_name);
-    }
-    let mut st = conn.prepare("SELECT * FROM networks WHERE id LIKE ?1 || '%'")?;
-    let found: Vec<Network> = st
-        .query_map([name], row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(if found.len() == 1 {
-        found.into_iter().next()
-    } else {
-        None
-    })
-}
+pub use crate::state::networks::{get, list};
 
 pub fn lookup(conn: &Connection, name: &str) -> Result<Network> {
     get(conn, name)?.ok_or_else(|| NetworkError::NotFound(name.into()))
-}
-
-pub fn list(conn: &Connection) -> Result<Vec<Network>> {
-    let mut st = conn.prepare("SELECT * FROM networks ORDER BY name")?;
-    let v = st.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(v)
 }
 
 /// What `hull network create` asks for.
@@ -367,29 +312,7 @@ fn create_locked(
         created: timefmt::now_rfc3339(),
         labels: req.labels.clone(),
     };
-    tx.execute(
-        "INSERT INTO networks (name, id, bridge, subnet, gateway, internal, mtu, created, labels)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            n.name,
-            n.id,
-            n.bridge,
-            n.subnet.to_string(),
-            n.gateway.to_string(),
-            n.internal,
-            n.mtu,
-            n.created,
-            serde_json::to_string(&n.labels).unwrap_or_else(|_| "{}".into()),
-        ],
-    )
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            NetworkError::Exists(format!("{} (bridge {})", req.name, n.bridge))
-        }
-        e => e.into(),
-    })?;
+    crate::state::networks::insert(tx, &n)?;
     // On failure the transaction rolls back: no row for a network that is not there, and
     // no half-made bridge either. Killed here, the claim tells `system check`.
     host::claim(paths, &n)?;
@@ -430,31 +353,12 @@ pub fn default_network(conn: &Connection, paths: &Paths) -> Result<Network> {
 /// `bridge`) in the database and in the firewall's state; its bridge, addresses and
 /// published ports stay as they are. Nothing to do when there is no `hull0`.
 pub fn upgrade_default(conn: &Connection, paths: &Paths) -> Result<()> {
-    let old: Option<String> = conn
-        .query_row(
-            "SELECT name FROM networks WHERE name = ?1",
-            [OLD_DEFAULT],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if old.is_none() {
+    if !crate::state::networks::exists(conn, OLD_DEFAULT)? {
         return Ok(());
     }
     let _lock = host::lock()?;
     immediate(conn, |tx| {
-        tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
-        let renamed = tx.execute(
-            "UPDATE networks SET name = ?1 WHERE name = ?2",
-            [DEFAULT, OLD_DEFAULT],
-        )?;
-        if renamed == 1 {
-            for t in ["leases", "ipam_cursors"] {
-                tx.execute(
-                    &format!("UPDATE {t} SET network = ?1 WHERE network = ?2"),
-                    [DEFAULT, OLD_DEFAULT],
-                )?;
-            }
-        }
+        crate::state::networks::rename(tx, OLD_DEFAULT, DEFAULT)?;
         host::firewall(paths)
             .rename_network(OLD_DEFAULT, DEFAULT)
             .map_err(|e| NetworkError::Host {
@@ -478,12 +382,9 @@ pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<Network> {
                 containers: users.join(", "),
             });
         }
-        tx.execute("DELETE FROM networks WHERE name = ?1", [&n.name])?;
         // The default network's cursor stays: the network is made again with the next
         // container, whose address should not be one whose veth may still be going away.
-        if !n.is_default() {
-            tx.execute("DELETE FROM ipam_cursors WHERE network = ?1", [&n.name])?;
-        }
+        crate::state::networks::delete(tx, &n.name, !n.is_default())?;
         Ok(())
     })?;
     hull_sys::fault_point("hull-network-rm-down");
@@ -515,25 +416,7 @@ pub fn prune(conn: &Connection, paths: &Paths) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Runs `f` in a `BEGIN IMMEDIATE` transaction: the write lock is taken before anything is
-/// read, so concurrent hull processes run these one after another (the connection's busy
-/// timeout waits for the lock). Rolled back when `f` fails.
-pub fn immediate<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    match f(conn) {
-        Ok(v) => match conn.execute_batch("COMMIT") {
-            Ok(()) => Ok(v),
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(e.into())
-            }
-        },
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
-}
+pub use crate::state::immediate;
 
 /// `<runroot>/network`: the firewall state, each network's DNS records and responder pid.
 pub fn run_dir(paths: &Paths) -> PathBuf {

@@ -2,9 +2,19 @@
 //! WAL mode with a long busy timeout, and callers keep transactions short. Its schema has one
 //! home, `schema` (versioned by `PRAGMA user_version`, upgraded at open); `config` is the
 //! stored run config's upgrade to its typed shape.
+//!
+//! Every statement on the engine's tables is here, one module per table, as typed functions
+//! (the model's struct in, the model's struct out): `containers`, `volumes`, `networks`,
+//! `leases` (with `ipam_cursors`), `pods`. The rest of the engine calls those; the modules
+//! of the models (container, volume, network, pod) re-export them under their own names.
 
 pub mod config;
+pub mod containers;
+pub mod leases;
+pub mod networks;
+pub mod pods;
 pub mod schema;
+pub mod volumes;
 
 use std::path::Path;
 
@@ -48,6 +58,29 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
         other => other,
     })?;
     Ok(conn)
+}
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction: the write lock is taken before anything is
+/// read, so concurrent hull processes run these one after another (the connection's busy
+/// timeout waits for the lock). Rolled back when `f` fails.
+pub fn immediate<T, E: From<rusqlite::Error>>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(v) => match conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]

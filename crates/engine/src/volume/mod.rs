@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::{time::timefmt, Paths};
@@ -172,89 +172,24 @@ pub fn create_with_driver(
     }
     let mountpoint = volumes_dir(paths).join(&name).join("_data");
     std::fs::create_dir_all(&mountpoint).map_err(|source| io_err(&mountpoint, source))?;
-    let labels_json = serde_json::to_string(labels).map_err(|source| VolumeError::Json {
-        what: "labels",
+    let v = Volume {
         name: name.clone(),
-        source,
-    })?;
-    let options_json = serde_json::to_string(options).map_err(|source| VolumeError::Json {
-        what: "options",
-        name: name.clone(),
-        source,
-    })?;
-    conn.execute(
-        "INSERT OR IGNORE INTO volumes (name, driver, mountpoint, created, labels, options)
-         VALUES (?1, 'local', ?2, ?3, ?4, ?5)",
-        params![
-            name,
-            mountpoint.display().to_string(),
-            timefmt::now_rfc3339(),
-            labels_json,
-            options_json
-        ],
-    )?;
+        driver: "local".into(),
+        mountpoint,
+        created: timefmt::now_rfc3339(),
+        labels: labels.clone(),
+        options: options.clone(),
+    };
+    crate::state::volumes::insert(conn, &v)?;
     // Another process may have won the insert: either way the row now in the table is the volume.
     get(conn, &name)?.ok_or(VolumeError::NotFound(name))
 }
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Volume, String, String)> {
-    Ok((
-        Volume {
-            name: row.get(0)?,
-            driver: row.get(1)?,
-            mountpoint: PathBuf::from(row.get::<_, String>(2)?),
-            created: row.get(3)?,
-            labels: BTreeMap::new(),
-            options: BTreeMap::new(),
-        },
-        row.get(4)?,
-        row.get(5)?,
-    ))
-}
-
-fn finish((mut v, labels, options): (Volume, String, String)) -> Result<Volume> {
-    let parse = |what: &'static str, s: &str| {
-        serde_json::from_str(s).map_err(|source| VolumeError::Json {
-            what,
-            name: v.name.clone(),
-            source,
-        })
-    };
-    let l = parse("labels", &labels)?;
-    let o = parse("options", &options)?;
-    v.labels = l;
-    v.options = o;
-    Ok(v)
-}
-
-const COLUMNS: &str = "name, driver, mountpoint, created, labels, options";
-
-/// The volume called `name`, if there is one.
-pub fn get(conn: &Connection, name: &str) -> Result<Option<Volume>> {
-    let row = conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM volumes WHERE name = ?1"),
-            [name],
-            from_row,
-        )
-        .optional()?;
-    row.map(finish).transpose()
-}
+pub use crate::state::volumes::{get, list};
 
 /// Like [`get`], with a missing volume an error.
 pub fn require(conn: &Connection, name: &str) -> Result<Volume> {
     get(conn, name)?.ok_or_else(|| VolumeError::NotFound(name.to_string()))
-}
-
-/// Every volume, by name.
-pub fn list(conn: &Connection) -> Result<Vec<Volume>> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM volumes ORDER BY name"))?;
-    let rows = stmt.query_map([], from_row)?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(finish(r?)?);
-    }
-    Ok(out)
 }
 
 /// The names of the containers whose mounts use volume `name` (any state: docker refuses to
@@ -313,7 +248,7 @@ pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<()> {
         Err(source) => return Err(io_err(&dir, source)),
     }
     hull_sys::fault_point("hull-volume-renamed");
-    conn.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
+    crate::state::volumes::delete(conn, name)?;
     remove_dir(&tomb)
 }
 
@@ -356,7 +291,7 @@ pub fn leftovers(conn: &Connection, paths: &Paths, repair: bool) -> (Vec<String>
             continue;
         }
         if half_removed {
-            if let Err(e) = conn.execute("DELETE FROM volumes WHERE name = ?1", [&name]) {
+            if let Err(e) = crate::state::volumes::delete(conn, &name) {
                 errors.push(format!("volume {name}: {e}"));
                 continue;
             }

@@ -1,0 +1,116 @@
+//! The `leases` table (which container holds which address on which network; the model is
+//! `network::lease::Lease`) and `ipam_cursors` (the last address each network handed out, so
+//! a released one is not handed out again at once).
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use hull_net::ipam;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::network::lease::Lease;
+use crate::network::Result;
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lease> {
+    let ip: String = r.get("ip")?;
+    let mac: String = r.get("mac")?;
+    let aliases: String = r.get("aliases")?;
+    Ok(Lease {
+        network: r.get("network")?,
+        ip: ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
+        container: r.get("container")?,
+        name: r.get("name")?,
+        ifname: r.get("ifname")?,
+        mac: ipam::parse_mac(&mac).unwrap_or([0; 6]),
+        host_veth: r.get("host_veth")?,
+        aliases: aliases.split_whitespace().map(String::from).collect(),
+    })
+}
+
+/// The container's lease on `network`, if it has one.
+pub fn find(conn: &Connection, network: &str, container: &str) -> Result<Option<Lease>> {
+    let mut st = conn.prepare("SELECT * FROM leases WHERE network = ?1 AND container = ?2")?;
+    let v: Vec<Lease> = st
+        .query_map(params![network, container], row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(v.into_iter().next())
+}
+
+/// The addresses leased on `network`.
+pub fn used_ips(conn: &Connection, network: &str) -> Result<BTreeSet<Ipv4Addr>> {
+    let mut st = conn.prepare("SELECT ip FROM leases WHERE network = ?1")?;
+    let v = st
+        .query_map([network], |r| r.get::<_, String>(0))?
+        .filter_map(|r| r.ok()?.parse().ok())
+        .collect();
+    Ok(v)
+}
+
+/// The last address `network` handed out by itself.
+pub fn cursor(conn: &Connection, network: &str) -> Result<Option<Ipv4Addr>> {
+    Ok(conn
+        .query_row(
+            "SELECT last FROM ipam_cursors WHERE network = ?1",
+            [network],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|s| s.parse().ok()))
+}
+
+pub fn set_cursor(conn: &Connection, network: &str, ip: Ipv4Addr) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO ipam_cursors (network, last) VALUES (?1, ?2)",
+        params![network, ip.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Stores a new lease (an address taken twice on one network is a constraint error).
+pub fn insert(conn: &Connection, lease: &Lease) -> Result<()> {
+    conn.execute(
+        "INSERT INTO leases (network, ip, container, name, ifname, mac, host_veth, aliases)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            lease.network,
+            lease.ip.to_string(),
+            lease.container,
+            lease.name,
+            lease.ifname,
+            ipam::format_mac(&lease.mac),
+            lease.host_veth,
+            lease.aliases.join(" "),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn release(conn: &Connection, network: &str, container: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM leases WHERE network = ?1 AND container = ?2",
+        params![network, container],
+    )?;
+    Ok(())
+}
+
+pub fn of_container(conn: &Connection, container: &str) -> Result<Vec<Lease>> {
+    let mut st = conn.prepare("SELECT * FROM leases WHERE container = ?1 ORDER BY ifname")?;
+    let v = st
+        .query_map([container], row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}
+
+pub fn of_network(conn: &Connection, network: &str) -> Result<Vec<Lease>> {
+    let mut st = conn.prepare("SELECT * FROM leases WHERE network = ?1 ORDER BY ip")?;
+    let v = st
+        .query_map([network], row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}
+
+pub fn all(conn: &Connection) -> Result<Vec<Lease>> {
+    let mut st = conn.prepare("SELECT * FROM leases ORDER BY network, ip")?;
+    let v = st.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}
