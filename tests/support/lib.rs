@@ -28,6 +28,7 @@ pub mod probes;
 pub mod procs;
 pub mod registry;
 pub mod runc_pair;
+pub mod trace;
 
 pub use bundle::Bundle;
 pub use procs::{

@@ -133,9 +133,15 @@ pub(crate) fn short_path<T>(
     f(PathBuf::from(format!("/proc/self/fd/{fd}/{name}")))
 }
 
-/// The createRuntime hook's work: starts `exe internal-clock serve DIR PID` (PID from the
-/// runtime's state on stdin) detached from the runtime, and returns once it has seized init.
-pub fn start_supervisor(exe: &Path, dir: &Path, state: &str) -> Result<(), InjectError> {
+/// The createRuntime hook's work: starts `exe [TRACE...] internal-clock serve DIR PID` (PID
+/// from the runtime's state on stdin; `trace` the global flags that pass the trace level
+/// down) detached from the runtime, and returns once it has seized init.
+pub fn start_supervisor(
+    exe: &Path,
+    trace: &[String],
+    dir: &Path,
+    state: &str,
+) -> Result<(), InjectError> {
     let fail = |msg: String| InjectError::Supervisor {
         path: dir.join(SOCKET),
         msg,
@@ -148,6 +154,7 @@ pub fn start_supervisor(exe: &Path, dir: &Path, state: &str) -> Result<(), Injec
     let log_path = dir.join(LOG);
     let log = std::fs::File::create(&log_path).map_err(io_err(&log_path))?;
     let mut child = Command::new(exe)
+        .args(trace)
         .args(["internal-clock", "serve"])
         .arg(dir)
         .arg(pid.to_string())

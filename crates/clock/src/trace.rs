@@ -99,6 +99,7 @@ pub fn serve(dir: &Path, init: i32) -> io::Result<()> {
     ptrace::seize(Pid::from_raw(init), options()).map_err(|e| {
         io::Error::other(format!("ptrace seize of the container's init {init}: {e}"))
     })?;
+    tracing::debug!(init, "supervising the container's init");
     let mut s = Supervisor {
         dir: dir.to_path_buf(),
         model,
@@ -132,6 +133,7 @@ pub fn serve(dir: &Path, init: i32) -> io::Result<()> {
         }
     }
     let _ = std::fs::remove_file(&sock);
+    tracing::debug!(init, "no process left: supervisor done");
     Ok(())
 }
 
@@ -207,6 +209,7 @@ impl Supervisor {
         self.patched.remove(&pid.as_raw());
         match vdso::at_exec(pid, &self.model, self.seq) {
             Ok(AtExec::Patched(p)) => {
+                tracing::debug!(%pid, "exec: vDSO patched");
                 self.patched.insert(pid.as_raw(), p);
             }
             Ok(AtExec::Hidden(why)) => {

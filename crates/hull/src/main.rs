@@ -41,6 +41,10 @@ pub struct Cli {
     #[arg(long = "log-level", global = true, value_name = "LEVEL",
           value_parser = parse_log_level)]
     log_level: Option<hull_trace::LevelFilter>,
+    /// (internal) With --log-level: append the lines to FILE instead of stderr (runc's
+    /// --log), as the hooks and the DNS responder hull starts are told to.
+    #[arg(long = "log", global = true, hide = true, value_name = "FILE")]
+    log: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -164,7 +168,7 @@ fn main() {
     // Nothing is built unless asked: untraced, each trace macro is one load.
     if let Some(level) = cli.log_level {
         stderr_appends();
-        let _ = hull_trace::init("hull", level, hull_trace::Format::Text, None);
+        let _ = hull_trace::init("hull", level, hull_trace::Format::Text, cli.log.as_deref());
         tracing::debug!(args = ?std::env::args().skip(1).collect::<Vec<_>>(), "hull invoked");
     }
     let paths = Paths::new(cli.root, cli.runroot);

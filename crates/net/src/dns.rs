@@ -27,20 +27,31 @@ const CLASS_IN: u16 = 1;
 const TTL: u32 = 10;
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Names to addresses, names lowercased without the final dot.
+/// Names to addresses, names lowercased without the final dot; and the container each
+/// address is leased to, where the file says (for the trace).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Records(HashMap<String, Vec<Ipv4Addr>>);
+pub struct Records {
+    names: HashMap<String, Vec<Ipv4Addr>>,
+    owners: HashMap<Ipv4Addr, String>,
+}
 
 impl Records {
     /// Reads hosts-file lines: `ADDRESS NAME [ALIAS...]`, `#` comments; IPv6 lines skipped.
+    /// A comment that is a 64-hex-digit container id (the engine writes one) names the
+    /// address's owner.
     pub fn parse(text: &str) -> Records {
         let mut map: HashMap<String, Vec<Ipv4Addr>> = HashMap::new();
+        let mut owners = HashMap::new();
         for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("");
+            let (line, comment) = line.split_once('#').unwrap_or((line, ""));
             let mut words = line.split_whitespace();
             let Some(Ok(ip)) = words.next().map(str::parse::<Ipv4Addr>) else {
                 continue;
             };
+            let comment = comment.trim();
+            if comment.len() == 64 && comment.bytes().all(|b| b.is_ascii_hexdigit()) {
+                owners.insert(ip, comment.to_string());
+            }
             for name in words {
                 let e = map
                     .entry(name.trim_end_matches('.').to_ascii_lowercase())
@@ -52,14 +63,27 @@ impl Records {
         }
         map.entry("localhost".into())
             .or_insert_with(|| vec![Ipv4Addr::LOCALHOST]);
-        Records(map)
+        Records { names: map, owners }
     }
 
     pub fn get(&self, name: &str) -> Option<&[Ipv4Addr]> {
-        self.0
+        self.names
             .get(&name.trim_end_matches('.').to_ascii_lowercase())
             .map(Vec::as_slice)
     }
+
+    /// The container `ip` is leased to ("" when the file does not say).
+    pub fn owner(&self, ip: &std::net::IpAddr) -> &str {
+        match ip {
+            std::net::IpAddr::V4(v4) => self.owners.get(v4).map_or("", String::as_str),
+            std::net::IpAddr::V6(_) => "",
+        }
+    }
+}
+
+/// The name a query asks for, for the trace.
+fn asked(q: &[u8]) -> String {
+    question(q).map(|(name, _, _)| name).unwrap_or_default()
 }
 
 /// The question of a query: name, type, and where the question section ends.
@@ -235,11 +259,15 @@ impl Responder {
 
     fn query(&mut self, q: &[u8], from: SocketAddr) {
         self.refresh();
+        // Each query in a span naming the asking container, as every hop of the chain does.
+        let _span = tracing::debug_span!("query", id = self.records.owner(&from.ip())).entered();
         if let Some(r) = answer(q, &self.records) {
+            tracing::debug!(name = %asked(q), %from, "answered");
             let _ = self.sock.send_to(&r, from);
             return;
         }
         if q.len() < 12 || self.upstreams.is_empty() {
+            tracing::debug!(name = %asked(q), %from, "no upstream: servfail");
             if let Some(r) = servfail(q) {
                 let _ = self.sock.send_to(&r, from);
             }
@@ -256,6 +284,7 @@ impl Responder {
                 since: Instant::now(),
             },
         );
+        tracing::debug!(name = %asked(q), %from, "forwarded");
         let mut fwd = q.to_vec();
         fwd[..2].copy_from_slice(&id.to_be_bytes());
         for up in &self.upstreams {

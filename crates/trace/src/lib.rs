@@ -82,6 +82,26 @@ pub fn current_level() -> Option<&'static str> {
     (level != LevelFilter::OFF).then(|| level_name(level))
 }
 
+/// The file this process traces to, when [`init`] was given one.
+static LOG_FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The global flags that make a child `hull` trace at this process's level to where this
+/// process writes (`--log-level LEVEL --log FILE`): its log file, else its stderr by path
+/// (`/proc/PID/fd/2`, opened by the child while this process waits for it). Empty when
+/// this process does not trace. For the children whose own stderr is not ours to write on:
+/// the createRuntime hooks (the runtime gives them the container's stderr) and the network's
+/// DNS responder (which outlives us).
+pub fn child_args() -> Vec<String> {
+    let Some(level) = current_level() else {
+        return Vec::new();
+    };
+    let log = match LOG_FILE.get() {
+        Some(p) => p.display().to_string(),
+        None => format!("/proc/{}/fd/2", std::process::id()),
+    };
+    vec!["--log-level".into(), level.into(), "--log".into(), log]
+}
+
 /// Installs the process's subscriber: events at `level` and above, as `format` lines, to
 /// `file` (appended, created if missing) or stderr. `proc` names this process in text lines.
 /// A file that cannot be opened is an error naming it.
@@ -102,6 +122,9 @@ pub fn init(
         format,
         out: Mutex::new(out),
     };
+    if let Some(p) = file {
+        let _ = LOG_FILE.set(p.to_path_buf());
+    }
     let subscriber = tracing_subscriber::registry().with(layer.with_filter(level));
     // Only the first call in a process installs anything.
     let _ = tracing::subscriber::set_global_default(subscriber);

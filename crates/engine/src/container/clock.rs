@@ -41,11 +41,11 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<(), SpecError> {
         return Ok(());
     };
     let exe = std::env::current_exe().unwrap_or_else(|_| "hull".into());
-    let hook = [
-        exe.display().to_string(),
-        "internal-clock".into(),
-        "hook".into(),
-    ];
+    // Traced, the hook (and the supervisor it starts) write to where we write: the runtime
+    // gives the hook the container's stderr, which must carry none of it.
+    let mut hook = vec![exe.display().to_string()];
+    hook.extend(hull_trace::child_args());
+    hook.extend(["internal-clock".into(), "hook".into()]);
     s.apply_json(&ctx.paths.run_dir(&ctx.c.id), &hook, spec)
         .map_err(|e| SpecError::Invalid(e.to_string()))
 }

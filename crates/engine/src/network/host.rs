@@ -212,12 +212,15 @@ pub fn write_records(conn: &Connection, paths: &Paths, n: &Network) -> Result<()
     let mut s = String::new();
     for l in lease::of_network(conn, &n.name)? {
         let short = &l.container[..l.container.len().min(12)];
+        // The full id as the line's comment: not a name (64 characters are no DNS label),
+        // but what the responder's trace names a client by.
         s.push_str(&format!(
-            "{}\t{} {} {}\n",
+            "{}\t{} {} {} # {}\n",
             l.ip,
             l.name,
             short,
-            l.aliases.join(" ")
+            l.aliases.join(" "),
+            l.container
         ));
     }
     let tmp = dir.join(format!("hosts.{}", std::process::id()));
@@ -240,6 +243,8 @@ pub fn ensure_dns(paths: &Paths, n: &Network) -> Result<()> {
         .arg(&paths.root)
         .arg("--runroot")
         .arg(&paths.runroot)
+        // Traced, the responder writes to where we write (it outlives us: not our stderr).
+        .args(hull_trace::child_args())
         .args(["network", "dns-serve", &n.name])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

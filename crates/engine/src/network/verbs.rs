@@ -122,5 +122,7 @@ pub fn dns_serve(eng: Engine, name: &str) -> Result<()> {
     let n = super::lookup(&eng.conn, name)?;
     let paths: Paths = eng.paths.clone();
     drop(eng);
+    let _span = tracing::debug_span!("dns_serve", network = %n.name).entered();
+    tracing::debug!(address = %n.gateway, "starting the responder");
     host::serve_dns(&paths, &n).map_err(Error::from)
 }

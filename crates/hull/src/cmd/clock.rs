@@ -43,15 +43,29 @@ pub struct InternalArgs {
 
 pub fn internal(a: InternalArgs) -> super::CmdResult {
     let fail = |e: String| CmdError::new(format!("internal-clock: {e}"));
+    // DIR is the clock's directory in the container's run directory, which is named by the
+    // container's id: the spans name the container, as every hop's do.
+    let id = a.dir.parent().and_then(|d| d.file_name());
+    let id = id
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match (a.what.as_str(), a.pid) {
         ("hook", None) => {
+            let _span = tracing::debug_span!("clock_hook", id = %id).entered();
             let mut state = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut state)
                 .map_err(|e| fail(format!("runtime state: {e}")))?;
             let exe = std::env::current_exe().map_err(|e| fail(e.to_string()))?;
-            hull_clock::start_supervisor(&exe, &a.dir, &state).map_err(|e| fail(e.to_string()))
+            let trace = hull_trace::child_args();
+            hull_clock::start_supervisor(&exe, &trace, &a.dir, &state)
+                .map_err(|e| fail(e.to_string()))?;
+            tracing::debug!("supervisor ready");
+            Ok(())
         }
-        ("serve", Some(pid)) => hull_clock::serve(&a.dir, pid).map_err(|e| fail(e.to_string())),
+        ("serve", Some(pid)) => {
+            let _span = tracing::debug_span!("clock_serve", id = %id).entered();
+            hull_clock::serve(&a.dir, pid).map_err(|e| fail(e.to_string()))
+        }
         _ => Err(fail("expected `hook DIR` or `serve DIR PID`".into())),
     }
 }
