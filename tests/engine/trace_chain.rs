@@ -3,26 +3,7 @@
 //! and without the flag nothing is traced and the container's output is untouched.
 
 use hull_e2e::hull::Hull;
-
-/// A logrus text line's `key=value` (value unquoted), or None.
-fn field(line: &str, key: &str) -> Option<String> {
-    let at = line.find(&format!(" {key}="))? + key.len() + 2;
-    let rest = &line[at..];
-    if let Some(quoted) = rest.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = quoted.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => out.extend(chars.next()),
-                '"' => return Some(out),
-                c => out.push(c),
-            }
-        }
-        None
-    } else {
-        Some(rest.split(' ').next().unwrap_or("").to_string())
-    }
-}
+use hull_e2e::trace::field;
 
 #[test]
 fn log_level_debug_shows_one_run_through_every_process() {

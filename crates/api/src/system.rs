@@ -28,17 +28,6 @@ pub fn headers() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Go's name for the machine (what docker reports as Arch).
-fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        a => a,
-    }
-}
-
 fn runtime(ctx: &Ctx) -> (String, Option<String>, Option<String>) {
     let path = ctx
         .runtime
@@ -61,7 +50,7 @@ pub fn version(ctx: &Ctx) -> Value {
         "Components": [
             { "Name": "Engine", "Version": v, "Details": {
                 "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
-                "Os": "linux", "Arch": go_arch(), "KernelVersion": sysinfo::kernel_version(),
+                "Os": "linux", "Arch": sysinfo::go_arch(), "KernelVersion": sysinfo::kernel_version(),
             }},
             { "Name": rt, "Version": rt_version.unwrap_or_else(|| "unknown".into()) },
         ],
@@ -71,7 +60,7 @@ pub fn version(ctx: &Ctx) -> Value {
         "GitCommit": "",
         "GoVersion": "",
         "Os": "linux",
-        "Arch": go_arch(),
+        "Arch": sysinfo::go_arch(),
         "KernelVersion": sysinfo::kernel_version(),
         "BuildTime": "",
     })

@@ -4,6 +4,9 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// Go's name for this machine (docker's `Arch`), one home: the image store's.
+pub use hull_image::go_arch;
+
 /// `uname -r`.
 pub fn kernel_version() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
