@@ -36,6 +36,7 @@ impl super::Bundler for HostBundler {
         rootfs::unmount(&eng.paths.rootfs(&c.id));
         crate::bundle::shm::unmount(&eng.paths, &c.id);
         crate::volume::mount::release(eng, c);
+        crate::volume::seed::after_stop(eng, c);
         net.finish(eng, c);
     }
 }
@@ -101,6 +102,8 @@ pub fn prepare(
         crate::bundle::shm::mount_for(&eng.paths, &c.id, c.config.tuning.shm_size())?;
     }
     crate::volume::mount::mount_for(eng, c)?;
+    crate::volume::seed::before_start(eng, c)
+        .map_err(|msg| StartError::Runtime { msg, code: 125 })?;
     let init = if c.config.init {
         Some(init_binary(eng)?)
     } else {

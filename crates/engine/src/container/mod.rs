@@ -11,6 +11,7 @@ pub mod config;
 pub mod cp;
 pub mod create;
 pub mod exec;
+pub mod health;
 pub mod inspect;
 #[cfg(test)]
 mod lifecycle_tests;
@@ -121,6 +122,8 @@ pub struct Container {
     pub labels: BTreeMap<String, String>,
     /// Set by stop/kill/rm so a restart policy does not bring the container back.
     pub stop_requested: bool,
+    /// Its healthcheck's state (health.rs; not a column: the engine's lookups read it).
+    pub health: Option<health::Health>,
 }
 
 impl Container {
@@ -149,6 +152,7 @@ impl Container {
             restart_count: 0,
             labels: BTreeMap::new(),
             stop_requested: false,
+            health: None,
         }
     }
 
@@ -182,6 +186,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(Container, String)> {
             restart_count: r.get(13)?,
             labels: serde_json::from_str(&labels).unwrap_or_default(),
             stop_requested: r.get::<_, i64>(15)? != 0,
+            health: None,
         },
         config,
     ))

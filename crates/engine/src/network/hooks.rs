@@ -84,7 +84,29 @@ fn wire(eng: &Engine, c: &Container) -> Result<()> {
         let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
         return Err(e);
     }
+    lease_events(eng, &c.id, "connect");
     Ok(())
+}
+
+/// docker's `connect`/`disconnect` network events, one per network the container holds a
+/// lease on.
+fn lease_events(eng: &Engine, id: &str, action: &str) {
+    for l in super::lease::of_container(&eng.conn, id).unwrap_or_default() {
+        network_event(eng, &l.network, id, action);
+    }
+}
+
+/// One network event: the network's id, its `name`, `type` and the `container`.
+pub fn network_event(eng: &Engine, network: &str, container: &str, action: &str) {
+    let Ok(net) = super::lookup(&eng.conn, network) else {
+        return;
+    };
+    let attrs = std::collections::BTreeMap::from([
+        ("container".to_string(), container.to_string()),
+        ("name".to_string(), net.name.clone()),
+        ("type".to_string(), "bridge".to_string()),
+    ]);
+    crate::events::emit(&eng.paths, "network", action, &net.id, attrs);
 }
 
 /// The createRuntime hook of a [`wired_at_create`] container: pins the namespace of its
@@ -115,6 +137,7 @@ pub fn created(eng: &Engine, c: &Container, pid: i32) -> Result<()> {
 /// On every way out: ports, interfaces, leases, the pinned namespace. Failures are
 /// reported on stderr (the caller is tearing down and goes on).
 pub fn after_stop(eng: &Engine, c: &Container) {
+    lease_events(eng, &c.id, "disconnect");
     for e in endpoint::teardown(&eng.conn, &eng.paths, &c.id) {
         eprintln!("hull: network teardown of {}: {e}", c.name);
     }
@@ -126,6 +149,7 @@ pub fn after_stop(eng: &Engine, c: &Container) {
 pub struct Stopping(endpoint::Teardown);
 
 pub fn after_stop_start(eng: &Engine, c: &Container) -> Stopping {
+    lease_events(eng, &c.id, "disconnect");
     Stopping(endpoint::Teardown::start(
         &eng.conn, &eng.paths, &c.id, false,
     ))

@@ -9,6 +9,7 @@
 //! `system check` finds the tombstone (see [`leftovers`]).
 
 pub mod mount;
+pub mod seed;
 pub mod verbs;
 
 use std::collections::BTreeMap;
@@ -182,7 +183,7 @@ pub fn create_with_driver(
         name: name.clone(),
         source,
     })?;
-    conn.execute(
+    let inserted = conn.execute(
         "INSERT OR IGNORE INTO volumes (name, driver, mountpoint, created, labels, options)
          VALUES (?1, 'local', ?2, ?3, ?4, ?5)",
         params![
@@ -193,6 +194,9 @@ pub fn create_with_driver(
             options_json
         ],
     )?;
+    if inserted > 0 {
+        event(paths, "create", &name);
+    }
     // Another process may have won the insert: either way the row now in the table is the volume.
     get(conn, &name)?.ok_or(VolumeError::NotFound(name))
 }
@@ -313,8 +317,16 @@ pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<()> {
         Err(source) => return Err(io_err(&dir, source)),
     }
     hull_sys::fault_point("hull-volume-renamed");
-    conn.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
+    if conn.execute("DELETE FROM volumes WHERE name = ?1", [name])? > 0 {
+        event(paths, "destroy", name);
+    }
     remove_dir(&tomb)
+}
+
+/// docker's volume event: the volume's name, its driver.
+fn event(paths: &Paths, action: &str, name: &str) {
+    let attrs = BTreeMap::from([("driver".to_string(), "local".to_string())]);
+    crate::events::emit(paths, "volume", action, name, attrs);
 }
 
 /// Where `remove` moves a volume's directory before it deletes the row.
