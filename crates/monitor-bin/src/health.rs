@@ -27,7 +27,7 @@ fn now_ns() -> u64 {
 
 impl<'a> Timer<'a> {
     pub fn new(args: &'a Args, start: &'a Start) -> Option<Timer<'a>> {
-        (args.health_interval > 0).then(|| Timer {
+        (args.health_interval > 0).then_some(Timer {
             args,
             start,
             interval_ns: args.health_interval,

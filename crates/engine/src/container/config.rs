@@ -127,6 +127,9 @@ pub struct RunConfig {
     /// `--volumes-from`, as given (HostConfig.VolumesFrom); their mounts are in `mounts`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
+    /// `--link NAME[:ALIAS]`, the name resolved to the container's at create.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 impl RunConfig {

@@ -119,6 +119,23 @@ fn volumes_from(eng: &Engine, cfg: &mut RunConfig) -> Result<(), CreateError> {
     Ok(())
 }
 
+/// `--link NAME[:ALIAS]`: the container must exist (docker's words); stored as
+/// `NAME:ALIAS` with its current name.
+fn links(eng: &Engine, cfg: &mut RunConfig) -> Result<(), CreateError> {
+    for l in cfg.links.iter_mut() {
+        let (target, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
+        let t = container::lookup(&eng.conn, target)
+            .map_err(|_| CreateError::Invalid(format!("could not get container for {target}")))?;
+        if alias.is_empty() || !names::valid_name(alias) {
+            return Err(CreateError::Invalid(format!(
+                "invalid --link {l:?}: the alias must be a container name"
+            )));
+        }
+        *l = format!("{}:{alias}", t.name);
+    }
+    Ok(())
+}
+
 /// Each VOLUME of the image that no mount covers gets an anonymous volume (docker's).
 fn image_volumes(img: &image::ImageInfo, cfg: &mut RunConfig) {
     for v in &img.volumes {
@@ -191,6 +208,7 @@ pub fn create_with_image(
     tracing::debug!(image = %img.id, "image resolved");
     let mut cfg = merge(&img, &req);
     volumes_from(eng, &mut cfg)?;
+    links(eng, &mut cfg)?;
     image_volumes(&img, &mut cfg);
     validate(&cfg)?;
     settle_cgroup(eng, &mut cfg)?;

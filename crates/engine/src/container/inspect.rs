@@ -264,6 +264,7 @@ fn host_config(eng: &Engine, c: &Container) -> Value {
     let mut hc = json!({
         "Binds": cfg.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
         "NetworkMode": network_mode,
+        "Links": if cfg.links.is_empty() { Value::Null } else { json!(cfg.links.iter().map(|l| { let (n, a) = l.split_once(':').unwrap_or((l, l)); format!("/{n}:/{}/{a}", c.name) }).collect::<Vec<_>>()) },
         "VolumesFrom": if cfg.volumes_from.is_empty() { Value::Null } else { json!(cfg.volumes_from) },
         "RestartPolicy": { "Name": cfg.restart.name.as_str(), "MaximumRetryCount": cfg.restart.max_retries },
         "AutoRemove": cfg.auto_remove,

@@ -71,7 +71,8 @@ pub fn before_start(eng: &Engine, c: &Container) -> Result<()> {
 /// Connects the container's pinned namespace to its networks, publishes its ports and
 /// writes its /etc/hosts and /etc/resolv.conf; undoes it all (the namespace too) on failure.
 fn wire(eng: &Engine, c: &Container) -> Result<()> {
-    let req = request(&c.config);
+    let mut req = request(&c.config);
+    req.add_hosts.extend(link_hosts(eng, c));
     if let Err(e) = endpoint::connect(&eng.conn, &eng.paths, &c.id, &c.name, &req).and_then(|_| {
         endpoint::write_files(
             &eng.paths.container_dir(&c.id),
@@ -86,6 +87,32 @@ fn wire(eng: &Engine, c: &Container) -> Result<()> {
     }
     lease_events(eng, &c.id, "connect");
     Ok(())
+}
+
+/// `--link NAME:ALIAS`, as docker's default bridge does it: /etc/hosts names the linked
+/// container's address by the alias, its name and its short id (`--add-host` entries). A
+/// linked container without an address (stopped) gets none.
+fn link_hosts(eng: &Engine, c: &Container) -> Vec<String> {
+    let mut out = Vec::new();
+    for link in &c.config.links {
+        let (target, alias) = link.split_once(':').unwrap_or((link, link));
+        let Ok(t) = crate::container::lookup(&eng.conn, target) else {
+            continue;
+        };
+        let Some(l) = super::lease::of_container(&eng.conn, &t.id)
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        let mut names = vec![alias.to_string(), t.short_id().to_string(), t.name.clone()];
+        names.dedup();
+        for n in names {
+            out.push(format!("{n}:{}", l.ip));
+        }
+    }
+    out
 }
 
 /// docker's `connect`/`disconnect` network events, one per network the container holds a

@@ -184,6 +184,9 @@ pub struct CreateFlags {
     /// Mount volumes from the specified container(s) (NAME[:ro|rw]).
     #[arg(long = "volumes-from")]
     pub volumes_from: Vec<String>,
+    /// Add link to another container (NAME[:ALIAS]).
+    #[arg(long)]
+    pub link: Vec<String>,
 }
 
 fn bad(flag: &str, v: &str, why: &str) -> CmdError {
@@ -229,6 +232,7 @@ impl CreateFlags {
         }
         c.healthcheck = self.health.config()?;
         c.volumes_from = self.volumes_from;
+        c.links = self.link;
         if let Some(m) = &self.memory {
             c.memory = parse::bytes("--memory", m)?;
             if c.memory > 0 && c.memory < 6 << 20 {

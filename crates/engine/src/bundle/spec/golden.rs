@@ -296,6 +296,7 @@ fn container(id: &str, name: &str, stored_config: Value) -> Container {
         restart_count: 0,
         labels: BTreeMap::new(),
         stop_requested: false,
+        health: None,
     }
 }
 
