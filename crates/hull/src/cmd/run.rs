@@ -107,7 +107,11 @@ fn streams(names: &[String], detach: bool) -> Result<u8, CmdError> {
         return Ok(proto::WANT_STDIN | proto::WANT_STDOUT | proto::WANT_STDERR);
     }
     if detach {
-        return Err(CmdError::new("Conflicting options: -a and -d".into()));
+        // docker's client says it with exit status 1.
+        return Err(CmdError {
+            msg: "Conflicting options: -a and -d".into(),
+            code: 1,
+        });
     }
     let mut bits = 0;
     for n in names {
