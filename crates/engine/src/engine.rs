@@ -88,6 +88,7 @@ impl Engine {
     pub fn lookup(&self, key: &str) -> Result<container::Container, container::ContainerError> {
         let mut c = container::lookup(&self.conn, key)?;
         crate::container::reconcile::reconcile(self, &mut c);
+        c.health = container::health::load(&self.paths, &c);
         Ok(c)
     }
 
@@ -102,6 +103,7 @@ impl Engine {
         let mut all = container::list(&self.conn)?;
         for c in &mut all {
             crate::container::reconcile::reconcile(self, c);
+            c.health = container::health::load(&self.paths, c);
         }
         Ok(all)
     }

@@ -15,6 +15,7 @@ use rustix::net::SocketFlags;
 use rustix::process::{Pid, Signal};
 
 use crate::fdio::{self, Conn};
+use crate::health::Timer;
 use crate::oom::OomWatch;
 use crate::start::{self, Stdio};
 use crate::sys::{self, Status};
@@ -58,11 +59,12 @@ impl Logger {
     }
 }
 
-pub struct Monitor {
+pub struct Monitor<'a> {
     listener: OwnedFd,
     sigfd: OwnedFd,
     logger: Logger,
     clients: Vec<Conn>,
+    health: Option<Timer<'a>>,
 }
 
 /// What a poll slot is for.
@@ -77,13 +79,19 @@ enum Slot {
     Client(usize),
 }
 
-impl Monitor {
-    pub fn new(listener: OwnedFd, sigfd: OwnedFd, logger: Logger) -> Monitor {
+impl<'a> Monitor<'a> {
+    pub fn new(
+        listener: OwnedFd,
+        sigfd: OwnedFd,
+        logger: Logger,
+        health: Option<Timer<'a>>,
+    ) -> Monitor<'a> {
         Monitor {
             listener,
             sigfd,
             logger,
             clients: Vec::new(),
+            health,
         }
     }
 
@@ -119,7 +127,13 @@ impl Monitor {
         }
         let mut code = lost(pid);
         let mut oom = OomWatch::new(pid);
+        if let Some(h) = self.health.as_mut() {
+            h.arm();
+        }
         while code.is_none() {
+            if let Some(h) = self.health.as_mut() {
+                h.fire();
+            }
             let mut slots = Vec::with_capacity(6 + self.clients.len());
             let mut fds = Vec::with_capacity(slots.capacity());
             // First: an OOM kill is read before the exit it caused is reaped.
@@ -144,7 +158,8 @@ impl Monitor {
                 slots.push(Slot::Client(i));
                 fds.push(PollFd::new(&c.fd, PollFlags::IN));
             }
-            if rustix::event::poll(&mut fds, None).is_err() {
+            let wait = self.health.as_ref().and_then(Timer::wait);
+            if rustix::event::poll(&mut fds, wait.as_ref()).is_err() {
                 continue;
             }
             let ready: Vec<Slot> = fds
@@ -164,7 +179,7 @@ impl Monitor {
                     }
                     Slot::Sig => {
                         drain_signals(&self.sigfd);
-                        code = reap(pid).or_else(|| lost(pid));
+                        code = reap(pid, self.health.as_mut()).or_else(|| lost(pid));
                     }
                     Slot::Listen => {
                         self.accept();
@@ -335,10 +350,14 @@ fn lost(pid: i32) -> Option<i32> {
     sys::not_our_child(pid).then_some(255)
 }
 
-/// Reaps every exited child; the exit code of `pid` if it was among them.
-fn reap(pid: i32) -> Option<i32> {
+/// Reaps every exited child; the exit code of `pid` if it was among them. The healthcheck
+/// timer learns of its hook's end.
+fn reap(pid: i32, mut health: Option<&mut Timer<'_>>) -> Option<i32> {
     let mut found = None;
     while let Some((p, st)) = sys::reap_any() {
+        if let Some(h) = health.as_deref_mut() {
+            h.reaped(p);
+        }
         if p == pid {
             found = Some(match st {
                 Status::Exited(c) => c,

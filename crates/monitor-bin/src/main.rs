@@ -13,6 +13,7 @@ extern crate origin;
 
 mod event;
 mod fdio;
+mod health;
 mod oom;
 mod start;
 mod sys;
@@ -142,7 +143,7 @@ fn run(args: &Args, start: &Start, mut sync: Option<Conn>) -> i32 {
         }
     };
     let logger = event::Logger::open(&args.log, &args.log_driver);
-    let mut mon = event::Monitor::new(listener, sigfd, logger);
+    let mut mon = event::Monitor::new(listener, sigfd, logger, health::Timer::new(args, start));
     let mut first = true;
     let mut backoff_ms = 100u64;
     let code = loop {

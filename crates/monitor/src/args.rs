@@ -7,7 +7,8 @@
 //! restart policy brings the container back. Each `--hold FD` is an inherited descriptor the
 //! monitor keeps open (close-on-exec) for the container's life: the sockets reserving its
 //! published host ports. `--log-level` is hull's (`debug` makes the monitor and the runtime
-//! trace to the monitor's stderr; see trace.rs).
+//! trace to the monitor's stderr; see trace.rs). `--health-interval NS` runs the hook as
+//! `health ID 0` one interval after each start and after each check (the healthcheck).
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -29,6 +30,8 @@ pub struct Args {
     pub sync: bool,
     pub hold: Vec<i32>,
     pub log_level: String,
+    /// Nanoseconds between healthchecks (0: none).
+    pub health_interval: u64,
     pub hook: Vec<String>,
 }
 
@@ -49,6 +52,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         sync: false,
         hold: Vec::new(),
         log_level: String::new(),
+        health_interval: 0,
         hook: Vec::new(),
     };
     let mut it = args.into_iter();
@@ -68,6 +72,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--restart" => a.restart = val()?,
             "--sync" => a.sync = true,
             "--log-level" => a.log_level = val()?,
+            "--health-interval" => {
+                a.health_interval = val()?
+                    .parse()
+                    .map_err(|_| "--health-interval: not a number of nanoseconds")?
+            }
             "--hold" => a.hold.push(
                 val()?
                     .parse()
@@ -123,7 +132,7 @@ mod tests {
         let a = p(
             "--id c1 --runtime /bin/rt --runtime-root /r --bundle /b --log /b/log \
                    --log-driver k8s-file --tty --stdin --rows 24 --cols 80 --sync \
-                   --log-level debug -- /bin/hull --root /x internal-hook",
+                   --log-level debug --health-interval 5000 -- /bin/hull --root /x internal-hook",
         )
         .unwrap();
         assert_eq!(
@@ -133,6 +142,7 @@ mod tests {
         assert_eq!((a.runtime_root.as_str(), a.log.as_str()), ("/r", "/b/log"));
         assert_eq!(a.log_driver, "k8s-file");
         assert_eq!(a.log_level, "debug");
+        assert_eq!(a.health_interval, 5000);
         assert!(a.tty && a.stdin && a.sync);
         assert_eq!((a.rows, a.cols), (24, 80));
         assert_eq!(a.hook, ["/bin/hull", "--root", "/x", "internal-hook"]);

@@ -33,9 +33,14 @@ impl super::Bundler for HostBundler {
         // The veths are deleted while the rootfs is unmounted; the leases go before the row
         // does.
         let net = crate::network::hooks::after_stop_start(eng, c);
+        // Released again by `rm` after the exit hook: the volumes' events only once.
+        let was_up = rootfs::is_mounted(&eng.paths.rootfs(&c.id));
         rootfs::unmount(&eng.paths.rootfs(&c.id));
         crate::bundle::shm::unmount(&eng.paths, &c.id);
         crate::volume::mount::release(eng, c);
+        if was_up {
+            crate::volume::seed::after_stop(eng, c);
+        }
         net.finish(eng, c);
     }
 }
@@ -101,6 +106,8 @@ pub fn prepare(
         crate::bundle::shm::mount_for(&eng.paths, &c.id, c.config.tuning.shm_size())?;
     }
     crate::volume::mount::mount_for(eng, c)?;
+    crate::volume::seed::before_start(eng, c)
+        .map_err(|msg| StartError::Runtime { msg, code: 125 })?;
     let init = if c.config.init {
         Some(init_binary(eng)?)
     } else {

@@ -121,6 +121,15 @@ pub struct RunConfig {
     /// The cgroup manager, parent and namespace, settled at create.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<crate::container::cgroup::Settings>,
+    /// docker's Config.Healthcheck: the image's merged with --health-* (container::health).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<crate::container::health::HealthConfig>,
+    /// `--volumes-from`, as given (HostConfig.VolumesFrom); their mounts are in `mounts`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+    /// `--link NAME[:ALIAS]`, the name resolved to the container's at create.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 impl RunConfig {

@@ -75,13 +75,102 @@ fn merge(img: &image::ImageInfo, req: &Request) -> RunConfig {
         }
     }
     cfg.image_labels = img.labels.clone();
+    cfg.healthcheck = crate::container::health::HealthConfig::merge(
+        img.healthcheck.as_ref(),
+        req.config.healthcheck.as_ref(),
+    );
     cfg
+}
+
+fn covered(cfg: &RunConfig, target: &str) -> bool {
+    let target = clean_target(target);
+    cfg.mounts.iter().any(|m| clean_target(&m.target) == target)
+}
+
+/// `--volumes-from NAME[:ro|rw]`: the volumes and binds of each container, at the same
+/// places, read-only or not as there unless the mode says, where no mount of ours is.
+fn volumes_from(eng: &Engine, cfg: &mut RunConfig) -> Result<(), CreateError> {
+    for spec in cfg.volumes_from.clone() {
+        let (key, mode) = match spec.split_once(':') {
+            Some((k, m)) => (k, Some(m)),
+            None => (spec.as_str(), None),
+        };
+        let ro = match mode {
+            None => None,
+            Some("ro") => Some(true),
+            Some("rw") => Some(false),
+            Some(m) => {
+                return Err(CreateError::Invalid(format!(
+                    "invalid mode for volumes-from: {m}"
+                )))
+            }
+        };
+        let from = container::lookup(&eng.conn, key)?;
+        for m in &from.config.mounts {
+            if m.kind == MountKind::Tmpfs || covered(cfg, &m.target) {
+                continue;
+            }
+            let mut m = m.clone();
+            m.anonymous = false;
+            m.read_only = ro.unwrap_or(m.read_only);
+            cfg.mounts.push(m);
+        }
+    }
+    Ok(())
+}
+
+/// `--link NAME[:ALIAS]`: the container must exist (docker's words); stored as
+/// `NAME:ALIAS` with its current name.
+fn links(eng: &Engine, cfg: &mut RunConfig) -> Result<(), CreateError> {
+    for l in cfg.links.iter_mut() {
+        let (target, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
+        let t = container::lookup(&eng.conn, target)
+            .map_err(|_| CreateError::Invalid(format!("could not get container for {target}")))?;
+        if alias.is_empty() || !names::valid_name(alias) {
+            return Err(CreateError::Invalid(format!(
+                "invalid --link {l:?}: the alias must be a container name"
+            )));
+        }
+        *l = format!("{}:{alias}", t.name);
+    }
+    Ok(())
+}
+
+/// Each VOLUME of the image that no mount covers gets an anonymous volume (docker's).
+fn image_volumes(img: &image::ImageInfo, cfg: &mut RunConfig) {
+    for v in &img.volumes {
+        if !covered(cfg, v) {
+            cfg.mounts.push(crate::container::config::MountSpec {
+                kind: MountKind::Volume,
+                target: clean_target(v),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// A mount target as a comparable path (`/data/` and `/data//x/..` are `/data`).
+fn clean_target(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// Checks what can be checked before anything is made.
 fn validate(cfg: &RunConfig) -> Result<(), CreateError> {
     if cfg.args().is_empty() {
         return Err(CreateError::Invalid("no command specified".into()));
+    }
+    if let Some(h) = &cfg.healthcheck {
+        h.validate().map_err(CreateError::Invalid)?;
     }
     spec::check(cfg)?;
     Ok(())
@@ -118,6 +207,9 @@ pub fn create_with_image(
     let img = image::resolve(&eng.paths, &req.image)?;
     tracing::debug!(image = %img.id, "image resolved");
     let mut cfg = merge(&img, &req);
+    volumes_from(eng, &mut cfg)?;
+    links(eng, &mut cfg)?;
+    image_volumes(&img, &mut cfg);
     validate(&cfg)?;
     settle_cgroup(eng, &mut cfg)?;
     // Anonymous volumes get a random name now, so the container always mounts the same one.

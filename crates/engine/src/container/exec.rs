@@ -42,7 +42,12 @@ pub struct Opts {
     pub detach_keys: Vec<u8>,
 }
 
-fn process(eng: &Engine, c: &Container, args: Vec<String>, o: &Opts) -> Result<Value, ExecError> {
+pub(crate) fn process(
+    eng: &Engine,
+    c: &Container,
+    args: Vec<String>,
+    o: &Opts,
+) -> Result<Value, ExecError> {
     let cfg = &c.config;
     let mut env = vec![
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
@@ -93,8 +98,12 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
         return Err(ExecError::NotRunning(c.name.clone()));
     }
     let run_dir = eng.paths.run_dir(&c.id);
-    let tag = &crate::container::names::new_id()[..12];
+    let exec_id = crate::container::names::new_id();
+    let tag = &exec_id[..12];
     let pfile = run_dir.join(format!("exec-{tag}.json"));
+    // docker's exec events: the command in the action, the exec's id as an attribute.
+    let line = args.join(" ");
+    let id_attr = [("execID", exec_id.clone())];
     hull_image::perms::write_private(
         &pfile,
         &serde_json::to_vec(&process(eng, c, args, &o)?).expect("json"),
@@ -125,6 +134,8 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
     // the caller's terminal, would be the container's to write or read (docker and podman
     // relay every stream too). The runtime's stdio becomes the process's stdio without a
     // terminal, so it gets pipes of ours (or /dev/null); with one, the process gets the pty.
+    crate::events::container(&eng.paths, c, &format!("exec_create: {line}"), &id_attr);
+    crate::events::container(&eng.paths, c, &format!("exec_start: {line}"), &id_attr);
     let res = match listener {
         None if o.detach => detached(cmd),
         None => relay::with_pipes(cmd, o.interactive),
@@ -132,6 +143,11 @@ pub fn exec(eng: &Engine, c: &Container, args: Vec<String>, o: Opts) -> Result<i
     };
     let _ = std::fs::remove_file(&pfile);
     let _ = std::fs::remove_file(run_dir.join(&sock_name));
+    // A detached process ends later, unseen: docker's exec_die only for one we waited for.
+    if let (Ok(code), false) = (&res, o.detach) {
+        let attrs = [id_attr[0].clone(), ("exitCode", code.to_string())];
+        crate::events::container(&eng.paths, c, "exec_die", &attrs);
+    }
     Ok(res?)
 }
 

@@ -37,9 +37,9 @@ fn cmd_string(c: &Container) -> String {
     )
 }
 
-/// docker's State.
+/// docker's State (with `Health` when the container has a healthcheck).
 fn state(c: &Container) -> Value {
-    json!({
+    let mut v = json!({
         "Status": c.status.as_str(),
         "Running": matches!(c.status, Status::Running | Status::Paused | Status::Restarting),
         "Paused": c.status == Status::Paused,
@@ -51,7 +51,11 @@ fn state(c: &Container) -> Value {
         "Error": "",
         "StartedAt": c.started_at.clone().unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
         "FinishedAt": c.finished_at.clone().unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
-    })
+    });
+    if let Some(h) = &c.health {
+        v["Health"] = json!(h);
+    }
+    v
 }
 
 fn mounts(eng: &Engine, c: &Container) -> Value {
@@ -105,7 +109,7 @@ pub fn inspect(eng: &Engine, c: &Container) -> Value {
         .iter()
         .map(|p| (p.clone(), json!({})))
         .collect();
-    json!({
+    let mut doc = json!({
         "Id": c.id,
         "Created": c.created,
         "Path": cfg.args().first().cloned().unwrap_or_default(),
@@ -150,7 +154,11 @@ pub fn inspect(eng: &Engine, c: &Container) -> Value {
         "NetworkSettings": network_settings(eng, c, &exposed),
         "ExecIDs": Value::Null,
         "Extra": extensions(cfg),
-    })
+    });
+    if let Some(h) = &cfg.healthcheck {
+        doc["Config"]["Healthcheck"] = json!(h);
+    }
+    doc
 }
 
 /// docker's NetworkSettings: an entry per network the container is on (address, gateway,
@@ -256,6 +264,8 @@ fn host_config(eng: &Engine, c: &Container) -> Value {
     let mut hc = json!({
         "Binds": cfg.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
         "NetworkMode": network_mode,
+        "Links": if cfg.links.is_empty() { Value::Null } else { json!(cfg.links.iter().map(|l| { let (n, a) = l.split_once(':').unwrap_or((l, l)); format!("/{n}:/{}/{a}", c.name) }).collect::<Vec<_>>()) },
+        "VolumesFrom": if cfg.volumes_from.is_empty() { Value::Null } else { json!(cfg.volumes_from) },
         "RestartPolicy": { "Name": cfg.restart.name.as_str(), "MaximumRetryCount": cfg.restart.max_retries },
         "AutoRemove": cfg.auto_remove,
         "CapAdd": cfg.cap_add,
@@ -360,7 +370,14 @@ pub fn status_text(c: &Container) -> String {
     };
     match c.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", since(&c.started_at)),
+        Status::Running => format!(
+            "Up {}{}",
+            since(&c.started_at),
+            c.health
+                .as_ref()
+                .map(crate::container::health::status_suffix)
+                .unwrap_or_default()
+        ),
         Status::Paused => format!("Up {} (Paused)", since(&c.started_at)),
         Status::Restarting => format!("Restarting ({}) {} ago", c.exit_code, since(&c.finished_at)),
         Status::Exited => format!("Exited ({}) {} ago", c.exit_code, since(&c.finished_at)),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod cp;
 pub mod create;
 pub mod exec;
+pub mod health;
 pub mod inspect;
 #[cfg(test)]
 mod lifecycle_tests;
@@ -120,6 +121,8 @@ pub struct Container {
     pub labels: BTreeMap<String, String>,
     /// Set by stop/kill/rm so a restart policy does not bring the container back.
     pub stop_requested: bool,
+    /// Its healthcheck's state (health.rs; not a column: the engine's lookups read it).
+    pub health: Option<health::Health>,
 }
 
 impl Container {
@@ -148,6 +151,7 @@ impl Container {
             restart_count: 0,
             labels: BTreeMap::new(),
             stop_requested: false,
+            health: None,
         }
     }
 

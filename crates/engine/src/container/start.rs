@@ -100,6 +100,7 @@ pub fn start_with_image(
         return Err(e);
     }
     tracing::debug!(bundle = %eng.paths.run_dir(&c.id).display(), "bundle prepared");
+    crate::container::health::reset(&eng.paths, c);
     let spawned = UnixStream::pair()
         .map_err(|source| StartError::Io {
             path: "socketpair".into(),

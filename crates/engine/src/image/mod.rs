@@ -31,6 +31,10 @@ pub struct ImageInfo {
     pub stop_signal: String,
     pub exposed_ports: Vec<String>,
     pub labels: BTreeMap<String, String>,
+    /// docker's Config.Healthcheck (not in the OCI image spec: read from the raw config).
+    pub healthcheck: Option<crate::container::health::HealthConfig>,
+    /// The image's VOLUME paths: each gets an anonymous volume unless a mount covers it.
+    pub volumes: Vec<String>,
 }
 
 fn is_busybox(name: &str) -> bool {
@@ -87,6 +91,10 @@ pub fn resolve(paths: &Paths, name: &str) -> Result<ImageInfo, ImageError> {
             .clone()
             .map(|l| l.into_iter().collect())
             .unwrap_or_default();
+        info.volumes = c.volumes().clone().unwrap_or_default();
     }
+    info.healthcheck = serde_json::from_slice::<serde_json::Value>(&img.config_raw)
+        .ok()
+        .and_then(|v| serde_json::from_value(v["config"]["Healthcheck"].clone()).ok());
     Ok(info)
 }

@@ -71,7 +71,8 @@ pub fn before_start(eng: &Engine, c: &Container) -> Result<()> {
 /// Connects the container's pinned namespace to its networks, publishes its ports and
 /// writes its /etc/hosts and /etc/resolv.conf; undoes it all (the namespace too) on failure.
 fn wire(eng: &Engine, c: &Container) -> Result<()> {
-    let req = request(&c.config);
+    let mut req = request(&c.config);
+    req.add_hosts.extend(link_hosts(eng, c));
     if let Err(e) = endpoint::connect(&eng.conn, &eng.paths, &c.id, &c.name, &req).and_then(|_| {
         endpoint::write_files(
             &eng.paths.container_dir(&c.id),
@@ -84,7 +85,55 @@ fn wire(eng: &Engine, c: &Container) -> Result<()> {
         let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
         return Err(e);
     }
+    lease_events(eng, &c.id, "connect");
     Ok(())
+}
+
+/// `--link NAME:ALIAS`, as docker's default bridge does it: /etc/hosts names the linked
+/// container's address by the alias, its name and its short id (`--add-host` entries). A
+/// linked container without an address (stopped) gets none.
+fn link_hosts(eng: &Engine, c: &Container) -> Vec<String> {
+    let mut out = Vec::new();
+    for link in &c.config.links {
+        let (target, alias) = link.split_once(':').unwrap_or((link, link));
+        let Ok(t) = crate::container::lookup(&eng.conn, target) else {
+            continue;
+        };
+        let Some(l) = super::lease::of_container(&eng.conn, &t.id)
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        let mut names = vec![alias.to_string(), t.short_id().to_string(), t.name.clone()];
+        names.dedup();
+        for n in names {
+            out.push(format!("{n}:{}", l.ip));
+        }
+    }
+    out
+}
+
+/// docker's `connect`/`disconnect` network events, one per network the container holds a
+/// lease on.
+fn lease_events(eng: &Engine, id: &str, action: &str) {
+    for l in super::lease::of_container(&eng.conn, id).unwrap_or_default() {
+        network_event(eng, &l.network, id, action);
+    }
+}
+
+/// One network event: the network's id, its `name`, `type` and the `container`.
+pub fn network_event(eng: &Engine, network: &str, container: &str, action: &str) {
+    let Ok(net) = super::lookup(&eng.conn, network) else {
+        return;
+    };
+    let attrs = std::collections::BTreeMap::from([
+        ("container".to_string(), container.to_string()),
+        ("name".to_string(), net.name.clone()),
+        ("type".to_string(), "bridge".to_string()),
+    ]);
+    crate::events::emit(&eng.paths, "network", action, &net.id, attrs);
 }
 
 /// The createRuntime hook of a [`wired_at_create`] container: pins the namespace of its
@@ -115,6 +164,7 @@ pub fn created(eng: &Engine, c: &Container, pid: i32) -> Result<()> {
 /// On every way out: ports, interfaces, leases, the pinned namespace. Failures are
 /// reported on stderr (the caller is tearing down and goes on).
 pub fn after_stop(eng: &Engine, c: &Container) {
+    lease_events(eng, &c.id, "disconnect");
     for e in endpoint::teardown(&eng.conn, &eng.paths, &c.id) {
         eprintln!("hull: network teardown of {}: {e}", c.name);
     }
@@ -126,6 +176,7 @@ pub fn after_stop(eng: &Engine, c: &Container) {
 pub struct Stopping(endpoint::Teardown);
 
 pub fn after_stop_start(eng: &Engine, c: &Container) -> Stopping {
+    lease_events(eng, &c.id, "disconnect");
     Stopping(endpoint::Teardown::start(
         &eng.conn, &eng.paths, &c.id, false,
     ))

@@ -92,6 +92,7 @@ impl Engine {
         self.networks()?;
         let c = container::lookup(&self.conn, key)?;
         endpoint::connect_one(&self.conn, &self.paths, &c.id, &c.name, network, ip)?;
+        super::hooks::network_event(self, network, &c.id, "connect");
         Ok(())
     }
 
@@ -99,12 +100,9 @@ impl Engine {
     pub fn network_disconnect(&self, key: &str, network: &str) -> Result<()> {
         self.networks()?;
         let c = container::lookup(&self.conn, key)?;
-        Ok(endpoint::disconnect(
-            &self.conn,
-            &self.paths,
-            &c.id,
-            network,
-        )?)
+        endpoint::disconnect(&self.conn, &self.paths, &c.id, network)?;
+        super::hooks::network_event(self, network, &c.id, "disconnect");
+        Ok(())
     }
 
     /// Sets every network's bridge, firewall rules and DNS up again (after a host reboot or

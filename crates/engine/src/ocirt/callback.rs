@@ -4,7 +4,7 @@
 
 use crate::container::config::Restart;
 use crate::container::remove;
-use crate::container::{self, Container, Status};
+use crate::container::{self, Container};
 use crate::engine::Engine;
 
 /// Exit status that tells the monitor to restart the container.
@@ -115,7 +115,7 @@ pub fn started(eng: &Engine, id: &str, pid: i32) -> i32 {
     let now = crate::time::nanotime::now_nanos();
     let _ = container::set_running(&eng.conn, id, pid, monitor, &now);
     if let Ok(c) = container::lookup(&eng.conn, id) {
-        let _ = c.status == Status::Running;
+        crate::container::health::reset(&eng.paths, &c);
     }
     0
 }

@@ -64,6 +64,10 @@ impl Monitor for HullMonitor {
         if c.config.open_stdin {
             cmd.arg("--stdin");
         }
+        // The monitor's timer for the healthcheck (crate::container::health).
+        if let Some(ns) = crate::container::health::monitor_interval(c) {
+            cmd.args(["--health-interval", &ns.to_string()]);
+        }
         if let Some((r, col)) = at.size {
             cmd.args(["--rows", &r.to_string(), "--cols", &col.to_string()]);
         }

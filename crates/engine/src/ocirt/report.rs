@@ -15,6 +15,8 @@ pub enum MonitorEvent {
     Exited,
     /// The runtime's createRuntime hook for a remapped container's network.
     Network,
+    /// The monitor's healthcheck timer: one check (crate::container::health).
+    Health,
 }
 
 impl std::str::FromStr for MonitorEvent {
@@ -25,6 +27,7 @@ impl std::str::FromStr for MonitorEvent {
             "started" => Ok(MonitorEvent::Started),
             "exited" => Ok(MonitorEvent::Exited),
             "network" => Ok(MonitorEvent::Network),
+            "health" => Ok(MonitorEvent::Health),
             e => Err(Error::InvalidArgument(format!(
                 "internal-hook: unknown event {e:?}"
             ))),

@@ -32,6 +32,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(Container, String)> {
             restart_count: r.get(13)?,
             labels: serde_json::from_str(&labels).unwrap_or_default(),
             stop_requested: r.get::<_, i64>(15)? != 0,
+            health: None,
         },
         config,
     ))

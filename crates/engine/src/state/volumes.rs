@@ -9,7 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::volume::{Result, Volume, VolumeError};
 
 /// Inserts `v` unless a volume of its name exists (two creates of one name share it).
-pub fn insert(conn: &Connection, v: &Volume) -> Result<()> {
+/// Inserts the volume unless a row of that name exists; true if this call inserted it.
+pub fn insert(conn: &Connection, v: &Volume) -> Result<bool> {
     let json = |what: &'static str, m: &BTreeMap<String, String>| {
         serde_json::to_string(m).map_err(|source| VolumeError::Json {
             what,
@@ -19,7 +20,7 @@ pub fn insert(conn: &Connection, v: &Volume) -> Result<()> {
     };
     let labels_json = json("labels", &v.labels)?;
     let options_json = json("options", &v.options)?;
-    conn.execute(
+    let inserted = conn.execute(
         "INSERT OR IGNORE INTO volumes (name, driver, mountpoint, created, labels, options)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -31,7 +32,7 @@ pub fn insert(conn: &Connection, v: &Volume) -> Result<()> {
             options_json
         ],
     )?;
-    Ok(())
+    Ok(inserted > 0)
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Volume, String, String)> {
@@ -90,7 +91,7 @@ pub fn list(conn: &Connection) -> Result<Vec<Volume>> {
 }
 
 /// Removes the row of volume `name` (none is no error).
-pub fn delete(conn: &Connection, name: &str) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
-    Ok(())
+/// Removes the row; true if there was one.
+pub fn delete(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM volumes WHERE name = ?1", [name])? > 0)
 }

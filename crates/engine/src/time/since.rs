@@ -20,7 +20,7 @@ pub fn rfc3339_nanos(s: &str) -> Option<i128> {
 }
 
 /// Go's time.ParseDuration for the units docker users type: `300ms`, `10m`, `1h30m`, `1.5h`.
-fn duration_nanos(s: &str) -> Option<i128> {
+pub fn duration_nanos(s: &str) -> Option<i128> {
     let mut rest = s;
     let mut total = 0f64;
     if rest.is_empty() {

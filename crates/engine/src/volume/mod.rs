@@ -9,6 +9,7 @@
 //! `system check` finds the tombstone (see [`leftovers`]).
 
 pub mod mount;
+pub mod seed;
 pub mod verbs;
 
 use std::collections::BTreeMap;
@@ -180,7 +181,9 @@ pub fn create_with_driver(
         labels: labels.clone(),
         options: options.clone(),
     };
-    crate::state::volumes::insert(conn, &v)?;
+    if crate::state::volumes::insert(conn, &v)? {
+        event(paths, "create", &name);
+    }
     // Another process may have won the insert: either way the row now in the table is the volume.
     get(conn, &name)?.ok_or(VolumeError::NotFound(name))
 }
@@ -248,8 +251,16 @@ pub fn remove(conn: &Connection, paths: &Paths, name: &str) -> Result<()> {
         Err(source) => return Err(io_err(&dir, source)),
     }
     hull_sys::fault_point("hull-volume-renamed");
-    crate::state::volumes::delete(conn, name)?;
+    if crate::state::volumes::delete(conn, name)? {
+        event(paths, "destroy", name);
+    }
     remove_dir(&tomb)
+}
+
+/// docker's volume event: the volume's name, its driver.
+fn event(paths: &Paths, action: &str, name: &str) {
+    let attrs = BTreeMap::from([("driver".to_string(), "local".to_string())]);
+    crate::events::emit(paths, "volume", action, name, attrs);
 }
 
 /// Where `remove` moves a volume's directory before it deletes the row.

@@ -43,6 +43,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             proto::write_frame(&mut sock, proto::RESIZE, &p)?;
         }
     }
+    hull_engine::events::container(&eng.paths, &c, "attach", &[]);
     match attach::attach(sock, stdin, c.config.tty, a.sig_proxy, &keys) {
         Some(0) => Ok(()),
         Some(code) => Err(CmdError::exit(code)),

@@ -179,6 +179,14 @@ pub struct CreateFlags {
     /// GPU devices to add to the container (not supported).
     #[arg(long)]
     pub gpus: Option<String>,
+    #[command(flatten)]
+    pub health: super::runopts::HealthFlags,
+    /// Mount volumes from the specified container(s) (NAME[:ro|rw]).
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
+    /// Add link to another container (NAME[:ALIAS]).
+    #[arg(long)]
+    pub link: Vec<String>,
 }
 
 fn bad(flag: &str, v: &str, why: &str) -> CmdError {
@@ -222,6 +230,9 @@ impl CreateFlags {
         for t in &self.tmpfs {
             c.mounts.push(parse::tmpfs(t)?);
         }
+        c.healthcheck = self.health.config()?;
+        c.volumes_from = self.volumes_from;
+        c.links = self.link;
         if let Some(m) = &self.memory {
             c.memory = parse::bytes("--memory", m)?;
             if c.memory > 0 && c.memory < 6 << 20 {

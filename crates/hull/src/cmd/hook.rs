@@ -1,4 +1,4 @@
-//! `hull internal-hook started|exited ID VALUE`: run by hull-monitor, not by people; and
+//! `hull internal-hook started|exited|health ID VALUE`: run by hull-monitor, not by people; and
 //! `network ID 0`, the runtime's createRuntime hook for a remapped container's network.
 
 use hull_engine::ocirt::report::MonitorEvent;
@@ -25,6 +25,10 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut state)
                 .map_err(|e| CmdError::new(format!("internal-hook: runtime state: {e}")))?;
             eng.wire_network(&a.id, &state)?;
+            0
+        }
+        MonitorEvent::Health => {
+            eng.run_healthcheck(&a.id)?;
             0
         }
     };

@@ -41,6 +41,7 @@ fn matches(c: &Container, f: &str) -> Result<bool, CmdError> {
         "name" => c.name.contains(v),
         "id" => c.id.starts_with(v),
         "status" => c.status.as_str() == v,
+        "health" => hull_engine::container::health::filter_matches(c, v),
         "ancestor" => c.image == v || c.image_id.contains(v),
         "exited" => c.status == hull_engine::Status::Exited && c.exit_code.to_string() == v,
         "label" => match v.split_once('=') {

@@ -17,6 +17,9 @@ pub struct Args {
     /// Run container in background and print container ID.
     #[arg(short, long)]
     detach: bool,
+    /// Attach to STDIN, STDOUT or STDERR (default: stdout and stderr, and stdin with -i).
+    #[arg(short, long = "attach")]
+    attach: Vec<String>,
     /// Proxy received signals to the process.
     #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set)]
     sig_proxy: bool,
@@ -39,7 +42,11 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let keys = a.detach_keys.parse()?;
     let eng = super::engine(paths)?;
     let (image, args) = (a.image, a.args);
-    let (tty, stdin) = (a.flags.tty, a.flags.interactive);
+    let streams = streams(&a.attach, a.detach)?;
+    let (tty, stdin) = (
+        a.flags.tty,
+        a.flags.interactive && streams & proto::WANT_STDIN != 0,
+    );
     let pod = a.flags.pod.clone();
     let mut req = a.flags.request(image, args)?;
     // After the flags are checked: a bad value is reported before any pull.
@@ -63,7 +70,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             0
         };
         Attach {
-            want: proto::WANT_STDOUT | proto::WANT_STDERR | hook,
+            want: (streams & (proto::WANT_STDOUT | proto::WANT_STDERR)) | hook,
             size: if tty { attach::terminal_size() } else { None },
         }
     };
@@ -81,6 +88,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         println!("{}", c.id);
         return Ok(());
     }
+    hull_engine::events::container(&eng.paths, c, "attach", &[]);
     let id = c.id.clone();
     let record = |code: i32| eng.record_exited(&id, code);
     match attach::attach_with_hook(started.sock, stdin, tty, a.sig_proxy, &keys, Some(&record)) {
@@ -91,4 +99,32 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             c.name
         ))),
     }
+}
+
+/// `-a/--attach`: the streams to relay (all three when none is named), docker's checks.
+fn streams(names: &[String], detach: bool) -> Result<u8, CmdError> {
+    if names.is_empty() {
+        return Ok(proto::WANT_STDIN | proto::WANT_STDOUT | proto::WANT_STDERR);
+    }
+    if detach {
+        // docker's client says it with exit status 1.
+        return Err(CmdError {
+            msg: "Conflicting options: -a and -d".into(),
+            code: 1,
+        });
+    }
+    let mut bits = 0;
+    for n in names {
+        bits |= match n.to_ascii_lowercase().as_str() {
+            "stdin" => proto::WANT_STDIN,
+            "stdout" => proto::WANT_STDOUT,
+            "stderr" => proto::WANT_STDERR,
+            _ => {
+                return Err(CmdError::new(format!(
+                    "invalid argument {n:?} for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"
+                )))
+            }
+        };
+    }
+    Ok(bits)
 }
