@@ -112,17 +112,12 @@ pub(crate) fn invalid(e: oci_spec::OciSpecError) -> SpecError {
 }
 
 /// What `create` can check of a run config before anything is made: capabilities, the
-/// seccomp profile, id maps, devices.
+/// seccomp profile, devices, sysctls (id maps and modes were parsed with the flags).
 pub fn check(cfg: &crate::RunConfig) -> Result<()> {
     let caps = security::capabilities(cfg.privileged, &cfg.cap_add, &cfg.cap_drop)?;
     if let Some(p) = cfg.seccomp.as_deref().filter(|p| *p != "unconfined") {
         hull_seccomp::docker_to_oci(p.as_bytes(), &caps, hull_seccomp::native_arch())
             .map_err(|e| SpecError::Seccomp(e.to_string()))?;
-    }
-    for (flag, maps) in [("--uidmap", &cfg.uidmap), ("--gidmap", &cfg.gidmap)] {
-        for m in maps {
-            crate::parse::idmap(flag, m).map_err(|e| SpecError::Invalid(e.to_string()))?;
-        }
     }
     for d in &cfg.devices {
         if security::device_numbers(&d.host).is_none() {
@@ -136,7 +131,7 @@ pub fn check(cfg: &crate::RunConfig) -> Result<()> {
     // its own (--network none and container:NAME are private too).
     let private = hull_runtime::sysctl::Private {
         ipc: !cfg.ipc_mode.is_host(),
-        net: cfg.network_mode != "host",
+        net: !cfg.network_mode.is_host(),
         uts: !cfg.uts_mode.is_host(),
     };
     for (k, v) in &cfg.sysctls {

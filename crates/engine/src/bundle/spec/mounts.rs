@@ -116,9 +116,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
     // bind the host's /sys instead on the host's network, or when a remapped container joins
     // another's or a pod's. A remapped container's own namespace is made by the runtime in
     // its user namespace.
-    let joins_netns =
-        cfg.network_mode.starts_with("container:") || cfg.network_mode.starts_with("pod:");
-    if cfg.network_mode == "host" || (cfg.userns_is_mapped() && joins_netns) {
+    if cfg.network_mode.is_host() || (cfg.userns_is_mapped() && cfg.network_mode.joins()) {
         for m in mounts.iter_mut().filter(|m| at(m, "/sys")) {
             *m = mount(
                 "/sys",

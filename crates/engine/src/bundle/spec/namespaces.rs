@@ -10,7 +10,7 @@ use oci_spec::runtime::{
 
 use super::{invalid, linux_mut, Ctx, Result, SpecError};
 use crate::container;
-use crate::container::config::NsMode;
+use crate::container::config::{IdMap, NsMode};
 
 fn target_pid(ctx: &Ctx<'_>, flag: &str, name: &str) -> Result<i32> {
     let other = container::lookup(ctx.conn, name)?;
@@ -77,58 +77,36 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
         entry(spec, T::Cgroup, None)?;
     }
     // The network's namespace as a namespace mode: the host's, another's, or its own.
-    let net = match NsMode::try_from(cfg.network_mode.clone()) {
-        Ok(m @ (NsMode::Host | NsMode::Container(_) | NsMode::Pod(_))) => m,
-        _ => NsMode::Default,
-    };
+    let net = cfg.network_mode.ns_mode();
     match crate::network::hooks::netns_path(ctx.paths, ctx.c) {
         // Bridge networks: the namespace hull pinned and wired before the spec.
         Some(p) => entry(spec, T::Network, Some(p))?,
         None => ns(ctx, spec, T::Network, "net", &net, "--network")?,
     }
-    if cfg.userns == "host" {
-        return Ok(());
-    }
     // A remapped pod's user namespace, joined (its maps are the infra's).
-    if cfg.userns.starts_with("pod:") {
-        let path = crate::pod::hooks::ns_path(ctx.conn, ctx.paths, &cfg.userns, "user")
+    if let Some(pod) = cfg.userns.pod() {
+        let path = crate::pod::hooks::ns_path(ctx.conn, ctx.paths, pod, "user")
             .map_err(SpecError::Invalid)?;
         return entry(spec, T::User, Some(path.into()));
     }
-    let maps = |list: &[String], flag: &str| -> Result<Vec<LinuxIdMapping>> {
-        list.iter()
+    let Some((uids, gids)) = cfg.id_maps() else {
+        return Ok(());
+    };
+    let maps = |list: Vec<IdMap>| -> Result<Vec<LinuxIdMapping>> {
+        list.into_iter()
             .map(|m| {
-                let (c, h, n) =
-                    crate::parse::idmap(flag, m).map_err(|e| SpecError::Invalid(e.to_string()))?;
                 LinuxIdMappingBuilder::default()
-                    .container_id(c)
-                    .host_id(h)
-                    .size(n)
+                    .container_id(m.container)
+                    .host_id(m.host)
+                    .size(m.size)
                     .build()
                     .map_err(invalid)
             })
             .collect()
     };
-    let mut uids = maps(&cfg.uidmap, "--uidmap")?;
-    let mut gids = maps(&cfg.gidmap, "--gidmap")?;
-    if cfg.userns.starts_with("keep-id") || cfg.userns == "auto" {
-        return Err(SpecError::Invalid(format!(
-            "invalid --userns {:?}: hull supports host, private and --uidmap/--gidmap",
-            cfg.userns
-        )));
-    }
-    if uids.is_empty() && gids.is_empty() {
-        return Ok(());
-    }
-    if gids.is_empty() {
-        gids = uids.clone();
-    }
-    if uids.is_empty() {
-        uids = gids.clone();
-    }
     entry(spec, T::User, None)?;
     let linux = linux_mut(spec);
-    linux.set_uid_mappings(Some(uids));
-    linux.set_gid_mappings(Some(gids));
+    linux.set_uid_mappings(Some(maps(uids)?));
+    linux.set_gid_mappings(Some(maps(gids)?));
     Ok(())
 }
