@@ -89,7 +89,7 @@ pub fn generate(ctx: &Ctx<'_>) -> Result<Spec> {
     Ok(spec)
 }
 
-/// The spec's process (`generate` makes one before the steps run).
+/// The spec's process (`process::apply` makes it; the steps after it edit it).
 pub(crate) fn process_mut(spec: &mut Spec) -> &mut Process {
     spec.process_mut().get_or_insert_with(Process::default)
 }
