@@ -452,8 +452,8 @@ fn network_config(
     };
     network::endpoint::mode(&req).map_err(|e| bad("HostConfig.NetworkMode", e))?;
     c.network_mode = match networks.first().map(String::as_str) {
-        None | Some(network::DEFAULT) => String::new(),
-        Some(n) => n.to_string(),
+        None | Some(network::DEFAULT) => String::new().into(),
+        Some(n) => n.into(),
     };
     if req != NetRequest::default() {
         c.net = Some(req);
@@ -481,7 +481,7 @@ mod tests {
         assert!(r.config.auto_remove);
         assert_eq!(r.config.mounts.len(), 2);
         assert!(r.config.mounts[0].read_only);
-        assert_eq!(r.config.network_mode, "");
+        assert_eq!(r.config.network_mode.to_string(), "");
         let net = serde_json::to_value(r.config.net.as_ref().unwrap()).unwrap();
         assert_eq!(net["publish"][0], "8080:80/tcp");
         assert_eq!(r.labels["a"], "b");

@@ -55,7 +55,7 @@ pub fn run(
         env: s.env.clone(),
         user: s.user.clone(),
         working_dir: s.workdir.clone(),
-        network_mode: network_mode(s.network)?,
+        network_mode: network_mode(s.network)?.into(),
         mounts: s
             .volumes
             .iter()

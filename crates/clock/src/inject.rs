@@ -2,7 +2,7 @@
 //! an engine adds to config.json, and how it talks to the clock supervisor (`trace.rs`).
 //!
 //! - `prepare` writes the clock's model to `STATE/faketime/clock` at each start.
-//! - `apply_json` adds the seccomp rules that send the realtime clock calls to the supervisor
+//! - `apply` adds the seccomp rules that send the realtime clock calls to the supervisor
 //!   (`SCMP_ACT_TRACE`, see `rules`) and a createRuntime hook that starts the supervisor while
 //!   the runtime holds the container's init before its exec; the hook returns once the
 //!   supervisor has seized init, so nothing of the container runs unsupervised.
@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use oci_spec::runtime::{HookBuilder, Hooks, Spec};
+use serde_json::Value;
 
 use crate::model::{now_nanos, Model};
 use crate::spec::FakeTime;
@@ -181,16 +182,19 @@ pub fn start_supervisor(
 }
 
 /// Adds the clock's seccomp rules and the supervisor's createRuntime hook (`hook` is its
-/// command line, first the program) to an OCI config.json held as JSON.
-pub fn apply_json(spec: &mut Value, hook: &[String]) {
+/// command line, first the program) to an OCI config, after any hooks it has.
+pub fn apply(spec: &mut Spec, hook: &[String]) {
     crate::rules::apply(spec);
-    if !spec["hooks"]["createRuntime"].is_array() {
-        spec["hooks"]["createRuntime"] = json!([]);
-    }
-    spec["hooks"]["createRuntime"]
-        .as_array_mut()
-        .expect("array")
-        .push(json!({ "path": hook[0], "args": hook }));
+    let h = HookBuilder::default()
+        .path(&hook[0])
+        .args(hook.to_vec())
+        .build()
+        .expect("a hook with a path is complete");
+    spec.hooks_mut()
+        .get_or_insert_with(Hooks::default)
+        .create_runtime_mut()
+        .get_or_insert_with(Vec::new)
+        .push(h);
 }
 
 #[cfg(test)]
@@ -213,8 +217,12 @@ mod tests {
 
     #[test]
     fn the_hook_is_added_after_others() {
-        let mut spec = json!({ "hooks": { "createRuntime": [{ "path": "/net" }] }, "linux": {} });
-        apply_json(&mut spec, &["/hull".into(), "internal-clock".into()]);
+        let mut spec: Spec = serde_json::from_value(serde_json::json!(
+            { "hooks": { "createRuntime": [{ "path": "/net" }] }, "linux": {} }
+        ))
+        .unwrap();
+        apply(&mut spec, &["/hull".into(), "internal-clock".into()]);
+        let spec = serde_json::to_value(&spec).unwrap();
         let hooks = spec["hooks"]["createRuntime"].as_array().unwrap();
         assert_eq!(hooks.len(), 2);
         assert_eq!(hooks[1]["args"][1], "internal-clock");

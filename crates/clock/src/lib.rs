@@ -5,7 +5,7 @@
 //!   container ([`serve`]) follows every process of the container with ptrace, patches the
 //!   vDSO at each exec so that its realtime entries return the faked clock, and answers the
 //!   realtime clock system calls, which the container's seccomp filter sends to it
-//!   ([`apply_json`]); [`update`] changes the clock live.
+//!   ([`apply`]); [`update`] changes the clock live.
 //! - [`TimeOffsets`]: `--time-offset monotonic=S,boottime=S`, a time namespace (OCI
 //!   `linux.timeOffsets`).
 //!
@@ -26,7 +26,7 @@ mod trace;
 mod vdso;
 
 pub use inject::{
-    apply_json, clock_dir, prepare, seize_self, start_supervisor, update, InjectError, PTRACE_NOTE,
+    apply, clock_dir, prepare, seize_self, start_supervisor, update, InjectError, PTRACE_NOTE,
     STATE_SUBDIR,
 };
 pub use model::Model;

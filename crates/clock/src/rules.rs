@@ -11,10 +11,13 @@
 //! conditional rule beside an unconditional one for the same call), and any other rule naming
 //! only these calls is replaced by ours.
 
-use serde_json::{json, Value};
+use oci_spec::runtime::{
+    LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompArgBuilder, LinuxSeccompBuilder,
+    LinuxSeccompOperator, LinuxSyscall, LinuxSyscallBuilder, Spec,
+};
 
-const TRACE: &str = "SCMP_ACT_TRACE";
-const ALLOW: &str = "SCMP_ACT_ALLOW";
+use LinuxSeccompAction::{ScmpActAllow as ALLOW, ScmpActTrace as TRACE};
+
 const NAMES: [&str; 6] = [
     "clock_gettime",
     "gettimeofday",
@@ -24,33 +27,48 @@ const NAMES: [&str; 6] = [
     "timer_settime",
 ];
 
-fn eq(index: u32, value: u64) -> Value {
-    json!({ "index": index, "value": value, "op": "SCMP_CMP_EQ" })
+fn arg(index: usize, value: u64, op: LinuxSeccompOperator) -> LinuxSeccompArgBuilder {
+    LinuxSeccompArgBuilder::default()
+        .index(index)
+        .value(value)
+        .op(op)
 }
 
-fn masked(index: u32, mask: u64, value: u64) -> Value {
-    json!({ "index": index, "value": mask, "valueTwo": value, "op": "SCMP_CMP_MASKED_EQ" })
+fn built(a: LinuxSeccompArgBuilder) -> LinuxSeccompArg {
+    a.build().expect("index, value and op make an argument")
 }
 
-fn rule(name: &str, action: &str, args: Vec<Value>) -> Value {
-    json!({ "names": [name], "action": action, "args": args })
+fn eq(index: usize, value: u64) -> LinuxSeccompArg {
+    built(arg(index, value, LinuxSeccompOperator::ScmpCmpEq))
+}
+
+fn masked(index: usize, mask: u64, value: u64) -> LinuxSeccompArg {
+    built(arg(index, mask, LinuxSeccompOperator::ScmpCmpMaskedEq).value_two(value))
+}
+
+fn rule(name: &str, action: LinuxSeccompAction, args: Vec<LinuxSeccompArg>) -> LinuxSyscall {
+    LinuxSyscallBuilder::default()
+        .names(vec![name.to_string()])
+        .action(action)
+        .args(args)
+        .build()
+        .expect("names and an action make a rule")
 }
 
 /// The rules: conditions on one argument in one rule OR together (each becomes its own
 /// libseccomp rule), conditions on distinct arguments AND.
-fn ours() -> Vec<Value> {
+fn ours() -> Vec<LinuxSyscall> {
     let realtime = [0u64, 5, 11];
-    let others: Vec<Value> = (1..=10)
+    let above_tai = || built(arg(0, 11, LinuxSeccompOperator::ScmpCmpGt));
+    let others: Vec<LinuxSeccompArg> = (1..=10)
         .filter(|c| !realtime.contains(c))
         .map(|c| eq(0, c))
-        .chain([json!({ "index": 0, "value": 11, "op": "SCMP_CMP_GT" })])
+        .chain([above_tai()])
         .collect();
     // clock_nanosleep's deadlines on CLOCK_REALTIME and CLOCK_TAI are translated; the other
     // clocks (CLOCK_REALTIME_COARSE cannot be slept on) pass.
-    let sleep_others: Vec<Value> = (1..=10)
-        .map(|c| eq(0, c))
-        .chain([json!({ "index": 0, "value": 11, "op": "SCMP_CMP_GT" })])
-        .collect();
+    let sleep_others: Vec<LinuxSeccompArg> =
+        (1..=10).map(|c| eq(0, c)).chain([above_tai()]).collect();
     vec![
         rule(
             "clock_gettime",
@@ -71,53 +89,63 @@ fn ours() -> Vec<Value> {
     ]
 }
 
+fn ours_alone(r: &LinuxSyscall) -> bool {
+    r.names().iter().all(|n| NAMES.contains(&n.as_str()))
+}
+
 /// Adds the rules to `spec.linux.seccomp`, making an allow-by-default filter when the
 /// container has none (privileged, `seccomp=unconfined`).
-pub fn apply(spec: &mut Value) {
-    let sc = &mut spec["linux"]["seccomp"];
-    if !sc.is_object() {
-        *sc = json!({ "defaultAction": ALLOW, "syscalls": [] });
-    }
-    if !sc["syscalls"].is_array() {
-        sc["syscalls"] = json!([]);
-    }
-    let list = sc["syscalls"].as_array_mut().expect("array");
+pub fn apply(spec: &mut Spec) {
+    let linux = spec.linux_mut().get_or_insert_with(Default::default);
+    let sc = linux.seccomp_mut().get_or_insert_with(|| {
+        LinuxSeccompBuilder::default()
+            .default_action(ALLOW)
+            .build()
+            .expect("a default action makes a filter")
+    });
+    let mut list = sc.syscalls().clone().unwrap_or_default();
     for r in list.iter_mut() {
-        if r["action"] == ALLOW && r["args"].as_array().is_none_or(|a| a.is_empty()) {
-            if let Some(names) = r["names"].as_array_mut() {
-                names.retain(|n| !NAMES.iter().any(|x| n == x));
-            }
+        if r.action() == ALLOW && r.args().as_ref().is_none_or(|a| a.is_empty()) {
+            let names = r
+                .names()
+                .iter()
+                .filter(|n| !NAMES.contains(&n.as_str()))
+                .cloned();
+            r.set_names(names.collect());
         }
     }
     // Emptied rules, and any rule naming only these calls (ours from an earlier apply), go.
-    list.retain(|r| {
-        r["names"]
-            .as_array()
-            .is_none_or(|n| !n.iter().all(|x| NAMES.iter().any(|y| x == y)))
-    });
+    list.retain(|r| !ours_alone(r));
     list.extend(ours());
+    sc.set_syscalls(Some(list));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oci_spec::runtime::LinuxSeccomp;
+
+    fn seccomp(spec: &Spec) -> &LinuxSeccomp {
+        spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap()
+    }
 
     #[test]
     fn the_clock_calls_leave_the_allow_list_and_compile() {
-        let mut spec = json!({ "linux": { "seccomp": {
+        let mut spec: Spec = serde_json::from_value(serde_json::json!({ "linux": { "seccomp": {
             "defaultAction": "SCMP_ACT_ERRNO",
             "syscalls": [
-                { "names": ["read", "clock_gettime", "time", "timer_settime"], "action": ALLOW },
-                { "names": ["gettimeofday"], "action": ALLOW },
+                { "names": ["read", "clock_gettime", "time", "timer_settime"], "action": "SCMP_ACT_ALLOW" },
+                { "names": ["gettimeofday"], "action": "SCMP_ACT_ALLOW" },
             ],
-        } } });
+        } } }))
+        .unwrap();
         apply(&mut spec);
         apply(&mut spec);
-        let list = spec["linux"]["seccomp"]["syscalls"].as_array().unwrap();
-        assert_eq!(list[0]["names"], json!(["read"]));
+        let list = seccomp(&spec).syscalls().clone().unwrap();
+        assert_eq!(list[0].names(), &["read".to_string()]);
         assert_eq!(list.len(), 1 + ours().len(), "{list:?}");
-        let mut bare = json!({ "linux": {} });
+        let mut bare: Spec = serde_json::from_value(serde_json::json!({ "linux": {} })).unwrap();
         apply(&mut bare);
-        assert_eq!(bare["linux"]["seccomp"]["defaultAction"], ALLOW);
+        assert_eq!(seccomp(&bare).default_action(), ALLOW);
     }
 }

@@ -1,9 +1,10 @@
-//! What an engine stores per container (`hull inspect` shows it) and applies to the JSON
+//! What an engine stores per container (`hull inspect` shows it) and applies to the
 //! config.json it generates at each start, plus the `--cap-add SYS_TIME` warning.
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use oci_spec::runtime::Spec;
+use serde_json::Value;
 
 use crate::inject::{self, InjectError};
 use crate::{FakeTime, SpecError, TimeOffsets};
@@ -47,43 +48,25 @@ impl Settings {
     }
 
     /// At container start: writes the fake clock's model under `state_dir` (offsets taken
-    /// from the real clock now) and edits the OCI config.json document: the seccomp rules and
-    /// the createRuntime hook that starts the supervisor, `hook` followed by the clock
-    /// directory (see [`crate::start_supervisor`]).
-    pub fn apply_json(
+    /// from the real clock now) and edits the OCI config: the seccomp rules and the
+    /// createRuntime hook that starts the supervisor, `hook` followed by the clock directory
+    /// (see [`crate::start_supervisor`]); the time namespace's offsets.
+    pub fn apply(
         &self,
         state_dir: &Path,
         hook: &[String],
-        spec: &mut Value,
+        spec: &mut Spec,
     ) -> Result<(), InjectError> {
         if let Some(ft) = &self.faketime {
             let dir = inject::prepare(state_dir, ft)?;
             let mut hook = hook.to_vec();
             hook.push(dir.display().to_string());
-            inject::apply_json(spec, &hook);
+            inject::apply(spec, &hook);
         }
         if let Some(t) = &self.time_offsets {
-            t.apply_json(spec);
+            t.apply(spec);
         }
         Ok(())
-    }
-}
-
-impl TimeOffsets {
-    /// `apply` for an OCI config.json held as JSON.
-    pub fn apply_json(&self, spec: &mut Value) {
-        for (name, secs) in [("monotonic", self.monotonic), ("boottime", self.boottime)] {
-            if let Some(secs) = secs {
-                spec["linux"]["timeOffsets"][name] = json!({ "secs": secs, "nanosecs": 0 });
-            }
-        }
-        if !spec["linux"]["namespaces"].is_array() {
-            spec["linux"]["namespaces"] = json!([]);
-        }
-        let nss = spec["linux"]["namespaces"].as_array_mut().expect("array");
-        if !nss.iter().any(|n| n["type"] == "time") {
-            nss.push(json!({ "type": "time" }));
-        }
     }
 }
 
@@ -102,6 +85,7 @@ pub fn cap_add_warning(cap_add: &[String]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn settings_round_trip_through_json() {
@@ -117,10 +101,13 @@ mod tests {
 
     #[test]
     fn time_offsets_json() {
-        let mut spec = json!({ "linux": { "namespaces": [{ "type": "pid" }] } });
+        let mut spec: Spec =
+            serde_json::from_value(json!({ "linux": { "namespaces": [{ "type": "pid" }] } }))
+                .unwrap();
         let t = TimeOffsets::parse("monotonic=5,boottime=7").unwrap();
-        t.apply_json(&mut spec);
-        t.apply_json(&mut spec);
+        t.apply(&mut spec);
+        t.apply(&mut spec);
+        let spec = serde_json::to_value(&spec).unwrap();
         assert_eq!(spec["linux"]["timeOffsets"]["boottime"]["secs"], 7);
         assert_eq!(spec["linux"]["timeOffsets"]["monotonic"]["secs"], 5);
         assert_eq!(spec["linux"]["namespaces"].as_array().unwrap().len(), 2);
@@ -140,9 +127,12 @@ mod tests {
     fn faketime_json_has_the_hook_and_the_model() {
         let state = tempfile::tempdir().unwrap();
         let s = Settings::from_flags(Some("-1d"), None).unwrap();
-        let mut spec = json!({ "process": { "env": ["PATH=/bin"] }, "linux": {} });
-        s.apply_json(state.path(), &["/hull".into()], &mut spec)
-            .unwrap();
+        let mut spec: Spec = serde_json::from_value(
+            json!({ "process": { "env": ["PATH=/bin"], "user": {}, "cwd": "/" }, "linux": {} }),
+        )
+        .unwrap();
+        s.apply(state.path(), &["/hull".into()], &mut spec).unwrap();
+        let spec = serde_json::to_value(&spec).unwrap();
         let hook = &spec["hooks"]["createRuntime"][0];
         assert_eq!(hook["path"], "/hull");
         let dir = crate::clock_dir(state.path());

@@ -319,15 +319,6 @@ fn destination(flag: &str, s: &str, m: &MountSpec) -> Result<()> {
         .or_else(|why| err(flag, s, why))
 }
 
-/// `--uidmap CONTAINER:HOST:SIZE`.
-pub fn idmap(flag: &str, s: &str) -> Result<(u32, u32, u32)> {
-    let n: Vec<Option<u32>> = s.split(':').map(|x| x.parse().ok()).collect();
-    match n.as_slice() {
-        [Some(c), Some(h), Some(z)] if *z > 0 => Ok((*c, *h, *z)),
-        _ => err(flag, s, "expected CONTAINER_ID:HOST_ID:SIZE"),
-    }
-}
-
 /// `--pid/--ipc/--uts host|container:NAME|private`.
 pub fn ns_mode(flag: &str, s: &str) -> Result<NsMode> {
     match s {

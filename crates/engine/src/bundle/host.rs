@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use oci_spec::runtime::{HookBuilder, Hooks};
+
 use crate::bundle::{rootfs, spec};
 use crate::container::start::StartError;
 use crate::container::Container;
@@ -133,16 +135,18 @@ pub fn prepare(
         let path = std::env::var("PATH").unwrap_or_else(|_| {
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
         });
-        let hook = serde_json::json!({
-            "path": args[0],
-            "args": args,
-            "env": [format!("PATH={path}")],
-        });
+        let hook = HookBuilder::default()
+            .path(&args[0])
+            .args(args)
+            .env(vec![format!("PATH={path}")])
+            .build()
+            .map_err(spec::invalid)?;
         // Before the clock's hook (spec::generate's), if there is one.
-        match doc["hooks"]["createRuntime"].as_array_mut() {
-            Some(list) => list.insert(0, hook),
-            None => doc["hooks"]["createRuntime"] = serde_json::json!([hook]),
-        }
+        doc.hooks_mut()
+            .get_or_insert_with(Hooks::default)
+            .create_runtime_mut()
+            .get_or_insert_with(Vec::new)
+            .insert(0, hook);
     }
     let path = run_dir.join("config.json");
     // It holds the container's environment (-e PASSWORD=...): root's alone.

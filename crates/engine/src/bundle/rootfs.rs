@@ -155,22 +155,15 @@ impl MappedLayers {
         layers: &[PathBuf],
         run_dir: &Path,
     ) -> Result<Option<MappedLayers>, RootfsError> {
-        if !cfg.userns_is_mapped() {
+        let Some((uids, gids)) = cfg.id_maps() else {
             return Ok(None);
-        }
-        let text = |list: &[String], flag: &str| -> String {
+        };
+        let text = |list: &[crate::container::config::IdMap]| -> String {
             list.iter()
-                .filter_map(|m| crate::parse::idmap(flag, m).ok())
-                .map(|(c, h, n)| format!("{c} {h} {n}\n"))
+                .map(|m| format!("{} {} {}\n", m.container, m.host, m.size))
                 .collect()
         };
-        let (mut uids, mut gids) = (text(&cfg.uidmap, "--uidmap"), text(&cfg.gidmap, "--gidmap"));
-        if uids.is_empty() {
-            uids = gids.clone();
-        }
-        if gids.is_empty() {
-            gids = uids.clone();
-        }
+        let (uids, gids) = (text(&uids), text(&gids));
         let base = run_dir.join("lower");
         let userns = hull_sys::idmap::userns_with_maps(&uids, &gids).map_err(io(&base))?;
         let mut mapped = MappedLayers {

@@ -73,9 +73,27 @@ pub struct Settings {
     /// the manager's default.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub parent: String,
-    /// --cgroupns: "private" or "host".
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub ns: String,
+    /// --cgroupns (None only before create settles it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ns: Option<CgroupNs>,
+}
+
+/// `--cgroupns`: a cgroup namespace of the container's own (it sees its cgroup as "/") or
+/// the host's. Stored as the flag's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupNs {
+    Private,
+    Host,
+}
+
+impl CgroupNs {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CgroupNs::Private => "private",
+            CgroupNs::Host => "host",
+        }
+    }
 }
 
 impl Settings {
@@ -89,9 +107,10 @@ impl Settings {
 }
 
 /// `--cgroupns` as given: "host" or "private".
-pub fn parse_ns(s: &str) -> Result<String, String> {
+pub fn parse_ns(s: &str) -> Result<CgroupNs, String> {
     match s {
-        "host" | "private" => Ok(s.into()),
+        "host" => Ok(CgroupNs::Host),
+        "private" => Ok(CgroupNs::Private),
         _ => Err(format!(
             "--cgroupns: invalid value {s:?}: expected host or private"
         )),
@@ -132,12 +151,12 @@ pub fn settle(
             s.manager = Some(manager);
         }
     }
-    if s.ns.is_empty() {
-        s.ns = if crate::sysinfo::cgroup_version() == "2" {
-            "private".into()
+    if s.ns.is_none() {
+        s.ns = Some(if crate::sysinfo::cgroup_version() == "2" {
+            CgroupNs::Private
         } else {
-            "host".into()
-        };
+            CgroupNs::Host
+        });
     }
     s.store(cfg);
     Ok(())
@@ -222,7 +241,7 @@ pub fn cgroups_path(c: &Container) -> String {
 
 /// Whether the container gets a cgroup namespace of its own.
 pub fn private_ns(c: &Container) -> bool {
-    Settings::of(&c.config).is_some_and(|s| s.ns == "private")
+    Settings::of(&c.config).is_some_and(|s| s.ns == Some(CgroupNs::Private))
 }
 
 /// The cgroup manager of a cgroupsPath: systemd's (reads and removal through the unit's
@@ -281,7 +300,13 @@ mod tests {
         settle(&mut cfg, CgroupManager::Cgroupfs, None).unwrap();
         let s = Settings::of(&cfg).unwrap();
         assert_eq!(s.manager, Some(CgroupManager::Cgroupfs));
-        assert!(s.ns == "private" || s.ns == "host");
+        assert!(s.ns.is_some());
+        let stored: Settings = serde_json::from_value(serde_json::json!({"ns": "host"})).unwrap();
+        assert_eq!(stored.ns, Some(CgroupNs::Host));
+        assert_eq!(
+            serde_json::to_value(&s).unwrap()["ns"],
+            s.ns.unwrap().as_str()
+        );
 
         let mut cfg = RunConfig::default();
         Settings {

@@ -2,7 +2,7 @@
 //! the run config's extensions under `Clock` (so `inspect` shows them), applied to config.json
 //! at every start, added to `exec`'s environment, and changed live by `update --faketime`.
 
-use serde_json::Value;
+use oci_spec::runtime::Spec;
 
 use crate::bundle::spec::{Ctx, SpecError};
 use crate::container::{self, Container};
@@ -36,7 +36,7 @@ pub fn store(cfg: &mut RunConfig, s: &Settings) {
 /// spec::generate's step: prepares the fake clock under the container's run directory (a
 /// running date becomes an offset from the real clock now) and edits config.json: the
 /// clock's seccomp rules and `hull internal-clock hook DIR` as a createRuntime hook.
-pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<(), SpecError> {
+pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<(), SpecError> {
     let Some(s) = settings(&ctx.c.config) else {
         return Ok(());
     };
@@ -46,7 +46,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<(), SpecError> {
     let mut hook = vec![exe.display().to_string()];
     hook.extend(hull_trace::child_args());
     hook.extend(["internal-clock".into(), "hook".into()]);
-    s.apply_json(&ctx.paths.run_dir(&ctx.c.id), &hook, spec)
+    s.apply(&ctx.paths.run_dir(&ctx.c.id), &hook, spec)
         .map_err(|e| SpecError::Invalid(e.to_string()))
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::modes::{MountKind, NsMode, PodMember, Restart};
+pub use super::modes::{IdMap, MountKind, NetworkMode, NsMode, PodMember, Restart, UsernsMode};
 
 /// A volume or mount (`-v`, `--mount`, `--tmpfs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,17 +94,17 @@ pub struct RunConfig {
     pub devices: Vec<DeviceSpec>,
     pub init: bool,
     pub restart: RestartPolicy,
-    /// podman's --userns ("", "host", "auto" is not supported).
-    pub userns: String,
-    /// "CONTAINER_ID:HOST_ID:SIZE" each.
-    pub uidmap: Vec<String>,
-    pub gidmap: Vec<String>,
+    /// podman's --userns (host or private; a remapped pod's).
+    pub userns: UsernsMode,
+    /// --uidmap/--gidmap, parsed at create (stored as "CONTAINER_ID:HOST_ID:SIZE" each).
+    pub uidmap: Vec<IdMap>,
+    pub gidmap: Vec<IdMap>,
     /// "", "host", "container:ID" (resolved to the id at create).
     pub pid_mode: NsMode,
     pub ipc_mode: NsMode,
     pub uts_mode: NsMode,
-    /// "none", "host", "container:ID", "private" (lo only) or a network name (net helper).
-    pub network_mode: String,
+    /// The default network, a network's name, none, host, container:ID or pod:ID.
+    pub network_mode: NetworkMode,
     pub log_driver: String,
     pub log_opts: BTreeMap<String, String>,
     /// --oom-score-adj, --group-add, --shm-size, the finer cgroup limits (tuning.rs).
@@ -164,6 +164,15 @@ impl RunConfig {
 impl RunConfig {
     /// A user namespace with id maps is asked for.
     pub fn userns_is_mapped(&self) -> bool {
-        self.userns != "host" && (!self.uidmap.is_empty() || !self.gidmap.is_empty())
+        !self.userns.is_host() && (!self.uidmap.is_empty() || !self.gidmap.is_empty())
+    }
+
+    /// The user namespace's uid and gid maps (one list standing for both), None without
+    /// maps or with `--userns host`.
+    pub fn id_maps(&self) -> Option<(Vec<IdMap>, Vec<IdMap>)> {
+        if self.userns.is_host() {
+            return None;
+        }
+        super::modes::both_maps(&self.uidmap, &self.gidmap)
     }
 }

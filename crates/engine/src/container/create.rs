@@ -318,14 +318,14 @@ fn make_dirs(eng: &Engine, c: &Container) -> Result<(), CreateError> {
     let host_name = nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let hostname = match (cfg.hostname.as_str(), cfg.network_mode.as_str()) {
+    let hostname = match cfg.hostname.as_str() {
         _ if cfg.uts_mode.is_host() => host_name,
-        ("", "host") => host_name,
-        ("", _) => c.short_id().to_string(),
-        (h, _) => h.to_string(),
+        "" if cfg.network_mode.is_host() => host_name,
+        "" => c.short_id().to_string(),
+        h => h.to_string(),
     };
     write(&dir.join("hostname"), &format!("{hostname}\n"))?;
-    let hosts = if cfg.network_mode == "host" {
+    let hosts = if cfg.network_mode.is_host() {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
         format!(
@@ -337,7 +337,7 @@ fn make_dirs(eng: &Engine, c: &Container) -> Result<(), CreateError> {
     write(&dir.join("hosts"), &hosts)?;
     write(
         &dir.join("resolv.conf"),
-        &resolv_conf(cfg.network_mode == "host"),
+        &resolv_conf(cfg.network_mode.is_host()),
     )?;
     Ok(())
 }

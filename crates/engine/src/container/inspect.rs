@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::container::config::{MountKind, NsMode};
+use crate::container::config::{MountKind, NetworkMode, NsMode};
 use crate::container::{Container, Status};
 use crate::engine::Engine;
 
@@ -256,10 +256,9 @@ fn host_config(eng: &Engine, c: &Container) -> Value {
             }
         }
     }
-    let network_mode = if cfg.network_mode.is_empty() {
-        "private"
-    } else {
-        &cfg.network_mode
+    let network_mode = match &cfg.network_mode {
+        NetworkMode::Default => "private".to_string(),
+        m => m.to_string(),
     };
     let mut hc = json!({
         "Binds": cfg.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
@@ -288,7 +287,7 @@ fn host_config(eng: &Engine, c: &Container) -> Value {
         "Sysctls": cfg.sysctls,
         "Devices": cfg.devices.iter().map(|d| json!({"PathOnHost": d.host, "PathInContainer": d.container, "CgroupPermissions": d.permissions})).collect::<Vec<_>>(),
         "CgroupParent": crate::container::cgroup::Settings::of(cfg).map(|s| s.parent).unwrap_or_default(),
-        "CgroupnsMode": crate::container::cgroup::Settings::of(cfg).map(|s| s.ns).unwrap_or_else(|| "host".into()),
+        "CgroupnsMode": crate::container::cgroup::Settings::of(cfg).and_then(|s| s.ns).map_or("host", |n| n.as_str()),
         "Init": cfg.init,
         "LogConfig": { "Type": cfg.log_driver(), "Config": cfg.log_opts },
         "PortBindings": bindings,
@@ -401,7 +400,7 @@ pub fn ps_row(c: &Container) -> Value {
         "Names": c.name,
         "Labels": labels.join(","),
         "Mounts": c.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
-        "Networks": if c.config.network_mode.is_empty() { crate::network::DEFAULT } else { &c.config.network_mode },
+        "Networks": match &c.config.network_mode { NetworkMode::Default => crate::network::DEFAULT.to_string(), m => m.to_string() },
     })
 }
 

@@ -6,7 +6,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::bundle::spec::{Ctx, SpecError};
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxThrottleDevice, LinuxThrottleDeviceBuilder, Spec,
+};
+
+use crate::bundle::spec::{invalid, process_mut, resources_mut, Ctx, SpecError};
 
 /// A block device's rate (`--device-read-bps /dev/sda:1mb`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -50,16 +54,15 @@ impl Tuning {
 }
 
 /// The settings into config.json (after process, resources).
-pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<(), SpecError> {
+pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<(), SpecError> {
     let t = &ctx.c.config.tuning;
+    let process = process_mut(spec);
     if let Some(adj) = t.oom_score_adj {
-        spec["process"]["oomScoreAdj"] = json!(adj);
+        process.set_oom_score_adj(Some(adj));
     }
     if !t.group_add.is_empty() {
         let group = std::fs::read_to_string(ctx.rootfs.join("etc/group")).unwrap_or_default();
-        let user = &mut spec["process"]["user"];
-        let mut gids: Vec<u32> =
-            serde_json::from_value(user["additionalGids"].clone()).unwrap_or_default();
+        let mut gids = process.user().additional_gids().clone().unwrap_or_default();
         for g in &t.group_add {
             let gid = group_id(&group, g).ok_or_else(|| {
                 SpecError::Invalid(format!(
@@ -70,42 +73,71 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<(), SpecError> {
                 gids.push(gid);
             }
         }
-        user["additionalGids"] = json!(gids);
+        process.user_mut().set_additional_gids(Some(gids));
     }
-    let r = &mut spec["linux"]["resources"];
-    if t.memory_reservation > 0 {
-        r["memory"]["reservation"] = json!(t.memory_reservation);
-    }
-    if t.oom_kill_disable {
-        r["memory"]["disableOOMKiller"] = json!(true);
-    }
-    for (key, v) in [
-        ("quota", t.cpu_quota),
-        ("period", t.cpu_period as i64),
-        ("realtimeRuntime", t.cpu_rt_runtime),
-        ("realtimePeriod", t.cpu_rt_period as i64),
-    ] {
-        if v != 0 {
-            r["cpu"][key] = json!(v);
+    let r = resources_mut(spec);
+    if t.memory_reservation > 0 || t.oom_kill_disable {
+        let mut mem = r.memory().unwrap_or_default();
+        if t.memory_reservation > 0 {
+            mem.set_reservation(Some(t.memory_reservation));
         }
+        if t.oom_kill_disable {
+            mem.set_disable_oom_killer(Some(true));
+        }
+        r.set_memory(Some(mem));
     }
+    let mut cpu = r.cpu().clone().unwrap_or_default();
+    let nonzero = |v: i64| (v != 0).then_some(v);
+    if let Some(q) = nonzero(t.cpu_quota) {
+        cpu.set_quota(Some(q));
+    }
+    if t.cpu_period != 0 {
+        cpu.set_period(Some(t.cpu_period));
+    }
+    if let Some(rt) = nonzero(t.cpu_rt_runtime) {
+        cpu.set_realtime_runtime(Some(rt));
+    }
+    if t.cpu_rt_period != 0 {
+        cpu.set_realtime_period(Some(t.cpu_rt_period));
+    }
+    if cpu != LinuxCpu::default() {
+        r.set_cpu(Some(cpu));
+    }
+    let mut blkio = r.block_io().clone().unwrap_or_default();
     if t.blkio_weight > 0 {
-        r["blockIO"]["weight"] = json!(t.blkio_weight);
+        blkio.set_weight(Some(t.blkio_weight));
     }
-    for (key, list) in [
-        ("throttleReadBpsDevice", &t.device_read_bps),
-        ("throttleWriteBpsDevice", &t.device_write_bps),
-        ("throttleReadIOPSDevice", &t.device_read_iops),
-        ("throttleWriteIOPSDevice", &t.device_write_iops),
-    ] {
-        for d in list {
-            let (major, minor) = block_device(&d.path)?;
-            crate::bundle::spec::push(
-                &mut r["blockIO"],
-                key,
-                json!({"major": major, "minor": minor, "rate": d.rate}),
-            );
+    let throttles = |list: &[Throttle]| -> Result<Option<Vec<LinuxThrottleDevice>>, SpecError> {
+        if list.is_empty() {
+            return Ok(None);
         }
+        list.iter()
+            .map(|d| {
+                let (major, minor) = block_device(&d.path)?;
+                LinuxThrottleDeviceBuilder::default()
+                    .major(major as i64)
+                    .minor(minor as i64)
+                    .rate(d.rate)
+                    .build()
+                    .map_err(invalid)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    };
+    if let Some(l) = throttles(&t.device_read_bps)? {
+        blkio.set_throttle_read_bps_device(Some(l));
+    }
+    if let Some(l) = throttles(&t.device_write_bps)? {
+        blkio.set_throttle_write_bps_device(Some(l));
+    }
+    if let Some(l) = throttles(&t.device_read_iops)? {
+        blkio.set_throttle_read_iops_device(Some(l));
+    }
+    if let Some(l) = throttles(&t.device_write_iops)? {
+        blkio.set_throttle_write_iops_device(Some(l));
+    }
+    if blkio != LinuxBlockIo::default() {
+        r.set_block_io(Some(blkio));
     }
     Ok(())
 }

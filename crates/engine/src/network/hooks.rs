@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::container::config::RunConfig;
+use crate::container::config::{NetworkMode, RunConfig};
 use crate::container::Container;
 use crate::engine::Engine;
 use crate::Paths;
@@ -14,8 +14,8 @@ use super::Result;
 /// The container's network request (the default network when none was stored).
 pub fn request(cfg: &RunConfig) -> NetRequest {
     let mut r = cfg.net.clone().unwrap_or_default();
-    if r.networks.is_empty() && !cfg.network_mode.is_empty() {
-        r.networks = vec![cfg.network_mode.clone()];
+    if r.networks.is_empty() && cfg.network_mode != NetworkMode::Default {
+        r.networks = vec![cfg.network_mode.to_string()];
     }
     r.hostname = cfg.hostname.clone();
     r.exposed = cfg.exposed_ports.clone();
@@ -25,9 +25,8 @@ pub fn request(cfg: &RunConfig) -> NetRequest {
 /// Whether the container gets a namespace of its own on bridge networks (not none, host or
 /// another container's).
 pub fn uses_bridge(cfg: &RunConfig) -> bool {
-    let m = cfg.network_mode.as_str();
     // "pod:<id>": the pod's namespace, wired once for the pod (crates/engine/src/pod).
-    !(m == "none" || m == "host" || m.starts_with("container:") || m.starts_with("pod:"))
+    cfg.network_mode.uses_bridge()
 }
 
 /// Whether the container's namespace is wired by the runtime's createRuntime hook
@@ -42,7 +41,7 @@ pub fn wired_at_create(cfg: &RunConfig) -> bool {
 /// by hull to bring `lo` up (as docker's sandbox does; a runtime-made one has it down). A
 /// remapped container's is made by the runtime in its user namespace and stays as made.
 fn pins_loopback_only(cfg: &RunConfig) -> bool {
-    cfg.network_mode == "none" && !cfg.userns_is_mapped()
+    cfg.network_mode.is_none() && !cfg.userns_is_mapped()
 }
 
 /// The pinned namespace the spec joins, for a bridge-networked or `--network none`

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use super::infra;
 use super::store::{self, Pod};
-use crate::container::config::{NsMode, RunConfig};
+use crate::container::config::{NetworkMode, NsMode, RunConfig, UsernsMode};
 
 use crate::Paths;
 
@@ -88,13 +88,13 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
         cfg.pid_mode = mode.clone();
     }
     if pod.plan.host_network || pod.share.net {
-        if !cfg.network_mode.is_empty() {
+        if cfg.network_mode != NetworkMode::Default {
             return conflict("--network");
         }
         cfg.network_mode = if pod.plan.host_network {
-            "host".into()
+            NetworkMode::Host
         } else {
-            mode.to_string()
+            NetworkMode::Pod(pod.id.clone())
         };
     }
     if pod.plan.is_mapped() {
@@ -110,19 +110,16 @@ pub fn join(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
 /// A remapped pod: the container joins the pod's user namespace ("pod:<id>" user mode) with
 /// the pod's maps; its own --userns or maps must be the pod's.
 fn join_userns(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
-    if !cfg.userns.is_empty() && cfg.userns != "private" {
+    if !matches!(cfg.userns, UsernsMode::Default | UsernsMode::Private) {
         return Err(format!(
             "--pod {}: --userns {:?} conflicts with the pod's user namespace",
-            pod.name, cfg.userns
+            pod.name,
+            cfg.userns.to_string()
         ));
     }
     let (uids, gids) = pod.plan.id_maps()?;
-    let mine = super::plan::PodPlan {
-        uidmap: cfg.uidmap.clone(),
-        gidmap: cfg.gidmap.clone(),
-        ..Default::default()
-    };
-    if mine.is_mapped() && mine.id_maps()? != (uids, gids) {
+    let mine = crate::container::modes::both_maps(&cfg.uidmap, &cfg.gidmap);
+    if mine.is_some_and(|m| m != (uids, gids)) {
         let flag = if cfg.uidmap.is_empty() {
             "--gidmap"
         } else {
@@ -140,7 +137,7 @@ fn join_userns(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
             .join(",")
         ));
     }
-    cfg.userns = format!("pod:{}", pod.id);
+    cfg.userns = UsernsMode::Pod(pod.id.clone());
     // A pid namespace of the container's own would be made by the runtime before it joins
     // the pod's user namespace, so owned by the host's: /proc could not be mounted in it.
     // The infra's is owned by the pod's user namespace, so it is shared.
@@ -154,7 +151,7 @@ fn join_userns(pod: &Pod, cfg: &mut RunConfig) -> Result<(), String> {
             pod.name
         ));
     }
-    cfg.uidmap = pod.plan.uidmap.clone();
-    cfg.gidmap = pod.plan.gidmap.clone();
+    cfg.uidmap = super::plan::id_maps("--uidmap", &pod.plan.uidmap)?;
+    cfg.gidmap = super::plan::id_maps("--gidmap", &pod.plan.gidmap)?;
     Ok(())
 }

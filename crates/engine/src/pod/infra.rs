@@ -6,7 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use serde_json::{json, Value};
+use oci_spec::runtime::{
+    Linux, LinuxCapabilities, LinuxCpu, LinuxIdMapping, LinuxIdMappingBuilder, LinuxMemory,
+    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxResources, MountBuilder, ProcessBuilder,
+    RootBuilder, Spec, UserBuilder,
+};
 
 use super::store::Pod;
 use crate::engine::{find_binary, Engine};
@@ -115,15 +119,18 @@ pub fn make_cgroup(p: &Pod) -> Result<(), InfraError> {
     let path = crate::container::cgroup::parent_path(&parent(p));
     let m = crate::container::cgroup::manager(&path, &p.id).map_err(|e| cgroup_err(p, e))?;
     m.create().map_err(|e| cgroup_err(p, e))?;
-    let mut res = json!({});
+    let mut res = LinuxResources::default();
     if p.plan.memory > 0 {
-        res["memory"] = json!({ "limit": p.plan.memory });
+        let mut mem = LinuxMemory::default();
+        mem.set_limit(Some(p.plan.memory));
+        res.set_memory(Some(mem));
     }
     if p.plan.nano_cpus > 0 {
-        res["cpu"] = json!({ "period": 100_000u64, "quota": p.plan.nano_cpus / 10_000 });
+        let mut cpu = LinuxCpu::default();
+        cpu.set_period(Some(100_000));
+        cpu.set_quota(Some(p.plan.nano_cpus / 10_000));
+        res.set_cpu(Some(cpu));
     }
-    let res: oci_spec::runtime::LinuxResources =
-        serde_json::from_value(res).map_err(|e| cgroup_err(p, e))?;
     m.apply(&res).map_err(|e| cgroup_err(p, e))
 }
 
@@ -233,61 +240,109 @@ fn is_mount_point(d: &Path) -> bool {
     }
 }
 
-/// The infra's OCI config.
-fn spec(eng: &Engine, p: &Pod, rootfs: &Path, pause: &Path) -> Value {
+/// The infra's OCI config: hull-pause alone, no capabilities, nothing masked.
+fn spec(eng: &Engine, p: &Pod, rootfs: &Path, pause: &Path) -> Result<Spec, InfraError> {
+    use LinuxNamespaceType as T;
+    let bad = |e: oci_spec::OciSpecError| InfraError::Runtime {
+        pod: p.name.clone(),
+        msg: format!("config.json: {e}"),
+    };
+    let ns = |typ: T, path: Option<PathBuf>| {
+        let mut b = LinuxNamespaceBuilder::default().typ(typ);
+        if let Some(path) = path {
+            b = b.path(path);
+        }
+        b.build()
+    };
     let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
+        ns(T::Pid, None),
+        ns(T::Ipc, None),
+        ns(T::Uts, None),
+        ns(T::Mount, None),
     ];
     let mapped = p.plan.is_mapped();
     if !p.plan.host_network {
-        if p.share.net && !mapped {
-            namespaces.push(json!({"type": "network", "path": netns(eng, &p.id)}));
-        } else {
-            namespaces.push(json!({"type": "network"}));
-        }
+        let path = (p.share.net && !mapped).then(|| netns(eng, &p.id));
+        namespaces.push(ns(T::Network, path));
     }
-    let mut doc = json!({
-        "ociVersion": "1.0.2",
-        "root": { "path": rootfs, "readonly": true },
-        "hostname": p.hostname,
-        "process": {
-            "terminal": false,
-            "user": { "uid": 0, "gid": 0 },
-            "args": ["/hull-pause"],
-            "env": [],
-            "cwd": "/",
-            "noNewPrivileges": true,
-            "capabilities": {},
-        },
-        "mounts": [{
-            "destination": "/hull-pause", "type": "bind", "source": pause,
-            "options": ["bind", "ro", "nosuid", "nodev"]
-        }],
-        "linux": {
-            "cgroupsPath": infra_cgroups_path(p),
-            "namespaces": namespaces,
-            "resources": {},
-            "maskedPaths": [],
-            "readonlyPaths": [],
-        },
-        "annotations": { "org.hull.pod.name": p.name },
-    });
+    if mapped {
+        namespaces.push(ns(T::User, None));
+    }
+    let namespaces = namespaces
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad)?;
+    // Every field the defaults of Process, Linux and Spec fill is set (bundle::spec's doc).
+    let mut process = ProcessBuilder::default()
+        .terminal(false)
+        .user(
+            UserBuilder::default()
+                .uid(0u32)
+                .gid(0u32)
+                .build()
+                .map_err(bad)?,
+        )
+        .args(vec!["/hull-pause".to_string()])
+        .env(Vec::<String>::new())
+        .cwd("/")
+        .no_new_privileges(true)
+        .build()
+        .map_err(bad)?;
+    process.set_rlimits(None);
+    // No capability at all: every set left out.
+    let mut caps = LinuxCapabilities::default();
+    caps.set_bounding(None);
+    caps.set_effective(None);
+    caps.set_inheritable(None);
+    caps.set_permitted(None);
+    caps.set_ambient(None);
+    process.set_capabilities(Some(caps));
+    let mut linux = Linux::default();
+    linux.set_cgroups_path(Some(infra_cgroups_path(p).into()));
+    linux.set_namespaces(Some(namespaces));
+    linux.set_resources(Some(LinuxResources::default()));
+    linux.set_masked_paths(Some(Vec::new()));
+    linux.set_readonly_paths(Some(Vec::new()));
     if mapped {
         let (uids, gids) = p.plan.id_maps().unwrap_or_default();
-        let list = |m: Vec<super::plan::IdMap>| -> Value {
+        let list = |m: Vec<super::plan::IdMap>| -> Result<Vec<LinuxIdMapping>, InfraError> {
             m.iter()
-                .map(|m| json!({"containerID": m.container, "hostID": m.host, "size": m.size}))
+                .map(|m| {
+                    LinuxIdMappingBuilder::default()
+                        .container_id(m.container)
+                        .host_id(m.host)
+                        .size(m.size)
+                        .build()
+                        .map_err(bad)
+                })
                 .collect()
         };
-        let linux = &mut doc["linux"];
-        crate::bundle::spec::push(linux, "namespaces", json!({"type": "user"}));
-        linux["uidMappings"] = list(uids);
-        linux["gidMappings"] = list(gids);
+        linux.set_uid_mappings(Some(list(uids)?));
+        linux.set_gid_mappings(Some(list(gids)?));
     }
-    doc
+    let mount = MountBuilder::default()
+        .destination("/hull-pause")
+        .typ("bind")
+        .source(pause)
+        .options(["bind", "ro", "nosuid", "nodev"].map(String::from).to_vec())
+        .build()
+        .map_err(bad)?;
+    let root = RootBuilder::default()
+        .path(rootfs)
+        .readonly(true)
+        .build()
+        .map_err(bad)?;
+    let mut spec = Spec::default();
+    spec.set_version("1.0.2".into());
+    spec.set_root(Some(root));
+    spec.set_hostname(Some(p.hostname.clone()));
+    spec.set_mounts(Some(vec![mount]));
+    spec.set_process(Some(process));
+    spec.set_linux(Some(linux));
+    spec.set_annotations(Some(
+        [("org.hull.pod.name".to_string(), p.name.clone())].into(),
+    ));
+    Ok(spec)
 }
 
 /// Starts the infra (a stale runtime state of a dead one is deleted first).
@@ -314,7 +369,7 @@ pub fn start(eng: &Engine, p: &Pod) -> Result<i32, InfraError> {
         })?;
     }
     let config = d.join("config.json");
-    let doc = spec(eng, p, &rootfs, &pause);
+    let doc = spec(eng, p, &rootfs, &pause)?;
     hull_image::perms::write_private(&config, &serde_json::to_vec(&doc).expect("spec serializes"))
         .map_err(io(p, &config))?;
     eng.oci.delete_force(runtime_id(p));

@@ -254,7 +254,8 @@ impl PodPlan {
 
     /// The host uid and gid the pod's root is mapped to.
     pub fn mapped_root(&self) -> Option<(u32, u32)> {
-        mapped_root(&self.uidmap, &self.gidmap)
+        let (uids, gids) = self.id_maps().ok()?;
+        mapped_root(&uids, &gids)
     }
 
     /// The engine's name of a container of this pod.
@@ -263,24 +264,13 @@ impl PodPlan {
     }
 }
 
-/// One CONTAINER:HOST:SIZE range of a user namespace's map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdMap {
-    pub container: u32,
-    pub host: u32,
-    pub size: u32,
-}
+pub use crate::container::modes::IdMap;
 
-/// The host uid and gid that root of a user namespace with these maps is (None when it has
-/// no user namespace or its root is unmapped).
-pub fn mapped_root(uidmap: &[String], gidmap: &[String]) -> Option<(u32, u32)> {
-    let plan = PodPlan {
-        uidmap: uidmap.to_vec(),
-        gidmap: gidmap.to_vec(),
-        ..Default::default()
-    };
-    let (uids, gids) = plan.id_maps().ok()?;
-    let find = |m: &[IdMap]| m.iter().find(|m| m.container == 0).map(|m| m.host);
+/// The host uid and gid that root of a user namespace with these maps is (one list standing
+/// for both; None when it has no user namespace or its root is unmapped).
+pub fn mapped_root(uidmap: &[IdMap], gidmap: &[IdMap]) -> Option<(u32, u32)> {
+    let (uids, gids) = crate::container::modes::both_maps(uidmap, gidmap)?;
+    let find = |m: &[IdMap]| m.iter().find_map(|m| m.to_host(0));
     Some((find(&uids)?, find(&gids)?))
 }
 
@@ -288,13 +278,7 @@ pub fn mapped_root(uidmap: &[String], gidmap: &[String]) -> Option<(u32, u32)> {
 /// are refused (the kernel would refuse the map).
 pub fn id_maps(flag: &str, list: &[String]) -> Result<Vec<IdMap>, String> {
     let mut out: Vec<IdMap> = Vec::new();
-    for s in list {
-        let (container, host, size) = crate::parse::idmap(flag, s).map_err(|e| e.to_string())?;
-        let m = IdMap {
-            container,
-            host,
-            size,
-        };
+    for (s, m) in list.iter().zip(IdMap::parse_flag(flag, list)?) {
         let over = |a: u32, b: u32, n: u32, k: u32| {
             u64::from(a) < u64::from(b) + u64::from(k) && u64::from(b) < u64::from(a) + u64::from(n)
         };

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use hull_engine::container::config::{IdMap, UsernsMode};
 use hull_engine::container::create::Request;
 use hull_engine::parse;
 use hull_engine::RunConfig;
@@ -206,8 +207,8 @@ impl CreateFlags {
             init: self.init,
             cap_add: self.cap_add,
             cap_drop: self.cap_drop,
-            uidmap: self.uidmap,
-            gidmap: self.gidmap,
+            uidmap: IdMap::parse_flag("--uidmap", &self.uidmap).map_err(CmdError::new)?,
+            gidmap: IdMap::parse_flag("--gidmap", &self.gidmap).map_err(CmdError::new)?,
             ..Default::default()
         };
         for f in &self.env_file {
@@ -303,16 +304,7 @@ impl CreateFlags {
             }
         }
         if let Some(u) = &self.userns {
-            match u.as_str() {
-                "" | "host" | "private" => c.userns = u.clone(),
-                _ => {
-                    return Err(bad(
-                        "--userns",
-                        u,
-                        "expected host or private (with --uidmap/--gidmap)",
-                    ))
-                }
-            }
+            c.userns = UsernsMode::parse(u).map_err(|why| bad("--userns", u, &why))?;
         }
         c.pid_mode = parse::ns_mode("--pid", self.pid.as_deref().unwrap_or(""))?;
         c.ipc_mode = parse::ns_mode("--ipc", self.ipc.as_deref().unwrap_or(""))?;
@@ -384,8 +376,10 @@ impl CreateFlags {
             manager: None,
             parent: self.cgroup_parent.unwrap_or_default(),
             ns: match &self.cgroupns {
-                Some(n) => hull_engine::container::cgroup::parse_ns(n).map_err(CmdError::new)?,
-                None => String::new(),
+                Some(n) => {
+                    Some(hull_engine::container::cgroup::parse_ns(n).map_err(CmdError::new)?)
+                }
+                None => None,
             },
         }
         .store(&mut c);

@@ -326,8 +326,8 @@ impl NetFlags {
         };
         endpoint::mode(&req).map_err(|e| fail125(e.to_string()))?;
         c.network_mode = match networks.first().map(String::as_str) {
-            None | Some(network::DEFAULT) => String::new(),
-            Some(n) => n.to_string(),
+            None | Some(network::DEFAULT) => String::new().into(),
+            Some(n) => n.into(),
         };
         if req != endpoint::NetRequest::default() {
             c.net = Some(req);

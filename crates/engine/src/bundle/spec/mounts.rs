@@ -3,42 +3,90 @@
 //! /etc/resolv.conf, then binds, named volumes and tmpfs from -v/--mount/--tmpfs, and
 //! /dev/init for --init.
 
-use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 
-use super::{push, Ctx, Result};
+use oci_spec::runtime::{Mount, MountBuilder, Spec};
+
+use super::{linux_mut, Ctx, Result};
 use crate::container::config::MountKind;
 
-fn default_mounts(privileged: bool) -> Vec<Value> {
+/// A mount entry of config.json.
+fn mount(destination: &str, typ: &str, source: impl Into<PathBuf>, options: &[&str]) -> Mount {
+    owned(
+        destination,
+        typ,
+        source,
+        options.iter().map(|o| o.to_string()).collect(),
+    )
+}
+
+fn owned(destination: &str, typ: &str, source: impl Into<PathBuf>, options: Vec<String>) -> Mount {
+    MountBuilder::default()
+        .destination(destination)
+        .typ(typ)
+        .source(source.into())
+        .options(options)
+        .build()
+        .expect("a mount with a destination is complete")
+}
+
+fn default_mounts(privileged: bool) -> Vec<Mount> {
     let ro = if privileged { "rw" } else { "ro" };
     vec![
-        json!({"destination": "/proc", "type": "proc", "source": "proc",
-               "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-               "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
-        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-               "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
-        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
-               "options": ["nosuid", "noexec", "nodev", ro]}),
-        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-               "options": ["nosuid", "noexec", "nodev", "relatime", ro]}),
-        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-               "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-               "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        ),
+        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", ro]),
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", "relatime", ro],
+        ),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"],
+        ),
     ]
 }
 
-pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
+fn at(m: &Mount, dst: &str) -> bool {
+    m.destination() == Path::new(dst)
+}
+
+pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
     let cfg = &ctx.c.config;
     let dir = ctx.paths.container_dir(&ctx.c.id);
     let mut mounts = default_mounts(cfg.privileged);
     if cfg.ipc_mode.is_host() {
         // The host's ipc namespace: its /dev/shm and mqueue too.
-        mounts.retain(|m| m["destination"] != "/dev/shm" && m["destination"] != "/dev/mqueue");
-        mounts.push(
-            json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm",
-                           "options": ["rbind", "rw"]}),
-        );
+        mounts.retain(|m| !at(m, "/dev/shm") && !at(m, "/dev/mqueue"));
+        mounts.push(mount("/dev/shm", "bind", "/dev/shm", &["rbind", "rw"]));
     }
     // /dev/shm: the host-side tmpfs of this container (crate::bundle::shm; start mounted it just
     // before the spec is made), or of the container whose ipc namespace it joins (checked), so
@@ -56,30 +104,38 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
             .filter(|p| crate::bundle::rootfs::is_mounted(p))
     };
     if let Some(src) = shm_src {
-        mounts.retain(|m| m["destination"] != "/dev/shm");
-        mounts.push(
-            json!({"destination": "/dev/shm", "type": "bind", "source": src,
-                           "options": ["rbind", "nosuid", "noexec", "nodev"]}),
-        );
+        mounts.retain(|m| !at(m, "/dev/shm"));
+        mounts.push(mount(
+            "/dev/shm",
+            "bind",
+            src,
+            &["rbind", "nosuid", "noexec", "nodev"],
+        ));
     }
     // sysfs needs a network namespace of our own, owned by the container's user namespace:
     // bind the host's /sys instead on the host's network, or when a remapped container joins
     // another's or a pod's. A remapped container's own namespace is made by the runtime in
     // its user namespace.
-    let joins_netns =
-        cfg.network_mode.starts_with("container:") || cfg.network_mode.starts_with("pod:");
-    if cfg.network_mode == "host" || (cfg.userns_is_mapped() && joins_netns) {
-        for m in mounts.iter_mut().filter(|m| m["destination"] == "/sys") {
-            *m = json!({"destination": "/sys", "type": "bind", "source": "/sys",
-                        "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+    if cfg.network_mode.is_host() || (cfg.userns_is_mapped() && cfg.network_mode.joins()) {
+        for m in mounts.iter_mut().filter(|m| at(m, "/sys")) {
+            *m = mount(
+                "/sys",
+                "bind",
+                "/sys",
+                &["rbind", "nosuid", "noexec", "nodev", "ro"],
+            );
         }
     }
     let etc_ro = if cfg.read_only { "ro" } else { "rw" };
     for f in ["hostname", "hosts", "resolv.conf"] {
         let src = dir.join(f);
         if src.exists() {
-            mounts.push(json!({"destination": format!("/etc/{f}"), "type": "bind",
-                               "source": src, "options": ["rbind", "rprivate", etc_ro]}));
+            mounts.push(mount(
+                &format!("/etc/{f}"),
+                "bind",
+                src,
+                &["rbind", "rprivate", etc_ro],
+            ));
         }
     }
     for m in &cfg.mounts {
@@ -101,31 +157,33 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
                 if m.read_only {
                     options.push("ro".into());
                 }
-                json!({"destination": m.target, "type": "tmpfs", "source": "tmpfs", "options": options})
+                owned(&m.target, "tmpfs", "tmpfs", options)
             }
             kind => {
                 let source = if kind == MountKind::Volume {
                     ctx.paths.volume_dir(&m.source).join("_data")
                 } else {
-                    std::path::PathBuf::from(&m.source)
+                    PathBuf::from(&m.source)
                 };
                 options.push("rbind".into());
                 options.push(if m.read_only { "ro" } else { "rw" }.into());
                 options.push(m.propagation.clone().unwrap_or_else(|| "rprivate".into()));
-                json!({"destination": m.target, "type": "bind", "source": source, "options": options})
+                owned(&m.target, "bind", source, options)
             }
         };
         mounts.push(entry);
     }
     if let Some(init) = ctx.init.as_ref().filter(|_| cfg.init) {
-        mounts.push(
-            json!({"destination": "/dev/init", "type": "bind", "source": init,
-                           "options": ["bind", "ro", "nosuid", "nodev"]}),
-        );
+        mounts.push(mount(
+            "/dev/init",
+            "bind",
+            init,
+            &["bind", "ro", "nosuid", "nodev"],
+        ));
     }
-    for m in mounts {
-        push(spec, "mounts", m);
-    }
+    spec.mounts_mut()
+        .get_or_insert_with(Vec::new)
+        .extend(mounts);
     let needs_shared = cfg.mounts.iter().any(|m| {
         matches!(
             m.propagation.as_deref(),
@@ -133,7 +191,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
         )
     });
     if needs_shared {
-        spec["linux"]["rootfsPropagation"] = json!("rslave");
+        linux_mut(spec).set_rootfs_propagation(Some("rslave".into()));
     }
     Ok(())
 }

@@ -2,11 +2,15 @@
 //! (`host`: the namespace is left out), or another container's (`container:NAME`: joined by
 //! path); a user namespace with --userns/--uidmap/--gidmap.
 
-use serde_json::{json, Value};
+use std::path::PathBuf;
 
-use super::{push, Ctx, Result, SpecError};
+use oci_spec::runtime::{
+    LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Spec,
+};
+
+use super::{invalid, linux_mut, Ctx, Result, SpecError};
 use crate::container;
-use crate::container::config::NsMode;
+use crate::container::config::{IdMap, NsMode};
 
 fn target_pid(ctx: &Ctx<'_>, flag: &str, name: &str) -> Result<i32> {
     let other = container::lookup(ctx.conn, name)?;
@@ -19,15 +23,28 @@ fn target_pid(ctx: &Ctx<'_>, flag: &str, name: &str) -> Result<i32> {
     Ok(other.pid)
 }
 
+/// A namespace entry: the container's own (no path) or one to join.
+fn entry(spec: &mut Spec, typ: LinuxNamespaceType, path: Option<PathBuf>) -> Result<()> {
+    let mut b = LinuxNamespaceBuilder::default().typ(typ);
+    if let Some(p) = path {
+        b = b.path(p);
+    }
+    let ns = b.build().map_err(invalid)?;
+    linux_mut(spec)
+        .namespaces_mut()
+        .get_or_insert_with(Vec::new)
+        .push(ns);
+    Ok(())
+}
+
 fn ns(
     ctx: &Ctx<'_>,
-    spec: &mut Value,
-    kind: &str,
+    spec: &mut Spec,
+    typ: LinuxNamespaceType,
     file: &str,
     mode: &NsMode,
     flag: &str,
 ) -> Result<()> {
-    let linux = &mut spec["linux"];
     if mode.is_host() {
         return Ok(());
     }
@@ -36,92 +53,60 @@ fn ns(
     if let Some(pod) = mode.pod() {
         let path = crate::pod::hooks::ns_path(ctx.conn, ctx.paths, pod, file)
             .map_err(SpecError::Invalid)?;
-        push(linux, "namespaces", json!({"type": kind, "path": path}));
-        return Ok(());
+        return entry(spec, typ, Some(path.into()));
     }
-    if let Some(name) = mode.container() {
-        let pid = target_pid(ctx, flag, name)?;
-        push(
-            linux,
-            "namespaces",
-            json!({"type": kind, "path": format!("/proc/{pid}/ns/{file}")}),
-        );
-    } else {
-        push(linux, "namespaces", json!({ "type": kind }));
-    }
-    Ok(())
+    let path = match mode.container() {
+        Some(name) => {
+            let pid = target_pid(ctx, flag, name)?;
+            Some(format!("/proc/{pid}/ns/{file}").into())
+        }
+        None => None,
+    };
+    entry(spec, typ, path)
 }
 
-pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
+pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
+    use LinuxNamespaceType as T;
     let cfg = &ctx.c.config;
-    ns(ctx, spec, "pid", "pid", &cfg.pid_mode, "--pid")?;
-    ns(ctx, spec, "ipc", "ipc", &cfg.ipc_mode, "--ipc")?;
-    ns(ctx, spec, "uts", "uts", &cfg.uts_mode, "--uts")?;
-    push(&mut spec["linux"], "namespaces", json!({ "type": "mount" }));
+    ns(ctx, spec, T::Pid, "pid", &cfg.pid_mode, "--pid")?;
+    ns(ctx, spec, T::Ipc, "ipc", &cfg.ipc_mode, "--ipc")?;
+    ns(ctx, spec, T::Uts, "uts", &cfg.uts_mode, "--uts")?;
+    entry(spec, T::Mount, None)?;
     // --cgroupns private (docker's default on v2): the container sees its cgroup as "/".
     if crate::container::cgroup::private_ns(ctx.c) {
-        push(
-            &mut spec["linux"],
-            "namespaces",
-            json!({ "type": "cgroup" }),
-        );
+        entry(spec, T::Cgroup, None)?;
     }
     // The network's namespace as a namespace mode: the host's, another's, or its own.
-    let net = match NsMode::try_from(cfg.network_mode.clone()) {
-        Ok(m @ (NsMode::Host | NsMode::Container(_) | NsMode::Pod(_))) => m,
-        _ => NsMode::Default,
-    };
+    let net = cfg.network_mode.ns_mode();
     match crate::network::hooks::netns_path(ctx.paths, ctx.c) {
         // Bridge networks: the namespace hull pinned and wired before the spec.
-        Some(p) => push(
-            &mut spec["linux"],
-            "namespaces",
-            json!({"type": "network", "path": p}),
-        ),
-        None => ns(ctx, spec, "network", "net", &net, "--network")?,
-    }
-    if cfg.userns == "host" {
-        return Ok(());
+        Some(p) => entry(spec, T::Network, Some(p))?,
+        None => ns(ctx, spec, T::Network, "net", &net, "--network")?,
     }
     // A remapped pod's user namespace, joined (its maps are the infra's).
-    if cfg.userns.starts_with("pod:") {
-        let path = crate::pod::hooks::ns_path(ctx.conn, ctx.paths, &cfg.userns, "user")
+    if let Some(pod) = cfg.userns.pod() {
+        let path = crate::pod::hooks::ns_path(ctx.conn, ctx.paths, pod, "user")
             .map_err(SpecError::Invalid)?;
-        push(
-            &mut spec["linux"],
-            "namespaces",
-            json!({"type": "user", "path": path}),
-        );
-        return Ok(());
+        return entry(spec, T::User, Some(path.into()));
     }
-    let maps = |list: &[String], flag: &str| -> Result<Vec<Value>> {
-        list.iter()
+    let Some((uids, gids)) = cfg.id_maps() else {
+        return Ok(());
+    };
+    let maps = |list: Vec<IdMap>| -> Result<Vec<LinuxIdMapping>> {
+        list.into_iter()
             .map(|m| {
-                let (c, h, n) =
-                    crate::parse::idmap(flag, m).map_err(|e| SpecError::Invalid(e.to_string()))?;
-                Ok(json!({"containerID": c, "hostID": h, "size": n}))
+                LinuxIdMappingBuilder::default()
+                    .container_id(m.container)
+                    .host_id(m.host)
+                    .size(m.size)
+                    .build()
+                    .map_err(invalid)
             })
             .collect()
     };
-    let mut uids = maps(&cfg.uidmap, "--uidmap")?;
-    let mut gids = maps(&cfg.gidmap, "--gidmap")?;
-    if cfg.userns.starts_with("keep-id") || cfg.userns == "auto" {
-        return Err(SpecError::Invalid(format!(
-            "invalid --userns {:?}: hull supports host, private and --uidmap/--gidmap",
-            cfg.userns
-        )));
-    }
-    if uids.is_empty() && gids.is_empty() {
-        return Ok(());
-    }
-    if gids.is_empty() {
-        gids = uids.clone();
-    }
-    if uids.is_empty() {
-        uids = gids.clone();
-    }
-    push(&mut spec["linux"], "namespaces", json!({ "type": "user" }));
-    spec["linux"]["uidMappings"] = Value::Array(uids);
-    spec["linux"]["gidMappings"] = Value::Array(gids);
+    entry(spec, T::User, None)?;
+    let linux = linux_mut(spec);
+    linux.set_uid_mappings(Some(maps(uids)?));
+    linux.set_gid_mappings(Some(maps(gids)?));
     Ok(())
 }

@@ -6,9 +6,11 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use serde_json::{json, Value};
+use oci_spec::runtime::{
+    PosixRlimit, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, Spec, UserBuilder,
+};
 
-use super::{Ctx, Result, SpecError};
+use super::{invalid, Ctx, Result, SpecError};
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -77,7 +79,14 @@ pub fn resolve_user(rootfs: &Path, user: &str) -> Result<(u32, u32, Vec<u32>)> {
     Ok((uid, gid, extra))
 }
 
-pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
+/// `--ulimit`'s name (`nofile`) as the rlimit's type.
+fn rlimit_type(name: &str) -> Result<PosixRlimitType> {
+    let key = format!("\"RLIMIT_{}\"", name.to_ascii_uppercase());
+    serde_json::from_str(&key)
+        .map_err(|_| SpecError::Invalid(format!("invalid --ulimit {name:?}: unknown limit")))
+}
+
+pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
     let cfg = &ctx.c.config;
     let mut args = cfg.args();
     if args.is_empty() {
@@ -108,38 +117,75 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     } else {
         &cfg.working_dir
     };
-    let mut user = json!({ "uid": uid, "gid": gid });
+    let mut user = UserBuilder::default().uid(uid).gid(gid);
     if !extra.is_empty() {
-        user["additionalGids"] = json!(extra);
+        user = user.additional_gids(extra);
     }
-    let rlimits: Vec<Value> = cfg
+    let rlimits = cfg
         .ulimits
         .iter()
         .map(|u| {
-            json!({
-                "type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()),
-                "soft": u.soft,
-                "hard": u.hard,
-            })
+            PosixRlimitBuilder::default()
+                .typ(rlimit_type(&u.name)?)
+                .soft(u.soft)
+                .hard(u.hard)
+                .build()
+                .map_err(invalid)
         })
-        .collect();
-    spec["process"] = json!({
-        "terminal": cfg.tty,
-        "user": user,
-        "args": args,
-        "env": env,
-        "cwd": cwd,
-        "rlimits": rlimits,
-    });
+        .collect::<Result<Vec<PosixRlimit>>>()?;
+    // Every field Process's default fills is set (module doc of super).
+    let mut process = ProcessBuilder::default()
+        .terminal(cfg.tty)
+        .user(user.build().map_err(invalid)?)
+        .args(args)
+        .env(env)
+        .cwd(cwd)
+        .rlimits(rlimits)
+        .build()
+        .map_err(invalid)?;
+    process.set_capabilities(None);
+    process.set_no_new_privileges(None);
+    spec.set_process(Some(process));
     // Only a uts namespace of its own gets the hostname: the host's, another container's
     // (container:NAME) and a pod's shared one (set by its infra) keep theirs.
     if cfg.uts_mode.is_own() {
-        spec["hostname"] = json!(hostname);
+        spec.set_hostname(Some(hostname));
         if !cfg.domainname.is_empty() {
-            spec["domainname"] = json!(cfg.domainname);
+            spec.set_domainname(Some(cfg.domainname.clone()));
         }
-    } else {
-        spec.as_object_mut().expect("object").remove("hostname");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ulimit_name_is_an_rlimit_type() {
+        // parse::ulimit's names (docker's).
+        for name in [
+            "core",
+            "cpu",
+            "data",
+            "fsize",
+            "locks",
+            "memlock",
+            "msgqueue",
+            "nice",
+            "nofile",
+            "nproc",
+            "rss",
+            "rtprio",
+            "rttime",
+            "sigpending",
+            "stack",
+            "as",
+        ] {
+            let t = rlimit_type(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let json = serde_json::to_value(t).unwrap();
+            assert_eq!(json, format!("RLIMIT_{}", name.to_ascii_uppercase()));
+        }
+        assert!(rlimit_type("bogus").is_err());
+    }
 }

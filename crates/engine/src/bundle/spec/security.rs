@@ -4,9 +4,11 @@
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
-use serde_json::{json, Value};
+use oci_spec::runtime::{
+    Capability, LinuxCapabilitiesBuilder, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceType, Spec,
+};
 
-use super::{push, Ctx, Result, SpecError};
+use super::{invalid, linux_mut, process_mut, Ctx, Result, SpecError};
 
 pub const DEFAULT_CAPS: &[&str] = &[
     "CAP_CHOWN",
@@ -108,29 +110,39 @@ fn caps_known(name: &str) -> bool {
 }
 
 /// (type, major, minor) of a device node on the host.
-pub fn device_numbers(path: &str) -> Option<(&'static str, u64, u64)> {
+pub fn device_numbers(path: &str) -> Option<(LinuxDeviceType, i64, i64)> {
     let md = std::fs::metadata(path).ok()?;
     let kind = if md.file_type().is_char_device() {
-        "c"
+        LinuxDeviceType::C
     } else if md.file_type().is_block_device() {
-        "b"
+        LinuxDeviceType::B
     } else {
         return None;
     };
     let rdev = md.rdev();
-    Some((kind, libc::major(rdev) as u64, libc::minor(rdev) as u64))
+    Some((
+        kind,
+        i64::from(libc::major(rdev)),
+        i64::from(libc::minor(rdev)),
+    ))
 }
 
-fn device_entry(host: &str, container: &str, md: &std::fs::Metadata) -> Option<Value> {
+fn device_entry(host: &str, container: &str, md: &std::fs::Metadata) -> Option<LinuxDevice> {
     let (kind, major, minor) = device_numbers(host)?;
-    Some(
-        json!({"path": container, "type": kind, "major": major, "minor": minor,
-                "fileMode": md.mode() & 0o7777, "uid": md.uid(), "gid": md.gid()}),
-    )
+    LinuxDeviceBuilder::default()
+        .path(container)
+        .typ(kind)
+        .major(major)
+        .minor(minor)
+        .file_mode(md.mode() & 0o7777)
+        .uid(md.uid())
+        .gid(md.gid())
+        .build()
+        .ok()
 }
 
 /// Every device node under the host's /dev (for --privileged), as docker adds them.
-fn host_devices() -> Vec<Value> {
+fn host_devices() -> Vec<LinuxDevice> {
     let mut out = Vec::new();
     let mut stack = vec![std::path::PathBuf::from("/dev")];
     while let Some(dir) = stack.pop() {
@@ -159,19 +171,34 @@ fn host_devices() -> Vec<Value> {
     out
 }
 
-pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
+/// The capability names as oci-spec's set (names are checked by `capabilities`).
+fn cap_set(names: &[String]) -> Result<oci_spec::runtime::Capabilities> {
+    names
+        .iter()
+        .map(|n| {
+            serde_json::from_value::<Capability>(n.as_str().into())
+                .map_err(|_| SpecError::Invalid(format!("unknown capability {n:?}")))
+        })
+        .collect()
+}
+
+pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
     let cfg = &ctx.c.config;
     let caps = capabilities(cfg.privileged, &cfg.cap_add, &cfg.cap_drop)?;
-    spec["process"]["capabilities"] = json!({
-        "bounding": caps, "effective": caps, "permitted": caps,
-    });
+    let set = cap_set(&caps)?;
+    let mut capabilities = LinuxCapabilitiesBuilder::default()
+        .bounding(set.clone())
+        .effective(set.clone())
+        .permitted(set)
+        .build()
+        .map_err(invalid)?;
+    // Not asked for: LinuxCapabilities' default fills them (module doc of super).
+    capabilities.set_inheritable(None);
+    capabilities.set_ambient(None);
+    let process = process_mut(spec);
+    process.set_capabilities(Some(capabilities));
     if cfg.no_new_privileges {
-        spec["process"]["noNewPrivileges"] = json!(true);
-    }
-    let linux = &mut spec["linux"];
-    if !cfg.privileged {
-        linux["maskedPaths"] = json!(MASKED);
-        linux["readonlyPaths"] = json!(READONLY);
+        process.set_no_new_privileges(Some(true));
     }
     let seccomp = match cfg.seccomp.as_deref() {
         _ if cfg.privileged => None,
@@ -184,17 +211,18 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
                 .map_err(|e| SpecError::Seccomp(e.to_string()))?,
         ),
     };
-    if let Some(s) = seccomp {
-        linux["seccomp"] =
-            serde_json::to_value(s).map_err(|e| SpecError::Seccomp(e.to_string()))?;
+    let linux = linux_mut(spec);
+    if !cfg.privileged {
+        linux.set_masked_paths(Some(MASKED.iter().map(|p| p.to_string()).collect()));
+        linux.set_readonly_paths(Some(READONLY.iter().map(|p| p.to_string()).collect()));
     }
+    linux.set_seccomp(seccomp);
     if !cfg.sysctls.is_empty() {
-        linux["sysctl"] = json!(cfg.sysctls);
+        linux.set_sysctl(Some(cfg.sysctls.clone().into_iter().collect()));
     }
+    let mut devices = Vec::new();
     if cfg.privileged {
-        for d in host_devices() {
-            push(linux, "devices", d);
-        }
+        devices.extend(host_devices());
     }
     for d in &cfg.devices {
         let md = std::fs::metadata(&d.host).map_err(|source| SpecError::Io {
@@ -204,7 +232,10 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
         let entry = device_entry(&d.host, &d.container, &md).ok_or_else(|| {
             SpecError::Invalid(format!("invalid --device {:?}: not a device node", d.host))
         })?;
-        push(linux, "devices", entry);
+        devices.push(entry);
+    }
+    if !devices.is_empty() {
+        linux.set_devices(Some(devices));
     }
     Ok(())
 }

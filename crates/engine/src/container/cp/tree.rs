@@ -29,9 +29,10 @@ pub fn root_ids(c: &Container) -> (u32, u32) {
         let gid = read("gid_map").and_then(|t| from_map(&t)).unwrap_or(0);
         return (uid, gid);
     }
-    let uid = from_map(&c.config.uidmap.join("\n")).unwrap_or(0);
-    let gid = from_map(&c.config.gidmap.join("\n")).unwrap_or(0);
-    (uid, gid)
+    let root = |maps: &[crate::container::config::IdMap]| {
+        maps.iter().find_map(|m| m.to_host(0)).unwrap_or(0)
+    };
+    (root(&c.config.uidmap), root(&c.config.gidmap))
 }
 
 impl Engine {
