@@ -152,6 +152,8 @@ impl From<ExecError> for Error {
     fn from(e: ExecError) -> Self {
         match e {
             ExecError::NotRunning(_) => Error::NotRunning(e.to_string()),
+            ExecError::NoSuchExec(_) => Error::NotFound(e.to_string()),
+            ExecError::AlreadyStarted(_) => Error::Conflict(e.to_string()),
             e => internal(e),
         }
     }
