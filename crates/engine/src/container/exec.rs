@@ -87,11 +87,19 @@ impl Streams {
 
 /// An exec's terminal, as the caller gets it.
 pub struct Tty {
-    /// The pty's master (a resize is `hull_sys::tty::set_window_size` on it).
+    /// The pty's master.
     pub master: std::fs::File,
     /// The runtime's `exec` process: signals for the exec'd process are sent to it, and it
     /// passes them on.
     pub runtime_pid: i32,
+}
+
+impl Tty {
+    /// Sets the terminal's size (rows, columns).
+    pub fn resize(&self, rows: u16, cols: u16) -> std::io::Result<()> {
+        use std::os::fd::AsFd;
+        hull_sys::tty::set_window_size(self.master.as_fd(), rows, cols)
+    }
 }
 
 fn process(eng: &Engine, c: &Container, args: &[String], o: &Opts) -> Result<Value, ExecError> {
