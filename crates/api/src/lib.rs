@@ -9,6 +9,7 @@ pub mod attach;
 pub mod containers;
 pub mod create;
 pub mod error;
+pub mod exec;
 pub mod http;
 pub mod listen;
 pub mod logs;
@@ -45,6 +46,8 @@ pub struct Ctx {
     pub cgroup_manager: Option<hull_engine::container::cgroup::CgroupManager>,
     /// Starts and exits the service saw, for wait and attach (track.rs).
     pub track: track::Tracker,
+    /// The terminals of running execs, for their resizes (exec.rs).
+    pub execs: exec::Terminals,
 }
 
 impl Ctx {
@@ -71,6 +74,7 @@ pub fn serve(cfg: Config) -> Result<(), ServeError> {
         runtime: cfg.runtime,
         cgroup_manager: cfg.cgroup_manager,
         track: track::Tracker::default(),
+        execs: exec::Terminals::default(),
     });
     let open = Arc::new(AtomicUsize::new(0));
     // When the last connection ended (or the service started).

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::http::{Conn, Outcome, Request};
 use crate::system::{self, MAX_MINOR, MIN_MINOR};
-use crate::{attach, containers, logs, wait, ApiError, ApiResult, Ctx};
+use crate::{attach, containers, exec, logs, wait, ApiError, ApiResult, Ctx};
 
 /// The path without its version prefix; a version hull does not serve is an error.
 fn strip_version(path: &str) -> ApiResult<&str> {
@@ -131,6 +131,15 @@ fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         ("POST", ["containers", id, "wait"]) => wait::wait(ctx, id, req, conn),
         ("POST", ["containers", id, "attach"]) => attach::attach(ctx, id, req, conn),
         ("GET", ["containers", id, "logs"]) => logs::logs(ctx, id, req, conn),
+        ("POST", ["containers", id, "exec"]) => {
+            r(conn, 201, Some(exec::create(ctx, id, &req.body)?))
+        }
+        ("POST", ["exec", id, "start"]) => exec::start(ctx, id, req, conn),
+        ("GET", ["exec", id, "json"]) => r(conn, 200, Some(exec::inspect(ctx, id)?)),
+        ("POST", ["exec", id, "resize"]) => {
+            exec::resize(ctx, id, req.param("h"), req.param("w"))?;
+            r(conn, 200, None)
+        }
         _ => Err(ApiError::not_found(format!(
             "page not found: {} {}",
             req.method, req.path

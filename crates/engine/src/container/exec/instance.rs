@@ -33,7 +33,9 @@ fn file(eng: &Engine, cid: &str, id: &str) -> PathBuf {
 
 /// Where the runtime writes the process's pid (`--pid-file`).
 pub(super) fn pid_file(eng: &Engine, cid: &str, id: &str) -> PathBuf {
-    eng.paths.run_dir(cid).join(format!("exec-{}.pid", &id[..12]))
+    eng.paths
+        .run_dir(cid)
+        .join(format!("exec-{}.pid", &id[..12]))
 }
 
 impl ExecInstance {
@@ -63,7 +65,8 @@ impl ExecInstance {
         if id.len() < 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(missing());
         }
-        let dirs = std::fs::read_dir(eng.paths.runroot.join("containers")).map_err(|_| missing())?;
+        let dirs =
+            std::fs::read_dir(eng.paths.runroot.join("containers")).map_err(|_| missing())?;
         for d in dirs.flatten() {
             let cid = d.file_name().to_string_lossy().into_owned();
             if let Ok(data) = std::fs::read(file(eng, &cid, id)) {

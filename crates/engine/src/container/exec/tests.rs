@@ -87,7 +87,12 @@ fn without_interactive_the_process_gets_no_input() {
     let (out, err) = (Sink::default(), Sink::default());
     let code = rig
         .eng
-        .exec(&c.id, vec!["cat".into()], Opts::default(), streams(b"typed\n", &out, &err))
+        .exec(
+            &c.id,
+            vec!["cat".into()],
+            Opts::default(),
+            streams(b"typed\n", &out, &err),
+        )
         .unwrap();
     assert_eq!((code, out.text()), (0, "end\n".to_string()));
 }
@@ -102,7 +107,10 @@ fn an_instance_is_inspected_after_it_ended_and_starts_once() {
         .exec_create(&c.name, vec!["false".into()], Opts::default())
         .unwrap();
     let before = rig.eng.exec_inspect(&id).unwrap();
-    assert_eq!((before.started, before.running, before.exit_code), (false, false, None));
+    assert_eq!(
+        (before.started, before.running, before.exit_code),
+        (false, false, None)
+    );
     assert_eq!(rig.eng.exec_start(&id, Streams::null()).unwrap(), 7);
     let after = rig.eng.exec_inspect(&id).unwrap();
     assert_eq!(after.container_id, c.id);
@@ -126,10 +134,19 @@ fn the_runtimes_exec_failure_is_dockers_127() {
     let (out, err) = (Sink::default(), Sink::default());
     let code = rig
         .eng
-        .exec(&c.id, vec!["nope".into()], Opts::default(), streams(b"", &out, &err))
+        .exec(
+            &c.id,
+            vec!["nope".into()],
+            Opts::default(),
+            streams(b"", &out, &err),
+        )
         .unwrap();
     assert_eq!(code, 127);
-    assert!(err.text().contains("executable file not found"), "{}", err.text());
+    assert!(
+        err.text().contains("executable file not found"),
+        "{}",
+        err.text()
+    );
 }
 
 #[test]
@@ -154,7 +171,10 @@ fn update_goes_to_the_runtime_only_while_the_container_runs() {
         ..Default::default()
     };
     rig.eng.update(&live.id, &req).unwrap();
-    assert_eq!(rig.journal.calls(), [r#"runtime update {"pids":{"limit":50}}"#]);
+    assert_eq!(
+        rig.journal.calls(),
+        [r#"runtime update {"pids":{"limit":50}}"#]
+    );
     assert_eq!(rig.get(&live.id).config.pids_limit, 50);
 
     rig.journal.clear();
