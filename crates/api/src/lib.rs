@@ -10,12 +10,16 @@ pub mod containers;
 pub mod create;
 pub mod error;
 pub mod exec;
+pub mod filesystem;
+pub mod filters;
 pub mod http;
 pub mod listen;
 pub mod logs;
+pub mod maintain;
 pub mod router;
 pub mod system;
 pub mod track;
+pub mod usage;
 pub mod wait;
 
 use std::path::PathBuf;
