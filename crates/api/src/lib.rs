@@ -9,6 +9,7 @@ pub mod attach;
 pub mod containers;
 pub mod create;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod filesystem;
 pub mod filters;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::http::{Conn, Outcome, Request};
 use crate::system::{self, MAX_MINOR, MIN_MINOR};
-use crate::{attach, containers, exec, filesystem, logs, maintain, usage, wait};
+use crate::{attach, containers, events, exec, filesystem, logs, maintain, usage, wait};
 use crate::{ApiError, ApiResult, Ctx};
 
 /// The path without its version prefix; a version hull does not serve is an error.
@@ -82,6 +82,7 @@ fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         }
         ("GET", ["version"]) => r(conn, 200, Some(system::version(ctx))),
         ("GET", ["info"]) => r(conn, 200, Some(system::info(ctx)?)),
+        ("GET", ["events"]) => events::events(ctx, req, conn),
         ("POST", ["containers", "create"]) => {
             let (status, body) = containers::create(ctx, &req.body, req.param("name"))?;
             r(conn, status, body)

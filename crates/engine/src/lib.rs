@@ -37,6 +37,7 @@ pub mod container;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod events_query;
 pub mod format;
 pub mod image;
 pub mod kube;
