@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 use crate::container::Container;
 use crate::engine::Engine;
-use crate::{bundle::spec, container::attach, ocirt::driver};
+use crate::{bundle::spec, ocirt::driver};
+use hull_term::attach;
 
 mod relay;
 
@@ -58,8 +59,8 @@ fn process(eng: &Engine, c: &Container, args: Vec<String>, o: &Opts) -> Result<V
     if o.tty {
         env.push("TERM=xterm".into());
     }
-    env = crate::parse::merge_env(&env, &cfg.env);
-    env = crate::parse::merge_env(&env, &o.env);
+    env = crate::container::config::merge_env(&env, &cfg.env);
+    env = crate::container::config::merge_env(&env, &o.env);
     let user = o.user.clone().unwrap_or_else(|| cfg.user.clone());
     // No user: root, with root's groups from the image's /etc/group (docker's).
     let user = if user.is_empty() { "0" } else { &user };

@@ -8,7 +8,8 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 
-use hull_engine::{events, format, time::nanotime, time::since, Paths};
+use hull_engine::{events, time::nanotime, time::since, Paths};
+use hull_format::template;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use serde_json::{json, Value};
@@ -121,7 +122,7 @@ struct Printer {
     since: Option<i128>,
     until: Option<i128>,
     filters: BTreeMap<String, Vec<String>>,
-    template: Option<format::Template>,
+    template: Option<template::Template>,
 }
 
 impl Printer {
@@ -161,8 +162,8 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let (since_t, until) = (time("--since", &a.since)?, time("--until", &a.until)?);
     let template = match a.format.as_deref() {
         None => None,
-        Some("json") => Some(format::Template::parse("{{json .}}")?),
-        Some(t) => Some(format::Template::parse(t)?),
+        Some("json") => Some(template::Template::parse("{{json .}}")?),
+        Some(t) => Some(template::Template::parse(t)?),
     };
     let p = Printer {
         since: since_t,

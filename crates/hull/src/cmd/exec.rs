@@ -1,6 +1,7 @@
 //! `hull exec [-d] [-i] [-t] [-e] [-u] [-w] [--detach-keys] CONTAINER COMMAND...`.
 
-use hull_engine::{container::exec, parse, Paths};
+use hull_engine::{container::exec, Paths};
+use hull_format::parse;
 
 use super::{CmdError, CmdResult};
 
