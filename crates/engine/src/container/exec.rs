@@ -118,8 +118,8 @@ fn process(eng: &Engine, c: &Container, args: &[String], o: &Opts) -> Result<Val
     if o.tty {
         env.push("TERM=xterm".into());
     }
-    env = crate::parse::merge_env(&env, &cfg.env);
-    env = crate::parse::merge_env(&env, &o.env);
+    env = crate::container::config::merge_env(&env, &cfg.env);
+    env = crate::container::config::merge_env(&env, &o.env);
     let user = o.user.clone().unwrap_or_else(|| cfg.user.clone());
     // No user: root, with root's groups from the image's /etc/group (docker's).
     let user = if user.is_empty() { "0" } else { &user };

@@ -7,7 +7,8 @@
 use std::io::Write;
 
 use hull_engine::events_query::{EventQuery, Seen};
-use hull_engine::{format, time::nanotime, time::since, Paths};
+use hull_engine::{time::nanotime, time::since, Paths};
+use hull_format::template;
 use serde_json::{json, Value};
 
 use super::{CmdError, CmdResult};
@@ -93,8 +94,8 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let q = query(&a)?;
     let template = match a.format.as_deref() {
         None => None,
-        Some("json") => Some(format::Template::parse("{{json .}}")?),
-        Some(t) => Some(format::Template::parse(t)?),
+        Some("json") => Some(template::Template::parse("{{json .}}")?),
+        Some(t) => Some(template::Template::parse(t)?),
     };
     let eng = super::state_engine(paths)?;
     let mut failed = None;

@@ -7,9 +7,10 @@ use std::os::fd::AsFd as _;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 
-use hull_engine::container::attach::{self, DetachScanner, RawMode};
 use hull_engine::container::exec::{self, Streams, Tty};
-use hull_engine::{parse, Paths};
+use hull_engine::Paths;
+use hull_format::parse;
+use hull_term::attach::{self, DetachScanner, RawMode};
 
 use super::{CmdError, CmdResult};
 

@@ -1,7 +1,8 @@
 //! `hull top CONTAINER [ps OPTIONS]`: the host's `ps` (default `-ef`), only the lines of the
 //! container's processes (the pids of its cgroup).
 
-use hull_engine::{container::stats, format, Paths};
+use hull_engine::{container::stats, Paths};
+use hull_format::template;
 
 use super::{CmdError, CmdResult};
 
@@ -25,6 +26,6 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let pids = stats::pids(&c)?;
     let rows = stats::top(&pids, &args.ps_args)?;
     let lines: Vec<String> = rows.iter().map(|r| r.join("\t")).collect();
-    print!("{}", format::tabwrite(&lines));
+    print!("{}", template::tabwrite(&lines));
     Ok(())
 }
