@@ -341,3 +341,50 @@ fn events_show_a_runs_lifecycle_in_the_window_and_filters() {
     ]);
     assert_eq!(die, "die 0\n");
 }
+
+#[test]
+fn cp_copies_files_and_directories_both_ways() {
+    let n = name("cp");
+    sleeper(&n);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("f.txt"), "hello\n").unwrap();
+    std::fs::create_dir_all(d.join("tree/sub")).unwrap();
+    std::fs::write(d.join("tree/sub/x"), "deep\n").unwrap();
+    let p = |s: &str| d.join(s).display().to_string();
+    // Into the container: what its process reads.
+    ok(&["cp", &p("f.txt"), &format!("{n}:/tmp/")]);
+    ok(&["cp", &p("tree"), &format!("{n}:/tmp/tree2")]);
+    let inside = ok(&[
+        "exec",
+        &n,
+        "sh",
+        "-c",
+        "cat /tmp/f.txt /tmp/tree2/sub/x; stat -c %u:%g /tmp/f.txt",
+    ]);
+    assert_eq!(inside, "hello\ndeep\n0:0\n");
+    // Out of it: a file the process wrote, and a directory.
+    ok(&["exec", &n, "sh", "-c", "echo made-inside > /tmp/made"]);
+    ok(&["cp", &format!("{n}:/tmp/made"), &p("made")]);
+    assert_eq!(
+        std::fs::read_to_string(d.join("made")).unwrap(),
+        "made-inside\n"
+    );
+    ok(&["cp", &format!("{n}:/tmp/tree2"), &p("back")]);
+    assert_eq!(
+        std::fs::read_to_string(d.join("back/sub/x")).unwrap(),
+        "deep\n"
+    );
+    // A missing path: docker's message and exit code.
+    let o = docker(&["cp", &format!("{n}:/no-such"), &p("x")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains(&format!(
+            "Could not find the file /no-such in container {n}"
+        )),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!d.join("x").exists());
+    ok(&["rm", "-f", &n]);
+}

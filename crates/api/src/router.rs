@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::http::{Conn, Outcome, Request};
 use crate::system::{self, MAX_MINOR, MIN_MINOR};
-use crate::{attach, containers, events, exec, filesystem, logs, maintain, usage, wait};
+use crate::{archive, attach, containers, events, exec, filesystem, logs, maintain, usage, wait};
 use crate::{ApiError, ApiResult, Ctx};
 
 /// The path without its version prefix; a version hull does not serve is an error.
@@ -139,6 +139,12 @@ fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         ("GET", ["containers", id, "stats"]) => usage::stats(ctx, id, req, conn),
         ("GET", ["containers", id, "changes"]) => r(conn, 200, Some(filesystem::changes(ctx, id)?)),
         ("GET", ["containers", id, "export"]) => filesystem::export(ctx, id, conn),
+        ("HEAD", ["containers", id, "archive"]) => archive::head(ctx, id, req, conn),
+        ("GET", ["containers", id, "archive"]) => archive::get(ctx, id, req, conn),
+        ("PUT", ["containers", id, "archive"]) => {
+            archive::put(ctx, id, req)?;
+            r(conn, 200, None)
+        }
         ("POST", ["containers", id, "update"]) => {
             r(conn, 200, Some(maintain::update(ctx, id, &req.body)?))
         }
