@@ -254,7 +254,7 @@ impl Engine {
             return Err(ExecError::NotRunning(c.name.clone()).into());
         }
         // Checked now, as docker does: an unknown user is the create's error.
-        process(self, &c, &args, &opts).map_err(ExecError::from)?;
+        process(self, &c, &args, &opts)?;
         let x = ExecInstance::new(&c.id, args, opts);
         x.save(self).map_err(ExecError::from)?;
         Ok(x.id)

@@ -75,25 +75,11 @@ impl crate::Engine {
             if c.status.is_live() || f.keep(&c) {
                 continue;
             }
-            let size = dir_size(&self.paths.container_dir(&c.id).join("upper"));
+            let size = crate::volume::dir_size(&self.paths.container_dir(&c.id).join("upper"));
             self.remove(&c.id, false, false)?;
             out.space += size;
             out.removed.push(c.id);
         }
         Ok(out)
     }
-}
-
-/// Bytes of the regular files under `dir` (0 where unreadable).
-pub fn dir_size(dir: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
 }
