@@ -123,6 +123,20 @@ fn exec_passes_streams_and_exit_codes_and_hands_over_no_fd() {
     assert!(t.contains("/dev/pts/0"), "{t:?}");
     assert!(t.contains("30 100"), "{t:?}");
     assert!(t.contains("code=4"), "{t:?}");
+    // Debian's 20.10 client (API 1.41) execs the same way.
+    if std::path::Path::new("/usr/bin/docker").exists() {
+        let o = service()
+            .client(
+                "/usr/bin/docker",
+                &["exec", &n, "sh", "-c", "echo old; exit 3"],
+            )
+            .output()
+            .unwrap();
+        assert_eq!(
+            (o.status.code(), text(&o.stdout)),
+            (Some(3), "old\n".into())
+        );
+    }
     // -d: runs on after the client returned.
     ok(&["exec", "-d", &n, "sh", "-c", "sleep 1; echo done > /tmp/d"]);
     wait_until("exec -d's file", Duration::from_secs(20), || {
