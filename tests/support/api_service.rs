@@ -106,6 +106,8 @@ impl Service {
                 .map(|m| format!("mount {m}")),
         );
         unmount_under(self.dir.path());
+        // The TempDir lives in a static, which is never dropped: removed here.
+        let _ = std::fs::remove_dir_all(self.dir.path());
         left
     }
 }
