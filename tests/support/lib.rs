@@ -15,6 +15,7 @@
 //!
 //! Every test gets its own state root and bundle, so tests run in parallel.
 
+pub mod api_service;
 pub mod bundle;
 pub mod client_session;
 pub mod client_support;

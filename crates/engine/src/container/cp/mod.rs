@@ -15,11 +15,13 @@
 //! - a directory into an existing directory is copied as a sub-directory, or only its contents
 //!   when the source ends in `/.`; to a missing path it is created with that name.
 
+mod archive;
 mod into;
 mod out;
 mod tar;
 mod tree;
 
+pub use archive::PathStat;
 pub use tree::root_ids;
 
 use std::io;

@@ -48,7 +48,7 @@ fn exec(eng: &Engine, c: &Container, cfg: &HealthConfig) -> std::io::Result<Outc
     let pfile = run_dir.join(format!("health-{tag}.json"));
     let pidfile = run_dir.join(format!("health-{tag}.pid"));
     let opts = crate::container::exec::Opts::default();
-    let process = crate::container::exec::process(eng, c, cfg.args(), &opts)
+    let process = crate::container::exec::process(eng, c, &cfg.args(), &opts)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     hull_image::perms::write_private(&pfile, &serde_json::to_vec(&process).expect("json"))?;
     let res = exec_with(eng, c, &pfile, &pidfile, cfg.timeout());
