@@ -193,17 +193,6 @@ impl RunConfig {
     }
 }
 
-/// One `--uidmap`/`--gidmap` entry, CONTAINER:HOST:SIZE; the error names the flag and value.
-pub fn idmap(flag: &str, s: &str) -> Result<(u32, u32, u32), String> {
-    let n: Vec<Option<u32>> = s.split(':').map(|x| x.parse().ok()).collect();
-    match n.as_slice() {
-        [Some(c), Some(h), Some(z)] if *z > 0 => Ok((*c, *h, *z)),
-        _ => Err(format!(
-            "invalid {flag} {s:?}: expected CONTAINER_ID:HOST_ID:SIZE"
-        )),
-    }
-}
-
 /// Merges env lists: later entries replace earlier ones with the same key.
 pub fn merge_env(base: &[String], over: &[String]) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
@@ -223,13 +212,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_merges_and_idmaps_parse() {
+    fn env_merges() {
         assert_eq!(
             merge_env(&["A=1".into(), "B=2".into()], &["A=3".into()]),
             vec!["A=3", "B=2"]
         );
-        assert_eq!(idmap("--uidmap", "0:1000:10"), Ok((0, 1000, 10)));
-        let e = idmap("--uidmap", "0:1000:0").unwrap_err();
-        assert!(e.starts_with("invalid --uidmap \"0:1000:0\": "), "{e}");
     }
 }
