@@ -343,9 +343,10 @@ fn publish_all_exposed_ports_and_show_them() {
         .unwrap();
     assert_eq!(settings["Ports"]["81/tcp"][0]["HostPort"], "18219");
     assert!(eventually(|| host_tcp("127.0.0.1", host_port), "hello-P"));
+    // Both families, as docker 20.10 prints them (hull_net_dockerd_iptables compares).
     assert_eq!(
         h.ok(&["port", "pa", "80"]).trim(),
-        format!("0.0.0.0:{host_port}")
+        format!("0.0.0.0:{host_port}\n:::{host_port}")
     );
     let all = h.ok(&["port", "pa"]);
     assert!(

@@ -12,3 +12,4 @@ pub mod ipam;
 pub mod netlink;
 pub mod netns;
 pub mod proc;
+pub mod relay;

@@ -105,7 +105,7 @@ fn published_ports_from_remote_host_localhost_and_hairpin() {
             &[
                 map(None, 8080, 80, Proto::Tcp),
                 map(None, 5353, 53, Proto::Udp),
-                map(Some(Ipv4Addr::LOCALHOST), 8081, 80, Proto::Tcp),
+                map(Some(Ipv4Addr::LOCALHOST.into()), 8081, 80, Proto::Tcp),
             ],
         )
         .unwrap();
@@ -132,7 +132,7 @@ fn published_ports_from_remote_host_localhost_and_hairpin() {
         .add_ports(
             "c2",
             &[map(
-                Some(Ipv4Addr::new(10, 202, 9, 1)),
+                Some(Ipv4Addr::new(10, 202, 9, 1).into()),
                 8080,
                 80,
                 Proto::Tcp,

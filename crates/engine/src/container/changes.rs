@@ -176,13 +176,94 @@ fn header(md: &std::fs::Metadata) -> tar::Header {
     h
 }
 
-/// Appends one entry (`name` without a leading `/`).
+/// The extended attributes a layer keeps: `security.capability` (docker's one, so a file
+/// capability survives a commit) and the `user.` namespace. Overlay's own (`trusted.overlay.`:
+/// opaque and redirect marks, written as `.wh.` entries instead) and the host's security
+/// labels are not the image's.
+fn kept_xattrs(host: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let mut names = vec![0u8; 4096];
+    let n = match rustix::fs::llistxattr(host, &mut names[..]) {
+        Ok(n) => n,
+        Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(io::Error::other(format!(
+                "{}: list xattrs: {e}",
+                host.display()
+            )))
+        }
+    };
+    let mut out = Vec::new();
+    for name in names[..n].split(|&b| b == 0).filter(|s| !s.is_empty()) {
+        let name = String::from_utf8_lossy(name).into_owned();
+        if name != "security.capability" && !name.starts_with("user.") {
+            continue;
+        }
+        let mut v = vec![0u8; 65536];
+        match rustix::fs::lgetxattr(host, name.as_str(), &mut v[..]) {
+            Ok(len) => {
+                v.truncate(len);
+                out.push((name, v));
+            }
+            Err(rustix::io::Errno::NODATA) => {}
+            Err(e) => {
+                return Err(io::Error::other(format!(
+                    "{}: xattr {name}: {e}",
+                    host.display()
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One PAX record, `LEN KEY=VALUE\n`, LEN counting itself.
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let body = key.len() + value.len() + 3; // ' ', '=', '\n'
+    let mut len = body + 1;
+    while len != body + len.to_string().len() {
+        len = body + len.to_string().len();
+    }
+    let mut r = format!("{len} {key}=").into_bytes();
+    r.extend_from_slice(value);
+    r.push(b'\n');
+    r
+}
+
+/// A PAX extended header for the entry `name` carrying its xattrs as `SCHILY.xattr.NAME`
+/// records (Go's archive/tar and GNU tar write them so; the extraction reads them back).
+fn append_xattrs<W: Write>(
+    b: &mut tar::Builder<W>,
+    name: &str,
+    xattrs: &[(String, Vec<u8>)],
+) -> io::Result<()> {
+    if xattrs.is_empty() {
+        return Ok(());
+    }
+    let mut data = Vec::new();
+    for (k, v) in xattrs {
+        data.extend(pax_record(&format!("SCHILY.xattr.{k}"), v));
+    }
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    let base = name
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(name);
+    let short: String = base.chars().take(80).collect();
+    b.append_data(&mut h, format!("PaxHeaders.0/{short}"), data.as_slice())
+}
+
+/// Appends one entry (`name` without a leading `/`), its kept xattrs first.
 fn append<W: Write>(
     b: &mut tar::Builder<W>,
     name: &str,
     host: &Path,
     md: &std::fs::Metadata,
 ) -> io::Result<()> {
+    append_xattrs(b, name, &kept_xattrs(host)?)?;
     let mut h = header(md);
     let ft = md.file_type();
     if ft.is_symlink() {
@@ -292,5 +373,48 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["etc/", "etc/new", "etc/passwd", "srv/", "srv/a/"]);
+    }
+
+    #[test]
+    fn pax_records_count_their_own_length() {
+        assert_eq!(pax_record("a", b"b"), b"6 a=b\n");
+        let r = pax_record("SCHILY.xattr.user.k", &[b'v'; 80]);
+        let len: usize = String::from_utf8_lossy(&r)
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(len, r.len());
+    }
+
+    #[test]
+    fn user_xattrs_are_kept_in_the_layer() {
+        let t = tempfile::tempdir().unwrap();
+        let upper = t.path().join("upper");
+        std::fs::create_dir_all(&upper).unwrap();
+        let f = upper.join("f");
+        std::fs::write(&f, "x").unwrap();
+        if rustix::fs::lsetxattr(&f, "user.hull", b"v1", rustix::fs::XattrFlags::empty()).is_err() {
+            return; // no user xattrs on this filesystem
+        }
+        let mut tar = Vec::new();
+        assert!(layer_tar(&upper, &mut tar).unwrap());
+        let mut a = tar::Archive::new(tar.as_slice());
+        let mut e = a.entries().unwrap().next().unwrap().unwrap();
+        assert_eq!(e.path().unwrap().display().to_string(), "f");
+        let exts: Vec<(String, Vec<u8>)> = e
+            .pax_extensions()
+            .unwrap()
+            .expect("pax header")
+            .map(|x| {
+                let x = x.unwrap();
+                (x.key().unwrap().to_string(), x.value_bytes().to_vec())
+            })
+            .collect();
+        assert_eq!(
+            exts,
+            [("SCHILY.xattr.user.hull".to_string(), b"v1".to_vec())]
+        );
     }
 }

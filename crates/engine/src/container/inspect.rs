@@ -243,7 +243,16 @@ fn host_config(eng: &Engine, c: &Container) -> Value {
         (_, s) => s,
     };
     let mut bindings = serde_json::Map::new();
-    for p in crate::network::endpoint::ports(&eng.paths, &c.id) {
+    let published = crate::network::endpoint::ports(&eng.paths, &c.id);
+    // As asked: `-p 8080:80` is one binding here, though published on `0.0.0.0` and `::`.
+    let companion = |p: &hull_net::firewall::PortMapping| {
+        p.host_ip
+            .is_some_and(|ip| ip.is_ipv6() && ip.is_unspecified())
+            && published
+                .iter()
+                .any(|q| q.host_ip.is_none() && (q.host_port, q.proto) == (p.host_port, p.proto))
+    };
+    for p in published.iter().filter(|p| !companion(p)) {
         let binding = json!({
             "HostIp": p.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
             "HostPort": p.host_port.to_string(),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use hull_net::bridge::{Attachment, HostNet};
 use hull_net::driver::EndpointRequest;
-use hull_net::firewall::{self, FirewallDriver, PortMapping};
+use hull_net::firewall::{FirewallDriver, PortMapping};
 use hull_net::{dns, ipam, netns};
 use rusqlite::Connection;
 
@@ -111,7 +111,7 @@ pub fn loopback_up(ns: &Path) -> Result<()> {
     nl.set_up(lo, true).map_err(err)
 }
 
-fn ep_err(id: &str, e: impl std::fmt::Display) -> NetworkError {
+pub(super) fn ep_err(id: &str, e: impl std::fmt::Display) -> NetworkError {
     NetworkError::Endpoint(id[..id.len().min(12)].into(), e.to_string())
 }
 
@@ -194,7 +194,7 @@ fn connect_inner(
         leases.push((net, l));
     }
     let (first, first_lease) = &leases[0];
-    publish(paths, id, req, first, first_lease.ip)?;
+    super::ports::publish(paths, id, req, first, first_lease.ip)?;
     Ok(leases.into_iter().map(|(_, l)| l).collect())
 }
 
@@ -234,79 +234,6 @@ fn endpoint_request<'a>(ns: &'a Path, l: &'a Lease, first: bool) -> EndpointRequ
         mac: Some(l.mac),
         default_route: first,
     }
-}
-
-fn publish(paths: &Paths, id: &str, req: &NetRequest, net: &Network, ip: Ipv4Addr) -> Result<()> {
-    let mut specs = Vec::new();
-    for p in &req.publish {
-        specs.extend(firewall::parse_publish(p).map_err(|e| ep_err(id, e))?);
-    }
-    if req.publish_all {
-        for e in &req.exposed {
-            let (port, proto) = e.split_once('/').unwrap_or((e, "tcp"));
-            specs.extend(
-                firewall::parse_publish(&format!("{port}/{proto}")).map_err(|e| ep_err(id, e))?,
-            );
-        }
-    }
-    if specs.is_empty() {
-        return Ok(());
-    }
-    if net.internal {
-        return Err(ep_err(
-            id,
-            format!(
-                "network {} is internal: ports cannot be published",
-                net.name
-            ),
-        ));
-    }
-    // Each host port is bound first (docker's refusal of a port in use, and the reservation
-    // the monitor keeps); a port left to the engine is the one the kernel bound.
-    let mut maps = Vec::new();
-    let mut fds = Vec::new();
-    for s in specs {
-        let (host_port, fd) = super::ports::bind(s.host_ip, s.host_port, s.proto)
-            .map_err(|e| ep_err(id, published_by(paths, &s).unwrap_or(e)))?;
-        fds.push(fd);
-        maps.push(PortMapping {
-            host_ip: s.host_ip,
-            host_port,
-            container_port: s.container_port,
-            proto: s.proto,
-            container_ip: ip,
-            network: net.name.clone(),
-        });
-    }
-    host::firewall(paths)
-        .add_ports(id, &maps)
-        .map_err(|e| ep_err(id, e))?;
-    super::ports::hold(id, fds);
-    Ok(())
-}
-
-/// Why a port that cannot be bound is taken, when another container of hull's publishes it
-/// (more telling than the kernel's `address already in use`).
-fn published_by(paths: &Paths, s: &firewall::PortSpec) -> Option<String> {
-    let state = host::firewall(paths).state().ok()?;
-    let port = s.host_port?;
-    state.ports.iter().find_map(|(owner, maps)| {
-        maps.iter()
-            .any(|m| {
-                m.proto == s.proto
-                    && m.host_port == port
-                    && (m.host_ip.is_none() || s.host_ip.is_none() || m.host_ip == s.host_ip)
-            })
-            .then(|| {
-                firewall::FirewallError::PortInUse {
-                    host_ip: s.host_ip.map_or("0.0.0.0".into(), |ip| ip.to_string()),
-                    port,
-                    proto: s.proto,
-                    owner: owner.clone(),
-                }
-                .to_string()
-            })
-    })
 }
 
 /// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`.
@@ -438,6 +365,9 @@ impl Teardown {
     pub fn start(conn: &Connection, paths: &Paths, id: &str, keep_netns: bool) -> Teardown {
         let mut errs = Vec::new();
         super::ports::release(id);
+        if let Err(e) = super::ports::stop_relay(paths, id) {
+            errs.push(e);
+        }
         if let Err(f) = host::firewall(paths).remove_ports(id) {
             errs.extend(f.0.iter().map(|e| e.to_string()));
         }

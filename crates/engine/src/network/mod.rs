@@ -125,6 +125,8 @@ impl Network {
             "Internal": self.internal,
             "Attachable": false,
             "Ingress": false,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": false,
             "Containers": containers,
             "Options": self.options(),
             "Labels": self.labels,
@@ -156,15 +158,7 @@ pub fn builtin(name: &str) -> Option<(Value, Value)> {
         "none" => "null",
         _ => return None,
     };
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut id = String::new();
-    for round in 0..4u8 {
-        for b in name.bytes().chain([round]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        id.push_str(&format!("{h:016x}"));
-    }
+    let id = fixed_id(name.as_bytes());
     let ls = json!({
         "ID": &id[..12], "Name": name, "Driver": driver, "Scope": "local", "IPv6": "false",
         "Internal": "false", "CreatedAt": "", "Subnet": "", "Gateway": "", "Bridge": "",
@@ -172,10 +166,70 @@ pub fn builtin(name: &str) -> Option<(Value, Value)> {
     let inspect = json!({
         "Name": name, "Id": id, "Created": "", "Scope": "local", "Driver": driver,
         "EnableIPv6": false, "IPAM": {"Driver": "default", "Options": null, "Config": []},
-        "Internal": false, "Attachable": false, "Ingress": false, "Containers": {},
+        "Internal": false, "Attachable": false, "Ingress": false,
+        "ConfigFrom": {"Network": ""}, "ConfigOnly": false, "Containers": {},
         "Options": {}, "Labels": {},
     });
     Some((ls, inspect))
+}
+
+/// A 64-hex-digit id fixed by `seed` (FNV-1a, four rounds): the built-in networks' ids, and
+/// the default network's per root.
+fn fixed_id(seed: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut id = String::new();
+    for round in 0..4u8 {
+        for &b in seed.iter().chain([&round]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        id.push_str(&format!("{h:016x}"));
+    }
+    id
+}
+
+/// The default network's id: fixed per root (by its runroot), so that the network has one
+/// id before it is first made ([`pending_default`]) and every time it is made again.
+pub fn default_id(paths: &Paths) -> String {
+    let mut seed = b"bridge\0".to_vec();
+    seed.extend(paths.runroot.as_os_str().as_encoded_bytes());
+    fixed_id(&seed)
+}
+
+/// The default network as `network ls` and `inspect` show it before its first container
+/// makes it (docker's `bridge` always exists): its id, bridge name, and the subnet it would
+/// take now. Not stored: a root that never runs a container makes no bridge.
+pub fn pending_default(conn: &Connection, paths: &Paths) -> Result<Network> {
+    let subnet = choose_subnet(paths, DEFAULT, &list(conn)?)?;
+    Ok(Network {
+        id: default_id(paths),
+        name: DEFAULT.into(),
+        bridge: host::default_bridge(paths),
+        subnet,
+        gateway: subnet.first_host(),
+        internal: false,
+        mtu: None,
+        created: String::new(),
+        labels: BTreeMap::new(),
+    })
+}
+
+/// A subnet for a new network `name` that neither a route of the host nor `others` use:
+/// a /16 for the default network of the default root, as docker's; /24s for other roots
+/// (tests run many at once) and user networks.
+fn choose_subnet(paths: &Paths, name: &str, others: &[Network]) -> Result<Subnet> {
+    let routed = host::foreign_subnets()?;
+    let taken: Vec<Subnet> = others.iter().map(|o| o.subnet).collect();
+    let prefix = if name == DEFAULT && host::table(paths) == "hull" {
+        16
+    } else {
+        24
+    };
+    Ok(ipam::choose_subnet(
+        ipam::default_candidates(prefix),
+        &routed,
+        &taken,
+    )?)
 }
 
 /// A network's name: of the names' characters (container::names), 1 to 64 of them.
@@ -227,7 +281,11 @@ pub fn create(conn: &Connection, paths: &Paths, req: &CreateRequest) -> Result<N
 
 /// [`create`] without the check of reserved names (the default network is made here).
 fn create_any(conn: &Connection, paths: &Paths, req: &CreateRequest) -> Result<Network> {
-    let id = random_id();
+    let id = if req.name == DEFAULT {
+        default_id(paths)
+    } else {
+        random_id()
+    };
     let mut mtu = None;
     let mut bridge = if req.name == DEFAULT {
         host::default_bridge(paths)
@@ -281,18 +339,7 @@ fn create_locked(
             }
             s
         }
-        None => {
-            let routed = host::foreign_subnets()?;
-            let taken: Vec<Subnet> = others.iter().map(|o| o.subnet).collect();
-            // A /16 for the default network of the default root, as docker's; /24s for
-            // other roots (tests run many at once) and user networks.
-            let prefix = if req.name == DEFAULT && host::table(paths) == "hull" {
-                16
-            } else {
-                24
-            };
-            ipam::choose_subnet(ipam::default_candidates(prefix), &routed, &taken)?
-        }
+        None => choose_subnet(paths, &req.name, &others)?,
     };
     let gateway = match req.gateway {
         Some(g) => {

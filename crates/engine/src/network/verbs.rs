@@ -38,10 +38,11 @@ impl Engine {
     /// docker's `network ls` rows: the networks by name, `host` and `none` among them.
     pub fn network_list(&self) -> Result<Vec<Value>> {
         self.networks()?;
-        let mut rows: Vec<_> = super::list(&self.conn)?
-            .iter()
-            .map(|n| n.list_json())
-            .collect();
+        let mut nets = super::list(&self.conn)?;
+        if !nets.iter().any(Network::is_default) {
+            nets.push(super::pending_default(&self.conn, &self.paths)?);
+        }
+        let mut rows: Vec<_> = nets.iter().map(|n| n.list_json()).collect();
         rows.extend(
             ["host", "none"]
                 .into_iter()
@@ -57,8 +58,20 @@ impl Engine {
         if let Some((_, b)) = super::builtin(name) {
             return Ok(Some(b));
         }
-        let Some(n) = super::get(&self.conn, name)? else {
-            return Ok(None);
+        let n = match super::get(&self.conn, name)? {
+            Some(n) => n,
+            None => {
+                // The default network before its first container: by name or id.
+                let pending = super::pending_default(&self.conn, &self.paths)?;
+                let by_id = name.len() >= 3 && pending.id.starts_with(name);
+                if name != super::DEFAULT && name != super::OLD_DEFAULT && !by_id {
+                    return Ok(None);
+                }
+                if super::get(&self.conn, super::DEFAULT)?.is_some() {
+                    return Ok(None); // an id prefix of the pending one, but the network is made
+                }
+                pending
+            }
         };
         let mut cs = serde_json::Map::new();
         for l in lease::of_network(&self.conn, &n.name)? {

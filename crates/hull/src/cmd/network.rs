@@ -88,6 +88,9 @@ enum NetworkCmd {
     /// The DNS responder of a network (started by hull itself).
     #[command(hide = true)]
     DnsServe { name: String },
+    /// The relay of a container's IPv6 port bindings (started by hull itself).
+    #[command(hide = true)]
+    PortRelay { id: String, routes: Vec<String> },
 }
 
 fn fail(msg: String) -> CmdError {
@@ -95,6 +98,10 @@ fn fail(msg: String) -> CmdError {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
+    // The relay holds no state: it does not open the engine's.
+    if let NetworkCmd::PortRelay { routes, .. } = &args.cmd {
+        return network::ports::serve_relay(routes).map_err(fail);
+    }
     let eng = super::state_engine(paths)?;
     match args.cmd {
         NetworkCmd::Create {
@@ -226,6 +233,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             network::verbs::dns_serve(eng, &name)?;
             Ok(())
         }
+        NetworkCmd::PortRelay { .. } => unreachable!("handled above"),
     }
 }
 

@@ -1,8 +1,8 @@
-//! `hull push`: an image's layers (uncompressed, rebuilt from the store as `save` does), its
-//! config and a docker schema 2 manifest, uploaded with the distribution API's monolithic
+//! `hull push`: an image's layers (rebuilt from the store as `save` does, gzip-compressed as
+//! docker pushes them), its config and a docker schema 2 manifest, uploaded with the distribution API's monolithic
 //! upload (POST, then PUT with the digest); blobs the registry has are skipped (HEAD).
 
-use std::io::Read;
+use std::io::{Read, Seek};
 
 use serde_json::json;
 use ureq::http::Response;
@@ -19,7 +19,7 @@ type Request<'a> =
 
 const MANIFEST_TYPE: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const CONFIG_TYPE: &str = "application/vnd.docker.container.image.v1+json";
-const LAYER_TYPE: &str = "application/vnd.docker.image.rootfs.diff.tar";
+const LAYER_TYPE: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 impl Client {
     /// Pushing asks for `pull,push` tokens.
@@ -119,6 +119,26 @@ impl Client {
 }
 
 impl Store {
+    /// The layer `diff_id` gzip-compressed into a temporary file: the blob's digest, its size
+    /// and the file at its start. The same layer compresses to the same bytes (no name or
+    /// time in the gzip header), so a second push finds the blob and skips it.
+    fn gzip_layer(&self, diff_id: &str) -> Result<(String, u64, std::fs::File), ImageError> {
+        let io = |e: std::io::Error| ImageError::Other(format!("compress layer {diff_id}: {e}"));
+        let (mut reader, _) = self.layer_reader(diff_id)?;
+        let mut gz = flate2::write::GzEncoder::new(
+            tempfile::tempfile().map_err(io)?,
+            flate2::Compression::default(),
+        );
+        std::io::copy(&mut reader, &mut gz).map_err(io)?;
+        let mut file = gz.finish().map_err(io)?;
+        file.rewind().map_err(io)?;
+        let mut h = crate::digest::HashReader::new(file);
+        h.drain().map_err(io)?;
+        let (digest, size, mut file) = h.finish();
+        file.rewind().map_err(io)?;
+        Ok((digest, size, file))
+    }
+
     /// `hull push NAME[:TAG]`: prints docker's lines to `out`; returns the manifest digest.
     pub fn push(
         &self,
@@ -143,9 +163,9 @@ impl Store {
         let _ = writeln!(out, "The push refers to repository [{}]", r.familiar_name());
         let mut layers = Vec::new();
         for d in img.diff_ids.iter().rev() {
-            let (mut reader, size) = self.layer_reader(d)?;
+            let (digest, size, mut blob) = self.gzip_layer(d)?;
             let short: String = d.trim_start_matches("sha256:").chars().take(12).collect();
-            let sent = c.upload(d, &mut reader)?;
+            let sent = c.upload(&digest, &mut blob)?;
             let _ = writeln!(
                 out,
                 "{short}: {}",
@@ -155,7 +175,7 @@ impl Store {
                     "Layer already exists"
                 }
             );
-            layers.push(json!({"mediaType": LAYER_TYPE, "size": size, "digest": d}));
+            layers.push(json!({"mediaType": LAYER_TYPE, "size": size, "digest": digest}));
         }
         layers.reverse();
         c.upload(&img.id, &mut img.config_raw.as_slice())?;

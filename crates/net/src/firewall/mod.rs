@@ -9,7 +9,7 @@ mod nft;
 mod state;
 mod xtables;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use crate::ipam::Subnet;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FirewallError {
-    #[error("port {0}: expected [IP:]HOST_PORT[-END]:CONTAINER_PORT[-END][/tcp|/udp]")]
+    #[error("port {0}: expected [IP:]HOST_PORT[-END]:CONTAINER_PORT[-END][/tcp|/udp] (an IPv6 address in brackets)")]
     BadPort(String),
     #[error("host port {host_ip}:{port}/{proto} is already published by {owner}")]
     PortInUse {
@@ -72,10 +72,14 @@ pub struct NetworkRules {
 }
 
 /// One published port: `host_ip:host_port/proto` -> `container_ip:container_port`.
+///
+/// An IPv4 host address (or None) is forwarded by nftables DNAT; an IPv6 one (`::` for every
+/// address) by a userland relay to the container's IPv4 address (crate::relay), as docker's
+/// docker-proxy does: NAT cannot cross families.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortMapping {
-    /// None: every address of the host.
-    pub host_ip: Option<Ipv4Addr>,
+    /// None: every IPv4 address of the host.
+    pub host_ip: Option<IpAddr>,
     pub host_port: u16,
     pub container_port: u16,
     pub proto: Proto,
@@ -85,17 +89,37 @@ pub struct PortMapping {
 }
 
 impl PortMapping {
+    /// Reached over IPv6 (through the relay, not DNAT).
+    pub fn is_v6(&self) -> bool {
+        self.host_ip.is_some_and(|ip| ip.is_ipv6())
+    }
+
+    /// The host address as docker shows it: `0.0.0.0` or `::` for every address.
+    pub fn host_ip_text(&self) -> String {
+        self.host_ip
+            .map_or_else(|| "0.0.0.0".to_string(), |ip| ip.to_string())
+    }
+
     fn clashes(&self, other: &PortMapping) -> bool {
         self.proto == other.proto
             && self.host_port == other.host_port
-            && (self.host_ip.is_none() || other.host_ip.is_none() || self.host_ip == other.host_ip)
+            && ips_clash(self.host_ip, other.host_ip)
     }
+}
+
+/// Two host addresses of one port and protocol take the same sockets: of one family, and
+/// equal or either one every address (None, `0.0.0.0`, `::`).
+pub fn ips_clash(a: Option<IpAddr>, b: Option<IpAddr>) -> bool {
+    let norm = |ip: Option<IpAddr>| ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let (a, b) = (norm(a), norm(b));
+    a.is_ipv6() == b.is_ipv6() && (a.is_unspecified() || b.is_unspecified() || a == b)
 }
 
 /// What `-p` asked for, before a container address is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortSpec {
-    pub host_ip: Option<Ipv4Addr>,
+    /// None: every address, IPv4 and IPv6 (two sockets and two mappings, as docker 20.10).
+    pub host_ip: Option<IpAddr>,
     /// None (`-p 80`): any free port, chosen by the engine.
     pub host_port: Option<u16>,
     pub container_port: u16,
@@ -111,16 +135,27 @@ pub fn parse_publish(s: &str) -> Result<Vec<PortSpec>, FirewallError> {
         Some(_) => return Err(bad()),
         None => (s, Proto::Tcp),
     };
+    // `[::1]:8080:80`: an IPv6 address in brackets, as docker writes it.
+    let (v6, body) = match body.strip_prefix('[') {
+        Some(rest) => {
+            let (ip, rest) = rest.split_once(']').ok_or_else(bad)?;
+            let ip = Ipv6Addr::from_str(ip).map_err(|_| bad())?;
+            (Some(ip), rest.strip_prefix(':').ok_or_else(bad)?)
+        }
+        None => (None, body),
+    };
     let parts: Vec<&str> = body.split(':').collect();
-    let (ip, host, cont) = match parts.as_slice() {
-        [c] => (None, None, *c),
-        [h, c] => (None, Some(*h), *c),
-        [ip, h, c] => (Some(*ip), (!h.is_empty()).then_some(*h), *c),
+    let (ip, host, cont) = match (v6, parts.as_slice()) {
+        (None, [c]) => (None, None, *c),
+        (None, [h, c]) => (None, Some(*h), *c),
+        (None, [ip, h, c]) => (Some(*ip), (!h.is_empty()).then_some(*h), *c),
+        (Some(_), [h, c]) => (None, (!h.is_empty()).then_some(*h), *c),
         _ => return Err(bad()),
     };
-    let host_ip = match ip {
-        None | Some("") | Some("0.0.0.0") => None,
-        Some(ip) => Some(Ipv4Addr::from_str(ip).map_err(|_| bad())?),
+    let host_ip = match (v6, ip) {
+        (Some(ip), _) => Some(IpAddr::V6(ip)),
+        (None, None | Some("")) => None,
+        (None, Some(ip)) => Some(IpAddr::V4(Ipv4Addr::from_str(ip).map_err(|_| bad())?)),
     };
     let range = |r: &str| -> Result<(u16, u16), FirewallError> {
         let (a, b) = r.split_once('-').unwrap_or((r, r));
@@ -185,7 +220,7 @@ mod tests {
             (None, Some(8080), 80, Proto::Tcp)
         );
         let p = one("127.0.0.1:53:5353/udp");
-        assert_eq!(p.host_ip, Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(p.host_ip, Some(Ipv4Addr::LOCALHOST.into()));
         assert_eq!(
             (p.host_port, p.container_port, p.proto),
             (Some(53), 5353, Proto::Udp)
@@ -195,7 +230,21 @@ mod tests {
         let p = one("10.0.0.1::80");
         assert_eq!(
             (p.host_ip, p.host_port),
-            (Some(Ipv4Addr::new(10, 0, 0, 1)), None)
+            (Some(Ipv4Addr::new(10, 0, 0, 1).into()), None)
+        );
+        let p = one("[::1]:8080:80/udp");
+        assert_eq!(
+            (p.host_ip, p.host_port, p.container_port, p.proto),
+            (Some(Ipv6Addr::LOCALHOST.into()), Some(8080), 80, Proto::Udp)
+        );
+        let p = one("[::]::80");
+        assert_eq!(
+            (p.host_ip, p.host_port),
+            (Some(Ipv6Addr::UNSPECIFIED.into()), None)
+        );
+        assert_eq!(
+            one("0.0.0.0:1:2").host_ip,
+            Some(Ipv4Addr::UNSPECIFIED.into())
         );
         let v = parse_publish("9000-9002:80-82/udp").unwrap();
         let got: Vec<_> = v
@@ -213,6 +262,10 @@ mod tests {
             "70000:80",
             "90-80:1-11",
             "80-81",
+            "::1:80:80",
+            "[::1]80:80",
+            "[::1:80:80",
+            "[1.2.3.4]:80:80",
         ] {
             assert!(parse_publish(bad).is_err(), "{bad} should be refused");
         }
@@ -222,7 +275,7 @@ mod tests {
 
     #[test]
     fn clashes() {
-        let m = |ip: Option<Ipv4Addr>, port, proto| PortMapping {
+        let m = |ip: Option<IpAddr>, port, proto| PortMapping {
             host_ip: ip,
             host_port: port,
             container_port: 1,
@@ -230,14 +283,21 @@ mod tests {
             container_ip: Ipv4Addr::new(10, 0, 0, 2),
             network: "n".into(),
         };
-        let lo = Some(Ipv4Addr::LOCALHOST);
+        let lo = Some(Ipv4Addr::LOCALHOST.into());
+        let lo6 = Some(Ipv6Addr::LOCALHOST.into());
+        let any6 = Some(Ipv6Addr::UNSPECIFIED.into());
         assert!(m(None, 80, Proto::Tcp).clashes(&m(lo, 80, Proto::Tcp)));
         assert!(!m(None, 80, Proto::Tcp).clashes(&m(None, 80, Proto::Udp)));
         assert!(!m(lo, 80, Proto::Tcp).clashes(&m(
-            Some(Ipv4Addr::new(10, 0, 0, 1)),
+            Some(Ipv4Addr::new(10, 0, 0, 1).into()),
             80,
             Proto::Tcp
         )));
+        // The two families of one `-p 80:80` do not clash with each other...
+        assert!(!m(None, 80, Proto::Tcp).clashes(&m(any6, 80, Proto::Tcp)));
+        assert!(!m(lo, 80, Proto::Tcp).clashes(&m(lo6, 80, Proto::Tcp)));
+        // ...but `::` takes every IPv6 address.
+        assert!(m(any6, 80, Proto::Tcp).clashes(&m(lo6, 80, Proto::Tcp)));
         assert!(!m(None, 80, Proto::Tcp).clashes(&m(None, 81, Proto::Tcp)));
     }
 }

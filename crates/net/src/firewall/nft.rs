@@ -290,7 +290,7 @@ impl FirewallDriver for Nftables {
                 }
                 if let Some(o) = clash {
                     return Err(FirewallError::PortInUse {
-                        host_ip: p.host_ip.map_or("0.0.0.0".into(), |ip| ip.to_string()),
+                        host_ip: p.host_ip_text(),
                         port: p.host_port,
                         proto: p.proto,
                         owner: o,
@@ -326,7 +326,8 @@ const MAP_ANY: &str = "ports_any";
 pub fn port_elements(table: &str, op: &str, ports: &[&PortMapping]) -> Vec<Value> {
     let mut by_ip = Vec::new();
     let mut any = Vec::new();
-    for p in ports {
+    // IPv6 bindings are relayed in userland (crate::relay), not DNATed.
+    for p in ports.iter().filter(|p| !p.is_v6()) {
         let proto = p.proto.to_string();
         let key = match p.host_ip {
             Some(ip) => json!({"concat": [ip.to_string(), proto, p.host_port]}),
