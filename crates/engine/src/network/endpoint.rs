@@ -310,7 +310,7 @@ fn published_by(paths: &Paths, s: &firewall::PortSpec) -> Option<String> {
 }
 
 /// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`.
-pub fn ports(paths: &Paths, id: &str) -> Vec<PortMapping> {
+pub(crate) fn ports(paths: &Paths, id: &str) -> Vec<PortMapping> {
     host::firewall(paths)
         .state()
         .map(|s| s.ports.get(id).cloned().unwrap_or_default())
