@@ -36,6 +36,7 @@
 pub mod bundle;
 pub mod check;
 pub mod container;
+pub mod disk_usage;
 pub mod engine;
 pub mod error;
 pub mod events;

@@ -14,6 +14,7 @@ pub mod exec;
 pub mod inspect;
 #[cfg(test)]
 mod lifecycle_tests;
+pub mod list;
 pub mod logs;
 pub mod modes;
 pub mod names;
