@@ -6,10 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use hull_engine::container::config::MountSpec;
-use hull_engine::container::create::{self, Request};
-use hull_engine::container::start::{self, Attach};
-use hull_engine::container::{changes, remove};
+use hull_engine::container::config::{MountKind, MountSpec};
+use hull_engine::container::create::{Created, Request};
+use hull_engine::container::start::Attach;
 use hull_engine::{Engine, RunConfig};
 use hull_monitor::proto;
 use hull_term::attach;
@@ -61,7 +60,7 @@ pub fn run(
             .volumes
             .iter()
             .map(|t| MountSpec {
-                kind: hull_engine::container::config::MountKind::Volume,
+                kind: MountKind::Volume,
                 target: t.clone(),
                 ..Default::default()
             })
@@ -75,20 +74,22 @@ pub fn run(
         config,
         labels: BTreeMap::new(),
     };
-    let (c, img) =
-        create::create_with_image(eng, req).map_err(|e| BuildError::msg(format!("RUN: {e}")))?;
-    let _ = writeln!(out, " ---> Running in {}", &c.id[..12]);
+    let created = eng
+        .create(req)
+        .map_err(|e| BuildError::msg(format!("RUN: {e}")))?;
+    let id = created.container.id.clone();
+    let _ = writeln!(out, " ---> Running in {}", &id[..12]);
     let _ = out.flush();
-    let res = run_created(eng, &c, &img, s);
-    remove::remove_all(eng, &c, true);
-    let _ = writeln!(out, "Removing intermediate container {}", &c.id[..12]);
+    let res = run_created(eng, &created, s);
+    // Whatever its state: a RUN leaves no container behind.
+    let _ = eng.remove(&id, true, true);
+    let _ = writeln!(out, "Removing intermediate container {}", &id[..12]);
     res
 }
 
 fn run_created(
     eng: &Engine,
-    c: &hull_engine::Container,
-    img: &hull_engine::image::ImageInfo,
+    created: &Created,
     s: &Step<'_>,
 ) -> Result<Option<std::fs::File>, BuildError> {
     let out = if s.quiet {
@@ -100,9 +101,10 @@ fn run_created(
         want: out | proto::WANT_HOOK,
         size: None,
     };
-    let started = start::start_with_image(eng, c, at, Some(img))
+    let started = eng
+        .start_created(created, at)
         .map_err(|e| BuildError::msg(format!("RUN {}: {e}", s.argv.join(" "))))?;
-    let id = c.id.clone();
+    let id = created.container.id.clone();
     let record = |code: i32| eng.record_exited(&id, code);
     let code = attach::attach_with_hook(started.sock, false, false, true, &[], Some(&record));
     match code {
@@ -124,11 +126,11 @@ fn run_created(
             )))
         }
     }
-    let upper = eng.paths.container_dir(&c.id).join("upper");
     let mut tmp = tempfile::tempfile_in(eng.paths.root.join("tmp"))
         .map_err(|e| BuildError::msg(format!("RUN: temp file: {e}")))?;
-    let any = changes::layer_tar(&upper, &mut tmp)
-        .map_err(|e| BuildError::msg(format!("RUN: read changes in {}: {e}", upper.display())))?;
+    let any = eng
+        .layer_tar(&id, &mut tmp)
+        .map_err(|e| BuildError::msg(format!("RUN: {e}")))?;
     use std::io::Seek;
     tmp.rewind()
         .map_err(|e| BuildError::msg(format!("RUN: temp file: {e}")))?;

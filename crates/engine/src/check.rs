@@ -21,8 +21,16 @@ use crate::container::{self, Container};
 use crate::engine::Engine;
 use crate::network::check::Report;
 
+impl Engine {
+    /// `system check`: the leftovers of crashes (containers, then networking), each one a
+    /// line of the report; with `repair`, removed.
+    pub fn check(&self, repair: bool) -> crate::Result<Report> {
+        Ok(check(self, repair)?)
+    }
+}
+
 /// Checks (and with `repair` removes) the leftovers of containers, then of networking.
-pub fn check(eng: &Engine, repair: bool) -> crate::network::Result<Report> {
+pub(crate) fn check(eng: &Engine, repair: bool) -> crate::network::Result<Report> {
     let mut r = Report::default();
     // No list, no check: with an empty one every bundle, runtime state and directory would
     // look like a leftover.

@@ -291,6 +291,17 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+impl From<crate::container::commit::CommitError> for Error {
+    fn from(e: crate::container::commit::CommitError) -> Self {
+        use crate::container::commit::CommitError;
+        match e {
+            CommitError::Image(e) => e.into(),
+            CommitError::Resolve(e) => e.into(),
+            e => internal(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,16 +26,17 @@
 //!    tears the bundle, network and runtime state down; `--rm` then `container::remove`.
 //!
 //! Elsewhere: `container::reconcile` sets a row right from the kernel whenever a container is
-//! looked up; `events` is the event log; `check` the `system check`; `time` docker's
-//! timestamps; `kube` the `kube play/generate` translation; `signal` signal names. Go templates
-//! (`--format`) and the values of docker's flags are the clients' (crates/cli-format), the
-//! terminal side of attach too (crates/term).
+//! looked up; `events` is the event log; `check` the `system check`; `disk_usage` the
+//! `system df`; `time` docker's timestamps; `kube` the `kube play/generate` translation;
+//! `signal` signal names. Go templates (`--format`) and the values of docker's flags are the
+//! clients' (crates/cli-format), the terminal side of attach too (crates/term).
 
 #![forbid(unsafe_code)]
 
 pub mod bundle;
 pub mod check;
 pub mod container;
+pub mod disk_usage;
 pub mod engine;
 pub mod error;
 pub mod events;

@@ -282,7 +282,7 @@ fn append<W: Write>(
 
 /// The container's changes as a layer tar (docker's format: a whiteout becomes an empty
 /// `.wh.NAME`, an opaque directory gets `.wh..wh..opq`). Returns whether it has any entry.
-pub fn layer_tar(upper: &Path, out: &mut dyn Write) -> io::Result<bool> {
+pub(crate) fn layer_tar(upper: &Path, out: &mut dyn Write) -> io::Result<bool> {
     let mut b = tar::Builder::new(out);
     let mut any = false;
     walk(upper, "/", &mut |path, host, md| {

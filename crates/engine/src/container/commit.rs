@@ -132,7 +132,7 @@ fn child_config(
 }
 
 /// `hull commit`: a new image of the container's image plus its changes. Returns the id.
-pub fn commit(eng: &Engine, c: &Container, o: &CommitOpts) -> Result<String, CommitError> {
+pub(crate) fn commit(eng: &Engine, c: &Container, o: &CommitOpts) -> Result<String, CommitError> {
     let config = child_config(eng, c, &o.changes)?;
     let mut store = hull_image::Store::open(&eng.paths.root)?;
     let mut tmp =
@@ -171,5 +171,22 @@ impl Engine {
     pub fn export(&self, key: &str, out: &mut dyn Write) -> crate::Result<()> {
         let c = self.lookup(key)?;
         Ok(export(self, &c, out)?)
+    }
+
+    /// `commit`: a new image of container `key`'s changes over its image; the new id.
+    pub fn commit(&self, key: &str, o: &CommitOpts) -> crate::Result<String> {
+        let c = self.lookup(key)?;
+        Ok(commit(self, &c, o)?)
+    }
+
+    /// Container `key`'s changes over its image as a layer tar written to `out` (docker's
+    /// format: a whiteout becomes an empty `.wh.NAME`, an opaque directory gets
+    /// `.wh..wh..opq`), as `commit` and `build`'s RUN take them. Whether it has any entry.
+    pub fn layer_tar(&self, key: &str, out: &mut dyn std::io::Write) -> crate::Result<bool> {
+        let c = self.lookup(key)?;
+        let upper = self.paths.container_dir(&c.id).join("upper");
+        changes::layer_tar(&upper, out).map_err(|e| {
+            crate::Error::Internal(format!("read changes in {}: {e}", upper.display()))
+        })
     }
 }

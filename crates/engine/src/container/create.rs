@@ -196,7 +196,7 @@ pub fn create(eng: &Engine, req: Request) -> Result<Container, CreateError> {
 }
 
 /// As `create`, also returning the resolved image (so `run` need not resolve it again).
-pub fn create_with_image(
+pub(crate) fn create_with_image(
     eng: &Engine,
     req: Request,
 ) -> Result<(Container, image::ImageInfo), CreateError> {

@@ -2,6 +2,7 @@
 //! JSON, and lookups by name, full id or unique id prefix. The kernel is the truth for
 //! "running": reconcile.rs sets a row right before a caller reports a status.
 
+pub mod attach;
 pub mod cgroup;
 pub mod changes;
 pub mod clock;
@@ -14,10 +15,12 @@ pub mod health;
 pub mod inspect;
 #[cfg(test)]
 mod lifecycle_tests;
+pub mod list;
 pub mod logs;
 pub mod modes;
 pub mod names;
 pub mod pause;
+mod port;
 pub mod prune;
 pub mod reconcile;
 pub mod remove;

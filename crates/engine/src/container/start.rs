@@ -86,7 +86,7 @@ pub fn start(eng: &Engine, c: &Container, at: Attach) -> Result<Started, StartEr
 }
 
 /// As `start`, with the image already resolved (by `run`'s create).
-pub fn start_with_image(
+pub(crate) fn start_with_image(
     eng: &Engine,
     c: &Container,
     at: Attach,

@@ -237,7 +237,7 @@ fn endpoint_request<'a>(ns: &'a Path, l: &'a Lease, first: bool) -> EndpointRequ
 }
 
 /// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`.
-pub fn ports(paths: &Paths, id: &str) -> Vec<PortMapping> {
+pub(crate) fn ports(paths: &Paths, id: &str) -> Vec<PortMapping> {
     host::firewall(paths)
         .state()
         .map(|s| s.ports.get(id).cloned().unwrap_or_default())

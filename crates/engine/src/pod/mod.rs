@@ -5,11 +5,13 @@
 
 pub mod hooks;
 pub mod infra;
-pub mod ops;
+pub(crate) mod ops;
 pub mod plan;
-pub mod play;
+pub(crate) mod play;
 pub mod store;
 pub mod verbs;
+#[cfg(test)]
+mod verbs_tests;
 
 pub use plan::{ContainerPlan, PodPlan, PortPlan, ShareSet};
 pub use store::{Pod, PodError};

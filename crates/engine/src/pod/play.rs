@@ -14,6 +14,7 @@ use super::store::{self, Pod};
 use crate::container::config::{MountSpec, Restart, RestartPolicy, RunConfig};
 use crate::container::Container;
 use crate::engine::Engine;
+use crate::kube::Manifests;
 
 fn member_err(p: &Pod, name: &str, e: impl std::fmt::Display) -> OpError {
     OpError::Member {
@@ -156,7 +157,11 @@ pub fn add_container(
 }
 
 /// Plays every pod of a manifest; on any failure every pod made so far is removed.
-pub fn play(eng: &mut Engine, plans: &[PodPlan], source: &Path) -> Result<Vec<Pod>, OpError> {
+pub(crate) fn play(
+    eng: &mut Engine,
+    plans: &[PodPlan],
+    source: &Path,
+) -> Result<Vec<Pod>, OpError> {
     for plan in plans {
         if store::lookup(&eng.conn, &plan.name).is_ok() {
             return Err(OpError::Invalid(format!(
@@ -190,7 +195,7 @@ pub fn play(eng: &mut Engine, plans: &[PodPlan], source: &Path) -> Result<Vec<Po
 }
 
 /// Removes the pods a manifest describes (those that exist); their names.
-pub fn down(eng: &mut Engine, plans: &[PodPlan]) -> Result<Vec<String>, OpError> {
+pub(crate) fn down(eng: &mut Engine, plans: &[PodPlan]) -> Result<Vec<String>, OpError> {
     let mut gone = Vec::new();
     for plan in plans {
         if let Ok(p) = store::lookup(&eng.conn, &plan.name) {
@@ -202,7 +207,7 @@ pub fn down(eng: &mut Engine, plans: &[PodPlan]) -> Result<Vec<String>, OpError>
 }
 
 /// The pod as a plan, from its row and its containers' stored configs (`kube generate`).
-pub fn describe(eng: &Engine, p: &Pod) -> Result<PodPlan, OpError> {
+pub(crate) fn describe(eng: &Engine, p: &Pod) -> Result<PodPlan, OpError> {
     let mut plan = p.plan.clone();
     plan.init_containers.clear();
     plan.containers.clear();
@@ -276,4 +281,23 @@ pub fn describe(eng: &Engine, p: &Pod) -> Result<PodPlan, OpError> {
         .into();
     }
     Ok(plan)
+}
+
+impl Engine {
+    /// `kube play`: creates and starts every pod of `m` (read from `source`, recorded as the
+    /// pods' origin); on any failure every pod made so far is removed. The pods made.
+    pub fn kube_play(&mut self, m: &Manifests, source: &Path) -> crate::Result<Vec<Pod>> {
+        Ok(play(self, &m.pods, source)?)
+    }
+
+    /// `kube down`: removes the pods `m` describes (those that exist); their names.
+    pub fn kube_down(&mut self, m: &Manifests) -> crate::Result<Vec<String>> {
+        Ok(down(self, &m.pods)?)
+    }
+
+    /// `kube generate`: the pod `key` as a Pod manifest (YAML).
+    pub fn kube_generate(&self, key: &str) -> crate::Result<String> {
+        let p = ops::lookup(self, key)?;
+        Ok(crate::kube::pod_manifest(&describe(self, &p)?))
+    }
 }

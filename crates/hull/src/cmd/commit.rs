@@ -1,7 +1,7 @@
 //! `hull commit [-a AUTHOR] [-c CHANGE]... [-m MSG] [-p=false] CONTAINER [REPO[:TAG]]`: a new
 //! image of the container's changes over its image; prints the new id.
 
-use hull_engine::container::commit::{self, CommitOpts};
+use hull_engine::container::commit::CommitOpts;
 use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};
@@ -33,10 +33,8 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
 
 fn verb(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
-    let c = eng.lookup(&a.container)?;
-    let id = commit::commit(
-        &eng,
-        &c,
+    let id = eng.commit(
+        &a.container,
         &CommitOpts {
             changes: a.change,
             author: a.author,

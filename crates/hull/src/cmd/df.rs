@@ -1,12 +1,11 @@
 //! `hull system df [-v] [--format T]`: docker's disk usage table (images, containers, local
 //! volumes, build cache) from the image store, the containers' upper dirs and the volumes.
 
-use std::collections::BTreeMap;
-
+use hull_engine::container::config::MountKind;
+use hull_engine::disk_usage::{ContainerUsage, ImageUsage, VolumeUsage};
 use hull_engine::time::timefmt::{human_size, human_size_prec};
-use hull_engine::{container::prune, volume, Paths, Status};
+use hull_engine::Paths;
 use hull_format::template;
-use hull_image::Store;
 use serde_json::{json, Value};
 
 use super::CmdResult;
@@ -31,75 +30,26 @@ fn reclaimable(part: u64, total: u64) -> String {
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
-    let store = Store::open(&paths.root)?;
-    let used = eng.images_in_use()?;
-    // Images: each layer counted once in the total; an image's shared size is that of its
-    // layers another image has too; docker's reclaimable is the total less what the used
-    // images hold alone.
-    let mut layer_size: BTreeMap<String, u64> = BTreeMap::new();
-    let mut layer_images: BTreeMap<String, usize> = BTreeMap::new();
-    let mut images = Vec::new();
-    for s in store.list()? {
-        let img = store.resolve(&s.id)?;
-        for d in &img.diff_ids {
-            if !layer_size.contains_key(d) {
-                layer_size.insert(d.clone(), store.layer_disk_size(d)?);
-            }
-            *layer_images.entry(d.clone()).or_default() += 1;
-        }
-        let users = prune::image_users(&used, &img.id).len();
-        images.push((s, img.diff_ids, users));
-    }
-    let mut image_rows = Vec::new();
-    let (mut active_images, mut images_used) = (0, 0);
-    for (s, diff_ids, users) in images {
-        let size: u64 = diff_ids.iter().map(|d| layer_size[d]).sum();
-        let shared: u64 = diff_ids
-            .iter()
-            .filter(|d| layer_images[*d] > 1)
-            .map(|d| layer_size[d])
-            .sum();
-        if users > 0 {
-            active_images += 1;
-            images_used += size - shared;
-        }
-        image_rows.push(ImageRow {
-            summary: s,
-            size,
-            shared,
-            users,
-        });
-    }
-    let images_total: u64 = layer_size.values().sum();
-    // Containers: their own changes; active while running, paused or restarting.
-    let mut ctr_rows = Vec::new();
-    let (mut ctr_total, mut ctr_idle, mut active_ctrs) = (0, 0, 0);
-    for c in eng.list()? {
-        let rw = volume::dir_size(&paths.container_dir(&c.id).join("upper"));
-        ctr_total += rw;
-        if matches!(
-            c.status,
-            Status::Running | Status::Paused | Status::Restarting
-        ) {
-            active_ctrs += 1;
-        } else {
-            ctr_idle += rw;
-        }
-        ctr_rows.push((c, rw));
-    }
-    let mut vol_rows = Vec::new();
-    let (mut vol_total, mut vol_idle, mut active_vols) = (0, 0, 0);
-    for v in eng.volume_list()? {
-        let size = volume::dir_size(&v.mountpoint);
-        let links = eng.volume_users(&v.name)?.len();
-        vol_total += size;
-        if links > 0 {
-            active_vols += 1;
-        } else {
-            vol_idle += size;
-        }
-        vol_rows.push((v, size, links));
-    }
+    let du = eng.disk_usage()?;
+    let active_images = du.images.iter().filter(|i| i.containers > 0).count();
+    let (images_total, images_idle) = (du.images_size, du.images_reclaimable);
+    let ctr_total: u64 = du.containers.iter().map(|c| c.size).sum();
+    let ctr_idle: u64 = du
+        .containers
+        .iter()
+        .filter(|c| !c.active)
+        .map(|c| c.size)
+        .sum();
+    let active_ctrs = du.containers.iter().filter(|c| c.active).count();
+    let vol_total: u64 = du.volumes.iter().map(|v| v.size).sum();
+    let vol_idle: u64 = du
+        .volumes
+        .iter()
+        .filter(|v| v.links == 0)
+        .map(|v| v.size)
+        .sum();
+    let active_vols = du.volumes.iter().filter(|v| v.links > 0).count();
+    let (image_rows, ctr_rows, vol_rows) = (du.images, du.containers, du.volumes);
     if a.verbose {
         return verbose(&image_rows, &ctr_rows, &vol_rows);
     }
@@ -110,7 +60,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             image_rows.len(),
             active_images,
             images_total,
-            reclaimable(images_total - images_used, images_total),
+            reclaimable(images_idle, images_total),
         ),
         row(
             "Containers",
@@ -138,30 +88,18 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     Ok(())
 }
 
-struct ImageRow {
-    summary: hull_image::ImageSummary,
-    size: u64,
-    shared: u64,
-    users: usize,
-}
-type VolumeRow = (volume::Volume, u64, usize);
-
 /// docker's `system df -v`: a table per type.
-fn verbose(
-    images: &[ImageRow],
-    ctrs: &[(hull_engine::Container, u64)],
-    vols: &[VolumeRow],
-) -> CmdResult {
+fn verbose(images: &[ImageUsage], ctrs: &[ContainerUsage], vols: &[VolumeUsage]) -> CmdResult {
     let table = |rows: Vec<Value>, t: &str, titles: &[(&str, &str)]| {
         template::render_rows(None, t, &rows, titles)
     };
     let mut img = Vec::new();
     let h3 = |b| human_size_prec(b, 3);
-    for ImageRow {
+    for ImageUsage {
         summary: s,
         size,
         shared,
-        users,
+        containers: users,
     } in images
     {
         let short: String =
@@ -194,13 +132,14 @@ fn verbose(
         &[("ID", "IMAGE ID"), ("CreatedSince", "CREATED")])?);
     let ctr: Vec<Value> = ctrs
         .iter()
-        .map(|(c, rw)| {
-            let mut v = hull_engine::container::inspect::ps_row(c);
+        .map(|u| {
+            let (c, rw) = (&u.container, &u.size);
+            let mut v = u.row.clone();
             v["LocalVolumes"] = json!(c
                 .config
                 .mounts
                 .iter()
-                .filter(|m| m.kind == hull_engine::container::config::MountKind::Volume)
+                .filter(|m| m.kind == MountKind::Volume)
                 .count());
             v["Size"] = json!(human_size_prec(*rw, 3));
             v
@@ -211,7 +150,7 @@ fn verbose(
         &[("ID", "CONTAINER ID"), ("RunningFor", "CREATED")])?);
     let vol: Vec<Value> = vols
         .iter()
-        .map(|(v, size, links)| json!({"Name": v.name, "Links": links, "Size": human_size(*size)}))
+        .map(|u| json!({"Name": u.volume.name, "Links": u.links, "Size": human_size(u.size)}))
         .collect();
     println!("\nLocal Volumes space usage:\n");
     print!(

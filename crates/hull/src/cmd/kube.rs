@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use hull_engine::pod::{ops, play};
 use hull_engine::{kube, Paths};
 
 use super::{CmdError, CmdResult};
@@ -41,7 +40,8 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         Sub::Play { file } => {
             let m = read(&file)?;
             let mut eng = super::engine(paths)?;
-            let played = play::play(&mut eng, &m.pods, &file)
+            let played = eng
+                .kube_play(&m, &file)
                 .map_err(|e| CmdError::new(format!("{}: {e}", file.display())))?;
             for p in played {
                 println!("Pod: {} {}", p.id, p.name);
@@ -51,16 +51,14 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         Sub::Down { file } => {
             let m = read(&file)?;
             let mut eng = super::engine(paths)?;
-            for name in play::down(&mut eng, &m.pods).map_err(err)? {
+            for name in eng.kube_down(&m).map_err(err)? {
                 println!("Pod removed: {name}");
             }
             Ok(())
         }
         Sub::Generate { pod } => {
             let eng = super::engine(paths)?;
-            let p = ops::lookup(&eng, &pod).map_err(err)?;
-            let plan = play::describe(&eng, &p).map_err(err)?;
-            print!("{}", kube::pod_manifest(&plan));
+            print!("{}", eng.kube_generate(&pod).map_err(err)?);
             Ok(())
         }
     }

@@ -363,7 +363,7 @@ pub struct CheckArgs {
 /// table); exit status 1 when some were found and not repaired.
 pub fn check(paths: &Paths, args: CheckArgs) -> CmdResult {
     let eng = super::engine(paths)?;
-    let r = hull_engine::check::check(&eng, args.repair)?;
+    let r = eng.check(args.repair)?;
     for f in &r.found {
         println!("{}{f}", if args.repair { "repaired: " } else { "" });
     }

@@ -1,9 +1,9 @@
 //! `hull pod create|ps|inspect|start|stop|restart|kill|pause|unpause|rm|top|logs`, and the
 //! `--pod` of run/create.
 
-use hull_engine::engine::Engine;
-use hull_engine::pod::{ops, PodPlan, PortPlan, ShareSet};
-use hull_engine::{container::logs, Paths};
+use hull_engine::container::logs;
+use hull_engine::pod::{Pod, PodPlan, PortPlan, ShareSet};
+use hull_engine::{Engine, Paths};
 use hull_format::parse;
 
 use super::{CmdError, CmdResult};
@@ -159,7 +159,7 @@ fn create(eng: &mut Engine, a: CreateArgs) -> CmdResult {
     }
     plan.uidmap = a.uidmap;
     plan.gidmap = a.gidmap;
-    let p = ops::create(eng, plan, "").map_err(err)?;
+    let p = eng.pod_create(plan).map_err(err)?;
     println!("{}", p.id);
     Ok(())
 }
@@ -199,18 +199,18 @@ fn ps(eng: &Engine, a: PsArgs) -> CmdResult {
     Ok(())
 }
 
-/// Runs `f` on every pod named; every failure is printed, the last one returned.
+/// Runs the verb `f` on every pod named; every failure is printed, the last one returned.
 fn each(
     eng: &mut Engine,
     pods: &[String],
-    mut f: impl FnMut(&mut Engine, &hull_engine::pod::Pod) -> Result<(), ops::OpError>,
+    mut f: impl FnMut(&mut Engine, &str) -> hull_engine::Result<Pod>,
 ) -> CmdResult {
     if pods.is_empty() {
         return Err(CmdError::new("requires at least one pod".into()));
     }
     let mut last = Ok(());
     for key in pods {
-        let res = ops::lookup(eng, key).and_then(|p| f(eng, &p).map(|_| p));
+        let res = f(eng, key);
         match res {
             Ok(p) => println!("{}", p.id),
             Err(e) => {
@@ -228,8 +228,8 @@ fn each(
 /// Two samples half a second apart (for CPU %) of every running container of the pod.
 fn stats(eng: &Engine, key: &str, format: Option<&str>) -> CmdResult {
     use hull_engine::container::stats;
-    let p = ops::lookup(eng, key).map_err(err)?;
-    let live: Vec<_> = ops::members(eng, &p)
+    let live: Vec<_> = eng
+        .pod_members(key)
         .map_err(err)?
         .into_iter()
         .filter(|c| c.status.is_live())
@@ -273,8 +273,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         Sub::Inspect { pods } => {
             let mut out = Vec::new();
             for key in &pods {
-                let p = ops::lookup(&eng, key).map_err(err)?;
-                out.push(ops::inspect(&eng, &p).map_err(err)?);
+                out.push(eng.pod_inspect(key).map_err(err)?);
             }
             let v = if out.len() == 1 {
                 out.remove(0)
@@ -284,43 +283,28 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
             Ok(())
         }
-        Sub::Start { pods } => each(&mut eng, &pods, |e, p| ops::start(e, p)),
-        Sub::Stop { time, pods } => each(&mut eng, &pods, |e, p| ops::stop(e, p, time)),
-        Sub::Restart { pods } => each(&mut eng, &pods, |e, p| {
-            ops::stop(e, p, None)?;
-            ops::start(e, p)
-        }),
+        Sub::Start { pods } => each(&mut eng, &pods, |e, p| e.pod_start(p)),
+        Sub::Stop { time, pods } => each(&mut eng, &pods, |e, p| e.pod_stop(p, time)),
+        Sub::Restart { pods } => each(&mut eng, &pods, |e, p| e.pod_restart(p)),
         Sub::Kill { signal, pods } => {
             let sig = parse::signal("--signal", &signal).map_err(err)?;
-            each(&mut eng, &pods, |e, p| ops::kill(e, p, sig).map(|_| ()))
+            each(&mut eng, &pods, |e, p| e.pod_kill(p, sig))
         }
-        Sub::Pause { pods } => each(&mut eng, &pods, |e, p| ops::pause(e, p, true)),
-        Sub::Unpause { pods } => each(&mut eng, &pods, |e, p| ops::pause(e, p, false)),
-        Sub::Rm { force, pods } => each(&mut eng, &pods, |e, p| ops::remove(e, p, force)),
+        Sub::Pause { pods } => each(&mut eng, &pods, |e, p| e.pod_pause(p, true)),
+        Sub::Unpause { pods } => each(&mut eng, &pods, |e, p| e.pod_pause(p, false)),
+        Sub::Rm { force, pods } => each(&mut eng, &pods, |e, p| e.pod_remove(p, force)),
         Sub::Top { pod } => {
-            let p = ops::lookup(&eng, &pod).map_err(err)?;
+            let rows = eng.pod_top(&pod).map_err(err)?;
             println!("{:<24}{:<10}COMMAND", "CONTAINER", "PID");
-            for c in ops::members(&eng, &p).map_err(err)? {
-                for pid in hull_engine::container::stats::pids(&c).unwrap_or_default() {
-                    let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
-                        .map(|b| {
-                            String::from_utf8_lossy(&b)
-                                .split('\0')
-                                .filter(|s| !s.is_empty())
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        })
-                        .unwrap_or_default();
-                    println!("{:<24}{:<10}{cmd}", c.name, pid);
-                }
+            for (name, pid, cmd) in rows {
+                println!("{name:<24}{pid:<10}{cmd}");
             }
             Ok(())
         }
         Sub::Stats { format, pod } => stats(&eng, &pod, format.as_deref()),
         Sub::Logs { pod } => {
-            let p = ops::lookup(&eng, &pod).map_err(err)?;
-            for c in ops::members(&eng, &p).map_err(err)? {
-                logs::logs(&eng, &c, logs::Opts::default()).map_err(err)?;
+            for c in eng.pod_members(&pod).map_err(err)? {
+                eng.logs(&c.id, logs::Opts::default()).map_err(err)?;
             }
             Ok(())
         }

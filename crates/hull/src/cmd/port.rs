@@ -1,7 +1,7 @@
 //! `hull port CONTAINER [PRIVATE_PORT[/PROTO]]`: the container's published ports, as docker
 //! prints them ("80/tcp -> 0.0.0.0:8080").
 
-use hull_engine::{network, Paths};
+use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};
 
@@ -14,7 +14,7 @@ pub struct Args {
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let eng = super::engine(paths)?;
-    let c = eng.lookup(&args.container)?;
+    let ports = eng.port(&args.container)?;
     let want = args.private_port.as_deref().map(|p| {
         if p.contains('/') {
             p.to_string()
@@ -23,7 +23,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         }
     });
     let mut found = false;
-    for p in network::endpoint::ports(&eng.paths, &c.id) {
+    for p in ports {
         let key = format!("{}/{}", p.container_port, p.proto);
         if want.as_ref().is_some_and(|w| *w != key) {
             continue;

@@ -1,9 +1,11 @@
 //! `hull ps [-a] [-q] [-n N] [-l] [-s] [--filter K=V] [--format T] [--no-trunc]`.
 
-use hull_engine::{container::inspect, Container, Paths};
+use hull_engine::container::list::ListRequest;
+use hull_engine::time::timefmt::human_size_prec;
+use hull_engine::Paths;
 use hull_format::template;
 
-use super::{CmdError, CmdResult};
+use super::CmdResult;
 
 /// List containers.
 #[derive(clap::Args)]
@@ -34,71 +36,41 @@ pub struct Args {
     size: bool,
 }
 
-fn matches(c: &Container, f: &str) -> Result<bool, CmdError> {
-    let (k, v) = f
-        .split_once('=')
-        .ok_or_else(|| CmdError::new(format!("invalid --filter {f:?}: expected KEY=VALUE")))?;
-    Ok(match k {
-        "name" => c.name.contains(v),
-        "id" => c.id.starts_with(v),
-        "status" => c.status.as_str() == v,
-        "health" => hull_engine::container::health::filter_matches(c, v),
-        "ancestor" => c.image == v || c.image_id.contains(v),
-        "exited" => c.status == hull_engine::Status::Exited && c.exit_code.to_string() == v,
-        "label" => match v.split_once('=') {
-            Some((lk, lv)) => c.labels.get(lk).is_some_and(|x| x == lv),
-            None => c.labels.contains_key(v),
-        },
-        _ => {
-            return Err(CmdError::new(format!(
-                "invalid --filter {f:?}: unknown key {k:?}"
-            )))
-        }
-    })
-}
-
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
-    let mut rows = Vec::new();
     // docker: -n -1 (its default) is no limit; -l is -n 1; a limit lists every state.
     let last = if a.latest {
         Some(1)
     } else {
-        a.last.filter(|&n| n >= 0)
+        a.last.filter(|&n| n >= 0).map(|n| n as usize)
     };
-    for c in eng.list()? {
-        if last.is_some_and(|n| rows.len() as i64 >= n) {
-            break;
-        }
-        let mut keep = a.all || last.is_some() || c.status.is_live() || !a.filter.is_empty();
-        for f in &a.filter {
-            keep &= matches(&c, f)?;
-        }
-        if keep {
-            rows.push(c);
-        }
-    }
+    let sizes = a.size || a.format.as_deref().is_some_and(|f| f.contains(".Size"));
+    let rows = eng.ps(&ListRequest {
+        all: a.all,
+        filters: a.filter,
+        last,
+        size: sizes,
+    })?;
     if a.quiet {
-        for c in &rows {
+        for r in &rows {
+            let c = &r.container;
             println!("{}", if a.no_trunc { &c.id } else { c.short_id() });
         }
         return Ok(());
     }
-    let mut values: Vec<serde_json::Value> = rows.iter().map(inspect::ps_row).collect();
-    for (v, c) in values.iter_mut().zip(&rows) {
-        v["Ports"] = serde_json::json!(inspect::ports_column(&eng, c));
-    }
-    if a.no_trunc {
-        for (v, c) in values.iter_mut().zip(&rows) {
-            v["ID"] = serde_json::json!(c.id);
+    let mut values = Vec::new();
+    for r in rows {
+        let mut v = r.row;
+        if a.no_trunc {
+            v["ID"] = serde_json::json!(r.container.id);
             // Go's strconv.Quote of the whole command line.
-            v["Command"] = serde_json::json!(serde_json::to_string(&inspect::command_line(c))?);
+            v["Command"] = serde_json::json!(serde_json::to_string(&r.command_line)?);
         }
-    }
-    if a.size || a.format.as_deref().is_some_and(|f| f.contains(".Size")) {
-        for (v, c) in values.iter_mut().zip(&rows) {
-            v["Size"] = serde_json::json!(size_column(paths, c));
+        if let Some(s) = r.size {
+            let h = |b| human_size_prec(b, 3);
+            v["Size"] = serde_json::json!(format!("{} (virtual {})", h(s.rw), h(s.root_fs)));
         }
+        values.push(v);
     }
     if a.format.as_deref() == Some("json") {
         for v in &values {
@@ -117,17 +89,4 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         template::render_rows(a.format.as_deref(), table, &values, TITLES)?
     );
     Ok(())
-}
-
-/// docker's SIZE: the container's own changes, and with its image's layers ("virtual").
-fn size_column(paths: &Paths, c: &Container) -> String {
-    let rw = hull_engine::volume::dir_size(&paths.container_dir(&c.id).join("upper"));
-    let image = hull_image::Store::open(&paths.root)
-        .and_then(|s| {
-            let img = s.resolve(&c.image_id)?;
-            img.diff_ids.iter().map(|d| s.layer_disk_size(d)).sum()
-        })
-        .unwrap_or(0);
-    let h = |b| hull_engine::time::timefmt::human_size_prec(b, 3);
-    format!("{} (virtual {})", h(rw), h(rw + image))
 }
