@@ -93,6 +93,18 @@ fn platform_ok(p: &str) -> Result<(), BuildError> {
     }
 }
 
+/// The platform args BuildKit predefines (an `ARG TARGETARCH` without a value gets it).
+fn platform_arg(k: &str) -> Option<String> {
+    let v = match k {
+        "TARGETPLATFORM" | "BUILDPLATFORM" => "linux/amd64",
+        "TARGETOS" | "BUILDOS" => "linux",
+        "TARGETARCH" | "BUILDARCH" => "amd64",
+        "TARGETVARIANT" | "BUILDVARIANT" => "",
+        _ => return None,
+    };
+    Some(v.to_string())
+}
+
 /// Builds `df` with `ctx`; returns the image id (`sha256:...`).
 pub fn build(
     eng: &Engine,
@@ -199,7 +211,7 @@ impl<'a> Builder<'a> {
             Some(d) => Ok(Some(
                 expand(d, self.escape, &scope.to_vec()).map_err(BuildError::msg)?,
             )),
-            None => Ok(Vars::get(globals, k)),
+            None => Ok(Vars::get(globals, k).or_else(|| platform_arg(k))),
         }
     }
 

@@ -5,8 +5,9 @@
 //! them), `type=tmpfs` and `type=secret` (a file given to `hull build --secret
 //! id=ID,src=FILE`, mode 0400, never in the layer or the cache key).
 //!
-//! The mount points the image lacked are created for the run and removed from the layer
-//! afterwards when still empty, as BuildKit's mount stub cleaner does.
+//! The mount points the image lacked are created for the run; afterwards the file ones are
+//! removed from the layer and the directory ones stay, empty, as docker 20.10's BuildKit
+//! leaves them.
 
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -370,19 +371,17 @@ fn stubs(root: &Path, target: &str, out: &mut Vec<String>) {
     }
 }
 
-/// After the run: the mount points in the container's upper dir that the image lacked,
-/// removed deepest first while empty (what the run put there itself stays).
+/// After the run: the file mount points (a secret, a bound file) in the container's upper
+/// dir that the image lacked, removed while empty. Directory mount points stay in the layer,
+/// empty, as docker 20.10's BuildKit leaves them (tests/parity/build_buildkit.rs); later
+/// BuildKit releases remove those too (docs/build.md).
 pub fn remove_stubs(upper: &Path, stubs: &[String]) {
-    for s in stubs.iter().rev() {
+    for s in stubs {
         let p = upper.join(&s[1..]);
-        match p.symlink_metadata() {
-            Ok(md) if md.is_dir() => {
-                let _ = std::fs::remove_dir(&p);
-            }
-            Ok(md) if md.is_file() && md.len() == 0 => {
-                let _ = std::fs::remove_file(&p);
-            }
-            _ => {}
+        if p.symlink_metadata()
+            .is_ok_and(|md| md.is_file() && md.len() == 0)
+        {
+            let _ = std::fs::remove_file(&p);
         }
     }
 }
