@@ -67,6 +67,9 @@ buildah_=""
 command -v buildah >/dev/null || apt-get install -y --no-install-recommends buildah >/dev/null 2>&1 ||
   echo "buildah could not be installed: benchmarking without it" >&2
 if command -v buildah >/dev/null; then
+  # runc: Debian's buildah defaults to crun, which refuses a cgroup v1 hybrid host.
+  rt=()
+  command -v runc >/dev/null && rt=(--runtime "$(command -v runc)")
   buildah_() { buildah --root "$tmp/bh-root" --runroot "$tmp/bh-run" --storage-driver vfs "$@"; }
   buildah_=yes
 fi
@@ -111,7 +114,7 @@ time_one() {
     hull) hull_ build -q --network none -t bench/out:1 "$@" "$ctx" >/dev/null ;;
     docker) docker_ build -q --network none -t bench/out:1 "$@" "$ctx" >/dev/null ;;
     buildkit) BK=1 docker_ build -q --network none -t bench/out:1 "$@" "$ctx" >/dev/null ;;
-    buildah) buildah_ bud -q --layers --network none -t bench/out:1 "$@" "$ctx" >/dev/null ;;
+    buildah) buildah_ bud "${rt[@]}" -q --layers --network none -t bench/out:1 "$@" "$ctx" >/dev/null ;;
   esac
   t1=$(date +%s.%N)
   python3 -c "print(f'{$t1 - $t0:.3f}')"
