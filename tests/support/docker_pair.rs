@@ -152,13 +152,26 @@ impl Pair {
             c.stop();
         }
         left.extend(leftovers(&self.dir.to_string_lossy(), None));
-        // docker creates the cgroup parent and never removes it; a container's cgroup left
-        // in it is a leftover.
+        // docker creates the cgroup parent and never removes it, nor BuildKit its
+        // `buildkit` parent of RUN steps inside it; a container's cgroup left in either is
+        // a leftover.
+        let dirs = |p: &std::path::Path| -> Vec<PathBuf> {
+            std::fs::read_dir(p)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        };
         for p in crate::cgroup_dirs_named(&self.cgroup_parent) {
-            for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
-                if e.path().is_dir() {
-                    left.push(format!("cgroup: {}", e.path().display()));
-                }
+            for d in dirs(&p) {
+                let inner = if d.ends_with("buildkit") {
+                    dirs(&d)
+                } else {
+                    vec![d]
+                };
+                left.extend(inner.iter().map(|d| format!("cgroup: {}", d.display())));
             }
         }
         unmount_under(&self.dir);

@@ -10,12 +10,14 @@
 //! - [`procs`]: processes, namespaces and cgroups as the host sees them; polling
 //! - [`client_support`], [`client_session`]: the real clients (containerd, dockerd, podman)
 //!   started privately, and a scenario run under hullrt and under runc
-//! - [`runc_pair`], [`docker_pair`]: hullrt beside runc, hull beside docker
+//! - [`runc_pair`], [`docker_pair`]: hullrt beside runc, hull beside docker;
+//!   [`build_compare`]: a build by hull and by docker's builder compared
 //! - [`clock_rootfs`]: the host's glibc programs inside a rootfs, for the clock tests
 //!
 //! Every test gets its own state root and bundle, so tests run in parallel.
 
 pub mod api_service;
+pub mod build_compare;
 pub mod bundle;
 pub mod client_session;
 pub mod client_support;

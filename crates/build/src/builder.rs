@@ -17,10 +17,13 @@ use crate::config::{self, env_pairs, StageVars};
 use crate::context::Context;
 use crate::copy::{self, Plan};
 use crate::lex::{expand, Vars};
-use crate::parse::{CopyArgs, CopySource, Dockerfile, Instr, RawInstr};
+use crate::parse::{Dockerfile, Instr, RawInstr};
 use crate::stages::{self, Stage};
-use crate::view::{self, View};
-use crate::{run, BuildError};
+use crate::view::View;
+use crate::BuildError;
+
+mod copy_step;
+mod run_step;
 
 /// `hull build`'s options (the CLI's flags).
 #[derive(Debug, Default)]
@@ -35,6 +38,10 @@ pub struct Options {
     pub platform: Option<String>,
     /// `-q`: `RUN` output is not shown either.
     pub quiet: bool,
+    /// `--pull`: base images are pulled even when the store has them.
+    pub pull: bool,
+    /// `--secret id=ID,src=FILE`: for `RUN --mount=type=secret`.
+    pub secrets: Vec<(String, Vec<u8>)>,
 }
 
 /// One stage's state so far.
@@ -84,6 +91,18 @@ fn platform_ok(p: &str) -> Result<(), BuildError> {
             "--platform {other}: hull builds linux/amd64 only"
         ))),
     }
+}
+
+/// The platform args BuildKit predefines (an `ARG TARGETARCH` without a value gets it).
+fn platform_arg(k: &str) -> Option<String> {
+    let v = match k {
+        "TARGETPLATFORM" | "BUILDPLATFORM" => "linux/amd64",
+        "TARGETOS" | "BUILDOS" => "linux",
+        "TARGETARCH" | "BUILDARCH" => "amd64",
+        "TARGETVARIANT" | "BUILDVARIANT" => "",
+        _ => return None,
+    };
+    Some(v.to_string())
 }
 
 /// Builds `df` with `ctx`; returns the image id (`sha256:...`).
@@ -192,7 +211,7 @@ impl<'a> Builder<'a> {
             Some(d) => Ok(Some(
                 expand(d, self.escape, &scope.to_vec()).map_err(BuildError::msg)?,
             )),
-            None => Ok(Vars::get(globals, k)),
+            None => Ok(Vars::get(globals, k).or_else(|| platform_arg(k))),
         }
     }
 
@@ -221,6 +240,9 @@ impl<'a> Builder<'a> {
                     .ok_or_else(|| at(format!("stage {name} was not built")))?,
             )
         } else {
+            if self.o.pull {
+                self.pull(&name).map_err(|e| at(e.msg))?;
+            }
             let img = hull_engine::image::resolve(&self.eng.paths, &name).map_err(|e| {
                 at(format!("{e} (hull build takes base images from hull's store: hull pull or hull load it first)"))
             })?;
@@ -476,54 +498,11 @@ impl<'a> Builder<'a> {
                 let args = format!("{:?}", st.args);
                 st.key = chain(&st.key, &args);
             }
-            Instr::Run { cmd, network } => {
-                let argv = cmd.argv(&st.shell);
-                let net = network.clone().unwrap_or_else(|| self.o.network.clone());
-                let env = env_pairs(&st.cfg);
-                let mut full: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let extra: Vec<String> = st
-                    .args
-                    .iter()
-                    .filter(|(k, _)| !env.iter().any(|(e, _)| e == k))
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
-                full.extend(extra.iter().cloned());
-                let prefix = if extra.is_empty() {
-                    String::new()
-                } else {
-                    format!("|{} {} ", extra.len(), extra.join(" "))
-                };
-                let created_by = format!("{prefix}{}", argv.join(" "));
-                let step_key = format!(
-                    "RUN {}\n{net}",
-                    serde_json::to_string(&json!([prefix, argv])).expect("json")
-                );
-                self.layer_step(st, &step_key, created_by, &mut |b, st| {
-                    let image = b.materialize(st)?;
-                    let user = st.cfg["config"]["User"].as_str().unwrap_or("").to_string();
-                    let workdir = st.cfg["config"]["WorkingDir"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string();
-                    run::run(
-                        b.eng,
-                        &run::Step {
-                            image: &image,
-                            argv: argv.clone(),
-                            env: full.clone(),
-                            user,
-                            workdir,
-                            network: &net,
-                            quiet: b.o.quiet,
-                            volumes: st.cfg["config"]["Volumes"]
-                                .as_object()
-                                .map(|m| m.keys().cloned().collect())
-                                .unwrap_or_default(),
-                        },
-                        b.out,
-                    )
-                })?;
-            }
+            Instr::Run {
+                cmd,
+                network,
+                mounts,
+            } => self.run_instr(st, cmd, network.as_deref(), mounts, stages, i, images)?,
             Instr::Copy(c) => self.copy(st, c, false, stages, i, images)?,
             Instr::Add(c) => self.copy(st, c, true, stages, i, images)?,
             Instr::Workdir(_) => {
@@ -585,6 +564,36 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// `--pull`: the base image from its registry, whether the store has it or not (as
+    /// docker's `--pull`); its layers already in the store are not fetched again.
+    fn pull(&mut self, name: &str) -> Result<(), BuildError> {
+        let _ = writeln!(self.out, " ---> Pulling {name}");
+        let opts = hull_image::PullOptions::default();
+        self.store
+            .pull(name, &opts, &mut hull_image::NoProgress)
+            .map_err(|e| BuildError::msg(format!("pull {name}: {e}")))?;
+        Ok(())
+    }
+
+    /// The image a `--from=NAME` (COPY, RUN --mount) names: an earlier stage's, or an
+    /// image of the store.
+    fn image_of_from(
+        &self,
+        f: &str,
+        stages: &[Stage<'_>],
+        i: usize,
+        images: &[Option<String>],
+    ) -> Result<String, BuildError> {
+        match stages::find(stages, f, i) {
+            Some(j) => images[j]
+                .clone()
+                .ok_or_else(|| BuildError::msg(format!("--from={f}: stage was not built"))),
+            None => Ok(hull_engine::image::resolve(&self.eng.paths, f)
+                .map_err(|e| BuildError::msg(format!("--from={f}: {e}")))?
+                .id),
+        }
+    }
+
     fn view(&self, layers: &[LayerInfo]) -> Result<View, BuildError> {
         let dirs = self.store.layer_dirs(layers)?;
         View::open(&dirs, &self.eng.paths.root.join("tmp"))
@@ -598,146 +607,5 @@ impl<'a> Builder<'a> {
         tmp.rewind()
             .map_err(|e| BuildError::msg(format!("layer temp file: {e}")))?;
         Ok(Some(tmp))
-    }
-
-    fn copy(
-        &mut self,
-        st: &mut State,
-        c: &CopyArgs,
-        add: bool,
-        stages: &[Stage<'_>],
-        i: usize,
-        images: &[Option<String>],
-    ) -> Result<(), BuildError> {
-        let kw = if add { "ADD" } else { "COPY" };
-        let vars = self.vars(st);
-        let x = |w: &str| expand(w, self.escape, &vars).map_err(BuildError::msg);
-        let cur = st.cfg["config"]["WorkingDir"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        let dest_raw = x(&c.dest)?;
-        let mut dest = config::workdir(&cur, &dest_raw);
-        if (dest_raw.ends_with('/') || dest_raw == "." || dest_raw.ends_with("/.")) && dest != "/" {
-            dest.push('/');
-        }
-        let view = self.view(&st.layers)?;
-        let owner = match &c.chown {
-            Some(spec) => view::chown_ids(&view, &x(spec)?)?,
-            None => (0, 0),
-        };
-        let chmod = match &c.chmod {
-            Some(m) => Some(
-                u32::from_str_radix(&x(m)?, 8)
-                    .map_err(|_| BuildError::msg(format!("invalid --chmod {m}: an octal mode")))?,
-            ),
-            None => None,
-        };
-        let from_view = match &c.from {
-            None => None,
-            Some(f) => {
-                let f = x(f)?;
-                let id = match stages::find(stages, &f, i) {
-                    Some(j) => images[j].clone().ok_or_else(|| {
-                        BuildError::msg(format!("--from={f}: stage was not built"))
-                    })?,
-                    None => {
-                        hull_engine::image::resolve(&self.eng.paths, &f)
-                            .map_err(|e| BuildError::msg(format!("--from={f}: {e}")))?
-                            .id
-                    }
-                };
-                Some(self.view(&self.store.layers_of(Some(&id))?)?)
-            }
-        };
-        let root_of = view.root().to_path_buf();
-        let exists = move |p: &str| root_of.join(p).symlink_metadata().is_ok();
-        let dest_is_dir = view.resolve(&dest).is_dir();
-        let o = copy::Opts {
-            dest: &dest,
-            dest_is_dir,
-            owner,
-            chmod,
-            add,
-            exists: &exists,
-        };
-        let ctx = self.ctx;
-        let ignored = |r: &str| ctx.ignored(r);
-        let no_ignore = |_: &str| false;
-        let mut plan = Plan::default();
-        let mut srcs = Vec::new();
-        let mut inline = Vec::new();
-        for s in &c.srcs {
-            match s {
-                CopySource::Heredoc(h) => {
-                    let body = if h.expand {
-                        x(&h.content)?
-                    } else {
-                        h.content.clone()
-                    };
-                    inline.push((h.name.clone(), body));
-                }
-                CopySource::Path(p) => {
-                    let p = x(p)?;
-                    if add
-                        && (p.starts_with("http://")
-                            || p.starts_with("https://")
-                            || p.starts_with("git@"))
-                    {
-                        return Err(BuildError::msg(format!(
-                            "ADD {p}: remote sources are not supported (hull build works offline)"
-                        )));
-                    }
-                    match &from_view {
-                        Some(v) => {
-                            let host = v.resolve(&p);
-                            if host.symlink_metadata().is_err() {
-                                return Err(BuildError::msg(format!(
-                                    "{kw} failed: stat {p}: file does not exist"
-                                )));
-                            }
-                            srcs.push(copy::Src {
-                                host,
-                                rel: None,
-                                ignored: &no_ignore,
-                            });
-                        }
-                        None => {
-                            for found in self
-                                .ctx
-                                .sources(&p)
-                                .map_err(|e| BuildError::msg(e.msg.replacen("COPY", kw, 1)))?
-                            {
-                                srcs.push(copy::Src {
-                                    host: found.host,
-                                    rel: Some(found.rel),
-                                    ignored: &ignored,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if srcs.len() + inline.len() > 1 && !dest.ends_with('/') {
-            return Err(BuildError::msg(format!("When using {kw} with more than one source file, the destination must be a directory and end with a /")));
-        }
-        plan.add_sources(&srcs, &o)?;
-        for (name, body) in &inline {
-            plan.add_inline(name, body.as_bytes(), &o);
-        }
-        let digest = plan.digest()?;
-        let created_by = format!(
-            "/bin/sh -c #(nop) {kw} {}:{digest} in {dest} ",
-            if srcs.len() + inline.len() > 1 {
-                "multi"
-            } else {
-                "file"
-            }
-        );
-        let key = format!("{kw} {digest} {dest}");
-        self.layer_step(st, &key, created_by, &mut |b, _| b.write_plan(&plan))?;
-        drop(from_view);
-        Ok(())
     }
 }

@@ -56,8 +56,14 @@ impl Cache {
         Ok(())
     }
 
-    /// Removes every entry; returns the image ids they named.
+    /// Removes every entry and every `RUN --mount=type=cache` directory; returns the image
+    /// ids the entries named.
     pub fn prune(&self) -> std::io::Result<Vec<String>> {
+        let mounts = self.dir.with_file_name("build-mounts");
+        match std::fs::remove_dir_all(&mounts) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let mut ids = Vec::new();
         let Ok(rd) = std::fs::read_dir(&self.dir) else {
             return Ok(ids);

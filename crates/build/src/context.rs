@@ -161,6 +161,44 @@ pub fn list(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), Build
     Ok(())
 }
 
+/// Whether `p` has no glob characters.
+pub fn regex_free(p: &str) -> bool {
+    !p.contains(['*', '?', '['])
+}
+
+/// The paths under `root` (relative, slash-separated) that the glob `rel` (cleaned,
+/// relative) matches; only the directory below its literal prefix is walked.
+pub fn glob(root: &Path, rel: &str) -> Result<Vec<String>, BuildError> {
+    let pat = regex_of_glob(rel)?;
+    let lit = rel.find(['*', '?', '[']).map_or(rel, |n| &rel[..n]);
+    let prefix = lit.rfind('/').map_or("", |n| &lit[..n]);
+    // `*` and `?` stay within one element: nothing deeper than the pattern can match.
+    let depth = rel.split('/').count();
+    let mut out = Vec::new();
+    let mut todo = vec![(root.join(prefix), prefix.to_string())];
+    while let Some((dir, at)) = todo.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let r = if at.is_empty() {
+                n
+            } else {
+                format!("{at}/{n}")
+            };
+            if pat.is_match(&r) {
+                out.push(r.clone());
+            }
+            if r.split('/').count() < depth && e.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push((e.path(), r));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// A COPY source glob (Go's filepath.Match: `*` and `?` stay within one path element).
 fn regex_of_glob(g: &str) -> Result<regex::Regex, BuildError> {
     let mut re = String::from("^");

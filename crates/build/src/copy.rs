@@ -173,6 +173,12 @@ impl Plan {
 
     /// A heredoc's body as a file.
     pub fn add_inline(&mut self, name: &str, content: &[u8], o: &Opts<'_>) {
+        self.add_bytes(name, content, 0o644, 0, o);
+    }
+
+    /// A file of `content` named `name` in a directory destination (else the destination
+    /// itself); `--chmod` wins over `mode`.
+    pub fn add_bytes(&mut self, name: &str, content: &[u8], mode: u32, mtime: u64, o: &Opts<'_>) {
         let dest = rel(o.dest);
         let target = if o.dest.ends_with('/') || o.dest_is_dir {
             format!("{dest}/{name}")
@@ -181,10 +187,10 @@ impl Plan {
         };
         let e = Entry {
             path: target,
-            mode: o.chmod.unwrap_or(0o644),
+            mode: o.chmod.unwrap_or(mode),
             uid: o.owner.0,
             gid: o.owner.1,
-            mtime: 0,
+            mtime,
             body: Body::Inline(content.to_vec()),
         };
         self.push(e, o);

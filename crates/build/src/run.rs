@@ -30,6 +30,10 @@ pub struct Step<'a> {
     /// The image's `VOLUME`s: anonymous volumes while the step runs, as docker mounts them,
     /// so what the command writes there is not in the layer (only the mount point is).
     pub volumes: Vec<String>,
+    /// `RUN --mount`s, ready ([`crate::mount::prepare`]).
+    pub mounts: Vec<MountSpec>,
+    /// Their mount points the image lacked: removed from the layer after the run.
+    pub stubs: Vec<String>,
 }
 
 /// The network mode `RUN --network` / `hull build --network` asks for.
@@ -64,6 +68,7 @@ pub fn run(
                 target: t.clone(),
                 ..Default::default()
             })
+            .chain(s.mounts.iter().cloned())
             .collect(),
         ..Default::default()
     };
@@ -126,6 +131,8 @@ fn run_created(
             )))
         }
     }
+    let upper = eng.paths.container_dir(&id).join("upper");
+    crate::mount::remove_stubs(&upper, &s.stubs);
     let mut tmp = tempfile::tempfile_in(eng.paths.root.join("tmp"))
         .map_err(|e| BuildError::msg(format!("RUN: temp file: {e}")))?;
     let any = eng

@@ -1,5 +1,5 @@
 //! The stages of a Dockerfile and the ones a target needs: the target itself, and every
-//! stage it names in `FROM` or `COPY --from`, transitively. The others are not built.
+//! stage it names in `FROM`, `COPY --from` or `RUN --mount=from=`, transitively. The others are not built.
 
 use crate::parse::{Dockerfile, Instr, RawInstr};
 use crate::BuildError;
@@ -63,7 +63,8 @@ pub fn target(stages: &[Stage<'_>], target: Option<&str>) -> Result<usize, Build
     }
 }
 
-/// Which stages the target needs (`needed[i]`), reading `FROM` and `COPY --from` names as
+/// Which stages the target needs (`needed[i]`), reading `FROM`, `COPY --from` and
+/// `RUN --mount=...,from=` names as
 /// written (an expanded `--from=$X` is resolved when the stage runs, then built if needed).
 pub fn needed(stages: &[Stage<'_>], target: usize) -> Vec<bool> {
     let mut need = vec![false; stages.len()];
@@ -76,10 +77,12 @@ pub fn needed(stages: &[Stage<'_>], target: usize) -> Vec<bool> {
         let s = &stages[i];
         let mut deps: Vec<&str> = vec![s.image.as_str()];
         for (_, ins) in &s.instrs {
-            if let Instr::Copy(c) = ins {
-                if let Some(f) = &c.from {
-                    deps.push(f);
+            match ins {
+                Instr::Copy(c) => deps.extend(c.from.as_deref()),
+                Instr::Run { mounts, .. } => {
+                    deps.extend(mounts.iter().filter_map(|m| m.from.as_deref()))
                 }
+                _ => {}
             }
         }
         for d in deps {

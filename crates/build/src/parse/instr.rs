@@ -42,6 +42,8 @@ pub struct CopyArgs {
     pub from: Option<String>,
     pub chown: Option<String>,
     pub chmod: Option<String>,
+    /// `ADD --checksum=sha256:...` of a URL source.
+    pub checksum: Option<String>,
 }
 
 /// `HEALTHCHECK`: `NONE` or a test with its options (durations as written).
@@ -66,6 +68,8 @@ pub enum Instr {
     Run {
         cmd: Command,
         network: Option<String>,
+        /// `--mount=...`, BuildKit's.
+        mounts: Vec<crate::mount::RunMount>,
     },
     Copy(CopyArgs),
     Add(CopyArgs),
@@ -135,22 +139,30 @@ impl Instr {
             }
             "run" => {
                 known_flags(r, &["network", "mount", "security"])?;
-                if flag(r, "mount").is_some() || flag(r, "security").is_some() {
-                    return Err("RUN --mount and --security are not supported".into());
+                if flag(r, "security").is_some() {
+                    return Err("RUN --security is not supported".into());
                 }
+                let mounts = r
+                    .flags
+                    .iter()
+                    .filter(|(k, _)| k == "mount")
+                    .map(|(_, v)| crate::mount::parse(v.as_deref().unwrap_or("")))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("--mount: {e}"))?;
                 if r.rest.trim().is_empty() {
                     return Err("RUN requires at least one argument".into());
                 }
                 Instr::Run {
                     cmd: run_command(r),
                     network: flag(r, "network").map(String::from),
+                    mounts,
                 }
             }
             "copy" | "add" => {
                 let allowed: &[&str] = if kw == "COPY" {
                     &["from", "chown", "chmod", "link"]
                 } else {
-                    &["chown", "chmod", "link"]
+                    &["chown", "chmod", "link", "checksum"]
                 };
                 known_flags(r, allowed)?;
                 let mut words = list(&r.rest);
@@ -181,6 +193,7 @@ impl Instr {
                     from: flag(r, "from").map(String::from),
                     chown: flag(r, "chown").map(String::from),
                     chmod: flag(r, "chmod").map(String::from),
+                    checksum: flag(r, "checksum").map(String::from),
                 };
                 if kw == "COPY" {
                     Instr::Copy(a)

@@ -24,7 +24,8 @@ fn continuations_comments_and_case() {
         run,
         &Instr::Run {
             cmd: Command::Shell("echo a   b".into()),
-            network: None
+            network: None,
+            mounts: Vec::new()
         }
     );
     assert_eq!(d.instrs[2].1, Instr::Cmd(Command::Exec(vec!["sh".into()])));
@@ -39,7 +40,8 @@ fn escape_directive_and_syntax() {
         d.instrs[1].1,
         Instr::Run {
             cmd: Command::Shell("dir c:\\   && echo".into()),
-            network: None
+            network: None,
+            mounts: Vec::new()
         }
     );
     // A directive after a comment or instruction is an ordinary comment.
@@ -126,14 +128,16 @@ fn heredocs() {
         d.instrs[1].1,
         Instr::Run {
             cmd: Command::Shell("echo one\necho two\n".into()),
-            network: None
+            network: None,
+            mounts: Vec::new()
         }
     );
     assert_eq!(
         d.instrs[2].1,
         Instr::Run {
             cmd: Command::Shell("cat <<-'END' > /f\nliteral $X\nEND\n".into()),
-            network: None
+            network: None,
+            mounts: Vec::new()
         }
     );
     let Instr::Copy(c) = &d.instrs[3].1 else {

@@ -1,5 +1,5 @@
 //! `hull build [-t NAME:TAG]... [-f Dockerfile] [--build-arg K=V]... [--target STAGE]
-//! [--no-cache] [--network none|host|default] [--label K=V]... [--platform linux/amd64] [-q]
+//! [--no-cache] [--pull] [--secret id=ID,src=FILE]... [--network none|host|default] [--label K=V]... [--platform linux/amd64] [-q]
 //! [--iidfile F] [--progress plain|tty] CONTEXT`: parses the flags, reads the Dockerfile and
 //! the context, calls hull-build, prints the id. CONTEXT `-` is a Dockerfile or a tar
 //! context on stdin.
@@ -32,9 +32,12 @@ pub struct Args {
     /// Do not use the layer cache.
     #[arg(long = "no-cache")]
     no_cache: bool,
-    /// Refused: hull build takes base images from hull's store (hull pull them first).
+    /// Pull the FROM images from their registry even when the store has them.
     #[arg(long)]
     pull: bool,
+    /// A secret for `RUN --mount=type=secret`: id=ID,src=FILE (or env=VAR); may be repeated.
+    #[arg(long)]
+    secret: Vec<String>,
     /// The network of RUN steps: none, host or default.
     #[arg(long, default_value = "default")]
     network: String,
@@ -82,11 +85,6 @@ fn read_file(p: &Path) -> Result<String, CmdError> {
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
-    if a.pull {
-        return Err(CmdError::new(
-            "--pull: not supported: hull build takes base images from hull's store (hull pull them first)".into(),
-        ));
-    }
     if !matches!(a.progress.as_str(), "auto" | "plain" | "tty") {
         return Err(CmdError::new(format!(
             "--progress {}: plain, tty or auto",
@@ -100,6 +98,13 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         network: a.network.clone(),
         platform: a.platform.clone(),
         quiet: a.quiet,
+        pull: a.pull,
+        secrets: a
+            .secret
+            .iter()
+            .map(|s| hull_build::mount::secret_arg(s))
+            .collect::<Result<_, _>>()
+            .map_err(fail)?,
         ..Default::default()
     };
     for b in &a.build_arg {
