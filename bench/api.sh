@@ -17,7 +17,7 @@ for tool in hyperfine dockerd busybox "$DOCKER"; do
   command -v "$tool" >/dev/null || { echo "api: $tool is missing: bash scripts/deps.sh" >&2; exit 1; }
 done
 if [[ -z ${HULL:-} ]]; then
-  cargo build --release -q -p hull -p hullrt && cargo build-monitor --release -q
+  cargo build --release -q -p hull && bash scripts/build-hullrt.sh --release && cargo build-monitor --release -q
   HULL=$PWD/target/release/hull
 fi
 HULL=$(realpath "$HULL")

@@ -26,7 +26,7 @@ done
 hull=${HULL_BIN:-}
 if [[ -z $hull ]]; then
   echo "building hull (release)..."
-  (cd "$repo" && cargo build --release -q -p hull -p hullrt && cargo build-monitor --release -q) ||
+  (cd "$repo" && cargo build --release -q -p hull && bash scripts/build-hullrt.sh --release && cargo build-monitor --release -q) ||
     die "release build failed"
   hull=$repo/target/release/hull
 fi

@@ -17,7 +17,7 @@ for tool in hyperfine podman crun runc python3 busybox unshare; do
   command -v "$tool" >/dev/null || { echo "engine-run: $tool is missing: bash scripts/deps.sh" >&2; exit 1; }
 done
 if [[ -z "${HULL:-}" ]]; then
-  cargo build --release -q -p hull -p hullrt && cargo build-monitor --release -q
+  cargo build --release -q -p hull && bash scripts/build-hullrt.sh --release && cargo build-monitor --release -q
   HULL=$PWD/target/release/hull
 fi
 tmp=$(mktemp -d /tmp/hull-bench-engine.XXXXXX)

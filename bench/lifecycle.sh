@@ -17,7 +17,7 @@ N=${BENCH_N:-40}
 if [[ -n ${HULLRT:-} ]]; then
   hullrt=$(realpath "$HULLRT")
 else
-  (cd "$repo" && cargo build --release -q -p hullrt)
+  bash "$repo/scripts/build-hullrt.sh" --release
   hullrt=$repo/target/release/hullrt
 fi
 

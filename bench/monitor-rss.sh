@@ -4,7 +4,7 @@
 # monitor (hull-monitor, conmon), then N containers of each and the mean RSS and PSS per
 # monitor. Both engines use private state directories under a temporary dir and no network.
 # Usage: bash bench/monitor-rss.sh [BIN_DIR] (hull, hullrt and hull-monitor; default
-# target/release, built as scripts/install.sh does: `cargo build --release -p hull -p hullrt`
+# target/release, built as scripts/install.sh does: `cargo build --release -p hull`, `bash scripts/build-hullrt.sh --release`
 # and `cargo build-monitor --release`, the monitor being its own no_std workspace in
 # crates/monitor-bin). N=10 by default (env N).
 set -euo pipefail

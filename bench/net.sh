@@ -24,7 +24,7 @@ for t in iperf3 socat nsenter python3 ip; do
   command -v "$t" >/dev/null || die "$t not found (install with: bash scripts/deps.sh)"
 done
 if [[ -z ${HULL:-} ]]; then
-  (cd "$repo" && cargo build --release -q -p hull -p hullrt && cargo build-monitor --release -q)
+  (cd "$repo" && cargo build --release -q -p hull && bash scripts/build-hullrt.sh --release && cargo build-monitor --release -q)
   HULL=$repo/target/release/hull
 fi
 

@@ -6,7 +6,7 @@
 #   sudo bash bench/run-bench.sh                 # builds target/release/hullrt first
 #   sudo BENCH_N=30 HULLRT=/usr/local/bin/hullrt bash bench/run-bench.sh
 #
-# Environment: HULLRT (a hullrt binary; default: cargo build --release -p hullrt),
+# Environment: HULLRT (a hullrt binary; default: scripts/build-hullrt.sh --release),
 # BENCH_N (single runs per runtime, default 50), BENCH_SEQ (runs in the sequence loop,
 # default 100), BENCH_MEM_N (runs measured for peak RSS, default 3; the median is shown).
 # Exits 0 whether or not hullrt meets the targets: this is a benchmark, not a test.
@@ -41,8 +41,8 @@ done
 if [[ -n ${HULLRT:-} ]]; then
   hullrt=$(realpath "$HULLRT")
 else
-  echo "building hullrt (cargo build --release -p hullrt)..."
-  (cd "$repo" && cargo build --release -q -p hullrt) || die "cargo build --release -p hullrt failed"
+  echo "building hullrt (scripts/build-hullrt.sh --release)..."
+  bash "$repo/scripts/build-hullrt.sh" --release || die "scripts/build-hullrt.sh --release failed"
   hullrt=$repo/target/release/hullrt
 fi
 [[ -x $hullrt ]] || die "$hullrt: not an executable"

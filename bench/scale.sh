@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 runs=${SCALE_RUNS:-"10:none 100:none 1000:none 1000:port 10000:none"}
 engines=${ENGINES:-"hull podman docker"}
 if [[ -z ${HULL:-} ]]; then
-  cargo build --release -q -p hull -p hullrt && cargo build-monitor --release -q
+  cargo build --release -q -p hull && bash scripts/build-hullrt.sh --release && cargo build-monitor --release -q
   HULL=$PWD/target/release/hull
 fi
 HULL=$(realpath "$HULL")

@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-cargo build --release -p hull -p hull-pause -p hullrt
+cargo build --release -p hull -p hull-pause
+# hullrt: one static executable (glibc and libseccomp linked in), as runc ships.
+bash scripts/build-hullrt.sh --release
 # The monitor (one per container) is its own no_std workspace, static and not
 # position-independent, without libc (crates/monitor-bin); bench/monitor-rss.sh measures it.
 cargo build-monitor --release

@@ -12,6 +12,8 @@ bash scripts/deps.sh
 cargo build --workspace --all-targets
 cargo build-monitor   # hull-monitor: its own workspace (crates/monitor-bin), into target/debug
 cargo test --workspace --exclude hull-e2e -- --test-threads="${TEST_THREADS:-4}"
+# The end-to-end tests run hullrt as it is installed: one static executable.
+bash scripts/build-hullrt.sh
 
 # name<TAB>executable of each end-to-end test binary, as cargo built them.
 bins=$(cargo test -p hull-e2e --no-run --message-format=json 2>/dev/null | python3 -c '
