@@ -234,12 +234,6 @@ impl From<LogsError> for Error {
     }
 }
 
-impl From<crate::container::commit::CommitError> for Error {
-    fn from(e: crate::container::commit::CommitError) -> Self {
-        internal(e)
-    }
-}
-
 impl From<StatsError> for Error {
     fn from(e: StatsError) -> Self {
         internal(e)
