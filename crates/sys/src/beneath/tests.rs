@@ -51,9 +51,14 @@ fn errno(f: &super::Failed) -> i32 {
 fn symlink_to_slash() {
     let t = Tree::new();
     symlink("/", t.root.join("a")).unwrap();
+    // Through `a` the "host" directory is reachable by its absolute path: were the link
+    // followed out, x would be made there (inside the test's own directory, never in /).
+    let through = Path::new("a")
+        .join(t.host.strip_prefix("/").unwrap())
+        .join("x");
     let e = mkdir_all(
         t.fd.as_fd(),
-        Path::new("a/hull-beneath-x"),
+        &through,
         Resolve::NoSymlinks,
         0o755,
         libc::O_PATH,
@@ -63,17 +68,11 @@ fn symlink_to_slash() {
         (e.op, e.path.as_path(), errno(&e)),
         (Op::Open, Path::new("a"), libc::ELOOP)
     );
-    // Under InRoot `/` is the tree itself: the directory lands inside it.
-    mkdir_all(
-        t.fd.as_fd(),
-        Path::new("a/hull-beneath-x"),
-        Resolve::InRoot,
-        0o755,
-        libc::O_PATH,
-    )
-    .unwrap();
-    assert!(t.root.join("hull-beneath-x").is_dir());
-    assert!(!Path::new("/hull-beneath-x").exists());
+    // Under InRoot `/` is the tree itself: the directories land inside it.
+    mkdir_all(t.fd.as_fd(), &through, Resolve::InRoot, 0o755, libc::O_PATH).unwrap();
+    let inside = t.root.join(t.host.strip_prefix("/").unwrap()).join("x");
+    assert!(inside.is_dir());
+    assert!(!t.host.join("x").exists());
 }
 
 #[test]
@@ -100,10 +99,10 @@ fn dotdot() {
     .unwrap_err();
     assert_eq!(errno(&e), libc::EXDEV);
     assert!(!t.host.join("f").exists());
-    // Under InRoot `..` stops at the root.
+    // Under InRoot `..` stops at the root (were it not to, f would land in the host dir).
     create_file(
         t.fd.as_fd(),
-        Path::new("../../host/f"),
+        Path::new("sub/../../host/f"),
         Resolve::InRoot,
         libc::O_WRONLY,
         0o644,
