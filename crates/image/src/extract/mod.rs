@@ -1,8 +1,8 @@
 //! Unpacks one layer tar into an empty directory so it can serve directly as an overlayfs
 //! lowerdir.
 //!
-//! Every path is resolved fd-relative inside the layer directory with `openat2`
-//! (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): an entry can never write through a symlink an
+//! Every path is resolved fd-relative inside the layer directory by `hull_sys::beneath`
+//! (`Resolve::NoSymlinks`: RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): an entry can never write through a symlink an
 //! earlier entry made, nor climb out with `..` (CVE-2018-15664 and the docker cp family).
 //! Entries whose names are absolute or contain `..`, hard links whose target is outside the
 //! layer, and relative symlinks that climb above the layer's root are refused outright.
@@ -159,21 +159,16 @@ impl Extractor {
     /// root-owned, as docker does for parents a tar leaves out). Symlinks are never followed.
     fn open_dir(&self, comps: &[String], name: &str) -> Result<OwnedFd, ImageError> {
         let path = comps.join("/");
-        let flags = libc::O_RDONLY;
-        beneath::mkdir_all(
-            self.root.as_fd(),
-            Path::new(&path),
-            NoSymlinks,
-            0o755,
-            flags,
-        )
-        .map_err(|f| match f.op {
-            beneath::Op::Open => self.parent_error(
-                comps,
-                name,
-                Errno::from_io_error(&f.error).unwrap_or(Errno::IO),
-            ),
-            _ => ImageError::unsafe_entry(name, f.error),
+        let dir = self.root.as_fd();
+        beneath::mkdir_all(dir, Path::new(&path), NoSymlinks, 0o755, libc::O_RDONLY).map_err(|f| {
+            match f.op {
+                beneath::Op::Open => self.parent_error(
+                    comps,
+                    name,
+                    Errno::from_io_error(&f.error).unwrap_or(Errno::IO),
+                ),
+                _ => ImageError::unsafe_entry(name, f.error),
+            }
         })
     }
 
