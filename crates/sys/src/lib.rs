@@ -2,6 +2,7 @@
 //! sound written beside it. Everything else in hull calls these instead of `libc` directly.
 
 pub mod activation;
+pub mod beneath;
 pub mod bpf;
 pub mod fdpass;
 pub mod idmap;
@@ -62,41 +63,6 @@ pub fn clone_fork(flags: libc::c_ulong) -> io::Result<Forked> {
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent(pid as libc::pid_t)),
     }
-}
-
-/// `openat2(2)` resolving `path` inside the directory `root` as if it were `/`: `..` and
-/// absolute symlinks cannot leave it, and magic links (`/proc/self/fd/N`) are refused. This is
-/// how every mount destination and device path inside a container's rootfs is opened, so a
-/// symlink planted by the image cannot redirect a mount onto the host (CVE-2021-30465).
-pub fn openat2_in_root(
-    root: BorrowedFd<'_>,
-    path: &Path,
-    flags: libc::c_int,
-    mode: libc::mode_t,
-) -> io::Result<OwnedFd> {
-    let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: open_how is a plain C struct of integers, for which all-zeroes is valid; it is
-    // non-exhaustive in libc because the kernel may grow it.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.mode = u64::from(mode);
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: `cpath` is a valid NUL-terminated string and `how` a fully initialised open_how
-    // whose size is passed; the kernel only reads them. On success the returned fd is new and
-    // owned by no one else.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root.as_raw_fd(),
-            cpath.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    let fd = cvt(ret)? as RawFd;
-    // SAFETY: fd was just returned by the kernel and is owned by nothing else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Marks every fd from `first` up as close-on-exec (`close_range(2)` with CLOSE_RANGE_CLOEXEC),

@@ -1,8 +1,8 @@
 //! Unpacks one layer tar into an empty directory so it can serve directly as an overlayfs
 //! lowerdir.
 //!
-//! Every path is resolved fd-relative inside the layer directory with `openat2`
-//! (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): an entry can never write through a symlink an
+//! Every path is resolved fd-relative inside the layer directory by `hull_sys::beneath`
+//! (`Resolve::NoSymlinks`: RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): an entry can never write through a symlink an
 //! earlier entry made, nor climb out with `..` (CVE-2018-15664 and the docker cp family).
 //! Entries whose names are absolute or contain `..`, hard links whose target is outside the
 //! layer, and relative symlinks that climb above the layer's root are refused outright.
@@ -14,9 +14,8 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use rustix::fs::{
-    self as rfs, AtFlags, FileType, Mode, OFlags, ResolveFlags, Timestamps, XattrFlags,
-};
+use hull_sys::beneath::{self, Resolve::NoSymlinks};
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Timestamps, XattrFlags};
 use rustix::io::Errno;
 
 use crate::error::{ImageError, IoContext};
@@ -159,29 +158,18 @@ impl Extractor {
     /// Opens the directory at `comps` inside the layer, creating missing components (0755,
     /// root-owned, as docker does for parents a tar leaves out). Symlinks are never followed.
     fn open_dir(&self, comps: &[String], name: &str) -> Result<OwnedFd, ImageError> {
-        let how = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        if comps.is_empty() {
-            return rfs::openat(&self.root, ".", flags, Mode::empty())
-                .map_err(|e| ImageError::unsafe_entry(name, errno_io(e)));
-        }
         let path = comps.join("/");
-        match rfs::openat2(&self.root, &path, flags, Mode::empty(), how) {
-            Ok(fd) => return Ok(fd),
-            Err(Errno::NOENT) => {}
-            Err(e) => return Err(self.parent_error(comps, name, e)),
-        }
-        let mut dir = rfs::openat(&self.root, ".", flags, Mode::empty())
-            .map_err(|e| ImageError::unsafe_entry(name, errno_io(e)))?;
-        for c in comps {
-            match rfs::mkdirat(&dir, c.as_str(), Mode::from_raw_mode(0o755)) {
-                Ok(()) | Err(Errno::EXIST) => {}
-                Err(e) => return Err(ImageError::unsafe_entry(name, errno_io(e))),
+        let dir = self.root.as_fd();
+        beneath::mkdir_all(dir, Path::new(&path), NoSymlinks, 0o755, libc::O_RDONLY).map_err(|f| {
+            match f.op {
+                beneath::Op::Open => self.parent_error(
+                    comps,
+                    name,
+                    Errno::from_io_error(&f.error).unwrap_or(Errno::IO),
+                ),
+                _ => ImageError::unsafe_entry(name, f.error),
             }
-            dir = rfs::openat2(&dir, c.as_str(), flags, Mode::empty(), how)
-                .map_err(|e| self.parent_error(comps, name, e))?;
-        }
-        Ok(dir)
+        })
     }
 
     fn parent_error(&self, comps: &[String], name: &str, e: Errno) -> ImageError {
@@ -388,13 +376,9 @@ impl Extractor {
         name: &str,
     ) -> Result<(), ImageError> {
         let dir = self.prepare(parent, base, name, false)?;
-        let fd = rfs::openat(
-            dir,
-            base,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )
-        .map_err(|e| ImageError::unsafe_entry(name, errno_io(e)))?;
+        let flags = libc::O_WRONLY | libc::O_EXCL;
+        let fd = beneath::create_file(dir, Path::new(base), NoSymlinks, flags, 0o600)
+            .map_err(|f| ImageError::unsafe_entry(name, f.error))?;
         let mut file = std::fs::File::from(fd);
         let mut written = 0u64;
         let sparse = entry.header().entry_type() == tar::EntryType::GNUSparse;

@@ -3,11 +3,10 @@
 //! is then made onto `/proc/self/fd/N`, so a symlink swapped in between the check and the
 //! mount cannot point it at the host (CVE-2021-30465).
 
-use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::path::{Component, Path, PathBuf};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
-use hull_sys::openat2_in_root;
+use hull_sys::beneath::{self, Op, Resolve};
 
 use crate::error::{Error, Result};
 
@@ -18,65 +17,34 @@ pub fn fd_path(fd: &impl AsRawFd) -> PathBuf {
 
 /// Opens `path` (absolute, as the container sees it) inside `root` as O_PATH.
 pub fn open_in_root(root: BorrowedFd<'_>, path: &Path) -> std::io::Result<OwnedFd> {
-    openat2_in_root(root, path, libc::O_PATH, 0)
+    beneath::open(root, path, Resolve::InRoot, libc::O_PATH, 0)
 }
 
 /// Makes sure `path` exists inside `root`, creating missing directories (mode 0755) and, when
-/// `file` is set, an empty regular file as the last component. Returns an O_PATH fd on it.
-/// Each component is resolved with RESOLVE_IN_ROOT, so `..` or a symlink in the image can at
-/// worst land somewhere else inside the rootfs, never outside it.
+/// `file` is set, an empty regular file (0644) as the last component. Returns an O_PATH fd on
+/// it. Resolution is `hull_sys::beneath`'s RESOLVE_IN_ROOT, so `..` or a symlink in the image
+/// can at worst land somewhere else inside the rootfs, never outside it.
 pub fn ensure_in_root(root: BorrowedFd<'_>, path: &Path, file: bool) -> Result<OwnedFd> {
     if let Ok(fd) = open_in_root(root, path) {
         return Ok(fd);
     }
-    let comps: Vec<&std::ffi::OsStr> = path
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n),
-            _ => None,
-        })
-        .collect();
-    let mut cur = PathBuf::from("/");
-    for (i, name) in comps.iter().enumerate() {
-        let last = i + 1 == comps.len();
-        let parent = openat2_in_root(root, &cur, libc::O_PATH | libc::O_DIRECTORY, 0)
-            .map_err(|e| Error::sys("open", &cur, e))?;
-        let next = cur.join(name);
-        match open_in_root(root, &next) {
-            Ok(_) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                let cname = CString::new(name.as_encoded_bytes())
-                    .map_err(|_| Error::Other(format!("bad path {next:?}")))?;
-                if last && file {
-                    // O_PATH dirfds are fine for mknodat: it only looks the name up.
-                    let res = nix::sys::stat::mknodat(
-                        parent.as_fd(),
-                        cname.as_c_str(),
-                        nix::sys::stat::SFlag::S_IFREG,
-                        nix::sys::stat::Mode::from_bits_truncate(0o644),
-                        0,
-                    );
-                    if let Err(e) = res {
-                        if e != nix::errno::Errno::EEXIST {
-                            return Err(Error::sys("create", &next, e));
-                        }
-                    }
-                } else {
-                    let res = nix::sys::stat::mkdirat(
-                        parent.as_fd(),
-                        cname.as_c_str(),
-                        nix::sys::stat::Mode::from_bits_truncate(0o755),
-                    );
-                    if let Err(e) = res {
-                        if e != nix::errno::Errno::EEXIST {
-                            return Err(Error::sys("mkdir", &next, e));
-                        }
-                    }
-                }
-            }
-            Err(e) => return Err(Error::sys("open", &next, e)),
+    let made = if file {
+        let flags = libc::O_WRONLY | libc::O_EXCL;
+        beneath::create_file(root, path, Resolve::InRoot, flags, 0o644).map(drop)
+    } else {
+        beneath::mkdir_all(root, path, Resolve::InRoot, 0o755, libc::O_PATH).map(drop)
+    };
+    match made {
+        Ok(()) => {}
+        // Made by someone else meanwhile: opened below like any existing file.
+        Err(f) if f.op == Op::Create && f.errno() == Some(libc::EEXIST) => {}
+        Err(f) => {
+            return Err(Error::sys(
+                f.op.as_str(),
+                Path::new("/").join(&f.path),
+                f.error,
+            ))
         }
-        cur = next;
     }
     open_in_root(root, path).map_err(|e| Error::sys("open", path, e))
 }

@@ -17,7 +17,14 @@ const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 /// A file of the container's rootfs, read without following links out of it.
 fn read_in_root(rootfs: &Path, path: &str) -> Option<String> {
     let root = std::fs::File::open(rootfs).ok()?;
-    let fd = hull_sys::openat2_in_root(root.as_fd(), Path::new(path), libc::O_RDONLY, 0).ok()?;
+    let fd = hull_sys::beneath::open(
+        root.as_fd(),
+        Path::new(path),
+        hull_sys::beneath::Resolve::InRoot,
+        libc::O_RDONLY,
+        0,
+    )
+    .ok()?;
     let mut s = String::new();
     std::fs::File::from(fd).read_to_string(&mut s).ok()?;
     Some(s)

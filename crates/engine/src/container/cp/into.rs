@@ -7,9 +7,10 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use hull_sys::beneath::{self, Resolve::NoSymlinks};
 use rustix::fs::{
-    chownat, fchmod, fchown, fstat, futimens, mkdirat, mknodat, openat2, symlinkat, unlinkat,
-    utimensat, AtFlags, FileType, Gid, Mode, OFlags, Uid,
+    chownat, fchmod, fchown, fstat, futimens, mknodat, openat2, symlinkat, unlinkat, utimensat,
+    AtFlags, FileType, Gid, Mode, OFlags, Uid,
 };
 use rustix::io::Errno;
 
@@ -143,23 +144,27 @@ pub(crate) fn clear(dir: BorrowedFd<'_>, name: &OsStr, at: &str) -> Result<()> {
 
 /// Makes (or reuses) directory `name` in `dir` and opens it, never through a symlink.
 pub(crate) fn make_dir(dir: BorrowedFd<'_>, name: &OsStr, path: &str) -> Result<OwnedFd> {
-    match mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
-        Ok(()) | Err(Errno::EXIST) => {}
-        Err(e) => return Err(ctr_err(path)(e)),
-    }
-    openat2(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-        BENEATH,
-    )
-    .map_err(|e| match e {
-        Errno::NOTDIR | Errno::LOOP | Errno::XDEV => CpError::Usage(format!(
+    beneath::mkdir_all(dir, Path::new(name), NoSymlinks, 0o755, libc::O_RDONLY)
+        .map_err(|f| dir_err(&f, path))
+}
+
+/// Makes (or reuses) the directories of relative `names` beneath `dir` (`mkdir -p`, never
+/// through a symlink) and opens the last; `at` is the container path of `dir`, for errors.
+pub(crate) fn make_dirs(dir: BorrowedFd<'_>, names: &Path, at: &str) -> Result<OwnedFd> {
+    beneath::mkdir_all(dir, names, NoSymlinks, 0o755, libc::O_RDONLY)
+        .map_err(|f| dir_err(&f, &child_path(at, f.path.as_os_str())))
+}
+
+/// A failed `mkdir -p` step at container path `path`: a non-directory (or a link) in the way
+/// is the user's error, docker's words.
+fn dir_err(f: &beneath::Failed, path: &str) -> CpError {
+    let errno = Errno::from_io_error(&f.error).unwrap_or(Errno::IO);
+    match (f.op, errno) {
+        (beneath::Op::Open, Errno::NOTDIR | Errno::LOOP | Errno::XDEV) => CpError::Usage(format!(
             "cannot overwrite non-directory {path} in the container with a directory"
         )),
-        e => ctr_err(path)(e),
-    })
+        _ => ctr_err(path)(errno),
+    }
 }
 
 /// Creates (or truncates) regular file `name` in `dir` and fills it from `input`. A symlink
@@ -170,13 +175,15 @@ pub(crate) fn make_file(
     path: &str,
     input: &mut dyn io::Read,
 ) -> Result<std::fs::File> {
-    let flags =
-        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let open = || openat2(dir, name, flags, Mode::from_raw_mode(0o600), BENEATH);
-    let fd = match open() {
+    let flags = libc::O_WRONLY | libc::O_TRUNC;
+    let create = || {
+        beneath::create_file(dir, Path::new(name), NoSymlinks, flags, 0o600)
+            .map_err(|f| Errno::from_io_error(&f.error).unwrap_or(Errno::IO))
+    };
+    let fd = match create() {
         Err(Errno::LOOP | Errno::XDEV) => {
             clear(dir, name, path)?;
-            open()
+            create()
         }
         Err(Errno::ISDIR) => {
             return Err(CpError::Usage(format!(

@@ -10,11 +10,13 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use hull_sys::beneath::{self, Resolve::NoSymlinks};
 use rustix::fs::{fstat, linkat, openat2, readlinkat, AtFlags, Dir, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::into::{
-    child_path, clear, finish_fd, make_dir, make_file, make_node, make_symlink, reopen_dir,
+    child_path, clear, finish_fd, make_dir, make_dirs, make_file, make_node, make_symlink,
+    reopen_dir,
 };
 use super::{
     ctr_err, is_pseudo_fs, split, ContainerFs, CopyOptions, CpError, Meta, Result, BENEATH,
@@ -46,13 +48,10 @@ fn names(path: &Path) -> Result<Vec<OsString>> {
 
 /// Opens (creating as needed) the directories `names` beneath `dir`.
 fn open_parents(dir: BorrowedFd<'_>, names: &[OsString], at: &str) -> Result<(OwnedFd, String)> {
-    let mut cur = reopen_dir(dir).map_err(ctr_err(at))?;
-    let mut path = at.to_string();
-    for n in names {
-        path = child_path(&path, n);
-        cur = make_dir(cur.as_fd(), n, &path)?;
-    }
-    Ok((cur, path))
+    let rel: PathBuf = names.iter().collect();
+    let fd = make_dirs(dir, &rel, at)?;
+    let path = names.iter().fold(at.to_string(), |p, n| child_path(&p, n));
+    Ok((fd, path))
 }
 
 /// Extracts the tar stream `input` into container directory `dest`.
@@ -125,17 +124,15 @@ pub fn extract_in(
                 let Some((tlast, tparents)) = tnames.split_last() else {
                     return Err(bad_entry(&path, "hard link to the destination itself"));
                 };
-                let mut tdir = reopen_dir(root.as_fd()).map_err(ctr_err(dest))?;
-                for n in tparents {
-                    tdir = openat2(
-                        &tdir,
-                        n,
-                        OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                        Mode::empty(),
-                        BENEATH,
-                    )
-                    .map_err(|_| bad_entry(&path, "hard link target not in the archive"))?;
-                }
+                let tparents: PathBuf = tparents.iter().collect();
+                let tdir = beneath::open(
+                    root.as_fd(),
+                    &tparents,
+                    NoSymlinks,
+                    libc::O_PATH | libc::O_DIRECTORY,
+                    0,
+                )
+                .map_err(|_| bad_entry(&path, "hard link target not in the archive"))?;
                 clear(dir.as_fd(), last, &full)?;
                 linkat(&tdir, tlast, &dir, last, AtFlags::empty())
                     .map_err(|_| bad_entry(&path, "hard link target not in the archive"))?;
