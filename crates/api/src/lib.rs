@@ -6,15 +6,21 @@
 #![forbid(unsafe_code)]
 
 pub mod attach;
+pub mod build;
 pub mod containers;
 pub mod create;
 pub mod error;
 pub mod http;
+pub mod images;
 pub mod listen;
 pub mod logs;
+pub mod networks;
+pub mod objects;
 pub mod router;
+pub mod stream;
 pub mod system;
 pub mod track;
+pub mod volumes;
 pub mod wait;
 
 use std::path::PathBuf;
