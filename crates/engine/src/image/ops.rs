@@ -119,10 +119,28 @@ impl Engine {
         Ok(Store::open(&self.paths.root)?)
     }
 
-    /// The images every filter keeps.
+    /// The images every filter keeps. With a reference filter an image shows only its tags
+    /// and digests that match one, as dockerd lists them (`images busybox` shows no other name of it).
     pub fn image_list(&self, filters: &[ImageFilter]) -> Result<Vec<ImageSummary>> {
         let mut images = self.store()?.list()?;
         images.retain(|img| filters.iter().all(|f| f.keeps(img)));
+        let patterns: Vec<&str> = filters
+            .iter()
+            .filter_map(|f| match f {
+                ImageFilter::Reference(p) => Some(p.as_str()),
+                ImageFilter::Dangling(_) => None,
+            })
+            .collect();
+        if !patterns.is_empty() {
+            for img in &mut images {
+                img.repo_tags
+                    .retain(|t| patterns.iter().any(|p| ref_matches(p, t)));
+                img.repo_digests.retain(|d| {
+                    let repo = d.split_once('@').map_or(d.as_str(), |(r, _)| r);
+                    patterns.iter().any(|p| ref_matches(p, repo))
+                });
+            }
+        }
         Ok(images)
     }
 
