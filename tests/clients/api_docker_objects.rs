@@ -11,16 +11,16 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use hull_e2e::api_service::{ok_output, text, ApiService};
+use hull_e2e::api_service::{ok_output, text, Service};
 use hull_e2e::client_support::on_exit;
 use hull_e2e::registry::Registry;
 
-static SERVICE: OnceLock<ApiService> = OnceLock::new();
+static SERVICE: OnceLock<Service> = OnceLock::new();
 
-fn service() -> &'static ApiService {
+fn service() -> &'static Service {
     SERVICE.get_or_init(|| {
-        let s = ApiService::start();
-        on_exit(|| SERVICE.get().map(ApiService::teardown).unwrap_or_default());
+        let s = Service::start();
+        on_exit(|| SERVICE.get().map(Service::teardown).unwrap_or_default());
         // busybox is seeded into the store by its first run.
         ok_output(s.client(DOCKER28, &["run", "--rm", "busybox", "true"]));
         s

@@ -1,7 +1,6 @@
-//! One `hull system service` for a test file (tests/clients/api_*.rs): its own root, runroot
-//! and socket under a temp dir, started once and stopped when the test binary exits, when
-//! what it left (processes, mounts) fails the run. Clients reach it with
-//! `DOCKER_HOST=unix://...` ([`ApiService::client`]).
+//! `hull system service` for a test file: its own root, runroot and socket, started once per
+//! file (keep it in a `OnceLock`) and torn down when the test binary exits, with what it
+//! left behind (processes, mounts) failing the run; the docker CLI pointed at it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -11,12 +10,12 @@ use std::time::Duration;
 use crate::client_support::{leftovers, stop_child, wait_until};
 use crate::procs::unmount_under;
 
-pub struct ApiService {
+pub struct Service {
     pub dir: tempfile::TempDir,
     child: Mutex<Option<Child>>,
 }
 
-impl ApiService {
+impl Service {
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")
     }
@@ -29,13 +28,14 @@ impl ApiService {
         self.dir.path().join("docker.sock")
     }
 
-    pub fn start() -> ApiService {
+    /// Starts the service and waits for its socket.
+    pub fn start() -> Service {
         crate::require_root();
         let dir = tempfile::Builder::new()
             .prefix("hull-api-")
             .tempdir()
             .unwrap();
-        let s = ApiService {
+        let s = Service {
             dir,
             child: Mutex::new(None),
         };
@@ -73,17 +73,13 @@ impl ApiService {
             .unwrap()
     }
 
-    /// A client program (`docker`, `docker-compose`) at `bin` pointed at the service.
+    /// The docker CLI at `bin` against the service (stdin closed).
     pub fn client(&self, bin: &str, args: &[&str]) -> Command {
-        assert!(
-            Path::new(bin).exists() || !bin.contains('/'),
-            "{bin} is not installed"
-        );
+        assert!(Path::new(bin).exists(), "{bin} is not installed");
         let mut c = Command::new(bin);
         c.env("DOCKER_HOST", format!("unix://{}", self.socket().display()))
             .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
             .env_remove("DOCKER_API_VERSION")
-            .env_remove("DOCKER_CONTEXT")
             .args(args)
             .stdin(Stdio::null());
         c
@@ -100,10 +96,31 @@ impl ApiService {
             stop_child(&mut c);
         }
         let mut left = leftovers(&self.dir.path().to_string_lossy(), None);
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let dir = self.dir.path().to_string_lossy().into_owned();
+        left.extend(
+            mounts
+                .lines()
+                .filter_map(|l| l.split(' ').nth(4))
+                .filter(|m| m.starts_with(&dir))
+                .map(|m| format!("mount {m}")),
+        );
         unmount_under(self.dir.path());
-        left.dedup();
         left
     }
+}
+
+/// The client: $HULL_API_DOCKER, else docker 28's CLI where it is installed, else Debian's
+/// docker.io (20.10, which scripts/deps.sh installs).
+pub fn docker_bin() -> String {
+    if let Ok(b) = std::env::var("HULL_API_DOCKER") {
+        return b;
+    }
+    ["/usr/local/bin/docker", "/usr/bin/docker"]
+        .into_iter()
+        .find(|b| Path::new(b).exists())
+        .unwrap_or("docker")
+        .to_string()
 }
 
 /// Output as text.

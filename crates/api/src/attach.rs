@@ -116,7 +116,7 @@ fn monitor(ctx: &Ctx, id: &str, want: u8) -> Option<UnixStream> {
 
 /// The hijacked connection's reading side, with whatever the request reader had already
 /// buffered past the request.
-fn take_reader(conn: &mut Conn) -> Box<dyn Read + Send> {
+pub fn take_reader(conn: &mut Conn) -> Box<dyn Read + Send> {
     let buffered = conn.reader.buffer().to_vec();
     let rest = conn.stream.try_clone();
     match rest {

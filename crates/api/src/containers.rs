@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use hull_engine::container::start::Attach;
 use hull_engine::container::{inspect, stop};
-use hull_engine::{parse, Container, Status};
+use hull_engine::{Container, Status};
+use hull_format::parse;
 use hull_monitor::proto;
 use serde_json::{json, Value};
 

@@ -9,7 +9,8 @@ use hull_engine::container::config::{
 };
 use hull_engine::container::create::Request;
 use hull_engine::network::{self, endpoint::NetRequest};
-use hull_engine::{parse, RunConfig};
+use hull_engine::RunConfig;
+use hull_format::parse;
 use serde_json::{Map, Value};
 
 use crate::ApiError;

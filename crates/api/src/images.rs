@@ -36,7 +36,7 @@ pub fn inspect(ctx: &Ctx, name: &str) -> ApiResult<Value> {
 /// `GET /images/json`.
 pub fn list(ctx: &Ctx, req: &Request) -> ApiResult<Value> {
     let mut filters = Vec::new();
-    for (k, v) in stream::filters(req)? {
+    for (k, v) in stream::filters(req, &["dangling", "reference"])? {
         filters.push(ImageFilter::parse(&format!("{k}={v}"))?);
     }
     let eng = ctx.engine()?;
@@ -286,7 +286,7 @@ pub fn delete(ctx: &Ctx, name: &str, req: &Request) -> ApiResult<Value> {
 /// `POST /images/prune`: dangling images, or (filter `dangling=false`) every unused one.
 pub fn prune(ctx: &Ctx, req: &Request) -> ApiResult<Value> {
     let mut all = false;
-    for (k, v) in stream::filters(req)? {
+    for (k, v) in stream::filters(req, &["dangling"])? {
         match (k.as_str(), v.as_str()) {
             ("dangling", "false" | "0") => all = true,
             ("dangling", "true" | "1") => all = false,

@@ -10,16 +10,22 @@ pub mod build;
 pub mod containers;
 pub mod create;
 pub mod error;
+pub mod events;
+pub mod exec;
+pub mod filesystem;
+pub mod filters;
 pub mod http;
 pub mod images;
 pub mod listen;
 pub mod logs;
+pub mod maintain;
 pub mod networks;
 pub mod objects;
 pub mod router;
 pub mod stream;
 pub mod system;
 pub mod track;
+pub mod usage;
 pub mod volumes;
 pub mod wait;
 
@@ -51,6 +57,8 @@ pub struct Ctx {
     pub cgroup_manager: Option<hull_engine::container::cgroup::CgroupManager>,
     /// Starts and exits the service saw, for wait and attach (track.rs).
     pub track: track::Tracker,
+    /// The terminals of running execs, for their resizes (exec.rs).
+    pub execs: exec::Terminals,
 }
 
 impl Ctx {
@@ -77,6 +85,7 @@ pub fn serve(cfg: Config) -> Result<(), ServeError> {
         runtime: cfg.runtime,
         cgroup_manager: cfg.cgroup_manager,
         track: track::Tracker::default(),
+        execs: exec::Terminals::default(),
     });
     let open = Arc::new(AtomicUsize::new(0));
     // When the last connection ended (or the service started).

@@ -137,7 +137,7 @@ pub fn inspect(ctx: &Ctx, name: &str) -> ApiResult<Value> {
 /// `GET /networks`: docker's inspect objects; filters name (a substring), id (a prefix),
 /// driver, label, type (custom, builtin).
 pub fn list(ctx: &Ctx, req: &Request) -> ApiResult<Value> {
-    let fs = filters(req)?;
+    let fs = filters(req, &["name", "id", "driver", "label", "type"])?;
     let eng = ctx.engine()?;
     let mut out = Vec::new();
     for row in eng.network_list()? {
@@ -179,9 +179,7 @@ pub fn remove(ctx: &Ctx, name: &str) -> ApiResult<()> {
 
 /// `POST /networks/prune`.
 pub fn prune(ctx: &Ctx, req: &Request) -> ApiResult<Value> {
-    if let Some((k, _)) = filters(req)?.first() {
-        return Err(ApiError::bad(format!("invalid filter {k:?}")));
-    }
+    filters(req, &[])?;
     let names = ctx.engine()?.network_prune()?;
     Ok(json!({ "NetworksDeleted": names }))
 }

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::http::{Conn, Outcome, Request};
 use crate::system::{self, MAX_MINOR, MIN_MINOR};
-use crate::{attach, containers, logs, wait, ApiError, ApiResult, Ctx};
+use crate::{attach, containers, events, exec, filesystem, logs, maintain, usage, wait};
+use crate::{ApiError, ApiResult, Ctx};
 
 /// The path without its version prefix; a version hull does not serve is an error.
 fn strip_version(path: &str) -> ApiResult<&str> {
@@ -84,6 +85,7 @@ fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         }
         ("GET", ["version"]) => r(conn, 200, Some(system::version(ctx))),
         ("GET", ["info"]) => r(conn, 200, Some(system::info(ctx)?)),
+        ("GET", ["events"]) => events::events(ctx, req, conn),
         ("POST", ["containers", "create"]) => {
             let (status, body) = containers::create(ctx, &req.body, req.param("name"))?;
             r(conn, status, body)
@@ -134,6 +136,27 @@ fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         ("POST", ["containers", id, "wait"]) => wait::wait(ctx, id, req, conn),
         ("POST", ["containers", id, "attach"]) => attach::attach(ctx, id, req, conn),
         ("GET", ["containers", id, "logs"]) => logs::logs(ctx, id, req, conn),
+        ("GET", ["containers", id, "top"]) => {
+            r(conn, 200, Some(usage::top(ctx, id, req.param("ps_args"))?))
+        }
+        ("GET", ["containers", id, "stats"]) => usage::stats(ctx, id, req, conn),
+        ("GET", ["containers", id, "changes"]) => r(conn, 200, Some(filesystem::changes(ctx, id)?)),
+        ("GET", ["containers", id, "export"]) => filesystem::export(ctx, id, conn),
+        ("POST", ["containers", id, "update"]) => {
+            r(conn, 200, Some(maintain::update(ctx, id, &req.body)?))
+        }
+        ("POST", ["containers", "prune"]) => {
+            r(conn, 200, Some(maintain::prune(ctx, req.param("filters"))?))
+        }
+        ("POST", ["containers", id, "exec"]) => {
+            r(conn, 201, Some(exec::create(ctx, id, &req.body)?))
+        }
+        ("POST", ["exec", id, "start"]) => exec::start(ctx, id, req, conn),
+        ("GET", ["exec", id, "json"]) => r(conn, 200, Some(exec::inspect(ctx, id)?)),
+        ("POST", ["exec", id, "resize"]) => {
+            exec::resize(ctx, id, req.param("h"), req.param("w"))?;
+            r(conn, 200, None)
+        }
         _ => Err(ApiError::not_found(format!(
             "page not found: {} {}",
             req.method, req.path

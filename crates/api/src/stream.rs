@@ -7,33 +7,15 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use crate::http::{Chunked, Conn, Outcome, Request};
-use crate::{ApiError, ApiResult};
+use crate::ApiResult;
 
-/// docker's `filters={"name":["a","b"],"dangling":["true"]}` (or the old
-/// `{"name":{"a":true}}`) as (key, value) pairs.
-pub fn filters(req: &Request) -> ApiResult<Vec<(String, String)>> {
-    let Some(raw) = req.param("filters").filter(|f| !f.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    let v: Value =
-        serde_json::from_str(raw).map_err(|e| ApiError::bad(format!("filters: {raw:?}: {e}")))?;
-    let Some(map) = v.as_object() else {
-        return Err(ApiError::bad(format!("filters: {raw:?}: want an object")));
-    };
-    let mut out = Vec::new();
-    for (k, vals) in map {
-        match vals {
-            Value::Array(a) => {
-                for x in a {
-                    let s = x.as_str().map_or_else(|| x.to_string(), str::to_string);
-                    out.push((k.clone(), s));
-                }
-            }
-            Value::Object(o) => out.extend(o.keys().map(|x| (k.clone(), x.clone()))),
-            _ => return Err(ApiError::bad(format!("filters: {k}: want a list"))),
-        }
-    }
-    Ok(out)
+/// docker's `filters` (filters.rs) as (name, value) pairs, each name one of `known`.
+pub fn filters(req: &Request, known: &[&str]) -> ApiResult<Vec<(String, String)>> {
+    let parsed = crate::filters::parse(req.param("filters"), known)?;
+    Ok(parsed
+        .into_iter()
+        .flat_map(|(k, vals)| vals.into_iter().map(move |v| (k.clone(), v)))
+        .collect())
 }
 
 /// The API version's minor number the request's path names (`/v1.41/...`: 41); the newest
@@ -130,36 +112,4 @@ pub fn json_answer(
         s.fail(&e.to_string(), None);
     }
     Ok(s.finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(filters: &str) -> Request {
-        Request {
-            method: "GET".into(),
-            path: "/images/json".into(),
-            query: vec![("filters".into(), filters.into())],
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn filters_in_both_of_dockers_forms() {
-        let want = vec![
-            ("dangling".to_string(), "true".to_string()),
-            ("label".to_string(), "a=b".to_string()),
-        ];
-        assert_eq!(
-            filters(&req(r#"{"dangling":["true"],"label":["a=b"]}"#)).unwrap(),
-            want
-        );
-        assert_eq!(
-            filters(&req(r#"{"dangling":{"true":true},"label":{"a=b":true}}"#)).unwrap(),
-            want
-        );
-        assert_eq!(filters(&req("[1]")).unwrap_err().status, 400);
-    }
 }

@@ -56,7 +56,7 @@ pub fn label_matches(filter: &str, labels: &BTreeMap<String, String>) -> bool {
 /// `GET /volumes`: filters name (a substring), label, driver, dangling.
 pub fn list(ctx: &Ctx, req: &Request) -> ApiResult<Value> {
     let eng = ctx.engine()?;
-    let fs = filters(req)?;
+    let fs = filters(req, &["name", "label", "driver", "dangling"])?;
     let mut out = Vec::new();
     for vol in eng.volume_list()? {
         let mut keep = true;
@@ -100,7 +100,7 @@ pub fn remove(ctx: &Ctx, name: &str, force: bool) -> ApiResult<()> {
 pub fn prune(ctx: &Ctx, req: &Request) -> ApiResult<Value> {
     let mut all = api_minor(req) < 42;
     let mut labels = Vec::new();
-    for (k, v) in filters(req)? {
+    for (k, v) in filters(req, &["all", "label"])? {
         match k.as_str() {
             "all" => all = matches!(v.as_str(), "true" | "1"),
             "label" => labels.push(v),

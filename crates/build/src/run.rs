@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use hull_engine::container::config::MountSpec;
 use hull_engine::container::create::{self, Request};
 use hull_engine::container::start::{self, Attach};
-use hull_engine::container::{attach, changes, remove};
+use hull_engine::container::{changes, remove};
 use hull_engine::{Engine, RunConfig};
 use hull_monitor::proto;
+use hull_term::attach;
 
 use crate::BuildError;
 

@@ -152,6 +152,8 @@ impl From<ExecError> for Error {
     fn from(e: ExecError) -> Self {
         match e {
             ExecError::NotRunning(_) => Error::NotRunning(e.to_string()),
+            ExecError::NoSuchExec(_) => Error::NotFound(e.to_string()),
+            ExecError::AlreadyStarted(_) => Error::Conflict(e.to_string()),
             e => internal(e),
         }
     }
@@ -229,6 +231,12 @@ impl From<LogsError> for Error {
             LogsError::NoDriver => Error::InvalidArgument(e.to_string()),
             e => internal(e),
         }
+    }
+}
+
+impl From<crate::container::commit::CommitError> for Error {
+    fn from(e: crate::container::commit::CommitError) -> Self {
+        internal(e)
     }
 }
 

@@ -20,14 +20,16 @@
 //!    createRuntime hook runs `hull internal-hook network`, which reaches
 //!    `ocirt::report`/`ocirt::callback` and `network::endpoint` (veth, lease, firewall).
 //! 6. The starter and the monitor handshake over a socketpair (the pid, GO); the container
-//!    is recorded running and `run` attaches (`container::attach`) as the first client.
+//!    is recorded running and `run` attaches (`hull_term::attach`) as the first client.
 //! 7. The init exits: the monitor runs `hull internal-hook exited` (or the foreground `run`
 //!    records it first): `ocirt::callback` records the exit, applies the restart policy or
 //!    tears the bundle, network and runtime state down; `--rm` then `container::remove`.
 //!
 //! Elsewhere: `container::reconcile` sets a row right from the kernel whenever a container is
 //! looked up; `events` is the event log; `check` the `system check`; `time` docker's
-//! timestamps; `kube` the `kube play/generate` translation; `format` Go templates.
+//! timestamps; `kube` the `kube play/generate` translation; `signal` signal names. Go templates
+//! (`--format`) and the values of docker's flags are the clients' (crates/cli-format), the
+//! terminal side of attach too (crates/term).
 
 #![forbid(unsafe_code)]
 
@@ -37,14 +39,14 @@ pub mod container;
 pub mod engine;
 pub mod error;
 pub mod events;
-pub mod format;
+pub mod events_query;
 pub mod image;
 pub mod kube;
 pub mod network;
 pub mod ocirt;
-pub mod parse;
 pub mod paths;
 pub mod pod;
+pub mod signal;
 pub(crate) mod state;
 pub mod sysinfo;
 pub mod time;

@@ -160,7 +160,7 @@ impl MappedLayers {
         }
         let text = |list: &[String], flag: &str| -> String {
             list.iter()
-                .filter_map(|m| crate::parse::idmap(flag, m).ok())
+                .filter_map(|m| crate::container::config::idmap(flag, m).ok())
                 .map(|(c, h, n)| format!("{c} {h} {n}\n"))
                 .collect()
         };

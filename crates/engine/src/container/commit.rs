@@ -159,3 +159,17 @@ pub fn commit(eng: &Engine, c: &Container, o: &CommitOpts) -> Result<String, Com
     let layer: Option<&mut dyn std::io::Read> = if any { Some(&mut tmp) } else { None };
     Ok(store.commit_child(&c.image_id, layer, child, &o.reference)?)
 }
+
+impl Engine {
+    /// `diff` (docker's `changes`): the container's changes to its image.
+    pub fn changes(&self, key: &str) -> crate::Result<Vec<Change>> {
+        let c = self.lookup(key)?;
+        Ok(diff(self, &c)?)
+    }
+
+    /// `export`: the container's filesystem (not its volumes) as a tar, to `out`.
+    pub fn export(&self, key: &str, out: &mut dyn Write) -> crate::Result<()> {
+        let c = self.lookup(key)?;
+        Ok(export(self, &c, out)?)
+    }
+}

@@ -26,6 +26,22 @@ pub struct MountSpec {
     pub anonymous: bool,
 }
 
+impl MountSpec {
+    /// A mount over /proc or under it only where runc allows one (the runtime checks again
+    /// where the destination really lands): a write the runtime makes under /proc must never
+    /// meet a file of the container's. The reason when refused.
+    pub fn check_destination(&self) -> Result<(), String> {
+        let dst = hull_runtime::rootfs::procfs::clean(std::path::Path::new(&self.target));
+        let src = (self.kind == MountKind::Bind).then(|| std::path::Path::new(&self.source));
+        let fs_type = if self.kind == MountKind::Tmpfs {
+            "tmpfs"
+        } else {
+            "bind"
+        };
+        hull_runtime::rootfs::procfs::check_mount_destination(&dst, fs_type, src)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ulimit {
     pub name: String,
@@ -156,5 +172,46 @@ impl RunConfig {
     /// A user namespace with id maps is asked for.
     pub fn userns_is_mapped(&self) -> bool {
         self.userns != "host" && (!self.uidmap.is_empty() || !self.gidmap.is_empty())
+    }
+}
+
+/// One `--uidmap`/`--gidmap` entry, CONTAINER:HOST:SIZE; the error names the flag and value.
+pub fn idmap(flag: &str, s: &str) -> Result<(u32, u32, u32), String> {
+    let n: Vec<Option<u32>> = s.split(':').map(|x| x.parse().ok()).collect();
+    match n.as_slice() {
+        [Some(c), Some(h), Some(z)] if *z > 0 => Ok((*c, *h, *z)),
+        _ => Err(format!(
+            "invalid {flag} {s:?}: expected CONTAINER_ID:HOST_ID:SIZE"
+        )),
+    }
+}
+
+/// Merges env lists: later entries replace earlier ones with the same key.
+pub fn merge_env(base: &[String], over: &[String]) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    let mut map: BTreeMap<String, String> = BTreeMap::new();
+    for e in base.iter().chain(over) {
+        let key = e.split_once('=').map(|(k, _)| k).unwrap_or(e).to_string();
+        if !map.contains_key(&key) {
+            order.push(key.clone());
+        }
+        map.insert(key, e.clone());
+    }
+    order.into_iter().filter_map(|k| map.remove(&k)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_merges_and_idmaps_parse() {
+        assert_eq!(
+            merge_env(&["A=1".into(), "B=2".into()], &["A=3".into()]),
+            vec!["A=3", "B=2"]
+        );
+        assert_eq!(idmap("--uidmap", "0:1000:10"), Ok((0, 1000, 10)));
+        let e = idmap("--uidmap", "0:1000:0").unwrap_err();
+        assert!(e.starts_with("invalid --uidmap \"0:1000:0\": "), "{e}");
     }
 }

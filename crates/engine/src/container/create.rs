@@ -8,9 +8,10 @@ use std::path::Path;
 
 use crate::container::config::{MountKind, RunConfig};
 use crate::container::{self, Container, ContainerError};
+use crate::container::{config::merge_env, names};
 use crate::engine::Engine;
 use crate::image::{self, ImageError};
-use crate::{bundle::rootfs, bundle::spec, container::names, parse, volume};
+use crate::{bundle::rootfs, bundle::spec, volume};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
@@ -48,7 +49,7 @@ pub struct Request {
 /// The image's defaults under the user's choices, docker's rules.
 fn merge(img: &image::ImageInfo, req: &Request) -> RunConfig {
     let mut cfg = req.config.clone();
-    cfg.env = parse::merge_env(&img.env, &req.config.env);
+    cfg.env = merge_env(&img.env, &req.config.env);
     match &req.entrypoint {
         Some(ep) => cfg.entrypoint = ep.clone(),
         None => {

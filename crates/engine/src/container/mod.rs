@@ -2,7 +2,6 @@
 //! JSON, and lookups by name, full id or unique id prefix. The kernel is the truth for
 //! "running": reconcile.rs sets a row right before a caller reports a status.
 
-pub mod attach;
 pub mod cgroup;
 pub mod changes;
 pub mod clock;

@@ -305,3 +305,56 @@ mod tests {
         assert_eq!(r["BlockIO"], "0B / 0B");
     }
 }
+
+/// `top`'s answer: ps's column titles and one row per process of the container.
+#[derive(Debug, Clone)]
+pub struct Top {
+    pub titles: Vec<String>,
+    pub processes: Vec<Vec<String>>,
+}
+
+impl crate::Engine {
+    /// `top`: the host's `ps ps_args` (default `-ef`), the container's processes only.
+    pub fn top(&self, key: &str, ps_args: &[String]) -> crate::Result<Top> {
+        let c = self.lookup(key)?;
+        if !c.status.is_live() {
+            return Err(crate::Error::NotRunning(format!(
+                "container {} is not running",
+                c.name
+            )));
+        }
+        let mut rows = top(&pids(&c)?, ps_args)?;
+        let titles = if rows.is_empty() {
+            Vec::new()
+        } else {
+            rows.remove(0)
+        };
+        Ok(Top {
+            titles,
+            processes: rows,
+        })
+    }
+
+    /// `stats`: one reading of the running container `key`'s counters.
+    pub fn stats(&self, key: &str) -> crate::Result<(Container, Sample)> {
+        let c = self.lookup(key)?;
+        let s = sample(&c)?;
+        Ok((c, s))
+    }
+}
+
+/// The host's CPU time since boot in nanoseconds, all CPUs (/proc/stat's first line, in
+/// USER_HZ ticks of 10 ms): docker's `system_cpu_usage`, against which a container's CPU
+/// time is a share.
+pub fn system_cpu_ns() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: u64 = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    ticks * 10_000_000
+}

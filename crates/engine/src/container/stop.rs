@@ -81,7 +81,7 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
         return Ok(());
     }
     container::set_stop_requested(&eng.conn, &c.id, true)?;
-    let sig = crate::parse::signal("--stop-signal", c.config.stop_signal()).unwrap_or(15);
+    let sig = crate::signal::number(c.config.stop_signal()).unwrap_or(15);
     let secs = timeout.unwrap_or_else(|| c.config.stop_timeout());
     if c.status == container::Status::Paused {
         let _ = eng.oci.resume(&c.id);

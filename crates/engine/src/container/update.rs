@@ -2,16 +2,12 @@
 //! `update --resources -` and stored for its next start; a new restart policy; a new fake
 //! clock for a container started with one.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use serde_json::{json, Value};
 
 use crate::container::config::{RestartPolicy, RunConfig};
 use crate::container::{self, clock};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::ocirt::driver;
 
 /// What to change; None leaves a setting as it is. Values are parsed (the CLI's flags).
 #[derive(Debug, Default, Clone)]
@@ -115,26 +111,9 @@ impl Engine {
         let resources = req.apply(&mut cfg)?;
         let empty = resources.as_object().is_some_and(|o| o.is_empty());
         if c.status.is_live() && !empty {
-            let runtime_err =
-                |e: std::io::Error| Error::Internal(format!("{}: {e}", self.runtime.display()));
-            let mut child = driver::command(self)
-                .args(["update", "--resources", "-", &c.id])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(runtime_err)?;
-            if let Some(mut stdin) = child.stdin.take() {
-                let _ = stdin.write_all(resources.to_string().as_bytes());
-            }
-            let out = child.wait_with_output().map_err(runtime_err)?;
-            if !out.status.success() {
-                return Err(Error::Internal(format!(
-                    "updating container {}: {}",
-                    c.name,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )));
-            }
+            self.oci.update(&c.id, &resources).map_err(|e| {
+                Error::Internal(format!("updating container {}: {}", c.name, e.msg))
+            })?;
         }
         container::set_config(&self.conn, &c.id, &cfg)?;
         Ok(())

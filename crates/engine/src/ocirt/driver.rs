@@ -1,8 +1,8 @@
 //! The OCI runtime's CLI as the engine calls it directly (the monitor runs create and start):
 //! kill, delete, pause, resume, with `--root <runroot>/runtime`. The lifecycle asks through
 //! the [`OciRuntime`] trait (the engine's `oci`), so its ordering and rollback can be tested
-//! with a fake (ocirt/fake.rs); exec and update, which wire their own stdio, build a
-//! [`command`] of the CLI.
+//! with a fake (ocirt/fake.rs). exec wires the process's stdio itself: the trait gives it
+//! the command to spawn ([`OciRuntime::exec`]), which the fake makes a shell script.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -30,6 +30,22 @@ pub trait OciRuntime {
     /// Starts `delete --force ID` without waiting: the caller tears the rest down meanwhile
     /// and then [`Deleting::wait`]s.
     fn start_delete(&self, id: &str) -> Deleting;
+    /// `update --resources - ID` with `resources` (OCI `linux.resources`) on its stdin.
+    fn update(&self, id: &str, resources: &serde_json::Value) -> Result<(), RuntimeError>;
+    /// The command of `exec --process FILE [--console-socket S] [--pid-file P] [--detach] ID`,
+    /// for the caller to wire its stdio and spawn.
+    fn exec(&self, id: &str, call: &ExecCall) -> Command;
+}
+
+/// What an exec asks of the runtime (files relative to `dir`, the command's working
+/// directory: a console socket's path must be short).
+#[derive(Debug, Clone)]
+pub struct ExecCall {
+    pub dir: PathBuf,
+    pub process: PathBuf,
+    pub console_socket: Option<String>,
+    pub pid_file: Option<PathBuf>,
+    pub detach: bool,
 }
 
 /// A delete under way ([`OciRuntime::start_delete`]).
@@ -124,6 +140,48 @@ impl OciRuntime for Cli {
                 let _ = c.wait();
             }
         })
+    }
+
+    fn update(&self, id: &str, resources: &serde_json::Value) -> Result<(), RuntimeError> {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(["update", "--resources", "-", id])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.err("update", e.to_string()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(resources.to_string().as_bytes());
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| self.err("update", e.to_string()))?;
+        if !out.status.success() {
+            let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            return Err(self.err("update", msg));
+        }
+        Ok(())
+    }
+
+    fn exec(&self, id: &str, call: &ExecCall) -> Command {
+        let mut cmd = self.command();
+        cmd.current_dir(&call.dir)
+            .arg("exec")
+            .arg("--process")
+            .arg(&call.process);
+        if let Some(s) = &call.console_socket {
+            cmd.arg("--console-socket").arg(s);
+        }
+        if let Some(p) = &call.pid_file {
+            cmd.arg("--pid-file").arg(p);
+        }
+        if call.detach {
+            cmd.arg("--detach");
+        }
+        cmd.arg(id);
+        cmd
     }
 }
 

@@ -8,11 +8,12 @@ use std::collections::BTreeSet;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use hull_monitor::proto;
 
-use super::driver::{Deleting, OciRuntime, RuntimeError};
+use super::driver::{Deleting, ExecCall, OciRuntime, RuntimeError};
 use super::monitor::Monitor;
 use crate::bundle::Bundler;
 use crate::container::start::{Attach, StartError};
@@ -74,6 +75,9 @@ pub enum Script {
 pub struct FakeRuntime {
     pub journal: Journal,
     pub faults: Faults,
+    /// What an exec runs: a `sh -c` script, with the process file in `$PROCESS` and the pid
+    /// file in `$PID_FILE`.
+    pub exec_script: Arc<Mutex<String>>,
 }
 
 impl FakeRuntime {
@@ -112,6 +116,28 @@ impl OciRuntime for FakeRuntime {
         let _ = self.call("delete-start", "");
         let j = self.journal.clone();
         Deleting::new(move || j.push("runtime delete-wait"))
+    }
+
+    fn update(&self, _id: &str, resources: &serde_json::Value) -> Result<(), RuntimeError> {
+        self.call("update", &resources.to_string())
+    }
+
+    fn exec(&self, _id: &str, call: &ExecCall) -> Command {
+        let mut flags = Vec::new();
+        if call.console_socket.is_some() {
+            flags.push("--console-socket");
+        }
+        if call.detach {
+            flags.push("--detach");
+        }
+        let _ = self.call("exec", &flags.join(" "));
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(self.exec_script.lock().unwrap().as_str())
+            .current_dir(&call.dir)
+            .env("PROCESS", &call.process)
+            .env("PID_FILE", call.pid_file.clone().unwrap_or_default());
+        cmd
     }
 }
 
@@ -235,6 +261,8 @@ pub struct Rig {
     pub journal: Journal,
     pub faults: Faults,
     pub script: Arc<Mutex<Script>>,
+    /// The fake runtime's exec script ([`FakeRuntime::exec_script`]).
+    pub exec_script: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
@@ -251,9 +279,11 @@ impl Rig {
         let mut eng = Engine::open(paths.clone(), Some("/nonexistent/runtime".into())).unwrap();
         let (journal, faults) = (Journal::default(), Faults::default());
         let script = Arc::new(Mutex::new(Script::Started(4_000_002)));
+        let exec_script = Arc::new(Mutex::new(String::from("exit 0")));
         eng.oci = Box::new(FakeRuntime {
             journal: journal.clone(),
             faults: faults.clone(),
+            exec_script: exec_script.clone(),
         });
         eng.monitor = Box::new(FakeMonitor {
             journal: journal.clone(),
@@ -270,6 +300,7 @@ impl Rig {
             journal,
             faults,
             script,
+            exec_script,
             _dir: dir,
         }
     }

@@ -289,7 +289,7 @@ pub fn mapped_root(uidmap: &[String], gidmap: &[String]) -> Option<(u32, u32)> {
 pub fn id_maps(flag: &str, list: &[String]) -> Result<Vec<IdMap>, String> {
     let mut out: Vec<IdMap> = Vec::new();
     for s in list {
-        let (container, host, size) = crate::parse::idmap(flag, s).map_err(|e| e.to_string())?;
+        let (container, host, size) = crate::container::config::idmap(flag, s)?;
         let m = IdMap {
             container,
             host,

@@ -1,7 +1,8 @@
 //! `hull attach CONTAINER`: our stdio to a running container's.
 
-use hull_engine::{container::attach, container::stop, Paths};
+use hull_engine::{container::stop, Paths};
 use hull_monitor::proto;
+use hull_term::attach;
 
 use super::{CmdError, CmdResult};
 

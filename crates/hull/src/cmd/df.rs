@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use hull_engine::time::timefmt::{human_size, human_size_prec};
-use hull_engine::{container::prune, format, volume, Paths, Status};
+use hull_engine::{container::prune, volume, Paths, Status};
+use hull_format::template;
 use hull_image::Store;
 use serde_json::{json, Value};
 
@@ -132,7 +133,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     const TITLES: &[(&str, &str)] = &[("TotalCount", "TOTAL")];
     print!(
         "{}",
-        format::render_rows(a.format.as_deref(), TABLE, &rows, TITLES)?
+        template::render_rows(a.format.as_deref(), TABLE, &rows, TITLES)?
     );
     Ok(())
 }
@@ -152,7 +153,7 @@ fn verbose(
     vols: &[VolumeRow],
 ) -> CmdResult {
     let table = |rows: Vec<Value>, t: &str, titles: &[(&str, &str)]| {
-        format::render_rows(None, t, &rows, titles)
+        template::render_rows(None, t, &rows, titles)
     };
     let mut img = Vec::new();
     let h3 = |b| human_size_prec(b, 3);

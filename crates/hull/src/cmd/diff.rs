@@ -1,6 +1,6 @@
 //! `hull diff CONTAINER`: the container's changes to its image, docker's `A`/`C`/`D` lines.
 
-use hull_engine::{container::commit, Paths};
+use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};
 
@@ -16,8 +16,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
 
 fn verb(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
-    let c = eng.lookup(&a.container)?;
-    for ch in commit::diff(&eng, &c)? {
+    for ch in eng.changes(&a.container)? {
         println!("{} {}", ch.kind.letter(), ch.path);
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use hull_engine::{container::commit, Paths};
+use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};
 
@@ -22,12 +22,11 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
 
 fn verb(paths: &Paths, a: Args) -> CmdResult {
     let eng = super::engine(paths)?;
-    let c = eng.lookup(&a.container)?;
     match &a.output {
         Some(path) => {
             let mut f = std::fs::File::create(path)
                 .map_err(|e| CmdError::new(format!("{}: {e}", path.display())))?;
-            commit::export(&eng, &c, &mut f)?;
+            eng.export(&a.container, &mut f)?;
             f.sync_all()
                 .map_err(|e| CmdError::new(format!("{}: {e}", path.display())))?;
         }
@@ -38,7 +37,7 @@ fn verb(paths: &Paths, a: Args) -> CmdResult {
                 ));
             }
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            commit::export(&eng, &c, &mut out)?;
+            eng.export(&a.container, &mut out)?;
             out.flush()?;
         }
     }

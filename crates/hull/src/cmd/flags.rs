@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use hull_engine::container::create::Request;
-use hull_engine::parse;
 use hull_engine::RunConfig;
+use hull_format::parse;
 
 use super::CmdError;
 
@@ -13,14 +13,14 @@ use super::CmdError;
 #[derive(clap::Args)]
 pub struct DetachKeys {
     /// Override the key sequence for detaching a container (docker's form: "ctrl-p,ctrl-q").
-    #[arg(long = "detach-keys", default_value = hull_engine::container::attach::DEFAULT_DETACH_KEYS)]
+    #[arg(long = "detach-keys", default_value = hull_term::attach::DEFAULT_DETACH_KEYS)]
     detach_keys: String,
 }
 
 impl DetachKeys {
     /// The key codes (none: detaching is off), or the value's one-line error.
     pub fn parse(&self) -> Result<Vec<u8>, CmdError> {
-        hull_engine::container::attach::parse_detach_keys(&self.detach_keys).map_err(CmdError::new)
+        hull_term::attach::parse_detach_keys(&self.detach_keys).map_err(CmdError::new)
     }
 }
 

@@ -1,7 +1,8 @@
 //! `hull history [--no-trunc] [-q] [-H=false] [--format T] IMAGE`: docker's columns, newest
 //! first.
 
-use hull_engine::{format, time::timefmt, Paths};
+use hull_engine::{time::timefmt, Paths};
+use hull_format::template;
 use hull_image::Store;
 use serde_json::json;
 
@@ -75,7 +76,7 @@ fn verb(paths: &Paths, a: Args) -> CmdResult {
     ];
     print!(
         "{}",
-        format::render_rows(a.format.as_deref(), TABLE, &values, TITLES)?
+        template::render_rows(a.format.as_deref(), TABLE, &values, TITLES)?
     );
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! noun, plus `image inspect`'s JSON (docker's shape) and `image prune`.
 
 use clap::Subcommand;
-use hull_engine::{format, Paths};
+use hull_engine::Paths;
+use hull_format::template;
 use hull_image::{Image, Store};
 use serde_json::{json, Map, Value};
 
@@ -174,7 +175,7 @@ fn inspect(paths: &Paths, args: InspectArgs) -> CmdResult {
     }
     print!(
         "{}",
-        format::inspect_output(args.format.as_deref(), &found)?
+        template::inspect_output(args.format.as_deref(), &found)?
     );
     if missing.is_empty() {
         Ok(())

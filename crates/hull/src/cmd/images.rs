@@ -1,7 +1,8 @@
 //! `hull images` (and `hull image ls`): REPOSITORY TAG IMAGE ID CREATED SIZE, one row per
 //! tag, `<none>` for untagged images.
 
-use hull_engine::{format, time::timefmt, Paths};
+use hull_engine::{time::timefmt, Paths};
+use hull_format::template;
 use hull_image::{ImageSummary, Store};
 use serde_json::{json, Value};
 
@@ -189,7 +190,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     } else {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
-    let out = format::render_rows(
+    let out = template::render_rows(
         args.format.as_deref(),
         default,
         &table,

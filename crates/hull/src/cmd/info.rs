@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use hull_engine::{format, sysinfo, time::timefmt, Paths, Status};
+use hull_engine::{sysinfo, time::timefmt, Paths, Status};
+use hull_format::template;
 use hull_image::Store;
 use serde_json::{json, Value};
 
@@ -84,7 +85,7 @@ fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let info = gather(paths)?;
     if let Some(f) = &args.format {
-        println!("{}", format::render(f, &info)?);
+        println!("{}", template::render(f, &info)?);
         return Ok(());
     }
     let s = |k: &str| match &info[k] {

@@ -1,6 +1,7 @@
 //! `hull inspect [--format T] CONTAINER...` (containers; images through `image inspect`).
 
-use hull_engine::{format, Paths};
+use hull_engine::Paths;
+use hull_format::template;
 
 use super::{CmdError, CmdResult};
 
@@ -31,6 +32,6 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         }
     }
     let _ = a.kind;
-    print!("{}", format::inspect_output(a.format.as_deref(), &docs)?);
+    print!("{}", template::inspect_output(a.format.as_deref(), &docs)?);
     missing.map_or(Ok(()), Err)
 }

@@ -1,6 +1,7 @@
 //! `hull kill [-s SIGNAL] CONTAINER...`.
 
-use hull_engine::{parse, Paths};
+use hull_engine::Paths;
+use hull_format::parse;
 
 use super::CmdResult;
 

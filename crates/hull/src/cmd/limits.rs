@@ -3,7 +3,7 @@
 //! throttles. They become the engine's `Tuning` (crates/engine/src/container/tuning.rs).
 
 use hull_engine::container::tuning::{Throttle, Tuning};
-use hull_engine::parse;
+use hull_format::parse;
 
 use super::CmdError;
 

@@ -5,7 +5,9 @@ use std::net::Ipv4Addr;
 
 use clap::Subcommand;
 use hull_engine::network::{self, endpoint, CreateRequest};
-use hull_engine::{format, parse, Paths};
+use hull_engine::Paths;
+use hull_format::parse;
+use hull_format::template;
 
 use super::{CmdError, CmdResult};
 
@@ -147,7 +149,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                 }
                 return Ok(());
             }
-            let out = format::render_rows(
+            let out = template::render_rows(
                 format.as_deref(),
                 "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
                 &rows,
@@ -165,7 +167,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                     None => missing.push(name.as_str()),
                 }
             }
-            print!("{}", format::inspect_output(format.as_deref(), &found)?);
+            print!("{}", template::inspect_output(format.as_deref(), &found)?);
             if missing.is_empty() {
                 Ok(())
             } else {

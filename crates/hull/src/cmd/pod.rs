@@ -3,7 +3,8 @@
 
 use hull_engine::engine::Engine;
 use hull_engine::pod::{ops, PodPlan, PortPlan, ShareSet};
-use hull_engine::{container::logs, parse, Paths};
+use hull_engine::{container::logs, Paths};
+use hull_format::parse;
 
 use super::{CmdError, CmdResult};
 

@@ -1,6 +1,7 @@
 //! `hull ps [-a] [-q] [-n N] [-l] [-s] [--filter K=V] [--format T] [--no-trunc]`.
 
-use hull_engine::{container::inspect, format, Container, Paths};
+use hull_engine::{container::inspect, Container, Paths};
+use hull_format::template;
 
 use super::{CmdError, CmdResult};
 
@@ -112,7 +113,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     const TITLES: &[(&str, &str)] = &[("ID", "CONTAINER ID"), ("RunningFor", "CREATED")];
     print!(
         "{}",
-        format::render_rows(a.format.as_deref(), table, &values, TITLES)?
+        template::render_rows(a.format.as_deref(), table, &values, TITLES)?
     );
     Ok(())
 }

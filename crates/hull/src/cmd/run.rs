@@ -2,8 +2,9 @@
 //! code as ours. A run that cannot start leaves nothing behind.
 
 use hull_engine::container::start::Attach;
-use hull_engine::{container::attach, container::remove, Paths};
+use hull_engine::{container::remove, Paths};
 use hull_monitor::proto;
+use hull_term::attach;
 
 use super::flags::CreateFlags;
 use super::{CmdError, CmdResult};

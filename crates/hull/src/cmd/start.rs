@@ -1,8 +1,9 @@
 //! `hull start [-a] [-i] CONTAINER...`.
 
 use hull_engine::container::start::{self, Attach};
-use hull_engine::{container::attach, Paths};
+use hull_engine::Paths;
 use hull_monitor::proto;
+use hull_term::attach;
 
 use super::{CmdError, CmdResult};
 

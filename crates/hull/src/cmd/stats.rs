@@ -5,7 +5,8 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use hull_engine::{container::stats, format, Paths};
+use hull_engine::{container::stats, Paths};
+use hull_format::template;
 use serde_json::Value;
 
 use super::CmdResult;
@@ -62,7 +63,7 @@ fn targets(
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     // Checked before the first reading, so a bad template fails at once.
-    format::Template::parse(args.format.as_deref().unwrap_or(TABLE))?;
+    template::Template::parse(args.format.as_deref().unwrap_or(TABLE))?;
     let tty = std::io::stdout().is_terminal();
     let mut now = targets(&eng, &args)?;
     let mut prev = stats::sample_all(&now);
@@ -86,7 +87,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                 r
             })
             .collect();
-        let out = format::render_rows(args.format.as_deref(), TABLE, &rows, TITLES)?;
+        let out = template::render_rows(args.format.as_deref(), TABLE, &rows, TITLES)?;
         let mut stdout = std::io::stdout().lock();
         if !args.no_stream && tty {
             // Redraw in place, as docker does on a terminal.

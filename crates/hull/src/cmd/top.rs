@@ -1,7 +1,8 @@
 //! `hull top CONTAINER [ps OPTIONS]`: the host's `ps` (default `-ef`), only the lines of the
 //! container's processes (the pids of its cgroup).
 
-use hull_engine::{container::stats, format, Paths};
+use hull_engine::Paths;
+use hull_format::template;
 
 use super::{CmdError, CmdResult};
 
@@ -13,18 +14,16 @@ pub struct Args {
     ps_args: Vec<String>,
 }
 
+/// docker's client exits 1 for what its daemon refuses.
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let eng = super::engine(paths)?;
-    let c = eng.lookup(&args.container)?;
-    if !c.status.is_live() {
-        return Err(CmdError {
-            msg: format!("container {} is not running", c.name),
-            code: 1,
-        });
-    }
-    let pids = stats::pids(&c)?;
-    let rows = stats::top(&pids, &args.ps_args)?;
-    let lines: Vec<String> = rows.iter().map(|r| r.join("\t")).collect();
-    print!("{}", format::tabwrite(&lines));
+    let top = eng
+        .top(&args.container, &args.ps_args)
+        .map_err(|e| CmdError::from(e).daemon())?;
+    let lines: Vec<String> = std::iter::once(&top.titles)
+        .chain(&top.processes)
+        .map(|r| r.join("\t"))
+        .collect();
+    print!("{}", template::tabwrite(&lines));
     Ok(())
 }

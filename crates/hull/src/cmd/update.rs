@@ -3,7 +3,8 @@
 //! start; `--restart` changes the policy; `--faketime` the container's fake clock.
 
 use hull_engine::container::update::UpdateRequest;
-use hull_engine::{parse, Paths};
+use hull_engine::Paths;
+use hull_format::parse;
 
 use super::{CmdError, CmdResult};
 

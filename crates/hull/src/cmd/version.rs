@@ -1,7 +1,8 @@
 //! `hull version`: hull's own version and the OCI runtime's. There is no daemon: the
 //! "Server" section docker scripts read (`{{.Server.Version}}`) is hull itself.
 
-use hull_engine::{format, sysinfo, Paths};
+use hull_engine::{sysinfo, Paths};
+use hull_format::template;
 use serde_json::json;
 
 use super::CmdResult;
@@ -45,7 +46,7 @@ pub fn exec(_paths: &Paths, args: Args) -> CmdResult {
         "Runtime": {"Name": runtime_name, "Path": runtime_path, "Version": runtime_version},
     });
     if let Some(f) = &args.format {
-        println!("{}", format::render(f, &data)?);
+        println!("{}", template::render(f, &data)?);
         return Ok(());
     }
     println!("Client:");

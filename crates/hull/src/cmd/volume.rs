@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use clap::Subcommand;
 use hull_engine::volume::verbs::VolumeCreate;
 use hull_engine::volume::Volume;
-use hull_engine::{format, parse, time::timefmt, Engine, Paths};
+use hull_engine::{time::timefmt, Engine, Paths};
+use hull_format::parse;
+use hull_format::template;
 
 use super::{CmdError, CmdResult};
 
@@ -202,7 +204,7 @@ fn ls(eng: &Engine, quiet: bool, format: Option<&str>, filter: &[String]) -> Cmd
         return Ok(());
     }
     let json: Vec<_> = rows.iter().map(Volume::list_json).collect();
-    let out = format::render_rows(
+    let out = template::render_rows(
         format,
         "table {{.Driver}}\t{{.Name}}",
         &json,
@@ -221,7 +223,7 @@ fn inspect(eng: &Engine, format: Option<&str>, names: &[String]) -> CmdResult {
             None => missing.push(n.as_str()),
         }
     }
-    print!("{}", format::inspect_output(format, &found)?);
+    print!("{}", template::inspect_output(format, &found)?);
     if missing.is_empty() {
         Ok(())
     } else {

@@ -91,7 +91,7 @@ pub fn check(cfg: &crate::RunConfig) -> Result<()> {
     }
     for (flag, maps) in [("--uidmap", &cfg.uidmap), ("--gidmap", &cfg.gidmap)] {
         for m in maps {
-            crate::parse::idmap(flag, m).map_err(|e| SpecError::Invalid(e.to_string()))?;
+            crate::container::config::idmap(flag, m).map_err(SpecError::Invalid)?;
         }
     }
     for d in &cfg.devices {

@@ -98,7 +98,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
         list.iter()
             .map(|m| {
                 let (c, h, n) =
-                    crate::parse::idmap(flag, m).map_err(|e| SpecError::Invalid(e.to_string()))?;
+                    crate::container::config::idmap(flag, m).map_err(SpecError::Invalid)?;
                 Ok(json!({"containerID": c, "hostID": h, "size": n}))
             })
             .collect()

@@ -99,7 +99,7 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Value) -> Result<()> {
     if cfg.tty {
         env.push("TERM=xterm".into());
     }
-    env = crate::parse::merge_env(&env, &cfg.env);
+    env = crate::container::config::merge_env(&env, &cfg.env);
     // No user: root, with root's groups from the image's /etc/group (docker's).
     let user = if cfg.user.is_empty() { "0" } else { &cfg.user };
     let (uid, gid, extra) = resolve_user(&ctx.rootfs, user)?;

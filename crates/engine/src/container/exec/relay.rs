@@ -1,6 +1,7 @@
-//! The streams of a process run without a terminal, relayed through pipes of ours: our stdin
-//! into its stdin (closed at our end of file, so `echo x | hull exec -i C cat` ends), its
-//! stdout and stderr out to ours, until the runtime returns with the process's code.
+//! The streams of a process run without a terminal, relayed through pipes of ours: the
+//! caller's stdin into its stdin (closed at the caller's end of file, so
+//! `echo x | hull exec -i C cat` ends), its stdout and stderr out to the caller's, until the
+//! runtime returns with the process's code.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -8,9 +9,15 @@ use std::process::{Command, Stdio};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
-/// Runs `cmd` (the runtime's `exec`) with pipes for its stdio; the process's exit code.
-pub fn with_pipes(mut cmd: Command, interactive: bool) -> std::io::Result<i32> {
-    cmd.stdin(if interactive {
+/// Runs `cmd` (the runtime's `exec`) with pipes for its stdio, relayed to and from the
+/// caller's streams; the process's exit code.
+pub fn with_pipes(
+    mut cmd: Command,
+    stdin: Option<Box<dyn Read + Send>>,
+    mut stdout: Box<dyn Write + Send>,
+    mut stderr: Box<dyn Write + Send>,
+) -> std::io::Result<i32> {
+    cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
         Stdio::null()
@@ -18,11 +25,10 @@ pub fn with_pipes(mut cmd: Command, interactive: bool) -> std::io::Result<i32> {
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     let mut child = cmd.spawn()?;
-    if let Some(mut w) = child.stdin.take() {
-        // A thread, as our stdin may be a terminal or a file, which poll cannot wait on
-        // alike. Left blocked in its read when the process ends first.
+    if let (Some(mut w), Some(mut input)) = (child.stdin.take(), stdin) {
+        // A thread, as the caller's stdin may be a terminal, a file or a socket, which poll
+        // cannot wait on alike. Left blocked in its read when the process ends first.
         std::thread::spawn(move || {
-            let mut input = std::io::stdin().lock();
             let mut buf = [0u8; 16384];
             while let Ok(n @ 1..) = input.read(&mut buf) {
                 if w.write_all(&buf[..n]).is_err() {
@@ -51,8 +57,8 @@ pub fn with_pipes(mut cmd: Command, interactive: bool) -> std::io::Result<i32> {
         drop(fds);
         let mut i = 1;
         for (s, to, is_err) in [
-            (&mut out, &mut std::io::stdout() as &mut dyn Write, false),
-            (&mut err, &mut std::io::stderr(), true),
+            (&mut out, &mut stdout as &mut dyn Write, false),
+            (&mut err, &mut stderr as &mut dyn Write, true),
         ] {
             let Some(f) = s else { continue };
             if ready[i] {
@@ -77,12 +83,26 @@ pub fn with_pipes(mut cmd: Command, interactive: bool) -> std::io::Result<i32> {
     // Everything the process wrote before it ended is in the pipes now; a background child
     // that still holds them does not keep us waiting (as docker's exec).
     if let Some(o) = out {
-        drain_available(o, &mut std::io::stdout())?;
+        drain_available(o, &mut stdout)?;
     }
     if let Some(e) = err {
-        drain_available(e, &mut std::io::stderr())?;
+        drain_available(e, &mut TailOf(&mut stderr, &mut err_tail))?;
     }
     Ok(exit_code(code, &err_tail))
+}
+
+/// A writer that also keeps the tail of what it writes.
+struct TailOf<'a>(&'a mut dyn Write, &'a mut Vec<u8>);
+
+impl Write for TailOf<'_> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        keep_tail(self.1, b);
+        self.0.write_all(b).map(|_| b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// The runtime exits 255 with `exec failed: ...` when the process could not run: docker's

@@ -1,9 +1,7 @@
 //! Parsers for the values of docker's flags. Each error names the flag and the value:
 //! `invalid --memory "abc": ...`.
 
-use std::collections::BTreeMap;
-
-use crate::container::config::{
+use hull_engine::container::config::{
     DeviceSpec, MountKind, MountSpec, NsMode, Restart, RestartPolicy, Ulimit,
 };
 
@@ -220,10 +218,10 @@ pub fn volume(s: &str) -> Result<MountSpec> {
         target: dst.into(),
         ..Default::default()
     };
-    if !src.is_empty() && !src.starts_with('/') && !crate::container::names::valid_name(src) {
+    if !src.is_empty() && !src.starts_with('/') && !hull_engine::container::names::valid_name(src) {
         let why = format!(
             "a volume name must match {}+",
-            crate::container::names::NAME_CHARS
+            hull_engine::container::names::NAME_CHARS
         );
         return err("--volume", s, &why);
     }
@@ -304,28 +302,9 @@ pub fn tmpfs(s: &str) -> Result<MountSpec> {
     Ok(m)
 }
 
-/// A mount over /proc or under it only where runc allows one (the runtime checks again
-/// where the destination really lands): a write the runtime makes under /proc must never
-/// meet a file of the container's.
+/// A mount over /proc or under it only where runc allows one (`MountSpec::check_destination`).
 fn destination(flag: &str, s: &str, m: &MountSpec) -> Result<()> {
-    let dst = hull_runtime::rootfs::procfs::clean(std::path::Path::new(&m.target));
-    let src = (m.kind == MountKind::Bind).then(|| std::path::Path::new(&m.source));
-    let fs_type = if m.kind == MountKind::Tmpfs {
-        "tmpfs"
-    } else {
-        "bind"
-    };
-    hull_runtime::rootfs::procfs::check_mount_destination(&dst, fs_type, src)
-        .or_else(|why| err(flag, s, why))
-}
-
-/// `--uidmap CONTAINER:HOST:SIZE`.
-pub fn idmap(flag: &str, s: &str) -> Result<(u32, u32, u32)> {
-    let n: Vec<Option<u32>> = s.split(':').map(|x| x.parse().ok()).collect();
-    match n.as_slice() {
-        [Some(c), Some(h), Some(z)] if *z > 0 => Ok((*c, *h, *z)),
-        _ => err(flag, s, "expected CONTAINER_ID:HOST_ID:SIZE"),
-    }
+    m.check_destination().or_else(|why| err(flag, s, why))
 }
 
 /// `--pid/--ipc/--uts host|container:NAME|private`.
@@ -340,57 +319,7 @@ pub fn ns_mode(flag: &str, s: &str) -> Result<NsMode> {
 
 /// A signal name or number (`TERM`, `SIGTERM`, `15`).
 pub fn signal(flag: &str, s: &str) -> Result<i32> {
-    if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-        return err(flag, s, "signal numbers are 1 to 64");
-    }
-    let up = s.to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    let n = match name {
-        "HUP" => 1,
-        "INT" => 2,
-        "QUIT" => 3,
-        "ILL" => 4,
-        "TRAP" => 5,
-        "ABRT" | "IOT" => 6,
-        "BUS" => 7,
-        "FPE" => 8,
-        "KILL" => 9,
-        "USR1" => 10,
-        "SEGV" => 11,
-        "USR2" => 12,
-        "PIPE" => 13,
-        "ALRM" => 14,
-        "TERM" => 15,
-        "STKFLT" => 16,
-        "CHLD" => 17,
-        "CONT" => 18,
-        "STOP" => 19,
-        "TSTP" => 20,
-        "TTIN" => 21,
-        "TTOU" => 22,
-        "URG" => 23,
-        "XCPU" => 24,
-        "XFSZ" => 25,
-        "VTALRM" => 26,
-        "PROF" => 27,
-        "WINCH" => 28,
-        "IO" | "POLL" => 29,
-        "PWR" => 30,
-        "SYS" => 31,
-        _ => {
-            if let Some(off) = name
-                .strip_prefix("RTMIN+")
-                .and_then(|x| x.parse::<i32>().ok())
-            {
-                return Ok(34 + off);
-            }
-            return err(flag, s, "unknown signal");
-        }
-    };
-    Ok(n)
+    hull_engine::signal::number(s).or_else(|why| err(flag, s, why))
 }
 
 /// Lines of an `--env-file`: KEY=VALUE, bare KEY taken from hull's own environment, `#`
@@ -417,20 +346,6 @@ pub fn env_entry(s: &str) -> Option<String> {
         return Some(s.into());
     }
     std::env::var(s).ok().map(|v| format!("{s}={v}"))
-}
-
-/// Merges env lists: later entries replace earlier ones with the same key.
-pub fn merge_env(base: &[String], over: &[String]) -> Vec<String> {
-    let mut order: Vec<String> = Vec::new();
-    let mut map: BTreeMap<String, String> = BTreeMap::new();
-    for e in base.iter().chain(over) {
-        let key = e.split_once('=').map(|(k, _)| k).unwrap_or(e).to_string();
-        if !map.contains_key(&key) {
-            order.push(key.clone());
-        }
-        map.insert(key, e.clone());
-    }
-    order.into_iter().filter_map(|k| map.remove(&k)).collect()
 }
 
 #[cfg(test)]
@@ -461,9 +376,5 @@ mod tests {
         let m = mount("type=tmpfs,target=/t,tmpfs-size=1m").unwrap();
         assert_eq!(m.options, vec!["size=1048576"]);
         assert_eq!(device("/dev/null:/dev/n:r").unwrap().permissions, "r");
-        assert_eq!(
-            merge_env(&["A=1".into(), "B=2".into()], &["A=3".into()]),
-            vec!["A=3", "B=2"]
-        );
     }
 }

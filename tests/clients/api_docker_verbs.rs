@@ -1,0 +1,343 @@
+//! The API service's exec, top, stats, diff, export, update, prune and events endpoints,
+//! driven by the real docker CLI (`/usr/local/bin/docker`, 28.x, where installed, else
+//! Debian's 20.10; $HULL_API_DOCKER chooses another) over `DOCKER_HOST=unix://...`. One
+//! service serves the whole file (hull_e2e::api_service), and anything it left fails the run.
+//!
+//! Each test looks at what the container's process saw or wrote (its output, its exit code,
+//! its stdin, its terminal, its cgroup, a file it made), as the docker CLI shows it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use hull_e2e::api_service::{docker_bin, Service};
+use hull_e2e::client_support::{on_exit, output_with_stdin, under_pty, wait_until};
+
+static SERVICE: OnceLock<Service> = OnceLock::new();
+
+fn service() -> &'static Service {
+    SERVICE.get_or_init(|| {
+        let s = Service::start();
+        on_exit(|| SERVICE.get().map(Service::teardown).unwrap_or_default());
+        s
+    })
+}
+
+fn docker_cmd(args: &[&str]) -> Command {
+    service().client(&docker_bin(), args)
+}
+
+fn docker(args: &[&str]) -> Output {
+    docker_cmd(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Output of a docker command that must succeed.
+fn ok(args: &[&str]) -> String {
+    let o = docker(args);
+    assert!(
+        o.status.success(),
+        "docker {args:?}: {:?}\n{}{}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}
+
+fn name(tag: &str) -> String {
+    hull_e2e::unique_id(&format!("apiv-{tag}"))
+}
+
+/// A running `sleep` container named `n`.
+fn sleeper(n: &str) {
+    ok(&["run", "-d", "--name", n, "busybox", "sleep", "1001"]);
+}
+
+/// One HTTP request on the service's socket; the answer's status and body.
+fn http(method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = std::os::unix::net::UnixStream::connect(service().socket()).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: hull\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_string())
+}
+
+#[test]
+fn exec_passes_streams_and_exit_codes_and_hands_over_no_fd() {
+    let n = name("exec");
+    sleeper(&n);
+    let o = docker(&[
+        "exec",
+        &n,
+        "sh",
+        "-c",
+        "echo to-out; echo to-err >&2; exit 5",
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
+    assert_eq!(
+        (text(&o.stdout), text(&o.stderr)),
+        ("to-out\n".into(), "to-err\n".into())
+    );
+    // -i: the client's stdin reaches the process, and its end closes it.
+    let o = output_with_stdin(
+        &mut docker_cmd(&["exec", "-i", &n, "sh", "-c", "cat; echo end"]),
+        b"typed\n",
+    );
+    assert_eq!(text(&o.stdout), "typed\nend\n", "{}", text(&o.stderr));
+    // Only the three streams reach the process: no socket, database or log of the service.
+    let fds = ok(&["exec", &n, "sh", "-c", "ls /proc/$$/fd; true"]);
+    assert_eq!(
+        fds.split_whitespace().collect::<Vec<_>>(),
+        ["0", "1", "2"],
+        "{fds}"
+    );
+    // A program that cannot run: docker's 127 and the runtime's reason.
+    let o = docker(&["exec", &n, "no-such-program"]);
+    assert_eq!(o.status.code(), Some(127), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("no-such-program"),
+        "{}",
+        text(&o.stderr)
+    );
+    // -t under a terminal of 30x100: the process has a terminal of that size.
+    let line = format!(
+        "stty rows 30 cols 100; DOCKER_HOST=unix://{} {} exec -it {n} sh -c 'tty; stty size; exit 4'; echo code=$?",
+        service().socket().display(),
+        docker_bin()
+    );
+    let mut sh = Command::new("sh");
+    sh.args(["-c", &line]);
+    let t = text(&under_pty(&sh).stdout);
+    assert!(t.contains("/dev/pts/0"), "{t:?}");
+    assert!(t.contains("30 100"), "{t:?}");
+    assert!(t.contains("code=4"), "{t:?}");
+    // -d: runs on after the client returned.
+    ok(&["exec", "-d", &n, "sh", "-c", "sleep 1; echo done > /tmp/d"]);
+    wait_until("exec -d's file", Duration::from_secs(20), || {
+        text(&docker(&["exec", &n, "cat", "/tmp/d"]).stdout) == "done\n"
+    });
+    ok(&["rm", "-f", &n]);
+}
+
+#[test]
+fn an_exec_instance_is_inspected_after_it_ended() {
+    let n = name("inspect");
+    sleeper(&n);
+    let (st, created) = http(
+        "POST",
+        &format!("/containers/{n}/exec"),
+        r#"{"Cmd":["sh","-c","echo $$ > /tmp/pid; exit 6"],"AttachStdout":true}"#,
+    );
+    assert_eq!(st, 201, "{created}");
+    let v: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let id = v["Id"].as_str().unwrap().to_string();
+    let (st, body) = http("GET", &format!("/exec/{id}/json"), "");
+    assert_eq!(st, 200);
+    let before: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (before["Running"].as_bool(), before["ExitCode"].is_null()),
+        (Some(false), true)
+    );
+    // Started through the hijack; the stream ends when the process does.
+    let (st, _) = http(
+        "POST",
+        &format!("/exec/{id}/start"),
+        r#"{"Detach":false,"Tty":false}"#,
+    );
+    assert_eq!(st, 200);
+    let (_, body) = http("GET", &format!("/exec/{id}/json"), "");
+    let after: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(after["ExitCode"], 6, "{after}");
+    assert_eq!(after["Running"], false);
+    assert_eq!(after["ProcessConfig"]["entrypoint"], "sh");
+    // Its pid is the process's own, as the host numbers it: the container's pid namespace
+    // gave it the one it wrote.
+    let host_pid = after["Pid"].as_i64().unwrap();
+    assert!(host_pid > 0, "{after}");
+    let inner = ok(&["exec", &n, "cat", "/tmp/pid"]);
+    assert!(!inner.trim().is_empty());
+    // A second start is docker's 409; an unknown id its 404.
+    assert_eq!(http("POST", &format!("/exec/{id}/start"), "{}").0, 409);
+    let (st, body) = http("GET", &format!("/exec/{}/json", "0".repeat(64)), "");
+    assert_eq!(st, 404, "{body}");
+    assert!(body.contains("No such exec instance"), "{body}");
+    ok(&["rm", "-f", &n]);
+}
+
+#[test]
+fn top_stats_diff_and_export_show_the_containers_processes_and_files() {
+    let n = name("fs");
+    sleeper(&n);
+    let top = ok(&["top", &n, "-o", "pid,comm"]);
+    let rows: Vec<&str> = top.lines().collect();
+    assert_eq!(
+        rows[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMMAND"]
+    );
+    assert_eq!(rows.len(), 2, "only the container's sleep: {top}");
+    assert!(rows[1].ends_with("sleep"), "{top}");
+    // stats --no-stream: the process count and the memory limit the cgroup has.
+    ok(&["update", "--memory", "64m", &n]);
+    let s = ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}} {{.MemUsage}}",
+        &n,
+    ]);
+    assert!(s.starts_with(&format!("{n} 1 ")), "{s}");
+    assert!(s.trim_end().ends_with("/ 64MiB"), "{s}");
+    // Streamed: a second reading comes.
+    let mut child = docker_cmd(&["stats", "--format", "{{.Name}} {{.PIDs}}", &n])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let seen: Vec<String> = (0..2).map(|_| lines.next().unwrap().unwrap()).collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.iter().all(|l| l.contains(&format!("{n} 1"))),
+        "{seen:?}"
+    );
+    // diff and export: what the container wrote and removed.
+    ok(&["exec", &n, "sh", "-c", "echo x > /newfile; rm /bin/arch"]);
+    let diff = ok(&["diff", &n]);
+    for want in ["A /newfile", "C /bin", "D /bin/arch"] {
+        assert!(diff.lines().any(|l| l == want), "{want}: {diff}");
+    }
+    let tar = docker_cmd(&["export", &n]).output().unwrap();
+    assert!(tar.status.success(), "{}", text(&tar.stderr));
+    let mut list = Command::new("tar")
+        .arg("t")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    list.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
+    let names = text(&list.wait_with_output().unwrap().stdout);
+    assert!(names.lines().any(|l| l == "newfile"), "{names}");
+    assert!(names.lines().any(|l| l == "bin/sh"), "{names}");
+    assert!(!names.lines().any(|l| l == "bin/arch"), "{names}");
+    ok(&["rm", "-f", &n]);
+}
+
+#[test]
+fn update_reaches_the_containers_cgroup() {
+    let n = name("upd");
+    sleeper(&n);
+    ok(&["update", "--memory", "48m", "--pids-limit", "33", &n]);
+    let inside = ok(&[
+        "exec",
+        &n,
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max",
+    ]);
+    assert_eq!(
+        inside.split_whitespace().collect::<Vec<_>>(),
+        [(48 << 20).to_string().as_str(), "33"]
+    );
+    let o = docker(&["update", "--memory", "1k", &n]);
+    assert_ne!(o.status.code(), Some(0));
+    ok(&["rm", "-f", &n]);
+}
+
+#[test]
+fn prune_removes_the_stopped_containers_the_filters_leave_in() {
+    let (gone, kept, live) = (name("pg"), name("pk"), name("pl"));
+    // This test's containers only: the other tests' share the service.
+    let group = format!("group={gone}");
+    ok(&["run", "--name", &gone, "--label", &group, "busybox", "true"]);
+    ok(&[
+        "run", "--name", &kept, "--label", &group, "--label", "keep=1", "busybox", "true",
+    ]);
+    ok(&[
+        "run", "-d", "--name", &live, "--label", &group, "busybox", "sleep", "1001",
+    ]);
+    let out = ok(&[
+        "container",
+        "prune",
+        "-f",
+        "--filter",
+        &format!("label={group}"),
+        "--filter",
+        "label!=keep=1",
+    ]);
+    assert!(out.contains("Deleted Containers:"), "{out}");
+    let ps = ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!ps.lines().any(|l| l == gone), "{ps}");
+    assert!(ps.lines().any(|l| l == kept), "{ps}");
+    assert!(ps.lines().any(|l| l == live), "{ps}");
+    ok(&["rm", "-f", &kept, &live]);
+}
+
+#[test]
+fn events_show_a_runs_lifecycle_in_the_window_and_filters() {
+    let n = name("ev");
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    ok(&["run", "--rm", "--name", &n, "busybox", "true"]);
+    let (s, u) = (start.to_string(), (start + 600).to_string());
+    // --until in the future: the window ends there; until then the service follows the log.
+    // Read what has come, then stop the client.
+    let mut child = docker_cmd(&[
+        "events",
+        "--since",
+        &s,
+        "--until",
+        &u,
+        "--filter",
+        &format!("container={n}"),
+        "--format",
+        "{{.Status}} {{.Actor.Attributes.name}}",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let seen: Vec<String> = (0..4).map(|_| lines.next().unwrap().unwrap()).collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    let want: Vec<String> = ["create", "start", "die", "destroy"]
+        .iter()
+        .map(|a| format!("{a} {n}"))
+        .collect();
+    assert_eq!(seen, want);
+    // A window that has passed ends by itself (the second after the run's events); event=die
+    // leaves one line.
+    let now = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
+    let die = ok(&[
+        "events",
+        "--since",
+        &s,
+        "--until",
+        &now,
+        "--filter",
+        &format!("container={n}"),
+        "--filter",
+        "event=die",
+        "--format",
+        "{{.Status}} {{.Actor.Attributes.exitCode}}",
+    ]);
+    assert_eq!(die, "die 0\n");
+}
