@@ -229,6 +229,8 @@ impl Engine {
     /// store's tmp dir first, since an archive is read by random access (manifest.json may
     /// come last). The file is removed when done.
     pub fn image_load_stream(&self, src: &mut dyn std::io::Read) -> Result<Vec<Loaded>> {
+        // Opening the store makes its tmp dir on a fresh root.
+        self.store()?;
         let tmp_dir = self.paths.root.join("tmp");
         let mut tmp = tempfile::Builder::new()
             .prefix("load-stream-")
