@@ -9,7 +9,8 @@ pkgs=(busybox-static libseccomp-dev pkg-config gcc iproute2 util-linux procps
       libfaketime musl-tools golang-go  # bench/clock.sh; tests/engine/hull_faketime.rs
       strace  # tests/runtime/cgroups.rs and tests/engine/hull_scale.rs count the files hullrt and hull open
       libc6-dev  # libc.a: hull-pause links static-pie (crates/pause/build.rs)
-      binutils)  # as/objcopy/nm: scripts/vdso-stub.sh, checked by hull-clock's unit tests
+      binutils  # as/objcopy/nm: scripts/vdso-stub.sh, checked by hull-clock's unit tests
+      docker-compose python3-docker)  # tests/clients/api_compose.rs (compose 1.29 on the Python SDK)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

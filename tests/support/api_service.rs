@@ -124,3 +124,22 @@ pub fn docker_bin() -> String {
         .unwrap_or("docker")
         .to_string()
 }
+
+/// Output as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The output of a command that must succeed.
+pub fn ok_output(mut cmd: Command) -> String {
+    let what = format!("{cmd:?}");
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{what}: {:?}\n{}{}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}

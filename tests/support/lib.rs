@@ -2,6 +2,7 @@
 //! under tests/ uses it with `use hull_e2e::...`.
 //!
 //! - the binaries under test: `hull_bin`, `hullrt_path`, `busybox` (here)
+//! - [`api_service`]: one `hull system service` per test file, for the API clients
 //! - [`bundle`]: an OCI bundle with a busybox rootfs, run by the real `hullrt`
 //! - [`hull`]: the one harness for the `hull` engine (a private state, one cleanup rule)
 //! - [`image`]: image stores, archives and rootfs tarballs built by hand

@@ -217,10 +217,12 @@ impl Filters {
         Ok(Filters(out))
     }
 
-    /// Every filter name must match one of its values (docker's rule).
+    /// Every filter name must match one of its values, except `label`, whose values must
+    /// all match (docker's rule: compose asks for project=P and service=S).
     fn matches(&self, c: &Container) -> bool {
         self.0.iter().all(|(k, vals)| {
-            vals.iter().any(|v| match k.as_str() {
+            let mut each = vals.iter();
+            let one = |v: &String| match k.as_str() {
                 "id" => c.id.starts_with(v.as_str()),
                 "name" => c.name.contains(v.trim_start_matches('/')),
                 "label" => match v.split_once('=') {
@@ -230,7 +232,11 @@ impl Filters {
                 "status" => c.status.as_str() == v,
                 "exited" => c.status == Status::Exited && c.exit_code.to_string() == *v,
                 _ => false,
-            })
+            };
+            match k.as_str() {
+                "label" => each.all(one),
+                _ => each.any(one),
+            }
         })
     }
 }

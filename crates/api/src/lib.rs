@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod attach;
+pub mod build;
 pub mod containers;
 pub mod create;
 pub mod error;
@@ -15,13 +16,18 @@ pub mod exec;
 pub mod filesystem;
 pub mod filters;
 pub mod http;
+pub mod images;
 pub mod listen;
 pub mod logs;
 pub mod maintain;
+pub mod networks;
+pub mod objects;
 pub mod router;
+pub mod stream;
 pub mod system;
 pub mod track;
 pub mod usage;
+pub mod volumes;
 pub mod wait;
 
 use std::path::PathBuf;

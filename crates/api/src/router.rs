@@ -51,7 +51,7 @@ pub fn handle(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> Outcome {
 }
 
 /// A JSON answer (or an empty one) with docker's headers.
-fn reply(conn: &mut Conn, req: &Request, status: u16, body: Option<Value>) -> Outcome {
+pub fn reply(conn: &mut Conn, req: &Request, status: u16, body: Option<Value>) -> Outcome {
     let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
     let ct = if bytes.is_empty() {
         "text/plain; charset=utf-8"
@@ -66,6 +66,9 @@ fn reply(conn: &mut Conn, req: &Request, status: u16, body: Option<Value>) -> Ou
 
 fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
     let path = strip_version(&req.path)?;
+    if let Some(o) = crate::objects::route(ctx, req, conn, path)? {
+        return Ok(o);
+    }
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let m = req.method.as_str();
     let r = |conn: &mut Conn, status, body| Ok(reply(conn, req, status, body));

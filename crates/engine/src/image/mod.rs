@@ -3,6 +3,8 @@
 //! `busybox` is seeded from the host's static busybox when the store has none, so a fresh
 //! offline machine can run it.
 
+pub mod inspect;
+pub mod ops;
 pub mod verbs;
 
 use std::collections::BTreeMap;

@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod host;
 pub mod lease;
 pub mod ports;
+pub mod stored;
 pub mod verbs;
 
 use std::collections::BTreeMap;

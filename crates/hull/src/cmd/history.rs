@@ -3,7 +3,6 @@
 
 use hull_engine::{time::timefmt, Paths};
 use hull_format::template;
-use hull_image::Store;
 use serde_json::json;
 
 use super::{CmdError, CmdResult};
@@ -41,8 +40,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
 }
 
 fn verb(paths: &Paths, a: Args) -> CmdResult {
-    let store = Store::open(&paths.root)?;
-    let rows = store.history(&a.image)?;
+    let rows = super::state_engine(paths)?.image_history(&a.image)?;
     let id = |r: &hull_image::HistoryRow| match &r.id {
         Some(id) if a.no_trunc => id.clone(),
         Some(id) => id.trim_start_matches("sha256:").chars().take(12).collect(),

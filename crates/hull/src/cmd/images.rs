@@ -1,12 +1,13 @@
 //! `hull images` (and `hull image ls`): REPOSITORY TAG IMAGE ID CREATED SIZE, one row per
 //! tag, `<none>` for untagged images.
 
+use hull_engine::image::ops::{split_tag, ImageFilter};
 use hull_engine::{time::timefmt, Paths};
 use hull_format::template;
-use hull_image::{ImageSummary, Store};
+use hull_image::ImageSummary;
 use serde_json::{json, Value};
 
-use super::{CmdError, CmdResult};
+use super::CmdResult;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,15 +33,6 @@ pub struct Args {
     format: Option<String>,
 }
 
-/// `busybox:latest` -> (`busybox`, `latest`); `localhost:5000/x` -> (`localhost:5000/x`, "").
-pub fn split_tag(name: &str) -> (&str, &str) {
-    let slash = name.rfind('/').map_or(0, |i| i + 1);
-    match name[slash..].rfind(':') {
-        Some(i) => (&name[..slash + i], &name[slash + i + 1..]),
-        None => (name, ""),
-    }
-}
-
 /// docker's CreatedAt: `2024-05-01 10:00:00 +0000 UTC`.
 pub fn docker_time(rfc3339: &str) -> String {
     match timefmt::parse_rfc3339(rfc3339) {
@@ -59,47 +51,6 @@ pub fn show_id(id: &str, full: bool) -> String {
     } else {
         let hex = id.strip_prefix("sha256:").unwrap_or(id);
         hex.chars().take(12).collect()
-    }
-}
-
-/// Whether `name` (`repo:tag`) matches a reference pattern: `busybox`, `busybox:1*`, `*box`.
-fn ref_matches(pattern: &str, name: &str) -> bool {
-    let (repo, _) = split_tag(name);
-    glob(pattern, name) || glob(pattern, repo)
-}
-
-/// `*` and `?` wildcards (not crossing `/` for `*`, as path.Match).
-fn glob(pattern: &str, s: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = s.chars().collect();
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some('*') => (0..=t.len())
-                .take_while(|&i| i == 0 || t[i - 1] != '/')
-                .any(|i| go(&p[1..], &t[i..])),
-            Some('?') => !t.is_empty() && t[0] != '/' && go(&p[1..], &t[1..]),
-            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
-        }
-    }
-    go(&p, &t)
-}
-
-enum Filter {
-    Dangling(bool),
-    Reference(String),
-}
-
-fn parse_filter(f: &str) -> Result<Filter, CmdError> {
-    let bad = || CmdError {
-        msg: format!("invalid filter {f:?}: want dangling=true|false or reference=PATTERN"),
-        code: 125,
-    };
-    match f.split_once('=') {
-        Some(("dangling", "true" | "1")) => Ok(Filter::Dangling(true)),
-        Some(("dangling", "false" | "0")) => Ok(Filter::Dangling(false)),
-        Some(("reference", p)) if !p.is_empty() => Ok(Filter::Reference(p.to_string())),
-        _ => Err(bad()),
     }
 }
 
@@ -159,22 +110,15 @@ fn rows(img: &ImageSummary, no_trunc: bool) -> Vec<Value> {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let store = Store::open(&paths.root)?;
     let mut filters = Vec::new();
     for f in &args.filter {
-        filters.push(parse_filter(f)?);
+        filters.push(ImageFilter::parse(f)?);
     }
     if let Some(r) = &args.reference {
-        filters.push(Filter::Reference(r.clone()));
+        filters.push(ImageFilter::Reference(r.clone()));
     }
     let _ = args.all;
-    let mut images = store.list()?;
-    images.retain(|img| {
-        filters.iter().all(|f| match f {
-            Filter::Dangling(d) => img.repo_tags.is_empty() == *d,
-            Filter::Reference(p) => img.repo_tags.iter().any(|t| ref_matches(p, t)),
-        })
-    });
+    let images = super::state_engine(paths)?.image_list(&filters)?;
     if args.quiet {
         let mut seen = std::collections::BTreeSet::new();
         for img in &images {
@@ -203,22 +147,6 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tags_split_after_the_last_slash() {
-        assert_eq!(split_tag("busybox:latest"), ("busybox", "latest"));
-        assert_eq!(split_tag("localhost:5000/x"), ("localhost:5000/x", ""));
-        assert_eq!(split_tag("localhost:5000/x:1"), ("localhost:5000/x", "1"));
-    }
-
-    #[test]
-    fn reference_patterns() {
-        assert!(ref_matches("busybox", "busybox:latest"));
-        assert!(ref_matches("busybox:lat*", "busybox:latest"));
-        assert!(ref_matches("*box", "busybox:latest"));
-        assert!(!ref_matches("*box", "library/busybox:latest"));
-        assert!(!ref_matches("debian", "busybox:latest"));
-    }
 
     #[test]
     fn created_at_reads_like_docker() {

@@ -1,11 +1,9 @@
 //! `hull load [-i FILE]`: images from a docker-archive (`docker save`) or an oci-archive,
 //! from a file or stdin.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use hull_engine::Paths;
-use hull_image::{Reference, Store};
 
 use super::{CmdError, CmdResult};
 
@@ -19,24 +17,10 @@ pub struct Args {
     quiet: bool,
 }
 
-/// Every tag's image id before the load, by the tag's full reference.
-fn tags(store: &Store) -> Result<HashMap<String, String>, CmdError> {
-    let mut by_name = HashMap::new();
-    for img in store.list()? {
-        for t in &img.repo_tags {
-            if let Ok(r) = Reference::parse(t) {
-                by_name.insert(r.with_default_tag().to_string(), img.id.clone());
-            }
-        }
-    }
-    Ok(by_name)
-}
-
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let mut store = Store::open(&paths.root)?;
-    let before = tags(&store)?;
+    let eng = super::state_engine(paths)?;
     let loaded = match &args.input {
-        Some(p) => store.load(p)?,
+        Some(p) => eng.image_load(p)?,
         None => {
             use std::io::IsTerminal;
             if std::io::stdin().is_terminal() {
@@ -46,48 +30,23 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                     code: 125,
                 });
             }
-            // The archive is read by random access (manifest.json may come last): spool
-            // stdin to a file in the store's own tmp dir, removed when done.
-            let tmp_dir = paths.root.join("tmp");
-            let mut tmp = tempfile::Builder::new()
-                .prefix("load-stdin-")
-                .tempfile_in(&tmp_dir)
-                .map_err(|e| CmdError {
-                    msg: format!("{}: {e}", tmp_dir.display()),
-                    code: 125,
-                })?;
-            std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut()).map_err(|e| {
-                CmdError {
-                    msg: format!("reading the archive from stdin: {e}"),
-                    code: 125,
-                }
-            })?;
-            store.load(tmp.path())?
+            eng.image_load_stream(&mut std::io::stdin().lock())?
         }
     };
     if !args.quiet {
-        let after = tags(&store)?;
-        for name in loaded {
-            let full = Reference::parse(&name).map(|r| r.with_default_tag().to_string());
-            let moved = full
-                .ok()
-                .and_then(|f| Some((before.get(&f)?, after.get(&f)?)));
-            if let Some((old, _)) = moved.filter(|(old, new)| old != new) {
-                let old = if old.starts_with("sha256:") {
-                    old.clone()
-                } else {
-                    format!("sha256:{old}")
-                };
+        for l in loaded {
+            if let Some(old) = &l.replaced {
                 // docker's notice when a tag is taken from another image.
                 println!(
-                    "The image {name} already exists, renaming the old one with ID {old} to \
-                     empty string"
+                    "The image {} already exists, renaming the old one with ID {old} to \
+                     empty string",
+                    l.name
                 );
             }
-            if name.starts_with("sha256:") {
-                println!("Loaded image ID: {name}");
+            if l.name.starts_with("sha256:") {
+                println!("Loaded image ID: {}", l.name);
             } else {
-                println!("Loaded image: {name}");
+                println!("Loaded image: {}", l.name);
             }
         }
     }

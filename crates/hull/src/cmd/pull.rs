@@ -1,8 +1,9 @@
 //! `hull pull REF`: from any registry speaking the OCI distribution API, with a progress bar
 //! per layer on a terminal.
 
+use hull_engine::image::ops::RegistryRequest;
 use hull_engine::Paths;
-use hull_image::{NoProgress, Progress, PullOptions, Reference, Store, TtyProgress};
+use hull_image::{NoProgress, Progress, TtyProgress};
 
 use super::{CmdError, CmdResult};
 
@@ -45,13 +46,12 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             });
         }
     }
-    // Checked before anything touches the store or the network.
-    let full = Reference::parse(&args.reference)?.with_default_tag();
-    let opts = PullOptions {
+    let req = RegistryRequest {
+        reference: args.reference.clone(),
         insecure: !args.tls_verify,
         credentials,
     };
-    let mut store = Store::open(&paths.root)?;
+    let eng = super::state_engine(paths)?;
     let mut quiet = NoProgress;
     let mut tty;
     // Bars per layer on a terminal; nothing but the final name otherwise (logs stay clean).
@@ -62,8 +62,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         tty = TtyProgress::new();
         &mut tty
     };
-    store.pull(&args.reference, &opts, progress)?;
-    hull_engine::events::image(paths, "pull", &full.familiar(), &full.familiar_name());
-    println!("{full}");
+    let pulled = eng.image_pull(&req, progress)?;
+    println!("{}", pulled.reference);
     Ok(())
 }

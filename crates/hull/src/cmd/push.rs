@@ -1,8 +1,8 @@
 //! `hull push NAME[:TAG]`: uploads an image to its registry, with the credentials `login`
 //! stored (or --creds).
 
+use hull_engine::image::ops::RegistryRequest;
 use hull_engine::Paths;
-use hull_image::{PullOptions, Store};
 
 use super::{CmdError, CmdResult};
 
@@ -26,19 +26,14 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         Some(Some((u, p))) if !u.is_empty() => Some((u.to_string(), p.to_string())),
         Some(_) => return Err(CmdError::new("invalid --creds: want USER:PASSWORD".into())),
     };
-    let store = Store::open(&paths.root)?;
-    let opts = PullOptions {
+    let req = RegistryRequest {
+        reference: a.name.clone(),
         insecure: !a.tls_verify,
         credentials,
     };
+    let eng = super::state_engine(paths)?;
     let mut out = std::io::stdout().lock();
-    let digest = store
-        .push(&a.name, &opts, &mut out)
+    eng.image_push(&req, &mut out)
         .map_err(|e| CmdError::from(e).daemon())?;
-    let name = hull_image::Reference::parse(&a.name)?
-        .with_default_tag()
-        .familiar();
-    hull_engine::events::image(paths, "push", &name, &name);
-    let _ = digest;
     Ok(())
 }

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use hull_engine::Paths;
-use hull_image::Store;
 
 use super::{CmdError, CmdResult};
 
@@ -26,7 +25,7 @@ fn io_err(what: &std::path::Path, e: std::io::Error) -> CmdError {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let store = Store::open(&paths.root)?;
+    let eng = super::state_engine(paths)?;
     let images: Vec<&str> = args.images.iter().map(String::as_str).collect();
     match &args.output {
         Some(out) => {
@@ -42,7 +41,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                 .map_err(|e| io_err(&dir, e))?;
             {
                 let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-                store.save(&images, &mut w)?;
+                eng.image_save(&images, &mut w)?;
                 w.flush().map_err(|e| io_err(out, e))?;
             }
             tmp.persist(out).map_err(|e| io_err(out, e.error))?;
@@ -57,7 +56,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                 });
             }
             let mut w = std::io::BufWriter::new(stdout.lock());
-            store.save(&images, &mut w)?;
+            eng.image_save(&images, &mut w)?;
             w.flush()
                 .map_err(|e| io_err(std::path::Path::new("stdout"), e))?;
         }

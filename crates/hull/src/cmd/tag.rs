@@ -1,7 +1,6 @@
 //! `hull tag SOURCE TARGET`: another name for an image.
 
 use hull_engine::Paths;
-use hull_image::Store;
 
 use super::CmdResult;
 
@@ -14,12 +13,5 @@ pub struct Args {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let mut store = Store::open(&paths.root)?;
-    store.tag(&args.source, &args.target)?;
-    let id = store.resolve(&args.target)?.id;
-    let name = hull_image::Reference::parse(&args.target)?
-        .with_default_tag()
-        .familiar();
-    hull_engine::events::image(paths, "tag", &id, &name);
-    Ok(())
+    Ok(super::state_engine(paths)?.image_tag(&args.source, &args.target)?)
 }

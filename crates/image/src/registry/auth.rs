@@ -92,14 +92,16 @@ pub fn erase(key: &str) -> Result<bool, ImageError> {
     Ok(removed)
 }
 
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
+/// Standard or URL-safe base64 (docker's X-Registry-Auth header is the latter), padded or
+/// not.
+pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let val = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
             _ => return None,
         } as u32)
     };

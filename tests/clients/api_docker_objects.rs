@@ -1,0 +1,364 @@
+//! `hull system service`'s image, build, network and volume endpoints driven by the real
+//! docker CLIs: docker 28 (`/usr/local/bin/docker`) and Debian's 20.10 (`/usr/bin/docker`,
+//! API 1.41), both against one service for the whole file (tests/support/api_service.rs).
+//!
+//! What is checked is what a container sees: an image pushed to a private registry and
+//! pulled back runs; a built image's RUN, COPY and ARG show in what it prints; a container
+//! on a network has an address in its subnet and reaches another by an alias given at
+//! connect; a file written into a volume is read by the next container.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use hull_e2e::api_service::{ok_output, text, Service};
+use hull_e2e::client_support::on_exit;
+use hull_e2e::registry::Registry;
+
+static SERVICE: OnceLock<Service> = OnceLock::new();
+
+fn service() -> &'static Service {
+    SERVICE.get_or_init(|| {
+        let s = Service::start();
+        on_exit(|| SERVICE.get().map(Service::teardown).unwrap_or_default());
+        // busybox is seeded into the store by its first run.
+        ok_output(s.client(DOCKER28, &["run", "--rm", "busybox", "true"]));
+        s
+    })
+}
+
+const DOCKER28: &str = "/usr/local/bin/docker";
+const DOCKER20: &str = "/usr/bin/docker";
+
+/// The clients installed here (docker 28 is not a Debian package: it may be missing).
+fn clients() -> Vec<&'static str> {
+    let found: Vec<_> = [DOCKER28, DOCKER20]
+        .into_iter()
+        .filter(|b| Path::new(b).exists())
+        .collect();
+    assert!(!found.is_empty(), "no docker CLI installed");
+    found
+}
+
+fn docker(bin: &str, args: &[&str]) -> Command {
+    service().client(bin, args)
+}
+
+fn ok(bin: &str, args: &[&str]) -> String {
+    ok_output(docker(bin, args))
+}
+
+/// A command that must fail with docker's exit code 1; its stderr.
+fn fails(bin: &str, args: &[&str]) -> String {
+    let o = docker(bin, args).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{bin} {args:?} should fail: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stderr)
+}
+
+fn short(bin: &str) -> &'static str {
+    if bin == DOCKER28 {
+        "d28"
+    } else {
+        "d20"
+    }
+}
+
+#[test]
+fn images_go_through_a_registry_an_archive_and_back_and_run() {
+    let s = service();
+    let reg = Registry::start(s.dir.path(), "");
+    let busybox_id = ok(DOCKER28, &["image", "inspect", "-f", "{{.Id}}", "busybox"]);
+    for bin in clients() {
+        let name = reg.name(&format!("apib-{}", short(bin)));
+        let tagged = format!("{name}:1");
+        ok(bin, &["tag", "busybox", &tagged]);
+        let listed = ok(
+            bin,
+            &["images", "--format", "{{.Repository}}:{{.Tag}}", &name],
+        );
+        assert_eq!(listed.trim(), tagged, "images REF filters by reference");
+        let pushed = ok(bin, &["push", &tagged]);
+        assert!(pushed.contains("1: digest: sha256:"), "{pushed}");
+        let untagged = ok(bin, &["rmi", &tagged]);
+        assert_eq!(untagged.trim(), format!("Untagged: {tagged}"));
+        fails(bin, &["image", "inspect", &tagged]);
+
+        let pulled = ok(bin, &["pull", &tagged]);
+        assert!(pulled.contains("Digest: sha256:"), "{pulled}");
+        assert!(pulled.contains(&format!("for {tagged}")), "{pulled}");
+        let id = ok(bin, &["image", "inspect", "-f", "{{.Id}}", &tagged]);
+        assert_eq!(id, busybox_id, "the pulled image is the pushed one");
+        let said = ok(bin, &["run", "--rm", &tagged, "echo", "from-the-registry"]);
+        assert_eq!(said, "from-the-registry\n");
+        let history = ok(bin, &["history", "--format", "{{.ID}}", &tagged]);
+        assert!(!history.trim().is_empty());
+
+        // save, rmi, load: the archive holds the image and its name.
+        let archive = s.dir.path().join(format!("{}.tar", short(bin)));
+        ok(bin, &["save", "-o", &archive.to_string_lossy(), &tagged]);
+        ok(bin, &["rmi", &tagged]);
+        let loaded = ok(bin, &["load", "-i", &archive.to_string_lossy()]);
+        assert!(
+            loaded.contains(&format!("Loaded image: {tagged}")),
+            "{loaded}"
+        );
+        let said = ok(bin, &["run", "--rm", &tagged, "echo", "from-the-archive"]);
+        assert_eq!(said, "from-the-archive\n");
+        ok(bin, &["rmi", &tagged]);
+        std::fs::remove_file(&archive).unwrap();
+
+        // docker's answers for what is not there.
+        let e = fails(bin, &["rmi", &format!("{name}:missing")]);
+        assert!(e.contains("No such image"), "{e}");
+        let e = fails(bin, &["pull", &format!("{name}:missing")]);
+        assert!(e.contains("missing"), "{e}");
+    }
+}
+
+/// A tar of `files` (name, content).
+fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
+    let entries: Vec<_> = files
+        .iter()
+        .map(|(n, d)| hull_e2e::image::file(n, d.as_bytes()))
+        .collect();
+    hull_e2e::image::raw_tar(&entries)
+}
+
+fn build(bin: &str, args: &[&str], context: &[u8]) -> std::process::Output {
+    let mut c = docker(bin, args);
+    c.env("DOCKER_BUILDKIT", "0");
+    hull_e2e::client_support::output_with_stdin(&mut c, context)
+}
+
+#[test]
+fn build_takes_a_tar_context_args_target_and_labels() {
+    let context = tar_of(&[
+        (
+            "build/Dockerfile.test",
+            "FROM busybox AS base\nARG WHO=nobody\nCOPY greeting /greeting\n\
+             RUN echo \"built for $WHO\" > /who\n\
+             FROM base AS final\nCMD cat /greeting /who\n\
+             FROM final AS unused\nRUN exit 9\n",
+        ),
+        ("greeting", "hello from the context\n"),
+    ]);
+    for bin in clients() {
+        let tag = format!("apib-built-{}:1", short(bin));
+        let o = build(
+            bin,
+            &[
+                "build",
+                "-t",
+                &tag,
+                "-f",
+                "build/Dockerfile.test",
+                "--build-arg",
+                "WHO=the-test",
+                "--target",
+                "final",
+                "--label",
+                "made.by=apib",
+                "-",
+            ],
+            &context,
+        );
+        assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+        assert!(
+            text(&o.stdout).contains(&format!("Successfully tagged {tag}")),
+            "{}",
+            text(&o.stdout)
+        );
+        let said = ok(bin, &["run", "--rm", &tag]);
+        assert_eq!(said, "hello from the context\nbuilt for the-test\n");
+        let label = ok(bin, &["image", "inspect", "-f", "{{.Config.Labels}}", &tag]);
+        assert_eq!(label.trim(), "map[made.by:apib]");
+
+        // A failing RUN: its own exit code, docker's line, no image.
+        let bad = tar_of(&[("Dockerfile", "FROM busybox\nRUN exit 3\n")]);
+        let o = build(bin, &["build", "-t", "apib-bad:1", "-"], &bad);
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("returned a non-zero code: 3"),
+            "{}",
+            text(&o.stderr)
+        );
+        fails(bin, &["image", "inspect", "apib-bad:1"]);
+        ok(bin, &["rmi", &tag]);
+    }
+}
+
+/// The IPv4 addresses `ip -4 -o addr` printed, without the loopback.
+fn addresses(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .filter(|a| !a.starts_with("127."))
+        .map(|a| a.split('/').next().unwrap().to_string())
+        .collect()
+}
+
+/// Whether `ip` is in `cidr` (a.b.c.d/n).
+fn in_subnet(ip: &str, cidr: &str) -> bool {
+    let (net, bits) = cidr.split_once('/').unwrap();
+    let bits: u32 = bits.parse().unwrap();
+    let a: std::net::Ipv4Addr = ip.parse().unwrap();
+    let n: std::net::Ipv4Addr = net.parse().unwrap();
+    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+    u32::from(a) & mask == u32::from(n) & mask
+}
+
+#[test]
+fn networks_create_connect_resolve_aliases_and_go() {
+    for bin in clients() {
+        let net = hull_e2e::unique_id(&format!("apib-net-{}", short(bin)));
+        let c = hull_e2e::unique_id(&format!("apib-c-{}", short(bin)));
+        ok(bin, &["network", "create", "--label", "k=v", &net]);
+        let ls = ok(
+            bin,
+            &["network", "ls", "--format", "{{.Name}}", "-f", "label=k=v"],
+        );
+        assert!(ls.lines().any(|l| l == net), "{ls}");
+        let subnet = ok(
+            bin,
+            &[
+                "network",
+                "inspect",
+                "-f",
+                "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+                &net,
+            ],
+        );
+        let subnet = subnet.trim();
+
+        // Created on the default network, connected before its start with an alias:
+        // it starts on both, and another container finds it by the alias.
+        ok(
+            bin,
+            &[
+                "create",
+                "--name",
+                &c,
+                "busybox",
+                "sh",
+                "-c",
+                "ip -4 -o addr; sleep 60",
+            ],
+        );
+        ok(
+            bin,
+            &["network", "connect", "--alias", "the-alias", &net, &c],
+        );
+        ok(bin, &["start", &c]);
+        let mut seen = String::new();
+        hull_e2e::client_support::wait_until(
+            "the container's addresses",
+            std::time::Duration::from_secs(20),
+            || {
+                seen = ok(bin, &["logs", &c]);
+                addresses(&seen).len() == 2
+            },
+        );
+        let addrs = addresses(&seen);
+        let on_net: Vec<_> = addrs.iter().filter(|a| in_subnet(a, subnet)).collect();
+        assert_eq!(on_net.len(), 1, "{seen} against {subnet}");
+        let looked_up = ok(
+            bin,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                &net,
+                "busybox",
+                "nslookup",
+                "the-alias",
+            ],
+        );
+        assert!(
+            looked_up.contains(on_net[0].as_str()),
+            "the-alias should be {}: {looked_up}",
+            on_net[0]
+        );
+
+        // A network in use is not removed; disconnected, it is.
+        ok(bin, &["network", "disconnect", &net, &c]);
+        let inspected = ok(
+            bin,
+            &["network", "inspect", "-f", "{{len .Containers}}", &net],
+        );
+        assert_eq!(inspected.trim(), "0");
+        ok(bin, &["rm", "-f", &c]);
+        ok(bin, &["network", "rm", &net]);
+        fails(bin, &["network", "inspect", &net]);
+    }
+    // prune removes an unused network.
+    let net = hull_e2e::unique_id("apib-prune");
+    ok(DOCKER20, &["network", "create", &net]);
+    let pruned = ok(DOCKER20, &["network", "prune", "-f"]);
+    assert!(pruned.contains(&net), "{pruned}");
+}
+
+#[test]
+fn volumes_keep_data_between_containers_and_go_when_unused() {
+    for bin in clients() {
+        let v = hull_e2e::unique_id(&format!("apib-vol-{}", short(bin)));
+        let c = hull_e2e::unique_id(&format!("apib-vc-{}", short(bin)));
+        assert_eq!(
+            ok(bin, &["volume", "create", "--label", "t=apib", &v]).trim(),
+            v
+        );
+        let ls = ok(
+            bin,
+            &[
+                "volume",
+                "ls",
+                "-q",
+                "-f",
+                "label=t=apib",
+                "-f",
+                &format!("name={v}"),
+            ],
+        );
+        assert_eq!(ls.trim(), v);
+        let mountpoint = ok(bin, &["volume", "inspect", "-f", "{{.Mountpoint}}", &v]);
+        let dest = format!("{v}:/data");
+        ok(
+            bin,
+            &[
+                "run",
+                "--name",
+                &c,
+                "-v",
+                &dest,
+                "busybox",
+                "sh",
+                "-c",
+                "echo kept > /data/f",
+            ],
+        );
+        assert_eq!(
+            std::fs::read_to_string(Path::new(mountpoint.trim()).join("f")).unwrap(),
+            "kept\n"
+        );
+        let said = ok(
+            bin,
+            &["run", "--rm", "-v", &dest, "busybox", "cat", "/data/f"],
+        );
+        assert_eq!(said, "kept\n");
+        let e = fails(bin, &["volume", "rm", &v]);
+        assert!(e.contains("in use"), "{e}");
+        ok(bin, &["rm", &c]);
+        // docker 28 (API 1.50) prunes named volumes with --all; 20.10 (API 1.41) always.
+        let pruned = match bin {
+            DOCKER28 => ok(bin, &["volume", "prune", "-a", "-f"]),
+            _ => ok(bin, &["volume", "prune", "-f"]),
+        };
+        assert!(pruned.contains(&v), "{pruned}");
+        fails(bin, &["volume", "inspect", &v]);
+        assert!(!Path::new(mountpoint.trim()).exists());
+    }
+}
