@@ -39,11 +39,6 @@ fn options(req: &Request) -> ApiResult<Options> {
             return Err(ApiError::bad(format!("{k}: not supported by hull")));
         }
     }
-    if req.flag("pull") {
-        return Err(ApiError::bad(
-            "pull: not supported: hull build takes base images from hull's store (pull them first)",
-        ));
-    }
     let tags: Vec<String> = req
         .query
         .iter()
@@ -72,6 +67,9 @@ fn options(req: &Request) -> ApiResult<Options> {
             .filter(|p| !p.is_empty())
             .map(str::to_string),
         quiet: req.flag("q"),
+        pull: req.flag("pull"),
+        // Secrets come with BuildKit's session (version 2), which is refused above.
+        secrets: Vec::new(),
     })
 }
 
