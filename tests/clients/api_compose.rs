@@ -36,6 +36,10 @@ services:
     command: ["sh", "-c", "echo db-data > /data/x; echo db-ready; exec httpd -f -p 8080 -h /data"]
     volumes:
       - data:/data
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /data/x"]
+      interval: 1s
+      retries: 3
   web:
     image: busybox
     command: ["sh", "-c", "mkdir -p /w; until wget -q -O /w/index.html http://db:8080/x; do sleep 0.2; done; echo web-fetched; exec httpd -f -p 80 -h /w"]
@@ -98,6 +102,21 @@ fn a_project_comes_up_talks_by_name_publishes_and_goes_without_a_trace() {
         assert!(row.contains(" Up"), "{row}");
     }
     assert!(ps.contains(&format!("127.0.0.1:{port}->80/tcp")), "{ps}");
+    // db's healthcheck (the service's `healthcheck:`, sent as Config.Healthcheck) runs
+    // while no client asks: hull's monitor runs it and docker's inspect reads it.
+    let db = format!("{project}_db_1");
+    wait_until("db healthy", Duration::from_secs(60), || {
+        let o = s
+            .client(
+                "/usr/bin/docker",
+                &["inspect", "-f", "{{.State.Health.Status}}", &db],
+            )
+            .output()
+            .unwrap();
+        text(&o.stdout).trim() == "healthy"
+    });
+    let ps = ok_output(compose(&["ps"]));
+    assert!(ps.contains("(healthy)"), "{ps}");
     let logs = ok_output(compose(&["logs", "--no-color"]));
     assert!(logs.contains("db-ready"), "{logs}");
     assert!(logs.contains("web-fetched"), "{logs}");

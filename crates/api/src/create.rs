@@ -8,6 +8,7 @@ use hull_engine::container::config::{
     MountKind, MountSpec, NsMode, Restart, RestartPolicy, Ulimit,
 };
 use hull_engine::container::create::Request;
+use hull_engine::container::health::HealthConfig;
 use hull_engine::network::{self, endpoint::NetRequest};
 use hull_engine::RunConfig;
 use hull_format::parse;
@@ -37,6 +38,7 @@ const CONFIG_FIELDS: &[&str] = &[
     "StopTimeout",
     "ExposedPorts",
     "ArgsEscaped",
+    "Healthcheck",
     "HostConfig",
     "NetworkingConfig",
 ];
@@ -73,6 +75,8 @@ const HOST_FIELDS: &[&str] = &[
     "Ulimits",
     "LogConfig",
     "ConsoleSize",
+    "VolumesFrom",
+    "Links",
     // Defaults the client always sends: the host's own choice is what hull does.
     "CgroupnsMode",
     "Isolation",
@@ -190,6 +194,21 @@ pub fn request(body: &[u8], name: Option<&str>) -> Result<Request, ApiError> {
         parse::signal("StopSignal", &c.stop_signal).map_err(|e| bad("StopSignal", e))?;
     }
     host_config(host, &mut c)?;
+    // Config.Healthcheck is docker's HealthConfig, which the engine's type reads as it is.
+    // Clients send null for what they leave unset (compose: "Timeout": null).
+    if let Some(h) = cfg.get("Healthcheck").and_then(Value::as_object) {
+        let set: Map<String, Value> = h
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let h: HealthConfig =
+            serde_json::from_value(Value::Object(set)).map_err(|e| bad("Healthcheck", e))?;
+        h.validate().map_err(|e| bad("Healthcheck", e))?;
+        c.healthcheck = Some(h);
+    }
+    c.volumes_from = strings(host.get("VolumesFrom"), "HostConfig.VolumesFrom")?;
+    c.links = strings(host.get("Links"), "HostConfig.Links")?;
     // Config.Volumes: anonymous volumes (`-v /data`).
     if let Some(vols) = cfg.get("Volumes").and_then(Value::as_object) {
         for target in vols.keys() {
@@ -500,12 +519,28 @@ mod tests {
             (e.status, e.message.as_str()),
             (400, "HostConfig.BlkioWeight: not supported by hull")
         );
+        let Err(e) = request(br#"{"Image":"busybox","OnBuild":["RUN true"]}"#, None) else {
+            panic!("OnBuild accepted");
+        };
+        assert_eq!(e.message, "OnBuild: not supported by hull");
+        // What compose sends for a service's healthcheck, and the links and volumes_from.
+        let r = request(
+            br#"{"Image":"busybox","Healthcheck":{"Test":["CMD-SHELL","true"],
+                "Interval":1000000000,"Retries":2,"Timeout":null},
+                "HostConfig":{"VolumesFrom":["data:ro"],"Links":["db:database"]}}"#,
+            None,
+        )
+        .unwrap();
+        let h = r.config.healthcheck.unwrap();
+        assert_eq!((h.test.len(), h.interval, h.retries), (2, 1_000_000_000, 2));
+        assert_eq!(r.config.volumes_from, ["data:ro"]);
+        assert_eq!(r.config.links, ["db:database"]);
         let Err(e) = request(
-            br#"{"Image":"busybox","Healthcheck":{"Test":["CMD","true"]}}"#,
+            br#"{"Image":"busybox","Healthcheck":{"Test":["CMD","true"],"Interval":-1}}"#,
             None,
         ) else {
-            panic!("Healthcheck accepted");
+            panic!("a negative interval accepted");
         };
-        assert_eq!(e.message, "Healthcheck: not supported by hull");
+        assert!(e.message.starts_with("Healthcheck: "), "{}", e.message);
     }
 }
