@@ -402,3 +402,51 @@ fn cp_copies_files_and_directories_both_ways() {
     assert!(!d.join("x").exists());
     ok(&["rm", "-f", &n]);
 }
+
+#[test]
+fn system_df_through_the_socket_counts_what_hull_system_df_counts() {
+    let n = name("df");
+    let vol = name("dfv");
+    ok(&["volume", "create", &vol]);
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        &n,
+        "-v",
+        &format!("{vol}:/data"),
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 300000 /dev/zero > /data/f; head -c 200000 /dev/zero > /big; sleep 1001",
+    ]);
+    wait_until("the files are written", Duration::from_secs(30), || {
+        let o = docker(&["exec", &n, "ls", "/big"]);
+        o.status.success()
+    });
+    let fmt = "{{.Type}} {{.TotalCount}} {{.Active}}";
+    let through_socket = ok(&["system", "df", "--format", fmt]);
+    let o = service().hull(&["system", "df", "--format", fmt]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(through_socket, text(&o.stdout));
+    assert!(
+        through_socket.contains("Local Volumes "),
+        "{through_socket}"
+    );
+    // The verbose view reads the sizes: the container's own changes and the volume's data.
+    let v = ok(&["system", "df", "-v"]);
+    let row = |who: &str| {
+        v.lines()
+            .find(|l| l.contains(who))
+            .unwrap_or_else(|| panic!("no row for {who} in:\n{v}"))
+            .to_string()
+    };
+    assert!(row(&n).contains("kB"), "{}", row(&n));
+    assert!(
+        row(&vol).contains("kB") || row(&vol).contains("MB"),
+        "{}",
+        row(&vol)
+    );
+    ok(&["rm", "-f", &n]);
+    ok(&["volume", "rm", &vol]);
+}

@@ -14,7 +14,7 @@ use crate::stream::{self, JsonStream};
 use crate::{ApiError, ApiResult, Ctx};
 
 /// Seconds since the epoch of an RFC 3339 time (0 when there is none).
-fn unix(rfc3339: Option<&str>) -> i64 {
+pub(crate) fn unix(rfc3339: Option<&str>) -> i64 {
     rfc3339
         .and_then(hull_engine::time::timefmt::parse_rfc3339)
         .unwrap_or(0)

@@ -85,6 +85,7 @@ fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         }
         ("GET", ["version"]) => r(conn, 200, Some(system::version(ctx))),
         ("GET", ["info"]) => r(conn, 200, Some(system::info(ctx)?)),
+        ("GET", ["system", "df"]) => r(conn, 200, Some(system::df(ctx)?)),
         ("GET", ["events"]) => events::events(ctx, req, conn),
         ("POST", ["containers", "create"]) => {
             let (status, body) = containers::create(ctx, &req.body, req.param("name"))?;

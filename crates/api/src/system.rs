@@ -107,3 +107,53 @@ pub fn info(ctx: &Ctx) -> ApiResult<Value> {
         "Warnings": [],
     }))
 }
+
+/// `GET /system/df`: `Engine::disk_usage` (what `hull system df` shows) in docker's shape;
+/// docker's client computes its TOTAL/ACTIVE/SIZE/RECLAIMABLE table from it.
+pub fn df(ctx: &Ctx) -> ApiResult<Value> {
+    let eng = ctx.engine()?;
+    let du = eng.disk_usage()?;
+    let images: Vec<Value> = du
+        .images
+        .iter()
+        .map(|i| {
+            json!({
+                "Id": i.summary.id,
+                "ParentId": "",
+                "RepoTags": i.summary.repo_tags,
+                "RepoDigests": i.summary.repo_digests,
+                "Created": crate::images::unix(i.summary.created.as_deref()),
+                "Size": i.size,
+                "SharedSize": i.shared,
+                "VirtualSize": i.size,
+                "Labels": Value::Null,
+                "Containers": i.containers,
+            })
+        })
+        .collect();
+    let containers: Vec<Value> = du
+        .containers
+        .iter()
+        .map(|c| {
+            let mut v = crate::containers::list_entry(&eng, &c.container);
+            v["SizeRw"] = json!(c.size);
+            v
+        })
+        .collect();
+    let volumes: Vec<Value> = du
+        .volumes
+        .iter()
+        .map(|v| {
+            let mut j = v.volume.inspect_json();
+            j["UsageData"] = json!({ "Size": v.size, "RefCount": v.links });
+            j
+        })
+        .collect();
+    Ok(json!({
+        "LayersSize": du.images_size,
+        "Images": images,
+        "Containers": containers,
+        "Volumes": volumes,
+        "BuildCache": [],
+    }))
+}
