@@ -118,10 +118,17 @@ fn create_inspect_ls_rm_leave_nothing_behind() {
         lines[0].split_whitespace().collect::<Vec<_>>(),
         ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"]
     );
-    assert_eq!(lines.len(), 5, "{lines:?}");
+    // docker's bridge, host and none rows are there from the start (a fresh store too).
+    assert_eq!(lines.len(), 6, "{lines:?}");
     assert_eq!(
         h.lines(&["network", "ls", "--format", "{{.Name}} {{.Internal}}"]),
-        ["host false", "n1 false", "n2 true", "none false"]
+        [
+            "bridge false",
+            "host false",
+            "n1 false",
+            "n2 true",
+            "none false"
+        ]
     );
 
     // Bad input: one line naming the field, nothing created.
@@ -171,14 +178,18 @@ fn create_inspect_ls_rm_leave_nothing_behind() {
     }
     assert_eq!(
         h.lines(&["network", "ls", "-q"]).len(),
-        4,
-        "n1, n2, host, none"
+        5,
+        "bridge, n1, n2, host, none"
     );
 
     let (_, err) = h.fails(&["network", "rm", "n1", "nope"]);
     assert!(err.contains("no such network: nope"), "{err}");
     h.ok(&["network", "rm", "n2"]);
-    assert_eq!(h.lines(&["network", "ls", "-q"]).len(), 2, "host, none");
+    assert_eq!(
+        h.lines(&["network", "ls", "-q"]).len(),
+        3,
+        "bridge, host, none"
+    );
     // (Other tests make bridges meanwhile: look for this test's own.)
     assert!(!links().contains(&br) && !links().contains(&br2));
     assert!(
@@ -229,9 +240,9 @@ fn prune_removes_unused_networks() {
         out.starts_with("Deleted Networks:\n") && out.contains("p1\n") && out.contains("p2\n"),
         "{out}"
     );
-    // docker's host and none rows stay.
+    // docker's bridge, host and none rows stay.
     assert_eq!(
         h.lines(&["network", "ls", "--format", "{{.Name}}"]),
-        ["host", "none"]
+        ["bridge", "host", "none"]
     );
 }
