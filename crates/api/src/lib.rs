@@ -112,7 +112,11 @@ pub fn serve(cfg: Config) -> Result<(), ServeError> {
                 conn.serve(|req, conn| router::handle(&ctx, req, conn));
             }
             *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-            open.fetch_sub(1, Ordering::SeqCst);
+            // The last connection gone: the service is idle, and what its threads' arenas
+            // hold goes back to the kernel (idle RSS 13.8 MiB after 13 runs without this).
+            if open.fetch_sub(1, Ordering::SeqCst) == 1 {
+                hull_sys::trim_heap();
+            }
         });
     }
     Ok(())

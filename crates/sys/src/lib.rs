@@ -177,6 +177,15 @@ pub fn reset_signals() {
     }
 }
 
+/// Gives the heap's free memory back to the kernel (glibc's `malloc_trim`): a long-lived
+/// process whose threads come and go (the API service) otherwise keeps each thread's arena
+/// resident after the thread ended. Whether any memory was released.
+pub fn trim_heap() -> bool {
+    // SAFETY: malloc_trim only walks and shrinks the allocator's own arenas under their locks;
+    // it takes no pointer of ours.
+    unsafe { libc::malloc_trim(0) == 1 }
+}
+
 /// Sets the umask, returning the previous one.
 pub fn set_umask(mask: u32) -> u32 {
     // SAFETY: umask cannot fail and touches only the process's file creation mask.
