@@ -102,31 +102,12 @@ pub fn restart(s: &str) -> Result<RestartPolicy> {
     }
 }
 
-const ULIMITS: &[&str] = &[
-    "core",
-    "cpu",
-    "data",
-    "fsize",
-    "locks",
-    "memlock",
-    "msgqueue",
-    "nice",
-    "nofile",
-    "nproc",
-    "rss",
-    "rtprio",
-    "rttime",
-    "sigpending",
-    "stack",
-    "as",
-];
-
 /// `--ulimit nofile=1024[:2048]`.
 pub fn ulimit(s: &str) -> Result<Ulimit> {
     let Some((name, vals)) = s.split_once('=') else {
         return err("--ulimit", s, "expected NAME=SOFT[:HARD]");
     };
-    if !ULIMITS.contains(&name) {
+    if !hull_engine::container::config::ULIMIT_NAMES.contains(&name) {
         return err("--ulimit", s, format!("unknown limit {name:?}"));
     }
     let num = |v: &str| -> Option<u64> {

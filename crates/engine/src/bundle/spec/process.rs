@@ -170,25 +170,7 @@ mod tests {
 
     #[test]
     fn every_ulimit_name_is_an_rlimit_type() {
-        // parse::ulimit's names (docker's).
-        for name in [
-            "core",
-            "cpu",
-            "data",
-            "fsize",
-            "locks",
-            "memlock",
-            "msgqueue",
-            "nice",
-            "nofile",
-            "nproc",
-            "rss",
-            "rtprio",
-            "rttime",
-            "sigpending",
-            "stack",
-            "as",
-        ] {
+        for name in crate::container::config::ULIMIT_NAMES {
             let t = rlimit_type(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             let json = serde_json::to_value(t).unwrap();
             assert_eq!(json, format!("RLIMIT_{}", name.to_ascii_uppercase()));
