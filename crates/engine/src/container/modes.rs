@@ -340,6 +340,20 @@ impl IdMap {
         let off = id.checked_sub(self.container)?;
         (off < self.size).then(|| self.host + off)
     }
+
+    /// The OCI spec's form of the maps (a container's config.json, the pod infra's).
+    pub fn to_oci(maps: &[IdMap]) -> Result<Vec<oci_spec::runtime::LinuxIdMapping>, String> {
+        maps.iter()
+            .map(|m| {
+                oci_spec::runtime::LinuxIdMappingBuilder::default()
+                    .container_id(m.container)
+                    .host_id(m.host)
+                    .size(m.size)
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    }
 }
 
 impl TryFrom<String> for IdMap {

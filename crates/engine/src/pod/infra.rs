@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use oci_spec::runtime::{
-    Linux, LinuxCapabilities, LinuxCpu, LinuxIdMapping, LinuxIdMappingBuilder, LinuxMemory,
-    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxResources, MountBuilder, ProcessBuilder,
-    RootBuilder, Spec, UserBuilder,
+    Linux, LinuxCapabilities, LinuxCpu, LinuxMemory, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxResources, MountBuilder, ProcessBuilder, RootBuilder, Spec, UserBuilder,
 };
 
 use super::store::Pod;
@@ -305,17 +304,11 @@ fn spec(eng: &Engine, p: &Pod, rootfs: &Path, pause: &Path) -> Result<Spec, Infr
     linux.set_readonly_paths(Some(Vec::new()));
     if mapped {
         let (uids, gids) = p.plan.id_maps().unwrap_or_default();
-        let list = |m: Vec<super::plan::IdMap>| -> Result<Vec<LinuxIdMapping>, InfraError> {
-            m.iter()
-                .map(|m| {
-                    LinuxIdMappingBuilder::default()
-                        .container_id(m.container)
-                        .host_id(m.host)
-                        .size(m.size)
-                        .build()
-                        .map_err(bad)
-                })
-                .collect()
+        let list = |m: Vec<super::plan::IdMap>| {
+            super::plan::IdMap::to_oci(&m).map_err(|e| InfraError::Runtime {
+                pod: p.name.clone(),
+                msg: format!("config.json: {e}"),
+            })
         };
         linux.set_uid_mappings(Some(list(uids)?));
         linux.set_gid_mappings(Some(list(gids)?));

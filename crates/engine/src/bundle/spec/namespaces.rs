@@ -4,9 +4,7 @@
 
 use std::path::PathBuf;
 
-use oci_spec::runtime::{
-    LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Spec,
-};
+use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, Spec};
 
 use super::{invalid, linux_mut, Ctx, Result, SpecError};
 use crate::container;
@@ -92,17 +90,8 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
     let Some((uids, gids)) = cfg.id_maps() else {
         return Ok(());
     };
-    let maps = |list: Vec<IdMap>| -> Result<Vec<LinuxIdMapping>> {
-        list.into_iter()
-            .map(|m| {
-                LinuxIdMappingBuilder::default()
-                    .container_id(m.container)
-                    .host_id(m.host)
-                    .size(m.size)
-                    .build()
-                    .map_err(invalid)
-            })
-            .collect()
+    let maps = |list: Vec<IdMap>| {
+        IdMap::to_oci(&list).map_err(|e| SpecError::Invalid(format!("config.json: {e}")))
     };
     entry(spec, T::User, None)?;
     let linux = linux_mut(spec);
