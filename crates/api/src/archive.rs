@@ -43,28 +43,7 @@ fn stat_header(st: &PathStat) -> String {
         "mtime": hull_engine::time::timefmt::rfc3339(st.mtime),
         "linkTarget": st.link_target,
     });
-    base64(doc.to_string().as_bytes())
-}
-
-fn base64(data: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    hull_image::registry::client::base64(doc.to_string().as_bytes())
 }
 
 fn path(req: &Request) -> ApiResult<&str> {
@@ -113,10 +92,9 @@ pub fn put(ctx: &Ctx, id: &str, req: &Request) -> ApiResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn base64_as_go_encodes_it() {
+        use hull_image::registry::client::base64;
         assert_eq!(base64(b""), "");
         assert_eq!(base64(b"f"), "Zg==");
         assert_eq!(base64(b"fo"), "Zm8=");

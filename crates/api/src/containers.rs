@@ -194,27 +194,8 @@ struct Filters(Vec<(String, Vec<String>)>);
 
 impl Filters {
     fn parse(q: Option<&str>) -> ApiResult<Filters> {
-        let Some(q) = q.filter(|q| !q.is_empty()) else {
-            return Ok(Filters(Vec::new()));
-        };
-        let v: Value =
-            serde_json::from_str(q).map_err(|e| ApiError::bad(format!("invalid filter: {e}")))?;
-        let mut out = Vec::new();
-        for (k, vals) in v.as_object().into_iter().flatten() {
-            let vals: Vec<String> = match vals {
-                Value::Array(a) => a
-                    .iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect(),
-                Value::Object(o) => o.keys().cloned().collect(),
-                _ => Vec::new(),
-            };
-            if !matches!(k.as_str(), "id" | "name" | "label" | "status" | "exited") {
-                return Err(ApiError::bad(format!("invalid filter '{k}'")));
-            }
-            out.push((k.clone(), vals));
-        }
-        Ok(Filters(out))
+        let known = ["id", "name", "label", "status", "exited"];
+        Ok(Filters(crate::filters::parse(q, &known)?))
     }
 
     /// Every filter name must match one of its values, except `label`, whose values must

@@ -96,7 +96,11 @@ fn is_zero(v: &Value) -> bool {
 }
 
 /// Refuses a field outside `known` that asks for something.
-fn refuse_unknown(obj: &Map<String, Value>, prefix: &str, known: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn refuse_unknown(
+    obj: &Map<String, Value>,
+    prefix: &str,
+    known: &[&str],
+) -> Result<(), ApiError> {
     for (k, v) in obj {
         if !known.contains(&k.as_str()) && !is_zero(v) {
             return Err(ApiError::bad(format!("{prefix}{k}: not supported by hull")));

@@ -20,23 +20,10 @@ const CARRIED: &[&str] = &[
     "RestartPolicy",
 ];
 
-fn is_zero(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.values().all(is_zero),
-    }
-}
-
 /// docker's `UpdateConfig` to the engine's request.
 fn request(body: &Value) -> ApiResult<UpdateRequest> {
-    for (k, v) in body.as_object().into_iter().flatten() {
-        if !CARRIED.contains(&k.as_str()) && !is_zero(v) {
-            return Err(ApiError::bad(format!("{k}: not supported by hull")));
-        }
+    if let Some(fields) = body.as_object() {
+        crate::create::refuse_unknown(fields, "", CARRIED)?;
     }
     let int = |k: &str| body[k].as_i64().filter(|n| *n != 0);
     let memory = int("Memory");
