@@ -1,8 +1,8 @@
 //! `hull build` beside a docker builder on the same Dockerfile and context: the root
 //! filesystem of a container made from each image (every path's type, mode, owner, size and
 //! content hash, as `export` writes it) and the image config keys a user sees. For the
-//! BuildKit comparison (tests/parity/build_buildkit.rs); the same rules as
-//! tests/parity/build_docker.rs's own copies of these helpers.
+//! classic builder's comparison (tests/parity/build_docker.rs) and BuildKit's
+//! (tests/parity/build_buildkit.rs).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
