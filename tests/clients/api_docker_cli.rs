@@ -7,89 +7,15 @@
 //! Each test looks at what the container's process saw or wrote (its output, its exit code,
 //! its stdin, its terminal, a file in a volume), as the docker CLI shows it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use hull_e2e::client_support::{leftovers, on_exit, output_with_stdin, stop_child, wait_until};
-use hull_e2e::procs::unmount_under;
-
-struct Service {
-    dir: tempfile::TempDir,
-    child: Mutex<Option<Child>>,
-}
+use hull_e2e::api_service::{docker_bin, ok_output, text, Service};
+use hull_e2e::client_support::{on_exit, output_with_stdin, wait_until};
 
 static SERVICE: OnceLock<Service> = OnceLock::new();
-
-impl Service {
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
-    }
-
-    fn runroot(&self) -> PathBuf {
-        self.dir.path().join("run")
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("docker.sock")
-    }
-
-    fn start() -> Service {
-        hull_e2e::require_root();
-        let dir = tempfile::Builder::new()
-            .prefix("hull-api-")
-            .tempdir()
-            .unwrap();
-        let s = Service {
-            dir,
-            child: Mutex::new(None),
-        };
-        let log = std::fs::File::create(s.dir.path().join("service.log")).unwrap();
-        let child = Command::new(hull_e2e::hull_bin())
-            .arg("--root")
-            .arg(s.root())
-            .arg("--runroot")
-            .arg(s.runroot())
-            .args(["system", "service", "--socket"])
-            .arg(format!("unix://{}", s.socket().display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        *s.child.lock().unwrap() = Some(child);
-        let sock = s.socket();
-        wait_until("the service's socket", Duration::from_secs(20), || {
-            std::os::unix::net::UnixStream::connect(&sock).is_ok()
-        });
-        s
-    }
-
-    /// Stops the service; what it left behind, one line each.
-    fn teardown(&self) -> Vec<String> {
-        // Containers still there (a failed test's) go first, through hull itself.
-        let ps = hull(self, &["ps", "-aq"]);
-        for id in String::from_utf8_lossy(&ps.stdout).split_whitespace() {
-            hull(self, &["rm", "-f", id]);
-        }
-        if let Some(mut c) = self.child.lock().unwrap().take() {
-            stop_child(&mut c);
-        }
-        let mut left = leftovers(&self.dir.path().to_string_lossy(), None);
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let dir = self.dir.path().to_string_lossy().into_owned();
-        left.extend(
-            mounts
-                .lines()
-                .filter_map(|l| l.split(' ').nth(4))
-                .filter(|m| m.starts_with(&dir))
-                .map(|m| format!("mount {m}")),
-        );
-        unmount_under(self.dir.path());
-        left
-    }
-}
 
 fn service() -> &'static Service {
     SERVICE.get_or_init(|| {
@@ -100,41 +26,12 @@ fn service() -> &'static Service {
 }
 
 fn hull(s: &Service, args: &[&str]) -> Output {
-    Command::new(hull_e2e::hull_bin())
-        .arg("--root")
-        .arg(s.root())
-        .arg("--runroot")
-        .arg(s.runroot())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    s.hull(args)
 }
 
 /// The docker CLI at `bin` against the service.
 fn client(bin: &str, args: &[&str]) -> Command {
-    let s = service();
-    assert!(Path::new(bin).exists(), "{bin} is not installed");
-    let mut c = Command::new(bin);
-    c.env("DOCKER_HOST", format!("unix://{}", s.socket().display()))
-        .env("DOCKER_CONFIG", s.dir.path().join("docker-config"))
-        .env_remove("DOCKER_API_VERSION")
-        .args(args)
-        .stdin(Stdio::null());
-    c
-}
-
-/// The client: $HULL_API_DOCKER, else docker 28's CLI where it is installed, else Debian's
-/// docker.io (20.10, which scripts/deps.sh installs).
-fn docker_bin() -> String {
-    if let Ok(b) = std::env::var("HULL_API_DOCKER") {
-        return b;
-    }
-    ["/usr/local/bin/docker", "/usr/bin/docker"]
-        .into_iter()
-        .find(|b| Path::new(b).exists())
-        .unwrap_or("docker")
-        .to_string()
+    service().client(bin, args)
 }
 
 fn docker_cmd(args: &[&str]) -> Command {
@@ -145,21 +42,9 @@ fn docker(args: &[&str]) -> Output {
     docker_cmd(args).output().unwrap()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// Output of a docker command that must succeed.
 fn ok(args: &[&str]) -> String {
-    let o = docker(args);
-    assert!(
-        o.status.success(),
-        "docker {args:?}: {:?}\n{}{}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    text(&o.stdout)
+    ok_output(docker_cmd(args))
 }
 
 fn name(tag: &str) -> String {

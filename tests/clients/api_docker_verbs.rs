@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use hull_e2e::api_service::{docker_bin, Service};
+use hull_e2e::api_service::{docker_bin, ok_output, text, Service};
 use hull_e2e::client_support::{on_exit, output_with_stdin, under_pty, wait_until};
 
 static SERVICE: OnceLock<Service> = OnceLock::new();
@@ -32,21 +32,9 @@ fn docker(args: &[&str]) -> Output {
     docker_cmd(args).output().unwrap()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// Output of a docker command that must succeed.
 fn ok(args: &[&str]) -> String {
-    let o = docker(args);
-    assert!(
-        o.status.success(),
-        "docker {args:?}: {:?}\n{}{}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    text(&o.stdout)
+    ok_output(docker_cmd(args))
 }
 
 fn name(tag: &str) -> String {
