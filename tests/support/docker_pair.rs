@@ -119,6 +119,17 @@ impl Pair {
         output_via_files(self.cmd(engine).args(self.args(engine, args)))
     }
 
+    /// `ENGINE ARGS`, which must succeed: its stdout.
+    pub fn ok(&self, engine: &str, args: &[&str]) -> String {
+        let o = self.run(engine, args);
+        assert!(
+            o.status.success(),
+            "{engine} {args:?}: {}",
+            crate::client_support::out_text(&o)
+        );
+        stdout(&o)
+    }
+
     pub fn args(&self, engine: &str, args: &[&str]) -> Vec<String> {
         let dir = self.dir.to_string_lossy();
         args.iter()
