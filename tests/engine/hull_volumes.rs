@@ -282,3 +282,36 @@ fn driver_options_mount_the_volume_while_containers_use_it() {
     assert!(!mounted_at(&h.root().join("volumes/nv/_data")));
     h.ok(&["volume", "rm", "nv", "tv"]);
 }
+
+/// `volume create` of a name that exists returns it as it is, as docker does (exit 0, its
+/// name), and says on stderr when the options or labels asked for differ from its own.
+#[test]
+fn create_existing_name_keeps_it_and_says_so() {
+    let h = Hull::new();
+    h.ok(&["volume", "create", "--label", "a=1", "kept"]);
+    let same = h.run(&["volume", "create", "--label", "a=1", "kept"]);
+    assert_eq!((same.code, same.stdout.as_str()), (0, "kept\n"));
+    assert_eq!(same.stderr, "", "the same request: nothing to say");
+    let other = h.run(&[
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "--label",
+        "a=2",
+        "kept",
+    ]);
+    assert_eq!((other.code, other.stdout.as_str()), (0, "kept\n"));
+    assert!(
+        other
+            .stderr
+            .contains("volume kept already exists with other options"),
+        "{}",
+        other.stderr
+    );
+    let v: Value = serde_json::from_str(&h.ok(&["volume", "inspect", "kept"])).unwrap();
+    assert_eq!(v[0]["Labels"]["a"], "1", "the volume is kept as it was");
+    assert_eq!(v[0]["Options"], serde_json::json!({}));
+}

@@ -42,6 +42,7 @@ fn verbs_match_docker() {
     verbs(&mut t);
     logs(&mut t);
     events(&mut t);
+    more_events(&mut t);
     login(&mut t);
     t.done();
 }
@@ -351,6 +352,97 @@ fn events(t: &mut Parity) {
     t.check("events: queries", hull, docker);
     t.same_code(&["events", "--since", "yesterday"]);
     t.same_code(&["events", "--filter", "nosuchkey=1", "--until", "2000-01-01"]);
+}
+
+/// The events of the other verbs that write one: top, update, rename, restart, cp both
+/// ways, export, commit (container); untag, delete, save, load, import (image); network
+/// create and destroy. Each event is compared by type, action and attributes, image ids
+/// (which differ between the engines) read as `ID`.
+fn more_events(t: &mut Parity) {
+    t.same(&["create", "--name", "v-ev3", IMAGE, "sleep", "1000"]);
+    let since =
+        ENGINES.map(|e| stdout(&t.p.run(e, &["inspect", "--format", "{{.Created}}", "v-ev3"])));
+    t.same(&["start", "v-ev3"]);
+    t.ok(&["top", "v-ev3"]);
+    t.ok(&["update", "--cpu-shares", "512", "v-ev3"]);
+    t.same(&["rename", "v-ev3", "v-ev4"]);
+    t.same(&["restart", "-t", "1", "v-ev4"]);
+    t.same(&["cp", "v-ev4:/etc/passwd", "{dir}/{e}-passwd"]);
+    t.same(&["cp", "{dir}/{e}-passwd", "v-ev4:/tmp/"]);
+    t.same(&["export", "-o", "{dir}/{e}-ev.tar", "v-ev4"]);
+    t.ok(&["commit", "-m", "a note", "v-ev4", "v-committed:1"]);
+    t.same(&["rm", "-f", "v-ev4"]);
+    t.same(&["tag", IMAGE, "v-t2:1"]);
+    t.ok(&["rmi", "v-t2:1"]);
+    t.ok(&["rmi", "v-committed:1"]);
+    t.same(&["save", "-o", "{dir}/{e}-save.tar", IMAGE]);
+    t.ok(&["load", "-i", "{dir}/{e}-save.tar"]);
+    t.ok(&["import", "{dir}/{e}-ev.tar", "v-imp:1"]);
+    t.ok(&["rmi", "v-imp:1"]);
+    t.ok(&["network", "create", "v-evnet"]);
+    t.ok(&["network", "rm", "v-evnet"]);
+    t.same(&["create", "--name", "v-mark2", IMAGE]);
+    let until =
+        ENGINES.map(|e| stdout(&t.p.run(e, &["inspect", "--format", "{{.Created}}", "v-mark2"])));
+    t.same(&["rm", "v-mark2"]);
+
+    let queries: [(&str, &[&str]); 3] = [
+        (
+            "container",
+            &[
+                "top",
+                "update",
+                "rename",
+                "restart",
+                "archive-path",
+                "extract-to-dir",
+                "export",
+                "commit",
+            ],
+        ),
+        ("image", &["untag", "delete", "save", "load", "import"]),
+        ("network", &["create", "destroy"]),
+    ];
+    // An event's type, action and attributes, with image ids as `ID`.
+    let shape = |line: &str| -> String {
+        let (head, attrs) = line.split_once(' ').unwrap_or((line, ""));
+        let (action, attrs) = attrs.split_once(' ').unwrap_or((attrs, "{}"));
+        let attrs: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(attrs).unwrap_or_default();
+        let attrs: Vec<String> = attrs
+            .iter()
+            .map(|(k, v)| {
+                let v = v.as_str().unwrap_or_default();
+                let v = if v.starts_with("sha256:") { "ID" } else { v };
+                format!("{k}={v}")
+            })
+            .collect();
+        format!("{head} {action} {}", attrs.join(","))
+    };
+    for (typ, actions) in queries {
+        let got = ENGINES
+            .iter()
+            .zip(since.iter().zip(&until))
+            .map(|(e, (since, until))| {
+                let mut v: Vec<&str> = vec!["events", "--since", since, "--until", until];
+                let typ_filter = format!("type={typ}");
+                let filters: Vec<String> = actions.iter().map(|a| format!("event={a}")).collect();
+                v.extend(["--filter", &typ_filter]);
+                for f in &filters {
+                    v.extend(["--filter", f]);
+                }
+                v.extend([
+                    "--format",
+                    "{{.Type}} {{.Action}} {{json .Actor.Attributes}}",
+                ]);
+                stdout(&t.p.run(e, &v))
+                    .lines()
+                    .map(shape)
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>();
+        t.check(&format!("events of type {typ}"), &got[1], &got[0]);
+    }
 }
 
 /// `login`/`logout` against a registry with htpasswd auth; docker and hull share one

@@ -81,6 +81,15 @@ pub fn container(paths: &Paths, c: &Container, action: &str, extra: &[(&str, Str
     emit(paths, "container", action, &c.id, attrs);
 }
 
+/// An image id as docker's image events carry it: `sha256:` and the hex digest.
+pub fn image_id(id: &str) -> String {
+    if id.starts_with("sha256:") {
+        id.to_string()
+    } else {
+        format!("sha256:{id}")
+    }
+}
+
 /// An image event: docker names the image in a `name` attribute.
 pub fn image(paths: &Paths, action: &str, id: &str, name: &str) {
     let attrs = BTreeMap::from([("name".to_string(), name.to_string())]);

@@ -170,13 +170,30 @@ impl Engine {
     /// `export`: the container's filesystem (not its volumes) as a tar, to `out`.
     pub fn export(&self, key: &str, out: &mut dyn Write) -> crate::Result<()> {
         let c = self.lookup(key)?;
-        Ok(export(self, &c, out)?)
+        export(self, &c, out)?;
+        crate::events::container(&self.paths, &c, "export", &[]);
+        Ok(())
     }
 
     /// `commit`: a new image of container `key`'s changes over its image; the new id.
     pub fn commit(&self, key: &str, o: &CommitOpts) -> crate::Result<String> {
         let c = self.lookup(key)?;
-        Ok(commit(self, &c, o)?)
+        let id = commit(self, &c, o)?;
+        // docker's attributes: the comment, the new image's id and the name it was given.
+        let image_ref = if o.reference.is_empty() {
+            String::new()
+        } else {
+            hull_image::Reference::parse(&o.reference)
+                .map(|r| r.with_default_tag().familiar())
+                .unwrap_or_else(|_| o.reference.clone())
+        };
+        let extra = [
+            ("comment", o.message.clone().unwrap_or_default()),
+            ("imageID", crate::events::image_id(&id)),
+            ("imageRef", image_ref),
+        ];
+        crate::events::container(&self.paths, &c, "commit", &extra);
+        Ok(id)
     }
 
     /// Container `key`'s changes over its image as a layer tar written to `out` (docker's

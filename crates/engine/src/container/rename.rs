@@ -20,6 +20,11 @@ impl Engine {
             )));
         }
         container::rename(&self.conn, &c.id, new)?;
+        // docker's `rename` event: the new name, the old one as `oldName` (with docker's `/`).
+        let mut renamed = c.clone();
+        renamed.name = new.to_string();
+        let old = format!("/{}", c.name);
+        crate::events::container(&self.paths, &renamed, "rename", &[("oldName", old)]);
         Ok(())
     }
 }

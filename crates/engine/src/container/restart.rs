@@ -15,6 +15,7 @@ impl Engine {
         // The stop asked the restart policy to leave it stopped; this start is wanted.
         container::set_stop_requested(&self.conn, &c.id, false)?;
         start::start(self, &c, Attach::default())?;
+        crate::events::container(&self.paths, &c, "restart", &[]);
         Ok(())
     }
 }

@@ -324,6 +324,7 @@ impl crate::Engine {
             )));
         }
         let mut rows = top(&pids(&c)?, ps_args)?;
+        crate::events::container(&self.paths, &c, "top", &[]);
         let titles = if rows.is_empty() {
             Vec::new()
         } else {

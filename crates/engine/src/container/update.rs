@@ -116,6 +116,7 @@ impl Engine {
             })?;
         }
         container::set_config(&self.conn, &c.id, &cfg)?;
+        crate::events::container(&self.paths, &c, "update", &[]);
         Ok(())
     }
 }

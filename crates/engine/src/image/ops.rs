@@ -197,7 +197,30 @@ impl Engine {
 
     /// Writes a docker-archive (also an OCI layout) of `images` to `out`.
     pub fn image_save(&self, images: &[&str], out: &mut dyn Write) -> Result<()> {
-        Ok(self.store()?.save(images, out)?)
+        let store = self.store()?;
+        store.save(images, out)?;
+        // docker's `save` event, one per image, named by its id.
+        for name in images {
+            if let Ok(img) = store.resolve(name) {
+                let id = events::image_id(&img.id);
+                events::image(&self.paths, "save", &id, &id);
+            }
+        }
+        Ok(())
+    }
+
+    /// `import`: the rootfs tarball read from `tar` as a one-layer image named `reference`
+    /// (empty: untagged); its id.
+    pub fn image_import(
+        &self,
+        tar: &mut dyn std::io::Read,
+        reference: &str,
+        opts: &hull_image::ImportOptions,
+    ) -> Result<String> {
+        let id = self.store()?.import_rootfs(tar, reference, opts)?;
+        let ev = events::image_id(&id);
+        events::image(&self.paths, "import", &ev, &ev);
+        Ok(id)
     }
 
     /// Loads every image of the docker-archive or oci-archive at `archive`.
@@ -206,6 +229,23 @@ impl Engine {
         let before = tags(&store)?;
         let names = store.load(archive)?;
         let after = tags(&store)?;
+        // docker's `load` event, one per image loaded, named by its id.
+        // (A name is a tag, or the id of an untagged image.)
+        let mut ids: Vec<String> = names
+            .iter()
+            .filter_map(|n| match n.strip_prefix("sha256:") {
+                Some(_) => Some(n.clone()),
+                None => Reference::parse(n)
+                    .ok()
+                    .and_then(|r| after.get(&r.with_default_tag().to_string()).cloned()),
+            })
+            .map(|id| events::image_id(&id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            events::image(&self.paths, "load", &id, &id);
+        }
         let mut loaded = Vec::new();
         for name in names {
             let full = Reference::parse(&name).map(|r| r.with_default_tag().to_string());

@@ -39,7 +39,20 @@ impl Engine {
                 users.join(", ")
             )));
         }
-        Ok(store.remove(arg, force)?)
+        let lines = store.remove(arg, force)?;
+        // docker's `untag` and `delete` events, named by the image's id.
+        let id = crate::events::image_id(&img.id);
+        for l in &lines {
+            let action = if l.starts_with("Untagged:") {
+                "untag"
+            } else if l.starts_with("Deleted:") {
+                "delete"
+            } else {
+                continue;
+            };
+            crate::events::image(&self.paths, action, &id, &id);
+        }
+        Ok(lines)
     }
 
     /// Removes the images no container was created from: untagged ones, or every one with

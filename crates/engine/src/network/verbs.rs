@@ -32,7 +32,9 @@ impl Engine {
     /// Creates a bridge network.
     pub fn network_create(&self, req: &CreateRequest) -> Result<Network> {
         self.networks()?;
-        Ok(super::create(&self.conn, &self.paths, req)?)
+        let net = super::create(&self.conn, &self.paths, req)?;
+        network_event(self, &net, "create");
+        Ok(net)
     }
 
     /// docker's `network ls` rows: the networks by name, `host` and `none` among them.
@@ -90,7 +92,11 @@ impl Engine {
             return Err(NetworkError::Predefined(name.to_string()).into());
         }
         self.networks()?;
+        let net = super::lookup(&self.conn, name).ok();
         super::remove(&self.conn, &self.paths, name)?;
+        if let Some(net) = net {
+            network_event(self, &net, "destroy");
+        }
         Ok(())
     }
 
@@ -136,4 +142,13 @@ pub fn dns_serve(eng: Engine, name: &str) -> Result<()> {
     let _span = tracing::debug_span!("dns_serve", network = %n.name).entered();
     tracing::debug!(address = %n.gateway, "starting the responder");
     host::serve_dns(&paths, &n).map_err(Error::from)
+}
+
+/// docker's network `create`/`destroy` event: the network's id, its `name` and `type`.
+fn network_event(eng: &Engine, net: &Network, action: &str) {
+    let attrs = std::collections::BTreeMap::from([
+        ("name".to_string(), net.name.clone()),
+        ("type".to_string(), "bridge".to_string()),
+    ]);
+    crate::events::emit(&eng.paths, "network", action, &net.id, attrs);
 }

@@ -74,7 +74,7 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
             root_gid,
         };
         let mut stdin = std::io::stdin().lock();
-        eng.with_container_tree(&c, |fs| {
+        eng.copy_into(&c, |fs| {
             Ok(cp::extract_in(fs, dst_path, &mut stdin, &opts)?)
         })?;
         return Ok(());
@@ -88,7 +88,7 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
             ..Default::default()
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        eng.with_container_tree(&c, |fs| Ok(cp::archive_out(fs, src_path, &mut out, &opts)?))?;
+        eng.copy_out_of(&c, |fs| Ok(cp::archive_out(fs, src_path, &mut out, &opts)?))?;
         use std::io::Write;
         return out.flush().map_err(|e| usage(&format!("stdout: {e}")));
     }
@@ -109,7 +109,7 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
                 root_gid,
             };
             let dest = Path::new(dst_path);
-            Ok(eng.with_container_tree(&c, |fs| Ok(cp::copy_out(fs, src_path, dest, &opts)?))?)
+            Ok(eng.copy_out_of(&c, |fs| Ok(cp::copy_out(fs, src_path, dest, &opts)?))?)
         }
         (None, Some(name)) => {
             let c = eng.lookup(name)?;
@@ -121,7 +121,7 @@ fn copy(paths: &Paths, args: Args) -> CmdResult {
                 root_gid,
             };
             let src = Path::new(src_path);
-            Ok(eng.with_container_tree(&c, |fs| Ok(cp::copy_in(fs, src, dst_path, &opts)?))?)
+            Ok(eng.copy_into(&c, |fs| Ok(cp::copy_in(fs, src, dst_path, &opts)?))?)
         }
     }
 }

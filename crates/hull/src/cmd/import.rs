@@ -2,7 +2,7 @@
 //! one-layer image; `--change` applies Dockerfile instructions to its config.
 
 use hull_engine::Paths;
-use hull_image::{ImportOptions, Store};
+use hull_image::ImportOptions;
 
 use super::{CmdError, CmdResult};
 
@@ -39,10 +39,10 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         message: args.message,
     };
     let reference = args.reference.unwrap_or_default();
-    let mut store = Store::open(&paths.root)?;
+    let eng = super::engine(paths)?;
     let id = if args.file == "-" {
         let mut stdin = std::io::stdin().lock();
-        store.import_rootfs(&mut stdin, &reference, &opts)?
+        eng.image_import(&mut stdin, &reference, &opts)?
     } else if args.file.contains("://") {
         return Err(CmdError {
             msg: format!("{}: importing from a URL is not supported", args.file),
@@ -53,7 +53,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             msg: format!("{}: {e}", args.file),
             code: 125,
         })?;
-        store.import_rootfs(&mut f, &reference, &opts)?
+        eng.image_import(&mut f, &reference, &opts)?
     };
     println!("{id}");
     Ok(())

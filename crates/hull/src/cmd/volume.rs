@@ -100,12 +100,21 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                 };
                 options.insert(k.to_string(), v.to_string());
             }
-            let v = eng.volume_create(&VolumeCreate {
+            let req = VolumeCreate {
                 name,
                 driver,
                 labels: map,
                 options,
-            })?;
+            };
+            let v = eng.volume_create(&req)?;
+            // docker returns an existing volume of that name as it is, silently; hull says so
+            // on stderr when the options or labels asked for are not the ones it has.
+            if v.options != req.options || v.labels != req.labels {
+                eprintln!(
+                    "hull: volume {} already exists with other options or labels: kept as it is",
+                    v.name
+                );
+            }
             println!("{}", v.name);
             Ok(())
         }

@@ -90,7 +90,7 @@ impl Engine {
         out: &mut dyn Write,
     ) -> crate::Result<PathStat> {
         let c = self.lookup(key)?;
-        self.with_container_tree(&c, |fs| {
+        self.copy_out_of(&c, |fs| {
             let st = stat(fs, path)?;
             super::archive_out(fs, path, out, &CopyOptions::default())?;
             Ok(st)
@@ -115,7 +115,7 @@ impl Engine {
             root_uid,
             root_gid,
         };
-        self.with_container_tree(&c, |fs| Ok(super::extract_in(fs, dir, input, &opts)?))
+        self.copy_into(&c, |fs| Ok(super::extract_in(fs, dir, input, &opts)?))
             .map_err(|e| missing(e, dir, &c.name))
     }
 }

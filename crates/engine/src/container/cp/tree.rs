@@ -36,6 +36,30 @@ pub fn root_ids(c: &Container) -> (u32, u32) {
 }
 
 impl Engine {
+    /// [`Self::with_container_tree`] for a copy out of container `c`: docker's
+    /// `archive-path` event when it succeeds.
+    pub fn copy_out_of<T>(
+        &self,
+        c: &Container,
+        f: impl FnOnce(&ContainerFs) -> Result<T>,
+    ) -> Result<T> {
+        let v = self.with_container_tree(c, f)?;
+        crate::events::container(&self.paths, c, "archive-path", &[]);
+        Ok(v)
+    }
+
+    /// [`Self::with_container_tree`] for a copy into container `c`: docker's
+    /// `extract-to-dir` event when it succeeds.
+    pub fn copy_into<T>(
+        &self,
+        c: &Container,
+        f: impl FnOnce(&ContainerFs) -> Result<T>,
+    ) -> Result<T> {
+        let v = self.with_container_tree(c, f)?;
+        crate::events::container(&self.paths, c, "extract-to-dir", &[]);
+        Ok(v)
+    }
+
     /// Runs `f` on the tree of container `c`: a running one's through /proc/PID/root, a
     /// stopped one's overlay (mounted for this call when it is not mounted, with its volumes
     /// and binds where it sees them).
