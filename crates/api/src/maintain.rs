@@ -92,30 +92,6 @@ pub fn prune(ctx: &Ctx, q: Option<&str>) -> ApiResult<Value> {
     Ok(json!({ "ContainersDeleted": p.removed, "SpaceReclaimed": p.space }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn docker_clis_update_body_becomes_the_request() {
-        // What docker 28's `update --memory 64m --pids-limit 20` sends (trimmed of zeros).
-        let body = json!({
-            "Memory": 64 << 20, "MemorySwap": 0, "BlkioWeight": 0, "CpuPeriod": 0,
-            "PidsLimit": 20, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
-        });
-        let r = request(&body).unwrap();
-        assert_eq!(
-            (r.memory, r.memory_swap, r.pids_limit),
-            (Some(64 << 20), None, Some(20))
-        );
-        assert!(r.restart.is_none());
-        let e = request(&json!({"BlkioWeight": 300})).unwrap_err();
-        assert_eq!(e.message, "BlkioWeight: not supported by hull");
-        let e = request(&json!({"RestartPolicy": {"Name": "sometimes"}})).unwrap_err();
-        assert_eq!(e.status, 400);
-    }
-}
-
 /// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`: the engine's
 /// commit verb, as `hull commit`. A config in the body (docker's override of the
 /// container's) is refused by name unless empty: hull takes changes only.
@@ -166,4 +142,28 @@ pub fn commit(ctx: &Ctx, req: &crate::http::Request) -> ApiResult<Value> {
     };
     let id = eng.commit(&c.id, &opts)?;
     Ok(json!({ "Id": id }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_clis_update_body_becomes_the_request() {
+        // What docker 28's `update --memory 64m --pids-limit 20` sends (trimmed of zeros).
+        let body = json!({
+            "Memory": 64 << 20, "MemorySwap": 0, "BlkioWeight": 0, "CpuPeriod": 0,
+            "PidsLimit": 20, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
+        });
+        let r = request(&body).unwrap();
+        assert_eq!(
+            (r.memory, r.memory_swap, r.pids_limit),
+            (Some(64 << 20), None, Some(20))
+        );
+        assert!(r.restart.is_none());
+        let e = request(&json!({"BlkioWeight": 300})).unwrap_err();
+        assert_eq!(e.message, "BlkioWeight: not supported by hull");
+        let e = request(&json!({"RestartPolicy": {"Name": "sometimes"}})).unwrap_err();
+        assert_eq!(e.status, 400);
+    }
 }
