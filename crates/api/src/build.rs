@@ -73,10 +73,14 @@ fn options(req: &Request) -> ApiResult<Options> {
     })
 }
 
-/// The builder's text as `{"stream": ...}` messages, a line at a time.
+/// The builder's text as `{"stream": ...}` messages, a line at a time. Its closing
+/// "Successfully built/tagged" lines are held back: dockerd sends them after the image's
+/// `aux` message, and clients (the Python SDK) take the last message's `stream` as the
+/// build's result.
 struct Lines<'a, 'b> {
     out: &'a mut JsonStream<'b>,
     partial: Vec<u8>,
+    closing: Vec<String>,
 }
 
 impl Write for Lines<'_, '_> {
@@ -84,8 +88,12 @@ impl Write for Lines<'_, '_> {
         self.partial.extend_from_slice(buf);
         while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.partial.drain(..=nl).collect();
-            self.out
-                .send(&json!({ "stream": String::from_utf8_lossy(&line) }));
+            let line = String::from_utf8_lossy(&line).into_owned();
+            if line.starts_with("Successfully built ") || !self.closing.is_empty() {
+                self.closing.push(line);
+            } else {
+                self.out.send(&json!({ "stream": line }));
+            }
         }
         Ok(buf.len())
     }
@@ -112,28 +120,51 @@ pub fn build(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
     }
     let eng = ctx.engine()?;
     let tmp = eng.paths.root.join("tmp");
-    let bctx = Context::tar(&mut req.body.as_slice(), &tmp).map_err(|e| ApiError::bad(e.msg))?;
+    // A gzip-compressed context (`docker build` over the API with gzip, the Python SDK's
+    // `gzip=True`) is unpacked first, as dockerd detects it.
+    let body: std::borrow::Cow<[u8]> = if req.body.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::MultiGzDecoder::new(req.body.as_slice()),
+            &mut plain,
+        )
+        .map_err(|e| ApiError::bad(format!("context: gzip: {e}")))?;
+        plain.into()
+    } else {
+        req.body.as_slice().into()
+    };
+    let bctx = Context::tar(&mut &*body, &tmp).map_err(|e| ApiError::bad(e.msg))?;
     let root = bctx.root().expect("a tar context has a root").to_path_buf();
     let text = std::fs::read_to_string(root.join(name)).map_err(|e| {
         ApiError::internal(format!("Cannot locate specified Dockerfile: {name}: {e}"))
     })?;
     let df = Dockerfile::parse(name, &text).map_err(|e| ApiError::bad(e.to_string()))?;
     let mut out = JsonStream::new(conn);
-    let built = {
+    let (built, closing) = {
         let mut lines = Lines {
             out: &mut out,
             partial: Vec::new(),
+            closing: Vec::new(),
         };
-        hull_build::build(&eng, &df, &bctx, &o, &mut lines)
+        let built = hull_build::build(&eng, &df, &bctx, &o, &mut lines);
+        (built, lines.closing)
     };
     match built {
         Ok(id) => {
             out.send(&json!({ "aux": { "ID": id } }));
+            for line in closing {
+                out.send(&json!({ "stream": line }));
+            }
             if o.quiet {
                 out.send(&json!({ "stream": format!("{id}\n") }));
             }
         }
-        Err(e) => out.fail(&e.msg, Some(e.code)),
+        Err(e) => {
+            for line in closing {
+                out.send(&json!({ "stream": line }));
+            }
+            out.fail(&e.msg, Some(e.code))
+        }
     }
     Ok(out.finish())
 }

@@ -100,6 +100,15 @@ pub fn kill(ctx: &Ctx, id: &str, signal: Option<&str>) -> ApiResult<()> {
         )));
     }
     eng.kill(&c.id, sig)?;
+    // As dockerd, a SIGKILL is answered once the container has exited (a client's inspect
+    // right after it sees "exited"; the Python SDK's test_kill does that).
+    if sig == 9 {
+        let _ = hull_engine::container::stop::wait_exit(
+            &eng,
+            &c,
+            Some(std::time::Duration::from_secs(10)),
+        );
+    }
     Ok(())
 }
 

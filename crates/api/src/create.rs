@@ -77,8 +77,8 @@ const HOST_FIELDS: &[&str] = &[
     "ConsoleSize",
     "VolumesFrom",
     "Links",
-    // Defaults the client always sends: the host's own choice is what hull does.
     "CgroupnsMode",
+    // Defaults the client always sends: the host's own choice is what hull does.
     "Isolation",
     "MemorySwappiness",
 ];
@@ -213,9 +213,14 @@ pub fn request(body: &[u8], name: Option<&str>) -> Result<Request, ApiError> {
     }
     c.volumes_from = strings(host.get("VolumesFrom"), "HostConfig.VolumesFrom")?;
     c.links = strings(host.get("Links"), "HostConfig.Links")?;
-    // Config.Volumes: anonymous volumes (`-v /data`).
+    // Config.Volumes: anonymous volumes (`-v /data`), except where a bind or mount of
+    // HostConfig is (the Python SDK lists a bind's target in both, as docker 1.x wanted).
     if let Some(vols) = cfg.get("Volumes").and_then(Value::as_object) {
+        let trim = |t: &str| t.trim_end_matches('/').to_string();
         for target in vols.keys() {
+            if c.mounts.iter().any(|m| trim(&m.target) == trim(target)) {
+                continue;
+            }
             c.mounts.push(MountSpec {
                 kind: MountKind::Volume,
                 target: target.clone(),
@@ -276,6 +281,16 @@ fn host_config(h: &Map<String, Value>, c: &mut RunConfig) -> Result<(), ApiError
         c.cpuset_cpus = parse::cpuset(&cpuset).map_err(|e| bad("HostConfig.CpusetCpus", e))?;
     }
     c.pids_limit = int(h, "PidsLimit");
+    // CgroupnsMode: "" leaves docker's default (private on cgroup v2, host on v1).
+    let cgroupns = string(h, "CgroupnsMode");
+    if !cgroupns.is_empty() {
+        use hull_engine::container::cgroup::{parse_ns, Settings};
+        Settings {
+            ns: Some(parse_ns(&cgroupns).map_err(|e| bad("HostConfig.CgroupnsMode", e))?),
+            ..Default::default()
+        }
+        .store(c);
+    }
     c.init = boolean(h, "Init");
     for b in strings(h.get("Binds"), "HostConfig.Binds")? {
         c.mounts

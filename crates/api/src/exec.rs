@@ -74,6 +74,9 @@ struct ExecConfig {
 #[serde(rename_all = "PascalCase", default)]
 struct StartConfig {
     detach: bool,
+    /// Raw output (else docker's frames), whether the instance has a terminal or not: as
+    /// dockerd, the start's `Tty` decides (the Python SDK sends false and reads frames).
+    tty: bool,
     console_size: Option<Vec<u16>>,
 }
 
@@ -159,8 +162,8 @@ pub fn start(ctx: &Arc<Ctx>, id: &str, req: &Request, conn: &mut Conn) -> ApiRes
         );
         return Ok(Outcome::Done);
     }
-    let tty = x.opts.tty;
-    conn.hijack(req, if tty { RAW } else { MULTIPLEXED })
+    let raw = start.tty;
+    conn.hijack(req, if raw { RAW } else { MULTIPLEXED })
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let out = |stream| -> ApiResult<Box<dyn Write + Send>> {
         let to = conn
@@ -169,7 +172,7 @@ pub fn start(ctx: &Arc<Ctx>, id: &str, req: &Request, conn: &mut Conn) -> ApiRes
             .map_err(|e| ApiError::internal(e.to_string()))?;
         Ok(Box::new(Out {
             to,
-            stream: (!tty).then_some(stream),
+            stream: (!raw).then_some(stream),
         }))
     };
     let (stdout, stderr) = (out(STDOUT)?, out(STDERR)?);

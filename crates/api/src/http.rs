@@ -35,16 +35,27 @@ impl Request {
 
     /// A query parameter (the last one given).
     pub fn param(&self, name: &str) -> Option<&str> {
+        // The first of repeated ones, as dockerd's `r.Form.Get` (the Python SDK's build sends
+        // `dockerfile` twice: the name in the context, then its text).
         self.query
             .iter()
-            .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
     /// docker's booleans in a query: 1/true/True (anything else, or absent: false).
     pub fn flag(&self, name: &str) -> bool {
-        matches!(self.param(name), Some("1" | "true" | "True" | "TRUE"))
+        self.flag_or(name, false)
+    }
+
+    /// A boolean that is `default` when absent or not one (Go's strconv.ParseBool forms:
+    /// the Python SDK sends `True`/`False`).
+    pub fn flag_or(&self, name: &str, default: bool) -> bool {
+        match self.param(name) {
+            Some("1" | "t" | "T" | "true" | "True" | "TRUE") => true,
+            Some("0" | "f" | "F" | "false" | "False" | "FALSE") => false,
+            _ => default,
+        }
     }
 
     /// The client asked to take the connection over (`Upgrade: tcp`).

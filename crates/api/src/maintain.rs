@@ -92,6 +92,58 @@ pub fn prune(ctx: &Ctx, q: Option<&str>) -> ApiResult<Value> {
     Ok(json!({ "ContainersDeleted": p.removed, "SpaceReclaimed": p.space }))
 }
 
+/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`: the engine's
+/// commit verb, as `hull commit`. A config in the body (docker's override of the
+/// container's) is refused by name unless empty: hull takes changes only.
+pub fn commit(ctx: &Ctx, req: &crate::http::Request) -> ApiResult<Value> {
+    use hull_engine::container::commit::CommitOpts;
+    let container = req
+        .param("container")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::bad("container: a container is required"))?;
+    let body: Value = if req.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&req.body)
+            .map_err(|e| ApiError::bad(format!("commit config: {e}")))?
+    };
+    if let Some(fields) = body.as_object() {
+        crate::create::refuse_unknown(fields, "", &[])?;
+    }
+    let reference = match (req.param("repo").unwrap_or(""), req.param("tag")) {
+        ("", _) => String::new(),
+        (repo, Some(tag)) if !tag.is_empty() => format!("{repo}:{tag}"),
+        (repo, _) => repo.to_string(),
+    };
+    let opts = CommitOpts {
+        changes: req
+            .query
+            .iter()
+            .filter(|(k, v)| k == "changes" && !v.is_empty())
+            .flat_map(|(_, v)| v.lines().map(String::from).collect::<Vec<_>>())
+            .collect(),
+        author: req
+            .param("author")
+            .filter(|a| !a.is_empty())
+            .map(String::from),
+        message: req
+            .param("comment")
+            .filter(|a| !a.is_empty())
+            .map(String::from),
+        // docker pauses a running container unless told `pause=0` (a stopped one is not).
+        pause: req.flag_or("pause", true),
+        reference,
+    };
+    let eng = ctx.engine()?;
+    let c = eng.lookup(container)?;
+    let opts = CommitOpts {
+        pause: opts.pause && c.status == hull_engine::Status::Running,
+        ..opts
+    };
+    let id = eng.commit(&c.id, &opts)?;
+    Ok(json!({ "Id": id }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

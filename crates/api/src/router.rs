@@ -152,6 +152,10 @@ fn route(ctx: &Arc<Ctx>, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         ("POST", ["containers", id, "update"]) => {
             r(conn, 200, Some(maintain::update(ctx, id, &req.body)?))
         }
+        ("POST", ["commit"]) => r(conn, 201, Some(maintain::commit(ctx, req)?)),
+        (_, ["swarm" | "nodes" | "services" | "tasks" | "secrets" | "configs", ..]) => {
+            Err(system::no_swarm(path))
+        }
         ("POST", ["containers", "prune"]) => {
             r(conn, 200, Some(maintain::prune(ctx, req.param("filters"))?))
         }

@@ -3,7 +3,7 @@
 use hull_engine::{sysinfo, Status};
 use serde_json::{json, Value};
 
-use crate::{ApiResult, Ctx};
+use crate::{ApiError, ApiResult, Ctx};
 
 /// The newest API version served: what docker 28.2's client asks for.
 pub const API_VERSION: &str = "1.50";
@@ -73,6 +73,7 @@ pub fn info(ctx: &Ctx) -> ApiResult<Value> {
     let running = count(Status::Running) + count(Status::Restarting);
     let paused = count(Status::Paused);
     let volumes = eng.volume_list().map(|v| v.len()).unwrap_or_default();
+    let images = eng.image_list(&[]).map(|i| i.len()).unwrap_or_default();
     let (rt, rt_path, _) = runtime(ctx);
     Ok(json!({
         "ID": "",
@@ -80,6 +81,7 @@ pub fn info(ctx: &Ctx) -> ApiResult<Value> {
         "ContainersRunning": running,
         "ContainersPaused": paused,
         "ContainersStopped": containers.len() - running - paused,
+        "Images": images,
         "Volumes": volumes,
         "Driver": "overlay",
         "DriverStatus": [["Backing Filesystem", sysinfo::backing_fs(&ctx.paths.root)]],
@@ -156,4 +158,22 @@ pub fn df(ctx: &Ctx) -> ApiResult<Value> {
         "Volumes": volumes,
         "BuildCache": [],
     }))
+}
+
+/// A swarm endpoint: hull has no swarm mode, so it answers as a docker that is in no swarm
+/// (503; the Python SDK's `leave_swarm(force=True)` takes that as done).
+pub fn no_swarm(path: &str) -> ApiError {
+    let message = if path.starts_with("/swarm/leave") {
+        "This node is not part of a swarm".to_string()
+    } else if path.starts_with("/swarm/init") || path.starts_with("/swarm/join") {
+        "hull has no swarm mode: swarm init and join are not supported".to_string()
+    } else {
+        "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" \
+         to connect this node to swarm and try again."
+            .to_string()
+    };
+    ApiError {
+        status: 503,
+        message,
+    }
 }

@@ -87,7 +87,7 @@ const INTERVAL: Duration = Duration::from_secs(1);
 /// docker takes for its CPU share), or one a second until the client goes or the container
 /// stops.
 pub fn stats(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
-    let stream = req.param("stream").is_none_or(|s| s != "0" && s != "false");
+    let stream = req.flag_or("stream", true);
     let (cid, name, first) = read(ctx, id)?;
     if !stream {
         let body = if req.flag("one-shot") {
