@@ -119,13 +119,16 @@ pub fn attach(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Out
     let eng = ctx.engine()?;
     let c = eng.lookup(id)?;
     let want = wanted(req);
-    // Refused before anything happens, in dockerd's words.
-    let keys = detach_keys(req.param("detachKeys")).map_err(|_| {
-        ApiError::bad(format!(
-            "Invalid detach keys ({}) provided",
+    // Refused before anything happens, as dockerd answers it: its words as the raw stream's
+    // text, status 400.
+    let Ok(keys) = detach_keys(req.param("detachKeys")) else {
+        let msg = format!(
+            "Invalid detach keys ({}) provided\r\n",
             req.param("detachKeys").unwrap_or("")
-        ))
-    })?;
+        );
+        let _ = conn.respond(400, RAW, &[], msg.as_bytes(), true);
+        return Ok(Outcome::Close);
+    };
     // Not running yet: the start hands over its own connection, so nothing the container
     // writes first is lost.
     let pending = if c.status.is_live() {

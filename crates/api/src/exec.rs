@@ -98,10 +98,10 @@ pub fn create(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Value> {
     if args.is_empty() {
         return Err(ApiError::bad("No exec command specified"));
     }
-    // dockerd refuses keys it cannot read at create (its message).
+    // dockerd refuses keys it cannot read at create (its message and, in 20.10, its 500).
     if !cfg.detach_keys.is_empty() {
         attach::detach_keys(Some(&cfg.detach_keys)).map_err(|_| {
-            ApiError::bad(format!(
+            ApiError::internal(format!(
                 "Invalid escape keys ({}) provided",
                 cfg.detach_keys
             ))
