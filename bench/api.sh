@@ -1,7 +1,8 @@
 #!/bin/bash
 # `docker run --rm --network none busybox true` through hull's API service (`hull system
 # service`) beside the same command through a private dockerd, in one run, with hyperfine; then
-# the idle service's memory (VmRSS) before and after the runs.
+# the idle service's memory (VmRSS) before the runs, 1 s after them, and 4 s after them (once
+# the service has started over as a fresh process: crates/api/src/fresh.rs).
 #
 #   sudo bash bench/api.sh                  # builds release binaries, N=30
 #   sudo BENCH_N=50 HULL=/usr/local/bin/hull DOCKER=/usr/local/bin/docker bash bench/api.sh
@@ -63,6 +64,14 @@ echo "hull service idle RSS before: $(rss "$svc")"
 hyperfine -N -w 3 -r "$n" \
   -n "hull API" "$h run --rm --network none busybox true" \
   -n "dockerd" "$d run --rm --network none busybox true"
-sleep 1
-echo "hull service idle RSS after $((n + 3)) runs: $(rss "$svc")"
+# hyperfine ran dockerd's runs after hull's: the service has been idle since. Three more runs,
+# then its RSS at once and once it has started over (2 s after its last connection:
+# crates/api/src/fresh.rs).
+for _ in 1 2 3; do $h run --rm --network none busybox true; done
+echo "hull service RSS just after them: $(rss "$svc")"
+sleep 3
+echo "hull service idle RSS 3 s later: $(rss "$svc")"
+# What starting over costs the next client: each run after 3 s of idleness.
+hyperfine -N -r 5 --prepare "sleep 3" \
+  -n "hull API, each run after a fresh start" "$h run --rm --network none busybox true"
 echo "dockerd idle RSS: $(rss "$(cat "$tmp/dockerd.pid")")"

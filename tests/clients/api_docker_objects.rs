@@ -362,3 +362,175 @@ fn volumes_keep_data_between_containers_and_go_when_unused() {
         assert!(!Path::new(mountpoint.trim()).exists());
     }
 }
+
+/// The docker CLI at `bin` on `engine`: the pair's private dockerd, or this file's service.
+fn on(engine: &str, bin: &str, args: &[&str]) -> Command {
+    match engine {
+        "docker" => {
+            let p = hull_e2e::docker_pair::pair();
+            let mut c = Command::new(bin);
+            c.env("DOCKER_CONFIG", p.dir.join("client"))
+                .arg("-H")
+                .arg(format!("unix://{}", p.dir.join("d.sock").display()))
+                .args(args)
+                .stdin(std::process::Stdio::null());
+            c
+        }
+        _ => docker(bin, args),
+    }
+}
+
+/// Serves `body` to every GET on 127.0.0.1 (a thread for the test binary's life); its URL.
+fn serve_on_loopback(body: Vec<u8>, name: &str) -> String {
+    use std::io::{BufRead, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/{name}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut r = std::io::BufReader::new(s);
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut s = r.into_inner();
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    url
+}
+
+/// `docker import` through the service beside the same import into a private dockerd, by
+/// each client: from stdin with `--change` and `--message`, from a URL on loopback, and a
+/// bad change. What is compared: the id line shape, the inspect's Config, comment and
+/// platform, the history, what a container of the image finds in its files, the exit code of a refusal.
+#[test]
+fn import_from_stdin_and_a_url_matches_dockerd() {
+    service();
+    let work = tempfile::tempdir_in("/var/tmp").unwrap();
+    let root = hull_e2e::image::rootfs(work.path());
+    std::fs::create_dir_all(root.join("data/sub")).unwrap();
+    std::fs::write(root.join("data/sub/imported"), "from-the-tarball\n").unwrap();
+    std::os::unix::fs::symlink("sub/imported", root.join("data/link")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        root.join("data/sub/imported"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let tar = work.path().join("rootfs.tar");
+    hull_e2e::image::tar_dir(&root, &tar);
+    let body = std::fs::read(&tar).unwrap();
+    let url = serve_on_loopback(body.clone(), "rootfs.tar");
+    let look = "find /data | sort | while read f; do stat -c '%n %a %u %g %s %F' \"$f\"; done";
+    for bin in clients() {
+        let mut seen: Vec<[String; 3]> = Vec::new();
+        for engine in hull_e2e::docker_pair::ENGINES {
+            let name = format!("apii-{}:1", short(bin));
+            let mut c = on(
+                engine,
+                bin,
+                &[
+                    "import",
+                    "-c",
+                    "CMD [\"cat\", \"/data/link\"]",
+                    "-c",
+                    "ENV A=b",
+                    "-c",
+                    "WORKDIR /data",
+                    "-m",
+                    "the message",
+                    "-",
+                    &name,
+                ],
+            );
+            let o = hull_e2e::client_support::output_with_stdin(&mut c, &body);
+            assert!(o.status.success(), "{engine} import: {}", text(&o.stderr));
+            let id = text(&o.stdout);
+            assert!(
+                id.trim().starts_with("sha256:") && id.trim().len() == 71,
+                "{engine}: {id}"
+            );
+            let said = ok_output(on(engine, bin, &["run", "--rm", &name]));
+            assert_eq!(said, "from-the-tarball\n", "{engine}");
+            let files = ok_output(on(engine, bin, &["run", "--rm", &name, "sh", "-c", look]));
+            let inspect = ok_output(on(engine, bin, &["image", "inspect", &name]));
+            let v: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+            let v = &v[0];
+            // The image's config, its null members left out (Go's omitempty leaves some
+            // out on dockerd's side; the rest of image inspect's shape is not import's).
+            let mut config = v["Config"].as_object().cloned().unwrap_or_default();
+            config.retain(|_, v| !v.is_null());
+            let keys = serde_json::Value::Object(config).to_string();
+            let config = format!(
+                "Cmd={} Env={} WorkingDir={} Comment={} Os={} Architecture={} Layers={}",
+                v["Config"]["Cmd"],
+                v["Config"]["Env"],
+                v["Config"]["WorkingDir"],
+                v["Comment"],
+                v["Os"],
+                v["Architecture"],
+                v["RootFS"]["Layers"].as_array().map_or(0, Vec::len),
+            );
+            let history = ok_output(on(
+                engine,
+                bin,
+                &[
+                    "history",
+                    "--no-trunc",
+                    "--format",
+                    "{{.CreatedBy}}|{{.Comment}}",
+                    &name,
+                ],
+            ));
+            seen.push([keys, format!("{config}\n{history}"), files]);
+
+            // From a URL: dockerd fetches it itself; the history names it.
+            let from_url = format!("apii-url-{}:1", short(bin));
+            ok_output(on(engine, bin, &["import", &url, &from_url]));
+            let said = ok_output(on(
+                engine,
+                bin,
+                &["run", "--rm", &from_url, "cat", "/data/link"],
+            ));
+            assert_eq!(said, "from-the-tarball\n", "{engine}");
+            let comment = ok_output(on(
+                engine,
+                bin,
+                &[
+                    "history",
+                    "--no-trunc",
+                    "--format",
+                    "{{.Comment}}",
+                    &from_url,
+                ],
+            ));
+            assert_eq!(comment.trim(), format!("Imported from {url}"), "{engine}");
+
+            // A change docker does not take: refused, nothing named.
+            let bad = format!("apii-bad-{}:1", short(bin));
+            let mut c = on(engine, bin, &["import", "-c", "FROB x", "-", &bad]);
+            let o = hull_e2e::client_support::output_with_stdin(&mut c, &body);
+            assert_eq!(o.status.code(), Some(1), "{engine}: {}", text(&o.stderr));
+            assert!(!on(engine, bin, &["image", "inspect", &bad])
+                .output()
+                .unwrap()
+                .status
+                .success());
+            for n in [&name, &from_url] {
+                ok_output(on(engine, bin, &["rmi", n]));
+            }
+        }
+        let [d, h] = [&seen[0], &seen[1]];
+        assert_eq!(
+            h[0], d[0],
+            "{bin}: image inspect's key paths (hull, docker)"
+        );
+        assert_eq!(h[1], d[1], "{bin}: config and history (hull, docker)");
+        assert_eq!(h[2], d[2], "{bin}: the files (hull, docker)");
+    }
+}

@@ -438,3 +438,262 @@ fn system_df_through_the_socket_counts_what_hull_system_df_counts() {
     ok(&["rm", "-f", &n]);
     ok(&["volume", "rm", &vol]);
 }
+
+/// The socket and the image of an engine of the pair: hull's service (busybox, seeded), or
+/// the pair's private dockerd (the pair's busybox).
+fn engine_of(engine: &str) -> (std::path::PathBuf, &'static str) {
+    match engine {
+        "docker" => (
+            hull_e2e::docker_pair::pair().dir.join("d.sock"),
+            hull_e2e::docker_pair::IMAGE,
+        ),
+        _ => (service().socket(), "busybox"),
+    }
+}
+
+/// The docker CLI against `sock`.
+fn cli_on(sock: &std::path::Path, args: &[&str]) -> Command {
+    let mut c = Command::new(docker_bin());
+    c.env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .env("DOCKER_CONFIG", service().dir.path().join("docker-config"))
+        .env_remove("DOCKER_API_VERSION")
+        .args(args)
+        .stdin(Stdio::null());
+    c
+}
+
+/// One request on `sock` (Connection: close): status and body.
+fn http_on(sock: &std::path::Path, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: hull\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_string())
+}
+
+/// A hijacked request on `sock` (docker's `Upgrade: tcp`): the answer's status and the
+/// connection, past the answer's head.
+fn hijack_on(
+    sock: &std::path::Path,
+    path: &str,
+    body: &str,
+) -> (u16, std::os::unix::net::UnixStream) {
+    let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: hull\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut b).unwrap(), 1, "{}", text(&head));
+        head.push(b[0]);
+    }
+    (text(&head)[9..12].parse().unwrap(), s)
+}
+
+/// Reads from `s` until what came contains `want` (or the read timeout fails the test).
+fn read_until(s: &mut impl Read, want: &str) -> String {
+    let mut got = Vec::new();
+    let mut b = [0u8; 4096];
+    while !text(&got).contains(want) {
+        let n = s
+            .read(&mut b)
+            .unwrap_or_else(|e| panic!("waiting for {want:?}: {e}; got {:?}", text(&got)));
+        assert!(n > 0, "ended before {want:?}: {:?}", text(&got));
+        got.extend_from_slice(&b[..n]);
+    }
+    text(&got)
+}
+
+/// Whether the server ends the connection (end of file) after what was sent.
+fn server_ends(s: &mut std::os::unix::net::UnixStream) -> bool {
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).is_ok()
+}
+
+/// docker's detach keys on the service beside a private dockerd: an exec with `DetachKeys`
+/// and an attach with `detachKeys`, with a terminal, typed by a raw API client (the docker
+/// CLI catches the keys itself, so this is what the daemon does): the connection ends, the
+/// container runs on, and so does the exec's process under hull (dockerd 20.10 kills it);
+/// keys that cannot be read are refused alike.
+#[test]
+fn detach_keys_of_exec_and_attach_end_the_connection_as_dockerd_does() {
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for engine in hull_e2e::docker_pair::ENGINES {
+        let (sock, image) = engine_of(engine);
+        let n = name(&format!("detach-{engine}"));
+        ok_output(cli_on(
+            &sock,
+            &["run", "-d", "-it", "--name", &n, image, "sh"],
+        ));
+        let mut record = Vec::new();
+
+        let cmd = r#""Cmd":["sh","-c","while read l; do echo got:$l; done"]"#;
+        let (st, body) = http_on(
+            &sock,
+            "POST",
+            &format!("/containers/{n}/exec"),
+            &format!(
+                r#"{{"AttachStdin":true,"AttachStdout":true,"AttachStderr":true,"Tty":true,"DetachKeys":"ctrl-x,x",{cmd}}}"#
+            ),
+        );
+        assert_eq!(st, 201, "{engine}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let id = v["Id"].as_str().unwrap().to_string();
+        let (st, mut s) = hijack_on(
+            &sock,
+            &format!("/exec/{id}/start"),
+            r#"{"Detach":false,"Tty":true}"#,
+        );
+        record.push(format!("exec start: {st}"));
+        s.write_all(b"one\n").unwrap();
+        read_until(&mut s, "got:one");
+        // ctrl-x, then x: the keys; what came before them still reaches the process.
+        s.write_all(b"two\n\x18x").unwrap();
+        record.push(format!("exec detached: {}", server_ends(&mut s)));
+        let (_, body) = http_on(&sock, "GET", &format!("/exec/{id}/json"), "");
+        let x: serde_json::Value = serde_json::from_str(&body).unwrap();
+        record.push(format!("exec inspect: DetachKeys={}", x["DetachKeys"]));
+        // dockerd 20.10 kills the process when the connection ends (the request's context
+        // is cancelled: exit code 126); hull leaves it running, as docker documents detach
+        // and `hull exec` does (README: where hull differs from docker).
+        let ps = ok_output(cli_on(&sock, &["exec", &n, "ps", "-o", "args"]));
+        let runs_on = ps.contains("while read l");
+        assert_eq!(runs_on, engine == "hull", "{engine}: {ps}");
+
+        let (st, body) = http_on(
+            &sock,
+            "POST",
+            &format!("/containers/{n}/exec"),
+            &format!(
+                r#"{{"AttachStdin":true,"AttachStdout":true,"Tty":true,"DetachKeys":"ctrl-xx",{cmd}}}"#
+            ),
+        );
+        let msg: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        record.push(format!("bad exec keys: {st} {}", msg["message"]));
+
+        // attach: docker's default keys are not these; the given ones detach.
+        let attach = format!("/containers/{n}/attach?stream=1&stdin=1&stdout=1&stderr=1");
+        let (st, mut s) = hijack_on(&sock, &format!("{attach}&detachKeys=ctrl-y,y"), "");
+        record.push(format!("attach: {st}"));
+        s.write_all(b"echo attached-$((1+1))\n").unwrap();
+        read_until(&mut s, "attached-2");
+        s.write_all(b"\x19y").unwrap();
+        record.push(format!("attach detached: {}", server_ends(&mut s)));
+        let running = ok_output(cli_on(&sock, &["inspect", "-f", "{{.State.Running}}", &n]));
+        record.push(format!("container runs on: {}", running.trim()));
+        // Without detachKeys: docker's ctrl-p,ctrl-q.
+        let (_, mut s) = hijack_on(&sock, &attach, "");
+        s.write_all(b"echo again-$((2+2))\n").unwrap();
+        read_until(&mut s, "again-4");
+        s.write_all(b"\x10\x11").unwrap();
+        record.push(format!(
+            "attach detached by default keys: {}",
+            server_ends(&mut s)
+        ));
+
+        let (st, mut s) = {
+            let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+            write!(
+                s,
+                "POST {attach}&detachKeys=ctrl-xx HTTP/1.1\r\nHost: hull\r\nConnection: close\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+            )
+            .unwrap();
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            (answer[9..12].to_string(), answer)
+        };
+        let body = s.split_off(s.find("\r\n\r\n").map_or(0, |i| i + 4));
+        record.push(format!("bad attach keys: {st} {}", body.trim()));
+        let running = ok_output(cli_on(&sock, &["inspect", "-f", "{{.State.Running}}", &n]));
+        record.push(format!("container still runs: {}", running.trim()));
+        ok_output(cli_on(&sock, &["rm", "-f", &n]));
+        seen.push(record);
+    }
+    assert_eq!(seen[1], seen[0], "(hull, dockerd)");
+    assert!(
+        seen[1].contains(&"exec detached: true".to_string()),
+        "{:?}",
+        seen[1]
+    );
+}
+
+/// `docker exec -it --detach-keys` typed at a terminal, through the service beside the
+/// private dockerd: what the CLI prints and its exit code after the keys, and the process
+/// running on.
+#[test]
+fn docker_exec_it_detaches_on_its_keys_as_with_dockerd() {
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for engine in hull_e2e::docker_pair::ENGINES {
+        let (sock, image) = engine_of(engine);
+        let n = name(&format!("cli-detach-{engine}"));
+        ok_output(cli_on(
+            &sock,
+            &["run", "-d", "--name", &n, image, "sleep", "1001"],
+        ));
+        // The marker is split so that no echo of the command line matches it.
+        let line = format!(
+            "DOCKER_HOST=unix://{} {} exec -it --detach-keys ctrl-x,x {n} sh -c 'echo rea\"\"dy; while read l; do echo got:$l; done'; echo exit-code=$?",
+            sock.display(),
+            docker_bin()
+        );
+        let mut script = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("DOCKER_CONFIG", service().dir.path().join("docker-config"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut input = script.stdin.take().unwrap();
+        let mut out = script.stdout.take().unwrap();
+        let mut all = read_until(&mut out, "ready");
+        input.write_all(b"one\r").unwrap();
+        all += &read_until(&mut out, "got:one");
+        input.write_all(b"\x18x").unwrap();
+        all += &read_until(&mut out, "exit-code=");
+        let mut rest = String::new();
+        drop(input);
+        let _ = out.read_to_string(&mut rest);
+        let _ = script.wait();
+        all += &rest;
+        let tail = all[all.find("got:one").unwrap()..].replace("\r", "");
+        let code = tail
+            .split("exit-code=")
+            .nth(1)
+            .and_then(|c| c.split_whitespace().next())
+            .unwrap_or("")
+            .to_string();
+        let ps = ok_output(cli_on(&sock, &["exec", &n, "ps", "-o", "args"]));
+        seen.push(vec![
+            format!("process runs on: {}", ps.contains("while read l")),
+            format!("exit code: {code}"),
+            format!(
+                "said after the keys: {:?}",
+                tail.lines()
+                    .skip(1)
+                    .filter(|l| !l.contains("exit-code=") && !l.trim().is_empty())
+                    .collect::<Vec<_>>()
+            ),
+        ]);
+        ok_output(cli_on(&sock, &["rm", "-f", &n]));
+    }
+    assert_eq!(seen[1], seen[0], "(hull, dockerd)");
+    assert_eq!(seen[1][0], "process runs on: true");
+    assert!(
+        seen[1].contains(&"process runs on: true".to_string()),
+        "{:?}",
+        seen[1]
+    );
+}

@@ -46,6 +46,60 @@ impl Client {
     }
 }
 
+/// The detach keys given (docker's `ctrl-p,ctrl-q` when none or empty), as bytes.
+pub fn detach_keys(given: Option<&str>) -> Result<Vec<u8>, String> {
+    let keys = given
+        .filter(|k| !k.is_empty())
+        .unwrap_or(hull_term::attach::DEFAULT_DETACH_KEYS);
+    hull_term::attach::parse_detach_keys(keys)
+}
+
+/// A client's input with the detach keys taken out: when they are typed, a byte on
+/// `detached` and end of file.
+pub struct Scanned {
+    input: Box<dyn Read + Send>,
+    scan: hull_term::attach::DetachScanner,
+    /// Told once the keys were typed and what came before them was read.
+    detached: Option<UnixStream>,
+    pending: Vec<u8>,
+    done: bool,
+}
+
+impl Scanned {
+    pub fn new(input: Box<dyn Read + Send>, keys: &[u8], detached: UnixStream) -> Scanned {
+        Scanned {
+            input,
+            scan: hull_term::attach::DetachScanner::new(keys),
+            detached: Some(detached),
+            pending: Vec::new(),
+            done: false,
+        }
+    }
+}
+
+impl Read for Scanned {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pending.is_empty() {
+            if self.done {
+                if let Some(mut d) = self.detached.take() {
+                    let _ = d.write_all(b"d");
+                }
+                return Ok(0);
+            }
+            let mut input = [0u8; 8192];
+            let n = self.input.read(&mut input)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.done = self.scan.feed(&input[..n], &mut self.pending);
+        }
+        let n = self.pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n)
+    }
+}
+
 /// The monitor flags an attach request asks for.
 fn wanted(req: &Request) -> u8 {
     let mut want = 0;
@@ -65,6 +119,16 @@ pub fn attach(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Out
     let eng = ctx.engine()?;
     let c = eng.lookup(id)?;
     let want = wanted(req);
+    // Refused before anything happens, as dockerd answers it: its words as the raw stream's
+    // text, status 400.
+    let Ok(keys) = detach_keys(req.param("detachKeys")) else {
+        let msg = format!(
+            "Invalid detach keys ({}) provided\r\n",
+            req.param("detachKeys").unwrap_or("")
+        );
+        let _ = conn.respond(400, RAW, &[], msg.as_bytes(), true);
+        return Ok(Outcome::Close);
+    };
     // Not running yet: the start hands over its own connection, so nothing the container
     // writes first is lost.
     let pending = if c.status.is_live() {
@@ -101,8 +165,19 @@ pub fn attach(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Out
         true => Some(take_reader(conn)),
         false => None,
     };
+    // With a terminal, the client's input is scanned for the detach keys, as dockerd does.
+    let detach = match (&stdin, tty) {
+        (Some(_), true) => Some(Detach {
+            keys,
+            client: conn
+                .stream
+                .try_clone()
+                .map_err(|e| ApiError::internal(e.to_string()))?,
+        }),
+        _ => None,
+    };
     let hook = from_start && c.config.restart.is_none();
-    relay(ctx, &c.id, mon, Some(client), stdin, hook);
+    relay(ctx, &c.id, mon, Some(client), stdin, detach, hook);
     let _ = conn.stream.shutdown(std::net::Shutdown::Both);
     Ok(Outcome::Close)
 }
@@ -125,23 +200,35 @@ pub fn take_reader(conn: &mut Conn) -> Box<dyn Read + Send> {
     }
 }
 
+/// A terminal's detach: the keys, and the client's connection they end.
+pub struct Detach {
+    pub keys: Vec<u8>,
+    pub client: UnixStream,
+}
+
 /// Pumps the monitor's frames to `client` until the container's exit; `stdin` (the client's
-/// bytes) goes to the container. With `hook` this connection is the starter's that asked
-/// WANT_HOOK: the exit is recorded here (as the foreground `hull run` records it) and
-/// waiters learn it. Returns the exit code, if seen.
+/// bytes) goes to the container. With `detach`, typing its keys ends the client's connection
+/// and leaves the container running with its stdin open (dockerd's detach). With `hook` this
+/// connection is the starter's that asked WANT_HOOK: the exit is recorded here (as the
+/// foreground `hull run` records it) and waiters learn it, after a detach too. Returns the
+/// exit code, if seen.
 pub fn relay(
     ctx: &Ctx,
     id: &str,
     mon: UnixStream,
     mut client: Option<Client>,
     stdin: Option<Box<dyn Read + Send>>,
+    detach: Option<Detach>,
     hook: bool,
 ) -> Option<i32> {
     let writer = Arc::new(Mutex::new(mon.try_clone().ok()?));
     if let Some(mut input) = stdin {
         let w = Arc::clone(&writer);
         std::thread::spawn(move || {
+            let keys = detach.as_ref().map(|d| d.keys.as_slice()).unwrap_or(&[]);
+            let mut scan = hull_term::attach::DetachScanner::new(keys);
             let mut buf = vec![0u8; 32 * 1024];
+            let mut data = Vec::with_capacity(buf.len());
             loop {
                 let n = input.read(&mut buf).unwrap_or(0);
                 let mut s = w.lock().unwrap_or_else(|e| e.into_inner());
@@ -149,7 +236,17 @@ pub fn relay(
                     let _ = proto::write_frame(&mut *s, proto::STDIN_EOF, &[]);
                     return;
                 }
-                if proto::write_frame(&mut *s, proto::STDIN, &buf[..n]).is_err() {
+                data.clear();
+                let detached = scan.feed(&buf[..n], &mut data);
+                if !data.is_empty() && proto::write_frame(&mut *s, proto::STDIN, &data).is_err() {
+                    return;
+                }
+                if let (true, Some(d)) = (detached, &detach) {
+                    let _ = d.client.shutdown(std::net::Shutdown::Both);
+                    // Nothing to record: this relay ends too (the hook's keeps reading).
+                    if !hook {
+                        let _ = s.shutdown(std::net::Shutdown::Both);
+                    }
                     return;
                 }
             }

@@ -71,7 +71,13 @@ pub fn start(ctx: &Arc<Ctx>, id: &str) -> ApiResult<bool> {
         // Nobody attached: a watcher keeps the starter's connection to record the exit.
         let ctx = Arc::clone(ctx);
         let id = c.id.clone();
-        std::thread::spawn(move || relay(&ctx, &id, sock, None, None, true));
+        ctx.watchers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::thread::spawn(move || {
+            relay(&ctx, &id, sock, None, None, None, true);
+            ctx.watchers
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
     }
     Ok(true)
 }

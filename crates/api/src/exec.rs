@@ -4,7 +4,7 @@
 //! The engine's exec verbs do the work; the CLI's `hull exec` calls the same ones.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 
@@ -101,8 +101,14 @@ pub fn create(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Value> {
     if args.is_empty() {
         return Err(ApiError::bad("No exec command specified"));
     }
+    // dockerd refuses keys it cannot read at create (its message and, in 20.10, its 500).
     if !cfg.detach_keys.is_empty() {
-        return Err(ApiError::bad("DetachKeys: not supported by hull's service"));
+        attach::detach_keys(Some(&cfg.detach_keys)).map_err(|_| {
+            ApiError::internal(format!(
+                "Invalid escape keys ({}) provided",
+                cfg.detach_keys
+            ))
+        })?;
     }
     let opts = Opts {
         // Output nobody attached to is discarded at start; a start without attaching any
@@ -115,6 +121,7 @@ pub fn create(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Value> {
         workdir: Some(cfg.working_dir).filter(|w| !w.is_empty()),
         privileged: cfg.privileged,
         console_size: size(&cfg.console_size),
+        detach_keys: Some(cfg.detach_keys).filter(|k| !k.is_empty()),
     };
     let eid = ctx.engine()?.exec_create(id, args, opts)?;
     Ok(json!({ "Id": eid }))
@@ -180,12 +187,27 @@ pub fn start(ctx: &Arc<Ctx>, id: &str, req: &Request, conn: &mut Conn) -> ApiRes
         let _ = ctx.execs.resize(id, s);
     }
     let (terms, eid) = (Arc::clone(ctx), id.to_string());
+    // With a terminal, the client's input is scanned for the detach keys (docker's default
+    // when the exec gave none), as dockerd scans it: typed, they leave the process running,
+    // its output discarded, and end this connection.
+    let mut detach = None;
+    let stdin = x.opts.interactive.then(|| attach::take_reader(conn));
+    let stdin = match (stdin, tty) {
+        (Some(input), true) => {
+            let keys =
+                attach::detach_keys(x.opts.detach_keys.as_deref()).map_err(ApiError::internal)?;
+            let (r, w) = UnixStream::pair().map_err(|e| ApiError::internal(e.to_string()))?;
+            detach = Some(r);
+            Some(Box::new(attach::Scanned::new(input, &keys, w)) as Box<dyn Read + Send>)
+        }
+        (stdin, _) => stdin,
+    };
     let streams = Streams {
-        stdin: x.opts.interactive.then(|| attach::take_reader(conn)),
+        stdin,
         stdout,
         stderr,
         on_tty: Some(Box::new(move |t| terms.execs.arrived(&eid, t))),
-        detach: None,
+        detach,
     };
     // The stream has begun: a failure now can only end it (the client reads the exit code,
     // which the instance has, from the inspect).
@@ -218,7 +240,13 @@ pub fn inspect(ctx: &Ctx, id: &str) -> ApiResult<Value> {
         "OpenStdout": !x.opts.detach,
         "CanRemove": false,
         "ContainerID": x.container_id,
-        "DetachKeys": "",
+        // dockerd's keys are bytes, which Go's JSON gives as base64 ("" when none given).
+        "DetachKeys": hull_image::registry::client::base64(
+            &attach::detach_keys(x.opts.detach_keys.as_deref().filter(|k| !k.is_empty()))
+                .ok()
+                .filter(|_| x.opts.detach_keys.is_some())
+                .unwrap_or_default()
+        ),
         "Pid": x.pid,
     }))
 }

@@ -159,12 +159,6 @@ impl Progress for PullProgress<'_, '_> {
 
 /// `POST /images/create?fromImage=NAME&tag=TAG`: a pull, streamed as docker's progress.
 pub fn create(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
-    if req.param("fromSrc").is_some() {
-        return Err(ApiError::bad("fromSrc: import is not supported by hull"));
-    }
-    let Some(image) = req.param("fromImage").filter(|i| !i.is_empty()) else {
-        return Err(ApiError::bad("fromImage: an image to pull is needed"));
-    };
     if let Some(p) = req.param("platform").filter(|p| !p.is_empty()) {
         let want = format!("linux/{}", hull_image::go_arch());
         if p != want {
@@ -173,6 +167,12 @@ pub fn create(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
             )));
         }
     }
+    if let Some(src) = req.param("fromSrc") {
+        return import(ctx, src, req, conn);
+    }
+    let Some(image) = req.param("fromImage").filter(|i| !i.is_empty()) else {
+        return Err(ApiError::bad("fromImage: an image to pull is needed"));
+    };
     // `tag` is a tag or a digest; fromImage may carry its own.
     let reference = match req.param("tag").filter(|t| !t.is_empty()) {
         Some(d) if d.starts_with("sha256:") => format!("{image}@{d}"),
@@ -187,6 +187,80 @@ pub fn create(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
             totals: Default::default(),
         };
         eng.image_pull(&rr, &mut progress).map(|_| ())
+    })
+}
+
+/// `POST /images/create?fromSrc=-|URL&repo=&tag=&changes=&message=` (`docker import`): the
+/// request's body (`-`) or the file at the URL is a rootfs tarball that becomes a one-layer
+/// image, as `hull import` makes it (the same store call). `repo` may carry its tag (the
+/// docker CLI sends `repo=name:tag`); a `tag` without a `repo` names nothing, as in dockerd.
+fn import(ctx: &Ctx, src: &str, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
+    if src.is_empty() {
+        return Err(ApiError::bad(
+            "fromSrc: a URL or - (the request body) is needed",
+        ));
+    }
+    let reference = match (
+        req.param("repo").filter(|r| !r.is_empty()),
+        req.param("tag"),
+    ) {
+        (None, _) => String::new(),
+        (Some(r), Some(t)) if t.starts_with("sha256:") => format!("{r}@{t}"),
+        (Some(r), Some(t)) if !t.is_empty() => format!("{r}:{t}"),
+        (Some(r), _) => r.to_string(),
+    };
+    if !reference.is_empty() {
+        Reference::parse(&reference)
+            .map_err(|e| ApiError::bad(format!("repo {reference:?}: {e}")))?;
+    }
+    let opts = hull_image::ImportOptions {
+        changes: req
+            .query
+            .iter()
+            .filter(|(k, _)| k == "changes")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        // dockerd's comment when none is given.
+        message: Some(
+            req.param("message")
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("Imported from {src}")),
+        ),
+    };
+    // dockerd takes a bare host as an http URL.
+    let url = match src {
+        "-" => None,
+        u if u.contains("://") => Some(u.to_string()),
+        u => Some(format!("http://{u}")),
+    };
+    let paths = &ctx.paths;
+    stream::json_answer(conn, |out| {
+        let fetched;
+        let mut tar: &[u8] = match &url {
+            None => &req.body,
+            Some(u) => {
+                if !hull_build::remote::is_url(u) {
+                    return Err(hull_engine::Error::InvalidArgument(format!(
+                        "fromSrc {u:?}: only http and https URLs are fetched"
+                    )));
+                }
+                out.send(&json!({ "status": format!("Downloading from {u}") }));
+                fetched = hull_build::remote::fetch(u, None).map_err(|e| {
+                    let m = e.msg.strip_prefix("ADD ").unwrap_or(&e.msg).to_string();
+                    hull_engine::Error::Internal(format!("fromSrc {m}"))
+                })?;
+                &fetched.bytes
+            }
+        };
+        let id =
+            hull_image::Store::open(&paths.root)?.import_rootfs(&mut tar, &reference, &opts)?;
+        let id = match id.starts_with("sha256:") {
+            true => id,
+            false => format!("sha256:{id}"),
+        };
+        out.send(&json!({ "status": id }));
+        Ok(())
     })
 }
 

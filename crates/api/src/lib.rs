@@ -15,6 +15,7 @@ pub mod events;
 pub mod exec;
 pub mod filesystem;
 pub mod filters;
+pub mod fresh;
 pub mod http;
 pub mod images;
 pub mod listen;
@@ -60,6 +61,9 @@ pub struct Ctx {
     pub track: track::Tracker,
     /// The terminals of running execs, for their resizes (exec.rs).
     pub execs: exec::Terminals,
+    /// Threads that watch a started container with no connection open (containers.rs):
+    /// while any runs, the service does not start over.
+    pub watchers: AtomicUsize,
 }
 
 impl Ctx {
@@ -78,6 +82,10 @@ pub enum ServeError {
     Listen(#[from] listen::ListenError),
 }
 
+/// How long the service stays idle (no connection, no watcher) before it starts over as a
+/// fresh process (fresh.rs): the code pages its requests touched go with the old image.
+pub const FRESH_AFTER: Duration = Duration::from_secs(2);
+
 /// Serves until the idle timeout (or forever).
 pub fn serve(cfg: Config) -> Result<(), ServeError> {
     let listener = listen::open(&cfg.listen)?;
@@ -87,24 +95,42 @@ pub fn serve(cfg: Config) -> Result<(), ServeError> {
         cgroup_manager: cfg.cgroup_manager,
         track: track::Tracker::default(),
         execs: exec::Terminals::default(),
+        watchers: AtomicUsize::new(0),
     });
     let open = Arc::new(AtomicUsize::new(0));
-    // When the last connection ended (or the service started).
-    let last = Arc::new(Mutex::new(Instant::now()));
-    if let Some(idle) = cfg.idle_timeout {
-        let (open, last) = (Arc::clone(&open), Arc::clone(&last));
-        // The accept loop cannot time out on its own: a watcher ends the process once no
-        // connection has been open for `idle`.
-        std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_millis(200));
-            let since = last.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
-            if open.load(Ordering::SeqCst) == 0 && since >= idle {
-                std::process::exit(0);
+    // When the last connection ended (or the service started; a fresh image is told how
+    // long its predecessor had been idle, so --timeout counts from the same moment).
+    let idle_before = fresh::idle_before();
+    let last = Arc::new(Mutex::new(
+        Instant::now()
+            .checked_sub(idle_before)
+            .unwrap_or_else(Instant::now),
+    ));
+    // Whether this image has served a connection: a fresh one that has not is already lean.
+    let mut served = false;
+    loop {
+        // Accepts and the decision to start over are both made here, so no accepted
+        // connection is ever lost to the exec: a client that connects meanwhile waits in
+        // the backlog, which the fresh image inherits.
+        if !fresh::readable(&listener, Duration::from_millis(200)) {
+            if open.load(Ordering::SeqCst) > 0 {
+                continue;
             }
-        });
-    }
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+            let since = last.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+            if cfg.idle_timeout.is_some_and(|t| since >= t) {
+                return Ok(());
+            }
+            if served && ctx.watchers.load(Ordering::SeqCst) == 0 && since >= FRESH_AFTER {
+                let e = fresh::start_over(&listener, since);
+                eprintln!("hull system service: could not start over: {e}");
+                served = false;
+            }
+            continue;
+        }
+        let Ok((stream, _)) = listener.accept() else {
+            continue;
+        };
+        served = true;
         let (ctx, open, last) = (Arc::clone(&ctx), Arc::clone(&open), Arc::clone(&last));
         open.fetch_add(1, Ordering::SeqCst);
         std::thread::spawn(move || {
@@ -112,12 +138,11 @@ pub fn serve(cfg: Config) -> Result<(), ServeError> {
                 conn.serve(|req, conn| router::handle(&ctx, req, conn));
             }
             *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-            // The last connection gone: the service is idle, and what its threads' arenas
-            // hold goes back to the kernel (idle RSS 13.8 MiB after 13 runs without this).
+            // The last connection gone: what its threads' arenas hold goes back to the
+            // kernel (idle RSS 13.8 MiB after 13 runs without this) until the fresh start.
             if open.fetch_sub(1, Ordering::SeqCst) == 1 {
                 hull_sys::trim_heap();
             }
         });
     }
-    Ok(())
 }

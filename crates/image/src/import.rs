@@ -154,7 +154,11 @@ fn config_json(
     created_by: &str,
     comment: Option<&str>,
 ) -> Vec<u8> {
-    let mut history = json!({ "created": created, "created_by": created_by });
+    // An empty created_by is left out, as dockerd's import leaves it.
+    let mut history = json!({ "created": created });
+    if !created_by.is_empty() {
+        history["created_by"] = json!(created_by);
+    }
     if let Some(c) = comment {
         history["comment"] = json!(c);
     }
@@ -205,7 +209,7 @@ impl Store {
             &layer.diff_id,
             &rfc3339(crate::db::now()),
             cfg,
-            "hull import",
+            "",
             changes.message.as_deref(),
         );
         self.commit_image(NewImage {

@@ -38,3 +38,66 @@ pub fn unix_listener() -> Option<UnixListener> {
     );
     Some(UnixListener::from(fd))
 }
+
+/// Replaces this process with a fresh copy of its executable (same argv, same pid) that takes
+/// `listener` over as systemd's socket would hand it: on fd 3, `LISTEN_FDS=1`, `LISTEN_PID`
+/// this pid, plus `extra` in the environment. Connections waiting in the listener's backlog
+/// stay there for the new image to accept. Refused (nothing changed) when fd 3 is another
+/// open file. Returns only on failure.
+pub fn reexec_listening(listener: &UnixListener, extra: &[(&str, String)]) -> std::io::Error {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |b: Vec<u8>| std::ffi::CString::new(b).unwrap_or_default();
+    let raw = listener.as_raw_fd();
+    // SAFETY: F_GETFD only reads fd 3's flags; a closed fd answers EBADF.
+    let three_open = unsafe { libc::fcntl(SD_LISTEN_FDS_START, libc::F_GETFD) } >= 0;
+    if raw != SD_LISTEN_FDS_START && three_open {
+        return std::io::Error::other("fd 3 is in use");
+    }
+    if raw != SD_LISTEN_FDS_START {
+        // SAFETY: fd 3 is closed (checked above); dup2 makes it a copy of our listener,
+        // without close-on-exec, and touches no other fd.
+        if unsafe { libc::dup2(raw, SD_LISTEN_FDS_START) } < 0 {
+            return std::io::Error::last_os_error();
+        }
+    } else {
+        // SAFETY: clears close-on-exec on our own listener's fd.
+        if unsafe { libc::fcntl(raw, libc::F_SETFD, 0) } < 0 {
+            return std::io::Error::last_os_error();
+        }
+    }
+    let args: Vec<std::ffi::CString> = std::env::args_os()
+        .map(|a| cstr(a.as_bytes().to_vec()))
+        .collect();
+    let ours = |k: &[u8]| {
+        k == b"LISTEN_FDS"
+            || k == b"LISTEN_PID"
+            || k == b"LISTEN_FDNAMES"
+            || extra.iter().any(|(e, _)| e.as_bytes() == k)
+    };
+    let mut env: Vec<std::ffi::CString> = std::env::vars_os()
+        .filter(|(k, _)| !ours(k.as_bytes()))
+        .map(|(k, v)| cstr([k.as_bytes(), b"=", v.as_bytes()].concat()))
+        .collect();
+    env.push(cstr(b"LISTEN_FDS=1".to_vec()));
+    env.push(cstr(
+        format!("LISTEN_PID={}", std::process::id()).into_bytes(),
+    ));
+    for (k, v) in extra {
+        env.push(cstr(format!("{k}={v}").into_bytes()));
+    }
+    let err = match nix::unistd::execve(c"/proc/self/exe", &args, &env) {
+        Ok(never) => match never {},
+        Err(e) => std::io::Error::from(e),
+    };
+    // SAFETY: undoes the above on our own fds: the copy made at 3 is closed, or the
+    // listener's close-on-exec set again.
+    unsafe {
+        if raw != SD_LISTEN_FDS_START {
+            libc::close(SD_LISTEN_FDS_START);
+        } else {
+            libc::fcntl(raw, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+    err
+}

@@ -54,6 +54,10 @@ pub struct Opts {
     /// The terminal's size at start (rows, columns), if known.
     #[serde(default)]
     pub console_size: Option<(u16, u16)>,
+    /// docker's `DetachKeys` of the exec config, as given (the API service scans the
+    /// client's input for them; None: docker's default).
+    #[serde(default)]
+    pub detach_keys: Option<String>,
 }
 
 /// Where the process's streams go.

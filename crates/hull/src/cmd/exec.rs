@@ -58,6 +58,8 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         workdir: a.workdir,
         privileged: a.privileged,
         console_size: if tty { attach::terminal_size() } else { None },
+        // The keys are scanned here, in terminal(): not kept with the instance.
+        detach_keys: None,
     };
     let streams = if tty {
         terminal(detach_keys)?
