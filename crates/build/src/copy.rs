@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::index::Index;
 use crate::BuildError;
 
 /// Where an entry's bytes come from.
@@ -282,8 +283,9 @@ impl Plan {
         Ok(())
     }
 
-    /// The cache key of what this plan writes (sha256 hex).
-    pub fn digest(&self) -> Result<String, BuildError> {
+    /// The cache key of what this plan writes (sha256 hex); file contents by their digest,
+    /// from `index` when their stat is unchanged since it hashed them.
+    pub fn digest(&self, index: &Index) -> Result<String, BuildError> {
         let mut h = Sha256::new();
         for e in &self.entries {
             h.update(format!("{}\0{:o}\0{}\0{}\0", e.path, e.mode, e.uid, e.gid));
@@ -300,18 +302,9 @@ impl Plan {
                     } else {
                         b"a"
                     });
-                    let mut f = std::fs::File::open(p)
-                        .map_err(|err| BuildError::msg(format!("open {}: {err}", p.display())))?;
-                    let mut buf = vec![0u8; 1 << 16];
-                    loop {
-                        let n = f.read(&mut buf).map_err(|err| {
-                            BuildError::msg(format!("read {}: {err}", p.display()))
-                        })?;
-                        if n == 0 {
-                            break;
-                        }
-                        h.update(&buf[..n]);
-                    }
+                    let md = std::fs::metadata(p)
+                        .map_err(|err| BuildError::msg(format!("stat {}: {err}", p.display())))?;
+                    h.update(index.digest(p, &md)?);
                 }
             }
             h.update(b"\n");
