@@ -171,16 +171,19 @@ pub fn build(
     }
     b.internal_steps(df, &stages, &need, &global_args);
     let mut images: Vec<Option<String>> = vec![None; stages.len()];
-    let built = (|| {
-        for (i, s) in stages.iter().enumerate() {
-            if !need[i] {
-                continue;
-            }
-            let id = b.stage(&stages, i, s, &images, &global_args, i == target)?;
-            images[i] = Some(id);
+    let mut built = Ok(());
+    for (i, s) in stages.iter().enumerate() {
+        if !need[i] {
+            continue;
         }
-        Ok::<(), BuildError>(())
-    })();
+        match b.stage(&stages, i, s, &images, &global_args, i == target) {
+            Ok(id) => images[i] = Some(id),
+            Err(e) => {
+                built = Err(e);
+                break;
+            }
+        }
+    }
     // What was hashed stays known, whether the build went through or not.
     b.index.save();
     if let Err(e) = &built {
