@@ -9,12 +9,26 @@
 //! Heredocs, `COPY --link` and a `# syntax=` line need a newer frontend than the built-in
 //! one, which BuildKit pulls as an image: offline it cannot, so those cases are skipped
 //! (with the reason printed) when docker's side fails, and only hull's side is checked.
+//!
+//! Also BuildKit's `--progress plain` output (its steps, their state, the `RUN` output
+//! lines, a failing step's error) and what `images -a`, `image prune` and `builder prune`
+//! show and do after a build.
+
+use std::collections::BTreeMap;
 
 use hull_e2e::build_compare::{build, context, rootfs, same_build};
-use hull_e2e::docker_pair::{stderr, IMAGE};
+use hull_e2e::docker_pair::{pair, stderr, stdout, IMAGE};
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// One test at a time: `builder prune` empties the cache mounts another test relies on.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 #[test]
 fn run_mounts_and_buildkit_rules_build_the_same_as_buildkit() {
+    let _turn = serial();
     let dockerfile = format!(
         r#"FROM {IMAGE} AS tools
 RUN mkdir /tools && echo tool > /tools/t
@@ -88,6 +102,7 @@ ENV G=$F
 /// docker/dockerfile:1.4 or later for them, which a test cannot do offline.
 #[test]
 fn newer_frontend_forms_are_compared_when_buildkit_can_build_them() {
+    let _turn = serial();
     let cases = [
         (
             "heredoc",
@@ -136,4 +151,225 @@ fn newer_frontend_forms_are_compared_when_buildkit_can_build_them() {
             "{name}: /{want} missing in hull's image"
         );
     }
+}
+
+/// A step of BuildKit's plain progress: how it ended and its output lines (times cut).
+#[derive(Debug, PartialEq, Eq)]
+struct Step {
+    state: String,
+    output: Vec<String>,
+}
+
+/// Reads `--progress plain` output into its steps by name. Every line must be `#N ...`, a
+/// blank line, or part of the `------` box after an error; a step's output lines must be
+/// `#N SECONDS.MMM TEXT`.
+fn plain_steps(text: &str) -> BTreeMap<String, Step> {
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut steps = BTreeMap::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            continue;
+        }
+        if line == "------" || line.starts_with(" > ") {
+            continue;
+        }
+        let Some((num, rest)) = line.strip_prefix('#').and_then(|l| l.split_once(' ')) else {
+            // The error line the client prints last.
+            continue;
+        };
+        assert!(num.parse::<u32>().is_ok(), "not a step line: {line:?}");
+        let Some(name) = names.get(num).cloned() else {
+            // BuildKit names the one FROM step of two stages with the same base after
+            // whichever stage reached it first: compared without its stage and number.
+            let rest = match rest.split_once("] FROM ") {
+                Some((_, image)) => format!("FROM {image}"),
+                None => rest.to_string(),
+            };
+            let rest = rest.as_str();
+            names.insert(num.to_string(), rest.to_string());
+            steps.entry(rest.to_string()).or_insert(Step {
+                state: String::new(),
+                output: Vec::new(),
+            });
+            continue;
+        };
+        let step = steps.get_mut(&name).expect("named");
+        if rest == name || rest.contains("] FROM ") || rest == "..." {
+            // BuildKit prints a step again when it updates it, and `...` where another
+            // step's lines cut in.
+        } else if rest == "CACHED" {
+            step.state = "CACHED".into();
+        } else if let Some(t) = rest.strip_prefix("DONE ") {
+            assert!(
+                t.ends_with('s') && t[..t.len() - 1].parse::<f64>().is_ok(),
+                "{line:?}"
+            );
+            step.state = "DONE".into();
+        } else if let Some(e) = rest.strip_prefix("ERROR: ") {
+            step.state = format!("ERROR: {e}");
+        } else if let Some((t, out)) = rest.split_once(' ').filter(|(t, _)| {
+            t.split_once('.').is_some_and(|(a, b)| {
+                a.parse::<u32>().is_ok() && b.len() == 3 && b.parse::<u32>().is_ok()
+            })
+        }) {
+            let _ = t;
+            step.output.push(out.to_string());
+        } else if rest.starts_with("sha256:")
+            || rest.starts_with("transferring ")
+            || rest.starts_with("exporting layers")
+            || rest.starts_with("writing image ")
+            || rest.starts_with("naming to ")
+            || rest.starts_with("resolve ")
+        {
+            // Details whose values differ (digests, sizes, ids).
+        } else {
+            panic!("unexpected line {line:?} in:\n{text}");
+        }
+    }
+    steps
+}
+
+/// Compares the steps of docker's and hull's plain output: the same steps, each ending the
+/// same way with the same output. `FROM` and the `[internal]` steps may say DONE where the
+/// other says CACHED (BuildKit itself says either for a base image already present).
+fn same_steps(what: &str, docker: &str, hull: &str) -> Vec<String> {
+    let (d, h) = (plain_steps(docker), plain_steps(hull));
+    let mut fails = Vec::new();
+    if d.keys().collect::<Vec<_>>() != h.keys().collect::<Vec<_>>() {
+        fails.push(format!(
+            "{what}: steps differ:\ndocker {:?}\nhull   {:?}",
+            d.keys().collect::<Vec<_>>(),
+            h.keys().collect::<Vec<_>>()
+        ));
+    }
+    for (name, ds) in &d {
+        let Some(hs) = h.get(name) else { continue };
+        let loose = name.starts_with("FROM ") || name.starts_with("[internal]");
+        let state_ok = ds.state == hs.state
+            || (loose
+                && [&ds.state, &hs.state]
+                    .iter()
+                    .all(|s| *s == "DONE" || *s == "CACHED"));
+        // stdout and stderr lines may come in either order.
+        let sorted = |v: &Vec<String>| {
+            let mut v = v.clone();
+            v.sort();
+            v
+        };
+        if !state_ok || sorted(&ds.output) != sorted(&hs.output) {
+            fails.push(format!("{what}: {name}: docker {ds:?}, hull {hs:?}"));
+        }
+    }
+    fails
+}
+
+#[test]
+fn plain_progress_and_images_are_buildkit_s() {
+    let _turn = serial();
+    let df = format!(
+        "FROM {IMAGE} AS base\nRUN echo one && echo two >&2\nFROM {IMAGE}\nWORKDIR /app\nCOPY f /app/f\nENV X=1\nCOPY --from=base /etc/passwd /p\nRUN cat /app/f; echo err >&2\n"
+    );
+    let dir = context("bk-plain", &[("Dockerfile", df.as_str()), ("f", "hello\n")]);
+    let d = dir.to_str().unwrap();
+    let args = [
+        "--progress",
+        "plain",
+        "--network",
+        "none",
+        "-t",
+        "bk-plain:1",
+        d,
+    ];
+    let mut fails = Vec::new();
+    // Cold (nothing of it cached yet), then warm (every step cached).
+    for round in ["cold", "warm"] {
+        let [od, oh] = ["docker", "hull"].map(|e| build("1", e, &args));
+        assert!(od.status.success(), "docker: {}", stderr(&od));
+        assert!(oh.status.success(), "hull: {}", stderr(&oh));
+        assert_eq!(stdout(&oh), "", "plain progress goes to stderr");
+        fails.extend(same_steps(round, &stderr(&od), &stderr(&oh)));
+        let h = plain_steps(&stderr(&oh));
+        let run = &h["[stage-1 5/5] RUN cat /app/f; echo err >&2"];
+        let want = if round == "cold" { "DONE" } else { "CACHED" };
+        assert_eq!(run.state, want, "{round}:\n{}", stderr(&oh));
+    }
+    // A failing RUN: BuildKit's ERROR line and box, exit code 1 (not the command's).
+    let fail = context(
+        "bk-plain-fail",
+        &[(
+            "Dockerfile",
+            &format!("FROM {IMAGE}\nRUN echo before; exit 3\n"),
+        )],
+    );
+    let f = fail.to_str().unwrap();
+    let [od, oh] =
+        ["docker", "hull"].map(|e| build("1", e, &["--progress", "plain", "--network", "none", f]));
+    assert_eq!(od.status.code(), Some(1));
+    assert_eq!(oh.status.code(), od.status.code(), "{}", stderr(&oh));
+    fails.extend(same_steps("failing", &stderr(&od), &stderr(&oh)));
+    let last = |o: &std::process::Output| stderr(o).lines().last().unwrap_or("").to_string();
+    assert!(
+        last(&oh).ends_with(&last(&od)),
+        "the error: docker {:?}, hull {:?}",
+        last(&od),
+        last(&oh)
+    );
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+
+    // Intermediates: BuildKit makes none, so `images -a` shows the base and the result only.
+    let p = pair();
+    let listed = |e: &str| {
+        p.ok(
+            e,
+            &[
+                "images",
+                "-a",
+                "--format",
+                "{{.Repository}}:{{.Tag}}",
+                "--filter",
+                "reference=bk-plain*",
+            ],
+        )
+    };
+    assert_eq!(listed("hull"), listed("docker"));
+    let marks = std::fs::read_dir(p.dir.join("hull-root/build-intermediates"))
+        .expect("hull stored intermediates")
+        .flatten()
+        .map(|e| format!("sha256:{}", e.file_name().to_string_lossy()))
+        .collect::<Vec<_>>();
+    assert!(!marks.is_empty(), "the build stored intermediate images");
+    let all = p.ok("hull", &["images", "-a", "-q", "--no-trunc"]);
+    for m in &marks {
+        assert!(
+            !all.contains(m.as_str()),
+            "intermediate {m} listed by images -a:\n{all}"
+        );
+    }
+    // image prune leaves the build cache: the next build is cached in both.
+    for e in ["docker", "hull"] {
+        p.ok(e, &["image", "prune", "-f"]);
+    }
+    let [od, oh] = ["docker", "hull"].map(|e| build("1", e, &args));
+    fails.extend(same_steps("after image prune", &stderr(&od), &stderr(&oh)));
+    let h = plain_steps(&stderr(&oh));
+    assert_eq!(h["[base 2/2] RUN echo one && echo two >&2"].state, "CACHED");
+    // builder prune -a empties it: the RUNs run again in both. (Without -a, BuildKit keeps
+    // these steps' cache; hull's removes it all either way: docs/build.md.)
+    for e in ["docker", "hull"] {
+        p.ok(e, &["builder", "prune", "-af"]);
+    }
+    let [od, oh] = ["docker", "hull"].map(|e| build("1", e, &args));
+    fails.extend(same_steps(
+        "after builder prune",
+        &stderr(&od),
+        &stderr(&oh),
+    ));
+    let h = plain_steps(&stderr(&oh));
+    let run = &h["[base 2/2] RUN echo one && echo two >&2"];
+    assert_eq!(run.state, "DONE");
+    let mut out = run.output.clone();
+    out.sort();
+    assert_eq!(out, ["one", "two"]);
+    assert_eq!(listed("hull"), listed("docker"));
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
 }

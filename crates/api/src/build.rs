@@ -70,6 +70,8 @@ fn options(req: &Request) -> ApiResult<Options> {
         pull: req.flag("pull"),
         // Secrets come with BuildKit's session (version 2), which is refused above.
         secrets: Vec::new(),
+        // The classic builder's stream, as dockerd's `POST /build` without BuildKit.
+        progress: hull_build::progress::Style::Classic,
     })
 }
 

@@ -1,5 +1,6 @@
 //! The builder: runs the stages a target needs, one instruction a step, printing docker's
-//! classic progress (`Step 2/5 : RUN ...`, ` ---> Using cache`, ` ---> 0123456789ab`).
+//! classic progress (`Step 2/5 : RUN ...`, ` ---> Using cache`, ` ---> 0123456789ab`) or
+//! BuildKit's ([`crate::progress`]).
 //!
 //! A stage's state is the image config and layers so far. An image is stored only where
 //! one is needed (before a `RUN`, after a step that adds a layer, at the end of a stage);
@@ -16,8 +17,10 @@ use crate::cache::{chain, Cache};
 use crate::config::{self, env_pairs, StageVars};
 use crate::context::Context;
 use crate::copy::{self, Plan};
+use crate::index::Index;
 use crate::lex::{expand, Vars};
 use crate::parse::{Dockerfile, Instr, RawInstr};
+use crate::progress::{full_name, hex_sha256, Progress, Style};
 use crate::stages::{self, Stage};
 use crate::view::View;
 use crate::BuildError;
@@ -42,6 +45,8 @@ pub struct Options {
     pub pull: bool,
     /// `--secret id=ID,src=FILE`: for `RUN --mount=type=secret`.
     pub secrets: Vec<(String, Vec<u8>)>,
+    /// What the progress looks like: docker's classic builder's or BuildKit's.
+    pub progress: Style,
 }
 
 /// One stage's state so far.
@@ -70,10 +75,17 @@ struct Builder<'a> {
     escape: char,
     /// The Dockerfile's name, for errors.
     file: &'a str,
-    out: &'a mut dyn Write,
-    step: usize,
-    total: usize,
+    p: Progress<'a>,
+    /// BuildKit's step names: the stage's prefix (`build `, or none in a one-stage
+    /// Dockerfile), the step's number in it and the stage's count of steps.
+    vprefix: String,
+    vk: usize,
+    vn: usize,
+    /// The base images a `FROM` step was shown for.
+    froms: Vec<String>,
     used_args: Vec<String>,
+    /// The context files' digests (see [`crate::index`]).
+    index: Index,
 }
 
 /// docker's default PATH on Linux (system.DefaultPathEnv).
@@ -134,10 +146,16 @@ pub fn build(
         ctx,
         escape: df.escape,
         file: &df.file,
-        out,
-        step: 0,
-        total,
+        p: Progress::new(o.progress, out, total),
+        vprefix: String::new(),
+        vk: 0,
+        vn: 0,
+        froms: Vec::new(),
         used_args: Vec::new(),
+        index: match ctx.root() {
+            Some(r) if !ctx.is_temp() => Index::open(&eng.paths.root, r),
+            _ => Index::none(),
+        },
     };
     let mut global_args: Vec<(String, String)> = Vec::new();
     for (_, ins) in &globals {
@@ -151,14 +169,27 @@ pub fn build(
             }
         }
     }
+    b.internal_steps(df, &stages, &need, &global_args);
     let mut images: Vec<Option<String>> = vec![None; stages.len()];
+    let mut built = Ok(());
     for (i, s) in stages.iter().enumerate() {
         if !need[i] {
             continue;
         }
-        let id = b.stage(&stages, i, s, &images, &global_args, i == target)?;
-        images[i] = Some(id);
+        match b.stage(&stages, i, s, &images, &global_args, i == target) {
+            Ok(id) => images[i] = Some(id),
+            Err(e) => {
+                built = Err(e);
+                break;
+            }
+        }
     }
+    // What was hashed stays known, whether the build went through or not.
+    b.index.save();
+    if let Err(e) = &built {
+        b.p.abort(&e.msg);
+    }
+    built?;
     let id = images[target].clone().expect("target built");
     let unused: Vec<&str> = o
         .build_args
@@ -167,25 +198,103 @@ pub fn build(
         .filter(|k| !b.used_args.iter().any(|u| u == k))
         .collect();
     if !unused.is_empty() {
-        let _ = writeln!(
-            b.out,
+        b.p.note(&format!(
             "[Warning] One or more build-args [{}] were not consumed",
             unused.join(" ")
-        );
+        ));
     }
-    let _ = writeln!(b.out, "Successfully built {}", short(&id));
+    // The result is an image of its own: listed (`<none>` when untagged) and pruned as
+    // one, even when an earlier build had it as an intermediate.
+    b.store.mark_build_intermediate(&id, false)?;
     for t in &o.tags {
         b.store.tag(&id, t)?;
-        let _ = writeln!(b.out, "Successfully tagged {t}");
     }
+    b.p.finish(&id, &o.tags);
     Ok(id)
 }
 
 impl<'a> Builder<'a> {
-    fn step_line(&mut self, raw: &str) {
-        self.step += 1;
-        let _ = writeln!(self.out, "Step {}/{} : {raw}", self.step, self.total);
-        let _ = self.out.flush();
+    /// BuildKit's `[internal]` steps before the stages' own: the Dockerfile, the
+    /// `.dockerignore`, each base image's metadata and the context, when a `COPY` uses it.
+    fn internal_steps(
+        &mut self,
+        df: &Dockerfile,
+        stages: &[Stage<'_>],
+        need: &[bool],
+        globals: &[(String, String)],
+    ) {
+        if self.p.style() == Style::Classic {
+            return;
+        }
+        let name = std::path::Path::new(&df.file)
+            .file_name()
+            .map_or_else(|| df.file.clone(), |n| n.to_string_lossy().into_owned());
+        let begin = |p: &mut Progress<'_>, name: String, details: &[String]| {
+            let key = hex_sha256(&name);
+            p.begin(name, &key, details);
+            p.done(None);
+        };
+        let size = std::fs::metadata(&df.file).map(|m| m.len()).ok();
+        begin(
+            &mut self.p,
+            format!("[internal] load build definition from {name}"),
+            &size
+                .map(|n| format!("transferring dockerfile: {n}B done"))
+                .into_iter()
+                .collect::<Vec<_>>(),
+        );
+        begin(&mut self.p, "[internal] load .dockerignore".into(), &[]);
+        let mut seen = Vec::new();
+        for (i, s) in stages.iter().enumerate() {
+            if !need[i] {
+                continue;
+            }
+            let Ok(image) = expand(&s.image, self.escape, &globals.to_vec()) else {
+                continue;
+            };
+            if image.eq_ignore_ascii_case("scratch")
+                || stages::find(stages, &image, i).is_some()
+                || seen.contains(&image)
+            {
+                continue;
+            }
+            let mut full = full_name(&image);
+            if !full.rsplit('/').next().unwrap_or("").contains([':', '@']) {
+                full.push_str(":latest");
+            }
+            begin(
+                &mut self.p,
+                format!("[internal] load metadata for {full}"),
+                &[],
+            );
+            seen.push(image);
+        }
+        let uses_context = stages.iter().zip(need).any(|(s, n)| {
+            *n && s
+                .instrs
+                .iter()
+                .any(|(_, ins)| matches!(ins, Instr::Copy(c) | Instr::Add(c) if c.from.is_none()))
+        });
+        if uses_context && self.ctx.root().is_some() {
+            begin(&mut self.p, "[internal] load build context".into(), &[]);
+        }
+    }
+
+    /// An instruction's `Step` line or BuildKit step (`after`: the key of the state it
+    /// starts from).
+    fn step_line(&mut self, raw: &str, ins: Option<&Instr>, after: &str) {
+        let counted = matches!(
+            ins,
+            Some(Instr::Run { .. } | Instr::Copy(_) | Instr::Add(_) | Instr::Workdir(_))
+        );
+        let vertex = counted.then(|| {
+            self.vk += 1;
+            (
+                format!("[{}{}/{}] {raw}", self.vprefix, self.vk, self.vn),
+                hex_sha256(&format!("{after}\n{raw}")),
+            )
+        });
+        self.p.step(raw, vertex);
     }
 
     fn build_arg(&mut self, k: &str) -> Option<String> {
@@ -224,13 +333,42 @@ impl<'a> Builder<'a> {
         globals: &[(String, String)],
         is_target: bool,
     ) -> Result<String, BuildError> {
-        self.step_line(&s.from.text);
+        let counted = |ins: &Instr| {
+            matches!(
+                ins,
+                Instr::Run { .. } | Instr::Copy(_) | Instr::Add(_) | Instr::Workdir(_)
+            )
+        };
+        self.vn = 1 + s.instrs.iter().filter(|(_, ins)| counted(ins)).count();
+        self.vk = 1;
+        self.vprefix = if stages.len() > 1 {
+            format!(
+                "{} ",
+                s.alias.clone().unwrap_or_else(|| format!("stage-{i}"))
+            )
+        } else {
+            String::new()
+        };
         let file = self.file;
         let at = |e: String| BuildError::msg(format!("{file}:{}: FROM: {e}", s.from.line));
         if let Some(p) = &s.platform {
             platform_ok(&expand(p, self.escape, &globals.to_vec()).map_err(at)?)?;
         }
         let name = expand(&s.image, self.escape, &globals.to_vec()).map_err(at)?;
+        // One FROM step per image, as BuildKit merges the same base of two stages.
+        let external = !name.eq_ignore_ascii_case("scratch")
+            && stages::find(stages, &name, i).is_none()
+            && !self.froms.contains(&name);
+        if external {
+            self.froms.push(name.clone());
+        }
+        let vertex = external.then(|| {
+            (
+                format!("[{}1/{}] FROM {}", self.vprefix, self.vn, full_name(&name)),
+                hex_sha256(&format!("FROM {name}")),
+            )
+        });
+        self.p.step(&s.from.text, vertex);
         let base = if name.eq_ignore_ascii_case("scratch") {
             None
         } else if let Some(j) = stages::find(stages, &name, i) {
@@ -291,17 +429,17 @@ impl<'a> Builder<'a> {
                 .collect::<Vec<_>>());
             st.image = None;
         }
-        let _ = writeln!(
-            self.out,
-            " ---> {}",
-            base.as_deref().map(short).unwrap_or("scratch")
-        );
+        self.p.base(base.as_deref().map(short).unwrap_or("scratch"));
         self.onbuild(&mut st, stages, i, images)?;
         for (raw, ins) in &s.instrs {
-            self.step_line(&raw.text);
+            let after = st.key.clone();
+            self.step_line(&raw.text, Some(ins), &after);
             self.instr(&mut st, raw, ins, stages, i, images, globals)
                 .map_err(|e| {
-                    if e.msg.starts_with(self.file) || e.msg.starts_with("The command") {
+                    if e.msg.starts_with(self.file)
+                        || e.msg.starts_with("The command")
+                        || e.msg.starts_with("executor failed")
+                    {
                         e
                     } else {
                         BuildError::msg(format!(
@@ -322,7 +460,7 @@ impl<'a> Builder<'a> {
                 .map(|(k, v)| format!("{k:?}='{v}'"))
                 .collect::<Vec<_>>()
                 .join(" ");
-            self.step_line(&format!("LABEL {text}"));
+            self.step_line(&format!("LABEL {text}"), None, "");
             for (k, v) in &self.o.labels {
                 let c = &mut st.cfg["config"];
                 if !c["Labels"].is_object() {
@@ -355,12 +493,11 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         st.cfg["config"]["OnBuild"] = Value::Null;
-        let _ = writeln!(
-            self.out,
+        self.p.note(&format!(
             "# Executing {} build trigger{}",
             triggers.len(),
             if triggers.len() == 1 { "" } else { "s" }
-        );
+        ));
         let src = format!("FROM scratch\n{}\n", triggers.join("\n"));
         let df = Dockerfile::parse("ONBUILD", &src)?;
         for (raw, ins) in &df.instrs[1..] {
@@ -431,6 +568,8 @@ impl<'a> Builder<'a> {
         st.cfg["created"] = json!(hull_engine::time::nanotime::now_nanos());
         let bytes = serde_json::to_vec(&st.cfg).expect("json");
         let id = self.store.commit_built(&bytes, &st.layers, &[])?;
+        // Cache until it is the build's result (see `build`'s end).
+        self.store.mark_build_intermediate(&id, true)?;
         let _ = self.cache.put(&key, &id);
         st.image = Some(id.clone());
         Ok(id)
@@ -449,7 +588,7 @@ impl<'a> Builder<'a> {
         if self.cached(st, &key)? {
             st.key = key;
             let id = st.image.clone().expect("adopted");
-            let _ = writeln!(self.out, " ---> Using cache\n ---> {}", short(&id));
+            self.p.cached(short(&id));
             return Ok(());
         }
         let layer = make(self, st)?;
@@ -464,7 +603,7 @@ impl<'a> Builder<'a> {
         st.image = None;
         st.key = key;
         let id = self.materialize(st)?;
-        let _ = writeln!(self.out, " ---> {}", short(&id));
+        self.p.done(Some(short(&id)));
         Ok(())
     }
 
@@ -522,6 +661,7 @@ impl<'a> Builder<'a> {
                 let text = format!("WORKDIR {dir}");
                 if exists {
                     self.meta(st, &text);
+                    self.p.done(None);
                 } else {
                     // docker's classic builder makes the directory (root, 0755) in a layer.
                     let mut plan = Plan::default();
@@ -567,7 +707,7 @@ impl<'a> Builder<'a> {
     /// `--pull`: the base image from its registry, whether the store has it or not (as
     /// docker's `--pull`); its layers already in the store are not fetched again.
     fn pull(&mut self, name: &str) -> Result<(), BuildError> {
-        let _ = writeln!(self.out, " ---> Pulling {name}");
+        self.p.note(&format!(" ---> Pulling {name}"));
         let opts = hull_image::PullOptions::default();
         self.store
             .pull(name, &opts, &mut hull_image::NoProgress)

@@ -56,9 +56,12 @@ impl Cache {
         Ok(())
     }
 
-    /// Removes every entry and every `RUN --mount=type=cache` directory; returns the image
-    /// ids the entries named.
+    /// Removes every entry, every `RUN --mount=type=cache` directory and the context digest
+    /// index; returns the image ids the entries named.
     pub fn prune(&self) -> std::io::Result<Vec<String>> {
+        if let Some(root) = self.dir.parent() {
+            crate::index::Index::remove(root)?;
+        }
         let mounts = self.dir.with_file_name("build-mounts");
         match std::fs::remove_dir_all(&mounts) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),

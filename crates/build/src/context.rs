@@ -75,6 +75,11 @@ impl Context {
         self.root.as_deref()
     }
 
+    /// A tar context, unpacked into a temp dir for this build only.
+    pub fn is_temp(&self) -> bool {
+        self._tmp.is_some()
+    }
+
     pub fn ignored(&self, rel: &str) -> bool {
         self.ignore.ignored(rel)
     }

@@ -5,14 +5,16 @@
 //! directory behind.
 
 use std::collections::BTreeMap;
+use std::os::unix::net::UnixStream;
+use std::sync::{Mutex, Once};
 
 use hull_engine::container::config::{MountKind, MountSpec};
 use hull_engine::container::create::{Created, Request};
 use hull_engine::container::start::Attach;
 use hull_engine::{Engine, RunConfig};
 use hull_monitor::proto;
-use hull_term::attach;
 
+use crate::progress::{Progress, Style};
 use crate::BuildError;
 
 /// What one `RUN` runs.
@@ -48,11 +50,11 @@ fn network_mode(n: &str) -> Result<String, BuildError> {
 }
 
 /// Runs the step; on success returns the layer tar (in a temp file under the store's tmp)
-/// or None when the command changed nothing.
+/// or None when the command changed nothing. Its output goes to `p`.
 pub fn run(
     eng: &Engine,
     s: &Step<'_>,
-    out: &mut dyn std::io::Write,
+    p: &mut Progress<'_>,
 ) -> Result<Option<std::fs::File>, BuildError> {
     let config = RunConfig {
         cmd: s.argv.clone(),
@@ -83,19 +85,72 @@ pub fn run(
         .create(req)
         .map_err(|e| BuildError::msg(format!("RUN: {e}")))?;
     let id = created.container.id.clone();
-    let _ = writeln!(out, " ---> Running in {}", &id[..12]);
-    let _ = out.flush();
-    let res = run_created(eng, &created, s);
+    p.running(&id[..12]);
+    let res = run_created(eng, &created, s, p);
     // Whatever its state: a RUN leaves no container behind.
     let _ = eng.remove(&id, true, true);
-    let _ = writeln!(out, "Removing intermediate container {}", &id[..12]);
+    p.removed(&id[..12]);
     res
+}
+
+/// The connection of the `RUN` being waited for: where an interrupt of `hull build` goes.
+static CURRENT: Mutex<Option<UnixStream>> = Mutex::new(None);
+static FORWARDER: Once = Once::new();
+
+/// Interrupts (^C, SIGTERM...) of `hull build` go to the running `RUN`'s command, as
+/// docker's client forwards them, so it ends and its container is removed; between
+/// steps they end the build with 128+signal.
+fn forward_signals() {
+    FORWARDER.call_once(|| {
+        let set = hull_term::attach::block_proxy_signals();
+        std::thread::spawn(move || loop {
+            let Ok(sig) = set.wait() else { return };
+            if sig == nix::sys::signal::Signal::SIGWINCH {
+                continue;
+            }
+            let mut cur = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+            match cur.as_mut() {
+                Some(sock) => {
+                    let _ =
+                        proto::write_frame(sock, proto::SIGNAL, &proto::i32_payload(sig as i32));
+                }
+                None => std::process::exit(128 + sig as i32),
+            }
+        });
+    });
+}
+
+/// Streams the container's output into `p` until it exits; records the exit through the
+/// monitor's hook and returns the command's exit code (None: the monitor went away).
+fn wait_exit(sock: UnixStream, record: &dyn Fn(i32) -> i32, p: &mut Progress<'_>) -> Option<i32> {
+    forward_signals();
+    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = sock.try_clone().ok();
+    let mut r = sock;
+    let code = loop {
+        match proto::read_frame(&mut r) {
+            Ok(Some((proto::STDOUT | proto::STDERR, d))) => p.output(&d),
+            Ok(Some((proto::EXIT, d))) => break proto::payload_i32(&d),
+            Ok(Some((proto::HOOK, d))) => {
+                let Some(code) = proto::payload_i32(&d) else {
+                    break None;
+                };
+                let status = record(code);
+                let _ = proto::write_frame(&mut r, proto::HOOK_DONE, &proto::i32_payload(status));
+                break Some(code);
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break None,
+        }
+    };
+    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    code
 }
 
 fn run_created(
     eng: &Engine,
     created: &Created,
     s: &Step<'_>,
+    p: &mut Progress<'_>,
 ) -> Result<Option<std::fs::File>, BuildError> {
     let out = if s.quiet {
         0
@@ -111,11 +166,11 @@ fn run_created(
         .map_err(|e| BuildError::msg(format!("RUN {}: {e}", s.argv.join(" "))))?;
     let id = created.container.id.clone();
     let record = |code: i32| eng.record_exited(&id, code);
-    let code = attach::attach_with_hook(started.sock, false, false, true, &[], Some(&record));
+    let code = wait_exit(started.sock, &record, p);
     match code {
         Some(0) => {}
-        // docker's classic builder exits with the command's own code.
-        Some(n) => {
+        // docker's classic builder exits with the command's own code; BuildKit with 1.
+        Some(n) if p.style() == Style::Classic => {
             return Err(BuildError {
                 msg: format!(
                     "The command '{}' returned a non-zero code: {n}",
@@ -123,6 +178,12 @@ fn run_created(
                 ),
                 code: n,
             })
+        }
+        Some(n) => {
+            return Err(BuildError::msg(format!(
+                "executor failed running [{}]: exit code: {n}",
+                s.argv.join(" ")
+            )))
         }
         None => {
             return Err(BuildError::msg(format!(

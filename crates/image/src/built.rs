@@ -63,3 +63,41 @@ impl Store {
         layers.iter().map(|l| self.layer_dir(&l.diff_id)).collect()
     }
 }
+
+/// The images `hull build` stored on the way to its result (before a `RUN`, after a
+/// layer): its cache, as BuildKit's, not images to list or prune as dangling. Each is an
+/// empty file `<root>/build-intermediates/<hex>`; an image stays one only while untagged.
+impl Store {
+    fn intermediates_dir(&self) -> std::path::PathBuf {
+        self.root.join("build-intermediates")
+    }
+
+    /// Marks image `id` as a build's intermediate (`on`) or as an image of its own.
+    pub fn mark_build_intermediate(&self, id: &str, on: bool) -> Result<(), ImageError> {
+        let dir = self.intermediates_dir();
+        let path = dir.join(crate::digest::hex_of(id)?);
+        if on {
+            std::fs::create_dir_all(&dir).map_err(|e| ImageError::io(&dir, e))?;
+            std::fs::write(&path, b"").map_err(|e| ImageError::io(&path, e))?;
+        } else {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(ImageError::io(&path, e))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids (`sha256:...`) marked as build intermediates.
+    pub fn build_intermediates(&self) -> std::collections::HashSet<String> {
+        std::fs::read_dir(self.intermediates_dir())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| format!("sha256:{}", e.file_name().to_string_lossy()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

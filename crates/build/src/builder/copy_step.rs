@@ -157,7 +157,7 @@ impl<'a> Builder<'a> {
             }
             plan.add_bytes(&r.name, &r.bytes, 0o600, r.mtime, &o);
         }
-        let digest = plan.digest()?;
+        let digest = plan.digest(&self.index)?;
         let created_by = format!(
             "/bin/sh -c #(nop) {kw} {}:{digest} in {dest} ",
             if n > 1 { "multi" } else { "file" }

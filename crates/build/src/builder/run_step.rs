@@ -96,7 +96,7 @@ impl<'a> Builder<'a> {
                     mounts: prepared.specs.clone(),
                     stubs: prepared.stubs.clone(),
                 },
-                b.out,
+                &mut b.p,
             )
         })
     }

@@ -121,8 +121,15 @@ impl Engine {
 
     /// The images every filter keeps. With a reference filter an image shows only its tags
     /// and digests that match one, as dockerd lists them (`images busybox` shows no other name of it).
+    ///
+    /// `hull build`'s untagged intermediates are its cache, not images: listed by neither
+    /// `images` nor `images -a`, as BuildKit's (docker's classic builder shows them with
+    /// `-a`).
     pub fn image_list(&self, filters: &[ImageFilter]) -> Result<Vec<ImageSummary>> {
-        let mut images = self.store()?.list()?;
+        let store = self.store()?;
+        let cache = store.build_intermediates();
+        let mut images = store.list()?;
+        images.retain(|img| !(img.repo_tags.is_empty() && cache.contains(&img.id)));
         images.retain(|img| filters.iter().all(|f| f.keeps(img)));
         let patterns: Vec<&str> = filters
             .iter()

@@ -56,13 +56,17 @@ impl Engine {
     }
 
     /// Removes the images no container was created from: untagged ones, or every one with
-    /// `all`.
+    /// `all`. `hull build`'s untagged intermediates are its cache: `builder prune` removes
+    /// them, as docker's `image prune` leaves BuildKit's cache alone.
     pub fn image_prune(&self, all: bool) -> Result<PrunedImages> {
         let mut store = Store::open(&self.paths.root)?;
         let used = prune::images_in_use(&self.conn)?;
+        let cache = store.build_intermediates();
         let mut pruned = PrunedImages::default();
         for img in store.list()? {
-            if (!all && !img.repo_tags.is_empty()) || !prune::image_users(&used, &img.id).is_empty()
+            if (!all && !img.repo_tags.is_empty())
+                || (img.repo_tags.is_empty() && cache.contains(&img.id))
+                || !prune::image_users(&used, &img.id).is_empty()
             {
                 continue;
             }

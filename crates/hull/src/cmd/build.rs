@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use hull_build::context::Context;
 use hull_build::parse::Dockerfile;
+use hull_build::progress::Style;
 use hull_build::Options;
 use hull_engine::Paths;
 
@@ -53,7 +54,9 @@ pub struct Args {
     /// Write the image id to this file.
     #[arg(long)]
     iidfile: Option<PathBuf>,
-    /// plain or tty (both print docker's classic step lines).
+    /// auto, plain or tty: plain and tty print BuildKit's progress (on stderr), tty as a
+    /// live view when stderr is a terminal; auto is docker's classic step lines on stdout,
+    /// or tty/plain as BuildKit's auto when DOCKER_BUILDKIT=1.
     #[arg(long, default_value = "auto")]
     progress: String,
     /// A directory, or `-` for a Dockerfile or a tar context on stdin.
@@ -91,7 +94,15 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
             a.progress
         )));
     }
+    let buildkit = std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v == "1" || v == "true");
+    let term = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let style = match (a.progress.as_str(), buildkit, term) {
+        ("auto", false, _) => Style::Classic,
+        ("plain", _, _) | (_, _, false) => Style::Plain,
+        _ => Style::Tty,
+    };
     let mut o = Options {
+        progress: style,
         tags: a.tag.clone(),
         target: a.target.clone(),
         no_cache: a.no_cache,
@@ -162,8 +173,16 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     };
     let df = Dockerfile::parse(&name, &text).map_err(|e| fail(e.into()))?;
     let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
     let mut sink = std::io::sink();
-    let out: &mut dyn Write = if a.quiet { &mut sink } else { &mut stdout };
+    let out: &mut dyn Write = if a.quiet {
+        &mut sink
+    } else if style == Style::Classic {
+        &mut stdout
+    } else {
+        // BuildKit's progress goes to stderr (stdout is for -q's id, or --output).
+        &mut stderr
+    };
     let id = hull_build::build(&eng, &df, &ctx, &o, out).map_err(fail)?;
     if a.quiet {
         println!("{id}");
