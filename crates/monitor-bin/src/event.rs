@@ -235,8 +235,8 @@ impl<'a> Monitor<'a> {
             }
             fds.iter().map(|p| !p.revents().is_empty()).collect()
         };
-        for i in (0..ready.len()).rev() {
-            if ready[i] && !self.client_input(i, pid, io) {
+        for (i, readable) in ready.into_iter().enumerate().rev() {
+            if readable && !self.client_input(i, pid, io) {
                 self.clients.remove(i);
             }
         }
