@@ -11,15 +11,22 @@ use std::process::Command;
 
 use hull_e2e::hull::Hull;
 
-/// Runs `hull ARGS` under strace (hull's process and its threads; what it runs opens files
-/// too, the runtime with its own paths) and returns its stdout and the files opened.
+/// Runs `hull ARGS` under strace (hull's own process, not the runtime it starts) and returns
+/// its stdout and the files it opened.
 fn traced(h: &Hull, args: &[&str]) -> (String, Vec<String>) {
+    traced_with(h, &[], args)
+}
+
+/// [`traced`] with more strace options (`-f` for a verb whose own threads read: not for one
+/// that starts a monitor, which outlives it).
+fn traced_with(h: &Hull, strace: &[&str], args: &[&str]) -> (String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("strace");
     let out = Command::new("strace")
         .arg("-o")
         .arg(&log)
-        .args(["-f", "-e", "trace=open,openat,openat2"])
+        .args(strace)
+        .args(["-e", "trace=open,openat,openat2"])
         .arg(Hull::bin())
         .arg("--root")
         .arg(h.root())
