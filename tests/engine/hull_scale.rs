@@ -158,8 +158,10 @@ fn stats_of_all_reads_a_few_files_per_container() {
                 .to_string()
         })
         .collect();
-    let (out, opened) = traced(
+    // -f: stats reads on threads.
+    let (out, opened) = traced_with(
         &h,
+        &["-f"],
         &[
             "stats",
             "--no-stream",
@@ -168,6 +170,7 @@ fn stats_of_all_reads_a_few_files_per_container() {
             "{{.ID}} {{.PIDs}}",
         ],
     );
+    let mut total = 0;
     for id in &ids {
         assert!(
             out.contains(&format!("{id} 1\n")),
@@ -187,7 +190,9 @@ fn stats_of_all_reads_a_few_files_per_container() {
                 .filter(|p| p.contains(id.as_str()))
                 .collect::<Vec<_>>()
         );
+        total += n;
     }
+    assert!(total >= 2 * ids.len(), "{total} cgroup files opened in all");
     let all = h.ok(&["ps", "-aq"]);
     let mut args = vec!["rm", "-f"];
     args.extend(all.split_whitespace());
