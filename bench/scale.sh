@@ -2,7 +2,9 @@
 # hull at many containers beside podman and docker, in one run (issue 23): for each N, start N
 # idle containers one after another (`run -d busybox sleep 1d`), then time the verbs on them
 # and remove them all. Prints per N and engine: start ms per container, MemAvailable drop
-# and monitor PSS (hull-monitor, conmon, containerd-shim) per container in KiB, `ps`,
+# and monitor PSS (hull-monitor, conmon, containerd-shim) per container in KiB (and, on a
+# second line, where that memory went: /proc/meminfo's parts and the slab caches that grew
+# most, per container), `ps`,
 # `inspect` and `exec true` of one (median of 5), `stats --no-stream` of one and of all, and
 # `rm -f` of all. A benchmark, not a test: exits 0 whatever the figures.
 #
@@ -101,10 +103,36 @@ def sh(cmd, *args):
     return dt, p.stdout
 
 
+def meminfo():
+    return {l.split(":")[0]: int(l.split()[1]) for l in open("/proc/meminfo")}
+
+
 def mem_available_kib():
-    for line in open("/proc/meminfo"):
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1])
+    return meminfo()["MemAvailable"]
+
+
+def slabs():
+    """Bytes in each slab cache (/proc/slabinfo: active objects times object size)."""
+    out = {}
+    try:
+        for line in open("/proc/slabinfo").readlines()[2:]:
+            f = line.split()
+            out[f[0]] = int(f[1]) * int(f[3])
+    except OSError:
+        pass
+    return out
+
+
+# Where a container's memory goes, per container: /proc/meminfo's kernel and user parts,
+# and the slab caches that grew most.
+PARTS = ["AnonPages", "Shmem", "Slab", "SUnreclaim", "KernelStack", "PageTables", "Percpu"]
+
+
+def breakdown(name, n, before, after, slab0, slab1):
+    parts = " ".join(f"{k} {(after.get(k, 0) - before.get(k, 0)) / n:.0f}" for k in PARTS)
+    grew = sorted(((slab1.get(k, 0) - v) / n / 1024, k) for k, v in slab0.items())[-8:]
+    top = ", ".join(f"{k} {d:.1f}" for d, k in reversed(grew))
+    print(f"{name:7} {n:>6} KiB/ctr: {parts}; slab caches: {top}", flush=True)
 
 
 def monitor_pss_kib(engine):
@@ -145,6 +173,7 @@ for n, net in runs:
             continue
         flags = ["--network", "none"] if net == "none" else ["-p", "127.0.0.1::80"]
         mem0 = mem_available_kib()
+        info0, slab0 = meminfo(), slabs()
         ids = []
         t0 = time.perf_counter()
         try:
@@ -157,6 +186,7 @@ for n, net in runs:
             time.sleep(2)
             k = len(ids)
             mem = (mem0 - mem_available_kib()) / k
+            parts = (meminfo(), slabs())
             pss = monitor_pss_kib(name) / k
             one = ids[len(ids) // 2]
             try:
@@ -173,4 +203,5 @@ for n, net in runs:
                 rm += sh(cmd, "rm", "-f", *ids[i:i + 500])[0]
             print(f"{name:7} {k:>6} {net:5} {start:12.1f} {mem:16.0f} {pss:19.0f} {verbs} "
                   f"{rm:11.2f}", flush=True)
+            breakdown(name, k, info0, parts[0], slab0, parts[1])
 PY

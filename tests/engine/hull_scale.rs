@@ -1,8 +1,11 @@
 //! Costs that must not grow with the number of containers on the host (issue 23): no
 //! per-container verb of hull's own process (stats included, through its cgroup managers)
 //! reads /proc/self/mountinfo (a line per mount, two or three per running container), counted
-//! with strace; and `rm -f`/`stop` of many, which run several containers at once, still do
-//! each one and report in the order given.
+//! with strace; `stats` reads a few cgroup files per container (the ones its row shows), not
+//! every counter twice; `stop` and `rm -f` record the exit and tear the container down in
+//! their own process, with no hook process started by the monitor; and `rm -f`/`stop` of
+//! many, which run several containers at once, still do each one and report in the order
+//! given.
 
 use std::process::Command;
 
@@ -11,11 +14,18 @@ use hull_e2e::hull::Hull;
 /// Runs `hull ARGS` under strace (hull's own process, not the runtime it starts) and returns
 /// its stdout and the files it opened.
 fn traced(h: &Hull, args: &[&str]) -> (String, Vec<String>) {
+    traced_with(h, &[], args)
+}
+
+/// [`traced`] with more strace options (`-f` for a verb whose own threads read: not for one
+/// that starts a monitor, which outlives it).
+fn traced_with(h: &Hull, strace: &[&str], args: &[&str]) -> (String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("strace");
     let out = Command::new("strace")
         .arg("-o")
         .arg(&log)
+        .args(strace)
         .args(["-e", "trace=open,openat,openat2"])
         .arg(Hull::bin())
         .arg("--root")
@@ -131,5 +141,129 @@ fn rm_and_stop_of_many_do_each_in_order() {
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert_eq!(o.stdout, names.join("\n") + "\n");
     assert!(o.stderr.contains("missing"), "{}", o.stderr);
+    h.assert_empty();
+}
+
+/// `stats --no-stream` of all: the first reading is each container's CPU time (one file), the
+/// second the few files a row shows; before, each reading was every counter (about 30
+/// files per container on a v1 host, twice). Counted per container on more containers than
+/// stats reads on one thread.
+#[test]
+fn stats_of_all_reads_a_few_files_per_container() {
+    let h = Hull::new();
+    let ids: Vec<String> = (0..10)
+        .map(|_| {
+            h.ok(&["run", "-d", "--network", "none", "busybox", "sleep", "1d"])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    // -f: stats reads on threads.
+    let (out, opened) = traced_with(
+        &h,
+        &["-f"],
+        &[
+            "stats",
+            "--no-stream",
+            "--no-trunc",
+            "--format",
+            "{{.ID}} {{.PIDs}}",
+        ],
+    );
+    let mut total = 0;
+    for id in &ids {
+        assert!(
+            out.contains(&format!("{id} 1\n")),
+            "no row for {id}:\n{out}"
+        );
+        let n = opened
+            .iter()
+            .filter(|p| p.starts_with("/sys/fs/cgroup/") && p.contains(id.as_str()))
+            .count();
+        // v1: cpuacct.usage twice, memory's usage, limit and stat, pids.current, and blkio's
+        // byte counters (at most three names tried); v2: six files and cpu.stat again.
+        assert!(
+            (2..=10).contains(&n),
+            "stats opened {n} cgroup files of {id}:\n{:#?}",
+            opened
+                .iter()
+                .filter(|p| p.contains(id.as_str()))
+                .collect::<Vec<_>>()
+        );
+        total += n;
+    }
+    assert!(total >= 2 * ids.len(), "{total} cgroup files opened in all");
+    let all = h.ok(&["ps", "-aq"]);
+    let mut args = vec!["rm", "-f"];
+    args.extend(all.split_whitespace());
+    h.ok(&args);
+    h.assert_empty();
+}
+
+/// `hull --log-level debug ARGS` with stderr to a file the container's monitor inherits; the
+/// file.
+fn logged(h: &Hull, args: &[&str]) -> tempfile::NamedTempFile {
+    let err = tempfile::NamedTempFile::new().unwrap();
+    let mut all = vec!["--log-level", "debug"];
+    all.extend_from_slice(args);
+    let o = h
+        .cmd(&all)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(err.reopen().unwrap())
+        .status()
+        .unwrap();
+    assert!(o.success(), "hull {args:?}");
+    err
+}
+
+/// `stop` and `rm -f` connect to the monitor asking to record the exit themselves before
+/// they signal: the monitor, which traces each hook process it starts, starts none, and the
+/// exit is recorded and the container torn down all the same (docker's 137 after a KILL;
+/// restarted, it runs again; removed, nothing is left).
+#[test]
+fn stop_and_rm_record_the_exit_without_a_hook_process() {
+    let h = Hull::new();
+    let seen = |f: &tempfile::NamedTempFile| std::fs::read_to_string(f.path()).unwrap();
+    let log = logged(
+        &h,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "hk",
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "1d",
+        ],
+    );
+    // sleep as pid 1 ignores SIGTERM: -t 0 kills it.
+    h.ok(&["stop", "-t", "0", "hk"]);
+    assert!(
+        hull_e2e::wait_for(10, || seen(&log).contains("container exited with 137")),
+        "the monitor traced no exit:\n{}",
+        seen(&log)
+    );
+    assert!(!seen(&log).contains("exit hook"), "{}", seen(&log));
+    assert_eq!(
+        h.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            "hk"
+        ]),
+        "exited 137\n"
+    );
+    let log = logged(&h, &["start", "hk"]);
+    assert_eq!(h.ok(&["exec", "hk", "cat", "/proc/1/comm"]), "sleep\n");
+    h.ok(&["rm", "-f", "hk"]);
+    assert!(
+        hull_e2e::wait_for(10, || seen(&log).contains("container exited with 137")),
+        "the monitor traced no exit:\n{}",
+        seen(&log)
+    );
+    assert!(!seen(&log).contains("exit hook"), "{}", seen(&log));
     h.assert_empty();
 }

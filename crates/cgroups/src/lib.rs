@@ -23,7 +23,7 @@ pub(crate) mod v1;
 mod v2;
 
 pub use error::{Error, Result};
-pub use stats::Stats;
+pub use stats::{Stats, Usage};
 
 /// Where cgroup file systems live on every distribution we support.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -160,6 +160,15 @@ pub trait Manager {
     fn pids(&self) -> Result<Vec<i32>>;
     /// Usage counters in runc's `events --stats` shape.
     fn stats(&self) -> Result<Stats>;
+    /// What a `docker stats` row shows, from the handful of files that hold it (`stats` of
+    /// many containers reads this, not [`Self::stats`]'s few dozen files each).
+    fn usage(&self) -> Result<Usage> {
+        self.stats().map(|s| Usage::of(&s))
+    }
+    /// CPU time in nanoseconds, one file (the first of `stats`' two readings needs only it).
+    fn cpu_ns(&self) -> Result<u64> {
+        self.usage().map(|u| u.cpu_ns)
+    }
     /// How many times the OOM killer killed a task of this cgroup.
     fn oom_kill_count(&self) -> Result<u64>;
     /// SIGKILL whatever is left (thawing first), wait for it to empty, rmdir. Ok if gone.

@@ -175,3 +175,63 @@ mod tests {
         assert!(v["hugetlb"].as_object().unwrap().is_empty());
     }
 }
+
+/// The counters a `docker stats` row shows, read from the few files that hold them
+/// ([`crate::Manager::usage`]); [`Stats`] is everything, read from a few dozen files.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// CPU time, nanoseconds.
+    pub cpu_ns: u64,
+    /// Memory charged to the cgroup (v1 memory.usage_in_bytes, v2 memory.current).
+    pub memory: u64,
+    /// Its limit (u64::MAX or the kernel's "unlimited" value when none is set).
+    pub memory_limit: u64,
+    /// Inactive page cache: memory.stat's total_inactive_file (v1) or inactive_file (v2).
+    pub inactive_file: u64,
+    /// Block I/O bytes read and written, all devices.
+    pub blk_read: u64,
+    pub blk_write: u64,
+    /// Tasks in the cgroup.
+    pub pids: u64,
+}
+
+impl Usage {
+    /// The same figures from a full [`Stats`] (for managers without a cheaper reading).
+    pub fn of(s: &Stats) -> Usage {
+        let raw = &s.memory.raw;
+        let mut u = Usage {
+            cpu_ns: s.cpu.usage.total,
+            memory: s.memory.usage.usage,
+            memory_limit: s.memory.usage.limit,
+            inactive_file: raw
+                .get("total_inactive_file")
+                .or_else(|| raw.get("inactive_file"))
+                .copied()
+                .unwrap_or(0),
+            pids: s.pids.current,
+            ..Usage::default()
+        };
+        for e in &s.blkio.io_service_bytes_recursive {
+            u.add_blkio(&e.op, e.value);
+        }
+        u
+    }
+
+    /// Counts one blkio line: "Read" and "Write" (any case); others (Sync, Total...) not.
+    pub(crate) fn add_blkio(&mut self, op: &str, value: u64) {
+        if op.eq_ignore_ascii_case("read") {
+            self.blk_read += value;
+        } else if op.eq_ignore_ascii_case("write") {
+            self.blk_write += value;
+        }
+    }
+}
+
+/// The value of `key` in a flat keyed file's text ("key value" lines), without building a
+/// map of the others (memory.stat has ~40 lines, of which a stats row needs one).
+pub(crate) fn flat_key(s: &str, key: &str) -> Option<u64> {
+    s.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
+}

@@ -208,7 +208,38 @@ impl<'a> Monitor<'a> {
         self.pump_all(io);
         self.logger.flush();
         io.master = None;
+        self.settle(pid, io);
         code.unwrap_or(255)
+    }
+
+    /// Takes in the connections and frames that came with the exit, without waiting: a
+    /// `stop` or `rm -f` connects and says WANT_HOOK before it signals, so its HELLO is
+    /// queued by the time the exit is seen, though the poll that saw the exit may not
+    /// have read it. The hook then goes to that client, as it asked.
+    fn settle(&mut self, pid: i32, io: &mut Stdio) {
+        let _ = fdio::set_nonblocking(&self.listener, true);
+        while self.accept() {}
+        let _ = fdio::set_nonblocking(&self.listener, false);
+        let now = rustix::time::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let ready: Vec<bool> = {
+            let mut fds: Vec<PollFd<'_>> = self
+                .clients
+                .iter()
+                .map(|c| PollFd::new(&c.fd, PollFlags::IN))
+                .collect();
+            if rustix::event::poll(&mut fds, Some(&now)).is_err() {
+                return;
+            }
+            fds.iter().map(|p| !p.revents().is_empty()).collect()
+        };
+        for (i, readable) in ready.into_iter().enumerate().rev() {
+            if readable && !self.client_input(i, pid, io) {
+                self.clients.remove(i);
+            }
+        }
     }
 
     fn pump_all(&mut self, io: &mut Stdio) {

@@ -150,6 +150,14 @@ impl Manager for SystemdManager {
         self.inner.stats()
     }
 
+    fn usage(&self) -> Result<crate::Usage> {
+        self.inner.usage()
+    }
+
+    fn cpu_ns(&self) -> Result<u64> {
+        self.inner.cpu_ns()
+    }
+
     fn oom_kill_count(&self) -> Result<u64> {
         self.inner.oom_kill_count()
     }

@@ -318,6 +318,14 @@ impl Manager for V1Manager {
         stats::stats(self)
     }
 
+    fn usage(&self) -> Result<crate::Usage> {
+        stats::usage(self)
+    }
+
+    fn cpu_ns(&self) -> Result<u64> {
+        stats::cpu_ns(self)
+    }
+
     fn oom_kill_count(&self) -> Result<u64> {
         let file = self.need("memory")?.join("memory.oom_control");
         Ok(fs::read_flat_keyed(&file)?

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::V1Manager;
 use crate::error::Result;
 use crate::fs::{self, read_u64};
-use crate::stats::{self, BlkioEntry, MemoryEntry, Stats};
+use crate::stats::{self, BlkioEntry, MemoryEntry, Stats, Usage};
 
 pub(super) fn stats(m: &V1Manager) -> Result<Stats> {
     let mut s = Stats::default();
@@ -148,4 +148,48 @@ fn blkio(d: &Path, s: &mut Stats) -> Result<()> {
         break;
     }
     Ok(())
+}
+
+/// cpuacct.usage: the cgroup's CPU time in nanoseconds.
+pub(super) fn cpu_ns(m: &V1Manager) -> Result<u64> {
+    match m.dir("cpuacct") {
+        Some(d) => read_u64(&d.join("cpuacct.usage")),
+        None => Ok(0),
+    }
+}
+
+/// A stats row's counters from six files: cpuacct.usage, memory.usage_in_bytes,
+/// memory.limit_in_bytes, memory.stat, the first blkio io_service_bytes_recursive with lines
+/// (in [`stats`]' order) and pids.current.
+pub(super) fn usage(m: &V1Manager) -> Result<Usage> {
+    let mut u = Usage {
+        cpu_ns: cpu_ns(m)?,
+        ..Usage::default()
+    };
+    if let Some(d) = m.dir("memory") {
+        u.memory = read_u64(&d.join("memory.usage_in_bytes"))?;
+        u.memory_limit = read_u64(&d.join("memory.limit_in_bytes"))?;
+        let st = fs::read_opt(&d.join("memory.stat"))?.unwrap_or_default();
+        u.inactive_file = stats::flat_key(&st, "total_inactive_file").unwrap_or(0);
+    }
+    if let Some(d) = m.dir("pids") {
+        u.pids = read_u64(&d.join("pids.current"))?;
+    }
+    if let Some(d) = m.dir("blkio") {
+        for prefix in ["blkio.", "blkio.bfq.", "blkio.throttle."] {
+            let p = d.join(format!("{prefix}io_service_bytes_recursive"));
+            let lines = match fs::read_opt(&p)? {
+                Some(c) => parse_blkio(&p, &c)?,
+                None => continue,
+            };
+            if lines.is_empty() {
+                continue;
+            }
+            for e in &lines {
+                u.add_blkio(&e.op, e.value);
+            }
+            break;
+        }
+    }
+    Ok(u)
 }

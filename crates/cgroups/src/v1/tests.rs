@@ -225,6 +225,26 @@ fn freezer_pids_and_stats() {
     let v = serde_json::to_value(&s).unwrap();
     assert_eq!(v["memory"]["usage"]["limit"], 104857600);
     assert_eq!(v["blkio"]["ioServiceBytesRecursive"][0]["value"], 4096);
+
+    // A stats row's reading from its six files agrees with the full one: BFQ's empty file
+    // (as on this kernel) is passed over for the throttle counters, as stats() does.
+    put(
+        &mem.join("memory.stat"),
+        "cache 100\nrss 200\ntotal_inactive_file 64\n",
+    );
+    put(
+        &leaf(&t, "blkio").join("blkio.bfq.io_service_bytes_recursive"),
+        "Total 0\n",
+    );
+    let s = m.stats().unwrap();
+    let u = m.usage().unwrap();
+    assert_eq!(u, crate::Usage::of(&s));
+    assert_eq!(
+        (u.cpu_ns, u.memory, u.memory_limit, u.inactive_file),
+        (3000, 4096, 104857600, 64)
+    );
+    assert_eq!((u.blk_read, u.blk_write, u.pids), (4096, 0, 2));
+    assert_eq!(m.cpu_ns().unwrap(), 3000);
 }
 
 #[test]

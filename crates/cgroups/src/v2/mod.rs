@@ -129,6 +129,14 @@ impl Manager for V2Manager {
         stats::stats(&self.dir)
     }
 
+    fn usage(&self) -> Result<crate::Usage> {
+        stats::usage(&self.dir)
+    }
+
+    fn cpu_ns(&self) -> Result<u64> {
+        stats::cpu_ns(&self.dir)
+    }
+
     fn oom_kill_count(&self) -> Result<u64> {
         let events = fs::read_flat_keyed(&self.dir.join("memory.events"))?;
         Ok(events.get("oom_kill").copied().unwrap_or(0))

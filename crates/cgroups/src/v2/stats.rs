@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::fs::{self, read_u64};
-use crate::stats::{self, BlkioEntry, Stats};
+use crate::stats::{self, BlkioEntry, Stats, Usage};
 
 pub(super) fn stats(dir: &Path) -> Result<Stats> {
     let mut s = Stats::default();
@@ -90,4 +90,33 @@ pub(crate) fn parse_io_stat(path: &Path, s: &str) -> Result<(Vec<BlkioEntry>, Ve
         }
     }
     Ok((bytes, ios))
+}
+
+/// cpu.stat's usage_usec, in nanoseconds.
+pub(super) fn cpu_ns(dir: &Path) -> Result<u64> {
+    let st = fs::read_opt(&dir.join("cpu.stat"))?.unwrap_or_default();
+    Ok(stats::flat_key(&st, "usage_usec")
+        .unwrap_or(0)
+        .saturating_mul(1000))
+}
+
+/// A stats row's counters from six files: cpu.stat, memory.current, memory.max,
+/// memory.stat, pids.current and io.stat.
+pub(super) fn usage(dir: &Path) -> Result<Usage> {
+    let mut u = Usage {
+        cpu_ns: cpu_ns(dir)?,
+        memory: read_u64(&dir.join("memory.current"))?,
+        memory_limit: read_u64(&dir.join("memory.max"))?,
+        pids: read_u64(&dir.join("pids.current"))?,
+        ..Usage::default()
+    };
+    let st = fs::read_opt(&dir.join("memory.stat"))?.unwrap_or_default();
+    u.inactive_file = stats::flat_key(&st, "inactive_file").unwrap_or(0);
+    let io = dir.join("io.stat");
+    if let Some(c) = fs::read_opt(&io)? {
+        for e in parse_io_stat(&io, &c)?.0 {
+            u.add_blkio(&e.op, e.value);
+        }
+    }
+    Ok(u)
 }

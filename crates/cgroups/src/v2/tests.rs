@@ -184,6 +184,21 @@ fn freeze_pids_and_stats() {
     assert_eq!(s.hugetlb["2MB"].usage, 2097152);
     assert_eq!(s.hugetlb["2MB"].failcnt, 1);
     assert_eq!(m.oom_kill_count().unwrap(), 2);
+
+    // A stats row's reading from its six files agrees with the full one.
+    put(
+        &dir.join("memory.stat"),
+        "anon 1\nfile 2\ninactive_file 32\n",
+    );
+    let s = m.stats().unwrap();
+    let u = m.usage().unwrap();
+    assert_eq!(u, crate::Usage::of(&s));
+    assert_eq!(
+        (u.cpu_ns, u.memory, u.memory_limit, u.inactive_file),
+        (100_000, 4096, u64::MAX, 32)
+    );
+    assert_eq!((u.blk_read, u.blk_write, u.pids), (512, 1024, 3));
+    assert_eq!(m.cpu_ns().unwrap(), 100_000);
 }
 
 #[test]

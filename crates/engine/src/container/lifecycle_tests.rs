@@ -233,6 +233,8 @@ fn rm_removes_the_runtime_state_then_the_bundle_then_the_row() {
     let rig = Rig::new();
     let c = rig.container("web", |c| c.status = Status::Exited);
     std::fs::create_dir_all(rig.eng.paths.container_dir(&c.id)).unwrap();
+    // State the runtime kept (a killed exit hook left it).
+    std::fs::create_dir_all(rig.eng.paths.runtime_root().join(&c.id)).unwrap();
     remove::remove(&rig.eng, &c, false, false).unwrap();
     assert_eq!(
         rig.journal.calls(),
@@ -240,6 +242,16 @@ fn rm_removes_the_runtime_state_then_the_bundle_then_the_row() {
     );
     assert!(!rig.exists(&c.id));
     assert!(!rig.eng.paths.container_dir(&c.id).exists());
+}
+
+/// The exit's teardown deleted the runtime's state: `rm` starts no runtime process for it.
+#[test]
+fn rm_of_a_torn_down_container_starts_no_runtime() {
+    let rig = Rig::new();
+    let c = rig.container("web", |c| c.status = Status::Exited);
+    remove::remove(&rig.eng, &c, false, false).unwrap();
+    assert_eq!(rig.journal.calls(), ["bundle release"]);
+    assert!(!rig.exists(&c.id));
 }
 
 /// `rm -f` of a running container: SIGKILL through the runtime, the exit recorded as the
@@ -260,7 +272,6 @@ fn rm_force_kills_records_the_exit_and_removes() {
             "runtime delete-start",
             "bundle release",
             "runtime delete-wait",
-            "runtime delete --force",
             "bundle release"
         ]
     );

@@ -21,8 +21,10 @@ pub fn remove(eng: &Engine, c: &Container, force: bool, volumes: bool) -> Result
             return Err(RemoveError::Running(c.name.clone()));
         }
         let _ = container::set_stop_requested(&eng.conn, &c.id, true);
+        // This process tears the container down when it exits (no hook process).
+        let waiter = stop::ExitWaiter::connect(eng, c, true);
         crate::container::reconcile::kill_init(eng, c, 9);
-        stop::wait_exit(eng, c, Some(std::time::Duration::from_secs(30)));
+        waiter.wait(eng, c, Some(std::time::Duration::from_secs(30)));
         if crate::container::reconcile::monitor_alive(c.monitor_pid) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(c.monitor_pid),
@@ -36,7 +38,11 @@ pub fn remove(eng: &Engine, c: &Container, force: bool, volumes: bool) -> Result
 
 /// Removes everything of `c` regardless of its state.
 pub fn remove_all(eng: &Engine, c: &Container, volumes: bool) {
-    eng.oci.delete_force(&c.id);
+    // The exit's teardown (the monitor's hook, or this process's) deleted the runtime's
+    // state already; a runtime process is started only when some is left.
+    if eng.paths.runtime_root().join(&c.id).exists() {
+        eng.oci.delete_force(&c.id);
+    }
     eng.bundler.release(eng, c);
     remove_files(eng, c, volumes);
 }

@@ -51,51 +51,50 @@ pub struct Sample {
     pub pids: u64,
 }
 
-/// Reads the container's counters now; its init's network namespace gives the network
+/// Reads the container's counters now (the handful of cgroup files a row shows, see
+/// [`hull_cgroups::Manager::usage`]); its init's network namespace gives the network
 /// counters while it runs.
 pub fn sample(c: &Container) -> Result<Sample, StatsError> {
     let id = &c.id;
     let pid = if c.status.is_live() { c.pid } else { 0 };
-    let s = manager(c)?.stats().map_err(|source| StatsError::Cgroup {
+    let u = manager(c)?.usage().map_err(|source| StatsError::Cgroup {
         id: id.to_string(),
         source,
     })?;
-    let raw = &s.memory.raw;
-    let inactive = raw
-        .get("total_inactive_file")
-        .or_else(|| raw.get("inactive_file"))
-        .copied()
-        .unwrap_or(0);
-    let usage = s.memory.usage.usage;
     let host = host_memory();
-    let limit = match s.memory.usage.limit {
+    let limit = match u.memory_limit {
         0 => host,
         l => l.min(host),
     };
-    let mut blk_read = 0;
-    let mut blk_write = 0;
-    for e in &s.blkio.io_service_bytes_recursive {
-        match e.op.to_ascii_lowercase().as_str() {
-            "read" => blk_read += e.value,
-            "write" => blk_write += e.value,
-            _ => {}
-        }
-    }
     let (net_rx, net_tx) = if pid > 0 { net_dev(pid) } else { (0, 0) };
     Ok(Sample {
         at: Some(Instant::now()),
-        cpu_ns: s.cpu.usage.total,
-        mem_usage: if inactive < usage {
-            usage - inactive
+        cpu_ns: u.cpu_ns,
+        mem_usage: if u.inactive_file < u.memory {
+            u.memory - u.inactive_file
         } else {
-            usage
+            u.memory
         },
         mem_limit: limit,
-        blk_read,
-        blk_write,
+        blk_read: u.blk_read,
+        blk_write: u.blk_write,
         net_rx,
         net_tx,
-        pids: s.pids.current,
+        pids: u.pids,
+    })
+}
+
+/// Only the CPU time (one file), with its time: the reading before the one a row shows,
+/// which needs nothing else (the CPU % is the difference of the two).
+pub fn cpu_sample(c: &Container) -> Result<Sample, StatsError> {
+    let cpu_ns = manager(c)?.cpu_ns().map_err(|source| StatsError::Cgroup {
+        id: c.id.clone(),
+        source,
+    })?;
+    Ok(Sample {
+        at: Some(Instant::now()),
+        cpu_ns,
+        ..Sample::default()
     })
 }
 
@@ -110,16 +109,28 @@ fn host_memory() -> u64 {
 const READERS: usize = 4;
 
 /// [`sample`] of each of `targets` that runs, keyed by id; containers whose cgroup cannot be
-/// read are left out. Each reading is a few dozen small files in /sys/fs/cgroup and /proc,
+/// read are left out. Each reading is a few small files in /sys/fs/cgroup and /proc,
 /// independent of the others, so they are read on a few threads at once.
 pub fn sample_all(targets: &[Container]) -> std::collections::BTreeMap<String, Sample> {
+    each_live(targets, sample)
+}
+
+/// [`cpu_sample`] of each of `targets` that runs, as [`sample_all`].
+pub fn cpu_sample_all(targets: &[Container]) -> std::collections::BTreeMap<String, Sample> {
+    each_live(targets, cpu_sample)
+}
+
+fn each_live(
+    targets: &[Container],
+    read_one: fn(&Container) -> Result<Sample, StatsError>,
+) -> std::collections::BTreeMap<String, Sample> {
     let live: Vec<&Container> = targets
         .iter()
         .filter(|c| c.status.is_live() && c.pid > 0)
         .collect();
     let read = |part: &[&Container]| -> Vec<(String, Sample)> {
         part.iter()
-            .filter_map(|c| sample(c).ok().map(|s| (c.id.clone(), s)))
+            .filter_map(|c| read_one(c).ok().map(|s| (c.id.clone(), s)))
             .collect()
     };
     if live.len() < 2 * READERS {

@@ -29,9 +29,35 @@ pub fn connect(eng: &Engine, id: &str) -> Option<UnixStream> {
 /// Waits until the container's exit is recorded; its exit code, or None on timeout. A
 /// container that is not running gives its recorded code at once.
 pub fn wait_exit(eng: &Engine, c: &Container, timeout: Option<Duration>) -> Option<i32> {
-    if let Some(mut s) = connect(eng, &c.id) {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        if proto::write_frame(&mut s, proto::HELLO, &[0]).is_ok() {
+    ExitWaiter::connect(eng, c, false).wait(eng, c, timeout)
+}
+
+/// A connection to a container's monitor that waits for the exit. With `record`, this
+/// process records the exit and tears the container down when the monitor asks (WANT_HOOK,
+/// as the foreground `run` does) instead of the monitor starting a `hull internal-hook`
+/// process for it: `stop` and `rm -f` of many spare a process start per container. Connected
+/// before the signal, so the monitor knows the connection when the init exits.
+pub struct ExitWaiter {
+    sock: Option<UnixStream>,
+    record: bool,
+}
+
+impl ExitWaiter {
+    pub fn connect(eng: &Engine, c: &Container, record: bool) -> ExitWaiter {
+        let flags = if record { proto::WANT_HOOK } else { 0 };
+        let sock = connect(eng, &c.id).and_then(|mut s| {
+            proto::write_frame(&mut s, proto::HELLO, &[flags])
+                .ok()
+                .map(|_| s)
+        });
+        ExitWaiter { sock, record }
+    }
+
+    /// [`wait_exit`] on this connection.
+    pub fn wait(self, eng: &Engine, c: &Container, timeout: Option<Duration>) -> Option<i32> {
+        if let Some(mut s) = self.sock {
+            let deadline = timeout.map(|t| Instant::now() + t);
+            let mut hooked = None;
             loop {
                 if let Some(d) = deadline {
                     let left = d.saturating_duration_since(Instant::now());
@@ -42,6 +68,20 @@ pub fn wait_exit(eng: &Engine, c: &Container, timeout: Option<Duration>) -> Opti
                 }
                 match proto::read_frame(&mut s) {
                     Ok(Some((proto::EXIT, p))) => return proto::payload_i32(&p),
+                    Ok(Some((proto::HOOK, p))) if self.record => {
+                        let code = proto::payload_i32(&p).unwrap_or(255);
+                        // The monitor's own hook would apply the restart policy; so does
+                        // this (a stop or rm set stop_requested first, so none follows).
+                        let status = crate::ocirt::callback::exited(eng, &c.id, code);
+                        if proto::write_frame(&mut s, proto::HOOK_DONE, &proto::i32_payload(status))
+                            .is_err()
+                        {
+                            break;
+                        }
+                        if status != crate::ocirt::callback::RESTART {
+                            hooked = Some(code);
+                        }
+                    }
                     Ok(Some(_)) => {}
                     Ok(None) => break,
                     Err(e)
@@ -50,27 +90,30 @@ pub fn wait_exit(eng: &Engine, c: &Container, timeout: Option<Duration>) -> Opti
                             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                         ) =>
                     {
-                        return None
+                        return hooked;
                     }
                     Err(_) => break,
                 }
             }
-        }
-    }
-    // No monitor (or it went away): the database, checked against the kernel.
-    match container::lookup(&eng.conn, &c.id) {
-        Ok(mut now) => {
-            crate::container::reconcile::reconcile(eng, &mut now);
-            if now.status.is_live() && now.pid > 0 && container::process_alive(now.pid) {
-                // Alive without a monitor socket: wait on the process itself.
-                if !crate::container::reconcile::wait_gone(now.pid, timeout) {
-                    return None;
-                }
-                return Some(255);
+            if hooked.is_some() {
+                return hooked;
             }
-            Some(now.exit_code)
         }
-        Err(_) => Some(c.exit_code),
+        // No monitor (or it went away): the database, checked against the kernel.
+        match container::lookup(&eng.conn, &c.id) {
+            Ok(mut now) => {
+                crate::container::reconcile::reconcile(eng, &mut now);
+                if now.status.is_live() && now.pid > 0 && container::process_alive(now.pid) {
+                    // Alive without a monitor socket: wait on the process itself.
+                    if !crate::container::reconcile::wait_gone(now.pid, timeout) {
+                        return None;
+                    }
+                    return Some(255);
+                }
+                Some(now.exit_code)
+            }
+            Err(_) => Some(c.exit_code),
+        }
     }
 }
 
@@ -102,12 +145,17 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
         return Ok(());
     }
     crate::events::container(&eng.paths, c, "kill", &[("signal", sig.to_string())]);
+    let waiter = ExitWaiter::connect(eng, c, true);
     let _ = eng.oci.kill(&c.id, sig);
     hull_sys::fault_point("hull-stop-signalled");
-    if wait_exit(eng, c, Some(Duration::from_secs(u64::from(secs)))).is_none() {
+    if waiter
+        .wait(eng, c, Some(Duration::from_secs(u64::from(secs))))
+        .is_none()
+    {
         crate::events::container(&eng.paths, c, "kill", &[("signal", "9".into())]);
+        let waiter = ExitWaiter::connect(eng, c, true);
         let _ = eng.oci.kill(&c.id, 9);
-        wait_exit(eng, c, Some(Duration::from_secs(60)));
+        waiter.wait(eng, c, Some(Duration::from_secs(60)));
     }
     crate::events::container(&eng.paths, c, "stop", &[]);
     Ok(())

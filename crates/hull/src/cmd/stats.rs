@@ -66,7 +66,8 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     template::Template::parse(args.format.as_deref().unwrap_or(TABLE))?;
     let tty = std::io::stdout().is_terminal();
     let mut now = targets(&eng, &args)?;
-    let mut prev = stats::sample_all(&now);
+    // The first reading only gives the CPU % its start: its CPU time is all it reads.
+    let mut prev = stats::cpu_sample_all(&now);
     loop {
         std::thread::sleep(Duration::from_secs(1));
         // One reading reuses the list the first sample was taken of; a stream re-lists, so
