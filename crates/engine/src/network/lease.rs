@@ -2,12 +2,12 @@
 //! set and inserts the new lease in one IMMEDIATE transaction, so concurrent `hull run`s
 //! serialise on the database's write lock and never share an address.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hull_net::ipam;
 use rusqlite::Connection;
 
-use super::{Network, Result};
+use super::{Network, NetworkError, Result};
 use crate::state::leases;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub struct Lease {
     pub host_veth: String,
     /// Extra DNS names (--network-alias, the hostname).
     pub aliases: Vec<String>,
+    /// The IPv6 address, on a network with IPv6.
+    pub ip6: Option<Ipv6Addr>,
 }
 
 /// What a container asks of a network.
@@ -30,8 +32,30 @@ pub struct LeaseRequest<'a> {
     pub name: &'a str,
     pub ifname: &'a str,
     pub ip: Option<Ipv4Addr>,
+    /// `--ip6`: ignored on a network with an IPv6 subnet but without `--ipv6`, as docker
+    /// ignores it; refused on one without an IPv6 subnet ([`check_ip6`]).
+    pub ip6: Option<Ipv6Addr>,
     pub mac: Option<[u8; 6]>,
     pub aliases: &'a [String],
+}
+
+/// `--ip6 ADDR` on `net`: refused, with docker's words, where docker refuses it (the
+/// default network; a network without an IPv6 subnet). Checked before anything is made.
+pub fn check_ip6(net: &Network, ip6: Option<Ipv6Addr>) -> Result<()> {
+    if ip6.is_none() {
+        return Ok(());
+    }
+    let why = if net.is_default() {
+        "user specified IP address is supported on user defined networks only"
+    } else if net.subnet6.is_none() {
+        "user specified IP address is supported only when connecting to networks with user configured subnets"
+    } else {
+        return Ok(());
+    };
+    Err(NetworkError::Endpoint(
+        format!("--ip6 on network {}", net.name),
+        why.into(),
+    ))
 }
 
 /// Takes an address on `net` for the container (its existing lease when it has one).
@@ -49,6 +73,19 @@ fn allocate_locked(tx: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Re
     if req.ip.is_none() {
         leases::set_cursor(tx, &net.name, ip)?;
     }
+    check_ip6(net, req.ip6)?;
+    let ip6 = match net.v6() {
+        Some((subnet6, gw6)) => {
+            let used = leases::used_ips6(tx, &net.name)?;
+            let last = leases::cursor6(tx, &net.name)?;
+            let ip6 = ipam::allocate6(&subnet6, gw6, &used, req.ip6, last)?;
+            if req.ip6.is_none() {
+                leases::set_cursor6(tx, &net.name, ip6)?;
+            }
+            Some(ip6)
+        }
+        None => None,
+    };
     let mac = req.mac.unwrap_or_else(|| ipam::mac_from_ip(ip));
     let lease = Lease {
         network: net.name.clone(),
@@ -59,6 +96,7 @@ fn allocate_locked(tx: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Re
         mac,
         host_veth: hull_net::bridge::host_veth_name(&net.bridge, ip),
         aliases: req.aliases.to_vec(),
+        ip6,
     };
     leases::insert(tx, &lease)?;
     Ok(lease)
@@ -91,6 +129,9 @@ mod tests {
             mtu: None,
             created: String::new(),
             labels: Default::default(),
+            ipv6: false,
+            subnet6: None,
+            gateway6: None,
         }
     }
 
@@ -111,6 +152,7 @@ mod tests {
                         name: &id,
                         ifname: "eth0",
                         ip: None,
+                        ip6: None,
                         mac: None,
                         aliases: &[],
                     };
@@ -133,6 +175,7 @@ mod tests {
             name: "x",
             ifname: "eth0",
             ip,
+            ip6: None,
             mac: None,
             aliases: &[],
         };

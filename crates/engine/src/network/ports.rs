@@ -213,13 +213,15 @@ pub fn release(id: &str) {
 }
 
 /// Publishes the container's `-p`/`-P` ports on network `net`, where it has the address
-/// `ip4`.
+/// `ip4` (and `ip6` on a dual-stack network: its IPv6 bindings are then DNATed to it as the
+/// IPv4 ones, not relayed).
 pub(super) fn publish(
     paths: &Paths,
     id: &str,
     req: &NetRequest,
     net: &Network,
     ip4: Ipv4Addr,
+    ip6: Option<Ipv6Addr>,
 ) -> super::Result<()> {
     let mut specs = Vec::new();
     for p in &req.publish {
@@ -271,6 +273,7 @@ pub(super) fn publish(
                 proto: s.proto,
                 container_ip: ip4,
                 network: net.name.clone(),
+                container_ip6: None,
             });
         }
         let v6 = match s.host_ip {
@@ -279,15 +282,13 @@ pub(super) fn publish(
             _ => None,
         };
         if let Some(ip) = v6 {
-            // Checked here (the relay binds it for good once every check passed): a port in
-            // use is refused before anything is published.
-            let port = match host_port {
-                Some(p) => {
-                    drop(bind(Some(ip), Some(p), s.proto).map_err(|e| ep_err(id, e))?);
-                    p
-                }
-                None => bind(Some(ip), None, s.proto).map_err(|e| ep_err(id, e))?.0,
-            };
+            // Checked here: a port in use is refused before anything is published. DNATed
+            // (a container with IPv6), the socket is the reservation the monitor keeps, as
+            // for IPv4; relayed, the relay binds it for good once every check passed.
+            let (port, fd) = bind(Some(ip), host_port, s.proto).map_err(|e| ep_err(id, e))?;
+            if ip6.is_some() {
+                fds.push(fd);
+            }
             maps.push(PortMapping {
                 host_ip: Some(ip),
                 host_port: port,
@@ -295,13 +296,14 @@ pub(super) fn publish(
                 proto: s.proto,
                 container_ip: ip4,
                 network: net.name.clone(),
+                container_ip6: ip6,
             });
         }
     }
     host::firewall(paths)
         .add_ports(id, &maps)
         .map_err(|e| ep_err(id, e))?;
-    let relayed: Vec<&PortMapping> = maps.iter().filter(|m| m.is_v6()).collect();
+    let relayed: Vec<&PortMapping> = maps.iter().filter(|m| m.is_relayed()).collect();
     spawn_relay(paths, id, &relayed).map_err(|e| ep_err(id, e))?;
     hold(id, fds);
     Ok(())
