@@ -293,15 +293,16 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
         got.sort();
         p.check(&format!("{}: networks after the refusals", s.engine), got, want);
     }
-    let shape = [
-        "network",
-        "inspect",
-        "--format",
-        "{{.EnableIPv6}} {{json .IPAM.Config}}",
-        "six-{e}",
-    ];
+    // (JSON compared as values: the engines order an object's keys differently.)
+    let json = |s: &Side, args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&s.ok(args)).unwrap_or(serde_json::Value::Null)
+    };
+    let shape = ["network", "inspect", "--format", "{{json .IPAM.Config}}", "six-{e}"];
+    let [d, hh] = [json(&sides[0], &shape), json(&sides[1], &shape)];
+    p.check("network inspect six: IPAM.Config", hh, d);
+    let shape = ["network", "inspect", "--format", "{{.EnableIPv6}}", "six-{e}"];
     let [d, hh] = [sides[0].ok(&shape), sides[1].ok(&shape)];
-    p.check("network inspect six", hh, d);
+    p.check("network inspect six: EnableIPv6", hh, d);
     let shape = ["network", "inspect", "--format", "{{.EnableIPv6}} {{json .IPAM.Config}}", "v6off-{e}"];
     let [d, hh] = [sides[0].ok(&shape), sides[1].ok(&shape)];
     p.check("network inspect v6off (subnet only)", hh.contains("Q6::/64"), d.contains("Q6::/64"));
@@ -330,8 +331,9 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
         ("a: IPv6 routes", "ip -6 route | grep -v '^fe80\\|^multicast\\|^ff00' | awk '{print $1, $2, $3}'"),
         ("a: ping6 b", "ping6 -c1 -W5 {p6}::99 >/dev/null && echo reached"),
         ("a: ping6 the gateway", "ping6 -c1 -W5 {p6}::1 >/dev/null && echo reached"),
-        ("a: AAAA of b", "nslookup -type=AAAA b-{e} | grep -o 'P6::99' | head -1"),
-        ("a: A of b", "nslookup -type=A b-{e} | grep -o 'P4[.][0-9]*' | head -1"),
+        // The answer's addresses (after `Name:`), not the server's.
+        ("a: AAAA of b", "nslookup -type=AAAA b-{e} | awk '/^Name/{n=1} n && /^Address/{print $2}'"),
+        ("a: A of b", "nslookup -type=A b-{e} | awk '/^Name/{n=1} n && /^Address/{print $2}'"),
         ("a: /etc/hosts own lines", "grep -v 'localhost\\|ip6-\\|^$' /etc/hosts | awk '{print $1}'"),
     ];
     for (what, script) in looks {
@@ -445,9 +447,10 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
 }
 
 /// On a dual-stack network a published port is DNATed to the container's IPv6 address by
-/// nftables, as its IPv4 twin: `[::1]:P` and the host's other IPv6 addresses reach the
-/// container with no relay process, the IPv6 port is held for the container's life, and
-/// all of it goes with the container.
+/// nftables, as its IPv4 twin: the host's IPv6 addresses reach the container without the
+/// relay (killed here, they still do); `[::1]:P`, which the kernel will not DNAT to a
+/// container, goes through the relay as docker's docker-proxy serves it. The IPv6 port is
+/// held for the container's life, and all of it goes with the container.
 #[test]
 fn a_dual_stack_container_is_published_over_ipv6_without_a_relay() {
     if std::fs::read_to_string("/proc/sys/net/ipv6/conf/lo/disable_ipv6")
@@ -458,9 +461,9 @@ fn a_dual_stack_container_is_published_over_ipv6_without_a_relay() {
     }
     let h = Hull::new();
     let k = std::process::id() % 200 + 20;
-    let (v4, v6) = (format!("10.238.{k}.0/24"), format!("fd6c:{k:x}:f0::/64"));
+    let (sub4, sub6) = (format!("10.238.{k}.0/24"), format!("fd6c:{k:x}:f0::/64"));
     let gw6: Ipv6Addr = format!("fd6c:{k:x}:f0::1").parse().unwrap();
-    h.ok(&["network", "create", "--ipv6", "--subnet", &v4, "--subnet", &v6, "ds"]);
+    h.ok(&["network", "create", "--ipv6", "--subnet", &sub4, "--subnet", &sub6, "ds"]);
     let p = free_port();
     let script = "while true; do echo from-ds | nc -l -p 80; done";
     h.ok(&[
@@ -489,13 +492,27 @@ fn a_dual_stack_container_is_published_over_ipv6_without_a_relay() {
             .unwrap();
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
-    assert_eq!(relays(), "", "a relay runs for a dual-stack container");
     let e = TcpListener::bind((Ipv6Addr::UNSPECIFIED, p)).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse, "{e}");
-    // The rule is an element of hull's IPv6 port map.
+    // The rule is an element of hull's IPv6 port map, to the container's IPv6 address.
     let table = Command::new("nft").args(["list", "ruleset"]).output().unwrap();
     let table = String::from_utf8_lossy(&table.stdout);
-    assert!(table.contains("ports6_any_addr"), "{table}");
+    assert!(
+        table.contains(&format!("tcp . {p} : fd6c:{k:x}:f0::2")),
+        "{table}"
+    );
+    // Without the relay (this test's own, by its pid) the bridge's address still reaches
+    // the container: that path is DNAT alone.
+    let pids = relays();
+    assert!(!pids.is_empty(), "no relay for [::1]");
+    for pid in pids.lines() {
+        Command::new("kill").arg(pid).status().unwrap();
+    }
+    assert!(wait_for(30, || relays().is_empty()));
+    assert!(
+        wait_for(30, || fetch(at_gw) == "from-ds"),
+        "{at_gw} needs the relay"
+    );
 
     h.ok(&["rm", "-f", "web"]);
     assert!(
@@ -504,4 +521,85 @@ fn a_dual_stack_container_is_published_over_ipv6_without_a_relay() {
     );
     assert!(fetch(v6(p)).is_empty(), "[::1]:{p} still answers after rm");
     h.ok(&["network", "rm", "ds"]);
+}
+
+/// `ip ARGS` on the host, which must succeed.
+fn ip(args: &[&str]) {
+    let o = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A namespace standing for a host outside: on a veth of its own, it knows its own /64 and
+/// nothing else, so it can answer a container only if the container's traffic left the host
+/// masqueraded (with the host's address there), as docker's `--ip6tables` NAT does.
+struct Outside {
+    ns: String,
+    addr: Ipv6Addr,
+}
+
+impl Outside {
+    fn new(k: u32) -> Outside {
+        let ns = format!("hull-ip6out-{}", std::process::id());
+        let (host_if, peer) = (format!("h6o{k}"), format!("h6p{k}"));
+        ip(&["netns", "add", &ns]);
+        let o = Outside {
+            ns: ns.clone(),
+            addr: format!("fd6c:{k:x}:f9::2").parse().unwrap(),
+        };
+        ip(&["link", "add", &host_if, "type", "veth", "peer", "name", &peer, "netns", &ns]);
+        ip(&["addr", "add", &format!("fd6c:{k:x}:f9::1/64"), "dev", &host_if, "nodad"]);
+        ip(&["link", "set", &host_if, "up"]);
+        ip(&["-n", &ns, "addr", "add", &format!("{}/64", o.addr), "dev", &peer, "nodad"]);
+        ip(&["-n", &ns, "link", "set", &peer, "up"]);
+        ip(&["-n", &ns, "link", "set", "lo", "up"]);
+        o
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        // The namespace takes its veth pair with it.
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+    }
+}
+
+/// A container's IPv6 traffic leaving a dual-stack network is masqueraded: a host outside
+/// that has no route back to the container's subnet answers it. On an `--internal` network
+/// nothing leaves.
+#[test]
+fn outbound_ipv6_is_masqueraded_and_an_internal_network_stays_inside() {
+    if std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/disable_ipv6")
+        .is_ok_and(|v| v.trim() != "0")
+    {
+        eprintln!("skipped: IPv6 is disabled on this host");
+        return;
+    }
+    let h = Hull::new();
+    let k = std::process::id() % 200 + 20;
+    let out = Outside::new(k);
+    let subnet = |n: u32| format!("fd6c:{k:x}:f{n}::/64");
+    h.ok(&["network", "create", "--ipv6", "--subnet", &subnet(7), "outv6"]);
+    h.ok(&[
+        "network", "create", "--internal", "--ipv6", "--subnet", &subnet(8), "inv6",
+    ]);
+    let ping = format!("ping6 -c1 -W3 {} >/dev/null && echo reached || echo not", out.addr);
+    let seen = |net: &str| {
+        h.ok(&["run", "--rm", "--network", net, "busybox", "sh", "-c", &ping])
+            .trim()
+            .to_string()
+    };
+    assert_eq!(seen("outv6"), "reached");
+    assert_eq!(seen("inv6"), "not");
+    // The host's forwarding is on (docker's bridge driver turns it on for IPv6 networks).
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding")
+            .unwrap()
+            .trim(),
+        "1"
+    );
+    h.ok(&["network", "rm", "outv6", "inv6"]);
 }

@@ -136,6 +136,61 @@ mod tests {
     }
 
     #[test]
+    fn a_dual_stack_network_leases_ipv6_addresses_and_refuses_ip6_where_docker_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::state::open(&dir.path().join("hull.db")).unwrap();
+        let mut n = net();
+        n.ipv6 = true;
+        n.subnet6 = Some("fd00:9::/64".parse().unwrap());
+        crate::state::networks::insert(&conn, &n).unwrap();
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let req = |id: &'static str, ip6| LeaseRequest {
+            container: id,
+            name: id,
+            ifname: "eth0",
+            ip: None,
+            ip6,
+            mac: None,
+            aliases: &[],
+        };
+        let l1 = allocate(&conn, &n, &req("c1", None)).unwrap();
+        assert_eq!(l1.ip6, Some(a("fd00:9::2")), "the gateway ::1 is skipped");
+        let l2 = allocate(&conn, &n, &req("c2", Some(a("fd00:9::99")))).unwrap();
+        assert_eq!(l2.ip6, Some(a("fd00:9::99")));
+        // A chosen address does not move the cursor; the stored lease reads back whole.
+        let l3 = allocate(&conn, &n, &req("c3", None)).unwrap();
+        assert_eq!(l3.ip6, Some(a("fd00:9::3")));
+        assert_eq!(of_container(&conn, "c2").unwrap(), vec![l2]);
+        let e = allocate(&conn, &n, &req("c4", Some(a("fd00:9::99")))).unwrap_err();
+        assert_eq!(e.to_string(), "address fd00:9::99 is already in use");
+        // The IPv4 cursor and the IPv6 one are kept apart.
+        assert_eq!(l3.ip, Ipv4Addr::new(10, 230, 0, 4));
+        // --ip6 on a network without an IPv6 subnet, and on the default one: docker's words.
+        let v4only = net();
+        let e = check_ip6(&v4only, Some(a("fd00:9::5"))).unwrap_err().to_string();
+        assert!(e.contains("networks with user configured subnets"), "{e}");
+        let mut default = net();
+        default.name = crate::network::DEFAULT.into();
+        let e = check_ip6(&default, Some(a("fd00:9::5"))).unwrap_err().to_string();
+        assert!(e.contains("user defined networks only"), "{e}");
+        // An IPv6 subnet without --ipv6: --ip6 is taken and no address is given.
+        let mut off = net();
+        off.name = "off".into();
+        off.bridge = "br-off".into();
+        off.id = "e".repeat(64);
+        off.subnet = "10.231.0.0/24".parse().unwrap();
+        off.gateway = Ipv4Addr::new(10, 231, 0, 1);
+        off.subnet6 = Some("fd00:a::/64".parse().unwrap());
+        crate::state::networks::insert(&conn, &off).unwrap();
+        let l = allocate(&conn, &off, &req("c5", Some(a("fd00:a::5")))).unwrap();
+        assert_eq!(l.ip6, None);
+        assert_eq!(
+            crate::network::get(&conn, "n").unwrap().unwrap().v6(),
+            Some(("fd00:9::/64".parse().unwrap(), a("fd00:9::1")))
+        );
+    }
+
+    #[test]
     fn fifty_concurrent_allocations_get_distinct_addresses() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("hull.db");

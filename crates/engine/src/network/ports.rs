@@ -175,7 +175,10 @@ fn route_arg(m: &PortMapping) -> String {
         m.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         m.host_port,
     ));
-    let to = SocketAddr::from((m.container_ip, m.container_port));
+    let to = match m.container_ip6 {
+        Some(ip6) => SocketAddr::from((ip6, m.container_port)),
+        None => SocketAddr::from((m.container_ip, m.container_port)),
+    };
     format!("{}={host}={to}", m.proto)
 }
 
@@ -283,13 +286,12 @@ pub(super) fn publish(
         };
         if let Some(ip) = v6 {
             // Checked here: a port in use is refused before anything is published. DNATed
-            // (a container with IPv6), the socket is the reservation the monitor keeps, as
-            // for IPv4; relayed, the relay binds it for good once every check passed.
+            // alone (a container with IPv6, a specific address), the socket is the
+            // reservation the monitor keeps, as for IPv4; relayed (also `::` to a container
+            // with IPv6: its `::1` connections), the relay binds it for good once every
+            // check passed.
             let (port, fd) = bind(Some(ip), host_port, s.proto).map_err(|e| ep_err(id, e))?;
-            if ip6.is_some() {
-                fds.push(fd);
-            }
-            maps.push(PortMapping {
+            let m = PortMapping {
                 host_ip: Some(ip),
                 host_port: port,
                 container_port: s.container_port,
@@ -297,7 +299,11 @@ pub(super) fn publish(
                 container_ip: ip4,
                 network: net.name.clone(),
                 container_ip6: ip6,
-            });
+            };
+            if !m.is_relayed() {
+                fds.push(fd);
+            }
+            maps.push(m);
         }
     }
     host::firewall(paths)

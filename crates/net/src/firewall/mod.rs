@@ -101,10 +101,26 @@ impl PortMapping {
         self.host_ip.is_some_and(|ip| ip.is_ipv6())
     }
 
+    /// Forwarded by DNAT: an IPv4 binding, or an IPv6 one to a container with an IPv6
+    /// address except on `::1` (the kernel does not route a packet from `::1` to a
+    /// container after DNAT; IPv4 has `route_localnet` for that, IPv6 nothing).
+    pub fn is_dnat(&self) -> bool {
+        match self.host_ip {
+            Some(ip @ IpAddr::V6(_)) => self.container_ip6.is_some() && !ip.is_loopback(),
+            _ => true,
+        }
+    }
+
     /// Reached through the userland relay: an IPv6 binding to a container without an IPv6
-    /// address.
+    /// address, and one on `::1` or `::` (its `::1` connections) to a container with one,
+    /// as docker's docker-proxy serves the host's own connections beside ip6tables' DNAT.
     pub fn is_relayed(&self) -> bool {
-        self.is_v6() && self.container_ip6.is_none()
+        match self.host_ip {
+            Some(ip @ IpAddr::V6(_)) => {
+                self.container_ip6.is_none() || ip.is_loopback() || ip.is_unspecified()
+            }
+            _ => false,
+        }
     }
 
     /// The host address as docker shows it: `0.0.0.0` or `::` for every address.

@@ -347,7 +347,7 @@ const MAP6_ANY: &str = "ports6_any";
 pub fn port_elements(table: &str, op: &str, ports: &[&PortMapping]) -> Vec<Value> {
     let (mut by_ip, mut any, mut by_ip6, mut any6) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // IPv6 bindings to a container without IPv6 are relayed in userland (crate::relay).
-    for p in ports.iter().filter(|p| !p.is_relayed()) {
+    for p in ports.iter().filter(|p| p.is_dnat()) {
         let proto = p.proto.to_string();
         // `::` is every IPv6 address: the map without the address.
         let host_ip = p.host_ip.filter(|ip| !(ip.is_ipv6() && ip.is_unspecified()));
@@ -545,7 +545,8 @@ pub fn render(table: &str, st: &FirewallState) -> Value {
     let l4 = || json!([meta("l4proto"), payload("th", "dport")]);
     let mut by_ip = vec![payload("ip", "daddr")];
     by_ip.extend(l4().as_array().cloned().unwrap_or_default());
-    let v6 = m(meta("nfproto"), "==", json!("ipv6"));
+    // `::1` is left to the relay's socket (PortMapping::is_dnat).
+    let v6 = m(payload("ip6", "daddr"), "!=", json!("::1"));
     let mut by_ip6 = vec![payload("ip6", "daddr")];
     by_ip6.extend(l4().as_array().cloned().unwrap_or_default());
     for (map, key, nfproto, family) in [
