@@ -160,7 +160,11 @@ impl Side {
     fn new(engine: &'static str) -> Side {
         // Apart from other tests' and engineers' networks: from this process's id.
         let k = std::process::id() % 200 + 20;
-        let (a, b) = if engine == "docker" { (0, 'd') } else { (1, 'e') };
+        let (a, b) = if engine == "docker" {
+            (0, 'd')
+        } else {
+            (1, 'e')
+        };
         Side {
             engine,
             p6: format!("fd6c:{k:x}:{b}0"),
@@ -246,7 +250,13 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
         &["network", "create", "--ipv6", "nopool-{e}"],
         // An IPv6 gateway outside the subnet.
         &[
-            "network", "create", "--ipv6", "--subnet", "{p6}::/64", "--gateway", "fd6c:ffff::1",
+            "network",
+            "create",
+            "--ipv6",
+            "--subnet",
+            "{p6}::/64",
+            "--gateway",
+            "fd6c:ffff::1",
             "badgw-{e}",
         ],
     ];
@@ -266,8 +276,18 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
     // The network: IPv4 and IPv6 subnets, the IPv6 gateway given.
     for s in &sides {
         s.ok(&[
-            "network", "create", "--ipv6", "--subnet", "{p4}.0/24", "--gateway", "{p4}.1",
-            "--subnet", "{p6}::/64", "--gateway", "{p6}::1", "six-{e}",
+            "network",
+            "create",
+            "--ipv6",
+            "--subnet",
+            "{p4}.0/24",
+            "--gateway",
+            "{p4}.1",
+            "--subnet",
+            "{p6}::/64",
+            "--gateway",
+            "{p6}::1",
+            "six-{e}",
         ]);
         // An IPv6 subnet without --ipv6: kept and shown, but no container gets an address
         // from it.
@@ -276,9 +296,20 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
     }
     // An overlapping IPv6 subnet is refused (docker: "Pool overlaps with other one on this
     // address space").
-    let over = ["network", "create", "--ipv6", "--subnet", "{p6}:0:1::/80", "over-{e}"];
+    let over = [
+        "network",
+        "create",
+        "--ipv6",
+        "--subnet",
+        "{p6}:0:1::/80",
+        "over-{e}",
+    ];
     let codes: Vec<_> = sides.iter().map(|s| s.code(&over)).collect();
-    p.check("exit code of an overlapping IPv6 subnet", codes[1], codes[0]);
+    p.check(
+        "exit code of an overlapping IPv6 subnet",
+        codes[1],
+        codes[0],
+    );
     p.check(
         "overlap refused with docker's words",
         stderr(&h.run(&over)).contains("Pool overlaps with other one on this address space"),
@@ -291,62 +322,146 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
         want.sort();
         let mut got: Vec<&str> = after[i].lines().collect();
         got.sort();
-        p.check(&format!("{}: networks after the refusals", s.engine), got, want);
+        p.check(
+            &format!("{}: networks after the refusals", s.engine),
+            got,
+            want,
+        );
     }
     // (JSON compared as values: the engines order an object's keys differently.)
     let json = |s: &Side, args: &[&str]| -> serde_json::Value {
         serde_json::from_str(&s.ok(args)).unwrap_or(serde_json::Value::Null)
     };
-    let shape = ["network", "inspect", "--format", "{{json .IPAM.Config}}", "six-{e}"];
+    let shape = [
+        "network",
+        "inspect",
+        "--format",
+        "{{json .IPAM.Config}}",
+        "six-{e}",
+    ];
     let [d, hh] = [json(&sides[0], &shape), json(&sides[1], &shape)];
     p.check("network inspect six: IPAM.Config", hh, d);
-    let shape = ["network", "inspect", "--format", "{{.EnableIPv6}}", "six-{e}"];
+    let shape = [
+        "network",
+        "inspect",
+        "--format",
+        "{{.EnableIPv6}}",
+        "six-{e}",
+    ];
     let [d, hh] = [sides[0].ok(&shape), sides[1].ok(&shape)];
     p.check("network inspect six: EnableIPv6", hh, d);
-    let shape = ["network", "inspect", "--format", "{{.EnableIPv6}} {{json .IPAM.Config}}", "v6off-{e}"];
+    let shape = [
+        "network",
+        "inspect",
+        "--format",
+        "{{.EnableIPv6}} {{json .IPAM.Config}}",
+        "v6off-{e}",
+    ];
     let [d, hh] = [sides[0].ok(&shape), sides[1].ok(&shape)];
-    p.check("network inspect v6off (subnet only)", hh.contains("Q6::/64"), d.contains("Q6::/64"));
+    p.check(
+        "network inspect v6off (subnet only)",
+        hh.contains("Q6::/64"),
+        d.contains("Q6::/64"),
+    );
     let ls = ["network", "ls", "--format", "{{.Name}} {{.IPv6}}"];
     let [d, hh] = [sides[0].ok(&ls), sides[1].ok(&ls)];
     p.check(
         "network ls IPv6 column",
-        hh.lines().filter(|l| l.contains("-{e}")).collect::<Vec<_>>(),
+        hh.lines()
+            .filter(|l| l.contains("-{e}"))
+            .collect::<Vec<_>>(),
         d.lines().filter(|l| l.contains("-{e}")).collect::<Vec<_>>(),
     );
 
     // Containers: one with the next free address, one at --ip6.
     for s in &sides {
-        s.ok(&["run", "-d", "--name", "a-{e}", "--network", "six-{e}", IMAGE, "sleep", "300"]);
         s.ok(&[
-            "run", "-d", "--name", "b-{e}", "--network", "six-{e}", "--ip6", "{p6}::99", IMAGE,
-            "sleep", "300",
+            "run",
+            "-d",
+            "--name",
+            "a-{e}",
+            "--network",
+            "six-{e}",
+            IMAGE,
+            "sleep",
+            "300",
+        ]);
+        s.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "b-{e}",
+            "--network",
+            "six-{e}",
+            "--ip6",
+            "{p6}::99",
+            IMAGE,
+            "sleep",
+            "300",
         ]);
     }
     // What each sees: addresses, routes, the peer and the gateway over IPv6, the peer's
     // name as an AAAA record, /etc/hosts.
     let looks: &[(&str, &str)] = &[
-        ("a: global IPv6 addresses", "ip -6 -o addr show scope global | awk '{print $2, $4}'"),
-        ("b: global IPv6 addresses", "ip -6 -o addr show scope global | awk '{print $2, $4}'"),
-        ("a: IPv6 default route", "ip -6 route show default | awk '{print $1, $2, $3, $4, $5}'"),
-        ("a: IPv6 routes", "ip -6 route | grep -v '^fe80\\|^multicast\\|^ff00' | awk '{print $1, $2, $3}'"),
-        ("a: ping6 b", "ping6 -c1 -W5 {p6}::99 >/dev/null && echo reached"),
-        ("a: ping6 the gateway", "ping6 -c1 -W5 {p6}::1 >/dev/null && echo reached"),
+        (
+            "a: global IPv6 addresses",
+            "ip -6 -o addr show scope global | awk '{print $2, $4}'",
+        ),
+        (
+            "b: global IPv6 addresses",
+            "ip -6 -o addr show scope global | awk '{print $2, $4}'",
+        ),
+        (
+            "a: IPv6 default route",
+            "ip -6 route show default | awk '{print $1, $2, $3, $4, $5}'",
+        ),
+        (
+            "a: IPv6 routes",
+            "ip -6 route | grep -v '^fe80\\|^multicast\\|^ff00' | awk '{print $1, $2, $3}'",
+        ),
+        (
+            "a: ping6 b",
+            "ping6 -c1 -W5 {p6}::99 >/dev/null && echo reached",
+        ),
+        (
+            "a: ping6 the gateway",
+            "ping6 -c1 -W5 {p6}::1 >/dev/null && echo reached",
+        ),
         // The answer's addresses (after `Name:`), not the server's.
-        ("a: AAAA of b", "nslookup -type=AAAA b-{e} | awk '/^Name/{n=1} n && /^Address/{print $2}'"),
-        ("a: A of b", "nslookup -type=A b-{e} | awk '/^Name/{n=1} n && /^Address/{print $2}'"),
-        ("a: /etc/hosts own lines", "grep -v 'localhost\\|ip6-\\|^$' /etc/hosts | awk '{print $1}'"),
+        (
+            "a: AAAA of b",
+            "nslookup -type=AAAA b-{e} | awk '/^Name/{n=1} n && /^Address/{print $2}'",
+        ),
+        (
+            "a: A of b",
+            "nslookup -type=A b-{e} | awk '/^Name/{n=1} n && /^Address/{print $2}'",
+        ),
+        (
+            "a: /etc/hosts own lines",
+            "grep -v 'localhost\\|ip6-\\|^$' /etc/hosts | awk '{print $1}'",
+        ),
     ];
     for (what, script) in looks {
-        let c = if what.starts_with("b:") { "b-{e}" } else { "a-{e}" };
+        let c = if what.starts_with("b:") {
+            "b-{e}"
+        } else {
+            "a-{e}"
+        };
         let got: Vec<String> = sides
             .iter()
             .map(|s| {
-                let script = s.args(&[script])[0].replace("P6", &s.p6).replace("P4", &s.p4);
+                let script = s.args(&[script])[0]
+                    .replace("P6", &s.p6)
+                    .replace("P4", &s.p4);
                 s.sees(c, &script.replace("{e}", s.engine))
             })
             .collect();
         p.check(what, &got[1], &got[0]);
-        p.check(&format!("{what}: not empty"), got[1].trim().is_empty(), false);
+        p.check(
+            &format!("{what}: not empty"),
+            got[1].trim().is_empty(),
+            false,
+        );
     }
     // inspect: the IPv6 keys and values of the network's entry.
     for c in ["a-{e}", "b-{e}"] {
@@ -376,11 +491,66 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
 
     // --ip6 refused where docker refuses it (125), leaving no container.
     let refused: &[&[&str]] = &[
-        &["run", "--rm", "--name", "r1-{e}", "--network", "four-{e}", "--ip6", "{p6}::5", IMAGE, "true"],
-        &["run", "--rm", "--name", "r2-{e}", "--network", "six-{e}", "--ip6", "fd6c:ffff::5", IMAGE, "true"],
-        &["run", "--rm", "--name", "r3-{e}", "--network", "six-{e}", "--ip6", "{p6}::99", IMAGE, "true"],
-        &["run", "--rm", "--name", "r4-{e}", "--network", "six-{e}", "--ip6", "nonsense", IMAGE, "true"],
-        &["run", "--rm", "--name", "r5-{e}", "--network", "six-{e}", "--ip6", "{p4}.9", IMAGE, "true"],
+        &[
+            "run",
+            "--rm",
+            "--name",
+            "r1-{e}",
+            "--network",
+            "four-{e}",
+            "--ip6",
+            "{p6}::5",
+            IMAGE,
+            "true",
+        ],
+        &[
+            "run",
+            "--rm",
+            "--name",
+            "r2-{e}",
+            "--network",
+            "six-{e}",
+            "--ip6",
+            "fd6c:ffff::5",
+            IMAGE,
+            "true",
+        ],
+        &[
+            "run",
+            "--rm",
+            "--name",
+            "r3-{e}",
+            "--network",
+            "six-{e}",
+            "--ip6",
+            "{p6}::99",
+            IMAGE,
+            "true",
+        ],
+        &[
+            "run",
+            "--rm",
+            "--name",
+            "r4-{e}",
+            "--network",
+            "six-{e}",
+            "--ip6",
+            "nonsense",
+            IMAGE,
+            "true",
+        ],
+        &[
+            "run",
+            "--rm",
+            "--name",
+            "r5-{e}",
+            "--network",
+            "six-{e}",
+            "--ip6",
+            "{p4}.9",
+            IMAGE,
+            "true",
+        ],
     ];
     for args in refused {
         let codes: Vec<_> = sides.iter().map(|s| s.code(args)).collect();
@@ -404,28 +574,76 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
     );
     // On a network with an IPv6 subnet but without --ipv6, docker takes --ip6 and gives no
     // IPv6 address.
-    let off = ["run", "--rm", "--network", "v6off-{e}", "--ip6", "{q6}::5", IMAGE, "sh", "-c", "ip -6 -o addr show scope global | wc -l"];
+    let off = [
+        "run",
+        "--rm",
+        "--network",
+        "v6off-{e}",
+        "--ip6",
+        "{q6}::5",
+        IMAGE,
+        "sh",
+        "-c",
+        "ip -6 -o addr show scope global | wc -l",
+    ];
     let [d, hh] = [sides[0].ok(&off), sides[1].ok(&off)];
     p.check("--ip6 on a network without --ipv6", hh, d);
 
     // network connect --ip6: a second dual-stack network, at a chosen address.
     for s in &sides {
         s.ok(&[
-            "network", "create", "--ipv6", "--subnet", "{q4}.0/24", "--gateway", "{q4}.1",
-            "--subnet", "{q6}1::/64", "--gateway", "{q6}1::1", "seven-{e}",
+            "network",
+            "create",
+            "--ipv6",
+            "--subnet",
+            "{q4}.0/24",
+            "--gateway",
+            "{q4}.1",
+            "--subnet",
+            "{q6}1::/64",
+            "--gateway",
+            "{q6}1::1",
+            "seven-{e}",
         ]);
-        s.ok(&["network", "connect", "--ip6", "{q6}1::42", "seven-{e}", "a-{e}"]);
+        s.ok(&[
+            "network",
+            "connect",
+            "--ip6",
+            "{q6}1::42",
+            "seven-{e}",
+            "a-{e}",
+        ]);
     }
     // Refused as run refuses it: outside the subnet (docker exits 1 here: a daemon error).
-    let out = ["network", "connect", "--ip6", "fd6c:ffff::7", "seven-{e}", "b-{e}"];
+    let out = [
+        "network",
+        "connect",
+        "--ip6",
+        "fd6c:ffff::7",
+        "seven-{e}",
+        "b-{e}",
+    ];
     let codes: Vec<_> = sides.iter().map(|s| s.code(&out)).collect();
-    p.check("exit code of network connect --ip6 outside", codes[1], codes[0]);
-    let eth1 = ["exec", "a-{e}", "sh", "-c", "ip -6 -o addr show dev eth1 scope global | awk '{print $4}'"];
+    p.check(
+        "exit code of network connect --ip6 outside",
+        codes[1],
+        codes[0],
+    );
+    let eth1 = [
+        "exec",
+        "a-{e}",
+        "sh",
+        "-c",
+        "ip -6 -o addr show dev eth1 scope global | awk '{print $4}'",
+    ];
     let [d, hh] = [sides[0].ok(&eth1), sides[1].ok(&eth1)];
     p.check("network connect --ip6: eth1", hh, d);
 
     // hull's outbound IPv6 is masqueraded in its own table (docker's ip6tables is off here).
-    let ruleset = Command::new("nft").args(["list", "ruleset"]).output().unwrap();
+    let ruleset = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
     let ruleset = String::from_utf8_lossy(&ruleset.stdout);
     p.check(
         "hull masquerades the IPv6 subnet",
@@ -435,9 +653,19 @@ fn a_dual_stack_network_and_ip6_as_docker_makes_them() {
 
     for s in &sides {
         s.ok(&["rm", "-f", "a-{e}", "b-{e}"]);
-        s.ok(&["network", "rm", "six-{e}", "seven-{e}", "v6off-{e}", "four-{e}"]);
+        s.ok(&[
+            "network",
+            "rm",
+            "six-{e}",
+            "seven-{e}",
+            "v6off-{e}",
+            "four-{e}",
+        ]);
     }
-    let ruleset = Command::new("nft").args(["list", "ruleset"]).output().unwrap();
+    let ruleset = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
     p.check(
         "hull's IPv6 rule gone with its network",
         String::from_utf8_lossy(&ruleset.stdout).contains(&format!("ip6 saddr {}::/64", h.p6)),
@@ -463,12 +691,24 @@ fn a_dual_stack_container_is_published_over_ipv6_without_a_relay() {
     let k = std::process::id() % 200 + 20;
     let (sub4, sub6) = (format!("10.238.{k}.0/24"), format!("fd6c:{k:x}:f0::/64"));
     let gw6: Ipv6Addr = format!("fd6c:{k:x}:f0::1").parse().unwrap();
-    h.ok(&["network", "create", "--ipv6", "--subnet", &sub4, "--subnet", &sub6, "ds"]);
+    h.ok(&[
+        "network", "create", "--ipv6", "--subnet", &sub4, "--subnet", &sub6, "ds",
+    ]);
     let p = free_port();
     let script = "while true; do echo from-ds | nc -l -p 80; done";
     h.ok(&[
-        "run", "-d", "--name", "web", "--network", "ds", "-p", &format!("{p}:80"), "busybox",
-        "sh", "-c", script,
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "ds",
+        "-p",
+        &format!("{p}:80"),
+        "busybox",
+        "sh",
+        "-c",
+        script,
     ]);
     assert!(
         wait_for(30, || fetch(v6(p)) == "from-ds"),
@@ -483,7 +723,10 @@ fn a_dual_stack_container_is_published_over_ipv6_without_a_relay() {
     assert!(wait_for(30, || fetch(v4(p)) == "from-ds"));
     assert_eq!(
         h.lines(&["port", "web"]),
-        [format!("80/tcp -> 0.0.0.0:{p}"), format!("80/tcp -> :::{p}")]
+        [
+            format!("80/tcp -> 0.0.0.0:{p}"),
+            format!("80/tcp -> :::{p}")
+        ]
     );
     let relays = || {
         let o = Command::new("pgrep")
@@ -495,7 +738,10 @@ fn a_dual_stack_container_is_published_over_ipv6_without_a_relay() {
     let e = TcpListener::bind((Ipv6Addr::UNSPECIFIED, p)).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse, "{e}");
     // The rule is an element of hull's IPv6 port map, to the container's IPv6 address.
-    let table = Command::new("nft").args(["list", "ruleset"]).output().unwrap();
+    let table = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(
         table.contains(&format!("tcp . {p} : fd6c:{k:x}:f0::2")),
@@ -550,10 +796,28 @@ impl Outside {
             ns: ns.clone(),
             addr: format!("fd6c:{k:x}:f9::2").parse().unwrap(),
         };
-        ip(&["link", "add", &host_if, "type", "veth", "peer", "name", &peer, "netns", &ns]);
-        ip(&["addr", "add", &format!("fd6c:{k:x}:f9::1/64"), "dev", &host_if, "nodad"]);
+        ip(&[
+            "link", "add", &host_if, "type", "veth", "peer", "name", &peer, "netns", &ns,
+        ]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("fd6c:{k:x}:f9::1/64"),
+            "dev",
+            &host_if,
+            "nodad",
+        ]);
         ip(&["link", "set", &host_if, "up"]);
-        ip(&["-n", &ns, "addr", "add", &format!("{}/64", o.addr), "dev", &peer, "nodad"]);
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{}/64", o.addr),
+            "dev",
+            &peer,
+            "nodad",
+        ]);
         ip(&["-n", &ns, "link", "set", &peer, "up"]);
         ip(&["-n", &ns, "link", "set", "lo", "up"]);
         o
@@ -582,15 +846,40 @@ fn outbound_ipv6_is_masqueraded_and_an_internal_network_stays_inside() {
     let k = std::process::id() % 200 + 20;
     let out = Outside::new(k);
     let subnet = |n: u32| format!("fd6c:{k:x}:f{n}::/64");
-    h.ok(&["network", "create", "--ipv6", "--subnet", &subnet(7), "outv6"]);
     h.ok(&[
-        "network", "create", "--internal", "--ipv6", "--subnet", &subnet(8), "inv6",
+        "network",
+        "create",
+        "--ipv6",
+        "--subnet",
+        &subnet(7),
+        "outv6",
     ]);
-    let ping = format!("ping6 -c1 -W3 {} >/dev/null && echo reached || echo not", out.addr);
+    h.ok(&[
+        "network",
+        "create",
+        "--internal",
+        "--ipv6",
+        "--subnet",
+        &subnet(8),
+        "inv6",
+    ]);
+    let ping = format!(
+        "ping6 -c1 -W3 {} >/dev/null && echo reached || echo not",
+        out.addr
+    );
     let seen = |net: &str| {
-        h.ok(&["run", "--rm", "--network", net, "busybox", "sh", "-c", &ping])
-            .trim()
-            .to_string()
+        h.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "busybox",
+            "sh",
+            "-c",
+            &ping,
+        ])
+        .trim()
+        .to_string()
     };
     assert_eq!(seen("outv6"), "reached");
     assert_eq!(seen("inv6"), "not");

@@ -395,7 +395,10 @@ mod tests {
         // AAAA of a dual-stack name: its IPv6 address only; A: its IPv4 one only.
         let a6 = answer(&query("db", TYPE_AAAA), &r).unwrap();
         assert_eq!(u16::from_be_bytes([a6[6], a6[7]]), 1);
-        assert_eq!(&a6[a6.len() - 16..], &"fd00::2".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        assert_eq!(
+            &a6[a6.len() - 16..],
+            &"fd00::2".parse::<std::net::Ipv6Addr>().unwrap().octets()
+        );
         let a4 = answer(&query("db", TYPE_A), &r).unwrap();
         assert_eq!(u16::from_be_bytes([a4[6], a4[7]]), 1);
         assert_eq!(&a4[a4.len() - 4..], &[10, 1, 0, 3]);

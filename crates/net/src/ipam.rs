@@ -49,7 +49,10 @@ impl Subnet {
             prefix,
         };
         if s.addr != addr {
-            return Err(IpamError::HostBits(format!("{addr}/{prefix}"), s.to_string()));
+            return Err(IpamError::HostBits(
+                format!("{addr}/{prefix}"),
+                s.to_string(),
+            ));
         }
         Ok(s)
     }
@@ -207,7 +210,10 @@ impl Subnet6 {
             prefix,
         };
         if s.addr != addr {
-            return Err(IpamError::HostBits(format!("{addr}/{prefix}"), s.to_string()));
+            return Err(IpamError::HostBits(
+                format!("{addr}/{prefix}"),
+                s.to_string(),
+            ));
         }
         Ok(s)
     }
@@ -647,7 +653,10 @@ mod tests {
         );
         let r = |ip: &str| allocate6(&sn, gw, &used, Some(a(ip)), None);
         assert_eq!(r("fd77:2::5"), Ok(a("fd77:2::5")));
-        assert_eq!(r("fd77:2::99"), Err(IpamError::InUse(a("fd77:2::99").into())));
+        assert_eq!(
+            r("fd77:2::99"),
+            Err(IpamError::InUse(a("fd77:2::99").into()))
+        );
         assert!(matches!(r("fd77:9::5"), Err(IpamError::Outside { .. })));
         assert!(matches!(r("fd77:2::fe"), Err(IpamError::Reserved { .. })));
         assert!(matches!(r("fd77:2::"), Err(IpamError::Reserved { .. })));

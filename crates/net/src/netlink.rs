@@ -425,7 +425,8 @@ impl Netlink {
         msg.attributes.push(AddressAttribute::Local(IpAddr::V6(ip)));
         msg.attributes
             .push(AddressAttribute::Address(IpAddr::V6(ip)));
-        msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+        msg.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
         self.ack(
             &|| format!("add address {ip}/{prefix} to link {index}"),
             RouteNetlinkMessage::NewAddress(msg),

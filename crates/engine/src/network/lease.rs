@@ -167,11 +167,15 @@ mod tests {
         assert_eq!(l3.ip, Ipv4Addr::new(10, 230, 0, 4));
         // --ip6 on a network without an IPv6 subnet, and on the default one: docker's words.
         let v4only = net();
-        let e = check_ip6(&v4only, Some(a("fd00:9::5"))).unwrap_err().to_string();
+        let e = check_ip6(&v4only, Some(a("fd00:9::5")))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("networks with user configured subnets"), "{e}");
         let mut default = net();
         default.name = crate::network::DEFAULT.into();
-        let e = check_ip6(&default, Some(a("fd00:9::5"))).unwrap_err().to_string();
+        let e = check_ip6(&default, Some(a("fd00:9::5")))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("user defined networks only"), "{e}");
         // An IPv6 subnet without --ipv6: --ip6 is taken and no address is given.
         let mut off = net();

@@ -136,9 +136,8 @@ impl Network {
 
     /// `docker network inspect`'s shape; `containers` from the leases.
     pub fn inspect_json(&self, containers: Value) -> Value {
-        let mut config = vec![
-            json!({"Subnet": self.subnet.to_string(), "Gateway": self.gateway.to_string()}),
-        ];
+        let mut config =
+            vec![json!({"Subnet": self.subnet.to_string(), "Gateway": self.gateway.to_string()})];
         // docker 20.10 shows an IPv6 gateway only when it was given.
         if let Some(s6) = self.subnet6 {
             let mut c = json!({"Subnet": s6.to_string()});

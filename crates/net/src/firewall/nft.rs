@@ -345,12 +345,15 @@ const MAP6_ANY: &str = "ports6_any";
 
 /// `op` ("add" or "delete") of the map elements of `ports`: one command per map used.
 pub fn port_elements(table: &str, op: &str, ports: &[&PortMapping]) -> Vec<Value> {
-    let (mut by_ip, mut any, mut by_ip6, mut any6) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut by_ip, mut any, mut by_ip6, mut any6) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // IPv6 bindings to a container without IPv6 are relayed in userland (crate::relay).
     for p in ports.iter().filter(|p| p.is_dnat()) {
         let proto = p.proto.to_string();
         // `::` is every IPv6 address: the map without the address.
-        let host_ip = p.host_ip.filter(|ip| !(ip.is_ipv6() && ip.is_unspecified()));
+        let host_ip = p
+            .host_ip
+            .filter(|ip| !(ip.is_ipv6() && ip.is_unspecified()));
         let key = match host_ip {
             Some(ip) => json!({"concat": [ip.to_string(), proto, p.host_port]}),
             None => json!({"concat": [proto, p.host_port]}),
