@@ -615,23 +615,15 @@ pub fn render(table: &str, st: &FirewallState) -> Value {
                 masq.clone(),
             ],
         );
-        // The same two for IPv6 published ports: hairpin, and the host's own `::1` (a
-        // container drops packets from a loopback source, RFC 4291 2.5.3).
+        // Hairpin for IPv6 published ports as for IPv4 (the host's own `::1` is not
+        // DNATed: the relay serves it, PortMapping::is_dnat).
         if let Some(s6) = &n.subnet6 {
             rule(
                 "postrouting",
                 vec![
-                    m(meta("oifname"), "==", br.clone()),
+                    m(meta("oifname"), "==", br),
                     m(payload("ip6", "saddr"), "==", prefix6(s6)),
                     m(json!({"ct": {"key": "status"}}), "in", json!("dnat")),
-                    masq.clone(),
-                ],
-            );
-            rule(
-                "postrouting",
-                vec![
-                    m(meta("oifname"), "==", br),
-                    m(payload("ip6", "saddr"), "==", json!("::1")),
                     masq.clone(),
                 ],
             );
