@@ -213,14 +213,14 @@ pub fn teardown_network(
 
 /// Connects the namespace pinned at `netns_path` to the network: a veth pair whose host end
 /// joins the bridge and whose other end is made inside the namespace as `ifname` with `mac`;
-/// then, inside, loopback up, the address, and (first interface only) the default route.
+/// then, inside, loopback up, the address (and the IPv6 one on a dual-stack network), and
+/// (first interface only) the default routes.
 pub fn attach(
     host: &mut HostNet,
     spec: &NetworkSpec,
     netns_path: &Path,
     ifname: &str,
-    ip: Ipv4Addr,
-    ip6: Option<Ipv6Addr>,
+    (ip, ip6): (Ipv4Addr, Option<Ipv6Addr>),
     mac: Option<[u8; 6]>,
     default_route: bool,
 ) -> Result<Attachment, BridgeError> {

@@ -112,8 +112,7 @@ impl NetworkDriver for Bridge<'_> {
             spec,
             ep.netns,
             ep.ifname,
-            ep.ip,
-            ep.ip6,
+            (ep.ip, ep.ip6),
             ep.mac,
             ep.default_route,
         )?)

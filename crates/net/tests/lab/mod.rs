@@ -74,8 +74,7 @@ impl Lab {
             net,
             &ns,
             "eth0",
-            ip.parse().unwrap(),
-            None,
+            (ip.parse().unwrap(), None),
             None,
             true,
         )
