@@ -478,6 +478,7 @@ fn network_config(
     let req = NetRequest {
         networks: networks.clone(),
         ip,
+        ip6: None,
         mac,
         publish,
         publish_all: boolean(h, "PublishAllPorts"),

@@ -214,7 +214,11 @@ pub fn connect(ctx: &Ctx, network: &str, body: &[u8]) -> ApiResult<()> {
             .ok_or_else(|| ApiError::bad("EndpointConfig.Aliases: want strings"))?;
         aliases.push(a.to_string());
     }
-    let ep = Endpoint { ip, aliases };
+    let ep = Endpoint {
+        ip,
+        aliases,
+        ..Default::default()
+    };
     Ok(ctx
         .engine()?
         .network_connect_endpoint(container, network, &ep)?)

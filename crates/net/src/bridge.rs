@@ -1,13 +1,13 @@
 //! Bridge networks: the bridge with its gateway address, and veth attachments of container
 //! namespaces to it.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::firewall::{FirewallDriver, FirewallError, NetworkRules};
-use crate::ipam::{self, Subnet};
+use crate::ipam::{self, Subnet, Subnet6};
 use crate::netlink::{Netlink, NetlinkError, VethPeer};
 use crate::netns::{self, NetnsError};
 
@@ -38,6 +38,9 @@ pub struct NetworkSpec {
     pub gateway: Ipv4Addr,
     pub mtu: Option<u32>,
     pub internal: bool,
+    /// The IPv6 subnet and gateway of a dual-stack network (`--ipv6`); None for IPv4 only.
+    #[serde(default)]
+    pub v6: Option<(Subnet6, Ipv6Addr)>,
 }
 
 impl NetworkSpec {
@@ -47,6 +50,7 @@ impl NetworkSpec {
             bridge: self.bridge.clone(),
             subnet: self.subnet,
             internal: self.internal,
+            subnet6: self.v6.map(|(s, _)| s),
         }
     }
 }
@@ -65,6 +69,9 @@ pub struct Attachment {
     pub prefix: u8,
     pub gateway: Ipv4Addr,
     pub mac: [u8; 6],
+    /// The IPv6 address on a dual-stack network.
+    #[serde(default)]
+    pub ip6: Option<Ipv6Addr>,
 }
 
 /// The namespace bridges live in: the host's, or one a test made to stand for a host.
@@ -160,9 +167,32 @@ pub fn setup_network(
         Err(e) if e.errno() == Some(libc::EEXIST) => {}
         r => r?,
     }
+    if let Some((subnet6, gw6)) = spec.v6 {
+        // A host whose new interfaces start with IPv6 disabled (default.disable_ipv6=1)
+        // gives the bridge none: it is enabled on this bridge only, as docker does.
+        let knob = format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", spec.bridge);
+        if read_sys(host, &knob).is_some_and(|v| v.trim() != "0") {
+            host.write_sys(&knob, "0")?;
+        }
+        match host.nl.add_address6(index, gw6, subnet6.prefix) {
+            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+            r => r?,
+        }
+    }
     host.nl.set_up(index, true)?;
     fw.add_network(&spec.rules())?;
     Ok(())
+}
+
+/// A /proc/sys file's value as seen from the host namespace `host` (None when unreadable).
+fn read_sys(host: &HostNet, path: &str) -> Option<String> {
+    let p = path.to_string();
+    match &host.netns {
+        Some(ns) => netns::run_in(ns, move || std::fs::read_to_string(&p).ok())
+            .ok()
+            .flatten(),
+        None => std::fs::read_to_string(&p).ok(),
+    }
 }
 
 /// Removes the network's rules and its bridge; goes on past each failure and returns them all.
@@ -183,13 +213,14 @@ pub fn teardown_network(
 
 /// Connects the namespace pinned at `netns_path` to the network: a veth pair whose host end
 /// joins the bridge and whose other end is made inside the namespace as `ifname` with `mac`;
-/// then, inside, loopback up, the address, and (first interface only) the default route.
+/// then, inside, loopback up, the address (and the IPv6 one on a dual-stack network), and
+/// (first interface only) the default routes.
 pub fn attach(
     host: &mut HostNet,
     spec: &NetworkSpec,
     netns_path: &Path,
     ifname: &str,
-    ip: Ipv4Addr,
+    (ip, ip6): (Ipv4Addr, Option<Ipv6Addr>),
     mac: Option<[u8; 6]>,
     default_route: bool,
 ) -> Result<Attachment, BridgeError> {
@@ -204,6 +235,7 @@ pub fn attach(
         prefix: spec.subnet.prefix,
         gateway: spec.gateway,
         mac,
+        ip6,
     };
     let ns = netns::open(netns_path)?;
     let bridge = host.nl.index(&spec.bridge)?;
@@ -240,6 +272,14 @@ pub fn attach(
         inner.set_up(eth, true)?;
         if default_route {
             inner.add_default_route(spec.gateway)?;
+        }
+        // IPv6 after the link is up: the default route needs the prefix's on-link route,
+        // which the kernel adds for an up link.
+        if let (Some(ip6), Some((subnet6, gw6))) = (ip6, spec.v6) {
+            inner.add_address6(eth, ip6, subnet6.prefix)?;
+            if default_route {
+                inner.add_default_route6(gw6)?;
+            }
         }
         Ok(())
     })();

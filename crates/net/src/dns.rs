@@ -4,14 +4,15 @@
 //! Why a responder and not only /etc/hosts: a container's resolver decides by its image's
 //! nsswitch.conf, and glibc without one uses `dns [!UNAVAIL=return] files`, so a reachable
 //! DNS server answering NXDOMAIN hides /etc/hosts; a server that knows the peers is right
-//! whatever the image. It answers A (and empty AAAA) for the names in a hosts-format file the
+//! whatever the image. It answers A and AAAA (a dual-stack network's IPv6 addresses; empty
+//! on an IPv4-only one) for the names in a hosts-format file the
 //! engine rewrites as containers join and leave (read again whenever it changes), and
 //! forwards every other query to the host's resolvers, relaying the answer. One thread, two
 //! sockets and poll: no async runtime, no thread per query.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,21 +32,21 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 /// address is leased to, where the file says (for the trace).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Records {
-    names: HashMap<String, Vec<Ipv4Addr>>,
-    owners: HashMap<Ipv4Addr, String>,
+    names: HashMap<String, Vec<IpAddr>>,
+    owners: HashMap<IpAddr, String>,
 }
 
 impl Records {
-    /// Reads hosts-file lines: `ADDRESS NAME [ALIAS...]`, `#` comments; IPv6 lines skipped.
+    /// Reads hosts-file lines: `ADDRESS NAME [ALIAS...]` (IPv4 or IPv6), `#` comments.
     /// A comment that is a 64-hex-digit container id (the engine writes one) names the
     /// address's owner.
     pub fn parse(text: &str) -> Records {
-        let mut map: HashMap<String, Vec<Ipv4Addr>> = HashMap::new();
+        let mut map: HashMap<String, Vec<IpAddr>> = HashMap::new();
         let mut owners = HashMap::new();
         for line in text.lines() {
             let (line, comment) = line.split_once('#').unwrap_or((line, ""));
             let mut words = line.split_whitespace();
-            let Some(Ok(ip)) = words.next().map(str::parse::<Ipv4Addr>) else {
+            let Some(Ok(ip)) = words.next().map(str::parse::<IpAddr>) else {
                 continue;
             };
             let comment = comment.trim();
@@ -62,22 +63,19 @@ impl Records {
             }
         }
         map.entry("localhost".into())
-            .or_insert_with(|| vec![Ipv4Addr::LOCALHOST]);
+            .or_insert_with(|| vec![Ipv4Addr::LOCALHOST.into()]);
         Records { names: map, owners }
     }
 
-    pub fn get(&self, name: &str) -> Option<&[Ipv4Addr]> {
+    pub fn get(&self, name: &str) -> Option<&[IpAddr]> {
         self.names
             .get(&name.trim_end_matches('.').to_ascii_lowercase())
             .map(Vec::as_slice)
     }
 
     /// The container `ip` is leased to ("" when the file does not say).
-    pub fn owner(&self, ip: &std::net::IpAddr) -> &str {
-        match ip {
-            std::net::IpAddr::V4(v4) => self.owners.get(v4).map_or("", String::as_str),
-            std::net::IpAddr::V6(_) => "",
-        }
+    pub fn owner(&self, ip: &IpAddr) -> &str {
+        self.owners.get(ip).map_or("", String::as_str)
     }
 }
 
@@ -116,10 +114,12 @@ fn question(q: &[u8]) -> Option<(String, u16, usize)> {
 /// The local answer to `query`, or None when it is not ours to answer (forward it).
 pub fn answer(query: &[u8], records: &Records) -> Option<Vec<u8>> {
     let (name, qtype, end) = question(query)?;
-    let ips = records.get(&name)?;
-    let ips: &[Ipv4Addr] = match qtype {
-        TYPE_A | TYPE_ANY => ips,
-        TYPE_AAAA => &[], // the name exists, with no IPv6 address: NOERROR, no answer
+    let all = records.get(&name)?;
+    // A name without an address of the family asked: NOERROR, no answer.
+    let ips: Vec<IpAddr> = match qtype {
+        TYPE_A => all.iter().filter(|ip| ip.is_ipv4()).copied().collect(),
+        TYPE_AAAA => all.iter().filter(|ip| ip.is_ipv6()).copied().collect(),
+        TYPE_ANY => all.to_vec(),
         _ => return None,
     };
     let mut r = Vec::with_capacity(end + 16 * ips.len());
@@ -132,12 +132,16 @@ pub fn answer(query: &[u8], records: &Records) -> Option<Vec<u8>> {
     r.extend_from_slice(&[0, 0, 0, 0]); // no authority, no additional (EDNS dropped)
     r.extend_from_slice(&query[12..end]);
     for ip in ips {
+        let (ty, data) = match ip {
+            IpAddr::V4(a) => (TYPE_A, a.octets().to_vec()),
+            IpAddr::V6(a) => (TYPE_AAAA, a.octets().to_vec()),
+        };
         r.extend_from_slice(&[0xc0, 12]); // pointer to the question's name
-        r.extend_from_slice(&TYPE_A.to_be_bytes());
+        r.extend_from_slice(&ty.to_be_bytes());
         r.extend_from_slice(&CLASS_IN.to_be_bytes());
         r.extend_from_slice(&TTL.to_be_bytes());
-        r.extend_from_slice(&4u16.to_be_bytes());
-        r.extend_from_slice(&ip.octets());
+        r.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        r.extend_from_slice(&data);
     }
     Some(r)
 }
@@ -305,7 +309,7 @@ impl Responder {
 }
 
 /// /etc/hosts for a container: localhost, its own names, then its peers and `--add-host`s.
-pub fn hosts_file(own: &[(Ipv4Addr, Vec<String>)], extra: &[(String, String)]) -> String {
+pub fn hosts_file(own: &[(IpAddr, Vec<String>)], extra: &[(String, String)]) -> String {
     let mut s = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
          fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n\
@@ -380,11 +384,27 @@ mod tests {
     #[test]
     fn answers_known_names_only() {
         let r = Records::parse(
-            "# peers\n10.1.0.2 web web.net1 # comment\n10.1.0.3\tdb\nfe80::1 v6only\n",
+            "# peers\n10.1.0.2 web web.net1 # comment\n10.1.0.3\tdb\nfd00::1 v6only\n\
+             fd00::2 db\n",
         );
-        assert_eq!(r.get("WEB."), Some(&[Ipv4Addr::new(10, 1, 0, 2)][..]));
-        assert_eq!(r.get("localhost"), Some(&[Ipv4Addr::LOCALHOST][..]));
-        assert_eq!(r.get("v6only"), None);
+        let v4 = |a, b, c, d| IpAddr::from(Ipv4Addr::new(a, b, c, d));
+        let db6: IpAddr = "fd00::2".parse().unwrap();
+        assert_eq!(r.get("WEB."), Some(&[v4(10, 1, 0, 2)][..]));
+        assert_eq!(r.get("localhost"), Some(&[v4(127, 0, 0, 1)][..]));
+        assert_eq!(r.get("db"), Some(&[v4(10, 1, 0, 3), db6][..]));
+        // AAAA of a dual-stack name: its IPv6 address only; A: its IPv4 one only.
+        let a6 = answer(&query("db", TYPE_AAAA), &r).unwrap();
+        assert_eq!(u16::from_be_bytes([a6[6], a6[7]]), 1);
+        assert_eq!(
+            &a6[a6.len() - 16..],
+            &"fd00::2".parse::<std::net::Ipv6Addr>().unwrap().octets()
+        );
+        let a4 = answer(&query("db", TYPE_A), &r).unwrap();
+        assert_eq!(u16::from_be_bytes([a4[6], a4[7]]), 1);
+        assert_eq!(&a4[a4.len() - 4..], &[10, 1, 0, 3]);
+        // An IPv6-only name asked for A: the name exists, no answer.
+        let none = answer(&query("v6only", TYPE_A), &r).unwrap();
+        assert_eq!(u16::from_be_bytes([none[6], none[7]]), 0);
 
         let q = query("Web", TYPE_A);
         let a = answer(&q, &r).unwrap();
@@ -423,7 +443,7 @@ mod tests {
         );
         let h = hosts_file(
             &[(
-                Ipv4Addr::new(10, 1, 0, 2),
+                Ipv4Addr::new(10, 1, 0, 2).into(),
                 vec!["web".into(), "abc123".into()],
             )],
             &[("db".into(), "10.9.9.9".into())],

@@ -4,7 +4,7 @@
 //! (macvlan or ipvlan would be the next). Teardown goes on past each failure and returns
 //! them all, so nothing is left half-removed because an earlier step failed.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use crate::bridge::{self, Attachment, BridgeError, HostNet, NetworkSpec};
@@ -32,6 +32,8 @@ pub struct EndpointRequest<'a> {
     /// The name inside the container (eth0, eth1...).
     pub ifname: &'a str,
     pub ip: Ipv4Addr,
+    /// The IPv6 address, on a dual-stack network.
+    pub ip6: Option<Ipv6Addr>,
     /// None: derived from the address.
     pub mac: Option<[u8; 6]>,
     /// The default route goes through this interface (the container's first).
@@ -110,7 +112,7 @@ impl NetworkDriver for Bridge<'_> {
             spec,
             ep.netns,
             ep.ifname,
-            ep.ip,
+            (ep.ip, ep.ip6),
             ep.mac,
             ep.default_route,
         )?)
@@ -172,6 +174,7 @@ mod tests {
             gateway: Ipv4Addr::new(10, 250, 7, 1),
             mtu: None,
             internal: false,
+            v6: None,
         }
     }
 
@@ -186,6 +189,7 @@ mod tests {
             prefix: 24,
             gateway: Ipv4Addr::new(10, 250, 7, 1),
             mac: [2, 0, 0, 0, 0, 1],
+            ip6: None,
         }
     }
 

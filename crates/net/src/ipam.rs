@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -16,15 +16,17 @@ pub enum IpamError {
     #[error("subnet {0:?}: expected A.B.C.D/N with N from 8 to 30")]
     BadSubnet(String),
     #[error("subnet {0}: host bits are set (did you mean {1}?)")]
-    HostBits(String, Subnet),
+    HostBits(String, String),
+    #[error("subnet {0:?}: expected an IPv6 network ADDR/N with N from 1 to 126")]
+    BadSubnet6(String),
     #[error("address {ip} is outside subnet {subnet}")]
-    Outside { ip: Ipv4Addr, subnet: Subnet },
+    Outside { ip: IpAddr, subnet: String },
     #[error("address {ip} is reserved in subnet {subnet} (network, broadcast or gateway)")]
-    Reserved { ip: Ipv4Addr, subnet: Subnet },
+    Reserved { ip: IpAddr, subnet: String },
     #[error("address {0} is already in use")]
-    InUse(Ipv4Addr),
+    InUse(IpAddr),
     #[error("subnet {0}: no free address left")]
-    Exhausted(Subnet),
+    Exhausted(String),
     #[error("no free private subnet: every candidate overlaps a route on this host")]
     NoFreeSubnet,
 }
@@ -47,7 +49,10 @@ impl Subnet {
             prefix,
         };
         if s.addr != addr {
-            return Err(IpamError::HostBits(format!("{addr}/{prefix}"), s));
+            return Err(IpamError::HostBits(
+                format!("{addr}/{prefix}"),
+                s.to_string(),
+            ));
         }
         Ok(s)
     }
@@ -117,15 +122,15 @@ impl From<Subnet> for String {
 pub fn check_gateway(subnet: &Subnet, gw: Ipv4Addr) -> Result<(), IpamError> {
     if !subnet.contains(gw) {
         return Err(IpamError::Outside {
-            ip: gw,
-            subnet: *subnet,
+            ip: gw.into(),
+            subnet: subnet.to_string(),
         });
     }
     let g = u32::from(gw);
     if g == subnet.network() || g == subnet.broadcast() {
         return Err(IpamError::Reserved {
-            ip: gw,
-            subnet: *subnet,
+            ip: gw.into(),
+            subnet: subnet.to_string(),
         });
     }
     Ok(())
@@ -147,18 +152,18 @@ pub fn allocate(
     if let Some(ip) = requested {
         if !subnet.contains(ip) {
             return Err(IpamError::Outside {
-                ip,
-                subnet: *subnet,
+                ip: ip.into(),
+                subnet: subnet.to_string(),
             });
         }
         if !usable(u32::from(ip)) {
             return Err(IpamError::Reserved {
-                ip,
-                subnet: *subnet,
+                ip: ip.into(),
+                subnet: subnet.to_string(),
             });
         }
         if used.contains(&ip) {
-            return Err(IpamError::InUse(ip));
+            return Err(IpamError::InUse(ip.into()));
         }
         return Ok(ip);
     }
@@ -175,7 +180,157 @@ pub fn allocate(
         .filter(|&ip| usable(ip))
         .map(Ipv4Addr::from)
         .find(|ip| !used.contains(ip))
-        .ok_or(IpamError::Exhausted(*subnet))
+        .ok_or_else(|| IpamError::Exhausted(subnet.to_string()))
+}
+
+/// An IPv6 network (`--subnet fd00:1::/64` of a dual-stack network): address with host bits
+/// clear, and prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Subnet6 {
+    pub addr: Ipv6Addr,
+    pub prefix: u8,
+}
+
+fn mask6(prefix: u8) -> u128 {
+    if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix))
+    }
+}
+
+impl Subnet6 {
+    pub fn new(addr: Ipv6Addr, prefix: u8) -> Result<Self, IpamError> {
+        if !(1..=126).contains(&prefix) {
+            return Err(IpamError::BadSubnet6(format!("{addr}/{prefix}")));
+        }
+        let s = Subnet6 {
+            addr: Ipv6Addr::from(u128::from(addr) & mask6(prefix)),
+            prefix,
+        };
+        if s.addr != addr {
+            return Err(IpamError::HostBits(
+                format!("{addr}/{prefix}"),
+                s.to_string(),
+            ));
+        }
+        Ok(s)
+    }
+
+    pub fn network(&self) -> u128 {
+        u128::from(self.addr)
+    }
+
+    /// The last address of the subnet.
+    pub fn last(&self) -> u128 {
+        self.network() | !mask6(self.prefix)
+    }
+
+    pub fn contains(&self, ip: Ipv6Addr) -> bool {
+        u128::from(ip) & mask6(self.prefix) == self.network()
+    }
+
+    pub fn overlaps(&self, other: &Subnet6) -> bool {
+        let p = self.prefix.min(other.prefix);
+        self.network() & mask6(p) == other.network() & mask6(p)
+    }
+
+    /// The first address after the subnet-router anycast address, the default gateway.
+    pub fn first_host(&self) -> Ipv6Addr {
+        Ipv6Addr::from(self.network() + 1)
+    }
+}
+
+impl fmt::Display for Subnet6 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl FromStr for Subnet6 {
+    type Err = IpamError;
+    fn from_str(s: &str) -> Result<Self, IpamError> {
+        let bad = || IpamError::BadSubnet6(s.into());
+        let (a, p) = s.split_once('/').ok_or_else(bad)?;
+        let addr: Ipv6Addr = a.parse().map_err(|_| bad())?;
+        let prefix: u8 = p.parse().map_err(|_| bad())?;
+        Subnet6::new(addr, prefix)
+    }
+}
+
+impl TryFrom<String> for Subnet6 {
+    type Error = IpamError;
+    fn try_from(s: String) -> Result<Self, IpamError> {
+        s.parse()
+    }
+}
+
+impl From<Subnet6> for String {
+    fn from(s: Subnet6) -> String {
+        s.to_string()
+    }
+}
+
+/// Checks an IPv6 gateway given by the user: inside, and not the subnet-router anycast
+/// address (the subnet's own).
+pub fn check_gateway6(subnet: &Subnet6, gw: Ipv6Addr) -> Result<(), IpamError> {
+    if !subnet.contains(gw) {
+        return Err(IpamError::Outside {
+            ip: gw.into(),
+            subnet: subnet.to_string(),
+        });
+    }
+    if u128::from(gw) == subnet.network() {
+        return Err(IpamError::Reserved {
+            ip: gw.into(),
+            subnet: subnet.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// [`allocate`] for an IPv6 subnet: `requested` when free and usable, else the first free
+/// address after `after`, wrapping around. As docker's IPAM does for IPv6, only the
+/// subnet-router anycast address (the subnet's own) and the gateway are reserved; there is
+/// no broadcast.
+pub fn allocate6(
+    subnet: &Subnet6,
+    gateway: Ipv6Addr,
+    used: &BTreeSet<Ipv6Addr>,
+    requested: Option<Ipv6Addr>,
+    after: Option<Ipv6Addr>,
+) -> Result<Ipv6Addr, IpamError> {
+    let usable = |ip: u128| ip != subnet.network() && ip != u128::from(gateway);
+    if let Some(ip) = requested {
+        if !subnet.contains(ip) {
+            return Err(IpamError::Outside {
+                ip: ip.into(),
+                subnet: subnet.to_string(),
+            });
+        }
+        if !usable(u128::from(ip)) {
+            return Err(IpamError::Reserved {
+                ip: ip.into(),
+                subnet: subnet.to_string(),
+            });
+        }
+        if used.contains(&ip) {
+            return Err(IpamError::InUse(ip.into()));
+        }
+        return Ok(ip);
+    }
+    let first = subnet.network() + 1;
+    let start = after
+        .filter(|a| subnet.contains(*a) && u128::from(*a) < subnet.last())
+        .map_or(first, |a| u128::from(a) + 1);
+    // `find` stops at the first free address: at most `used.len() + 2` steps past `start`.
+    (start..=subnet.last())
+        .chain(first..start)
+        .filter(|&ip| usable(ip))
+        .map(Ipv6Addr::from)
+        .find(|ip| !used.contains(ip))
+        .ok_or_else(|| IpamError::Exhausted(subnet.to_string()))
 }
 
 /// The MAC docker derives from an IPv4 address: 02:42 then the four address bytes. Locally
@@ -343,7 +498,7 @@ mod tests {
         assert_eq!(got, vec![2, 3, 4, 5, 6]);
         assert_eq!(
             allocate(&sn, gw, &used, None, None),
-            Err(IpamError::Exhausted(sn))
+            Err(IpamError::Exhausted(sn.to_string()))
         );
         used.remove(&Ipv4Addr::new(10, 9, 0, 4));
         assert_eq!(
@@ -373,7 +528,7 @@ mod tests {
         let full: BTreeSet<_> = (2..=6).map(a).collect();
         assert_eq!(
             allocate(&sn, gw, &full, None, Some(a(4))),
-            Err(IpamError::Exhausted(sn))
+            Err(IpamError::Exhausted(sn.to_string()))
         );
         // A requested address ignores the cursor.
         assert_eq!(allocate(&sn, gw, &used, Some(a(3)), Some(a(4))), Ok(a(3)));
@@ -395,7 +550,7 @@ mod tests {
         );
         assert_eq!(
             r(Ipv4Addr::new(10, 9, 0, 7)),
-            Err(IpamError::InUse(Ipv4Addr::new(10, 9, 0, 7)))
+            Err(IpamError::InUse(Ipv4Addr::new(10, 9, 0, 7).into()))
         );
         assert!(matches!(r(gw), Err(IpamError::Reserved { .. })));
         assert!(matches!(
@@ -463,6 +618,64 @@ mod tests {
             "docker's 172.17 and podman's 172.18 left"
         );
         assert!(podman_subnets(std::path::Path::new("/nonexistent")).is_empty());
+    }
+
+    #[test]
+    fn ipv6_subnets_and_allocation() {
+        let sn: Subnet6 = "fd77:2::/64".parse().unwrap();
+        assert_eq!(sn.to_string(), "fd77:2::/64");
+        assert!(matches!(
+            "fd77:2::1/64".parse::<Subnet6>(),
+            Err(IpamError::HostBits(..))
+        ));
+        for bad in ["fd77::/128", "fd77::/0", "10.0.0.0/8", "fd77::", "x/64"] {
+            assert!(bad.parse::<Subnet6>().is_err(), "{bad}");
+        }
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        assert!(sn.overlaps(&"fd77:2:0:0:1::/80".parse().unwrap()));
+        assert!(sn.overlaps(&"fd77::/16".parse().unwrap()));
+        assert!(!sn.overlaps(&"fd77:3::/64".parse().unwrap()));
+        // Gateway fd77:2::fe (given): docker hands out ::1 first, then serially.
+        let gw = a("fd77:2::fe");
+        let mut used = BTreeSet::new();
+        let first = allocate6(&sn, gw, &used, None, None).unwrap();
+        assert_eq!(first, a("fd77:2::1"));
+        used.insert(first);
+        used.insert(a("fd77:2::99"));
+        assert_eq!(
+            allocate6(&sn, gw, &used, None, Some(first)),
+            Ok(a("fd77:2::2"))
+        );
+        assert_eq!(
+            allocate6(&sn, gw, &used, None, Some(a("fd77:2::fd"))),
+            Ok(a("fd77:2::ff")),
+            "the gateway is skipped"
+        );
+        let r = |ip: &str| allocate6(&sn, gw, &used, Some(a(ip)), None);
+        assert_eq!(r("fd77:2::5"), Ok(a("fd77:2::5")));
+        assert_eq!(
+            r("fd77:2::99"),
+            Err(IpamError::InUse(a("fd77:2::99").into()))
+        );
+        assert!(matches!(r("fd77:9::5"), Err(IpamError::Outside { .. })));
+        assert!(matches!(r("fd77:2::fe"), Err(IpamError::Reserved { .. })));
+        assert!(matches!(r("fd77:2::"), Err(IpamError::Reserved { .. })));
+        // A tiny subnet wraps and runs out.
+        let tiny: Subnet6 = "fd00::/126".parse().unwrap(); // ::1 (gateway) ::2 ::3
+        let g = tiny.first_host();
+        let full: BTreeSet<_> = [a("fd00::2"), a("fd00::3")].into();
+        assert!(matches!(
+            allocate6(&tiny, g, &full, None, Some(a("fd00::2"))),
+            Err(IpamError::Exhausted(_))
+        ));
+        let one: BTreeSet<_> = [a("fd00::3")].into();
+        assert_eq!(
+            allocate6(&tiny, g, &one, None, Some(a("fd00::3"))),
+            Ok(a("fd00::2"))
+        );
+        assert!(check_gateway6(&sn, a("fd77:3::1")).is_err());
+        assert!(check_gateway6(&sn, a("fd77:2::")).is_err());
+        assert!(check_gateway6(&sn, gw).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! caller keeps using it from any thread without ever switching its own namespace.
 
 use std::fs::File;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 
@@ -14,7 +14,9 @@ use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
     NLM_F_REQUEST,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+};
 use netlink_packet_route::link::{
     InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute,
     LinkFlags, LinkInfo, LinkMessage,
@@ -411,6 +413,27 @@ impl Netlink {
         )
     }
 
+    /// Adds an IPv6 address without duplicate address detection (IFA_F_NODAD, as docker's
+    /// do): the address is usable at once instead of "tentative" for a second or more, and
+    /// the engine's IPAM already guarantees it is unique on the bridge.
+    pub fn add_address6(&mut self, index: u32, ip: Ipv6Addr, prefix: u8) -> Result<()> {
+        let mut msg = AddressMessage::default();
+        msg.header.family = AddressFamily::Inet6;
+        msg.header.prefix_len = prefix;
+        msg.header.index = index;
+        msg.header.flags = AddressHeaderFlags::Nodad;
+        msg.attributes.push(AddressAttribute::Local(IpAddr::V6(ip)));
+        msg.attributes
+            .push(AddressAttribute::Address(IpAddr::V6(ip)));
+        msg.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        self.ack(
+            &|| format!("add address {ip}/{prefix} to link {index}"),
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
     /// Every IPv4 address of the namespace.
     pub fn addresses(&mut self) -> Result<Vec<Address>> {
         let mut req = AddressMessage::default();
@@ -471,6 +494,24 @@ impl Netlink {
 
     pub fn add_default_route(&mut self, gateway: Ipv4Addr) -> Result<()> {
         self.add_route(Ipv4Addr::UNSPECIFIED, 0, gateway)
+    }
+
+    /// Adds the IPv6 default route via `gateway`.
+    pub fn add_default_route6(&mut self, gateway: Ipv6Addr) -> Result<()> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = AddressFamily::Inet6;
+        msg.header.destination_prefix_length = 0;
+        msg.header.table = RouteHeader::RT_TABLE_MAIN;
+        msg.header.protocol = RouteProtocol::Boot;
+        msg.header.scope = RouteScope::Universe;
+        msg.header.kind = RouteType::Unicast;
+        msg.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::Inet6(gateway)));
+        self.ack(
+            &|| format!("add route ::/0 via {gateway}"),
+            RouteNetlinkMessage::NewRoute(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
     }
 
     /// The IPv4 routes of the main table.

@@ -98,6 +98,7 @@ fn published_ports_from_remote_host_localhost_and_hairpin() {
         proto,
         container_ip: Ipv4Addr::new(10, 202, 1, 2),
         network: "n1".into(),
+        container_ip6: None,
     };
     lab.fw
         .add_ports(
@@ -246,6 +247,7 @@ fn reload_restores_rules_and_teardown_leaves_nothing() {
         proto: Proto::Tcp,
         container_ip: Ipv4Addr::new(10, 204, 1, 2),
         network: "n1".into(),
+        container_ip6: None,
     };
     lab.fw.add_ports("c1", &[port]).unwrap();
     assert!(lab.eventually(&remote, &tcp_get("10.204.9.1", 8080), "hello-c1"));

@@ -171,7 +171,12 @@ fn network_settings(
 ) -> Value {
     let mut networks = serde_json::Map::new();
     let mut first: Option<Value> = None;
-    for l in crate::network::lease::of_container(&eng.conn, &c.id).unwrap_or_default() {
+    let asked = crate::network::hooks::request(&c.config);
+    for (i, l) in crate::network::lease::of_container(&eng.conn, &c.id)
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
         let net = crate::network::get(&eng.conn, &l.network).ok().flatten();
         let mac = l
             .mac
@@ -179,11 +184,27 @@ fn network_settings(
             .map(|b| format!("{b:02x}"))
             .collect::<Vec<_>>()
             .join(":");
+        let v6 = net.as_ref().and_then(|n| n.v6());
+        // The addresses asked for (`--ip`, `--ip6`: the first network's), as docker keeps
+        // them; null when none was.
+        let mut ipam = serde_json::Map::new();
+        if i == 0 {
+            if let Some(ip) = asked.ip {
+                ipam.insert("IPv4Address".into(), json!(ip.to_string()));
+            }
+            if let Some(ip6) = asked.ip6 {
+                ipam.insert("IPv6Address".into(), json!(ip6.to_string()));
+            }
+        }
         let entry = json!({
+            "IPAMConfig": if ipam.is_empty() { Value::Null } else { Value::Object(ipam) },
             "NetworkID": net.as_ref().map(|n| n.id.clone()).unwrap_or_default(),
             "IPAddress": l.ip.to_string(),
             "IPPrefixLen": net.as_ref().map(|n| n.subnet.prefix).unwrap_or(0),
             "Gateway": net.as_ref().map(|n| n.gateway.to_string()).unwrap_or_default(),
+            "GlobalIPv6Address": l.ip6.filter(|_| v6.is_some()).map(|a| a.to_string()).unwrap_or_default(),
+            "GlobalIPv6PrefixLen": v6.filter(|_| l.ip6.is_some()).map_or(0, |(s, _)| s.prefix),
+            "IPv6Gateway": v6.filter(|_| l.ip6.is_some()).map(|(_, g)| g.to_string()).unwrap_or_default(),
             "MacAddress": mac,
             "Aliases": l.aliases,
         });
@@ -213,6 +234,9 @@ fn network_settings(
         "IPAddress": top("IPAddress"),
         "IPPrefixLen": first.as_ref().map(|f| f["IPPrefixLen"].clone()).unwrap_or(json!(0)),
         "Gateway": top("Gateway"),
+        "GlobalIPv6Address": top("GlobalIPv6Address"),
+        "GlobalIPv6PrefixLen": first.as_ref().map(|f| f["GlobalIPv6PrefixLen"].clone()).unwrap_or(json!(0)),
+        "IPv6Gateway": top("IPv6Gateway"),
         "MacAddress": top("MacAddress"),
     })
 }

@@ -6,7 +6,7 @@
 //! container's process, and [`teardown`] on every way out (rm, stop, a dead monitor, prune):
 //! teardown goes on past each failure and is a no-op the second time.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use hull_net::bridge::{Attachment, HostNet};
@@ -26,6 +26,9 @@ pub struct NetRequest {
     /// `--network` values in order; empty: the default network.
     pub networks: Vec<String>,
     pub ip: Option<Ipv4Addr>,
+    /// `--ip6`: the IPv6 address on the first network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip6: Option<Ipv6Addr>,
     pub mac: Option<String>,
     pub publish: Vec<String>,
     pub publish_all: bool,
@@ -163,6 +166,7 @@ fn connect_inner(
             name,
             ifname: &ifname,
             ip: if i == 0 { req.ip } else { None },
+            ip6: if i == 0 { req.ip6 } else { None },
             mac: if i == 0 { mac } else { None },
             aliases: &aliases,
         };
@@ -194,7 +198,7 @@ fn connect_inner(
         leases.push((net, l));
     }
     let (first, first_lease) = &leases[0];
-    super::ports::publish(paths, id, req, first, first_lease.ip)?;
+    super::ports::publish(paths, id, req, first, first_lease.ip, first_lease.ip6)?;
     Ok(leases.into_iter().map(|(_, l)| l).collect())
 }
 
@@ -231,6 +235,7 @@ fn endpoint_request<'a>(ns: &'a Path, l: &'a Lease, first: bool) -> EndpointRequ
         netns: ns,
         ifname: &l.ifname,
         ip: l.ip,
+        ip6: l.ip6,
         mac: Some(l.mac),
         default_route: first,
     }
@@ -265,7 +270,13 @@ pub fn write_files(
         if name != hostname {
             names.push(name.to_string());
         }
-        own.push((l.ip, names));
+        // docker writes the IPv6 address too, after the IPv4 one.
+        if let Some(ip6) = l.ip6 {
+            own.push((IpAddr::V4(l.ip), names.clone()));
+            own.push((IpAddr::V6(ip6), names));
+        } else {
+            own.push((IpAddr::V4(l.ip), names));
+        }
     }
     let mut extra = Vec::new();
     for h in &req.add_hosts {
@@ -391,6 +402,7 @@ impl Teardown {
                     prefix: 0,
                     gateway: Ipv4Addr::UNSPECIFIED,
                     mac: l.mac,
+                    ip6: l.ip6,
                 })
                 .collect();
             let fw = host::firewall(paths);
@@ -496,6 +508,7 @@ pub fn connect_one(
     name: &str,
     network: &str,
     ip: Option<Ipv4Addr>,
+    ip6: Option<Ipv6Addr>,
 ) -> Result<Lease> {
     let ns = netns_path(paths, id);
     if !netns::is_pinned(&ns) {
@@ -521,6 +534,7 @@ pub fn connect_one(
             name,
             ifname: &format!("eth{n}"),
             ip,
+            ip6,
             mac: None,
             aliases: &[],
         },

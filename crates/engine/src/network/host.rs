@@ -187,6 +187,9 @@ pub fn claims(paths: &Paths) -> Vec<Network> {
                 mtu: None,
                 created: String::new(),
                 labels: Default::default(),
+                ipv6: false,
+                subnet6: None,
+                gateway6: None,
             })
         })
         .collect()
@@ -213,15 +216,19 @@ pub fn write_records(conn: &Connection, paths: &Paths, n: &Network) -> Result<()
     for l in lease::of_network(conn, &n.name)? {
         let short = &l.container[..l.container.len().min(12)];
         // The full id as the line's comment: not a name (64 characters are no DNS label),
-        // but what the responder's trace names a client by.
-        s.push_str(&format!(
-            "{}\t{} {} {} # {}\n",
-            l.ip,
-            l.name,
-            short,
-            l.aliases.join(" "),
-            l.container
-        ));
+        // but what the responder's trace names a client by. An IPv6 address is a line of
+        // its own (the responder's AAAA answers).
+        let ip6 = l.ip6.filter(|_| n.v6().is_some());
+        for ip in std::iter::once(std::net::IpAddr::V4(l.ip)).chain(ip6.map(Into::into)) {
+            s.push_str(&format!(
+                "{}\t{} {} {} # {}\n",
+                ip,
+                l.name,
+                short,
+                l.aliases.join(" "),
+                l.container
+            ));
+        }
     }
     let tmp = dir.join(format!("hosts.{}", std::process::id()));
     std::fs::write(&tmp, s).map_err(|e| host_err(&n.name, e))?;

@@ -2,12 +2,12 @@
 //! set and inserts the new lease in one IMMEDIATE transaction, so concurrent `hull run`s
 //! serialise on the database's write lock and never share an address.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hull_net::ipam;
 use rusqlite::Connection;
 
-use super::{Network, Result};
+use super::{Network, NetworkError, Result};
 use crate::state::leases;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub struct Lease {
     pub host_veth: String,
     /// Extra DNS names (--network-alias, the hostname).
     pub aliases: Vec<String>,
+    /// The IPv6 address, on a network with IPv6.
+    pub ip6: Option<Ipv6Addr>,
 }
 
 /// What a container asks of a network.
@@ -30,8 +32,30 @@ pub struct LeaseRequest<'a> {
     pub name: &'a str,
     pub ifname: &'a str,
     pub ip: Option<Ipv4Addr>,
+    /// `--ip6`: ignored on a network with an IPv6 subnet but without `--ipv6`, as docker
+    /// ignores it; refused on one without an IPv6 subnet ([`check_ip6`]).
+    pub ip6: Option<Ipv6Addr>,
     pub mac: Option<[u8; 6]>,
     pub aliases: &'a [String],
+}
+
+/// `--ip6 ADDR` on `net`: refused, with docker's words, where docker refuses it (the
+/// default network; a network without an IPv6 subnet). Checked before anything is made.
+pub fn check_ip6(net: &Network, ip6: Option<Ipv6Addr>) -> Result<()> {
+    if ip6.is_none() {
+        return Ok(());
+    }
+    let why = if net.is_default() {
+        "user specified IP address is supported on user defined networks only"
+    } else if net.subnet6.is_none() {
+        "user specified IP address is supported only when connecting to networks with user configured subnets"
+    } else {
+        return Ok(());
+    };
+    Err(NetworkError::Endpoint(
+        format!("--ip6 on network {}", net.name),
+        why.into(),
+    ))
 }
 
 /// Takes an address on `net` for the container (its existing lease when it has one).
@@ -49,6 +73,19 @@ fn allocate_locked(tx: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Re
     if req.ip.is_none() {
         leases::set_cursor(tx, &net.name, ip)?;
     }
+    check_ip6(net, req.ip6)?;
+    let ip6 = match net.v6() {
+        Some((subnet6, gw6)) => {
+            let used = leases::used_ips6(tx, &net.name)?;
+            let last = leases::cursor6(tx, &net.name)?;
+            let ip6 = ipam::allocate6(&subnet6, gw6, &used, req.ip6, last)?;
+            if req.ip6.is_none() {
+                leases::set_cursor6(tx, &net.name, ip6)?;
+            }
+            Some(ip6)
+        }
+        None => None,
+    };
     let mac = req.mac.unwrap_or_else(|| ipam::mac_from_ip(ip));
     let lease = Lease {
         network: net.name.clone(),
@@ -59,6 +96,7 @@ fn allocate_locked(tx: &Connection, net: &Network, req: &LeaseRequest<'_>) -> Re
         mac,
         host_veth: hull_net::bridge::host_veth_name(&net.bridge, ip),
         aliases: req.aliases.to_vec(),
+        ip6,
     };
     leases::insert(tx, &lease)?;
     Ok(lease)
@@ -91,7 +129,69 @@ mod tests {
             mtu: None,
             created: String::new(),
             labels: Default::default(),
+            ipv6: false,
+            subnet6: None,
+            gateway6: None,
         }
+    }
+
+    #[test]
+    fn a_dual_stack_network_leases_ipv6_addresses_and_refuses_ip6_where_docker_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::state::open(&dir.path().join("hull.db")).unwrap();
+        let mut n = net();
+        n.ipv6 = true;
+        n.subnet6 = Some("fd00:9::/64".parse().unwrap());
+        crate::state::networks::insert(&conn, &n).unwrap();
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let req = |id: &'static str, ip6| LeaseRequest {
+            container: id,
+            name: id,
+            ifname: "eth0",
+            ip: None,
+            ip6,
+            mac: None,
+            aliases: &[],
+        };
+        let l1 = allocate(&conn, &n, &req("c1", None)).unwrap();
+        assert_eq!(l1.ip6, Some(a("fd00:9::2")), "the gateway ::1 is skipped");
+        let l2 = allocate(&conn, &n, &req("c2", Some(a("fd00:9::99")))).unwrap();
+        assert_eq!(l2.ip6, Some(a("fd00:9::99")));
+        // A chosen address does not move the cursor; the stored lease reads back whole.
+        let l3 = allocate(&conn, &n, &req("c3", None)).unwrap();
+        assert_eq!(l3.ip6, Some(a("fd00:9::3")));
+        assert_eq!(of_container(&conn, "c2").unwrap(), vec![l2]);
+        let e = allocate(&conn, &n, &req("c4", Some(a("fd00:9::99")))).unwrap_err();
+        assert_eq!(e.to_string(), "address fd00:9::99 is already in use");
+        // The IPv4 cursor and the IPv6 one are kept apart.
+        assert_eq!(l3.ip, Ipv4Addr::new(10, 230, 0, 4));
+        // --ip6 on a network without an IPv6 subnet, and on the default one: docker's words.
+        let v4only = net();
+        let e = check_ip6(&v4only, Some(a("fd00:9::5")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("networks with user configured subnets"), "{e}");
+        let mut default = net();
+        default.name = crate::network::DEFAULT.into();
+        let e = check_ip6(&default, Some(a("fd00:9::5")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("user defined networks only"), "{e}");
+        // An IPv6 subnet without --ipv6: --ip6 is taken and no address is given.
+        let mut off = net();
+        off.name = "off".into();
+        off.bridge = "br-off".into();
+        off.id = "e".repeat(64);
+        off.subnet = "10.231.0.0/24".parse().unwrap();
+        off.gateway = Ipv4Addr::new(10, 231, 0, 1);
+        off.subnet6 = Some("fd00:a::/64".parse().unwrap());
+        crate::state::networks::insert(&conn, &off).unwrap();
+        let l = allocate(&conn, &off, &req("c5", Some(a("fd00:a::5")))).unwrap();
+        assert_eq!(l.ip6, None);
+        assert_eq!(
+            crate::network::get(&conn, "n").unwrap().unwrap().v6(),
+            Some(("fd00:9::/64".parse().unwrap(), a("fd00:9::1")))
+        );
     }
 
     #[test]
@@ -111,6 +211,7 @@ mod tests {
                         name: &id,
                         ifname: "eth0",
                         ip: None,
+                        ip6: None,
                         mac: None,
                         aliases: &[],
                     };
@@ -133,6 +234,7 @@ mod tests {
             name: "x",
             ifname: "eth0",
             ip,
+            ip6: None,
             mac: None,
             aliases: &[],
         };

@@ -13,10 +13,10 @@ pub mod stored;
 pub mod verbs;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
-use hull_net::ipam::{self, IpamError, Subnet};
+use hull_net::ipam::{self, IpamError, Subnet, Subnet6};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
@@ -51,6 +51,16 @@ pub enum NetworkError {
         other: String,
         other_subnet: Subnet,
     },
+    /// docker's words for an IPv6 subnet overlapping another network's.
+    #[error("--subnet {subnet}: Pool overlaps with other one on this address space (network {other}: {other_subnet})")]
+    Overlap6 {
+        subnet: Subnet6,
+        other: String,
+        other_subnet: Subnet6,
+    },
+    /// docker's words for `--ipv6` without an IPv6 `--subnet` (it has no IPv6 pools).
+    #[error("--ipv6: could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network (give an IPv6 --subnet)")]
+    NoPool6,
     #[error("-o {0}: unknown option (known: mtu=N, bridge=NAME)")]
     BadOption(String),
     #[error("-o mtu={0}: must be a number from 68 to 65535")]
@@ -78,9 +88,21 @@ pub struct Network {
     pub mtu: Option<u32>,
     pub created: String,
     pub labels: BTreeMap<String, String>,
+    /// `--ipv6`: containers get addresses from `subnet6` (docker's EnableIPv6).
+    pub ipv6: bool,
+    /// An IPv6 `--subnet`; stored (and shown) also without `--ipv6`, as docker does.
+    pub subnet6: Option<Subnet6>,
+    /// The IPv6 `--gateway` as given (None: the subnet's first address).
+    pub gateway6: Option<Ipv6Addr>,
 }
 
 impl Network {
+    /// The IPv6 subnet and gateway containers get addresses from: an IPv6 network only.
+    pub fn v6(&self) -> Option<(Subnet6, Ipv6Addr)> {
+        let s = self.subnet6.filter(|_| self.ipv6)?;
+        Some((s, self.gateway6.unwrap_or_else(|| s.first_host())))
+    }
+
     pub fn is_default(&self) -> bool {
         self.name == DEFAULT || self.name == OLD_DEFAULT
     }
@@ -99,6 +121,7 @@ impl Network {
             gateway: self.gateway,
             mtu: self.mtu,
             internal: self.internal,
+            v6: self.v6(),
         }
     }
 
@@ -113,16 +136,24 @@ impl Network {
 
     /// `docker network inspect`'s shape; `containers` from the leases.
     pub fn inspect_json(&self, containers: Value) -> Value {
+        let mut config =
+            vec![json!({"Subnet": self.subnet.to_string(), "Gateway": self.gateway.to_string()})];
+        // docker 20.10 shows an IPv6 gateway only when it was given.
+        if let Some(s6) = self.subnet6 {
+            let mut c = json!({"Subnet": s6.to_string()});
+            if let Some(g) = self.gateway6 {
+                c["Gateway"] = json!(g.to_string());
+            }
+            config.push(c);
+        }
         json!({
             "Name": self.name,
             "Id": self.id,
             "Created": self.created,
             "Scope": "local",
             "Driver": "bridge",
-            "EnableIPv6": false,
-            "IPAM": {"Driver": "default", "Options": {}, "Config": [
-                {"Subnet": self.subnet.to_string(), "Gateway": self.gateway.to_string()}
-            ]},
+            "EnableIPv6": self.ipv6,
+            "IPAM": {"Driver": "default", "Options": {}, "Config": config},
             "Internal": self.internal,
             "Attachable": false,
             "Ingress": false,
@@ -141,7 +172,7 @@ impl Network {
             "Name": self.name,
             "Driver": "bridge",
             "Scope": "local",
-            "IPv6": "false",
+            "IPv6": self.ipv6.to_string(),
             "Internal": self.internal.to_string(),
             "CreatedAt": self.created,
             "Subnet": self.subnet.to_string(),
@@ -212,6 +243,9 @@ pub fn pending_default(conn: &Connection, paths: &Paths) -> Result<Network> {
         mtu: None,
         created: String::new(),
         labels: BTreeMap::new(),
+        ipv6: false,
+        subnet6: None,
+        gateway6: None,
     })
 }
 
@@ -254,6 +288,11 @@ pub struct CreateRequest {
     pub name: String,
     pub subnet: Option<Subnet>,
     pub gateway: Option<Ipv4Addr>,
+    /// `--ipv6`.
+    pub ipv6: bool,
+    /// An IPv6 `--subnet` and `--gateway`.
+    pub subnet6: Option<Subnet6>,
+    pub gateway6: Option<Ipv6Addr>,
     pub internal: bool,
     /// `-o mtu=N`, `-o bridge=NAME` (and docker's long option names).
     pub options: Vec<(String, String)>,
@@ -276,6 +315,12 @@ pub fn create(conn: &Connection, paths: &Paths, req: &CreateRequest) -> Result<N
     validate_name(&req.name)?;
     if RESERVED.contains(&req.name.as_str()) {
         return Err(NetworkError::Exists(req.name.clone()));
+    }
+    if req.ipv6 && req.subnet6.is_none() {
+        return Err(NetworkError::NoPool6);
+    }
+    if let (Some(s6), Some(g6)) = (req.subnet6, req.gateway6) {
+        ipam::check_gateway6(&s6, g6)?;
     }
     create_any(conn, paths, req)
 }
@@ -349,6 +394,18 @@ fn create_locked(
         }
         None => subnet.first_host(),
     };
+    if let Some(s6) = req.subnet6 {
+        if let Some((o, o6)) = others
+            .iter()
+            .find_map(|o| Some((o, o.subnet6.filter(|x| x.overlaps(&s6))?)))
+        {
+            return Err(NetworkError::Overlap6 {
+                subnet: s6,
+                other: o.name.clone(),
+                other_subnet: o6,
+            });
+        }
+    }
     let n = Network {
         id,
         name: req.name.clone(),
@@ -359,6 +416,9 @@ fn create_locked(
         mtu,
         created: timefmt::now_rfc3339(),
         labels: req.labels.clone(),
+        ipv6: req.ipv6,
+        subnet6: req.subnet6,
+        gateway6: req.gateway6,
     };
     crate::state::networks::insert(tx, &n)?;
     // On failure the transaction rolls back: no row for a network that is not there, and

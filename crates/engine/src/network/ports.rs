@@ -175,7 +175,10 @@ fn route_arg(m: &PortMapping) -> String {
         m.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         m.host_port,
     ));
-    let to = SocketAddr::from((m.container_ip, m.container_port));
+    let to = match m.container_ip6 {
+        Some(ip6) => SocketAddr::from((ip6, m.container_port)),
+        None => SocketAddr::from((m.container_ip, m.container_port)),
+    };
     format!("{}={host}={to}", m.proto)
 }
 
@@ -213,13 +216,15 @@ pub fn release(id: &str) {
 }
 
 /// Publishes the container's `-p`/`-P` ports on network `net`, where it has the address
-/// `ip4`.
+/// `ip4` (and `ip6` on a dual-stack network: its IPv6 bindings are then DNATed to it as the
+/// IPv4 ones, not relayed).
 pub(super) fn publish(
     paths: &Paths,
     id: &str,
     req: &NetRequest,
     net: &Network,
     ip4: Ipv4Addr,
+    ip6: Option<Ipv6Addr>,
 ) -> super::Result<()> {
     let mut specs = Vec::new();
     for p in &req.publish {
@@ -271,6 +276,7 @@ pub(super) fn publish(
                 proto: s.proto,
                 container_ip: ip4,
                 network: net.name.clone(),
+                container_ip6: None,
             });
         }
         let v6 = match s.host_ip {
@@ -279,29 +285,31 @@ pub(super) fn publish(
             _ => None,
         };
         if let Some(ip) = v6 {
-            // Checked here (the relay binds it for good once every check passed): a port in
-            // use is refused before anything is published.
-            let port = match host_port {
-                Some(p) => {
-                    drop(bind(Some(ip), Some(p), s.proto).map_err(|e| ep_err(id, e))?);
-                    p
-                }
-                None => bind(Some(ip), None, s.proto).map_err(|e| ep_err(id, e))?.0,
-            };
-            maps.push(PortMapping {
+            // Checked here: a port in use is refused before anything is published. DNATed
+            // alone (a container with IPv6, a specific address), the socket is the
+            // reservation the monitor keeps, as for IPv4; relayed (also `::` to a container
+            // with IPv6: its `::1` connections), the relay binds it for good once every
+            // check passed.
+            let (port, fd) = bind(Some(ip), host_port, s.proto).map_err(|e| ep_err(id, e))?;
+            let m = PortMapping {
                 host_ip: Some(ip),
                 host_port: port,
                 container_port: s.container_port,
                 proto: s.proto,
                 container_ip: ip4,
                 network: net.name.clone(),
-            });
+                container_ip6: ip6,
+            };
+            if !m.is_relayed() {
+                fds.push(fd);
+            }
+            maps.push(m);
         }
     }
     host::firewall(paths)
         .add_ports(id, &maps)
         .map_err(|e| ep_err(id, e))?;
-    let relayed: Vec<&PortMapping> = maps.iter().filter(|m| m.is_v6()).collect();
+    let relayed: Vec<&PortMapping> = maps.iter().filter(|m| m.is_relayed()).collect();
     spawn_relay(paths, id, &relayed).map_err(|e| ep_err(id, e))?;
     hold(id, fds);
     Ok(())

@@ -6,7 +6,7 @@
 //! compose 1.x connects every container it creates, before starting it, to its service's
 //! networks with the service's name as an alias (the alias other services reach it by).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::container::{self, Container};
 use crate::engine::Engine;
@@ -18,6 +18,8 @@ use super::hooks;
 #[derive(Debug, Clone, Default)]
 pub struct Endpoint {
     pub ip: Option<Ipv4Addr>,
+    /// `--ip6`.
+    pub ip6: Option<Ipv6Addr>,
     /// More DNS names for the container on its networks.
     pub aliases: Vec<String>,
 }
@@ -34,7 +36,7 @@ impl Engine {
                     c.name
                 )));
             }
-            return self.network_connect(key, network, ep.ip);
+            return self.network_connect_ips(key, network, ep.ip, ep.ip6);
         }
         let net = super::lookup(&self.conn, network)?;
         let mut cfg = c.config.clone();
@@ -49,11 +51,17 @@ impl Engine {
         if !req.networks.contains(&net.name) {
             req.networks.push(net.name.clone());
         }
-        if let Some(ip) = ep.ip {
+        if ep.ip.is_some() || ep.ip6.is_some() {
             if !first && req.networks.len() > 1 {
                 return Err(refused(&c, "an address is kept for its first network only"));
             }
-            req.ip = Some(ip);
+            super::lease::check_ip6(&net, ep.ip6)?;
+            if ep.ip.is_some() {
+                req.ip = ep.ip;
+            }
+            if ep.ip6.is_some() {
+                req.ip6 = ep.ip6;
+            }
         }
         for a in &ep.aliases {
             if !req.aliases.contains(a) {
@@ -92,6 +100,7 @@ impl Engine {
         req.networks.remove(i);
         if i == 0 {
             req.ip = None;
+            req.ip6 = None;
         }
         req.hostname.clear();
         req.exposed.clear();

@@ -1,7 +1,7 @@
 //! The network verbs (`network create|ls|inspect|rm|prune|connect|disconnect|reload`) as the
 //! engine's API. Each first ensures the networks' tables and the default network's upgrade.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::{json, Value};
 
@@ -77,10 +77,14 @@ impl Engine {
         };
         let mut cs = serde_json::Map::new();
         for l in lease::of_network(&self.conn, &n.name)? {
+            let v6 = match (l.ip6, n.v6()) {
+                (Some(ip6), Some((s6, _))) => format!("{ip6}/{}", s6.prefix),
+                _ => String::new(),
+            };
             cs.insert(
                 l.container.clone(),
                 json!({"Name": l.name, "MacAddress": hull_net::ipam::format_mac(&l.mac),
-                       "IPv4Address": format!("{}/{}", l.ip, n.subnet.prefix), "IPv6Address": ""}),
+                       "IPv4Address": format!("{}/{}", l.ip, n.subnet.prefix), "IPv6Address": v6}),
             );
         }
         Ok(Some(n.inspect_json(cs.into())))
@@ -108,9 +112,20 @@ impl Engine {
 
     /// Connects the container `key` to `network`, at `ip` if given.
     pub fn network_connect(&self, key: &str, network: &str, ip: Option<Ipv4Addr>) -> Result<()> {
+        self.network_connect_ips(key, network, ip, None)
+    }
+
+    /// [`network_connect`](Self::network_connect) with an IPv6 address too (`--ip6`).
+    pub fn network_connect_ips(
+        &self,
+        key: &str,
+        network: &str,
+        ip: Option<Ipv4Addr>,
+        ip6: Option<Ipv6Addr>,
+    ) -> Result<()> {
         self.networks()?;
         let c = container::lookup(&self.conn, key)?;
-        endpoint::connect_one(&self.conn, &self.paths, &c.id, &c.name, network, ip)?;
+        endpoint::connect_one(&self.conn, &self.paths, &c.id, &c.name, network, ip, ip6)?;
         super::hooks::network_event(self, network, &c.id, "connect");
         Ok(())
     }

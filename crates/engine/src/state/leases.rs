@@ -3,7 +3,7 @@
 //! a released one is not handed out again at once).
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hull_net::ipam;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -24,6 +24,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lease> {
         mac: ipam::parse_mac(&mac).unwrap_or([0; 6]),
         host_veth: r.get("host_veth")?,
         aliases: aliases.split_whitespace().map(String::from).collect(),
+        ip6: r
+            .get::<_, Option<String>>("ip6")?
+            .and_then(|s| s.parse().ok()),
     })
 }
 
@@ -46,6 +49,38 @@ pub fn used_ips(conn: &Connection, network: &str) -> Result<BTreeSet<Ipv4Addr>> 
     Ok(v)
 }
 
+/// The IPv6 addresses leased on `network`.
+pub fn used_ips6(conn: &Connection, network: &str) -> Result<BTreeSet<Ipv6Addr>> {
+    let mut st = conn.prepare("SELECT ip6 FROM leases WHERE network = ?1 AND ip6 IS NOT NULL")?;
+    let v = st
+        .query_map([network], |r| r.get::<_, String>(0))?
+        .filter_map(|r| r.ok()?.parse().ok())
+        .collect();
+    Ok(v)
+}
+
+/// The last IPv6 address `network` handed out by itself.
+pub fn cursor6(conn: &Connection, network: &str) -> Result<Option<Ipv6Addr>> {
+    Ok(conn
+        .query_row(
+            "SELECT last6 FROM ipam_cursors WHERE network = ?1",
+            [network],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten()
+        .and_then(|s| s.parse().ok()))
+}
+
+pub fn set_cursor6(conn: &Connection, network: &str, ip: Ipv6Addr) -> Result<()> {
+    conn.execute(
+        "INSERT INTO ipam_cursors (network, last, last6) VALUES (?1, '', ?2)
+         ON CONFLICT (network) DO UPDATE SET last6 = excluded.last6",
+        params![network, ip.to_string()],
+    )?;
+    Ok(())
+}
+
 /// The last address `network` handed out by itself.
 pub fn cursor(conn: &Connection, network: &str) -> Result<Option<Ipv4Addr>> {
     Ok(conn
@@ -60,7 +95,8 @@ pub fn cursor(conn: &Connection, network: &str) -> Result<Option<Ipv4Addr>> {
 
 pub fn set_cursor(conn: &Connection, network: &str, ip: Ipv4Addr) -> Result<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO ipam_cursors (network, last) VALUES (?1, ?2)",
+        "INSERT INTO ipam_cursors (network, last) VALUES (?1, ?2)
+         ON CONFLICT (network) DO UPDATE SET last = excluded.last",
         params![network, ip.to_string()],
     )?;
     Ok(())
@@ -69,8 +105,8 @@ pub fn set_cursor(conn: &Connection, network: &str, ip: Ipv4Addr) -> Result<()> 
 /// Stores a new lease (an address taken twice on one network is a constraint error).
 pub fn insert(conn: &Connection, lease: &Lease) -> Result<()> {
     conn.execute(
-        "INSERT INTO leases (network, ip, container, name, ifname, mac, host_veth, aliases)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO leases (network, ip, container, name, ifname, mac, host_veth, aliases, ip6)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             lease.network,
             lease.ip.to_string(),
@@ -80,6 +116,7 @@ pub fn insert(conn: &Connection, lease: &Lease) -> Result<()> {
             ipam::format_mac(&lease.mac),
             lease.host_veth,
             lease.aliases.join(" "),
+            lease.ip6.map(|ip| ip.to_string()),
         ],
     )?;
     Ok(())

@@ -28,6 +28,18 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Network> {
         mtu: r.get("mtu")?,
         created: r.get("created")?,
         labels: serde_json::from_str(&labels).unwrap_or_default(),
+        ipv6: r.get("ipv6")?,
+        subnet6: r
+            .get::<_, Option<String>>("subnet6")?
+            .map(|s| s.parse().map_err(|e: IpamError| bad(10, e.to_string())))
+            .transpose()?,
+        gateway6: r
+            .get::<_, Option<String>>("gateway6")?
+            .map(|s| {
+                s.parse()
+                    .map_err(|e: std::net::AddrParseError| bad(11, e.to_string()))
+            })
+            .transpose()?,
     })
 }
 
@@ -77,8 +89,9 @@ pub fn exists(conn: &Connection, name: &str) -> Result<bool> {
 /// Inserts a new network; a name, id or bridge already taken is `Exists`.
 pub fn insert(tx: &Connection, n: &Network) -> Result<()> {
     tx.execute(
-        "INSERT INTO networks (name, id, bridge, subnet, gateway, internal, mtu, created, labels)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO networks (name, id, bridge, subnet, gateway, internal, mtu, created, labels,
+                               ipv6, subnet6, gateway6)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             n.name,
             n.id,
@@ -89,6 +102,9 @@ pub fn insert(tx: &Connection, n: &Network) -> Result<()> {
             n.mtu,
             n.created,
             serde_json::to_string(&n.labels).unwrap_or_else(|_| "{}".into()),
+            n.ipv6,
+            n.subnet6.map(|s| s.to_string()),
+            n.gateway6.map(|g| g.to_string()),
         ],
     )
     .map_err(|e| match e {

@@ -100,6 +100,11 @@ const MIGRATIONS: &[Migration] = &[
         what: "typed run configs; the pod id kept in the config only",
         up: v2_typed_config,
     },
+    Migration {
+        version: 3,
+        what: "IPv6 networks: networks.ipv6/subnet6/gateway6, leases.ip6, ipam_cursors.last6",
+        up: v3_ipv6,
+    },
 ];
 
 /// The schema version this hull writes.
@@ -117,6 +122,17 @@ fn v1_tables(conn: &Connection) -> rusqlite::Result<()> {
 fn v2_typed_config(conn: &Connection) -> rusqlite::Result<()> {
     super::config::upgrade_rows(conn)?;
     conn.execute_batch("ALTER TABLE containers DROP COLUMN pod_id")
+}
+
+fn v3_ipv6(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "ALTER TABLE networks ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE networks ADD COLUMN subnet6 TEXT;
+         ALTER TABLE networks ADD COLUMN gateway6 TEXT;
+         ALTER TABLE leases ADD COLUMN ip6 TEXT;
+         CREATE UNIQUE INDEX leases_ip6 ON leases (network, ip6);
+         ALTER TABLE ipam_cursors ADD COLUMN last6 TEXT;",
+    )
 }
 
 fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {

@@ -1,7 +1,7 @@
 //! `hull network create|ls|inspect|rm|prune|connect|disconnect|reload`: bridge networks.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use clap::Subcommand;
 use hull_engine::network::{self, endpoint, CreateRequest};
@@ -24,12 +24,15 @@ enum NetworkCmd {
         /// Driver (only "bridge").
         #[arg(short, long, default_value = "bridge")]
         driver: String,
-        /// Subnet in CIDR form (default: a free private /24).
+        /// Subnet in CIDR form (default: a free private /24); once more for an IPv6 one.
         #[arg(long)]
-        subnet: Option<String>,
-        /// Gateway address (default: the subnet's first address).
+        subnet: Vec<String>,
+        /// Gateway address (default: the subnet's first address); one per family.
         #[arg(long)]
-        gateway: Option<Ipv4Addr>,
+        gateway: Vec<IpAddr>,
+        /// Give containers IPv6 addresses from the IPv6 --subnet.
+        #[arg(long)]
+        ipv6: bool,
         /// No traffic in or out of the network, only between its containers.
         #[arg(long)]
         internal: bool,
@@ -73,6 +76,9 @@ enum NetworkCmd {
     Connect {
         #[arg(long)]
         ip: Option<Ipv4Addr>,
+        /// IPv6 address on a network with IPv6.
+        #[arg(long)]
+        ip6: Option<Ipv6Addr>,
         network: String,
         container: String,
     },
@@ -108,6 +114,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             driver,
             subnet,
             gateway,
+            ipv6,
             internal,
             opts,
             labels,
@@ -118,11 +125,33 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
                     "network driver {driver:?}: only \"bridge\" is supported"
                 )));
             }
-            let subnet = subnet
-                .map(|s| s.parse().map_err(|e| fail(format!("--subnet: {e}"))))
-                .transpose()?;
-            if gateway.is_some() && subnet.is_none() {
-                return Err(fail("--gateway needs --subnet".into()));
+            // One subnet of each family, as docker's default IPAM takes them; each gateway
+            // goes with the subnet of its family.
+            let (mut subnet4, mut subnet6) = (None, None);
+            for s in &subnet {
+                let dup = |fam| fail(format!("--subnet {s}: only one {fam} subnet is supported"));
+                if s.split('/').next().is_some_and(|a| a.contains(':')) {
+                    let v = s.parse().map_err(|e| fail(format!("--subnet: {e}")))?;
+                    if subnet6.replace(v).is_some() {
+                        return Err(dup("IPv6"));
+                    }
+                } else {
+                    let v = s.parse().map_err(|e| fail(format!("--subnet: {e}")))?;
+                    if subnet4.replace(v).is_some() {
+                        return Err(dup("IPv4"));
+                    }
+                }
+            }
+            let (mut gateway4, mut gateway6) = (None, None);
+            for g in gateway {
+                let has_subnet = match g {
+                    IpAddr::V4(a) => gateway4.replace(a).is_none() && subnet4.is_some(),
+                    IpAddr::V6(a) => gateway6.replace(a).is_none() && subnet6.is_some(),
+                };
+                if !has_subnet {
+                    // docker's words (exit 1).
+                    return Err(fail(format!("no matching subnet for gateway {g}")));
+                }
             }
             let mut options = Vec::new();
             for o in &opts {
@@ -138,13 +167,19 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             }
             let req = CreateRequest {
                 name,
-                subnet,
-                gateway,
+                subnet: subnet4,
+                gateway: gateway4,
+                ipv6,
+                subnet6,
+                gateway6,
                 internal,
                 options,
                 labels: lmap,
             };
-            let n = eng.network_create(&req)?;
+            // docker's client exits 1 for what its daemon refuses (overlaps, gateways...).
+            let n = eng
+                .network_create(&req)
+                .map_err(|e| CmdError::from(e).daemon())?;
             println!("{}", n.id);
             Ok(())
         }
@@ -211,10 +246,12 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         }
         NetworkCmd::Connect {
             ip,
+            ip6,
             network: net,
             container: c,
         } => {
-            eng.network_connect(&c, &net, ip)?;
+            eng.network_connect_ips(&c, &net, ip, ip6)
+                .map_err(|e| CmdError::from(e).daemon())?;
             Ok(())
         }
         NetworkCmd::Disconnect {
@@ -252,6 +289,9 @@ pub struct NetFlags {
     /// IPv4 address on the first network (checked in `apply`: a bad one is exit 125).
     #[arg(long)]
     pub ip: Option<String>,
+    /// IPv6 address on the first network (one with IPv6).
+    #[arg(long)]
+    pub ip6: Option<String>,
     /// MAC address on the first network.
     #[arg(long = "mac-address")]
     pub mac_address: Option<String>,
@@ -297,6 +337,14 @@ impl NetFlags {
             ),
             None => None,
         };
+        // docker's words and exit code (125).
+        let ip6 = match &self.ip6 {
+            Some(s) => Some(
+                s.parse::<Ipv6Addr>()
+                    .map_err(|_| fail125(format!("invalid IPv6 address: {s}")))?,
+            ),
+            None => None,
+        };
         if let Some(m) = &self.mac_address {
             if !network::verbs::valid_mac(m) {
                 return Err(fail125(format!(
@@ -323,6 +371,7 @@ impl NetFlags {
         let req = endpoint::NetRequest {
             networks: networks.clone(),
             ip,
+            ip6,
             mac: self.mac_address,
             publish: self.publish,
             publish_all: self.publish_all,

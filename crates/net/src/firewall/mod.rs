@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use nft::Nftables;
 pub use state::{FirewallState, StateFile};
 
-use crate::ipam::Subnet;
+use crate::ipam::{Subnet, Subnet6};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FirewallError {
@@ -69,13 +69,17 @@ pub struct NetworkRules {
     pub subnet: Subnet,
     /// No traffic in or out of the network, only between its members.
     pub internal: bool,
+    /// The IPv6 subnet of a dual-stack network (masqueraded as the IPv4 one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<Subnet6>,
 }
 
 /// One published port: `host_ip:host_port/proto` -> `container_ip:container_port`.
 ///
-/// An IPv4 host address (or None) is forwarded by nftables DNAT; an IPv6 one (`::` for every
-/// address) by a userland relay to the container's IPv4 address (crate::relay), as docker's
-/// docker-proxy does: NAT cannot cross families.
+/// An IPv4 host address (or None) is forwarded by nftables DNAT; so is an IPv6 one (`::` for
+/// every address) to a container with an IPv6 address (`container_ip6`, a dual-stack
+/// network). An IPv6 one to a container without is forwarded by a userland relay to its
+/// IPv4 address (crate::relay), as docker's docker-proxy does: NAT cannot cross families.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortMapping {
     /// None: every IPv4 address of the host.
@@ -86,12 +90,37 @@ pub struct PortMapping {
     pub container_ip: Ipv4Addr,
     /// The network (its name) the container is reached on.
     pub network: String,
+    /// The container's IPv6 address, for an IPv6 binding DNATed to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_ip6: Option<Ipv6Addr>,
 }
 
 impl PortMapping {
-    /// Reached over IPv6 (through the relay, not DNAT).
+    /// Bound on an IPv6 host address.
     pub fn is_v6(&self) -> bool {
         self.host_ip.is_some_and(|ip| ip.is_ipv6())
+    }
+
+    /// Forwarded by DNAT: an IPv4 binding, or an IPv6 one to a container with an IPv6
+    /// address except on `::1` (the kernel does not route a packet from `::1` to a
+    /// container after DNAT; IPv4 has `route_localnet` for that, IPv6 nothing).
+    pub fn is_dnat(&self) -> bool {
+        match self.host_ip {
+            Some(ip @ IpAddr::V6(_)) => self.container_ip6.is_some() && !ip.is_loopback(),
+            _ => true,
+        }
+    }
+
+    /// Reached through the userland relay: an IPv6 binding to a container without an IPv6
+    /// address, and one on `::1` or `::` (its `::1` connections) to a container with one,
+    /// as docker's docker-proxy serves the host's own connections beside ip6tables' DNAT.
+    pub fn is_relayed(&self) -> bool {
+        match self.host_ip {
+            Some(ip @ IpAddr::V6(_)) => {
+                self.container_ip6.is_none() || ip.is_loopback() || ip.is_unspecified()
+            }
+            _ => false,
+        }
     }
 
     /// The host address as docker shows it: `0.0.0.0` or `::` for every address.
@@ -282,6 +311,7 @@ mod tests {
             proto,
             container_ip: Ipv4Addr::new(10, 0, 0, 2),
             network: "n".into(),
+            container_ip6: None,
         };
         let lo = Some(Ipv4Addr::LOCALHOST.into());
         let lo6 = Some(Ipv6Addr::LOCALHOST.into());

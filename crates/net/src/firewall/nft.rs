@@ -94,6 +94,14 @@ impl Nftables {
         if !state.networks.is_empty() {
             self.sysctl("net/ipv4/ip_forward", "1")?;
         }
+        // A dual-stack network: IPv6 forwarding, as docker's bridge driver turns it on for a
+        // network with IPv6 (`all`, which the kernel copies to `default` and every
+        // interface). Written only when off: the host's other settings stay.
+        if state.networks.values().any(|n| n.subnet6.is_some())
+            && self.read_sysctl("net/ipv6/conf/all/forwarding").as_deref() != Some("1")
+        {
+            self.sysctl("net/ipv6/conf/all/forwarding", "1")?;
+        }
         for n in state.networks.values() {
             // Best effort: the bridge may be gone already when its rules are re-applied.
             let _ = self.sysctl(&format!("net/ipv4/conf/{}/route_localnet", n.bridge), "1");
@@ -115,6 +123,16 @@ impl Nftables {
             key: key.replace('/', "."),
             err,
         })
+    }
+
+    fn read_sysctl(&self, key: &str) -> Option<String> {
+        let path = format!("/proc/sys/{key}");
+        let read = move || std::fs::read_to_string(&path).ok();
+        let v = match &self.netns {
+            Some(ns) => crate::netns::run_in(ns, read).ok().flatten(),
+            None => read(),
+        };
+        v.map(|s| s.trim().to_string())
     }
 
     /// Deletes hull's table (`hull system reset`, tests); no table is not an error.
@@ -321,31 +339,40 @@ impl FirewallDriver for Nftables {
 /// protocol and port (`-p IP:P:C`), and by protocol and port alone (every address).
 const MAP_BY_IP: &str = "ports_by_ip";
 const MAP_ANY: &str = "ports_any";
+/// The same for IPv6 bindings to containers with an IPv6 address.
+const MAP6_BY_IP: &str = "ports6_by_ip";
+const MAP6_ANY: &str = "ports6_any";
 
 /// `op` ("add" or "delete") of the map elements of `ports`: one command per map used.
 pub fn port_elements(table: &str, op: &str, ports: &[&PortMapping]) -> Vec<Value> {
-    let mut by_ip = Vec::new();
-    let mut any = Vec::new();
-    // IPv6 bindings are relayed in userland (crate::relay), not DNATed.
-    for p in ports.iter().filter(|p| !p.is_v6()) {
+    let (mut by_ip, mut any, mut by_ip6, mut any6) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // IPv6 bindings to a container without IPv6 are relayed in userland (crate::relay).
+    for p in ports.iter().filter(|p| p.is_dnat()) {
         let proto = p.proto.to_string();
-        let key = match p.host_ip {
+        // `::` is every IPv6 address: the map without the address.
+        let host_ip = p
+            .host_ip
+            .filter(|ip| !(ip.is_ipv6() && ip.is_unspecified()));
+        let key = match host_ip {
             Some(ip) => json!({"concat": [ip.to_string(), proto, p.host_port]}),
             None => json!({"concat": [proto, p.host_port]}),
         };
-        let v = if p.host_ip.is_some() {
-            &mut by_ip
-        } else {
-            &mut any
+        let (v, to) = match (p.container_ip6.filter(|_| p.is_v6()), host_ip) {
+            (Some(ip6), Some(_)) => (&mut by_ip6, ip6.to_string()),
+            (Some(ip6), None) => (&mut any6, ip6.to_string()),
+            (None, Some(_)) => (&mut by_ip, p.container_ip.to_string()),
+            (None, None) => (&mut any, p.container_ip.to_string()),
         };
-        v.push((
-            key,
-            json!(p.container_ip.to_string()),
-            json!(p.container_port),
-        ));
+        v.push((key, json!(to), json!(p.container_port)));
     }
     let mut out = Vec::new();
-    for (name, elems) in [(MAP_BY_IP, by_ip), (MAP_ANY, any)] {
+    for (name, elems) in [
+        (MAP_BY_IP, by_ip),
+        (MAP_ANY, any),
+        (MAP6_BY_IP, by_ip6),
+        (MAP6_ANY, any6),
+    ] {
         if elems.is_empty() {
             continue;
         }
@@ -378,6 +405,9 @@ fn payload(proto: &str, field: &str) -> Value {
 fn prefix(s: &crate::ipam::Subnet) -> Value {
     json!({"prefix": {"addr": s.addr.to_string(), "len": s.prefix}})
 }
+fn prefix6(s: &crate::ipam::Subnet6) -> Value {
+    json!({"prefix": {"addr": s.addr.to_string(), "len": s.prefix}})
+}
 
 /// The whole table as one batch: create-if-missing, delete, create, then every chain and
 /// rule. nft applies a batch as one transaction, so packets see the old table or the new.
@@ -408,14 +438,21 @@ pub fn render(table: &str, st: &FirewallState) -> Value {
     cmds.push(chain("ports", None));
     // nft 1.0's JSON cannot declare a map to a concatenation (address . port): one map to
     // the address and one to the port, looked up with the same key.
-    for (name, key) in [
+    for (name, key, addr) in [
         (
             MAP_BY_IP,
             json!(["ipv4_addr", "inet_proto", "inet_service"]),
+            "ipv4_addr",
         ),
-        (MAP_ANY, json!(["inet_proto", "inet_service"])),
+        (MAP_ANY, json!(["inet_proto", "inet_service"]), "ipv4_addr"),
+        (
+            MAP6_BY_IP,
+            json!(["ipv6_addr", "inet_proto", "inet_service"]),
+            "ipv6_addr",
+        ),
+        (MAP6_ANY, json!(["inet_proto", "inet_service"]), "ipv6_addr"),
     ] {
-        for (suffix, data) in [("addr", "ipv4_addr"), ("port", "inet_service")] {
+        for (suffix, data) in [("addr", addr), ("port", "inet_service")] {
             cmds.push(json!({"add": {"map": {"family": "inet", "table": table,
                 "name": format!("{name}_{suffix}"), "type": key, "map": data}}}));
         }
@@ -511,13 +548,22 @@ pub fn render(table: &str, st: &FirewallState) -> Value {
     let l4 = || json!([meta("l4proto"), payload("th", "dport")]);
     let mut by_ip = vec![payload("ip", "daddr")];
     by_ip.extend(l4().as_array().cloned().unwrap_or_default());
-    for (map, key) in [(MAP_BY_IP, json!(by_ip)), (MAP_ANY, l4())] {
+    // `::1` is left to the relay's socket (PortMapping::is_dnat).
+    let v6 = m(payload("ip6", "daddr"), "!=", json!("::1"));
+    let mut by_ip6 = vec![payload("ip6", "daddr")];
+    by_ip6.extend(l4().as_array().cloned().unwrap_or_default());
+    for (map, key, nfproto, family) in [
+        (MAP_BY_IP, json!(by_ip), &v4, "ip"),
+        (MAP_ANY, l4(), &v4, "ip"),
+        (MAP6_BY_IP, json!(by_ip6), &v6, "ip6"),
+        (MAP6_ANY, l4(), &v6, "ip6"),
+    ] {
         let lookup = |suffix: &str| json!({"map": {"key": {"concat": key.clone()}, "data": format!("@{map}_{suffix}")}});
         rule(
             "ports",
             vec![
-                v4.clone(),
-                json!({"dnat": {"family": "ip", "addr": lookup("addr"), "port": lookup("port")}}),
+                nfproto.clone(),
+                json!({"dnat": {"family": family, "addr": lookup("addr"), "port": lookup("port")}}),
             ],
         );
     }
@@ -535,6 +581,18 @@ pub fn render(table: &str, st: &FirewallState) -> Value {
                     masq.clone(),
                 ],
             );
+            // IPv6 leaving the network is masqueraded too, as docker does with
+            // `--ip6tables` (a ULA subnet is not routed back to the host otherwise).
+            if let Some(s6) = &n.subnet6 {
+                rule(
+                    "postrouting",
+                    vec![
+                        m(payload("ip6", "saddr"), "==", prefix6(s6)),
+                        m(meta("oifname"), "!=", br.clone()),
+                        masq.clone(),
+                    ],
+                );
+            }
         }
         rule(
             "postrouting",
@@ -548,7 +606,7 @@ pub fn render(table: &str, st: &FirewallState) -> Value {
         rule(
             "postrouting",
             vec![
-                m(meta("oifname"), "==", br),
+                m(meta("oifname"), "==", br.clone()),
                 m(
                     payload("ip", "saddr"),
                     "==",
@@ -557,6 +615,19 @@ pub fn render(table: &str, st: &FirewallState) -> Value {
                 masq.clone(),
             ],
         );
+        // Hairpin for IPv6 published ports as for IPv4 (the host's own `::1` is not
+        // DNATed: the relay serves it, PortMapping::is_dnat).
+        if let Some(s6) = &n.subnet6 {
+            rule(
+                "postrouting",
+                vec![
+                    m(meta("oifname"), "==", br),
+                    m(payload("ip6", "saddr"), "==", prefix6(s6)),
+                    m(json!({"ct": {"key": "status"}}), "in", json!("dnat")),
+                    masq.clone(),
+                ],
+            );
+        }
     }
     json!({"nftables": cmds})
 }

@@ -60,6 +60,7 @@ impl Lab {
             gateway: subnet.first_host(),
             mtu: Some(1400),
             internal,
+            v6: None,
         };
         bridge::setup_network(&mut self.host, &self.fw, &spec).unwrap();
         spec
@@ -73,7 +74,7 @@ impl Lab {
             net,
             &ns,
             "eth0",
-            ip.parse().unwrap(),
+            (ip.parse().unwrap(), None),
             None,
             true,
         )
