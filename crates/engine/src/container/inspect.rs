@@ -79,7 +79,7 @@ fn mounts(eng: &Engine, c: &Container) -> Value {
                 "Destination": m.target,
                 "Mode": if m.read_only { "ro" } else { "" },
                 "RW": !m.read_only,
-                "Propagation": m.propagation.clone().unwrap_or_default(),
+                "Propagation": m.propagation.map(|p| p.as_str()).unwrap_or_default(),
             });
             if m.kind == MountKind::Volume {
                 v["Name"] = json!(m.source);
