@@ -42,6 +42,9 @@ pub enum CpError {
     Container { path: String, source: io::Error },
     #[error("{0}")]
     Usage(String),
+    /// The path the copy starts from is not in the container.
+    #[error("no such file or directory in the container: {0}")]
+    Missing(String),
 }
 
 pub type Result<T> = std::result::Result<T, CpError>;

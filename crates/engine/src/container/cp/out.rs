@@ -25,9 +25,7 @@ pub fn copy_out(fs: &ContainerFs, src: &str, dest: &Path, opts: &CopyOptions) ->
         flags |= OFlags::NOFOLLOW;
     }
     let fd = fs.resolve(src, flags).map_err(|e| match e {
-        Errno::NOENT => {
-            CpError::Usage(format!("no such file or directory in the container: {src}"))
-        }
+        Errno::NOENT => CpError::Missing(src.into()),
         e => ctr_err(src)(e),
     })?;
     let meta = Meta::from_stat(&fstat(&fd).map_err(ctr_err(src))?);
