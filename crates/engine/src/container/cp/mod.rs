@@ -116,6 +116,19 @@ impl ContainerFs {
             ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
         )
     }
+
+    /// The path a copy out of the container starts from, as an `O_PATH` fd (its last
+    /// symlink followed with `follow_link`); `CpError::Missing` when it is not there.
+    pub(crate) fn resolve_source(&self, src: &str, follow_link: bool) -> Result<OwnedFd> {
+        let mut flags = OFlags::PATH;
+        if !follow_link {
+            flags |= OFlags::NOFOLLOW;
+        }
+        self.resolve(src, flags).map_err(|e| match e {
+            rustix::io::Errno::NOENT => CpError::Missing(src.into()),
+            e => ctr_err(src)(e),
+        })
+    }
 }
 
 impl ContainerFs {
