@@ -312,10 +312,12 @@ fn events_show_a_runs_lifecycle_in_the_window_and_filters() {
     .spawn()
     .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let seen: Vec<String> = (0..4).map(|_| lines.next().unwrap().unwrap()).collect();
+    let seen: Vec<String> = (0..5).map(|_| lines.next().unwrap().unwrap()).collect();
     let _ = child.kill();
     let _ = child.wait();
-    let want: Vec<String> = ["create", "start", "die", "destroy"]
+    // docker's client attaches before it starts a foreground run: dockerd records `attach`
+    // between `create` and `start`.
+    let want: Vec<String> = ["create", "attach", "start", "die", "destroy"]
         .iter()
         .map(|a| format!("{a} {n}"))
         .collect();

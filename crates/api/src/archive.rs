@@ -40,7 +40,7 @@ fn stat_header(st: &PathStat) -> String {
         "name": st.name,
         "size": st.size,
         "mode": go_mode(st),
-        "mtime": hull_engine::time::timefmt::rfc3339(st.mtime),
+        "mtime": hull_clock::civil::format_rfc3339(st.mtime),
         "linkTarget": st.link_target,
     });
     hull_image::registry::client::base64(doc.to_string().as_bytes())

@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::{mpsc, Arc, Mutex};
 
+use hull_engine::container::attach::AttachRequest;
 use hull_monitor::proto;
 
 use crate::http::{Conn, Outcome, Request};
@@ -182,11 +183,15 @@ pub fn attach(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Out
     Ok(Outcome::Close)
 }
 
-/// A later client's connection to the monitor of a running container.
+/// A later client's connection to the monitor of a running container: the engine's attach
+/// verb (which records docker's `attach` event).
 fn monitor(ctx: &Ctx, id: &str, want: u8) -> Option<UnixStream> {
-    let mut s = hull_sys::fdpass::connect(&ctx.paths.attach_socket(id)).ok()?;
-    proto::write_frame(&mut s, proto::HELLO, &[want]).ok()?;
-    Some(s)
+    let req = AttachRequest {
+        stdin: want & proto::WANT_STDIN != 0,
+        size: None,
+        output: Some(want),
+    };
+    Some(ctx.engine().ok()?.attach(id, &req).ok()?.sock)
 }
 
 /// The hijacked connection's reading side, with whatever the request reader had already

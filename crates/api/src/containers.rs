@@ -181,7 +181,7 @@ pub fn list(ctx: &Ctx, all: bool, filters: Option<&str>) -> ApiResult<Value> {
 
 pub(crate) fn list_entry(eng: &hull_engine::Engine, c: &Container) -> Value {
     let full = inspect::inspect(eng, c);
-    let created = hull_engine::time::timefmt::parse_rfc3339(&c.created).unwrap_or(0);
+    let created = hull_clock::civil::parse_rfc3339(&c.created).map_or(0, |(s, _)| s);
     let labels: serde_json::Map<String, Value> = c
         .labels
         .iter()

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use hull_engine::container::config::{
-    MountKind, MountSpec, NsMode, Restart, RestartPolicy, Ulimit,
+    MountKind, MountSpec, NsMode, Propagation, Restart, RestartPolicy, Ulimit,
 };
 use hull_engine::container::create::Request;
 use hull_engine::container::health::HealthConfig;
@@ -401,8 +401,14 @@ fn mount(m: &Value) -> Result<MountSpec, ApiError> {
         .get("BindOptions")
         .and_then(|b| b.get("Propagation"))
         .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
     {
-        spec.propagation = Some(p.to_string());
+        spec.propagation = Some(Propagation::parse(p).ok_or_else(|| {
+            bad(
+                "HostConfig.Mounts.BindOptions.Propagation",
+                format!("{p:?}: expected private, rprivate, shared, rshared, slave or rslave"),
+            )
+        })?);
     }
     if let Some(t) = o.get("TmpfsOptions").and_then(Value::as_object) {
         if let Some(size) = t.get("SizeBytes").and_then(Value::as_i64) {

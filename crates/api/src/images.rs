@@ -16,7 +16,8 @@ use crate::{ApiError, ApiResult, Ctx};
 /// Seconds since the epoch of an RFC 3339 time (0 when there is none).
 pub(crate) fn unix(rfc3339: Option<&str>) -> i64 {
     rfc3339
-        .and_then(hull_engine::time::timefmt::parse_rfc3339)
+        .and_then(hull_clock::civil::parse_rfc3339)
+        .map(|(secs, _)| secs)
         .unwrap_or(0)
 }
 

@@ -2,7 +2,7 @@
 //! `invalid --memory "abc": ...`.
 
 use hull_engine::container::config::{
-    DeviceSpec, MountKind, MountSpec, NsMode, Restart, RestartPolicy, Ulimit,
+    DeviceSpec, MountKind, MountSpec, NsMode, Propagation, Restart, RestartPolicy, Ulimit,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -170,10 +170,6 @@ pub fn device(s: &str) -> Result<DeviceSpec> {
     })
 }
 
-const PROPAGATIONS: &[&str] = &[
-    "private", "rprivate", "shared", "rshared", "slave", "rslave",
-];
-
 /// `-v SRC:DST[:OPTS]` or `-v DST` (an anonymous volume).
 pub fn volume(s: &str) -> Result<MountSpec> {
     let parts: Vec<&str> = s.split(':').collect();
@@ -211,8 +207,10 @@ pub fn volume(s: &str) -> Result<MountSpec> {
             "ro" => m.read_only = true,
             "rw" => m.read_only = false,
             "z" | "Z" | "nocopy" | "copy" => {}
-            p if PROPAGATIONS.contains(&p) => m.propagation = Some(p.into()),
-            _ => return err("--volume", s, format!("unknown option {o:?}")),
+            _ => match Propagation::parse(o) {
+                Some(p) => m.propagation = Some(p),
+                None => return err("--volume", s, format!("unknown option {o:?}")),
+            },
         }
     }
     destination("--volume", s, &m)?;
@@ -234,7 +232,9 @@ pub fn mount(s: &str) -> Result<MountSpec> {
             "source" | "src" => m.source = v.into(),
             "target" | "destination" | "dst" => m.target = v.into(),
             "readonly" | "ro" => m.read_only = v.is_empty() || v == "true" || v == "1",
-            "bind-propagation" if PROPAGATIONS.contains(&v) => m.propagation = Some(v.into()),
+            "bind-propagation" if Propagation::parse(v).is_some() => {
+                m.propagation = Propagation::parse(v)
+            }
             "tmpfs-size" => {
                 let n = bytes("--mount", v)?;
                 m.options.push(format!("size={n}"));

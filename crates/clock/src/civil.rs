@@ -47,9 +47,9 @@ pub fn format_utc(t: i64) -> String {
 }
 
 /// `2024-05-01T10:00:00Z`: seconds since the epoch as RFC 3339, UTC, whole seconds (docker's
-/// `Created` of images, networks and volumes).
+/// `Created` of images, networks and volumes); times before 1970 as the epoch.
 pub fn format_rfc3339(secs: i64) -> String {
-    let (date, s) = date_time(secs);
+    let (date, s) = date_time(secs.max(0));
     format!("{date}T{s}Z")
 }
 
@@ -190,6 +190,7 @@ mod tests {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(format_rfc3339(1_714_557_600), "2024-05-01T10:00:00Z");
+        assert_eq!(format_rfc3339(-5), "1970-01-01T00:00:00Z");
         assert_eq!(
             format_rfc3339_nanos(951_782_400, 5),
             "2000-02-29T00:00:00.000000005Z"

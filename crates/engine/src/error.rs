@@ -243,7 +243,7 @@ impl From<StatsError> for Error {
 impl From<CpError> for Error {
     fn from(e: CpError) -> Self {
         match e {
-            CpError::Usage(_) => Error::InvalidArgument(e.to_string()),
+            CpError::Usage(_) | CpError::Missing(_) => Error::InvalidArgument(e.to_string()),
             e => internal(e),
         }
     }

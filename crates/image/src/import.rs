@@ -34,12 +34,6 @@ pub fn go_arch() -> &'static str {
     }
 }
 
-/// Seconds since the epoch as RFC 3339 UTC (`2024-05-01T12:00:00Z`); times before 1970
-/// (a tar entry's mtime can say anything) are given as the epoch.
-pub fn rfc3339(secs: i64) -> String {
-    hull_clock::civil::format_rfc3339(secs.max(0))
-}
-
 fn change_err(change: &str, reason: &str) -> ImageError {
     ImageError::Change {
         change: change.to_string(),
@@ -207,7 +201,7 @@ impl Store {
         )?;
         let config = config_json(
             &layer.diff_id,
-            &rfc3339(crate::db::now()),
+            &hull_clock::civil::format_rfc3339(crate::db::now()),
             cfg,
             "",
             changes.message.as_deref(),
@@ -258,7 +252,8 @@ impl Store {
                 ..Default::default()
             },
         )?;
-        let created = rfc3339(mtime as i64);
+        // A tar entry's mtime can say anything: one before 1970 is given as the epoch.
+        let created = hull_clock::civil::format_rfc3339(mtime as i64);
         let config = config_json(&layer.diff_id, &created, cfg, "hull seed busybox", None);
         let name = Reference::parse("busybox:latest")?;
         self.commit_image(NewImage {
@@ -335,13 +330,6 @@ fn busybox_tar(bin: &[u8], applets: &str, mtime: u64) -> std::io::Result<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_formats() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-    }
 
     #[test]
     fn changes_apply_like_docker() {

@@ -19,6 +19,9 @@ pub struct AttachRequest {
     pub stdin: bool,
     /// The client's terminal size (rows, columns), sent when the container has a tty.
     pub size: Option<(u16, u16)>,
+    /// Which output streams (`proto::WANT_STDOUT`, `WANT_STDERR`); None is both, as
+    /// `docker attach` asks (the API's request may name one).
+    pub output: Option<u8>,
 }
 
 /// An attached connection to the container's monitor.
@@ -46,7 +49,8 @@ impl Engine {
         })?;
         let io = |e: std::io::Error| Error::Internal(e.to_string());
         let stdin = c.config.open_stdin && req.stdin;
-        let mut want = proto::WANT_STDOUT | proto::WANT_STDERR;
+        let both = proto::WANT_STDOUT | proto::WANT_STDERR;
+        let mut want = req.output.map_or(both, |w| w & both);
         if stdin {
             want |= proto::WANT_STDIN;
         }
@@ -62,5 +66,47 @@ impl Engine {
             stdin,
             tty: c.config.tty,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hull_monitor::proto;
+
+    use crate::container::start::{self, Attach};
+    use crate::ocirt::fake::{Rig, Script};
+
+    /// The container `id`'s event actions, in the order written.
+    fn actions(rig: &Rig, id: &str) -> Vec<String> {
+        let [_, cur] = crate::events::log_files(&rig.eng.paths);
+        std::fs::read_to_string(cur)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["Actor"]["ID"] == id)
+            .map(|v| v["Action"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// docker's client attaches before it starts a foreground container: the engine's start
+    /// records `attach` before `start` when the starter relays a stream, and not otherwise.
+    #[test]
+    fn a_start_that_relays_a_stream_records_attach_before_start() {
+        let rig = Rig::new();
+        for (name, want, seen) in [
+            (
+                "out",
+                proto::WANT_STDOUT | proto::WANT_STDERR | proto::WANT_HOOK,
+                &["attach", "start"][..],
+            ),
+            ("in", proto::WANT_STDIN, &["attach", "start"]),
+            ("detached", 0, &["start"]),
+            ("hook-only", proto::WANT_HOOK, &["start"]),
+        ] {
+            let c = rig.container(name, |_| {});
+            rig.script(Script::Started(4321));
+            drop(start::start(&rig.eng, &c, Attach { want, size: None }).unwrap());
+            assert_eq!(actions(&rig, &c.id), seen, "{name}");
+        }
     }
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::modes::{IdMap, MountKind, NetworkMode, NsMode, PodMember, Restart, UsernsMode};
+pub use super::modes::{
+    IdMap, MountKind, NetworkMode, NsMode, PodMember, Propagation, Restart, UsernsMode,
+};
 
 /// A volume or mount (`-v`, `--mount`, `--tmpfs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,8 +18,9 @@ pub struct MountSpec {
     pub source: String,
     pub target: String,
     pub read_only: bool,
-    /// rprivate, private, rshared, shared, rslave, slave (binds).
-    pub propagation: Option<String>,
+    /// A bind's propagation; unset is rprivate.
+    #[serde(default, deserialize_with = "Propagation::deserialize_opt")]
+    pub propagation: Option<Propagation>,
     /// tmpfs options ("size=64m,mode=1777") or extra bind options.
     pub options: Vec<String>,
     /// A volume made for this container alone (`-v /dst`), named at create and removed by

@@ -79,7 +79,7 @@ fn mounts(eng: &Engine, c: &Container) -> Value {
                 "Destination": m.target,
                 "Mode": if m.read_only { "ro" } else { "" },
                 "RW": !m.read_only,
-                "Propagation": m.propagation.clone().unwrap_or_default(),
+                "Propagation": m.propagation.map(|p| p.as_str()).unwrap_or_default(),
             });
             if m.kind == MountKind::Volume {
                 v["Name"] = json!(m.source);
@@ -396,8 +396,8 @@ fn security_opts(c: &Container) -> Vec<String> {
 pub fn status_text(c: &Container) -> String {
     let since = |t: &Option<String>| {
         t.as_deref()
-            .and_then(crate::time::timefmt::parse_rfc3339)
-            .map(|s| crate::time::timefmt::human_duration(crate::time::timefmt::now_secs() - s))
+            .and_then(hull_clock::civil::parse_rfc3339)
+            .map(|(s, _)| crate::time::human_duration(crate::time::now_secs() - s))
             .unwrap_or_default()
     };
     match c.status {
@@ -425,7 +425,6 @@ pub fn ps_row(c: &Container) -> Value {
         "Image": c.image,
         "Command": cmd_string(c),
         "CreatedAt": c.created,
-        "RunningFor": crate::time::timefmt::ago(&c.created),
         "Ports": "",
         "State": c.status.as_str(),
         "Status": status_text(c),

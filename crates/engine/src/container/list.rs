@@ -33,7 +33,8 @@ pub struct Size {
 #[derive(Debug, Clone)]
 pub struct ListRow {
     pub container: Container,
-    /// docker's ps row (ID, Image, Command, CreatedAt, RunningFor, Ports, Status, Names...).
+    /// docker's ps row (ID, Image, Command, CreatedAt, Ports, Status, Names...); the client
+    /// adds RunningFor ("2 hours ago") from CreatedAt.
     pub row: Value,
     /// The whole command line (`--no-trunc`).
     pub command_line: String,

@@ -39,6 +39,70 @@ impl MountKind {
     }
 }
 
+/// A bind's mount propagation (`-v SRC:DST:rshared`, `--mount bind-propagation=`,
+/// `BindOptions.Propagation`); a mount without one (`Option::None`, stored as `null`) is
+/// `rprivate`, as docker's. Stored as the word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Propagation {
+    Private,
+    Rprivate,
+    Shared,
+    Rshared,
+    Slave,
+    Rslave,
+}
+
+impl Propagation {
+    pub const ALL: [Propagation; 6] = [
+        Propagation::Private,
+        Propagation::Rprivate,
+        Propagation::Shared,
+        Propagation::Rshared,
+        Propagation::Slave,
+        Propagation::Rslave,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Propagation::Private => "private",
+            Propagation::Rprivate => "rprivate",
+            Propagation::Shared => "shared",
+            Propagation::Rshared => "rshared",
+            Propagation::Slave => "slave",
+            Propagation::Rslave => "rslave",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Propagation> {
+        Propagation::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// The mount receives the host's mounts (or sends its own): the container's root must
+    /// not be private for that, so the spec makes it rslave.
+    pub fn needs_shared_root(self) -> bool {
+        !matches!(self, Propagation::Private | Propagation::Rprivate)
+    }
+
+    /// The stored field: `null` (or the `""` an API client may have sent) is unset.
+    pub(crate) fn deserialize_opt<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Propagation>, D::Error> {
+        match Option::<String>::deserialize(d)?.as_deref() {
+            None | Some("") => Ok(None),
+            Some(s) => Propagation::parse(s).map(Some).ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown mount propagation {s:?}"))
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Propagation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a pid, ipc or uts namespace comes from (`--pid`, `--ipc`, `--uts`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -434,6 +498,38 @@ pub struct PodMember {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn propagation_is_stored_as_the_word() {
+        for p in Propagation::ALL {
+            let v = serde_json::to_value(p).unwrap();
+            assert_eq!(v, p.as_str());
+            assert_eq!(Propagation::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Propagation::parse("rbind"), None);
+        // A mount stored before the enum, with and without one, and an API client's "".
+        let m: crate::container::config::MountSpec = serde_json::from_value(serde_json::json!(
+            {"kind": "bind", "source": "/a", "target": "/b", "read_only": false,
+             "propagation": "rshared", "options": []}
+        ))
+        .unwrap();
+        assert_eq!(m.propagation, Some(Propagation::Rshared));
+        assert_eq!(serde_json::to_value(&m).unwrap()["propagation"], "rshared");
+        for unset in [serde_json::Value::Null, "".into()] {
+            let m: crate::container::config::MountSpec = serde_json::from_value(serde_json::json!(
+                {"kind": "bind", "source": "/a", "target": "/b", "read_only": false,
+                 "propagation": unset, "options": []}
+            ))
+            .unwrap();
+            assert_eq!(m.propagation, None);
+            assert_eq!(
+                serde_json::to_value(&m).unwrap()["propagation"],
+                serde_json::Value::Null
+            );
+        }
+        assert!(Propagation::Rslave.needs_shared_root());
+        assert!(!Propagation::Rprivate.needs_shared_root());
+    }
 
     #[test]
     fn namespace_modes_read_and_write_the_flag_strings() {

@@ -53,6 +53,14 @@ pub struct Attach {
     pub size: Option<(u16, u16)>,
 }
 
+impl Attach {
+    /// Whether the starter relays any of the container's streams (not only the exit hook).
+    pub fn attaches(&self) -> bool {
+        use hull_monitor::proto;
+        self.want & (proto::WANT_STDIN | proto::WANT_STDOUT | proto::WANT_STDERR) != 0
+    }
+}
+
 /// A started container: its init pid and the starter's connection to the monitor.
 pub struct Started {
     pub pid: i32,
@@ -93,6 +101,11 @@ pub(crate) fn start_with_image(
     img: Option<&image::ImageInfo>,
 ) -> Result<Started, StartError> {
     let _span = tracing::debug_span!("start", id = %c.id).entered();
+    if at.attaches() {
+        // The starter is the first attach client: docker's client attaches before it starts,
+        // so its daemon records `attach` before `start`.
+        crate::events::container(&eng.paths, c, "attach", &[]);
+    }
     crate::container::reconcile::clear_leftovers(eng, c);
     hull_sys::fault_point("hull-start-prepare");
     if let Err(e) = eng.bundler.prepare(eng, c, img) {

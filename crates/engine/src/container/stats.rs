@@ -3,10 +3,8 @@
 
 use std::time::Instant;
 
-use serde_json::{json, Value};
-
 use crate::container::Container;
-use crate::{sysinfo, time::timefmt};
+use crate::sysinfo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {
@@ -185,27 +183,6 @@ pub fn cpu_percent(prev: &Sample, cur: &Sample) -> f64 {
     (cur.cpu_ns - prev.cpu_ns) as f64 / wall * 100.0
 }
 
-/// A `docker stats` row: the fields its `--format` knows.
-pub fn row(id: &str, name: &str, prev: Option<&Sample>, cur: &Sample) -> Value {
-    let cpu = prev.map_or(0.0, |p| cpu_percent(p, cur));
-    let mem_pct = if cur.mem_limit > 0 {
-        cur.mem_usage as f64 / cur.mem_limit as f64 * 100.0
-    } else {
-        0.0
-    };
-    json!({
-        "BlockIO": format!("{} / {}", timefmt::human_size(cur.blk_read), timefmt::human_size(cur.blk_write)),
-        "CPUPerc": format!("{cpu:.2}%"),
-        "Container": &id[..12.min(id.len())],
-        "ID": id,
-        "MemPerc": format!("{mem_pct:.2}%"),
-        "MemUsage": format!("{} / {}", timefmt::bytes_size(cur.mem_usage), timefmt::bytes_size(cur.mem_limit)),
-        "Name": name,
-        "NetIO": format!("{} / {}", timefmt::human_size(cur.net_rx), timefmt::human_size(cur.net_tx)),
-        "PIDs": cur.pids.to_string(),
-    })
-}
-
 /// `docker top`: runs the host's `ps ARGS` (default `-ef`) and keeps the header and the lines
 /// whose PID column is one of `pids`. Returns rows of fields (the last field, the command,
 /// keeps its spaces).
@@ -309,11 +286,6 @@ mod tests {
             ..Default::default()
         };
         assert!((cpu_percent(&a, &b) - 50.0).abs() < 0.01);
-        let r = row("0123456789abcdef", "web", Some(&a), &b);
-        assert_eq!(r["CPUPerc"], "50.00%");
-        assert_eq!(r["Container"], "0123456789ab");
-        assert_eq!(r["MemPerc"], "0.00%");
-        assert_eq!(r["BlockIO"], "0B / 0B");
     }
 }
 

@@ -20,7 +20,7 @@ use hull_net::ipam::{self, IpamError, Subnet, Subnet6};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use crate::{time::timefmt, Paths};
+use crate::Paths;
 
 /// The default network's name, docker's (its bridge device is `hull0`, as docker's is
 /// `docker0`).
@@ -414,7 +414,7 @@ fn create_locked(
         gateway,
         internal: req.internal,
         mtu,
-        created: timefmt::now_rfc3339(),
+        created: crate::time::now_rfc3339(),
         labels: req.labels.clone(),
         ipv6: req.ipv6,
         subnet6: req.subnet6,

@@ -92,6 +92,25 @@ impl Engine {
         Ok(p)
     }
 
+    /// `pod stats`: one reading of the counters of each of the pod `key`'s running
+    /// containers, oldest first (the container `stats` verb's reading, taken of all at once).
+    /// CPU % is the change between two readings (`container::stats::cpu_percent`).
+    pub fn pod_stats(
+        &self,
+        key: &str,
+    ) -> Result<Vec<(Container, crate::container::stats::Sample)>> {
+        let live: Vec<Container> = self
+            .pod_members(key)?
+            .into_iter()
+            .filter(|c| c.status.is_live())
+            .collect();
+        let mut read = crate::container::stats::sample_all(&live);
+        Ok(live
+            .into_iter()
+            .filter_map(|c| read.remove(&c.id).map(|s| (c, s)))
+            .collect())
+    }
+
     /// `pod top`: every process of every member, as (container name, pid, command line).
     pub fn pod_top(&self, key: &str) -> Result<Vec<(String, i32, String)>> {
         let mut rows = Vec::new();

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use crate::{time::timefmt, Paths};
+use crate::Paths;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VolumeError {
@@ -177,7 +177,7 @@ pub fn create_with_driver(
         name: name.clone(),
         driver: "local".into(),
         mountpoint,
-        created: timefmt::now_rfc3339(),
+        created: crate::time::now_rfc3339(),
         labels: labels.clone(),
         options: options.clone(),
     };
@@ -399,7 +399,7 @@ mod tests {
         assert_eq!(v.mountpoint, paths.root.join("volumes/data/_data"));
         assert!(v.mountpoint.is_dir());
         assert_eq!(v.labels, labels);
-        assert!(timefmt::parse_rfc3339(&v.created).is_some());
+        assert!(hull_clock::civil::parse_rfc3339(&v.created).is_some());
         // Creating again returns the same volume, labels untouched.
         let again = create(&conn, &paths, Some("data"), &BTreeMap::new()).unwrap();
         assert_eq!(again, v);

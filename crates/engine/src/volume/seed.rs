@@ -38,7 +38,7 @@ pub fn before_start(eng: &Engine, c: &Container) -> Result<(), String> {
             ("driver".to_string(), "local".to_string()),
             (
                 "propagation".to_string(),
-                m.propagation.clone().unwrap_or_default(),
+                m.propagation.map(|p| p.as_str()).unwrap_or_default().into(),
             ),
             ("read/write".to_string(), (!m.read_only).to_string()),
         ]);

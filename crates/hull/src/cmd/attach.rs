@@ -26,6 +26,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let req = AttachRequest {
         stdin: !a.no_stdin,
         size: attach::terminal_size(),
+        output: None,
     };
     let at = eng.attach(&a.container, &req)?;
     match attach::attach(at.sock, at.stdin, at.tty, a.sig_proxy, &keys) {

@@ -3,8 +3,8 @@
 
 use hull_engine::container::config::MountKind;
 use hull_engine::disk_usage::{ContainerUsage, ImageUsage, VolumeUsage};
-use hull_engine::time::timefmt::{human_size, human_size_prec};
 use hull_engine::Paths;
+use hull_format::human::{ago, human_size, human_size_prec};
 use hull_format::template;
 use serde_json::{json, Value};
 
@@ -122,7 +122,7 @@ fn verbose(images: &[ImageUsage], ctrs: &[ContainerUsage], vols: &[VolumeUsage])
         };
         for (repo, tag) in tags {
             img.push(json!({"Repository": repo, "Tag": tag, "ID": short,
-                "CreatedSince": hull_engine::time::timefmt::ago(s.created.as_deref().unwrap_or("")),
+                "CreatedSince": ago(s.created.as_deref().unwrap_or("")),
                 "Size": h3(*size), "SharedSize": h3(*shared),
                 "UniqueSize": h3(size - shared), "Containers": users}));
         }
@@ -135,6 +135,7 @@ fn verbose(images: &[ImageUsage], ctrs: &[ContainerUsage], vols: &[VolumeUsage])
         .map(|u| {
             let (c, rw) = (&u.container, &u.size);
             let mut v = u.row.clone();
+            v["RunningFor"] = json!(ago(&c.created));
             v["LocalVolumes"] = json!(c
                 .config
                 .mounts

@@ -1,7 +1,8 @@
 //! `hull history [--no-trunc] [-q] [-H=false] [--format T] IMAGE`: docker's columns, newest
 //! first.
 
-use hull_engine::{time::timefmt, Paths};
+use hull_engine::Paths;
+use hull_format::human;
 use hull_format::template;
 use serde_json::json;
 
@@ -58,10 +59,10 @@ fn verb(paths: &Paths, a: Args) -> CmdResult {
             let by = r.created_by.replace('\t', " ");
             json!({
                 "ID": id(r),
-                "CreatedSince": if a.human { timefmt::ago(&r.created) } else { r.created.clone() },
+                "CreatedSince": if a.human { human::ago(&r.created) } else { r.created.clone() },
                 "CreatedAt": r.created,
                 "CreatedBy": if a.no_trunc { by } else { ellipsis(&by, 45) },
-                "Size": if a.human { timefmt::human_size_prec(r.size, 3) } else { r.size.to_string() },
+                "Size": if a.human { human::human_size_prec(r.size, 3) } else { r.size.to_string() },
                 "Comment": r.comment,
             })
         })

@@ -2,7 +2,8 @@
 //! tag, `<none>` for untagged images.
 
 use hull_engine::image::ops::{split_tag, ImageFilter};
-use hull_engine::{time::timefmt, Paths};
+use hull_engine::Paths;
+use hull_format::human;
 use hull_format::template;
 use hull_image::ImageSummary;
 use serde_json::{json, Value};
@@ -35,9 +36,9 @@ pub struct Args {
 
 /// docker's CreatedAt: `2024-05-01 10:00:00 +0000 UTC`.
 pub fn docker_time(rfc3339: &str) -> String {
-    match timefmt::parse_rfc3339(rfc3339) {
-        Some(t) => {
-            let s = timefmt::rfc3339(t);
+    match hull_clock::civil::parse_rfc3339(rfc3339) {
+        Some((t, _)) => {
+            let s = hull_clock::civil::format_rfc3339(t);
             format!("{} {} +0000 UTC", &s[..10], &s[11..19])
         }
         None => rfc3339.to_string(),
@@ -61,15 +62,15 @@ fn rows(img: &ImageSummary, no_trunc: bool) -> Vec<Value> {
         json!({
             "Containers": "N/A",
             "CreatedAt": docker_time(&created),
-            "CreatedSince": if created.is_empty() { "N/A".to_string() } else { timefmt::ago(&created) },
+            "CreatedSince": if created.is_empty() { "N/A".to_string() } else { human::ago(&created) },
             "Digest": digest,
             "ID": show_id(&img.id, no_trunc),
             "Repository": repo,
             "SharedSize": "N/A",
-            "Size": timefmt::human_size_prec(img.size, 3),
+            "Size": human::human_size_prec(img.size, 3),
             "Tag": tag,
             "UniqueSize": "N/A",
-            "VirtualSize": timefmt::human_size_prec(img.size, 3),
+            "VirtualSize": human::human_size_prec(img.size, 3),
         })
     };
     let digest_of = |repo: &str| {

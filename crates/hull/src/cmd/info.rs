@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use hull_engine::{sysinfo, time::timefmt, Paths, Status};
+use hull_engine::{sysinfo, time, Paths, Status};
+use hull_format::human;
 use hull_format::template;
 use hull_image::Store;
 use serde_json::{json, Value};
@@ -78,7 +79,7 @@ fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
             }
         },
         "SecurityOptions": ["name=seccomp,profile=builtin"],
-        "SystemTime": timefmt::now_rfc3339(),
+        "SystemTime": time::now_rfc3339(),
     }))
 }
 
@@ -132,7 +133,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     println!(" CPUs: {}", s("NCPU"));
     println!(
         " Total Memory: {}",
-        timefmt::bytes_size(info["MemTotal"].as_u64().unwrap_or(0))
+        human::bytes_size(info["MemTotal"].as_u64().unwrap_or(0))
     );
     println!(" Name: {}", s("Name"));
     println!(" Hull Root Dir: {}", s("HullRootDir"));

@@ -225,23 +225,21 @@ fn each(
     last
 }
 
-/// Two samples half a second apart (for CPU %) of every running container of the pod.
+/// Two readings half a second apart (for CPU %) of every running container of the pod.
 fn stats(eng: &Engine, key: &str, format: Option<&str>) -> CmdResult {
-    use hull_engine::container::stats;
-    let live: Vec<_> = eng
-        .pod_members(key)
+    let first: std::collections::BTreeMap<String, _> = eng
+        .pod_stats(key)
         .map_err(err)?
         .into_iter()
-        .filter(|c| c.status.is_live())
+        .map(|(c, s)| (c.id, s))
         .collect();
-    let first: Vec<_> = live.iter().map(|c| stats::sample(c).ok()).collect();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let mut rows = Vec::new();
-    for (c, prev) in live.iter().zip(&first) {
-        if let Ok(cur) = stats::sample(c) {
-            rows.push(stats::row(&c.id, &c.name, prev.as_ref(), &cur));
-        }
-    }
+    let rows: Vec<_> = eng
+        .pod_stats(key)
+        .map_err(err)?
+        .iter()
+        .map(|(c, cur)| super::stats::row(&c.id, &c.name, first.get(&c.id), cur))
+        .collect();
     if format == Some("json") {
         println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
         return Ok(());

@@ -1,8 +1,8 @@
 //! `hull ps [-a] [-q] [-n N] [-l] [-s] [--filter K=V] [--format T] [--no-trunc]`.
 
 use hull_engine::container::list::ListRequest;
-use hull_engine::time::timefmt::human_size_prec;
 use hull_engine::Paths;
+use hull_format::human::{ago, human_size_prec};
 use hull_format::template;
 
 use super::CmdResult;
@@ -61,6 +61,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let mut values = Vec::new();
     for r in rows {
         let mut v = r.row;
+        v["RunningFor"] = serde_json::json!(ago(&r.container.created));
         if a.no_trunc {
             v["ID"] = serde_json::json!(r.container.id);
             // Go's strconv.Quote of the whole command line.

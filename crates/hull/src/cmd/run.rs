@@ -70,8 +70,10 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         } else {
             0
         };
+        // WANT_STDIN only says the starter attaches stdin (the engine records `attach` for
+        // any stream); the monitor takes stdin frames from any client.
         Attach {
-            want: (streams & (proto::WANT_STDOUT | proto::WANT_STDERR)) | hook,
+            want: streams | hook,
             size: if tty { attach::terminal_size() } else { None },
         }
     };
@@ -89,7 +91,6 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         println!("{}", c.id);
         return Ok(());
     }
-    hull_engine::events::container(&eng.paths, c, "attach", &[]);
     let id = c.id.clone();
     let record = |code: i32| eng.record_exited(&id, code);
     match attach::attach_with_hook(started.sock, stdin, tty, a.sig_proxy, &keys, Some(&record)) {

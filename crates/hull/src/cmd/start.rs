@@ -68,7 +68,6 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         };
         if a.attach {
             let stdin = a.interactive && c.config.open_stdin;
-            hull_engine::events::container(&eng.paths, &c, "attach", &[]);
             return match attach::attach(started.sock, stdin, c.config.tty, true, &keys) {
                 Some(0) => Ok(()),
                 Some(code) => Err(CmdError::exit(code)),

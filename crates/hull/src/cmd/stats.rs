@@ -6,8 +6,9 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use hull_engine::{container::stats, Paths};
+use hull_format::human::{bytes_size, human_size};
 use hull_format::template;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::CmdResult;
 
@@ -40,6 +41,27 @@ const TITLES: &[(&str, &str)] = &[
     ("BlockIO", "BLOCK I/O"),
     ("PIDs", "PIDS"),
 ];
+
+/// A `docker stats` row: the fields its `--format` knows, as docker's client writes them.
+pub fn row(id: &str, name: &str, prev: Option<&stats::Sample>, cur: &stats::Sample) -> Value {
+    let cpu = prev.map_or(0.0, |p| stats::cpu_percent(p, cur));
+    let mem_pct = if cur.mem_limit > 0 {
+        cur.mem_usage as f64 / cur.mem_limit as f64 * 100.0
+    } else {
+        0.0
+    };
+    json!({
+        "BlockIO": format!("{} / {}", human_size(cur.blk_read), human_size(cur.blk_write)),
+        "CPUPerc": format!("{cpu:.2}%"),
+        "Container": &id[..12.min(id.len())],
+        "ID": id,
+        "MemPerc": format!("{mem_pct:.2}%"),
+        "MemUsage": format!("{} / {}", bytes_size(cur.mem_usage), bytes_size(cur.mem_limit)),
+        "Name": name,
+        "NetIO": format!("{} / {}", human_size(cur.net_rx), human_size(cur.net_tx)),
+        "PIDs": cur.pids.to_string(),
+    })
+}
 
 /// The containers to show.
 fn targets(
@@ -81,7 +103,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             .map(|t| {
                 let zero = stats::Sample::default();
                 let c = cur.get(&t.id).unwrap_or(&zero);
-                let mut r = stats::row(&t.id, &t.name, prev.get(&t.id), c);
+                let mut r = row(&t.id, &t.name, prev.get(&t.id), c);
                 if !args.no_trunc {
                     r["ID"] = r["Container"].clone();
                 }
@@ -100,5 +122,37 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             return Ok(());
         }
         prev = cur;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_reads_like_docker_stats() {
+        let t = std::time::Instant::now();
+        let a = stats::Sample {
+            at: Some(t),
+            cpu_ns: 1_000_000_000,
+            ..Default::default()
+        };
+        let b = stats::Sample {
+            at: Some(t + Duration::from_secs(2)),
+            cpu_ns: 2_000_000_000,
+            mem_usage: 1536,
+            mem_limit: 64 * 1024 * 1024,
+            net_rx: 4_261_000,
+            ..Default::default()
+        };
+        let r = row("0123456789abcdef", "web", Some(&a), &b);
+        assert_eq!(r["CPUPerc"], "50.00%");
+        assert_eq!(r["Container"], "0123456789ab");
+        assert_eq!(r["ID"], "0123456789abcdef");
+        assert_eq!(r["MemPerc"], "0.00%");
+        assert_eq!(r["MemUsage"], "1.5KiB / 64MiB");
+        assert_eq!(r["NetIO"], "4.261MB / 0B");
+        assert_eq!(r["BlockIO"], "0B / 0B");
+        assert_eq!(row("0123456789abcdef", "web", None, &b)["CPUPerc"], "0.00%");
     }
 }

@@ -118,7 +118,7 @@ fn prune(paths: &Paths, args: PruneArgs) -> CmdResult {
     }
     println!(
         "Total reclaimed space: {}",
-        hull_engine::time::timefmt::human_size(total)
+        hull_format::human::human_size(total)
     );
     Ok(())
 }

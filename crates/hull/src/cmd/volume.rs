@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use clap::Subcommand;
 use hull_engine::volume::verbs::VolumeCreate;
 use hull_engine::volume::Volume;
-use hull_engine::{time::timefmt, Engine, Paths};
+use hull_engine::{Engine, Paths};
+use hull_format::human;
 use hull_format::parse;
 use hull_format::template;
 
@@ -304,5 +305,5 @@ pub fn print_pruned(heading: &str, names: &[String], bytes: u64) {
         }
         println!();
     }
-    println!("Total reclaimed space: {}", timefmt::human_size(bytes));
+    println!("Total reclaimed space: {}", human::human_size(bytes));
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{Mount, MountBuilder, Spec};
 
 use super::{linux_mut, Ctx, Result};
-use crate::container::config::MountKind;
+use crate::container::config::{MountKind, Propagation};
 
 /// A mount entry of config.json.
 fn mount(destination: &str, typ: &str, source: impl Into<PathBuf>, options: &[&str]) -> Mount {
@@ -167,7 +167,12 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
                 };
                 options.push("rbind".into());
                 options.push(if m.read_only { "ro" } else { "rw" }.into());
-                options.push(m.propagation.clone().unwrap_or_else(|| "rprivate".into()));
+                options.push(
+                    m.propagation
+                        .unwrap_or(Propagation::Rprivate)
+                        .as_str()
+                        .into(),
+                );
                 owned(&m.target, "bind", source, options)
             }
         };
@@ -184,12 +189,10 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
     spec.mounts_mut()
         .get_or_insert_with(Vec::new)
         .extend(mounts);
-    let needs_shared = cfg.mounts.iter().any(|m| {
-        matches!(
-            m.propagation.as_deref(),
-            Some("shared" | "rshared" | "slave" | "rslave")
-        )
-    });
+    let needs_shared = cfg
+        .mounts
+        .iter()
+        .any(|m| m.propagation.is_some_and(Propagation::needs_shared_root));
     if needs_shared {
         linux_mut(spec).set_rootfs_propagation(Some("rslave".into()));
     }

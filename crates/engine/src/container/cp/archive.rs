@@ -59,26 +59,32 @@ fn stat(fs: &ContainerFs, path: &str) -> super::Result<PathStat> {
     })
 }
 
-/// docker's words for a path the container does not have.
-fn missing(e: Error, path: &str, name: &str) -> Error {
-    match &e {
-        Error::Internal(m) | Error::InvalidArgument(m)
-            if m.contains("No such file") || m.contains("no such file") =>
+/// docker's words for a path the container does not have (chosen from the error's variant
+/// and errno, not its text).
+fn missing<'a>(path: &'a str, name: &str) -> impl FnOnce(CpError) -> Error + 'a {
+    let name = name.to_string();
+    move |e| match &e {
+        CpError::Missing(_) => not_found(path, &name),
+        CpError::Container { source, .. } | CpError::Host { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound =>
         {
-            Error::NotFound(format!(
-                "Could not find the file {path} in container {name}"
-            ))
+            not_found(path, &name)
         }
-        _ => e,
+        _ => e.into(),
     }
+}
+
+fn not_found(path: &str, name: &str) -> Error {
+    Error::NotFound(format!(
+        "Could not find the file {path} in container {name}"
+    ))
 }
 
 impl Engine {
     /// The stat of `path` in container `key`.
     pub fn archive_stat(&self, key: &str, path: &str) -> crate::Result<PathStat> {
         let c = self.lookup(key)?;
-        self.with_container_tree(&c, |fs| Ok(stat(fs, path)?))
-            .map_err(|e| missing(e, path, &c.name))
+        self.with_container_tree(&c, |fs| stat(fs, path).map_err(missing(path, &c.name)))
     }
 
     /// `path` in container `key` as a tar stream to `out` (a directory with everything
@@ -91,11 +97,11 @@ impl Engine {
     ) -> crate::Result<PathStat> {
         let c = self.lookup(key)?;
         self.copy_out_of(&c, |fs| {
-            let st = stat(fs, path)?;
-            super::archive_out(fs, path, out, &CopyOptions::default())?;
+            let st = stat(fs, path).map_err(missing(path, &c.name))?;
+            super::archive_out(fs, path, out, &CopyOptions::default())
+                .map_err(missing(path, &c.name))?;
             Ok(st)
         })
-        .map_err(|e| missing(e, path, &c.name))
     }
 
     /// Extracts the tar stream `input` into directory `dir` of container `key`; files
@@ -115,7 +121,8 @@ impl Engine {
             root_uid,
             root_gid,
         };
-        self.copy_into(&c, |fs| Ok(super::extract_in(fs, dir, input, &opts)?))
-            .map_err(|e| missing(e, dir, &c.name))
+        self.copy_into(&c, |fs| {
+            super::extract_in(fs, dir, input, &opts).map_err(missing(dir, &c.name))
+        })
     }
 }

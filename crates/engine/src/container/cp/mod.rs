@@ -42,6 +42,9 @@ pub enum CpError {
     Container { path: String, source: io::Error },
     #[error("{0}")]
     Usage(String),
+    /// The path the copy starts from is not in the container.
+    #[error("no such file or directory in the container: {0}")]
+    Missing(String),
 }
 
 pub type Result<T> = std::result::Result<T, CpError>;
@@ -112,6 +115,19 @@ impl ContainerFs {
             Mode::empty(),
             ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
         )
+    }
+
+    /// The path a copy out of the container starts from, as an `O_PATH` fd (its last
+    /// symlink followed with `follow_link`); `CpError::Missing` when it is not there.
+    pub(crate) fn resolve_source(&self, src: &str, follow_link: bool) -> Result<OwnedFd> {
+        let mut flags = OFlags::PATH;
+        if !follow_link {
+            flags |= OFlags::NOFOLLOW;
+        }
+        self.resolve(src, flags).map_err(|e| match e {
+            rustix::io::Errno::NOENT => CpError::Missing(src.into()),
+            e => ctr_err(src)(e),
+        })
     }
 }
 

@@ -20,16 +20,7 @@ use super::{
 /// Copies `src` in the container to host `dest`, with docker's rules for where it lands.
 pub fn copy_out(fs: &ContainerFs, src: &str, dest: &Path, opts: &CopyOptions) -> Result<()> {
     let s = split(src);
-    let mut flags = OFlags::PATH;
-    if !opts.follow_link {
-        flags |= OFlags::NOFOLLOW;
-    }
-    let fd = fs.resolve(src, flags).map_err(|e| match e {
-        Errno::NOENT => {
-            CpError::Usage(format!("no such file or directory in the container: {src}"))
-        }
-        e => ctr_err(src)(e),
-    })?;
+    let fd = fs.resolve_source(src, opts.follow_link)?;
     let meta = Meta::from_stat(&fstat(&fd).map_err(ctr_err(src))?);
     let is_dir = meta.kind == FileType::Directory;
     if s.trailing_slash && !is_dir {

@@ -152,16 +152,7 @@ pub fn archive_out(
     opts: &CopyOptions,
 ) -> Result<()> {
     let s = split(src);
-    let mut flags = OFlags::PATH;
-    if !opts.follow_link {
-        flags |= OFlags::NOFOLLOW;
-    }
-    let fd = fs.resolve(src, flags).map_err(|e| match e {
-        Errno::NOENT => {
-            CpError::Usage(format!("no such file or directory in the container: {src}"))
-        }
-        e => ctr_err(src)(e),
-    })?;
+    let fd = fs.resolve_source(src, opts.follow_link)?;
     let meta = Meta::from_stat(&fstat(&fd).map_err(ctr_err(src))?);
     let name = if s.contents {
         PathBuf::from(".")
