@@ -192,7 +192,7 @@ pub fn start(ctx: &Arc<Ctx>, id: &str, req: &Request, conn: &mut Conn) -> ApiRes
     // its output discarded, and end this connection.
     let mut detach = None;
     let stdin = x.opts.interactive.then(|| attach::take_reader(conn));
-    let stdin = match (stdin, tty) {
+    let stdin = match (stdin, raw) {
         (Some(input), true) => {
             let keys =
                 attach::detach_keys(x.opts.detach_keys.as_deref()).map_err(ApiError::internal)?;

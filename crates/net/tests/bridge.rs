@@ -163,14 +163,14 @@ fn published_ports_from_remote_host_localhost_and_hairpin() {
     };
     assert_eq!(
         ports_chain(&lab),
-        (2, 6),
-        "3 ports: an address and a port element each"
+        (4, 6),
+        "3 ports: an address and a port element each; 4 rules (by address and any, v4 and v6)"
     );
     lab.fw
         .add_ports("c2", &[map(None, 8080, 80, Proto::Udp)])
         .unwrap();
     // One more port is two more map elements; the chain keeps its two lookups.
-    assert_eq!(ports_chain(&lab), (2, 8));
+    assert_eq!(ports_chain(&lab), (4, 8));
 
     // Unpublish: the remote host is refused again.
     lab.fw.remove_ports("c1").unwrap();

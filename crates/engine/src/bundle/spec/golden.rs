@@ -319,10 +319,18 @@ fn config_json_matches_the_golden_files() {
             std::fs::write(&file, text).unwrap();
             continue;
         }
-        let want: Value = serde_json::from_str(
+        let mut want: Value = serde_json::from_str(
             &std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())),
         )
         .unwrap();
+        if case == "privileged" {
+            // A privileged container gets the host's devices: the list is this host's /dev,
+            // which the golden file (written on another host) need not match. It is checked
+            // against /dev itself, and against the golden file for the devices both have.
+            let got = spec["linux"]["devices"].take();
+            let old = want["linux"]["devices"].take();
+            failures.extend(check_host_devices(&got, &old));
+        }
         if spec != want {
             failures.push(format!(
                 "{case}: config.json differs from {}:\n{}",
@@ -332,4 +340,70 @@ fn config_json_matches_the_golden_files() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A privileged spec's `linux.devices` (`got`) against the host: every entry is a device
+/// node at its path with its type and numbers, no device of `/dev`'s top level is missing,
+/// and each entry of the golden list (`golden`) still on this host is there.
+fn check_host_devices(got: &Value, golden: &Value) -> Vec<String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut fails = Vec::new();
+    let got = got.as_array().cloned().unwrap_or_default();
+    let paths: std::collections::BTreeSet<String> = got
+        .iter()
+        .filter_map(|d| d["path"].as_str().map(String::from))
+        .collect();
+    for d in &got {
+        let path = d["path"].as_str().unwrap_or_default();
+        let Ok(md) = std::fs::symlink_metadata(path) else {
+            fails.push(format!("privileged: device {path} is not on the host"));
+            continue;
+        };
+        let ft = md.file_type();
+        let typ = if ft.is_char_device() {
+            "c"
+        } else if ft.is_block_device() {
+            "b"
+        } else {
+            fails.push(format!("privileged: {path} is not a device node"));
+            continue;
+        };
+        let (major, minor) = (libc_major(md.rdev()), libc_minor(md.rdev()));
+        if d["type"] != typ || d["major"] != major || d["minor"] != minor {
+            fails.push(format!(
+                "privileged: {path} is {typ} {major}:{minor} on the host, the spec says {d}"
+            ));
+        }
+    }
+    for entry in std::fs::read_dir("/dev").unwrap().flatten() {
+        let p = entry.path();
+        let is_dev = std::fs::symlink_metadata(&p)
+            .map(|m| m.file_type().is_char_device() || m.file_type().is_block_device())
+            .unwrap_or(false);
+        // The terminal devices are the container's own, not the host's.
+        let own = ["/dev/console", "/dev/ptmx", "/dev/tty"].contains(&p.to_str().unwrap_or(""));
+        if is_dev && !own && !paths.contains(&p.display().to_string()) {
+            fails.push(format!(
+                "privileged: host device {} is missing",
+                p.display()
+            ));
+        }
+    }
+    for d in golden.as_array().into_iter().flatten() {
+        let path = d["path"].as_str().unwrap_or_default();
+        if std::path::Path::new(path).exists() && !got.contains(d) {
+            fails.push(format!(
+                "privileged: golden device {d} differs or is missing"
+            ));
+        }
+    }
+    fails
+}
+
+fn libc_major(dev: u64) -> u64 {
+    ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0xfff)
+}
+
+fn libc_minor(dev: u64) -> u64 {
+    ((dev >> 12) & 0xffff_ff00) | (dev & 0xff)
 }
