@@ -85,9 +85,6 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "api_client_test.py::InformationTest::test_info",
         "`info` lacks some of docker's keys (Debug...): `hull info`'s fields are computed in the CLI crate, not an engine verb",
     ),
-    ("api_container_test.py::AttachContainerTest::test_detach_with_arg", DETACH),
-    ("api_container_test.py::AttachContainerTest::test_detach_with_config_file", DETACH),
-    ("api_container_test.py::AttachContainerTest::test_detach_with_default", DETACH),
     (
         "api_container_test.py::ContainerCPUTest::test_create_with_runtime",
         "HostConfig.Runtime: hull has one runtime per service (a 400 naming it)",
@@ -126,11 +123,7 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ),
     (
         "api_exec_test.py::ExecTest::test_detach_with_config_file",
-        "exec DetachKeys: not served yet",
-    ),
-    (
-        "api_exec_test.py::ExecTest::test_detach_with_default",
-        "exec DetachKeys: not served yet",
+        "exec detach keys from the client's config file (one key, ctrl-p): the connection is not ended",
     ),
     ("api_image_test.py::CommitTest::test_commit", COMMITTED),
     ("api_image_test.py::CommitTest::test_commit_with_changes", COMMITTED),
@@ -138,11 +131,6 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "api_image_test.py::RemoveImageTest::test_remove",
         "a commit (with pause) of a container that exits meanwhile fails: hullrt pause finds no container",
     ),
-    ("api_image_test.py::ImportImageTest::test_import_from_bytes", IMPORT),
-    ("api_image_test.py::ImportImageTest::test_import_from_file", IMPORT),
-    ("api_image_test.py::ImportImageTest::test_import_from_stream", IMPORT),
-    ("api_image_test.py::ImportImageTest::test_import_image_from_data_with_changes", IMPORT),
-    ("api_image_test.py::ImportImageTest::test_import_image_with_changes", IMPORT),
     (
         "api_network_test.py::TestNetworks::test_connect_with_aliases",
         "aliases on connecting a running container are refused (only before its start)",
@@ -235,18 +223,12 @@ const DIFFERENCES: &[(&str, &str)] = &[
 /// Known differences not run on hull: they wait for pytest's timeout (45 s each). Whole
 /// node ids: pytest's --deselect also drops every test whose id this is a prefix of.
 const HANGS: &[&str] = &[
-    "api_container_test.py::AttachContainerTest::test_detach_with_arg",
-    "api_container_test.py::AttachContainerTest::test_detach_with_config_file",
-    "api_container_test.py::AttachContainerTest::test_detach_with_default",
     "api_container_test.py::CreateContainerTest::test_create_with_restart_policy",
     "api_exec_test.py::ExecTest::test_detach_with_config_file",
-    "api_exec_test.py::ExecTest::test_detach_with_default",
 ];
 
-const DETACH: &str = "detach keys on a container's attach are not served: the attach stays open";
 const COMMITTED: &str =
     "image inspect lacks Container and ContainerConfig (what an image was committed from)";
-const IMPORT: &str = "fromSrc (image import) is not served yet (a 400 naming it)";
 const SWARM: &str = "the test creates a swarm network: hull has no swarm mode";
 
 static SERVICE: OnceLock<Service> = OnceLock::new();
