@@ -14,15 +14,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::sync::{Mutex, OnceLock};
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use hull_e2e::api_service::{ok_output, text, Service};
-use hull_e2e::client_support::{
-    dockerd_command, leftovers, on_exit, stop_child, wait_until, ContainerdDaemon,
-};
+use hull_e2e::client_support::{on_exit, wait_until, PrivateDockerd};
 
 const COMPOSE: &str = "/usr/bin/docker-compose";
 const DOCKER: &str = "/usr/bin/docker";
@@ -38,40 +36,14 @@ fn service() -> &'static Service {
     })
 }
 
-/// The private dockerd: its directory (socket `d.sock`), the daemon, its containerd.
-struct Dockerd {
-    dir: PathBuf,
-    cgroup_parent: String,
-    daemon: Mutex<Option<Child>>,
-    containerd: Mutex<Option<ContainerdDaemon>>,
-}
+/// The private dockerd, started once for the file.
+static DOCKERD: OnceLock<PrivateDockerd> = OnceLock::new();
 
-static DOCKERD: OnceLock<Dockerd> = OnceLock::new();
-
-fn dockerd() -> &'static Dockerd {
+fn dockerd() -> &'static PrivateDockerd {
     DOCKERD.get_or_init(|| {
-        hull_e2e::require_root();
-        let dir = tempfile::Builder::new()
-            .prefix("hull-dc-")
-            .tempdir_in("/tmp")
-            .unwrap()
-            .keep();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let containerd = ContainerdDaemon::start(&dir, None);
-        let cgroup_parent = format!("hull-dc-{}", std::process::id());
         // Published ports through docker-proxy: no iptables here.
-        let daemon = dockerd_command(&dir, &containerd, &cgroup_parent)
-            .arg("--userland-proxy=true")
-            .spawn()
-            .unwrap();
-        let d = Dockerd {
-            dir,
-            cgroup_parent,
-            daemon: Mutex::new(Some(daemon)),
-            containerd: Mutex::new(Some(containerd)),
-        };
-        on_exit(|| DOCKERD.get().map(Dockerd::teardown).unwrap_or_default());
+        let d = PrivateDockerd::start("hull-dc-", &["--userland-proxy=true"]);
+        on_exit(|| DOCKERD.get().map(teardown).unwrap_or_default());
         let sock = d.socket();
         wait_until("the private dockerd", Duration::from_secs(60), || {
             client(&sock, DOCKER, &["version"])
@@ -82,29 +54,14 @@ fn dockerd() -> &'static Dockerd {
     })
 }
 
-impl Dockerd {
-    fn socket(&self) -> PathBuf {
-        self.dir.join("d.sock")
+/// Removes the private dockerd's containers, then stops it (what it left, if anything).
+fn teardown(d: &PrivateDockerd) -> Vec<String> {
+    let sock = d.socket();
+    let run = |args: &[&str]| text(&client(&sock, DOCKER, args).output().unwrap().stdout);
+    for id in run(&["ps", "-aq"]).split_whitespace() {
+        run(&["rm", "-f", "-v", id]);
     }
-
-    fn teardown(&self) -> Vec<String> {
-        let sock = self.socket();
-        let run = |args: &[&str]| text(&client(&sock, DOCKER, args).output().unwrap().stdout);
-        for id in run(&["ps", "-aq"]).split_whitespace() {
-            run(&["rm", "-f", "-v", id]);
-        }
-        if let Some(mut d) = self.daemon.lock().unwrap().take() {
-            stop_child(&mut d);
-        }
-        if let Some(mut c) = self.containerd.lock().unwrap().take() {
-            c.stop();
-        }
-        let left = leftovers(&self.dir.to_string_lossy(), None);
-        hull_e2e::unmount_under(&self.dir);
-        hull_e2e::client_support::remove_cgroups(&self.cgroup_parent);
-        let _ = std::fs::remove_dir_all(&self.dir);
-        left
-    }
+    d.stop()
 }
 
 /// `bin` (the docker CLI or docker-compose) against the engine at `sock`; stdin closed.

@@ -178,6 +178,65 @@ pub fn dockerd_command(dir: &Path, containerd: &ContainerdDaemon, cgroup_parent:
     cmd
 }
 
+/// A private dockerd started by a test: its own directory under /tmp (state and socket
+/// `d.sock`, see [`dockerd_command`]), its own containerd and cgroup parent.
+pub struct PrivateDockerd {
+    pub dir: PathBuf,
+    /// The cgroup parent its containers go under: unique to this process.
+    pub cgroup_parent: String,
+    daemon: std::sync::Mutex<Option<Child>>,
+    containerd: std::sync::Mutex<Option<ContainerdDaemon>>,
+}
+
+impl PrivateDockerd {
+    /// Starts one in a new directory `/tmp/PREFIX*` (short: dockerd and containerd put unix
+    /// sockets under it), dockerd with `extra` flags after [`dockerd_command`]'s. Returns
+    /// when it is spawned; callers wait for it to answer.
+    pub fn start(prefix: &str, extra: &[&str]) -> PrivateDockerd {
+        crate::require_root();
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in("/tmp")
+            .unwrap()
+            .keep();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let containerd = ContainerdDaemon::start(&dir, None);
+        let cgroup_parent = format!("{prefix}{}", std::process::id());
+        let daemon = dockerd_command(&dir, &containerd, &cgroup_parent)
+            .args(extra)
+            .spawn()
+            .unwrap();
+        PrivateDockerd {
+            dir,
+            cgroup_parent,
+            daemon: std::sync::Mutex::new(Some(daemon)),
+            containerd: std::sync::Mutex::new(Some(containerd)),
+        }
+    }
+
+    /// Its API socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("d.sock")
+    }
+
+    /// Stops dockerd and its containerd, then removes its mounts, cgroups and directory.
+    /// Returns what was left under its directory while the daemons ran ([`leftovers`]).
+    pub fn stop(&self) -> Vec<String> {
+        if let Some(mut d) = self.daemon.lock().unwrap().take() {
+            stop_child(&mut d);
+        }
+        if let Some(mut c) = self.containerd.lock().unwrap().take() {
+            c.stop();
+        }
+        let left = leftovers(&self.dir.to_string_lossy(), None);
+        crate::unmount_under(&self.dir);
+        remove_cgroups(&self.cgroup_parent);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        left
+    }
+}
+
 pub struct ContainerdDaemon {
     pub sock: PathBuf,
     daemon: Child,

@@ -43,9 +43,7 @@ impl Engine {
         c: &Container,
         f: impl FnOnce(&ContainerFs) -> Result<T>,
     ) -> Result<T> {
-        let v = self.with_container_tree(c, f)?;
-        crate::events::container(&self.paths, c, "archive-path", &[]);
-        Ok(v)
+        self.copy_with_event(c, "archive-path", f)
     }
 
     /// [`Self::with_container_tree`] for a copy into container `c`: docker's
@@ -55,8 +53,17 @@ impl Engine {
         c: &Container,
         f: impl FnOnce(&ContainerFs) -> Result<T>,
     ) -> Result<T> {
+        self.copy_with_event(c, "extract-to-dir", f)
+    }
+
+    fn copy_with_event<T>(
+        &self,
+        c: &Container,
+        action: &str,
+        f: impl FnOnce(&ContainerFs) -> Result<T>,
+    ) -> Result<T> {
         let v = self.with_container_tree(c, f)?;
-        crate::events::container(&self.paths, c, "extract-to-dir", &[]);
+        crate::events::container(&self.paths, c, action, &[]);
         Ok(v)
     }
 
