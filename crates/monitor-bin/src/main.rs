@@ -158,7 +158,10 @@ fn run(args: &Args, start: &Start, mut sync: Option<Conn>) -> i32 {
             Ok(pid) => pid,
             Err(msg) if first => return fail(&mut sync, msg),
             // A restart that fails is an exit like another: the hook and policy decide.
-            Err(_) => 0,
+            Err(msg) => {
+                trace(args, &format!("restart failed: {msg}"));
+                0
+            }
         };
         if first {
             if let Some(s) = sync.take() {

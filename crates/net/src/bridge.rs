@@ -245,18 +245,25 @@ pub fn attach(
         mac: Some(mac),
         mtu: spec.mtu,
     };
-    match host.nl.create_veth(&att.host_veth, &peer, Some(bridge)) {
-        // A link of this name is named after an address the caller holds the lease of: it
-        // is the veth of that address's last holder, in a namespace the kernel is still
-        // tearing down (a container's exit leaves its veth to the kernel), or left by a
-        // crash. Its deletion takes its peer with it.
-        Err(e) if e.errno() == Some(libc::EEXIST) => {
-            if !host.nl.delete_link_named(&att.host_veth)? {
-                return Err(e.into());
+    // A link of this name is named after an address the caller holds the lease of: it is
+    // the veth of that address's last holder, in a namespace the kernel is still tearing
+    // down (a container's exit leaves its veth to the kernel; a restarted remapped
+    // container's old namespace goes while its new one is wired), or left by a crash. Its
+    // deletion takes its peer with it. The kernel's own teardown of that namespace can
+    // race with ours (the link gone before our delete, or back to EEXIST after it), so
+    // this tries again for a while before giving up.
+    let mut tries = 0;
+    loop {
+        match host.nl.create_veth(&att.host_veth, &peer, Some(bridge)) {
+            Err(e) if e.errno() == Some(libc::EEXIST) && tries < 50 => {
+                tries += 1;
+                host.nl.delete_link_named(&att.host_veth)?;
+                if tries > 1 {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
             }
-            host.nl.create_veth(&att.host_veth, &peer, Some(bridge))?;
+            r => break r?,
         }
-        r => r?,
     }
     let res = (|| -> Result<(), BridgeError> {
         let hv = host.nl.index(&att.host_veth)?;
