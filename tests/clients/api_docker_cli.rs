@@ -327,3 +327,60 @@ fn pause_unpause_and_rename_reach_the_container() {
     ok(&["rm", "-f", &renamed]);
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
 }
+
+/// The service's children that have exited and were not reaped: "pid comm" each.
+fn zombie_children(pid: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let mut rest = stat[close + 1..].split_whitespace();
+        let (state, ppid) = (rest.next(), rest.next());
+        if state == Some("Z") && ppid == Some(&pid.to_string()) {
+            out.push(stat[..=close].to_string());
+        }
+    }
+    out
+}
+
+/// A long-lived service reaps what it starts and leaves running (each container's monitor,
+/// a network's DNS responder, the runtime's delete): none stays a zombie once its container
+/// or network is gone. (A CLI process exits and they are re-parented; the service never does,
+/// and every zombie holds a pid.)
+#[test]
+fn the_service_leaves_no_zombie_children() {
+    let pid = service().pid().expect("the service runs");
+    let net = name("znet");
+    ok(&["network", "create", &net]);
+    for _ in 0..3 {
+        ok(&["run", "--rm", "--network", &net, "busybox", "true"]);
+    }
+    let n = name("zd");
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        &n,
+        "--network",
+        &net,
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    ok(&["exec", &n, "true"]);
+    ok(&["rm", "-f", &n]);
+    ok(&["network", "rm", &net]);
+    // Other tests' containers may be ending right now: their monitors are reaped as they go.
+    let end = std::time::Instant::now() + Duration::from_secs(15);
+    let mut left = zombie_children(pid);
+    while !left.is_empty() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(200));
+        left = zombie_children(pid);
+    }
+    assert!(left.is_empty(), "zombie children of the service: {left:?}");
+}

@@ -60,6 +60,11 @@ impl Service {
         s
     }
 
+    /// The service's pid, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().unwrap().as_ref().map(Child::id)
+    }
+
     /// `hull` itself on the service's state.
     pub fn hull(&self, args: &[&str]) -> Output {
         Command::new(crate::hull_bin())

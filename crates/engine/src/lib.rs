@@ -35,6 +35,7 @@
 
 pub mod bundle;
 pub mod check;
+pub mod children;
 pub mod container;
 pub mod disk_usage;
 pub mod engine;

@@ -257,9 +257,10 @@ pub fn ensure_dns(paths: &Paths, n: &Network) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let _child = cmd
+    let child = cmd
         .spawn()
         .map_err(|e| host_err(&n.name, format!("start dns responder: {e}")))?;
+    crate::children::reap_when_done(child);
     // The responder writes its pid once bound: then containers can ask it.
     let end = Instant::now() + Duration::from_secs(10);
     while hull_net::proc::live_pid(&pidfile, &marker).is_none() {

@@ -116,8 +116,10 @@ pub fn spawn_relay(paths: &Paths, id: &str, maps: &[&PortMapping]) -> Result<(),
         let _ = BufReader::new(out).read_line(&mut line);
     }
     if line.trim() == "ready" {
-        return std::fs::write(&pidfile, child.id().to_string())
+        let written = std::fs::write(&pidfile, child.id().to_string())
             .map_err(|e| format!("{}: {e}", pidfile.display()));
+        crate::children::reap_when_done(child);
+        return written;
     }
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {

@@ -50,16 +50,30 @@ pub struct ExecCall {
 
 /// A delete under way ([`OciRuntime::start_delete`]).
 #[must_use = "wait for the delete before the container's state is reused"]
-pub struct Deleting(Box<dyn FnOnce()>);
+pub struct Deleting(Option<Box<dyn FnOnce() + Send>>);
 
 impl Deleting {
-    pub fn new(wait: impl FnOnce() + 'static) -> Deleting {
-        Deleting(Box::new(wait))
+    pub fn new(wait: impl FnOnce() + Send + 'static) -> Deleting {
+        Deleting(Some(Box::new(wait)))
     }
 
     /// Waits until the delete has finished (its outcome is not reported: see delete_force).
-    pub fn wait(self) {
-        (self.0)()
+    pub fn wait(mut self) {
+        if let Some(w) = self.0.take() {
+            w()
+        }
+    }
+}
+
+/// A delete nobody waited for is still reaped (a long-lived caller would keep a zombie).
+impl Drop for Deleting {
+    fn drop(&mut self) {
+        if let Some(w) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("reap".into())
+                .stack_size(64 * 1024)
+                .spawn(w);
+        }
     }
 }
 

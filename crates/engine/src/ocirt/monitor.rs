@@ -100,7 +100,9 @@ impl Monitor for HullMonitor {
             .stderr(stderr)
             .spawn()
             .map_err(io_err)?;
-        Ok(child.id() as i32)
+        let pid = child.id() as i32;
+        crate::children::reap_when_done(child);
+        Ok(pid)
     }
 }
 
