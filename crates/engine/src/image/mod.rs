@@ -12,7 +12,7 @@ pub mod verbs;
 /// options, `images`' and `history`'s rows, a pull's progress), so that it needs no store
 /// of its own.
 pub use hull_image::{
-    go_arch, HistoryRow, ImageSummary, ImportOptions, NoProgress, Progress, TtyProgress,
+    go_arch, HistoryRow, ImageSummary, ImportOptions, NoProgress, Progress, Reference, TtyProgress,
 };
 
 use std::collections::BTreeMap;
