@@ -193,8 +193,9 @@ pub fn create(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
 
 /// `POST /images/create?fromSrc=-|URL&repo=&tag=&changes=&message=` (`docker import`): the
 /// request's body (`-`) or the file at the URL is a rootfs tarball that becomes a one-layer
-/// image, as `hull import` makes it (the same store call). `repo` may carry its tag (the
-/// docker CLI sends `repo=name:tag`); a `tag` without a `repo` names nothing, as in dockerd.
+/// image, as `hull import` makes it (the same verb, `Engine::image_import`). `repo` may
+/// carry its tag (the docker CLI sends `repo=name:tag`); a `tag` without a `repo` names
+/// nothing, as in dockerd.
 fn import(ctx: &Ctx, src: &str, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
     if src.is_empty() {
         return Err(ApiError::bad(
@@ -235,7 +236,7 @@ fn import(ctx: &Ctx, src: &str, req: &Request, conn: &mut Conn) -> ApiResult<Out
         u if u.contains("://") => Some(u.to_string()),
         u => Some(format!("http://{u}")),
     };
-    let paths = &ctx.paths;
+    let eng = ctx.engine()?;
     stream::json_answer(conn, |out| {
         let fetched;
         let mut tar: &[u8] = match &url {
@@ -254,8 +255,7 @@ fn import(ctx: &Ctx, src: &str, req: &Request, conn: &mut Conn) -> ApiResult<Out
                 &fetched.bytes
             }
         };
-        let id =
-            hull_image::Store::open(&paths.root)?.import_rootfs(&mut tar, &reference, &opts)?;
+        let id = eng.image_import(&mut tar, &reference, &opts)?;
         let id = match id.starts_with("sha256:") {
             true => id,
             false => format!("sha256:{id}"),
@@ -352,9 +352,7 @@ fn deleted_items(lines: &[String]) -> Vec<Value> {
 /// `DELETE /images/{name}?force=1`.
 pub fn delete(ctx: &Ctx, name: &str, req: &Request) -> ApiResult<Value> {
     let eng = ctx.engine()?;
-    let mut store =
-        hull_image::Store::open(&eng.paths.root).map_err(|e| ApiError::internal(e.to_string()))?;
-    let lines = eng.image_remove(&mut store, name, req.flag("force"))?;
+    let lines = eng.image_remove(name, req.flag("force"))?;
     Ok(Value::Array(deleted_items(&lines)))
 }
 

@@ -1,6 +1,6 @@
 //! `_ping`, `version`, `info`: who answers, and which API versions it speaks.
 
-use hull_engine::{sysinfo, Status};
+use hull_engine::sysinfo;
 use serde_json::{json, Value};
 
 use crate::{ApiError, ApiResult, Ctx};
@@ -67,47 +67,23 @@ pub fn version(ctx: &Ctx) -> Value {
 }
 
 pub fn info(ctx: &Ctx) -> ApiResult<Value> {
-    let eng = ctx.engine()?;
-    let containers = eng.list()?;
-    let count = |s: Status| containers.iter().filter(|c| c.status == s).count();
-    let running = count(Status::Running) + count(Status::Restarting);
-    let paused = count(Status::Paused);
-    let volumes = eng.volume_list().map(|v| v.len()).unwrap_or_default();
-    let images = eng.image_list(&[]).map(|i| i.len()).unwrap_or_default();
+    let mut info = ctx.engine()?.info(true)?;
     let (rt, rt_path, _) = runtime(ctx);
-    Ok(json!({
-        "ID": "",
-        "Containers": containers.len(),
-        "ContainersRunning": running,
-        "ContainersPaused": paused,
-        "ContainersStopped": containers.len() - running - paused,
-        "Images": images,
-        "Volumes": volumes,
-        "Driver": "overlay",
-        "DriverStatus": [["Backing Filesystem", sysinfo::backing_fs(&ctx.paths.root)]],
+    let ours = json!({
         "Plugins": {
             "Volume": ["local"],
             "Network": ["bridge", "host", "none"],
             "Log": ["json-file", "k8s-file", "none"],
         },
-        "LoggingDriver": "json-file",
-        "CgroupDriver": eng.cgroup_manager().as_str(),
-        "CgroupVersion": sysinfo::cgroup_version(),
-        "KernelVersion": sysinfo::kernel_version(),
-        "OperatingSystem": sysinfo::operating_system(),
-        "OSType": "linux",
-        "Architecture": sysinfo::machine(),
-        "NCPU": sysinfo::ncpu(),
-        "MemTotal": sysinfo::mem_total(),
-        "Name": sysinfo::hostname(),
-        "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "DockerRootDir": ctx.paths.root.display().to_string(),
         "DefaultRuntime": rt,
         "Runtimes": { rt.clone(): { "path": rt_path } },
-        "SecurityOptions": ["name=seccomp,profile=builtin"],
         "Swarm": { "LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "" },
         "Warnings": [],
-    }))
+    });
+    if let (Some(info), Value::Object(ours)) = (info.as_object_mut(), ours) {
+        info.extend(ours);
+    }
+    Ok(info)
 }
 
 /// `GET /system/df`: `Engine::disk_usage` (what `hull system df` shows) in docker's shape;

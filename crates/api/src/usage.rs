@@ -3,9 +3,8 @@
 //! reads: cpu_stats/precpu_stats, memory_stats, networks, blkio_stats, pids_stats).
 
 use std::io::Write;
-use std::time::Duration;
 
-use hull_engine::container::stats::{self, Sample};
+use hull_engine::container::stats::{Sample, StatsQuery, StatsRow};
 use hull_engine::time::nanotime;
 use serde_json::{json, Value};
 
@@ -23,28 +22,8 @@ pub fn top(ctx: &Ctx, id: &str, ps_args: Option<&str>) -> ApiResult<Value> {
     Ok(json!({ "Titles": t.titles, "Processes": t.processes }))
 }
 
-/// One reading at the host's CPU time.
-struct Reading {
-    sample: Sample,
-    system: u64,
-    at: String,
-}
-
-fn read(ctx: &Ctx, id: &str) -> ApiResult<(String, String, Reading)> {
-    let (c, sample) = ctx.engine()?.stats(id)?;
-    Ok((
-        c.id,
-        c.name,
-        Reading {
-            sample,
-            system: stats::system_cpu_ns(),
-            at: nanotime::now_nanos(),
-        },
-    ))
-}
-
-fn cpu(r: Option<&Reading>) -> Value {
-    let (total, system) = r.map_or((0, 0), |r| (r.sample.cpu_ns, r.system));
+fn cpu(s: Option<&Sample>) -> Value {
+    let (total, system) = s.map_or((0, 0), |s| (s.cpu_ns, s.system_ns));
     json!({
         "cpu_usage": { "total_usage": total, "usage_in_kernelmode": 0, "usage_in_usermode": 0 },
         "system_cpu_usage": system,
@@ -53,17 +32,24 @@ fn cpu(r: Option<&Reading>) -> Value {
     })
 }
 
-/// docker's stats JSON of `cur`, with `prev` as its precpu_stats.
-fn doc(id: &str, name: &str, prev: Option<&Reading>, cur: &Reading) -> Value {
-    let s = &cur.sample;
+/// A reading's time, or Go's zero time for one not taken (a container that does not run).
+fn read_time(s: Option<&Sample>) -> String {
+    s.and_then(|s| s.read)
+        .map_or("0001-01-01T00:00:00Z".to_string(), nanotime::rfc3339)
+}
+
+/// docker's stats JSON of one row of the engine's `stats_readings`, the reading before as
+/// its precpu_stats.
+fn doc(row: &StatsRow) -> Value {
+    let s = &row.cur;
     json!({
-        "read": cur.at,
-        "preread": prev.map_or("0001-01-01T00:00:00Z".to_string(), |p| p.at.clone()),
-        "id": id,
-        "name": format!("/{name}"),
+        "read": read_time(Some(s)),
+        "preread": read_time(row.prev.as_ref()),
+        "id": row.container.id,
+        "name": format!("/{}", row.container.name),
         "pids_stats": { "current": s.pids },
-        "cpu_stats": cpu(Some(cur)),
-        "precpu_stats": cpu(prev),
+        "cpu_stats": cpu(Some(s)),
+        "precpu_stats": cpu(row.prev.as_ref()),
         "memory_stats": { "usage": s.mem_usage, "limit": s.mem_limit, "stats": {} },
         "blkio_stats": {
             "io_service_bytes_recursive": [
@@ -80,23 +66,25 @@ fn doc(id: &str, name: &str, prev: Option<&Reading>, cur: &Reading) -> Value {
     })
 }
 
-/// docker's interval between readings.
-const INTERVAL: Duration = Duration::from_secs(1);
-
-/// `stats`: one document (`stream=false`; with `one-shot`, without the earlier reading
-/// docker takes for its CPU share), or one a second until the client goes or the container
-/// stops.
+/// `stats` (the engine's `stats_readings` of one container): one document (`stream=false`;
+/// with `one-shot`, without the earlier reading docker takes for its CPU share), or one a
+/// second until the client goes or the container stops.
 pub fn stats(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
     let stream = req.flag_or("stream", true);
-    let (cid, name, first) = read(ctx, id)?;
+    let query = StatsQuery {
+        containers: vec![id.to_string()],
+        stream,
+        first: stream || req.flag("one-shot"),
+        ..StatsQuery::default()
+    };
+    let eng = ctx.engine()?;
     if !stream {
-        let body = if req.flag("one-shot") {
-            doc(&cid, &name, None, &first)
-        } else {
-            std::thread::sleep(INTERVAL);
-            let (_, _, cur) = read(ctx, &cid)?;
-            doc(&cid, &name, Some(&first), &cur)
-        };
+        let mut body = None;
+        eng.stats_readings(&query, |rows| {
+            body = rows.first().map(doc);
+            false
+        })?;
+        let body = body.ok_or_else(|| ApiError::internal(format!("stats {id}: no reading")))?;
         let _ = conn.respond(
             200,
             "application/json",
@@ -106,36 +94,51 @@ pub fn stats(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> ApiResult<O
         );
         return Ok(Outcome::Done);
     }
-    let mut out = conn
-        .chunked(200, "application/json", &crate::system::headers())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let mut prev: Option<Reading> = None;
-    let mut cur = first;
-    loop {
-        let line = format!("{}\n", doc(&cid, &name, prev.as_ref(), &cur));
-        if out
-            .write_all(line.as_bytes())
-            .and_then(|_| out.flush())
+    // The head goes out with the first document: an unknown container is still a 404.
+    let mut out = None;
+    let mut gone = false;
+    let res = eng.stats_readings(&query, |rows| {
+        let Some(row) = rows.first() else {
+            return false;
+        };
+        let live = row.container.status.is_live();
+        // After the first document, a container that stopped ends the stream.
+        if out.is_some() && !live {
+            return false;
+        }
+        if out.is_none() {
+            match conn.chunked(200, "application/json", &crate::system::headers()) {
+                Ok(w) => out = Some(w),
+                Err(_) => {
+                    gone = true;
+                    return false;
+                }
+            }
+        }
+        let Some(w) = out.as_mut() else {
+            return false;
+        };
+        let line = format!("{}\n", doc(row));
+        if w.write_all(line.as_bytes())
+            .and_then(|_| w.flush())
             .is_err()
         {
-            return Ok(Outcome::Close);
+            gone = true;
+            return false;
         }
-        std::thread::sleep(INTERVAL);
-        let live = ctx
-            .engine()
-            .ok()
-            .and_then(|e| e.lookup(&cid).ok())
-            .is_some_and(|c| c.status.is_live());
-        if !live {
-            let _ = out.finish();
-            return Ok(Outcome::Close);
+        live
+    });
+    match out {
+        None if gone => Ok(Outcome::Close),
+        None => {
+            res?;
+            Err(ApiError::internal(format!("stats {id}: no reading")))
         }
-        match read(ctx, &cid) {
-            Ok((_, _, r)) => prev = Some(std::mem::replace(&mut cur, r)),
-            Err(_) => {
-                let _ = out.finish();
-                return Ok(Outcome::Close);
+        Some(w) => {
+            if !gone {
+                let _ = w.finish();
             }
+            Ok(Outcome::Close)
         }
     }
 }

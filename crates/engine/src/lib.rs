@@ -43,6 +43,7 @@ pub mod error;
 pub mod events;
 pub mod events_query;
 pub mod image;
+pub mod info;
 pub mod kube;
 pub mod network;
 pub mod ocirt;
@@ -58,4 +59,7 @@ pub use container::config::RunConfig;
 pub use container::{Container, ContainerError, Status};
 pub use engine::Engine;
 pub use error::{Error, Result};
+/// The event `hull internal-hook` reports for the monitor (the verbs `record_started`,
+/// `record_exited`, `wire_network`, `run_healthcheck`).
+pub use ocirt::report::MonitorEvent;
 pub use paths::Paths;

@@ -47,6 +47,11 @@ pub struct Sample {
     pub net_rx: u64,
     pub net_tx: u64,
     pub pids: u64,
+    /// The host's CPU time when the reading was taken (docker's `system_cpu_usage`): set by
+    /// the `stats_readings` verb, once per reading of all its containers.
+    pub system_ns: u64,
+    /// The wall-clock time of that reading (docker's `read`).
+    pub read: Option<std::time::SystemTime>,
 }
 
 /// Reads the container's counters now (the handful of cgroup files a row shows, see
@@ -79,6 +84,8 @@ pub fn sample(c: &Container) -> Result<Sample, StatsError> {
         net_rx,
         net_tx,
         pids: u.pids,
+        system_ns: 0,
+        read: None,
     })
 }
 
@@ -257,6 +264,61 @@ fn split_fields(line: &str, n: usize) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// `stats_readings` through the fakes (no cgroup is read: the containers do not run):
+    /// which rows each reading gives, the reading before each, and when it ends.
+    #[test]
+    fn readings_give_a_row_per_target_and_end_as_asked() {
+        let rig = crate::ocirt::fake::Rig::new();
+        let a = rig.container("a", |_| {});
+        let b = rig.container("b", |_| {});
+        let q = |names: &[&str], all: bool, stream: bool, first: bool| StatsQuery {
+            containers: names.iter().map(|n| n.to_string()).collect(),
+            all,
+            stream,
+            first,
+            interval: std::time::Duration::ZERO,
+        };
+        // Each reading's rows as (name, a reading before, pids); the caller stops at the third.
+        type Seen = Vec<Vec<(String, bool, u64)>>;
+        let run = |query: StatsQuery| -> (crate::Result<()>, Seen) {
+            let mut seen = Seen::new();
+            let res = rig.eng.stats_readings(&query, |rows| {
+                seen.push(
+                    rows.iter()
+                        .map(|r| (r.container.name.clone(), r.prev.is_some(), r.cur.pids))
+                        .collect(),
+                );
+                seen.len() < 3
+            });
+            (res, seen)
+        };
+        // Named ones in their order; one reading, the first not shown; zeros (not running).
+        let (res, seen) = run(q(&["b", "a"], false, false, false));
+        res.unwrap();
+        assert_eq!(
+            seen,
+            [[("b".to_string(), false, 0), ("a".to_string(), false, 0)]]
+        );
+        // Without names: running ones only (none here); with all, every one.
+        let (res, seen) = run(q(&[], false, false, false));
+        res.unwrap();
+        assert_eq!(seen, [Vec::new()]);
+        let (res, seen) = run(q(&[], true, false, true));
+        res.unwrap();
+        assert_eq!(seen.len(), 1, "one reading: {seen:?}");
+        assert_eq!(seen[0].len(), 2, "{seen:?}");
+        // A stream goes on until the caller says stop (the third reading here).
+        let (res, seen) = run(q(&[&a.id], false, true, true));
+        res.unwrap();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(!seen[0][0].1 && seen[1][0].1 == seen[2][0].1, "{seen:?}");
+        // An unknown name fails before any reading.
+        let (res, seen) = run(q(&["nosuch"], false, true, false));
+        assert!(matches!(res, Err(crate::Error::NotFound(_))), "{res:?}");
+        assert!(seen.is_empty());
+        assert_eq!(b.name, "b");
+    }
+
     #[test]
     fn ps_lines_of_the_container_only() {
         let ps = "UID          PID    PPID  C STIME TTY          TIME CMD\n\
@@ -325,6 +387,125 @@ impl crate::Engine {
         let s = sample(&c)?;
         Ok((c, s))
     }
+
+    /// The containers `query` names, looked up (statuses checked): the named ones in their
+    /// order, else every running one, or every one with `all`.
+    pub fn stats_targets(&self, query: &StatsQuery) -> crate::Result<Vec<Container>> {
+        if query.containers.is_empty() {
+            return Ok(self
+                .list()?
+                .into_iter()
+                .filter(|c| query.all || c.status.is_live())
+                .collect());
+        }
+        Ok(query
+            .containers
+            .iter()
+            .map(|n| self.lookup(n))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// `stats` of the containers `query` names, as docker's client and daemon read them:
+    /// a first reading, then one every `query.interval`, each handed to `each` as one row per
+    /// container with the reading before it (for the CPU %); it ends when `each` returns
+    /// false, or after the first row given when `query.stream` is false.
+    ///
+    /// The first reading is shown only with `query.first` (the API's stream and `one-shot`);
+    /// otherwise it is taken only for the CPU % (the CPU time, one file per container), and
+    /// the first rows given are the next reading's. A stream looks the containers up again
+    /// before each reading, so containers started since appear (a row's `container.status`
+    /// is the one at that reading); a single reading keeps the list the first was taken of.
+    /// A container that does not run, or whose cgroup cannot be read, gets zero counters.
+    pub fn stats_readings(
+        &self,
+        query: &StatsQuery,
+        mut each: impl FnMut(&[StatsRow]) -> bool,
+    ) -> crate::Result<()> {
+        let mut targets = self.stats_targets(query)?;
+        let mut prev = if query.first {
+            read_all(&targets, sample_all)
+        } else {
+            read_all(&targets, cpu_sample_all)
+        };
+        if query.first {
+            let rows = rows(&targets, None, &prev);
+            if !each(&rows) || !query.stream {
+                return Ok(());
+            }
+        }
+        loop {
+            std::thread::sleep(query.interval);
+            if query.stream {
+                targets = self.stats_targets(query)?;
+            }
+            let cur = read_all(&targets, sample_all);
+            let rows = rows(&targets, Some(&prev), &cur);
+            if !each(&rows) || !query.stream {
+                return Ok(());
+            }
+            prev = cur;
+        }
+    }
+}
+
+/// Which containers `stats_readings` reads, and how.
+#[derive(Debug, Clone)]
+pub struct StatsQuery {
+    /// Names or ids (empty: every running container, or every one with `all`).
+    pub containers: Vec<String>,
+    pub all: bool,
+    /// A reading every `interval` until the caller stops (false: one reading).
+    pub stream: bool,
+    /// The first reading is shown, without a reading before it.
+    pub first: bool,
+    /// docker's is one second.
+    pub interval: std::time::Duration,
+}
+
+impl Default for StatsQuery {
+    fn default() -> StatsQuery {
+        StatsQuery {
+            containers: Vec::new(),
+            all: false,
+            stream: false,
+            first: false,
+            interval: std::time::Duration::from_secs(1),
+        }
+    }
+}
+
+/// One container's row of a `stats` reading.
+#[derive(Debug, Clone)]
+pub struct StatsRow {
+    pub container: Container,
+    /// The reading before (None for a first reading shown, or a container not read then).
+    pub prev: Option<Sample>,
+    pub cur: Sample,
+}
+
+type Readings = std::collections::BTreeMap<String, Sample>;
+
+/// One reading of every target, stamped with the host's CPU time and the time.
+fn read_all(targets: &[Container], read: fn(&[Container]) -> Readings) -> Readings {
+    let mut all = read(targets);
+    let system_ns = system_cpu_ns();
+    let at = std::time::SystemTime::now();
+    for s in all.values_mut() {
+        s.system_ns = system_ns;
+        s.read = Some(at);
+    }
+    all
+}
+
+fn rows(targets: &[Container], prev: Option<&Readings>, cur: &Readings) -> Vec<StatsRow> {
+    targets
+        .iter()
+        .map(|c| StatsRow {
+            container: c.clone(),
+            prev: prev.and_then(|p| p.get(&c.id)).cloned(),
+            cur: cur.get(&c.id).cloned().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// The host's CPU time since boot in nanoseconds, all CPUs (/proc/stat's first line, in

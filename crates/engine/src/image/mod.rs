@@ -4,8 +4,16 @@
 //! offline machine can run it.
 
 pub mod inspect;
+pub mod login;
 pub mod ops;
 pub mod verbs;
+
+/// The image store's types a front end passes to or gets from the image verbs (`import`'s
+/// options, `images`' and `history`'s rows, a pull's progress), so that it needs no store
+/// of its own.
+pub use hull_image::{
+    go_arch, HistoryRow, ImageSummary, ImportOptions, NoProgress, Progress, Reference, TtyProgress,
+};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -29,7 +29,8 @@ fn deletes(arg: &str, tags: &[String]) -> bool {
 impl Engine {
     /// Removes one image the way rmi does, refusing an image containers use. Returns
     /// docker's lines (`Untagged: ...`, `Deleted: ...`).
-    pub fn image_remove(&self, store: &mut Store, arg: &str, force: bool) -> Result<Vec<String>> {
+    pub fn image_remove(&self, arg: &str, force: bool) -> Result<Vec<String>> {
+        let mut store = Store::open(&self.paths.root)?;
         let img = store.resolve(arg)?;
         let used = prune::images_in_use(&self.conn)?;
         let users = prune::image_users(&used, &img.id);
@@ -82,6 +83,44 @@ impl Engine {
                 // Removed by another command meanwhile.
                 Err(hull_image::ImageError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(pruned)
+    }
+
+    /// The ids (`sha256:...`) of every stored image, `hull build`'s intermediates included.
+    pub fn image_ids(&self) -> Result<std::collections::HashSet<String>> {
+        let store = Store::open(&self.paths.root)?;
+        Ok(store.list()?.into_iter().map(|i| i.id).collect())
+    }
+
+    /// `builder prune`'s images: of `ids` (the build cache's entries, just dropped), the
+    /// untagged intermediates no container uses are removed (a build's result is an image,
+    /// which `image prune` removes when untagged); then the intermediate marks of images that
+    /// are gone (removed now, or by `rmi`) are dropped.
+    pub fn image_prune_build_cache(&self, ids: &[String]) -> Result<PrunedImages> {
+        let mut store = Store::open(&self.paths.root)?;
+        let used = prune::images_in_use(&self.conn)?;
+        let intermediates = store.build_intermediates();
+        let mut pruned = PrunedImages::default();
+        for id in ids {
+            let Ok(img) = store.resolve(id) else {
+                continue;
+            };
+            if !intermediates.contains(&img.id)
+                || !img.names.is_empty()
+                || !prune::image_users(&used, &img.id).is_empty()
+            {
+                continue;
+            }
+            if let Ok(lines) = store.remove(&img.id, false) {
+                pruned.bytes += img.size;
+                pruned.lines.extend(lines);
+            }
+        }
+        for id in store.build_intermediates() {
+            if store.resolve(&id).is_err() {
+                store.mark_build_intermediate(&id, false)?;
             }
         }
         Ok(pruned)

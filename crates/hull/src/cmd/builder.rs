@@ -34,33 +34,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         return Ok(());
     }
     let ids = hull_build::cache::Cache::open(&paths.root).prune()?;
-    let mut store = hull_image::Store::open(&paths.root)?;
-    let used = super::state_engine(paths)?.images_in_use()?;
-    let intermediates = store.build_intermediates();
-    let mut lines = Vec::new();
-    let mut bytes = 0;
-    for id in ids {
-        let Ok(img) = store.resolve(&id) else {
-            continue;
-        };
-        // A build's result is an image (`image prune` removes it when untagged).
-        if !intermediates.contains(&img.id)
-            || !img.names.is_empty()
-            || !hull_engine::container::prune::image_users(&used, &img.id).is_empty()
-        {
-            continue;
-        }
-        if let Ok(l) = store.remove(&img.id, false) {
-            bytes += img.size;
-            lines.extend(l);
-        }
-    }
-    // The marks of intermediates that are gone (removed now, or by `rmi`).
-    for id in store.build_intermediates() {
-        if store.resolve(&id).is_err() {
-            store.mark_build_intermediate(&id, false)?;
-        }
-    }
-    super::volume::print_pruned("Deleted build cache objects:", &lines, bytes);
+    let pruned = super::state_engine(paths)?.image_prune_build_cache(&ids)?;
+    super::volume::print_pruned("Deleted build cache objects:", &pruned.lines, pruned.bytes);
     Ok(())
 }

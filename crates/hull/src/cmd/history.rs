@@ -42,7 +42,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
 
 fn verb(paths: &Paths, a: Args) -> CmdResult {
     let rows = super::state_engine(paths)?.image_history(&a.image)?;
-    let id = |r: &hull_image::HistoryRow| match &r.id {
+    let id = |r: &hull_engine::image::HistoryRow| match &r.id {
         Some(id) if a.no_trunc => id.clone(),
         Some(id) => id.trim_start_matches("sha256:").chars().take(12).collect(),
         None => "<missing>".to_string(),

@@ -1,7 +1,7 @@
 //! `hull internal-hook started|exited|health ID VALUE`: run by hull-monitor, not by people; and
 //! `network ID 0`, the runtime's createRuntime hook for a remapped container's network.
 
-use hull_engine::ocirt::report::MonitorEvent;
+use hull_engine::MonitorEvent;
 use hull_engine::Paths;
 
 use super::{CmdError, CmdResult};

@@ -4,7 +4,6 @@
 use clap::Subcommand;
 use hull_engine::Paths;
 use hull_format::template;
-use hull_image::Store;
 
 use super::{CmdError, CmdResult};
 
@@ -78,7 +77,19 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
 }
 
 /// The Go name of this machine's architecture, as image configs and docker spell it.
-pub use hull_image::go_arch;
+pub use hull_engine::image::go_arch;
+
+/// `--platform` of `pull` and `import`: only this machine's (`linux/<go arch>`).
+pub fn check_platform(platform: Option<&str>) -> CmdResult {
+    let want = format!("linux/{}", go_arch());
+    match platform {
+        Some(p) if p != want => Err(CmdError {
+            msg: format!("--platform {p:?}: only {want} is supported"),
+            code: 125,
+        }),
+        _ => Ok(()),
+    }
+}
 
 fn inspect(paths: &Paths, args: InspectArgs) -> CmdResult {
     let eng = super::state_engine(paths)?;
@@ -114,10 +125,12 @@ fn prune_images(paths: &Paths, args: PruneArgs) -> CmdResult {
     if !args.force && !super::volume::confirm(warning) {
         return Ok(());
     }
-    let pruned = super::state_engine(paths)?.image_prune(args.all)?;
+    let eng = super::state_engine(paths)?;
+    let pruned = eng.image_prune(args.all)?;
     // The build cache's entries for the images just removed go too.
-    let store = Store::open(&paths.root)?;
-    hull_build::cache::Cache::open(&paths.root).forget_missing(|id| store.resolve(id).is_ok())?;
+    let ids = eng.image_ids()?;
+    hull_build::cache::Cache::open(&paths.root)
+        .forget_missing(|id| ids.contains(id) || ids.contains(&format!("sha256:{id}")))?;
     super::volume::print_pruned("Deleted Images:", &pruned.lines, pruned.bytes);
     Ok(())
 }

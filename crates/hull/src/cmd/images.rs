@@ -2,10 +2,10 @@
 //! tag, `<none>` for untagged images.
 
 use hull_engine::image::ops::{split_tag, ImageFilter};
+use hull_engine::image::ImageSummary;
 use hull_engine::Paths;
 use hull_format::human;
 use hull_format::template;
-use hull_image::ImageSummary;
 use serde_json::{json, Value};
 
 use super::CmdResult;

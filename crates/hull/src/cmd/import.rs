@@ -1,8 +1,8 @@
 //! `hull import FILE|- [REPOSITORY[:TAG]]`: a rootfs tarball (plain, gzip or zstd) becomes a
 //! one-layer image; `--change` applies Dockerfile instructions to its config.
 
+use hull_engine::image::ImportOptions;
 use hull_engine::Paths;
-use hull_image::ImportOptions;
 
 use super::{CmdError, CmdResult};
 
@@ -25,15 +25,7 @@ pub struct Args {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    if let Some(p) = &args.platform {
-        let want = format!("linux/{}", super::image::go_arch());
-        if p != &want {
-            return Err(CmdError {
-                msg: format!("--platform {p:?}: only {want} is supported"),
-                code: 125,
-            });
-        }
-    }
+    super::image::check_platform(args.platform.as_deref())?;
     let opts = ImportOptions {
         changes: args.changes,
         message: args.message,

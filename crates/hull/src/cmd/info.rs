@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use hull_engine::{sysinfo, time, Paths, Status};
+use hull_engine::{sysinfo, Paths};
 use hull_format::human;
 use hull_format::template;
-use hull_image::Store;
 use serde_json::{json, Value};
 
 use super::CmdResult;
@@ -30,45 +29,17 @@ pub fn runtime_path() -> Option<PathBuf> {
 /// docker's Info, with hull's directories beside DockerRootDir.
 fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
     // Statuses checked against the kernel when the engine opens (it needs its runtime).
-    let (containers, volumes) = match super::engine(paths) {
-        Ok(eng) => (eng.list()?, eng.volume_list()?.len()),
-        Err(_) => {
-            let eng = super::state_engine(paths)?;
-            (eng.list_stored()?, eng.volume_list()?.len())
-        }
+    let mut info = match super::engine(paths) {
+        Ok(eng) => eng.info(true)?,
+        Err(_) => super::state_engine(paths)?.info(false)?,
     };
-    let count = |s: Status| containers.iter().filter(|c| c.status == s).count();
-    let running = count(Status::Running) + count(Status::Restarting);
-    let paused = count(Status::Paused);
-    let images = Store::open(&paths.root)?.list()?.len();
     let runtime = runtime_path();
     let runtime_name = runtime
         .as_deref()
         .and_then(|p| p.file_name())
         .map_or("hullrt".into(), |n| n.to_string_lossy().into_owned());
     let runtime_version = runtime.as_deref().and_then(sysinfo::runtime_version);
-    Ok(json!({
-        "ID": "",
-        "Containers": containers.len(),
-        "ContainersRunning": running,
-        "ContainersPaused": paused,
-        "ContainersStopped": containers.len() - running - paused,
-        "Images": images,
-        "Volumes": volumes,
-        "Driver": "overlay",
-        "DriverStatus": [["Backing Filesystem", sysinfo::backing_fs(&paths.root)]],
-        "LoggingDriver": "json-file",
-        "CgroupDriver": super::cgroup_manager().as_str(),
-        "CgroupVersion": sysinfo::cgroup_version(),
-        "KernelVersion": sysinfo::kernel_version(),
-        "OperatingSystem": sysinfo::operating_system(),
-        "OSType": "linux",
-        "Architecture": sysinfo::machine(),
-        "NCPU": sysinfo::ncpu(),
-        "MemTotal": sysinfo::mem_total(),
-        "Name": sysinfo::hostname(),
-        "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "DockerRootDir": paths.root.display().to_string(),
+    let ours = json!({
         "HullRootDir": paths.root.display().to_string(),
         "RunRoot": paths.runroot.display().to_string(),
         "DefaultRuntime": runtime_name,
@@ -78,9 +49,11 @@ fn gather(paths: &Paths) -> Result<Value, super::CmdError> {
                 "version": runtime_version,
             }
         },
-        "SecurityOptions": ["name=seccomp,profile=builtin"],
-        "SystemTime": time::now_rfc3339(),
-    }))
+    });
+    if let (Some(info), Value::Object(ours)) = (info.as_object_mut(), ours) {
+        info.extend(ours);
+    }
+    Ok(info)
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {

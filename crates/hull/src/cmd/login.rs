@@ -4,8 +4,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use hull_engine::image::login;
 use hull_engine::Paths;
-use hull_image::registry::{self, auth, PullOptions};
 
 use super::{CmdError, CmdResult};
 
@@ -45,7 +45,7 @@ fn prompt(what: &str) -> Result<String, CmdError> {
 }
 
 pub fn exec(_paths: &Paths, a: Args) -> CmdResult {
-    let key = auth::key(a.server.as_deref().unwrap_or(""));
+    let key = login::registry_key(a.server.as_deref().unwrap_or(""));
     if a.password.is_some() && a.password_stdin {
         return Err(
             CmdError::new("--password and --password-stdin are mutually exclusive".into()).daemon(),
@@ -74,25 +74,21 @@ pub fn exec(_paths: &Paths, a: Args) -> CmdResult {
     if user.is_empty() || password.is_empty() {
         return Err(CmdError::new("Error: Non-null Username Required".into()).daemon());
     }
-    let opts = PullOptions {
-        insecure: false,
-        credentials: Some((user.clone(), password.clone())),
-    };
-    registry::login(&key, &opts)
-        .map_err(|e| CmdError::new(format!("login {key}: {e}")).daemon())?;
-    auth::store(&key, &user, &password)?;
+    login::registry_login(&key, &user, &password)
+        .map_err(|e| CmdError::new(e.to_string()).daemon())?;
+    login::store_credentials(&key, &user, &password)?;
     eprintln!(
         "WARNING! Your password will be stored unencrypted in {}.",
-        auth::config_path().display()
+        login::credentials_path().display()
     );
     println!("Login Succeeded");
     Ok(())
 }
 
 pub fn logout(_paths: &Paths, a: LogoutArgs) -> CmdResult {
-    let key = auth::key(a.server.as_deref().unwrap_or(""));
+    let key = login::registry_key(a.server.as_deref().unwrap_or(""));
     // docker 20.10 says so whether or not it held credentials for the registry.
     println!("Removing login credentials for {key}");
-    auth::erase(&key)?;
+    login::erase_credentials(&key)?;
     Ok(())
 }

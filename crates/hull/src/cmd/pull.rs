@@ -2,8 +2,8 @@
 //! per layer on a terminal.
 
 use hull_engine::image::ops::RegistryRequest;
+use hull_engine::image::{NoProgress, Progress, TtyProgress};
 use hull_engine::Paths;
-use hull_image::{NoProgress, Progress, TtyProgress};
 
 use super::{CmdError, CmdResult};
 
@@ -37,15 +37,7 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
             }
         },
     };
-    if let Some(p) = &args.platform {
-        let want = format!("linux/{}", super::image::go_arch());
-        if p != &want {
-            return Err(CmdError {
-                msg: format!("--platform {p:?}: only {want} is supported"),
-                code: 125,
-            });
-        }
-    }
+    super::image::check_platform(args.platform.as_deref())?;
     let req = RegistryRequest {
         reference: args.reference.clone(),
         insecure: !args.tls_verify,

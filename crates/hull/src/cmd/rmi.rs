@@ -3,7 +3,6 @@
 //! layers): untagging one of several tags is allowed, anything else is refused.
 
 use hull_engine::Paths;
-use hull_image::Store;
 
 use super::CmdResult;
 
@@ -20,12 +19,11 @@ pub struct Args {
 }
 
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
-    let mut store = Store::open(&paths.root)?;
     let eng = super::state_engine(paths)?;
     let _ = args.no_prune;
     let mut errors = Vec::new();
     for arg in &args.images {
-        match eng.image_remove(&mut store, arg, args.force) {
+        match eng.image_remove(arg, args.force) {
             Ok(lines) => {
                 for l in lines {
                     println!("{l}");

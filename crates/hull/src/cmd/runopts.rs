@@ -6,8 +6,9 @@
 use std::io::Write;
 
 use hull_engine::container::health::HealthConfig;
+use hull_engine::image::ops::RegistryRequest;
+use hull_engine::image::{NoProgress, Progress, TtyProgress};
 use hull_engine::Paths;
-use hull_image::{NoProgress, Progress, PullOptions, Reference, Store, TtyProgress};
 
 use super::{CmdError, CmdResult};
 
@@ -40,16 +41,11 @@ impl RunOpts {
                 });
             }
         }
-        let present = || -> Result<bool, CmdError> {
-            // hull seeds busybox from the host on first use.
-            if hull_engine::image::resolve(paths, image).is_ok() {
-                return Ok(true);
-            }
-            Ok(Store::open(&paths.root)?.resolve(image).is_ok())
-        };
+        // hull seeds busybox from the host on first use.
+        let present = || hull_engine::image::resolve(paths, image).is_ok();
         match self.pull.as_str() {
             "never" => Ok(()),
-            "missing" if present()? => Ok(()),
+            "missing" if present() => Ok(()),
             "missing" => {
                 if !self.quiet {
                     eprintln!("Unable to find image '{image}' locally");
@@ -64,8 +60,11 @@ impl RunOpts {
     }
 
     fn pull(&self, paths: &Paths, image: &str) -> CmdResult {
-        Reference::parse(image)?;
-        let mut store = Store::open(&paths.root)?;
+        let req = RegistryRequest {
+            reference: image.to_string(),
+            ..RegistryRequest::default()
+        };
+        let eng = super::state_engine(paths)?;
         let mut quiet = NoProgress;
         let mut lines;
         let progress: &mut dyn Progress = if self.quiet {
@@ -74,7 +73,7 @@ impl RunOpts {
             lines = TtyProgress::new();
             &mut lines
         };
-        store.pull(image, &PullOptions::default(), progress)?;
+        eng.image_pull(&req, progress)?;
         Ok(())
     }
 

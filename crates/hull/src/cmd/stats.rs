@@ -3,9 +3,9 @@
 //! interrupted, or one reading with --no-stream.
 
 use std::io::{IsTerminal, Write};
-use std::time::Duration;
 
-use hull_engine::{container::stats, Paths};
+use hull_engine::container::stats::{self, StatsQuery};
+use hull_engine::Paths;
 use hull_format::human::{bytes_size, human_size};
 use hull_format::template;
 use serde_json::{json, Value};
@@ -63,54 +63,37 @@ pub fn row(id: &str, name: &str, prev: Option<&stats::Sample>, cur: &stats::Samp
     })
 }
 
-/// The containers to show.
-fn targets(
-    eng: &hull_engine::Engine,
-    args: &Args,
-) -> Result<Vec<hull_engine::Container>, super::CmdError> {
-    let list = if args.containers.is_empty() {
-        eng.list()?
-            .into_iter()
-            .filter(|c| args.all || c.status.is_live())
-            .collect()
-    } else {
-        args.containers
-            .iter()
-            .map(|n| eng.lookup(n))
-            .collect::<Result<Vec<_>, _>>()?
-    };
-    Ok(list)
-}
-
 pub fn exec(paths: &Paths, args: Args) -> CmdResult {
     let eng = super::engine(paths)?;
     // Checked before the first reading, so a bad template fails at once.
     template::Template::parse(args.format.as_deref().unwrap_or(TABLE))?;
     let tty = std::io::stdout().is_terminal();
-    let mut now = targets(&eng, &args)?;
-    // The first reading only gives the CPU % its start: its CPU time is all it reads.
-    let mut prev = stats::cpu_sample_all(&now);
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-        // One reading reuses the list the first sample was taken of; a stream re-lists, so
-        // containers started since appear.
-        if !args.no_stream {
-            now = targets(&eng, &args)?;
-        }
-        let cur = stats::sample_all(&now);
-        let rows: Vec<Value> = now
+    let query = StatsQuery {
+        containers: args.containers.clone(),
+        all: args.all,
+        stream: !args.no_stream,
+        ..StatsQuery::default()
+    };
+    let mut failed = None;
+    eng.stats_readings(&query, |readings| {
+        let rows: Vec<Value> = readings
             .iter()
-            .map(|t| {
-                let zero = stats::Sample::default();
-                let c = cur.get(&t.id).unwrap_or(&zero);
-                let mut r = row(&t.id, &t.name, prev.get(&t.id), c);
+            .map(|r| {
+                let c = &r.container;
+                let mut row = row(&c.id, &c.name, r.prev.as_ref(), &r.cur);
                 if !args.no_trunc {
-                    r["ID"] = r["Container"].clone();
+                    row["ID"] = row["Container"].clone();
                 }
-                r
+                row
             })
             .collect();
-        let out = template::render_rows(args.format.as_deref(), TABLE, &rows, TITLES)?;
+        let out = match template::render_rows(args.format.as_deref(), TABLE, &rows, TITLES) {
+            Ok(o) => o,
+            Err(e) => {
+                failed = Some(e);
+                return false;
+            }
+        };
         let mut stdout = std::io::stdout().lock();
         if !args.no_stream && tty {
             // Redraw in place, as docker does on a terminal.
@@ -118,10 +101,11 @@ pub fn exec(paths: &Paths, args: Args) -> CmdResult {
         }
         let _ = write!(stdout, "{out}");
         let _ = stdout.flush();
-        if args.no_stream {
-            return Ok(());
-        }
-        prev = cur;
+        true
+    })?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
 }
 
@@ -131,6 +115,8 @@ mod tests {
 
     #[test]
     fn a_row_reads_like_docker_stats() {
+        use std::time::Duration;
+
         let t = std::time::Instant::now();
         let a = stats::Sample {
             at: Some(t),
