@@ -143,6 +143,8 @@ for ctx in small multi; do
     res[$ctx,$b,warm]=$(median "${warm[@]}")
     res[$ctx,$b,changed]=$(median "${changed[@]}")
     res[$ctx,$b,load]="$load0-$(cut -d' ' -f1 /proc/loadavg)"
+    # As it goes (a long run still shows what it measured).
+    echo "$ctx $b: cold ${cold[*]}, warm ${warm[*]}, changed ${changed[*]} (load ${res[$ctx,$b,load]})" >&2
   done
 done
 
