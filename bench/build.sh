@@ -6,7 +6,8 @@
 #   small-files: a COPY of 2000 small files, then a RUN over them
 #   multi-stage: a RUN that makes files in one stage, a COPY --from into a second
 # For each: cold (no cache), warm (nothing changed) and one changed file; the median of
-# BENCH_N runs, and hull's time as a ratio of each other builder's.
+# BENCH_N runs, and hull's time as a ratio of each other builder's. The machine's 1-minute
+# load average when each builder's runs of a context began and ended is printed beside them.
 #
 #   sudo bash bench/build.sh
 #   sudo BENCH_N=5 HULL_BIN=target/debug/hull bash bench/build.sh
@@ -129,6 +130,7 @@ for ctx in small multi; do
   c=$tmp/ctx-$ctx
   for b in "${builders[@]}"; do
     cold=() warm=() changed=()
+    load0=$(cut -d' ' -f1 /proc/loadavg)
     for i in $(seq "$N"); do
       cold+=("$(time_one "$b" "$c" --no-cache)")
       warm+=("$(time_one "$b" "$c")")
@@ -140,13 +142,16 @@ for ctx in small multi; do
     res[$ctx,$b,cold]=$(median "${cold[@]}")
     res[$ctx,$b,warm]=$(median "${warm[@]}")
     res[$ctx,$b,changed]=$(median "${changed[@]}")
+    res[$ctx,$b,load]="$load0-$(cut -d' ' -f1 /proc/loadavg)"
+    # As it goes (a long run still shows what it measured).
+    echo "$ctx $b: cold ${cold[*]}, warm ${warm[*]}, changed ${changed[*]} (load ${res[$ctx,$b,load]})" >&2
   done
 done
 
-printf '\n%-12s %-8s %10s %10s %10s\n' context builder cold warm changed
+printf '\n%-12s %-8s %10s %10s %10s %12s\n' context builder cold warm changed load
 for ctx in small multi; do
   for b in "${builders[@]}"; do
-    printf '%-12s %-8s %9ss %9ss %9ss\n' "$ctx" "$b" "${res[$ctx,$b,cold]}" "${res[$ctx,$b,warm]}" "${res[$ctx,$b,changed]}"
+    printf '%-12s %-8s %9ss %9ss %9ss %12s\n' "$ctx" "$b" "${res[$ctx,$b,cold]}" "${res[$ctx,$b,warm]}" "${res[$ctx,$b,changed]}" "${res[$ctx,$b,load]}"
   done
   for b in "${builders[@]:1}"; do
     printf '%-12s hull/%-4s %10s %10s %10s\n' "$ctx" "$b" \

@@ -353,8 +353,7 @@ fn plain_progress_and_images_are_buildkit_s() {
     fails.extend(same_steps("after image prune", &stderr(&od), &stderr(&oh)));
     let h = plain_steps(&stderr(&oh));
     assert_eq!(h["[base 2/2] RUN echo one && echo two >&2"].state, "CACHED");
-    // builder prune -a empties it: the RUNs run again in both. (Without -a, BuildKit keeps
-    // these steps' cache; hull's removes it all either way: docs/build.md.)
+    // builder prune -a empties it: the RUNs run again in both.
     for e in ["docker", "hull"] {
         p.ok(e, &["builder", "prune", "-af"]);
     }
@@ -372,4 +371,178 @@ fn plain_progress_and_images_are_buildkit_s() {
     assert_eq!(out, ["one", "two"]);
     assert_eq!(listed("hull"), listed("docker"));
     assert!(fails.is_empty(), "{}", fails.join("\n"));
+}
+
+/// The steps of a `--progress plain` build and how each ended (CACHED, DONE), the
+/// `[internal]` ones left out.
+fn states(o: &std::process::Output) -> BTreeMap<String, String> {
+    plain_steps(&stderr(o))
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("[internal]") && !k.starts_with("FROM "))
+        .map(|(k, v)| (k, v.state))
+        .collect()
+}
+
+/// `builder prune`'s output: docker's heading and ids, then `Total reclaimed space: SIZE`.
+fn prune_shape(out: &str) -> Result<usize, String> {
+    let lines: Vec<&str> = out.lines().collect();
+    let last = lines.last().copied().unwrap_or("");
+    let size = last
+        .strip_prefix("Total reclaimed space: ")
+        .ok_or(format!("last line {last:?}"))?;
+    let unit = size.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if !["B", "kB", "MB", "GB"].contains(&unit) || unit.len() == size.len() {
+        return Err(format!("size {size:?}"));
+    }
+    if lines.len() == 1 {
+        return Ok(0);
+    }
+    let ids = &lines[1..lines.len() - 2];
+    if lines[0] != "Deleted build cache objects:" || !lines[lines.len() - 2].is_empty() {
+        return Err(format!("heading or blank line: {out:?}"));
+    }
+    for id in ids {
+        if id.len() != 25 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!("id {id:?}"));
+        }
+    }
+    Ok(ids.len())
+}
+
+#[test]
+fn builder_prune_keeps_what_buildkit_keeps() {
+    let _turn = serial();
+    let p = pair();
+    let a = context(
+        "bp-a",
+        &[
+            (
+                "Dockerfile",
+                &format!("FROM {IMAGE}\nCOPY a /a\nRUN cat /a > /a2\n"),
+            ),
+            ("a", "a\n"),
+        ],
+    );
+    let b = context(
+        "bp-b",
+        &[
+            (
+                "Dockerfile",
+                &format!("FROM {IMAGE}\nCOPY b /b\nRUN cat /b > /b2\n"),
+            ),
+            ("b", "b one\n"),
+        ],
+    );
+    // A stage only copied from: no image is made of it.
+    let m = context(
+        "bp-m",
+        &[(
+            "Dockerfile",
+            &format!("FROM {IMAGE} AS s1\nRUN echo s > /s\nFROM {IMAGE}\nCOPY --from=s1 /s /s\nRUN cat /s > /s2\n"),
+        )],
+    );
+    // A cache mount: BuildKit's cache mounts are not shared with images.
+    let c = context(
+        "bp-c",
+        &[(
+            "Dockerfile",
+            &format!("FROM {IMAGE}\nRUN --mount=type=cache,id=bp,target=/c sh -c 'echo x >> /c/n; cp /c/n /n'\n"),
+        )],
+    );
+    let go = |ctx: &std::path::Path, tag: Option<&str>| {
+        let mut args = vec!["--progress", "plain", "--network", "none"];
+        if let Some(t) = tag {
+            args.extend(["-t", t]);
+        }
+        args.push(ctx.to_str().unwrap());
+        ["docker", "hull"].map(|e| {
+            let o = build("1", e, &args);
+            assert!(o.status.success(), "{e}: {}", stderr(&o));
+            o
+        })
+    };
+    let mut fails = Vec::new();
+    let mut compare = |what: &str, [od, oh]: [std::process::Output; 2]| {
+        let (d, h) = (states(&od), states(&oh));
+        if d != h {
+            fails.push(format!("{what}: docker {d:?}\n  hull {h:?}"));
+        }
+        h
+    };
+    let b_old =
+        |on: bool| std::fs::write(b.join("b"), if on { "b one\n" } else { "b two\n" }).unwrap();
+    compare("a", go(&a, Some("bp-a:1")));
+    compare("b", go(&b, Some("bp-b:1")));
+    // The tag moves to another image: the first one is dangling, still an image.
+    b_old(false);
+    compare("b moved", go(&b, Some("bp-b:1")));
+    compare("m", go(&m, Some("bp-m:1")));
+    compare("c", go(&c, Some("bp-c:1")));
+
+    // Without -a: what an image's chain shares stays (the dangling image's too).
+    for e in ["docker", "hull"] {
+        let out = p.ok(e, &["builder", "prune", "-f"]);
+        let n = prune_shape(&out).unwrap_or_else(|err| panic!("{e}: {err}\n{out}"));
+        assert!(n > 0, "{e} removed nothing:\n{out}");
+    }
+    let h = compare("a after prune", go(&a, None));
+    assert_eq!(h["[3/3] RUN cat /a > /a2"], "CACHED", "{h:?}");
+    compare("b (moved) after prune", go(&b, None));
+    b_old(true);
+    let h = compare("b (dangling) after prune", go(&b, None));
+    assert_eq!(h["[3/3] RUN cat /b > /b2"], "CACHED", "{h:?}");
+    let h = compare("m after prune", go(&m, None));
+    assert_eq!(h["[s1 2/2] RUN echo s > /s"], "CACHED", "{h:?}");
+    compare("c after prune", go(&c, None));
+    // The cache mount is gone in both: a rebuild without cache starts it again.
+    let [od, oh] = ["docker", "hull"].map(|e| {
+        build(
+            "1",
+            e,
+            &[
+                "--no-cache",
+                "--network",
+                "none",
+                "-t",
+                "bp-c:2",
+                c.to_str().unwrap(),
+            ],
+        )
+    });
+    assert!(od.status.success() && oh.status.success());
+    let n = ["docker", "hull"].map(|e| {
+        p.ok(
+            e,
+            &["run", "--rm", "--network", "none", "bp-c:2", "cat", "/n"],
+        )
+    });
+    assert_eq!(n[1], n[0], "the cache mount after builder prune");
+    assert_eq!(n[1].trim(), "x");
+
+    // Once image prune removes the dangling image, its cache is dangling too.
+    for e in ["docker", "hull"] {
+        p.ok(e, &["image", "prune", "-f"]);
+        prune_shape(&p.ok(e, &["builder", "prune", "-f"])).unwrap();
+    }
+    let h = compare("b (image pruned) after prune", go(&b, None));
+    assert_eq!(h["[3/3] RUN cat /b > /b2"], "DONE", "{h:?}");
+
+    // With -a: all of it, the tagged images' too.
+    for e in ["docker", "hull"] {
+        let out = p.ok(e, &["builder", "prune", "-af"]);
+        prune_shape(&out).unwrap_or_else(|err| panic!("{e}: {err}\n{out}"));
+    }
+    let h = compare("a after prune -a", go(&a, None));
+    assert_eq!(h["[3/3] RUN cat /a > /a2"], "DONE", "{h:?}");
+    // Nothing left to remove: no ids, 0B.
+    for e in ["docker", "hull"] {
+        p.ok(e, &["builder", "prune", "-af"]);
+        let out = p.ok(e, &["builder", "prune", "-af"]);
+        assert_eq!(out.trim(), "Total reclaimed space: 0B", "{e}");
+    }
+    assert!(
+        fails.is_empty(),
+        "differences from BuildKit:\n{}",
+        fails.join("\n")
+    );
 }

@@ -18,6 +18,7 @@ use crate::config::{self, env_pairs, StageVars};
 use crate::context::Context;
 use crate::copy::{self, Plan};
 use crate::index::Index;
+use crate::layer::{LayerTar, LayerWriter};
 use crate::lex::{expand, Vars};
 use crate::parse::{Dockerfile, Instr, RawInstr};
 use crate::progress::{full_name, hex_sha256, Progress, Style};
@@ -62,9 +63,9 @@ struct State {
     cmd_set: bool,
 }
 
-/// Writes a step's layer (a tar in a temp file), or none when nothing changed.
+/// Writes a step's layer (a tar in a temp file, hashed), or none when nothing changed.
 type MakeLayer<'m, 'b> =
-    dyn FnMut(&mut Builder<'b>, &mut State) -> Result<Option<std::fs::File>, BuildError> + 'm;
+    dyn FnMut(&mut Builder<'b>, &mut State) -> Result<Option<LayerTar>, BuildError> + 'm;
 
 struct Builder<'a> {
     eng: &'a Engine,
@@ -206,6 +207,10 @@ pub fn build(
     // The result is an image of its own: listed (`<none>` when untagged) and pruned as
     // one, even when an earlier build had it as an intermediate.
     b.store.mark_build_intermediate(&id, false)?;
+    // The other stages it was made from: `builder prune` keeps their cache while it stays.
+    let stage_ids: Vec<String> = images.iter().flatten().cloned().collect();
+    crate::prune::record_uses(&eng.paths.root, &id, &stage_ids)
+        .map_err(|e| BuildError::msg(format!("build cache: {e}")))?;
     for t in &o.tags {
         b.store.tag(&id, t)?;
     }
@@ -341,7 +346,13 @@ impl<'a> Builder<'a> {
         };
         self.vn = 1 + s.instrs.iter().filter(|(_, ins)| counted(ins)).count();
         self.vk = 1;
-        self.vprefix = if stages.len() > 1 {
+        // BuildKit names steps by stage in a Dockerfile of more than one stage; a cache
+        // mount counts as one more (its frontend gives it an empty stage of its own).
+        let cache_mount = stages.iter().flat_map(|s| &s.instrs).any(|(_, ins)| {
+            matches!(ins, Instr::Run { mounts, .. }
+                if mounts.iter().any(|m| m.kind == crate::mount::MountType::Cache))
+        });
+        self.vprefix = if stages.len() > 1 || cache_mount {
             format!(
                 "{} ",
                 s.alias.clone().unwrap_or_else(|| format!("stage-{i}"))
@@ -593,8 +604,14 @@ impl<'a> Builder<'a> {
         }
         let layer = make(self, st)?;
         match layer {
-            Some(mut f) => {
-                let l = self.store.add_build_layer(&mut f, "build step")?;
+            Some(mut t) => {
+                // A layer the store has (same diff_id) is not read or unpacked again.
+                let expect = hull_image::layers::Expect {
+                    what: "build step",
+                    diff_id: Some(&t.diff_id),
+                    ..Default::default()
+                };
+                let l = self.store.add_layer(&mut t.file, expect)?;
                 st.layers.push(l);
                 self.history(st, created_by, false);
             }
@@ -739,13 +756,9 @@ impl<'a> Builder<'a> {
         View::open(&dirs, &self.eng.paths.root.join("tmp"))
     }
 
-    fn write_plan(&self, plan: &Plan) -> Result<Option<std::fs::File>, BuildError> {
-        let mut tmp = tempfile::tempfile_in(self.eng.paths.root.join("tmp"))
-            .map_err(|e| BuildError::msg(format!("layer temp file: {e}")))?;
-        plan.write(&mut tmp)?;
-        use std::io::Seek;
-        tmp.rewind()
-            .map_err(|e| BuildError::msg(format!("layer temp file: {e}")))?;
-        Ok(Some(tmp))
+    fn write_plan(&self, plan: &Plan) -> Result<Option<LayerTar>, BuildError> {
+        let mut w = LayerWriter::new(&self.eng.paths.root.join("tmp"))?;
+        plan.write(w.writer())?;
+        Ok(Some(w.finish()?))
     }
 }

@@ -14,6 +14,7 @@ use hull_engine::container::start::Attach;
 use hull_engine::{Engine, RunConfig};
 use hull_monitor::proto;
 
+use crate::layer::{LayerTar, LayerWriter};
 use crate::progress::{Progress, Style};
 use crate::BuildError;
 
@@ -55,7 +56,7 @@ pub fn run(
     eng: &Engine,
     s: &Step<'_>,
     p: &mut Progress<'_>,
-) -> Result<Option<std::fs::File>, BuildError> {
+) -> Result<Option<LayerTar>, BuildError> {
     let config = RunConfig {
         cmd: s.argv.clone(),
         env: s.env.clone(),
@@ -151,7 +152,7 @@ fn run_created(
     created: &Created,
     s: &Step<'_>,
     p: &mut Progress<'_>,
-) -> Result<Option<std::fs::File>, BuildError> {
+) -> Result<Option<LayerTar>, BuildError> {
     let out = if s.quiet {
         0
     } else {
@@ -194,13 +195,10 @@ fn run_created(
     }
     let upper = eng.paths.container_dir(&id).join("upper");
     crate::mount::remove_stubs(&upper, &s.stubs);
-    let mut tmp = tempfile::tempfile_in(eng.paths.root.join("tmp"))
-        .map_err(|e| BuildError::msg(format!("RUN: temp file: {e}")))?;
+    let mut w = LayerWriter::new(&eng.paths.root.join("tmp"))?;
     let any = eng
-        .layer_tar(&id, &mut tmp)
+        .layer_tar(&id, w.writer())
         .map_err(|e| BuildError::msg(format!("RUN: {e}")))?;
-    use std::io::Seek;
-    tmp.rewind()
-        .map_err(|e| BuildError::msg(format!("RUN: temp file: {e}")))?;
-    Ok(any.then_some(tmp))
+    let tar = w.finish()?;
+    Ok(any.then_some(tar))
 }

@@ -94,36 +94,16 @@ impl Engine {
         Ok(store.list()?.into_iter().map(|i| i.id).collect())
     }
 
-    /// `builder prune`'s images: of `ids` (the build cache's entries, just dropped), the
-    /// untagged intermediates no container uses are removed (a build's result is an image,
-    /// which `image prune` removes when untagged); then the intermediate marks of images that
-    /// are gone (removed now, or by `rmi`) are dropped.
-    pub fn image_prune_build_cache(&self, ids: &[String]) -> Result<PrunedImages> {
+    /// `builder prune`: `policy`, the builder's own (crates/build decides what is dangling
+    /// cache), runs on the image store with whether a container uses an image.
+    pub fn build_cache_prune<T>(
+        &self,
+        policy: impl FnOnce(&mut Store, &dyn Fn(&str) -> bool) -> T,
+    ) -> Result<T> {
         let mut store = Store::open(&self.paths.root)?;
         let used = prune::images_in_use(&self.conn)?;
-        let intermediates = store.build_intermediates();
-        let mut pruned = PrunedImages::default();
-        for id in ids {
-            let Ok(img) = store.resolve(id) else {
-                continue;
-            };
-            if !intermediates.contains(&img.id)
-                || !img.names.is_empty()
-                || !prune::image_users(&used, &img.id).is_empty()
-            {
-                continue;
-            }
-            if let Ok(lines) = store.remove(&img.id, false) {
-                pruned.bytes += img.size;
-                pruned.lines.extend(lines);
-            }
-        }
-        for id in store.build_intermediates() {
-            if store.resolve(&id).is_err() {
-                store.mark_build_intermediate(&id, false)?;
-            }
-        }
-        Ok(pruned)
+        let in_use = |id: &str| !prune::image_users(&used, id).is_empty();
+        Ok(policy(&mut store, &in_use))
     }
 
     /// Image id (without `sha256:`) -> the names of the containers created from it.

@@ -125,7 +125,7 @@ pub fn exec(paths: &Paths, a: Args) -> CmdResult {
         o.labels.push(kv(l, "--label")?);
     }
     for t in &o.tags {
-        hull_image::Reference::parse(t)
+        hull_engine::image::Reference::parse(t)
             .map_err(|e| CmdError::new(format!("invalid tag {t:?}: {e}")))?;
     }
     let eng = super::engine(paths)?;

@@ -1,6 +1,7 @@
-//! `hull builder prune [-f]`: removes the build cache's entries, the untagged intermediate
-//! images they named that no container uses, the `RUN --mount=type=cache` directories and
-//! the context digest index.
+//! `hull builder prune [-a] [-f]`: the build cache as BuildKit prunes it (hull_build::prune):
+//! without `-a` only what no image's layer chain shares, with `-a` all of it; the
+//! intermediate images of the removed entries that are untagged and that no container uses,
+//! the `RUN --mount=type=cache` directories and the context digest index go with it.
 
 use hull_engine::Paths;
 
@@ -14,7 +15,7 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum BuilderCmd {
-    /// Remove the build cache.
+    /// Remove build cache.
     Prune(PruneArgs),
 }
 
@@ -23,18 +24,27 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation.
     #[arg(short, long)]
     force: bool,
-    /// Accepted for docker's command line (the whole cache is removed either way).
+    /// Remove all unused build cache, not just dangling ones.
     #[arg(short, long)]
     all: bool,
 }
 
 pub fn exec(paths: &Paths, a: Args) -> CmdResult {
     let BuilderCmd::Prune(p) = a.cmd;
-    if !p.force && !super::volume::confirm("WARNING! This will remove all dangling build cache.") {
+    let warning = if p.all {
+        "WARNING! This will remove all build cache."
+    } else {
+        "WARNING! This will remove all dangling build cache."
+    };
+    if !p.force && !super::volume::confirm(warning) {
         return Ok(());
     }
-    let ids = hull_build::cache::Cache::open(&paths.root).prune()?;
-    let pruned = super::state_engine(paths)?.image_prune_build_cache(&ids)?;
-    super::volume::print_pruned("Deleted build cache objects:", &pruned.lines, pruned.bytes);
+    // The builder's policy (crates/build) on the engine's image store and its containers.
+    let report = super::state_engine(paths)?
+        .build_cache_prune(|store, in_use| {
+            hull_build::prune::prune(&paths.root, store, p.all, in_use)
+        })?
+        .map_err(|e| super::CmdError::new(e.msg))?;
+    super::volume::print_pruned("Deleted build cache objects:", &report.ids, report.bytes);
     Ok(())
 }
