@@ -258,12 +258,7 @@ pub fn connect(ctx: &Ctx, network: &str, body: &[u8]) -> ApiResult<()> {
             .ok_or_else(|| ApiError::bad("EndpointConfig.Aliases: want strings"))?;
         aliases.push(a.to_string());
     }
-    let ep = Endpoint {
-        ip,
-        ip6,
-        aliases,
-        ..Default::default()
-    };
+    let ep = Endpoint { ip, ip6, aliases };
     Ok(ctx
         .engine()?
         .network_connect_endpoint(container, network, &ep)?)
