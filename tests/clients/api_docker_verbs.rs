@@ -699,3 +699,90 @@ fn docker_exec_it_detaches_on_its_keys_as_with_dockerd() {
         seen[1]
     );
 }
+
+/// docker's multiplexed frames in `b`, as (stream, bytes); what is left after the last whole
+/// frame is a frame of stream 99.
+fn frames(b: &[u8]) -> Vec<(u8, String)> {
+    let mut out = Vec::new();
+    let mut rest = b;
+    while rest.len() >= 8 {
+        let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+        if rest[1..4] != [0, 0, 0] || rest.len() < 8 + len {
+            break;
+        }
+        out.push((rest[0], text(&rest[8..8 + len])));
+        rest = &rest[8 + len..];
+    }
+    if !rest.is_empty() {
+        out.push((99, text(rest)));
+    }
+    out
+}
+
+/// `POST /containers/{id}/attach?logs=1&stream=0` to an exited container, as the Python SDK's
+/// `attach(stream=False, logs=True)` sends it, beside the private dockerd: the logged output
+/// comes back (multiplexed frames, one per line, in the streams asked for; raw with a
+/// terminal) and the connection ends; `stream=0` without `logs` answers nothing. The reads
+/// have a timeout: a server that waits for a start fails the test instead of hanging it.
+#[test]
+fn attach_with_logs_and_no_stream_answers_an_exited_containers_output_and_ends() {
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for engine in hull_e2e::docker_pair::ENGINES {
+        let (sock, image) = engine_of(engine);
+        let mut record = Vec::new();
+        let n = name(&format!("attach-logs-{engine}"));
+        let t = name(&format!("attach-logs-tty-{engine}"));
+        let script = "echo out1; echo err1 >&2; echo out2; echo err2 >&2";
+        for (c, tty) in [(&n, false), (&t, true)] {
+            let mut args = vec!["run", "--network", "none", "--name", c];
+            if tty {
+                args.push("-t");
+            }
+            args.extend([image, "sh", "-c", script]);
+            let o = cli_on(&sock, &args).output().unwrap();
+            assert!(o.status.success(), "{engine}: {}", text(&o.stderr));
+        }
+        for (c, query) in [
+            (&n, "logs=1&stream=0&stdout=1&stderr=1"),
+            (&n, "logs=1&stream=0&stdout=1"),
+            (&n, "logs=1&stream=0&stderr=1"),
+            (&n, "stream=0&stdout=1&stderr=1"),
+            (&t, "logs=1&stream=0&stdout=1&stderr=1"),
+        ] {
+            let (st, mut s) = hijack_on(&sock, &format!("/containers/{c}/attach?{query}"), "");
+            let mut body = Vec::new();
+            let r = s.read_to_end(&mut body);
+            assert!(
+                r.is_ok(),
+                "{engine} {query}: the connection did not end: {r:?}"
+            );
+            let shown = match c == &t {
+                // A terminal's output is raw, each line ending in \r\n.
+                true => format!("{:?}", text(&body)),
+                false => {
+                    // Within a stream, frames come in order; between stdout and stderr,
+                    // in the order the engine logged them, which two pipes do not fix.
+                    let f = frames(&body);
+                    let of = |k: u8| {
+                        f.iter()
+                            .filter(|(s, _)| *s == k)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                    };
+                    format!("stdout {:?} stderr {:?} other {:?}", of(1), of(2), of(99))
+                }
+            };
+            record.push(format!("{query} (tty {}): {st} {shown}", c == &t));
+        }
+        ok_output(cli_on(&sock, &["rm", "-f", &n, &t]));
+        seen.push(record);
+    }
+    assert_eq!(seen[1], seen[0], "(hull, dockerd)");
+    assert!(
+        seen[1][0].contains(
+            r#"stdout [(1, "out1\n"), (1, "out2\n")] stderr [(2, "err1\n"), (2, "err2\n")]"#
+        ),
+        "{:?}",
+        seen[1]
+    );
+}

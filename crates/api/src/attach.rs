@@ -8,6 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{mpsc, Arc, Mutex};
 
 use hull_engine::container::attach::AttachRequest;
+use hull_engine::container::logs;
 use hull_monitor::proto;
 
 use crate::http::{Conn, Outcome, Request};
@@ -130,6 +131,21 @@ pub fn attach(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Out
         let _ = conn.respond(400, RAW, &[], msg.as_bytes(), true);
         return Ok(Outcome::Close);
     };
+    // dockerd's `stream` and `logs` are false when absent: without `stream` the answer is
+    // the logged output (with `logs`), or nothing, and the connection ends at once, whatever
+    // the container's state.
+    let stream = req.flag("stream");
+    if !stream {
+        drop(eng);
+        let c = ctx.engine()?.attach_without_stream(id)?;
+        conn.hijack(req, if c.config.tty { RAW } else { MULTIPLEXED })
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        if req.flag("logs") {
+            replay(ctx, &c, want, c.config.tty, &mut conn.stream);
+        }
+        let _ = conn.stream.shutdown(std::net::Shutdown::Both);
+        return Ok(Outcome::Close);
+    }
     // Not running yet: the start hands over its own connection, so nothing the container
     // writes first is lost.
     let pending = if c.status.is_live() {
@@ -143,6 +159,11 @@ pub fn attach(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Out
     let tty = c.config.tty;
     conn.hijack(req, if tty { RAW } else { MULTIPLEXED })
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    // With `logs`, what the container wrote before (its log file) comes first, as dockerd
+    // replays it before attaching.
+    if req.flag("logs") {
+        replay(ctx, &c, want, tty, &mut conn.stream);
+    }
     let mon = match pending {
         Some(rx) => match rx.recv() {
             Ok(Some(sock)) => Some((sock, true)),
@@ -181,6 +202,35 @@ pub fn attach(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Out
     relay(ctx, &c.id, mon, Some(client), stdin, detach, hook);
     let _ = conn.stream.shutdown(std::net::Shutdown::Both);
     Ok(Outcome::Close)
+}
+
+/// The container's logged output, all of it, in the streams `want` names, to `out`: framed,
+/// or raw with a terminal. An unreadable log (the `none` driver) replays nothing.
+fn replay(
+    ctx: &Ctx,
+    c: &hull_engine::container::Container,
+    want: u8,
+    tty: bool,
+    out: &mut UnixStream,
+) {
+    let Ok(eng) = ctx.engine() else {
+        return;
+    };
+    let mut client = Client {
+        out: match out.try_clone() {
+            Ok(o) => o,
+            Err(_) => return,
+        },
+        tty,
+    };
+    let mut sink = |stream: u8, data: &[u8]| -> bool {
+        let flag = match stream {
+            STDERR => proto::WANT_STDERR,
+            _ => proto::WANT_STDOUT,
+        };
+        want & flag == 0 || client.send(stream, data)
+    };
+    let _ = logs::logs_to(&eng, c, logs::Opts::default(), &mut sink);
 }
 
 /// A later client's connection to the monitor of a running container: the engine's attach

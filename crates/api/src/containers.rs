@@ -56,6 +56,11 @@ pub fn start(ctx: &Arc<Ctx>, id: &str) -> ApiResult<bool> {
             if let Some(a) = first {
                 let _ = a.to.send(None);
             }
+            // dockerd removes an AutoRemove container whose start failed (its start's
+            // clean-up), so `docker run --rm` of a refused start leaves nothing.
+            if c.config.auto_remove {
+                hull_engine::container::remove::remove_all(&eng, &c, true);
+            }
             return Err(e.into());
         }
     };

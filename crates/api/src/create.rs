@@ -435,6 +435,7 @@ fn network_config(
     let mut networks = vec![default_name(&string(h, "NetworkMode"))];
     let mut aliases = Vec::new();
     let mut ip = None;
+    let mut ip6 = None;
     let mut mac = None;
     if let Some(eps) = cfg
         .get("NetworkingConfig")
@@ -455,6 +456,16 @@ fn network_config(
             {
                 ip = Some(a.parse().map_err(|_| {
                     bad("EndpointsConfig.IPAMConfig.IPv4Address", format!("{a:?}"))
+                })?);
+            }
+            if let Some(a) = ep
+                .get("IPAMConfig")
+                .and_then(|i| i.get("IPv6Address"))
+                .and_then(Value::as_str)
+                .filter(|a| !a.is_empty())
+            {
+                ip6 = Some(a.parse().map_err(|_| {
+                    bad("EndpointsConfig.IPAMConfig.IPv6Address", format!("{a:?}"))
                 })?);
             }
             if let Some(m) = ep
@@ -484,7 +495,7 @@ fn network_config(
     let req = NetRequest {
         networks: networks.clone(),
         ip,
-        ip6: None,
+        ip6,
         mac,
         publish,
         publish_all: boolean(h, "PublishAllPorts"),

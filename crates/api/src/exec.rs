@@ -66,6 +66,9 @@ struct ExecConfig {
     user: String,
     working_dir: String,
     console_size: Option<Vec<u16>>,
+    /// Go's decoder matches names without case: the Python SDK sends `detachKeys` (its
+    /// argument, or the client config file's `detachKeys`).
+    #[serde(alias = "detachKeys")]
     detach_keys: String,
 }
 

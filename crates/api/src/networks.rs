@@ -1,6 +1,8 @@
 //! The network endpoints: create, list, inspect, remove, prune, connect, disconnect, each a
 //! call of the engine's network verb (`hull network ...`'s), answered in docker's shapes.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
 use hull_engine::network::stored::Endpoint;
 use hull_engine::network::CreateRequest;
 use serde_json::{json, Value};
@@ -48,39 +50,53 @@ pub fn create(ctx: &Ctx, body: &[u8]) -> ApiResult<Value> {
             )))
         }
     }
-    for f in ["EnableIPv6", "Ingress", "ConfigOnly", "ConfigFrom", "Scope"] {
+    for f in ["Ingress", "ConfigOnly", "ConfigFrom", "Scope"] {
         refuse_set(&v, f)?;
     }
     let ipam = &v["IPAM"];
     if !matches!(ipam["Driver"].as_str(), None | Some("" | "default")) {
         return Err(ApiError::bad("IPAM.Driver: only the default driver"));
     }
-    let configs = ipam["Config"].as_array().cloned().unwrap_or_default();
-    if configs.len() > 1 {
-        return Err(ApiError::bad("IPAM.Config: hull takes one subnet"));
-    }
     let mut req = CreateRequest {
         name: name.to_string(),
         internal: v["Internal"].as_bool().unwrap_or(false),
+        ipv6: v["EnableIPv6"].as_bool().unwrap_or(false),
         ..Default::default()
     };
-    if let Some(c) = configs.first() {
+    // One IPv4 and one IPv6 entry at most, each told by its subnet's (or gateway's) family.
+    let configs = ipam["Config"].as_array().cloned().unwrap_or_default();
+    let (mut seen4, mut seen6) = (false, false);
+    for c in &configs {
         for f in ["IPRange", "AuxiliaryAddresses"] {
             refuse_set(c, f).map_err(|e| ApiError::bad(format!("IPAM.Config.{}", e.message)))?;
         }
-        if let Some(s) = c["Subnet"].as_str().filter(|s| !s.is_empty()) {
-            req.subnet = Some(
-                s.parse()
-                    .map_err(|e| ApiError::bad(format!("IPAM.Config.Subnet: {s:?}: {e}")))?,
-            );
+        let text = |k: &str| c[k].as_str().filter(|s| !s.is_empty());
+        let (subnet, gateway) = (text("Subnet"), text("Gateway"));
+        let v6 = subnet.or(gateway).is_some_and(|s| s.contains(':'));
+        let seen = if v6 { &mut seen6 } else { &mut seen4 };
+        if std::mem::replace(seen, true) {
+            return Err(ApiError::bad(
+                "IPAM.Config: hull takes one IPv4 and one IPv6 subnet",
+            ));
         }
-        if let Some(g) = c["Gateway"].as_str().filter(|g| !g.is_empty()) {
-            if req.subnet.is_none() {
-                return Err(ApiError::bad("IPAM.Config.Gateway: needs a Subnet"));
+        if gateway.is_some() && subnet.is_none() {
+            return Err(ApiError::bad("IPAM.Config.Gateway: needs a Subnet"));
+        }
+        let bad_subnet = |e: String| ApiError::bad(format!("IPAM.Config.Subnet: {e}"));
+        let bad_gateway =
+            |g: &str| ApiError::bad(format!("IPAM.Config.Gateway: {g:?}: not an address"));
+        if let Some(s) = subnet {
+            let s = cidr(s).ok_or_else(|| bad_subnet(format!("{s:?}: not ADDRESS/PREFIX")))?;
+            match v6 {
+                true => req.subnet6 = Some(s.parse().map_err(|e| bad_subnet(format!("{e}")))?),
+                false => req.subnet = Some(s.parse().map_err(|e| bad_subnet(format!("{e}")))?),
             }
-            req.gateway = Some(g.parse().map_err(|_| {
-                ApiError::bad(format!("IPAM.Config.Gateway: {g:?}: not an address"))
-            })?);
+        }
+        if let Some(g) = gateway {
+            match v6 {
+                true => req.gateway6 = Some(g.parse().map_err(|_| bad_gateway(g))?),
+                false => req.gateway = Some(g.parse().map_err(|_| bad_gateway(g))?),
+            }
         }
     }
     for (field, into_options) in [("Options", true), ("Labels", false)] {
@@ -101,6 +117,23 @@ pub fn create(ctx: &Ctx, body: &[u8]) -> ApiResult<Value> {
     }
     let n = ctx.engine()?.network_create(&req)?;
     Ok(json!({ "Id": n.id, "Warning": "" }))
+}
+
+/// A CIDR subnet with its host bits cleared, as dockerd 20.10 reads one (Go's
+/// `net.ParseCIDR`): `2001:389::1/64` is `2001:389::/64`. None when it is not ADDRESS/PREFIX.
+fn cidr(s: &str) -> Option<String> {
+    let (a, p) = s.split_once('/')?;
+    let prefix: u32 = p.parse().ok()?;
+    let net = match a.parse::<IpAddr>().ok()? {
+        IpAddr::V4(a) if prefix <= 32 => IpAddr::V4(Ipv4Addr::from(
+            u32::from(a) & u32::MAX.checked_shl(32 - prefix).unwrap_or(0),
+        )),
+        IpAddr::V6(a) if prefix <= 128 => IpAddr::V6(Ipv6Addr::from(
+            u128::from(a) & u128::MAX.checked_shl(128 - prefix).unwrap_or(0),
+        )),
+        _ => return None,
+    };
+    Some(format!("{net}/{prefix}"))
 }
 
 /// Two differences from `hull network inspect` that clients trip on:
@@ -185,7 +218,7 @@ pub fn prune(ctx: &Ctx, req: &Request) -> ApiResult<Value> {
 }
 
 /// `POST /networks/{id}/connect`: `{"Container", "EndpointConfig": {"IPAMConfig":
-/// {"IPv4Address"}}}`.
+/// {"IPv4Address", "IPv6Address"}, "Aliases"}}`.
 pub fn connect(ctx: &Ctx, network: &str, body: &[u8]) -> ApiResult<()> {
     let v = body_json(body)?;
     let container = v["Container"]
@@ -204,6 +237,17 @@ pub fn connect(ctx: &Ctx, network: &str, body: &[u8]) -> ApiResult<()> {
             ))
         })?),
     };
+    let ip6 = match ep["IPAMConfig"]["IPv6Address"]
+        .as_str()
+        .filter(|a| !a.is_empty())
+    {
+        None => None,
+        Some(a) => Some(a.parse().map_err(|_| {
+            ApiError::bad(format!(
+                "EndpointConfig.IPAMConfig.IPv6Address: {a:?}: not an IPv6 address"
+            ))
+        })?),
+    };
     for f in ["Links", "DriverOpts", "MacAddress"] {
         refuse_set(ep, f).map_err(|e| ApiError::bad(format!("EndpointConfig.{}", e.message)))?;
     }
@@ -214,11 +258,7 @@ pub fn connect(ctx: &Ctx, network: &str, body: &[u8]) -> ApiResult<()> {
             .ok_or_else(|| ApiError::bad("EndpointConfig.Aliases: want strings"))?;
         aliases.push(a.to_string());
     }
-    let ep = Endpoint {
-        ip,
-        aliases,
-        ..Default::default()
-    };
+    let ep = Endpoint { ip, ip6, aliases };
     Ok(ctx
         .engine()?
         .network_connect_endpoint(container, network, &ep)?)

@@ -67,6 +67,15 @@ impl Engine {
             tty: c.config.tty,
         })
     }
+
+    /// An attach that streams nothing (the API's `stream=0`, with or without `logs=1`): a
+    /// container in any state, whose logged output the caller replays. docker records its
+    /// `attach` event all the same.
+    pub fn attach_without_stream(&self, key: &str) -> Result<crate::container::Container> {
+        let c = self.lookup(key)?;
+        crate::events::container(&self.paths, &c, "attach", &[]);
+        Ok(c)
+    }
 }
 
 #[cfg(test)]
