@@ -2,8 +2,8 @@
 //! unix socket that authenticates with EXTERNAL, calls methods and reads their replies,
 //! errors and signals. Written here rather than taken from a D-Bus crate because the driver
 //! makes six calls with one body shape each, while a general client (zbus, with its
-//! executor, its proxies and its type machinery) was a fifth of hullrt's code, mapped into
-//! every hullrt process (see docs/systemd-cgroup.md).
+//! executor, its proxies and its type machinery) was linked into every hullrt process, also
+//! the ones that never talk to systemd (see docs/systemd-cgroup.md, docs/hullrt-size.md).
 //!
 //! Wire format (the D-Bus specification, "Message Protocol"): a 12-byte fixed header (byte
 //! order, type, flags, version 1, body length, serial), an array of header fields `a(yv)`,
