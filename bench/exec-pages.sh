@@ -58,7 +58,10 @@ for block in re.split(r"\n(?=[0-9a-f]+-[0-9a-f]+ )", smaps):
         print(f"{head[1]} {os.path.basename(name)[:34]:<36}{f['Size']:>8}{f['Rss']:>9}{f.get('Anonymous', 0):>9}")
 print(f"total rss KB {total}")
 # The binary's executable mapping and its present pages.
-text = [l.split() for l in maps if "r-xp" in l.split()[1] and l.split()[-1].endswith("hullrt")]
+# After the sealed re-exec the binary is mapped from a detached mount: its name is not
+# hullrt's path, so take the first executable mapping of a file.
+text = [f for f in (l.split() for l in maps)
+        if f[1] == "r-xp" and len(f) > 5 and not f[5].startswith("[")]
 lo, hi = (int(x, 16) for x in text[0][0].split("-"))
 off = int(text[0][2], 16)
 pm = open(f"/proc/{pid}/pagemap", "rb")
