@@ -6,8 +6,8 @@
 # /proc/PID/pagemap (which pages of the binary's code are mapped). Mapped code pages are then
 # attributed to crates with the binary's symbol table, so the binary must not be stripped:
 #
-#   cargo rustc --release -p hullrt --bin hullrt -- -C strip=none   (plus build-hullrt.sh's flags)
-#   sudo HULLRT=target/release/hullrt bash bench/exec-pages.sh
+#   bash scripts/build-hullrt.sh --release    (also writes target/release/hullrt.unstripped)
+#   sudo HULLRT=target/release/hullrt.unstripped bash bench/exec-pages.sh
 #
 # The kernel maps up to 64 KiB of already cached file pages around each page a process
 # touches ("fault-around"), so a mapped page is not necessarily a page the exec ran; the
