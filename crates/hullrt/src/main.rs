@@ -60,12 +60,16 @@ enum Cmd {
 }
 
 fn main() {
-    let cli = Cli::parse();
     // exec joins a running container's pid namespace: its processes can see ours. For
-    // create and run the runtime decides (see hull_runtime::create::seal_if_visible).
-    if matches!(cli.cmd, Cmd::Exec(_)) {
+    // create and run the runtime decides (see hull_runtime::create::seal_if_visible). The
+    // re-exec comes before the command line is parsed, which the sealed copy does anyway:
+    // any argument spelled `exec` counts, so an exec is never missed (clap takes no
+    // abbreviations or aliases of it), and another verb with such an argument only pays
+    // for a re-exec it did not need.
+    if std::env::args_os().skip(1).any(|a| a == "exec") {
         sealed_reexec();
     }
+    let cli = Cli::parse();
     let format = hull_trace::Format::parse(&cli.log_format).unwrap_or(hull_trace::Format::Text);
     // Nothing is built unless asked: without --debug the trace macros are one load each.
     if cli.debug {

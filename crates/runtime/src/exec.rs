@@ -49,6 +49,20 @@ pub fn save_config(dir: &Path, spec: &Spec) -> Result<()> {
     std::fs::write(&path, bytes).at("write", &path)
 }
 
+/// The container `exec` runs in: its record and its spec, each read once.
+pub struct Container {
+    pub saved: Saved,
+    pub spec: Spec,
+}
+
+impl Container {
+    pub fn load(root: &Path, id: &str) -> Result<Container> {
+        let saved = Saved::load(root, id)?;
+        let spec = load_config(root, &saved)?;
+        Ok(Container { saved, spec })
+    }
+}
+
 /// The container's spec: the copy in the state directory, or the bundle's for containers
 /// created before the copy was kept.
 pub fn load_config(root: &Path, saved: &Saved) -> Result<Spec> {
@@ -65,9 +79,21 @@ pub fn load_config(root: &Path, saved: &Saved) -> Result<Spec> {
 /// `--process FILE`: the whole process, as in config.json's `process`.
 pub fn process_from_file(path: &Path) -> Result<Process> {
     let bytes = std::fs::read(path).at("read", path)?;
-    let de = &mut serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(de)
-        .map_err(|e| Error::Other(format!("{}: {}: {}", path.display(), e.path(), e.inner())))
+    // serde_json alone reads a valid file; serde_path_to_error only reads a bad one again for
+    // the path of the field at fault (see spec::parse).
+    use serde::Deserialize;
+    Process::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
+        .map_err(|e| process_error(path, &bytes, e))
+}
+
+#[cold]
+#[inline(never)]
+fn process_error(path: &Path, bytes: &[u8], plain: serde_json::Error) -> Error {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, Process>(de) {
+        Err(e) => Error::Other(format!("{}: {}: {}", path.display(), e.path(), e.inner())),
+        Ok(_) => Error::Other(format!("{}: .: {plain}", path.display())),
+    }
 }
 
 /// What the command line of `exec` changes in the container's process.
@@ -179,9 +205,9 @@ pub struct ExecOpts {
 
 /// Runs the process; returns its exit code (128+N for signal N), or 0 once it runs with
 /// `detach`.
-pub fn exec(o: &ExecOpts) -> Result<i32> {
+pub fn exec(o: &ExecOpts, c: &Container) -> Result<i32> {
     let _span = tracing::debug_span!("exec", id = %o.id).entered();
-    let saved = Saved::load(&o.root, &o.id)?;
+    let (saved, spec) = (&c.saved, &c.spec);
     let st = saved.status(&o.root);
     match st {
         Status::Running | Status::Created => {}
@@ -201,7 +227,6 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
             })
         }
     }
-    let spec = load_config(&o.root, &saved)?;
     let p = &o.process;
     if p.args()
         .as_ref()
@@ -224,7 +249,7 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
         }
         _ => None,
     };
-    let targets = namespaces_of(&spec, saved.pid)?;
+    let targets = namespaces_of(spec, saved.pid)?;
     tracing::debug!(
         namespaces = targets.len(),
         "exec: joining the container's namespaces"
@@ -235,12 +260,12 @@ pub fn exec(o: &ExecOpts) -> Result<i32> {
         .and_then(|l| l.namespaces().as_ref())
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User));
     let cgroup = match &o.sub_cgroup {
-        Some(sub) => crate::cgroup::sub_of_saved(&saved, sub)?,
-        None => crate::cgroup::for_saved(&saved)?,
+        Some(sub) => crate::cgroup::sub_of_saved(saved, sub)?,
+        None => crate::cgroup::for_saved(saved)?,
     };
-    let seccomp = match security::compile(&spec)? {
+    let seccomp = match security::compile(spec)? {
         Some(filter) => Some(security::Seccomp {
-            listener: security::connect_listener(&spec, &filter)?,
+            listener: security::connect_listener(spec, &filter)?,
             filter,
         }),
         None => None,

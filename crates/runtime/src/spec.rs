@@ -32,23 +32,39 @@ pub fn load(dir: &Path) -> Result<Bundle> {
     Ok(Bundle { dir, spec, rootfs })
 }
 
+/// A valid document is read by serde_json alone; only a bad one is read a second time through
+/// serde_path_to_error, for the path of the field at fault. Tracking the path on every read
+/// would double the deserialising code every create, start and exec runs (and the pages it
+/// maps) for what only an error needs.
+/// As before and as runc's decoder, whatever follows the document is not looked at.
 pub fn parse(bytes: &[u8]) -> Result<Spec> {
+    use serde::Deserialize;
+    Spec::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+        .map_err(|e| parse_error(bytes, e))
+}
+
+/// The error of a document serde_json refused, naming the JSON path of the bad field.
+#[cold]
+#[inline(never)]
+fn parse_error(bytes: &[u8], plain: serde_json::Error) -> Error {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        let field = if field == "." {
-            "(document)".to_string()
-        } else {
-            field
-        };
-        let reason = e.inner().to_string();
-        // serde_json appends " at line L column C"; the field path says more.
-        let reason = match reason.rfind(" at line ") {
-            Some(i) => reason[..i].to_string(),
-            None => reason,
-        };
-        Error::config(field, reason.replace('`', "\""))
-    })
+    let (field, reason) = match serde_path_to_error::deserialize::<_, Spec>(de) {
+        Err(e) => (e.path().to_string(), e.inner().to_string()),
+        // Both reads run the same Deserialize code, so this one fails too; if it did not,
+        // the first error is still worth showing.
+        Ok(_) => (".".to_string(), plain.to_string()),
+    };
+    let field = if field == "." {
+        "(document)".to_string()
+    } else {
+        field
+    };
+    // serde_json appends " at line L column C"; the field path says more.
+    let reason = match reason.rfind(" at line ") {
+        Some(i) => reason[..i].to_string(),
+        None => reason,
+    };
+    Error::config(field, reason.replace('`', "\""))
 }
 
 /// Checks what the types alone do not. Field names in messages use the JSON spelling.

@@ -15,6 +15,7 @@ use crate::{CgroupVersion, Manager, Result, Stats};
 mod dbus;
 pub mod props;
 mod unit;
+mod wire;
 
 pub use unit::{expand_slice, Unit};
 

@@ -1,7 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use hull_runtime::exec::{self, ExecOpts, Overrides};
-use hull_runtime::state::Saved;
+use hull_runtime::exec::{self, Container, ExecOpts, Overrides};
 
 /// Run a new process inside a running container.
 #[derive(clap::Args)]
@@ -65,16 +64,19 @@ pub struct Args {
 }
 
 pub fn exec(root: &Path, a: Args) -> super::Result {
-    let process = match &a.process {
-        Some(f) => exec::process_from_file(f)?,
+    // The container's record and spec are read once, for the process and for exec itself.
+    let (process, container) = match &a.process {
+        Some(f) => {
+            let process = exec::process_from_file(f)?;
+            (process, Container::load(root, &a.id)?)
+        }
         None => {
             if a.args.is_empty() {
                 return Err(hull_runtime::Error::Other(
                     "exec: give the program to run, or --process FILE".into(),
                 ));
             }
-            let saved = Saved::load(root, &a.id)?;
-            let spec = exec::load_config(root, &saved)?;
+            let container = Container::load(root, &a.id)?;
             let o = Overrides {
                 args: a.args,
                 env: a.env,
@@ -87,10 +89,10 @@ pub fn exec(root: &Path, a: Args) -> super::Result {
                 process_label: a.process_label,
                 tty: a.tty,
             };
-            exec::process_from_config(&spec, &o)?
+            (exec::process_from_config(&container.spec, &o)?, container)
         }
     };
-    exec::exec(&ExecOpts {
+    let o = ExecOpts {
         root: root.to_path_buf(),
         id: a.id,
         process,
@@ -108,5 +110,6 @@ pub fn exec(root: &Path, a: Args) -> super::Result {
             }
             c => c,
         },
-    })
+    };
+    exec::exec(&o, &container)
 }
