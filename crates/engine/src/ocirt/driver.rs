@@ -69,10 +69,7 @@ impl Deleting {
 impl Drop for Deleting {
     fn drop(&mut self) {
         if let Some(w) = self.0.take() {
-            let _ = std::thread::Builder::new()
-                .name("reap".into())
-                .stack_size(64 * 1024)
-                .spawn(w);
+            crate::children::spawn_quiet(w);
         }
     }
 }
