@@ -6,6 +6,8 @@
 #
 #   sudo bash bench/engine-run.sh               # builds release binaries, N=30
 #   sudo BENCH_N=50 HULL=/usr/local/bin/hull bash bench/engine-run.sh
+#   sudo HULL_BASE=/path/to/older/hull bash bench/engine-run.sh   # also an older hull (with
+#                                       # its own hullrt and hull-monitor beside it), as a ratio
 #
 # crun 1.8 refuses hybrid cgroup hosts, so every command (hull's and podman's alike) runs as
 # `unshare -m wrap.sh CMD`, where wrap.sh unmounts /sys/fs/cgroup/unified in that private
@@ -69,14 +71,19 @@ for rt in crun runc; do
   podman --root "$tmp/podman-$rt/root" --runroot "$run/podman-$rt" import -q "$tmp/busybox.tar" localhost/busybox >/dev/null
 done
 echo "checking each command once:"
-for c in "$hull" "$(podman_cmd crun)" "$(podman_cmd runc)"; do
+named=(-n hull "$hull")
+if [[ -n ${HULL_BASE:-} ]]; then
+  base="$wrap $HULL_BASE --root $tmp/base/root --runroot $run/base run --rm --network none busybox true"
+  named+=(-n hull-base "$base")
+fi
+for c in "$hull" ${base:+"$base"} "$(podman_cmd crun)" "$(podman_cmd runc)"; do
   if ! $c >/dev/null 2>"$tmp/err"; then
     echo "FAILED: $c" >&2; cat "$tmp/err" >&2; exit 1
   fi
 done
 echo "host: $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
 hyperfine -N --warmup 3 --runs "$n" --export-json "$tmp/h.json" \
-  -n hull "$hull" -n podman-crun "$(podman_cmd crun)" -n podman-runc "$(podman_cmd runc)"
+  "${named[@]}" -n podman-crun "$(podman_cmd crun)" -n podman-runc "$(podman_cmd runc)"
 python3 - "$tmp/h.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
@@ -84,6 +91,8 @@ h = r["hull"]["median"]
 print(f"\n{'':12} {'median ms':>10} {'mean ms':>9}  hull/other")
 for name, x in r.items():
     print(f"{name:12} {x['median']*1e3:10.1f} {x['mean']*1e3:9.1f}  {h/x['median']:.3f}")
+if "hull-base" in r:
+    print(f"hull / hull-base (the older hull): {h / r['hull-base']['median']:.3f}")
 for other in ("podman-crun", "podman-runc"):
     ratio = h / r[other]["median"]
     print(f"target hull <= 0.25 x {other}: {ratio:.3f} {'PASS' if ratio <= 0.25 else 'MISS'}")
