@@ -384,3 +384,34 @@ fn the_service_leaves_no_zombie_children() {
     }
     assert!(left.is_empty(), "zombie children of the service: {left:?}");
 }
+
+/// An idle service starts over (execs itself again, fresh.rs): the monitors its old image
+/// started are still its children, with no handle in the new image, and must be reaped when
+/// their containers end. Its own service, so no other test's connection keeps it busy.
+#[test]
+fn a_service_that_started_over_reaps_its_old_images_children() {
+    let s = Service::start();
+    let id = ok_output(s.client(&docker_bin(), &["run", "-d", "busybox", "sleep", "6"]));
+    let id = id.trim().to_string();
+    let pid = s.pid().expect("the service runs");
+    // Idle for FRESH_AFTER (2 s): the new image's environment carries the idle time.
+    wait_until("the service to start over", Duration::from_secs(20), || {
+        std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|e| {
+            e.split(|&b| b == 0)
+                .any(|v| v.starts_with(b"HULL_API_IDLE_MS="))
+        })
+    });
+    wait_until("the container to exit", Duration::from_secs(30), || {
+        let o = s.hull(&["inspect", "--format", "{{.State.Status}}", &id]);
+        text(&o.stdout).trim() == "exited"
+    });
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    let mut left = zombie_children(pid);
+    while !left.is_empty() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(200));
+        left = zombie_children(pid);
+    }
+    let leftovers = s.teardown();
+    assert!(left.is_empty(), "zombie children of the service: {left:?}");
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}

@@ -89,6 +89,8 @@ pub const FRESH_AFTER: Duration = Duration::from_secs(2);
 /// Serves until the idle timeout (or forever).
 pub fn serve(cfg: Config) -> Result<(), ServeError> {
     let listener = listen::open(&cfg.listen)?;
+    // The monitors, relays and responders its requests start are this process's children.
+    hull_engine::children::reap_here();
     let ctx = Arc::new(Ctx {
         paths: cfg.paths,
         runtime: cfg.runtime,

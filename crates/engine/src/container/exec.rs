@@ -256,7 +256,7 @@ fn hold(master: std::fs::File) -> std::io::Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    cmd.spawn().map(crate::children::reap_when_done)
+    cmd.spawn().map(crate::children::leave)
 }
 
 /// `hull internal-drain`: reads our stdin to its end (or error) and discards it.

@@ -260,7 +260,7 @@ pub fn ensure_dns(paths: &Paths, n: &Network) -> Result<()> {
     let child = cmd
         .spawn()
         .map_err(|e| host_err(&n.name, format!("start dns responder: {e}")))?;
-    crate::children::reap_when_done(child);
+    crate::children::leave(child);
     // The responder writes its pid once bound: then containers can ask it.
     let end = Instant::now() + Duration::from_secs(10);
     while hull_net::proc::live_pid(&pidfile, &marker).is_none() {

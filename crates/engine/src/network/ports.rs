@@ -118,7 +118,7 @@ pub fn spawn_relay(paths: &Paths, id: &str, maps: &[&PortMapping]) -> Result<(),
     if line.trim() == "ready" {
         let written = std::fs::write(&pidfile, child.id().to_string())
             .map_err(|e| format!("{}: {e}", pidfile.display()));
-        crate::children::reap_when_done(child);
+        crate::children::leave(child);
         return written;
     }
     let mut err = String::new();

@@ -65,11 +65,12 @@ impl Deleting {
     }
 }
 
-/// A delete nobody waited for is still reaped (a long-lived caller would keep a zombie).
+/// A delete nobody waited for (a caller unwinding) is waited for here: a long-lived caller
+/// would keep a zombie.
 impl Drop for Deleting {
     fn drop(&mut self) {
         if let Some(w) = self.0.take() {
-            crate::children::spawn_quiet(w);
+            w()
         }
     }
 }

@@ -101,7 +101,7 @@ impl Monitor for HullMonitor {
             .spawn()
             .map_err(io_err)?;
         let pid = child.id() as i32;
-        crate::children::reap_when_done(child);
+        crate::children::leave(child);
         Ok(pid)
     }
 }
