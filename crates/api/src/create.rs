@@ -448,26 +448,9 @@ fn network_config(
                 networks.push(name);
             }
             aliases.extend(strings(ep.get("Aliases"), "EndpointsConfig.Aliases")?);
-            if let Some(a) = ep
-                .get("IPAMConfig")
-                .and_then(|i| i.get("IPv4Address"))
-                .and_then(Value::as_str)
-                .filter(|a| !a.is_empty())
-            {
-                ip = Some(a.parse().map_err(|_| {
-                    bad("EndpointsConfig.IPAMConfig.IPv4Address", format!("{a:?}"))
-                })?);
-            }
-            if let Some(a) = ep
-                .get("IPAMConfig")
-                .and_then(|i| i.get("IPv6Address"))
-                .and_then(Value::as_str)
-                .filter(|a| !a.is_empty())
-            {
-                ip6 = Some(a.parse().map_err(|_| {
-                    bad("EndpointsConfig.IPAMConfig.IPv6Address", format!("{a:?}"))
-                })?);
-            }
+            let (v4, v6) = crate::networks::endpoint_addresses(ep, "EndpointsConfig")?;
+            ip = v4.or(ip);
+            ip6 = v6.or(ip6);
             if let Some(m) = ep
                 .get("MacAddress")
                 .and_then(Value::as_str)

@@ -226,28 +226,7 @@ pub fn connect(ctx: &Ctx, network: &str, body: &[u8]) -> ApiResult<()> {
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::bad("Container: a container is needed"))?;
     let ep = &v["EndpointConfig"];
-    let ip = match ep["IPAMConfig"]["IPv4Address"]
-        .as_str()
-        .filter(|a| !a.is_empty())
-    {
-        None => None,
-        Some(a) => Some(a.parse().map_err(|_| {
-            ApiError::bad(format!(
-                "EndpointConfig.IPAMConfig.IPv4Address: {a:?}: not an address"
-            ))
-        })?),
-    };
-    let ip6 = match ep["IPAMConfig"]["IPv6Address"]
-        .as_str()
-        .filter(|a| !a.is_empty())
-    {
-        None => None,
-        Some(a) => Some(a.parse().map_err(|_| {
-            ApiError::bad(format!(
-                "EndpointConfig.IPAMConfig.IPv6Address: {a:?}: not an IPv6 address"
-            ))
-        })?),
-    };
+    let (ip, ip6) = endpoint_addresses(ep, "EndpointConfig")?;
     for f in ["Links", "DriverOpts", "MacAddress"] {
         refuse_set(ep, f).map_err(|e| ApiError::bad(format!("EndpointConfig.{}", e.message)))?;
     }
@@ -274,4 +253,28 @@ pub fn disconnect(ctx: &Ctx, network: &str, body: &[u8]) -> ApiResult<()> {
     Ok(ctx
         .engine()?
         .network_disconnect_endpoint(container, network)?)
+}
+
+/// An endpoint's `IPAMConfig.IPv4Address` and `IPv6Address` (missing or empty: none), each
+/// parsed as its own family. `field` names the endpoint in errors: `EndpointConfig` in a
+/// connect, `EndpointsConfig` in a create.
+pub(crate) fn endpoint_addresses(
+    ep: &Value,
+    field: &str,
+) -> ApiResult<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+    fn one<A: std::str::FromStr>(ep: &Value, field: &str, key: &str) -> ApiResult<Option<A>> {
+        match ep["IPAMConfig"][key].as_str().filter(|a| !a.is_empty()) {
+            None => Ok(None),
+            Some(a) => a.parse().map(Some).map_err(|_| {
+                let family = if key == "IPv6Address" { "IPv6" } else { "IPv4" };
+                ApiError::bad(format!(
+                    "{field}.IPAMConfig.{key}: {a:?}: not an {family} address"
+                ))
+            }),
+        }
+    }
+    Ok((
+        one(ep, field, "IPv4Address")?,
+        one(ep, field, "IPv6Address")?,
+    ))
 }
