@@ -23,20 +23,14 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-mkdir -p "$tmp/bundle/rootfs/bin"
-cp /bin/busybox "$tmp/bundle/rootfs/bin/busybox"
-for l in true sleep sh; do ln -s busybox "$tmp/bundle/rootfs/bin/$l"; done
-(cd "$tmp/bundle" && runc spec)
+. "$(dirname "${BASH_SOURCE[0]}")/busybox-bundle.sh"
+busybox_bundle "$tmp/bundle" /bin/sleep 1000
 python3 - "$tmp" "$hullrt" "$id" <<'EOF'
 import json, os, re, struct, subprocess, sys, time
 from collections import Counter
 
 tmp, hullrt, cid = sys.argv[1:4]
 bundle = os.path.join(tmp, "bundle")
-cfg = json.load(open(os.path.join(bundle, "config.json")))
-cfg["process"]["terminal"] = False
-cfg["process"]["args"] = ["/bin/sleep", "1000"]
-json.dump(cfg, open(os.path.join(bundle, "config.json"), "w"))
 rt = [hullrt, "--root", os.path.join(tmp, "root")]
 subprocess.run(rt + ["create", "--bundle", bundle, cid], check=True,
                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

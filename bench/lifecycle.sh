@@ -33,20 +33,14 @@ cleanup() {  # whatever an interrupted run left: each runtime deletes its own co
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-mkdir -p "$tmp/bundle/rootfs/bin"
-cp /bin/busybox "$tmp/bundle/rootfs/bin/busybox"
-for l in true sleep sh; do ln -s busybox "$tmp/bundle/rootfs/bin/$l"; done
-(cd "$tmp/bundle" && runc spec)
+. "$(dirname "${BASH_SOURCE[0]}")/busybox-bundle.sh"
+busybox_bundle "$tmp/bundle" /bin/sleep 1000
 
 python3 - "$tmp" "$hullrt" "$N" <<'EOF'
 import ctypes, json, os, statistics, subprocess, sys, time
 
 tmp, hullrt, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 bundle = os.path.join(tmp, "bundle")
-cfg = json.load(open(os.path.join(bundle, "config.json")))
-cfg["process"]["terminal"] = False
-cfg["process"]["args"] = ["/bin/sleep", "1000"]
-json.dump(cfg, open(os.path.join(bundle, "config.json"), "w"))
 bins = {"hullrt": hullrt, "runc": "/usr/sbin/runc", "crun": "/usr/bin/crun"}
 # crun 1.8 refuses this host's hybrid cgroups; in a private mount namespace without the v2
 # mount it sees plain v1. Each runtime is started straight in one (made between fork and exec,

@@ -75,20 +75,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- the bundle: one for all three runtimes --------------------------------------------
-mkdir -p "$bundle/rootfs/bin" "${root[@]}"
-cp /bin/busybox "$bundle/rootfs/bin/busybox"
-ln -s busybox "$bundle/rootfs/bin/true"
-(cd "$bundle" && runc spec)
-python3 - "$bundle/config.json" <<'EOF'
-import json, sys
-path = sys.argv[1]
-with open(path) as f:
-    c = json.load(f)
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/bin/true"]
-with open(path, "w") as f:
-    json.dump(c, f, indent=2)
-EOF
+mkdir -p "${root[@]}"
+. "$(dirname "${BASH_SOURCE[0]}")/busybox-bundle.sh"
+busybox_bundle "$bundle" /bin/true
 
 # --- check that each runtime runs it, through the wrapper ------------------------------
 check() {  # check RUNTIME -> 0 if `run` exits 0; prints the error otherwise
