@@ -193,6 +193,70 @@ fn build_takes_a_tar_context_args_target_and_labels() {
     }
 }
 
+/// A client that goes away mid-build cancels it, as dockerd's build ends with its request:
+/// the `RUN` under way is killed and its container removed, and no later step runs.
+#[test]
+fn a_build_whose_client_hangs_up_is_cancelled() {
+    let s = service();
+    let context = tar_of(&[("Dockerfile", "FROM busybox\nRUN sleep 47\nRUN echo never\n")]);
+    let mut c = docker(clients()[0], &["build", "-t", "apib-cancel:1", "-"]);
+    c.env("DOCKER_BUILDKIT", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut client = c.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut i = client.stdin.take().unwrap();
+        i.write_all(&context).unwrap();
+    }
+    // The RUN's container, by its command.
+    let run_ids = || -> Vec<String> {
+        let o = s.hull(&["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Command}}"]);
+        text(&o.stdout)
+            .lines()
+            .filter(|l| l.contains("sleep 47"))
+            .map(|l| l.split(' ').next().unwrap_or("").to_string())
+            .collect()
+    };
+    let mut ids = Vec::new();
+    hull_e2e::client_support::wait_until(
+        "the build's RUN to start",
+        std::time::Duration::from_secs(60),
+        || {
+            ids = run_ids();
+            !ids.is_empty()
+        },
+    );
+    let pid = text(
+        &s.hull(&["inspect", "--format", "{{.State.Pid}}", &ids[0]])
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    client.kill().unwrap();
+    client.wait().unwrap();
+    // Well before the 47 s the command would take: killed, removed, nothing built.
+    hull_e2e::client_support::wait_until(
+        "the RUN's container to go",
+        std::time::Duration::from_secs(15),
+        || run_ids().is_empty(),
+    );
+    assert!(
+        pid.parse::<u32>()
+            .is_ok_and(|p| !Path::new(&format!("/proc/{p}")).exists()),
+        "the RUN's process {pid:?} still runs"
+    );
+    let o = s.hull(&["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]);
+    assert!(
+        !text(&o.stdout).contains("echo never"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = s.hull(&["image", "inspect", "apib-cancel:1"]);
+    assert!(!o.status.success(), "the cancelled build tagged its image");
+}
+
 /// The IPv4 addresses `ip -4 -o addr` printed, without the loopback.
 fn addresses(out: &str) -> Vec<String> {
     out.lines()

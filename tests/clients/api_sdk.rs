@@ -70,13 +70,6 @@ const HUB: &str = "pulls from Docker Hub (alpine, hello-world): the tests run of
 /// differs from docker" has the user-facing side). Those in HANGS are not run on hull.
 const DIFFERENCES: &[(&str, &str)] = &[
     (
-        "api_container_test.py::ListContainersTest::test_list_containers",
-        "after api_build_test.py, RUN containers of an earlier test's build are still being run \
-         and removed by hull's service while this test counts containers (seen: two busybox RUN \
-         containers that exit 1, removed between its two counts; it passes run alone or after \
-         api_client_test.py): a build goes on after its client has gone, where dockerd's ends",
-    ),
-    (
         "api_build_test.py::BuildTest::test_build_stderr_data",
         "a RUN's stderr does not reach the build stream as dockerd's classic builder sends it",
     ),

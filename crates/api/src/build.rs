@@ -4,8 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Component, Path};
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use hull_build::cancel::Cancel;
 use hull_build::context::Context;
 use hull_build::parse::Dockerfile;
 use hull_build::Options;
@@ -72,6 +76,7 @@ fn options(req: &Request) -> ApiResult<Options> {
         secrets: Vec::new(),
         // The classic builder's stream, as dockerd's `POST /build` without BuildKit.
         progress: hull_build::progress::Style::Classic,
+        cancel: Cancel::default(),
     })
 }
 
@@ -102,6 +107,30 @@ impl Write for Lines<'_, '_> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// Cancels the build when its client hangs up (closes the connection or its sending half:
+/// the socket reads end of file), as dockerd cancels a build whose request went away: no
+/// further step starts and a `RUN` under way is killed. Returns once `done` is set.
+fn cancel_on_hangup(s: &UnixStream, cancel: &Cancel, done: &AtomicBool) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::socket::{recv, MsgFlags};
+    while !done.load(Ordering::SeqCst) {
+        let mut fds = [PollFd::new(s.as_fd(), PollFlags::POLLIN)];
+        if !poll(&mut fds, PollTimeout::from(200u16)).is_ok_and(|n| n > 0) {
+            continue;
+        }
+        let mut b = [0u8; 1];
+        let peek = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+        match recv(s.as_raw_fd(), &mut b, peek) {
+            Ok(0) | Err(nix::errno::Errno::ECONNRESET) => {
+                cancel.cancel();
+                return;
+            }
+            // Bytes of a next request: not a hang-up; look again later.
+            _ => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
     }
 }
 
@@ -141,16 +170,23 @@ pub fn build(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         ApiError::internal(format!("Cannot locate specified Dockerfile: {name}: {e}"))
     })?;
     let df = Dockerfile::parse(name, &text).map_err(|e| ApiError::bad(e.to_string()))?;
+    let watch = conn
+        .stream
+        .try_clone()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let done = AtomicBool::new(false);
     let mut out = JsonStream::new(conn);
-    let (built, closing) = {
+    let (built, closing) = std::thread::scope(|scope| {
+        scope.spawn(|| cancel_on_hangup(&watch, &o.cancel, &done));
         let mut lines = Lines {
             out: &mut out,
             partial: Vec::new(),
             closing: Vec::new(),
         };
         let built = hull_build::build(&eng, &df, &bctx, &o, &mut lines);
+        done.store(true, Ordering::SeqCst);
         (built, lines.closing)
-    };
+    });
     match built {
         Ok(id) => {
             out.send(&json!({ "aux": { "ID": id } }));

@@ -48,6 +48,8 @@ pub struct Options {
     pub secrets: Vec<(String, Vec<u8>)>,
     /// What the progress looks like: docker's classic builder's or BuildKit's.
     pub progress: Style,
+    /// Set by the caller to stop the build (the API service, when its client hangs up).
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// One stage's state so far.
@@ -443,6 +445,7 @@ impl<'a> Builder<'a> {
         self.p.base(base.as_deref().map(short).unwrap_or("scratch"));
         self.onbuild(&mut st, stages, i, images)?;
         for (raw, ins) in &s.instrs {
+            self.o.cancel.check()?;
             let after = st.key.clone();
             self.step_line(&raw.text, Some(ins), &after);
             self.instr(&mut st, raw, ins, stages, i, images, globals)

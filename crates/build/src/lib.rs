@@ -10,6 +10,7 @@
 
 pub mod builder;
 pub mod cache;
+pub mod cancel;
 pub mod config;
 pub mod context;
 pub mod copy;

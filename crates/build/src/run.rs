@@ -37,6 +37,8 @@ pub struct Step<'a> {
     pub mounts: Vec<MountSpec>,
     /// Their mount points the image lacked: removed from the layer after the run.
     pub stubs: Vec<String>,
+    /// The build's cancellation: a cancel kills the command.
+    pub cancel: &'a crate::cancel::Cancel,
 }
 
 /// The network mode `RUN --network` / `hull build --network` asks for.
@@ -167,7 +169,10 @@ fn run_created(
         .map_err(|e| BuildError::msg(format!("RUN {}: {e}", s.argv.join(" "))))?;
     let id = created.container.id.clone();
     let record = |code: i32| eng.record_exited(&id, code);
+    s.cancel.running(started.sock.try_clone().ok());
     let code = wait_exit(started.sock, &record, p);
+    s.cancel.running(None);
+    s.cancel.check()?;
     match code {
         Some(0) => {}
         // docker's classic builder exits with the command's own code; BuildKit with 1.

@@ -95,6 +95,7 @@ impl<'a> Builder<'a> {
                         .unwrap_or_default(),
                     mounts: prepared.specs.clone(),
                     stubs: prepared.stubs.clone(),
+                    cancel: &b.o.cancel,
                 },
                 &mut b.p,
             )
