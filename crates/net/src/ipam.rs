@@ -378,8 +378,9 @@ pub fn choose_subnet(
         .ok_or(IpamError::NoFreeSubnet)
 }
 
-/// Docker's order of default pools: 172.17.0.0/16 .. 172.31.0.0/16, then
-/// 192.168.0.0/20 steps, as /16 for the default network and /24 for user networks.
+/// Docker's order of default pools: 172.17.0.0/16 .. 172.31.0.0/16, then 192.168.0.0/16 in
+/// /20 steps; as /16s and /20s for the default network, as /24s of the same ranges for user
+/// networks (so a host whose 172.16/12 is taken, by docker's networks say, still has room).
 pub fn default_candidates(prefix: u8) -> Vec<Subnet> {
     let mut v = Vec::new();
     if prefix == 16 {
@@ -394,6 +395,9 @@ pub fn default_candidates(prefix: u8) -> Vec<Subnet> {
             for c in 0..=255u8 {
                 v.push(Subnet::new(Ipv4Addr::new(172, b, c, 0), 24).expect("valid"));
             }
+        }
+        for c in 0..=255u8 {
+            v.push(Subnet::new(Ipv4Addr::new(192, 168, c, 0), 24).expect("valid"));
         }
     }
     v
@@ -573,6 +577,10 @@ mod tests {
         assert_eq!(got, s("172.20.0.0/16"));
         let got = choose_subnet(default_candidates(24), &routed, &taken).unwrap();
         assert_eq!(got, s("172.18.0.0/24"));
+        // docker's networks took 172.16/12 and 192.168.0.0/20: a user network still fits.
+        let docker = vec![s("172.16.0.0/12"), s("192.168.0.0/20")];
+        let got = choose_subnet(default_candidates(24), &docker, &[]).unwrap();
+        assert_eq!(got, s("192.168.16.0/24"));
         let all = vec![
             Subnet {
                 addr: Ipv4Addr::new(0, 0, 0, 0),
