@@ -169,14 +169,17 @@ fn healthchecks(t: &mut Parity) {
     same_events(t, "h-bad", &["health_status"]);
     t.same(&["rm", "-f", "h-bad"]);
 
-    // A check that hangs fails at its timeout, and (hull) is killed then.
+    // A check that hangs fails at its timeout, and (hull) is killed then. docker 20.10 waits
+    // for a timed-out check's process to end before it records the timeout (it does not
+    // kill it), so the check sleeps 2 s, not forever: a longer one kept docker's container
+    // "starting" past the wait under CI's load.
     t.same(&[
         "run",
         "-d",
         "--name",
         "h-slow",
         "--health-cmd",
-        "sleep 100",
+        "sleep 2",
         "--health-timeout",
         "200ms",
         "--health-interval",
@@ -201,7 +204,8 @@ fn healthchecks(t: &mut Parity) {
         first[0].clone(),
     );
     let ps = stdout(&t.p.run("hull", &["exec", "h-slow", "ps", "-o", "args"]));
-    let hung = ps.lines().filter(|l| l.trim() == "sleep 100").count();
+    // Not killed, a 2 s check every 100 ms after a 200 ms timeout would pile up several.
+    let hung = ps.lines().filter(|l| l.trim() == "sleep 2").count();
     t.check(
         "hull: timed-out checks left running (at most the current one)",
         hung <= 1,
