@@ -328,6 +328,24 @@ fn pause_unpause_and_rename_reach_the_container() {
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
 }
 
+/// The pids of `parent`'s children whose command is `comm`.
+fn children_named(parent: u32, comm: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let ppid = stat[close + 1..].split_whitespace().nth(1);
+        if &stat[open + 1..close] == comm && ppid == Some(&parent.to_string()) {
+            out.extend(stat[..open].trim().parse::<u32>().ok());
+        }
+    }
+    out
+}
+
 /// The service's children that have exited and were not reaped: "pid comm" each.
 fn zombie_children(pid: u32) -> Vec<String> {
     let mut out = Vec::new();
@@ -387,13 +405,29 @@ fn the_service_leaves_no_zombie_children() {
 
 /// An idle service starts over (execs itself again, fresh.rs): the monitors its old image
 /// started are still its children, with no handle in the new image, and must be reaped when
-/// their containers end. Its own service, so no other test's connection keeps it busy.
+/// their containers end. A container with a restart policy has no watcher in the service
+/// (which would keep it from starting over), and on-failure lets its exit 0 end it. Its own
+/// service, so no other test's connection keeps it busy.
 #[test]
 fn a_service_that_started_over_reaps_its_old_images_children() {
     let s = Service::start();
-    let id = ok_output(s.client(&docker_bin(), &["run", "-d", "busybox", "sleep", "6"]));
+    let id = ok_output(s.client(
+        &docker_bin(),
+        &[
+            "run",
+            "-d",
+            "--restart",
+            "on-failure",
+            "busybox",
+            "sleep",
+            "8",
+        ],
+    ));
     let id = id.trim().to_string();
     let pid = s.pid().expect("the service runs");
+    // The container's monitor: the service's child.
+    let monitor = children_named(pid, "hull-monitor");
+    assert_eq!(monitor.len(), 1, "the service's monitors: {monitor:?}");
     // Idle for FRESH_AFTER (2 s): the new image's environment carries the idle time.
     wait_until("the service to start over", Duration::from_secs(20), || {
         std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|e| {
@@ -401,16 +435,26 @@ fn a_service_that_started_over_reaps_its_old_images_children() {
                 .any(|v| v.starts_with(b"HULL_API_IDLE_MS="))
         })
     });
+    // While the container runs: the wait `docker run -d` sent ended when the client left,
+    // instead of holding a connection (and the service's old image) until the exit.
+    let o = s.hull(&["inspect", "--format", "{{.State.Status}}", &id]);
+    assert_eq!(
+        text(&o.stdout).trim(),
+        "running",
+        "started over only after the exit"
+    );
     wait_until("the container to exit", Duration::from_secs(30), || {
         let o = s.hull(&["inspect", "--format", "{{.State.Status}}", &id]);
         text(&o.stdout).trim() == "exited"
     });
+    // The monitor ends just after it recorded the exit: then it must be reaped, not left a
+    // zombie of the service.
     let end = std::time::Instant::now() + Duration::from_secs(10);
-    let mut left = zombie_children(pid);
-    while !left.is_empty() && std::time::Instant::now() < end {
+    let stat = format!("/proc/{}/stat", monitor[0]);
+    while Path::new(&stat).exists() && std::time::Instant::now() < end {
         std::thread::sleep(Duration::from_millis(200));
-        left = zombie_children(pid);
     }
+    let left = zombie_children(pid);
     let leftovers = s.teardown();
     assert!(left.is_empty(), "zombie children of the service: {left:?}");
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");

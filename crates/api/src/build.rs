@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Component, Path};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -115,22 +115,17 @@ impl Write for Lines<'_, '_> {
 /// further step starts and a `RUN` under way is killed. Returns once `done` is set.
 fn cancel_on_hangup(s: &UnixStream, cancel: &Cancel, done: &AtomicBool) {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use nix::sys::socket::{recv, MsgFlags};
     while !done.load(Ordering::SeqCst) {
         let mut fds = [PollFd::new(s.as_fd(), PollFlags::POLLIN)];
         if !poll(&mut fds, PollTimeout::from(200u16)).is_ok_and(|n| n > 0) {
             continue;
         }
-        let mut b = [0u8; 1];
-        let peek = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
-        match recv(s.as_raw_fd(), &mut b, peek) {
-            Ok(0) | Err(nix::errno::Errno::ECONNRESET) => {
-                cancel.cancel();
-                return;
-            }
-            // Bytes of a next request: not a hang-up; look again later.
-            _ => std::thread::sleep(std::time::Duration::from_millis(200)),
+        if crate::http::hung_up(s) {
+            cancel.cancel();
+            return;
         }
+        // Bytes of a next request: not a hang-up; look again later.
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
 

@@ -3,12 +3,9 @@
 //! until the client goes.
 
 use std::io::Write;
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 
 use hull_engine::events_query::{EventQuery, Seen};
 use hull_engine::time::since;
-use nix::sys::socket::{recv, MsgFlags};
 
 use crate::http::{Conn, Outcome, Request};
 use crate::{filters, ApiError, ApiResult, Ctx};
@@ -54,13 +51,6 @@ fn query(req: &Request) -> ApiResult<EventQuery> {
     Ok(q)
 }
 
-/// The client closed its end (a read would find end of file now).
-fn gone(s: &UnixStream) -> bool {
-    let mut b = [0u8; 1];
-    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
-    matches!(recv(s.as_raw_fd(), &mut b, flags), Ok(0))
-}
-
 pub fn events(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
     let q = query(req)?;
     let eng = ctx.engine()?;
@@ -74,7 +64,7 @@ pub fn events(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
             ok
         }
         Seen::Idle => {
-            ok = !gone(&conn.stream);
+            ok = !crate::http::hung_up(&conn.stream);
             ok
         }
     });

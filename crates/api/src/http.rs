@@ -356,6 +356,46 @@ fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
+/// Whether the client closed its end of `s` (or reset it): a read would find end of file
+/// now. Bytes of a next request waiting are not a hang-up.
+pub fn hung_up(s: &UnixStream) -> bool {
+    use nix::sys::socket::{recv, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let mut b = [0u8; 1];
+    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+    matches!(
+        recv(s.as_raw_fd(), &mut b, flags),
+        Ok(0) | Err(nix::errno::Errno::ECONNRESET)
+    )
+}
+
+/// Runs `f` on a thread of its own and returns what it returns, or None as soon as the
+/// client of `s` hangs up (the thread then ends on its own, unwaited): a request that
+/// waits on something else (a container's exit) must not hold a connection and a thread
+/// for a client that has gone, as dockerd ends a request with its client.
+pub fn unless_hung_up<T: Send + 'static>(
+    s: &UnixStream,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    loop {
+        let mut fds = [PollFd::new(s.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(200u16)).is_ok_and(|n| n > 0) && hung_up(s) {
+            return None;
+        }
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,9 @@
 //! then starts the container); the body, `{"StatusCode": N}`, when the condition is met.
 
 use std::io::Write;
+use std::sync::Arc;
 
-use crate::http::{Conn, Outcome, Request};
+use crate::http::{unless_hung_up, Conn, Outcome, Request};
 use crate::track::Counts;
 use crate::{ApiError, Ctx};
 
@@ -26,7 +27,7 @@ fn condition(req: &Request) -> Result<Condition, ApiError> {
     }
 }
 
-pub fn wait(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Outcome, ApiError> {
+pub fn wait(ctx: &Arc<Ctx>, id: &str, req: &Request, conn: &mut Conn) -> Result<Outcome, ApiError> {
     let cond = condition(req)?;
     let eng = ctx.engine()?;
     let c = eng.lookup(id)?;
@@ -35,7 +36,30 @@ pub fn wait(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Outco
     let mut body = conn
         .chunked(200, "application/json", &[])
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let code = if cond == Condition::NotRunning && !c.status.is_live() {
+    // The wait itself on a thread of its own: a client that goes away (`docker run -d` sends
+    // a wait, then leaves) ends the request, as dockerd's does, instead of holding this
+    // connection (and keeping an idle service from starting over) until the exit.
+    let (ctx2, id) = (Arc::clone(ctx), c.id.clone());
+    drop(eng);
+    let waited = unless_hung_up(&conn.stream, move || condition_met(&ctx2, &id, cond, snap));
+    let Some(code) = waited else {
+        return Ok(Outcome::Close);
+    };
+    let code = code?;
+    let _ = body.write_all(
+        serde_json::json!({ "StatusCode": code, "Error": null })
+            .to_string()
+            .as_bytes(),
+    );
+    let _ = body.finish();
+    Ok(Outcome::Done)
+}
+
+/// Waits until `cond` holds for `id` after `snap`; the exit code to answer.
+fn condition_met(ctx: &Ctx, id: &str, cond: Condition, snap: Counts) -> Result<i32, ApiError> {
+    let eng = ctx.engine()?;
+    let c = eng.lookup(id)?;
+    Ok(if cond == Condition::NotRunning && !c.status.is_live() {
         ctx.track.settle(&c.id);
         // Gone meanwhile (--rm): the code the service recorded.
         match eng.lookup(&c.id) {
@@ -52,14 +76,7 @@ pub fn wait(ctx: &Ctx, id: &str, req: &Request, conn: &mut Conn) -> Result<Outco
     } else {
         drop(eng);
         wait_tracked(ctx, &c.id, cond, c.status.is_live(), snap)?
-    };
-    let _ = body.write_all(
-        serde_json::json!({ "StatusCode": code, "Error": null })
-            .to_string()
-            .as_bytes(),
-    );
-    let _ = body.finish();
-    Ok(Outcome::Done)
+    })
 }
 
 /// The next exit after `snap` of a container this service starts (or started).
