@@ -26,6 +26,13 @@ if [[ -z ${HULL:-} ]]; then
   HULL=$PWD/target/release/hull
 fi
 HULL=$(realpath "$HULL")
+# Each container is at least two processes (its init and its monitor): 10,000 of them need
+# more pids than the kernel's default pid_max (32768) leaves beside the host's own. Raised
+# for the run, put back on exit.
+pid_max0=$(cat /proc/sys/kernel/pid_max)
+most=0
+for r in $runs; do ((${r%%:*} > most)) && most=${r%%:*}; done
+((most * 4 > pid_max0)) && echo $((most * 4 + 32768)) >/proc/sys/kernel/pid_max
 tmp=$(mktemp -d /var/tmp/hull-bench-scale.XXXXXX)
 run=$(mktemp -d /run/hull-bench-scale.XXXXXX)
 cleanup() {
@@ -37,8 +44,11 @@ cleanup() {
   podman --root "$tmp/podman" --runroot "$run/podman" system reset -f >/dev/null 2>&1
   grep -oE " ($tmp|$run)[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$tmp" "$run"
+  echo "$pid_max0" >/proc/sys/kernel/pid_max
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # One busybox image for all three, from the host's static busybox (as hull seeds its own).
 mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/etc" "$tmp/rootfs/tmp"
