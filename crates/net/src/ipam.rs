@@ -379,8 +379,10 @@ pub fn choose_subnet(
 }
 
 /// Docker's order of default pools: 172.17.0.0/16 .. 172.31.0.0/16, then 192.168.0.0/16 in
-/// /20 steps; as /16s and /20s for the default network, as /24s of the same ranges for user
-/// networks (so a host whose 172.16/12 is taken, by docker's networks say, still has room).
+/// /20 steps, for the default network (`prefix` 16). Any longer `prefix` cuts the same
+/// ranges, 172.17-31 then 192.168, into subnets of that size: /20s for the default network
+/// of another runroot, /24s for user networks (so a host whose 172.16/12 is taken, by
+/// docker's networks say, still has room).
 pub fn default_candidates(prefix: u8) -> Vec<Subnet> {
     let mut v = Vec::new();
     if prefix == 16 {
@@ -390,14 +392,17 @@ pub fn default_candidates(prefix: u8) -> Vec<Subnet> {
         for c in (0..=240u8).step_by(16) {
             v.push(Subnet::new(Ipv4Addr::new(192, 168, c, 0), 20).expect("valid"));
         }
-    } else {
-        for b in 17..=31u8 {
-            for c in 0..=255u8 {
-                v.push(Subnet::new(Ipv4Addr::new(172, b, c, 0), 24).expect("valid"));
-            }
-        }
-        for c in 0..=255u8 {
-            v.push(Subnet::new(Ipv4Addr::new(192, 168, c, 0), 24).expect("valid"));
+        return v;
+    }
+    let prefix = prefix.clamp(17, 30);
+    let pools = (17..=31u8)
+        .map(|b| Ipv4Addr::new(172, b, 0, 0))
+        .chain([Ipv4Addr::new(192, 168, 0, 0)]);
+    for base in pools {
+        let step = 1u32 << (32 - prefix);
+        for n in 0..(1u32 << (prefix - 16)) {
+            let addr = Ipv4Addr::from(u32::from(base) + n * step);
+            v.push(Subnet::new(addr, prefix).expect("valid"));
         }
     }
     v
@@ -581,6 +586,9 @@ mod tests {
         let docker = vec![s("172.16.0.0/12"), s("192.168.0.0/20")];
         let got = choose_subnet(default_candidates(24), &docker, &[]).unwrap();
         assert_eq!(got, s("192.168.16.0/24"));
+        let got = choose_subnet(default_candidates(20), &routed, &taken).unwrap();
+        assert_eq!(got, s("172.18.16.0/20"));
+        assert_eq!(default_candidates(20).len(), 16 * 16);
         let all = vec![
             Subnet {
                 addr: Ipv4Addr::new(0, 0, 0, 0),

@@ -250,15 +250,16 @@ pub fn pending_default(conn: &Connection, paths: &Paths) -> Result<Network> {
 }
 
 /// A subnet for a new network `name` that neither a route of the host nor `others` use:
-/// a /16 for the default network of the default root, as docker's; /24s for other roots
-/// (tests run many at once) and user networks.
+/// a /16 for the default network of the default runroot, as docker's; a /20 (4,094
+/// addresses) for the default network of another runroot (tests run many at once, and a
+/// /16 each would soon take docker's whole pool); /24s for user networks.
 fn choose_subnet(paths: &Paths, name: &str, others: &[Network]) -> Result<Subnet> {
     let routed = host::foreign_subnets()?;
     let taken: Vec<Subnet> = others.iter().map(|o| o.subnet).collect();
-    let prefix = if name == DEFAULT && host::table(paths) == "hull" {
-        16
-    } else {
-        24
+    let prefix = match (name == DEFAULT, host::table(paths) == "hull") {
+        (true, true) => 16,
+        (true, false) => 20,
+        (false, _) => 24,
     };
     Ok(ipam::choose_subnet(
         ipam::default_candidates(prefix),
