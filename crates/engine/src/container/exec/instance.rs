@@ -31,17 +31,28 @@ fn file(eng: &Engine, cid: &str, id: &str) -> PathBuf {
     eng.paths.run_dir(cid).join(format!("exec-{id}.instance"))
 }
 
-/// Where the runtime writes the process's pid (`--pid-file`).
+/// Where the runtime writes the process's pid (`--pid-file`): named by the id's last 12
+/// digits, its own (the first 12 are the container's).
 pub(super) fn pid_file(eng: &Engine, cid: &str, id: &str) -> PathBuf {
     eng.paths
         .run_dir(cid)
-        .join(format!("exec-{}.pid", &id[..12]))
+        .join(format!("exec-{}.pid", &id[id.len().saturating_sub(12)..]))
 }
+
+/// The digits of an exec id taken from its container's id: [`ExecInstance::load`] finds
+/// the container by them (an indexed lookup) instead of looking in every container's
+/// directory, which made each exec cost more the more containers there were (issue 23).
+const OWNER_DIGITS: usize = 12;
 
 impl ExecInstance {
     pub(super) fn new(container_id: &str, args: Vec<String>, opts: Opts) -> ExecInstance {
         ExecInstance {
-            id: crate::container::names::new_id(),
+            // 64 hex digits as docker's: the container's first 12, then random ones.
+            id: format!(
+                "{}{}",
+                &container_id[..OWNER_DIGITS],
+                &crate::container::names::new_id()[OWNER_DIGITS..]
+            ),
             container_id: container_id.into(),
             args,
             opts,
@@ -65,13 +76,23 @@ impl ExecInstance {
         if id.len() < 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(missing());
         }
+        let parse = |data: Vec<u8>| {
+            serde_json::from_slice(&data)
+                .map_err(|e| crate::Error::Internal(format!("exec instance {id}: {e}")))
+        };
+        if let Ok(c) = crate::state::containers::lookup(&eng.conn, &id[..OWNER_DIGITS]) {
+            if let Ok(data) = std::fs::read(file(eng, &c.id, id)) {
+                return parse(data);
+            }
+        }
+        // Not found so (an id made before exec ids carried their container's digits): every
+        // container's directory.
         let dirs =
             std::fs::read_dir(eng.paths.runroot.join("containers")).map_err(|_| missing())?;
         for d in dirs.flatten() {
             let cid = d.file_name().to_string_lossy().into_owned();
             if let Ok(data) = std::fs::read(file(eng, &cid, id)) {
-                return serde_json::from_slice(&data)
-                    .map_err(|e| crate::Error::Internal(format!("exec instance {id}: {e}")));
+                return parse(data);
             }
         }
         Err(missing())
