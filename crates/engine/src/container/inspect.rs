@@ -241,9 +241,10 @@ fn network_settings(
     })
 }
 
-/// docker's `ps` PORTS column: "0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp".
-pub fn ports_column(eng: &Engine, c: &Container) -> String {
-    crate::network::endpoint::ports(&eng.paths, &c.id)
+/// docker's `ps` PORTS column of `ports` (one container's published ports):
+/// "0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp".
+pub fn ports_column(ports: &[hull_net::firewall::PortMapping]) -> String {
+    ports
         .iter()
         .map(|p| {
             let ip = p

@@ -241,6 +241,14 @@ fn endpoint_request<'a>(ns: &'a Path, l: &'a Lease, first: bool) -> EndpointRequ
     }
 }
 
+/// Every container's published ports, by container id (`ps`).
+pub(crate) fn all_ports(paths: &Paths) -> std::collections::BTreeMap<String, Vec<PortMapping>> {
+    host::firewall(paths)
+        .state()
+        .map(|s| s.ports.into_iter().collect())
+        .unwrap_or_default()
+}
+
 /// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`.
 pub(crate) fn ports(paths: &Paths, id: &str) -> Vec<PortMapping> {
     host::firewall(paths)
