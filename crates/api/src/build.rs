@@ -4,10 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::path::{Component, Path};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use hull_build::cancel::Cancel;
 use hull_build::context::Context;
@@ -110,25 +107,6 @@ impl Write for Lines<'_, '_> {
     }
 }
 
-/// Cancels the build when its client hangs up (closes the connection or its sending half:
-/// the socket reads end of file), as dockerd cancels a build whose request went away: no
-/// further step starts and a `RUN` under way is killed. Returns once `done` is set.
-fn cancel_on_hangup(s: &UnixStream, cancel: &Cancel, done: &AtomicBool) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    while !done.load(Ordering::SeqCst) {
-        let mut fds = [PollFd::new(s.as_fd(), PollFlags::POLLIN)];
-        if !poll(&mut fds, PollTimeout::from(200u16)).is_ok_and(|n| n > 0) {
-            continue;
-        }
-        if crate::http::hung_up(s) {
-            cancel.cancel();
-            return;
-        }
-        // Bytes of a next request: not a hang-up; look again later.
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-}
-
 pub fn build(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
     let o = options(req)?;
     let name = req
@@ -169,17 +147,25 @@ pub fn build(ctx: &Ctx, req: &Request, conn: &mut Conn) -> ApiResult<Outcome> {
         .stream
         .try_clone()
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let done = AtomicBool::new(false);
+    // A client that hangs up cancels the build, as dockerd cancels a build whose request
+    // went away: no further step starts and a `RUN` under way is killed. The watcher ends
+    // when the build does (`done` dropped).
+    let (done, finished) = std::sync::mpsc::channel::<()>();
     let mut out = JsonStream::new(conn);
     let (built, closing) = std::thread::scope(|scope| {
-        scope.spawn(|| cancel_on_hangup(&watch, &o.cancel, &done));
+        let cancel = &o.cancel;
+        scope.spawn(move || {
+            if crate::http::until_hung_up(&watch, &finished).is_none() {
+                cancel.cancel();
+            }
+        });
         let mut lines = Lines {
             out: &mut out,
             partial: Vec::new(),
             closing: Vec::new(),
         };
         let built = hull_build::build(&eng, &df, &bctx, &o, &mut lines);
-        done.store(true, Ordering::SeqCst);
+        drop(done);
         (built, lines.closing)
     });
     match built {

@@ -369,6 +369,24 @@ pub fn hung_up(s: &UnixStream) -> bool {
     )
 }
 
+/// Waits for `finished` (a message: `Some(Some(..))`; its sender dropped: `Some(None)`)
+/// while the client of `s` is there; None once the client hangs up, looked at every 200 ms.
+/// The answer comes the moment it is sent, not at the next look.
+pub fn until_hung_up<T>(
+    s: &UnixStream,
+    finished: &std::sync::mpsc::Receiver<T>,
+) -> Option<Option<T>> {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        match finished.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(v) => return Some(Some(v)),
+            Err(RecvTimeoutError::Disconnected) => return Some(None),
+            Err(RecvTimeoutError::Timeout) if hung_up(s) => return None,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
 /// Runs `f` on a thread of its own and returns what it returns, or None as soon as the
 /// client of `s` hangs up (the thread then ends on its own, unwaited): a request that
 /// waits on something else (a container's exit) must not hold a connection and a thread
@@ -377,23 +395,11 @@ pub fn unless_hung_up<T: Send + 'static>(
     s: &UnixStream,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    loop {
-        let mut fds = [PollFd::new(s.as_fd(), PollFlags::POLLIN)];
-        if poll(&mut fds, PollTimeout::from(200u16)).is_ok_and(|n| n > 0) && hung_up(s) {
-            return None;
-        }
-        match rx.try_recv() {
-            Ok(v) => return Some(v),
-            Err(std::sync::mpsc::TryRecvError::Empty) => {}
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
-        }
-    }
+    until_hung_up(s, &rx).flatten()
 }
 
 #[cfg(test)]
