@@ -1,6 +1,7 @@
 //! `hull inspect`'s document for a container, in docker's JSON shape, and the row `ps`
 //! prints (also the data its --format templates see).
 
+use hull_net::firewall::PortMapping;
 use serde_json::{json, Value};
 
 use crate::container::config::{MountKind, NetworkMode, NsMode};
@@ -109,6 +110,8 @@ pub fn inspect(eng: &Engine, c: &Container) -> Value {
         .iter()
         .map(|p| (p.clone(), json!({})))
         .collect();
+    // Read once for HostConfig.PortBindings and NetworkSettings.Ports.
+    let published = crate::network::endpoint::ports(&eng.paths, &c.id);
     let mut doc = json!({
         "Id": c.id,
         "Created": c.created,
@@ -127,7 +130,7 @@ pub fn inspect(eng: &Engine, c: &Container) -> Value {
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
-        "HostConfig": host_config(eng, c),
+        "HostConfig": host_config(eng, c, &published),
         "Mounts": mounts(eng, c),
         "Config": {
             "Hostname": hostname,
@@ -151,7 +154,7 @@ pub fn inspect(eng: &Engine, c: &Container) -> Value {
             "StopTimeout": cfg.stop_timeout,
             "ExposedPorts": exposed,
         },
-        "NetworkSettings": network_settings(eng, c, &exposed),
+        "NetworkSettings": network_settings(eng, c, &exposed, &published),
         "ExecIDs": Value::Null,
         "Extra": extensions(cfg),
     });
@@ -168,6 +171,7 @@ fn network_settings(
     eng: &Engine,
     c: &Container,
     exposed: &serde_json::Map<String, Value>,
+    published: &[PortMapping],
 ) -> Value {
     let mut networks = serde_json::Map::new();
     let mut first: Option<Value> = None;
@@ -213,7 +217,7 @@ fn network_settings(
     }
     let mut ports: serde_json::Map<String, Value> =
         exposed.keys().map(|k| (k.clone(), Value::Null)).collect();
-    for p in crate::network::endpoint::ports(&eng.paths, &c.id) {
+    for p in published {
         let key = format!("{}/{}", p.container_port, p.proto);
         let binding = json!({
             "HostIp": p.host_ip.map(|ip| ip.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
@@ -243,7 +247,7 @@ fn network_settings(
 
 /// docker's `ps` PORTS column of `ports` (one container's published ports):
 /// "0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp".
-pub fn ports_column(ports: &[hull_net::firewall::PortMapping]) -> String {
+pub fn ports_column(ports: &[PortMapping]) -> String {
     ports
         .iter()
         .map(|p| {
@@ -258,7 +262,7 @@ pub fn ports_column(ports: &[hull_net::firewall::PortMapping]) -> String {
 }
 
 /// docker's HostConfig.
-fn host_config(eng: &Engine, c: &Container) -> Value {
+fn host_config(eng: &Engine, c: &Container, published: &[PortMapping]) -> Value {
     let cfg = &c.config;
     let net = crate::network::hooks::request(cfg);
     // docker reports the swap limit the cgroup gets: twice the memory when only --memory
@@ -268,9 +272,8 @@ fn host_config(eng: &Engine, c: &Container) -> Value {
         (_, s) => s,
     };
     let mut bindings = serde_json::Map::new();
-    let published = crate::network::endpoint::ports(&eng.paths, &c.id);
     // As asked: `-p 8080:80` is one binding here, though published on `0.0.0.0` and `::`.
-    let companion = |p: &hull_net::firewall::PortMapping| {
+    let companion = |p: &PortMapping| {
         p.host_ip
             .is_some_and(|ip| ip.is_ipv6() && ip.is_unspecified())
             && published

@@ -241,20 +241,17 @@ fn endpoint_request<'a>(ns: &'a Path, l: &'a Lease, first: bool) -> EndpointRequ
     }
 }
 
-/// Every container's published ports, by container id (`ps`).
+/// Every container's published ports, by container id (`ps` reads them once for all rows).
 pub(crate) fn all_ports(paths: &Paths) -> std::collections::BTreeMap<String, Vec<PortMapping>> {
     host::firewall(paths)
         .state()
-        .map(|s| s.ports.into_iter().collect())
+        .map(|s| s.ports)
         .unwrap_or_default()
 }
 
 /// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`.
 pub(crate) fn ports(paths: &Paths, id: &str) -> Vec<PortMapping> {
-    host::firewall(paths)
-        .state()
-        .map(|s| s.ports.get(id).cloned().unwrap_or_default())
-        .unwrap_or_default()
+    all_ports(paths).remove(id).unwrap_or_default()
 }
 
 /// /etc/hosts and /etc/resolv.conf for the container, written into `dir` (the engine's
