@@ -328,8 +328,9 @@ fn pause_unpause_and_rename_reach_the_container() {
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
 }
 
-/// The pids of `parent`'s children whose command is `comm`.
-fn children_named(parent: u32, comm: &str) -> Vec<u32> {
+/// `parent`'s children: (pid, comm, state) each, from /proc/PID/stat
+/// ("PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses).
+fn children(parent: u32) -> Vec<(u32, String, char)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
@@ -338,32 +339,33 @@ fn children_named(parent: u32, comm: &str) -> Vec<u32> {
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             continue;
         };
-        let ppid = stat[close + 1..].split_whitespace().nth(1);
-        if &stat[open + 1..close] == comm && ppid == Some(&parent.to_string()) {
-            out.extend(stat[..open].trim().parse::<u32>().ok());
+        let mut rest = stat[close + 1..].split_whitespace();
+        let (state, ppid) = (rest.next(), rest.next());
+        if ppid == Some(&parent.to_string()) {
+            let pid = stat[..open].trim().parse().unwrap_or(0);
+            let state = state.and_then(|s| s.chars().next()).unwrap_or('?');
+            out.push((pid, stat[open + 1..close].to_string(), state));
         }
     }
     out
 }
 
-/// The service's children that have exited and were not reaped: "pid comm" each.
+/// The pids of `parent`'s children whose command is `comm`.
+fn children_named(parent: u32, comm: &str) -> Vec<u32> {
+    children(parent)
+        .into_iter()
+        .filter(|(_, c, _)| c == comm)
+        .map(|(pid, _, _)| pid)
+        .collect()
+}
+
+/// The service's children that have exited and were not reaped: "pid (comm)" each.
 fn zombie_children(pid: u32) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        // "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let mut rest = stat[close + 1..].split_whitespace();
-        let (state, ppid) = (rest.next(), rest.next());
-        if state == Some("Z") && ppid == Some(&pid.to_string()) {
-            out.push(stat[..=close].to_string());
-        }
-    }
-    out
+    children(pid)
+        .into_iter()
+        .filter(|(_, _, state)| *state == 'Z')
+        .map(|(pid, comm, _)| format!("{pid} ({comm})"))
+        .collect()
 }
 
 /// A long-lived service reaps what it starts and leaves running (each container's monitor,
