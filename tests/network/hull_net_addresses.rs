@@ -19,7 +19,8 @@ fn fifty_concurrent_runs_get_distinct_addresses_and_removal_leaves_nothing() {
     let names: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
     let children: Vec<_> = names
         .iter()
-        .map(|n| {
+        .enumerate()
+        .map(|(i, n)| {
             h.cmd(&[])
                 .args([
                     "run",
@@ -28,6 +29,8 @@ fn fifty_concurrent_runs_get_distinct_addresses_and_removal_leaves_nothing() {
                     n,
                     "--network",
                     "many",
+                    "-p",
+                    &format!("127.0.0.1:{}:80", 18300 + i),
                     "busybox",
                     "sleep",
                     "300",
@@ -48,6 +51,35 @@ fn fifty_concurrent_runs_get_distinct_addresses_and_removal_leaves_nothing() {
         ips.insert(inspect_ip(&h, n));
     }
     assert_eq!(ips.len(), 50, "{ips:?}");
+    assert_eq!(
+        published_owners(&h).len(),
+        50,
+        "each container's ports' state"
+    );
+    // Every address of the port m0 publishes on 127.0.0.1 clashes with it; the clash is
+    // found through the claims of that port alone.
+    let m0 = h.ok(&["inspect", "--format", "{{.Id}}", "m0"]);
+    let (code, err) = h.fails(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "--network",
+        "many",
+        "-p",
+        "18300:80",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains(&format!(
+            "host port 0.0.0.0:18300/tcp is already published by {}",
+            m0.trim()
+        )),
+        "{err}"
+    );
     // The host ends of the veths, named from bridge and address (other tests make and
     // remove links meanwhile: look for these only).
     let inspect: Value = serde_json::from_str(&h.ok(&["network", "inspect", "many"])).unwrap();
@@ -97,10 +129,49 @@ fn fifty_concurrent_runs_get_distinct_addresses_and_removal_leaves_nothing() {
         0,
         "no pinned namespace left"
     );
-    let fw: Value =
-        serde_json::from_slice(&std::fs::read(h.runroot().join("network/firewall.json")).unwrap())
-            .unwrap();
-    assert!(fw["ports"].as_object().unwrap().is_empty());
+    assert_eq!(
+        published_owners(&h),
+        Vec::<String>::new(),
+        "no ports' state left"
+    );
+    let claims = h.runroot().join("network/firewall.json.ports/claims");
+    let left: Vec<_> = std::fs::read_dir(&claims)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "no claim of a host port left: {left:?}");
+    // The port is free again.
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "--network",
+        "many",
+        "-p",
+        "18300:80",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(published_owners(&h).len(), 1);
+    h.ok(&["rm", "-f", "late"]);
+}
+
+/// The owners that the firewall's state holds published ports of (a file each).
+fn published_owners(h: &Hull) -> Vec<String> {
+    let dir = h.runroot().join("network/firewall.json.ports");
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.strip_suffix(".json").map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
 }
 
 #[test]
@@ -348,10 +419,7 @@ fn system_check_finds_and_repairs_leftovers() {
     ip(&["link", "set", "vethdead0001", "master", br]);
     let stray = "f".repeat(64);
     hull_net::netns::create(&h.runroot(), &stray).unwrap();
-    let fw: Value =
-        serde_json::from_slice(&std::fs::read(h.runroot().join("network/firewall.json")).unwrap())
-            .unwrap();
-    assert!(fw["ports"].as_object().unwrap().len() == 1);
+    assert_eq!(published_owners(&h).len(), 1);
     let tables = stdout(
         &Command::new("nft")
             .args(["list", "tables"])

@@ -164,6 +164,9 @@ mod tests {
         fn state(&self) -> Result<FirewallState, FirewallError> {
             Ok(FirewallState::default())
         }
+        fn ports_of(&self, _: &str) -> Result<Vec<PortMapping>, FirewallError> {
+            Ok(Vec::new())
+        }
     }
 
     fn spec(bridge: &str) -> NetworkSpec {

@@ -249,9 +249,10 @@ pub(crate) fn all_ports(paths: &Paths) -> std::collections::BTreeMap<String, Vec
         .unwrap_or_default()
 }
 
-/// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`.
+/// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`:
+/// its own state alone.
 pub(crate) fn ports(paths: &Paths, id: &str) -> Vec<PortMapping> {
-    all_ports(paths).remove(id).unwrap_or_default()
+    host::firewall(paths).ports_of(id).unwrap_or_default()
 }
 
 /// /etc/hosts and /etc/resolv.conf for the container, written into `dir` (the engine's

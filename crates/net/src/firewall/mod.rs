@@ -1,9 +1,10 @@
 //! Packet filtering and NAT for bridge networks, behind one trait.
 //!
 //! The driver keeps the applied state (networks and published ports) itself, persisted as
-//! JSON, and every operation rewrites the kernel's rules from that whole state in one atomic
-//! batch: a half-applied change cannot happen, and `reload` after someone flushed the host's
-//! ruleset is the same code path as any change.
+//! JSON (state.rs). A change of networks rewrites the kernel's rules from that whole state
+//! in one atomic batch, as `reload` does after someone flushed the host's ruleset; a change
+//! of one container's ports changes map elements in one transaction, and reads and writes
+//! that container's state alone.
 
 mod nft;
 mod state;
@@ -229,6 +230,8 @@ pub trait FirewallDriver {
     fn reload(&self) -> Result<(), FirewallError>;
     /// The persisted state.
     fn state(&self) -> Result<FirewallState, FirewallError>;
+    /// One owner's published ports (none: empty), without reading the others'.
+    fn ports_of(&self, owner: &str) -> Result<Vec<PortMapping>, FirewallError>;
 }
 
 #[cfg(test)]

@@ -159,64 +159,61 @@ impl Nftables {
     /// Renames a network in the applied state (its rules and its published ports), as one
     /// change; nothing to rename is not an error.
     pub fn rename_network(&self, old: &str, new: &str) -> Result<(), FirewallError> {
-        self.change(|l| {
-            if let Some(mut n) = l.state.networks.remove(old) {
-                n.name = new.to_string();
-                l.state.networks.insert(new.to_string(), n);
-            }
-            for p in l.state.ports.values_mut().flatten() {
-                if p.network == old {
-                    p.network = new.to_string();
-                }
-            }
-            Ok(())
-        })
-    }
-
-    fn change(
-        &self,
-        f: impl FnOnce(&mut Locked) -> Result<(), FirewallError>,
-    ) -> Result<(), FirewallError> {
         let mut locked = self.state.lock()?;
-        let before = locked.state.clone();
-        f(&mut locked)?;
-        if locked.state == before {
+        let mut state = locked.state()?;
+        let before = state.clone();
+        if let Some(mut n) = state.networks.remove(old) {
+            n.name = new.to_string();
+            state.networks.insert(new.to_string(), n);
+        }
+        for p in state.ports.values_mut().flatten() {
+            if p.network == old {
+                p.network = new.to_string();
+            }
+        }
+        if state == before {
             return Ok(());
         }
-        if locked.state.networks == before.networks {
-            self.apply_ports(&before, &locked.state)?;
-        } else {
-            self.apply(&locked.state)?;
-        }
-        if locked.state.networks != before.networks {
-            self.sync_xtables(&locked.state)?;
-        }
-        locked.save()
+        self.apply(&state)?;
+        self.sync_xtables(&state)?;
+        self.save(&mut locked, &before, state)
     }
 
-    /// A change of published ports alone: the map elements that differ, deleted and added in
-    /// one transaction (O(1) in the number of other ports). When that fails (the table was
-    /// flushed by someone), the whole table is written again.
-    fn apply_ports(
+    /// Writes what differs between `before` and `after`: the owners' files that changed,
+    /// then the networks.
+    fn save(
         &self,
+        locked: &mut Locked,
         before: &FirewallState,
-        after: &FirewallState,
+        after: FirewallState,
     ) -> Result<(), FirewallError> {
-        let (mut gone, mut added) = (Vec::new(), Vec::new());
         let owners: std::collections::BTreeSet<&String> =
             before.ports.keys().chain(after.ports.keys()).collect();
         for o in owners {
-            let (b, a) = (before.ports.get(o), after.ports.get(o));
-            if b == a {
-                continue;
+            let a = after.ports.get(o).map_or(&[][..], Vec::as_slice);
+            if before.ports.get(o).map_or(&[][..], Vec::as_slice) != a {
+                locked.set_ports(o, a)?;
             }
-            let (b, a) = (
-                b.map_or(&[][..], Vec::as_slice),
-                a.map_or(&[][..], Vec::as_slice),
-            );
-            gone.extend(b.iter().filter(|p| !a.contains(p)));
-            added.extend(a.iter().filter(|p| !b.contains(p)));
         }
+        if after.networks != locked.networks {
+            locked.networks = after.networks;
+            locked.save_networks()?;
+        }
+        Ok(())
+    }
+
+    /// A change of one owner's published ports: the map elements that differ, deleted and
+    /// added in one transaction (O(1) in the number of other ports). When that fails (the
+    /// table was flushed by someone), the whole table is written again from the state it
+    /// makes (`whole`).
+    fn apply_ports(
+        &self,
+        before: &[PortMapping],
+        after: &[PortMapping],
+        whole: impl FnOnce() -> Result<FirewallState, FirewallError>,
+    ) -> Result<(), FirewallError> {
+        let gone: Vec<&PortMapping> = before.iter().filter(|p| !after.contains(p)).collect();
+        let added: Vec<&PortMapping> = after.iter().filter(|p| !before.contains(p)).collect();
         let mut cmds = port_elements(&self.table, "delete", &gone);
         cmds.extend(port_elements(&self.table, "add", &added));
         if cmds.is_empty() {
@@ -225,7 +222,7 @@ impl Nftables {
         let body = json!({"nftables": cmds}).to_string();
         match self.nft(&["-j", "-f", "-"], Some(body.as_bytes())) {
             Ok(_) => Ok(()),
-            Err(_) => self.apply(after),
+            Err(_) => self.apply(&whole()?),
         }
     }
 
@@ -235,30 +232,50 @@ impl Nftables {
         let nets: Vec<&NetworkRules> = state.networks.values().collect();
         super::xtables::sync(&self.table, self.netns.as_deref(), &nets)
     }
+}
+
+impl FirewallDriver for Nftables {
+    fn add_network(&self, net: &NetworkRules) -> Result<(), FirewallError> {
+        // Unchanged (every container start sets its network up again): no nft run at all,
+        // and no other container's ports read. Rules flushed by someone else come back with
+        // `reload`.
+        let mut locked = self.state.lock()?;
+        if locked.networks.get(&net.name) == Some(net) {
+            return Ok(());
+        }
+        let before = locked.state()?;
+        let mut state = before.clone();
+        state.networks.insert(net.name.clone(), net.clone());
+        self.apply(&state)?;
+        self.sync_xtables(&state)?;
+        self.save(&mut locked, &before, state)
+    }
 
     /// For removals: the state is saved even when applying fails, so a later reload does not
     /// bring back what was removed; each failure is reported.
-    fn remove(&self, f: impl FnOnce(&mut FirewallState) -> bool) -> Result<(), Failures> {
-        let mut locked = self.state.lock().map_err(|e| Failures(vec![e]))?;
-        let before = locked.state.clone();
-        if !f(&mut locked.state) {
+    fn remove_network(&self, name: &str) -> Result<(), Failures> {
+        let fail = |e| Failures(vec![e]);
+        let mut locked = self.state.lock().map_err(fail)?;
+        let before = locked.state().map_err(fail)?;
+        let mut state = before.clone();
+        state.networks.remove(name);
+        for v in state.ports.values_mut() {
+            v.retain(|p| p.network != name);
+        }
+        state.ports.retain(|_, v| !v.is_empty());
+        if state == before {
             return Ok(());
         }
         let mut errs = Vec::new();
-        let applied = if locked.state.networks == before.networks {
-            self.apply_ports(&before, &locked.state)
-        } else {
-            self.apply(&locked.state)
-        };
-        if let Err(e) = applied {
+        if let Err(e) = self.apply(&state) {
             errs.push(e);
         }
-        if locked.state.networks != before.networks {
-            if let Err(e) = self.sync_xtables(&locked.state) {
+        if state.networks != before.networks {
+            if let Err(e) = self.sync_xtables(&state) {
                 errs.push(e);
             }
         }
-        if let Err(e) = locked.save() {
+        if let Err(e) = self.save(&mut locked, &before, state) {
             errs.push(e);
         }
         if errs.is_empty() {
@@ -267,71 +284,82 @@ impl Nftables {
             Err(Failures(errs))
         }
     }
-}
 
-impl FirewallDriver for Nftables {
-    fn add_network(&self, net: &NetworkRules) -> Result<(), FirewallError> {
-        // Unchanged state (every container start sets its network up again): no nft run at
-        // all. Rules flushed by someone else come back with `reload`.
-        self.change(|l| {
-            l.state.networks.insert(net.name.clone(), net.clone());
-            Ok(())
-        })
-    }
-
-    fn remove_network(&self, name: &str) -> Result<(), Failures> {
-        self.remove(|s| {
-            let had = s.networks.remove(name).is_some();
-            let before: usize = s.ports.values().map(Vec::len).sum();
-            for v in s.ports.values_mut() {
-                v.retain(|p| p.network != name);
-            }
-            s.ports.retain(|_, v| !v.is_empty());
-            had || before != s.ports.values().map(Vec::len).sum::<usize>()
-        })
-    }
-
+    /// Reads the owner's own file and the owners of the same host ports, never every
+    /// published port.
     fn add_ports(&self, owner: &str, ports: &[PortMapping]) -> Result<(), FirewallError> {
-        self.change(|l| {
-            for (i, p) in ports.iter().enumerate() {
-                if !l.state.networks.contains_key(&p.network) {
-                    return Err(FirewallError::NoNetwork(p.network.clone()));
-                }
-                let mut clash = None;
-                for (o, v) in &l.state.ports {
-                    if o != owner && v.iter().any(|m| m.clashes(p)) {
-                        clash = Some(o.clone());
-                    }
-                }
-                if ports[..i].iter().any(|m| m.clashes(p)) {
-                    clash = Some(owner.to_string());
-                }
-                if let Some(o) = clash {
-                    return Err(FirewallError::PortInUse {
-                        host_ip: p.host_ip_text(),
-                        port: p.host_port,
-                        proto: p.proto,
-                        owner: o,
-                    });
+        let locked = self.state.lock()?;
+        for (i, p) in ports.iter().enumerate() {
+            if !locked.networks.contains_key(&p.network) {
+                return Err(FirewallError::NoNetwork(p.network.clone()));
+            }
+            let mut clash = None;
+            for (o, v) in locked.claimants(p.proto, p.host_port, owner)? {
+                if v.iter().any(|m| m.clashes(p)) {
+                    clash = Some(o);
                 }
             }
-            l.state.ports.insert(owner.into(), ports.to_vec());
-            Ok(())
-        })
+            if ports[..i].iter().any(|m| m.clashes(p)) {
+                clash = Some(owner.to_string());
+            }
+            if let Some(o) = clash {
+                return Err(FirewallError::PortInUse {
+                    host_ip: p.host_ip_text(),
+                    port: p.host_port,
+                    proto: p.proto,
+                    owner: o,
+                });
+            }
+        }
+        let before = locked.ports_of(owner)?;
+        if before == ports {
+            return Ok(());
+        }
+        self.apply_ports(&before, ports, || {
+            let mut s = locked.state()?;
+            s.ports.insert(owner.into(), ports.to_vec());
+            Ok(s)
+        })?;
+        locked.set_ports(owner, ports)
     }
 
     fn remove_ports(&self, owner: &str) -> Result<(), Failures> {
-        self.remove(|s| s.ports.remove(owner).is_some())
+        let fail = |e| Failures(vec![e]);
+        let locked = self.state.lock().map_err(fail)?;
+        let before = locked.ports_of(owner).map_err(fail)?;
+        if before.is_empty() {
+            return Ok(());
+        }
+        let mut errs = Vec::new();
+        if let Err(e) = self.apply_ports(&before, &[], || {
+            let mut s = locked.state()?;
+            s.ports.remove(owner);
+            Ok(s)
+        }) {
+            errs.push(e);
+        }
+        if let Err(e) = locked.set_ports(owner, &[]) {
+            errs.push(e);
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(Failures(errs))
+        }
     }
 
     fn reload(&self) -> Result<(), FirewallError> {
-        let locked = self.state.lock()?;
-        self.apply(&locked.state)?;
-        self.sync_xtables(&locked.state)
+        let state = self.state.lock()?.state()?;
+        self.apply(&state)?;
+        self.sync_xtables(&state)
     }
 
     fn state(&self) -> Result<FirewallState, FirewallError> {
-        Ok(self.state.lock()?.state.clone())
+        self.state.lock()?.state()
+    }
+
+    fn ports_of(&self, owner: &str) -> Result<Vec<PortMapping>, FirewallError> {
+        self.state.ports_of(owner)
     }
 }
 
