@@ -46,7 +46,6 @@ const BUSY_MS: u64 = 60_000;
 
 /// A connection to the state database at `path` with the settings every user of it (this
 /// store and the engine) needs for many `hull` processes at once.
-
 pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
     // The database holds every container's environment: its owner's alone. SQLite gives the
     // -wal and -shm files the database's mode; an older store's are fixed here too.
