@@ -266,3 +266,40 @@ fn update_with_zeros_changes_nothing_as_with_runc() {
     assert_eq!(seen[0], seen[1], "hullrt, runc");
     assert!(seen[0].1.starts_with("max\n"), "{:?}", seen[0]);
 }
+
+/// Masked directories look as runc's from inside: empty, read-only, a tmpfs. hullrt binds
+/// one tmpfs over all of them (README: where hullrt differs), runc mounts one each.
+#[test]
+fn masked_directories_are_empty_and_read_only_as_with_runc() {
+    let dirs = ["/proc/acpi", "/sys/firmware"];
+    if !dirs.iter().all(|d| Path::new(d).is_dir()) {
+        eprintln!("SKIPPED: this host lacks {dirs:?}");
+        return;
+    }
+    let script = "for d in /proc/acpi /sys/firmware; do \
+         echo \"$d $(ls -A $d | wc -l) $(stat -f -c %T $d)\"; \
+         touch $d/x 2>/dev/null && echo written || echo refused; \
+         mkdir $d/y 2>/dev/null && echo made || echo refused; done; \
+         stat -c %d /proc/acpi /sys/firmware | sort -u | wc -l";
+    let mut seen = Vec::new();
+    for rt in BOTH {
+        let mut c = Case::new(script);
+        c.b.config["linux"]["maskedPaths"] = json!(dirs);
+        let out = c.run_ok(rt, &unique_id(&format!("mask-{rt:?}")));
+        let (view, devs) = out.trim_end().rsplit_once('\n').unwrap();
+        seen.push((view.to_string(), devs.to_string()));
+    }
+    assert_eq!(
+        seen[0].0, seen[1].0,
+        "hullrt (left) differs from runc (right)"
+    );
+    assert_eq!(
+        seen[0].0,
+        "/proc/acpi 0 tmpfs\nrefused\nrefused\n/sys/firmware 0 tmpfs\nrefused\nrefused"
+    );
+    assert_eq!(
+        seen[0].1, "1",
+        "hullrt: one tmpfs for every masked directory"
+    );
+    assert_eq!(seen[1].1, "2", "runc: a tmpfs each");
+}

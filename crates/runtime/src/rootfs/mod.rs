@@ -91,8 +91,9 @@ pub fn finish(spec: &Spec) -> Result<()> {
                     .map_err(|e| Error::config(format!("linux.sysctl.{k}"), e.to_string()))?;
             }
         }
+        let mut hidden = None;
         for p in linux.masked_paths().iter().flatten() {
-            mask(root.as_fd(), Path::new(p))?;
+            mask(root.as_fd(), Path::new(p), &mut hidden)?;
         }
         for p in linux.readonly_paths().iter().flatten() {
             readonly(root.as_fd(), Path::new(p))?;
@@ -111,7 +112,17 @@ pub fn finish(spec: &Spec) -> Result<()> {
 /// Hides `path`: /dev/null over a file, an empty read-only tmpfs over a directory. The
 /// /dev/null used is checked to really be the null device, so a container that replaced it
 /// with a symlink to a host file cannot get that file mounted in its place (CVE-2025-31133).
-fn mask(root: std::os::fd::BorrowedFd<'_>, path: &Path) -> Result<()> {
+///
+/// Every masked directory shows the same tmpfs: the first one's is bound over the others
+/// (`hidden` holds its root). Each filesystem instance costs the kernel a shrinker, and each
+/// memory cgroup on the host a slot for every shrinker (about 16 bytes each, and the
+/// table is copied to all memory cgroups as it grows), so one instance instead of one per
+/// directory takes that much off every container's cost at scale.
+fn mask(
+    root: std::os::fd::BorrowedFd<'_>,
+    path: &Path,
+    hidden: &mut Option<OwnedFd>,
+) -> Result<()> {
     let target = match paths::open_in_root(root, path) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
@@ -120,14 +131,27 @@ fn mask(root: std::os::fd::BorrowedFd<'_>, path: &Path) -> Result<()> {
     let st = nix::sys::stat::fstat(&target).at("stat masked path", path)?;
     let tp = paths::fd_path(&target);
     if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        return mount(
+        if let Some(h) = hidden {
+            // A bind keeps the mount's read-only flag, and the tmpfs itself is read-only.
+            return mount(
+                Some(&paths::fd_path(h)),
+                &tp,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .at("mask", path);
+        }
+        mount(
             Some("tmpfs"),
             &tp,
             Some("tmpfs"),
             MsFlags::MS_RDONLY,
             None::<&str>,
         )
-        .at("mask", path);
+        .at("mask", path)?;
+        *hidden = Some(paths::open_in_root(root, path).at("open masked path", path)?);
+        return Ok(());
     }
     let null = open(
         "/dev/null",
