@@ -280,3 +280,87 @@ fn reload_restores_rules_and_teardown_leaves_nothing() {
     // A second teardown is not an error (nothing to do); forwarding rules stay gone.
     assert!(bridge::teardown_network(&mut lab.host, &lab.fw, &net).is_empty());
 }
+
+/// Publishes and unpublishes of many owners at once, with whole rewrites of the table
+/// (`reload`) among them: nft runs outside the state's lock, so each change must still
+/// leave the maps holding exactly what the state holds.
+#[test]
+fn concurrent_publishes_and_unpublishes_leave_the_maps_as_the_state() {
+    use hull_net::firewall::{Nftables, StateFile};
+    let mut lab = Lab::new();
+    let _net = lab.network("n9", "hnt-b9", "10.209.1.0/24", false);
+    let fw = || {
+        Nftables::new(
+            "hull",
+            StateFile::new(lab.dir.path().join("firewall.json")),
+            Some(lab.host_ns.clone()),
+        )
+    };
+    let map = |i: u16| PortMapping {
+        host_ip: None,
+        host_port: 30000 + i,
+        container_port: 80,
+        proto: Proto::Tcp,
+        container_ip: Ipv4Addr::new(10, 209, 1, 2 + i as u8),
+        network: "n9".into(),
+        container_ip6: None,
+    };
+    let elems = |lab: &Lab| -> usize {
+        let t = lab.fw.list_table().unwrap().unwrap();
+        t["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["map"]["elem"].as_array())
+            .map(Vec::len)
+            .sum()
+    };
+    std::thread::scope(|s| {
+        for t in 0..4u16 {
+            let fw = fw();
+            s.spawn(move || {
+                for i in t * 10..t * 10 + 10 {
+                    fw.add_ports(&format!("c{i}"), &[map(i)]).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(lab.fw.state().unwrap().ports.len(), 40);
+    assert_eq!(elems(&lab), 80, "an address and a port element per port");
+    // The same port for another owner is refused while its owner holds it.
+    let e = fw().add_ports("other", &[map(7)]).unwrap_err().to_string();
+    assert_eq!(e, "host port 0.0.0.0:30007/tcp is already published by c7");
+    std::thread::scope(|s| {
+        for t in 0..4u16 {
+            let fw = fw();
+            s.spawn(move || {
+                for i in (t * 10..t * 10 + 10).filter(|i| i % 2 == 0) {
+                    fw.remove_ports(&format!("c{i}")).unwrap();
+                }
+            });
+        }
+        let fw = fw();
+        s.spawn(move || {
+            for _ in 0..5 {
+                fw.reload().unwrap();
+            }
+        });
+    });
+    let st = lab.fw.state().unwrap();
+    let mut owners: Vec<&String> = st.ports.keys().collect();
+    owners.sort();
+    let want: Vec<String> = (0..40)
+        .filter(|i| i % 2 == 1)
+        .map(|i| format!("c{i}"))
+        .collect();
+    let mut want: Vec<&String> = want.iter().collect();
+    want.sort();
+    assert_eq!(owners, want);
+    assert_eq!(elems(&lab), 40, "the maps hold the state's ports, no more");
+    // A freed port can be published again.
+    fw().add_ports("other", &[map(0)]).unwrap();
+    // Someone flushes the table: an unpublish rewrites it from the state, without the port.
+    assert!(lab.ok(&lab.host_ns, "nft flush ruleset"));
+    lab.fw.remove_ports("c1").unwrap();
+    assert_eq!(elems(&lab), 40, "19 owners and `other`, two elements each");
+}

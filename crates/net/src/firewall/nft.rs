@@ -195,22 +195,27 @@ impl Nftables {
                 locked.set_ports(o, a)?;
             }
         }
-        if after.networks != locked.networks {
-            locked.networks = after.networks;
-            locked.save_networks()?;
-        }
-        Ok(())
+        // Called after the whole table was written: a change of ports under way without the
+        // lock sees the generation move.
+        locked.networks = after.networks;
+        locked.generation += 1;
+        locked.save_networks()
+    }
+
+    /// Writes the whole table from the locked state (a reload, or a change of elements that
+    /// failed because someone flushed the table), and counts it.
+    fn rewrite(&self, locked: &mut Locked) -> Result<(), FirewallError> {
+        self.apply(&locked.state()?)?;
+        locked.generation += 1;
+        locked.save_networks()
     }
 
     /// A change of one owner's published ports: the map elements that differ, deleted and
-    /// added in one transaction (O(1) in the number of other ports). When that fails (the
-    /// table was flushed by someone), the whole table is written again from the state it
-    /// makes (`whole`).
+    /// added in one transaction (O(1) in the number of other ports).
     fn apply_ports(
         &self,
         before: &[PortMapping],
         after: &[PortMapping],
-        whole: impl FnOnce() -> Result<FirewallState, FirewallError>,
     ) -> Result<(), FirewallError> {
         let gone: Vec<&PortMapping> = before.iter().filter(|p| !after.contains(p)).collect();
         let added: Vec<&PortMapping> = after.iter().filter(|p| !before.contains(p)).collect();
@@ -220,10 +225,8 @@ impl Nftables {
             return Ok(());
         }
         let body = json!({"nftables": cmds}).to_string();
-        match self.nft(&["-j", "-f", "-"], Some(body.as_bytes())) {
-            Ok(_) => Ok(()),
-            Err(_) => self.apply(&whole()?),
-        }
+        self.nft(&["-j", "-f", "-"], Some(body.as_bytes()))
+            .map(|_| ())
     }
 
     /// iptables' FORWARD chain accepting hull's bridges (`xtables.rs`: a DROP policy set by
@@ -286,60 +289,74 @@ impl FirewallDriver for Nftables {
     }
 
     /// Reads the owner's own file and the owners of the same host ports, never every
-    /// published port.
+    /// published port. nft runs without the lock, so the publishes and unpublishes of many
+    /// containers at once do not queue behind each other's nft: the ports are the owner's
+    /// in the state (its claims) before nft has them and until nft no longer does, so no
+    /// one else can take them meanwhile. When the map elements cannot be changed (someone
+    /// flushed the table), the whole table is written again under the lock.
     fn add_ports(&self, owner: &str, ports: &[PortMapping]) -> Result<(), FirewallError> {
-        let locked = self.state.lock()?;
-        for (i, p) in ports.iter().enumerate() {
-            if !locked.networks.contains_key(&p.network) {
-                return Err(FirewallError::NoNetwork(p.network.clone()));
-            }
-            let mut clash = None;
-            for (o, v) in locked.claimants(p.proto, p.host_port, owner)? {
-                if v.iter().any(|m| m.clashes(p)) {
-                    clash = Some(o);
+        let before = {
+            let locked = self.state.lock()?;
+            for (i, p) in ports.iter().enumerate() {
+                if !locked.networks.contains_key(&p.network) {
+                    return Err(FirewallError::NoNetwork(p.network.clone()));
+                }
+                let mut clash = None;
+                for (o, v) in locked.claimants(p.proto, p.host_port, owner)? {
+                    if v.iter().any(|m| m.clashes(p)) {
+                        clash = Some(o);
+                    }
+                }
+                if ports[..i].iter().any(|m| m.clashes(p)) {
+                    clash = Some(owner.to_string());
+                }
+                if let Some(o) = clash {
+                    return Err(FirewallError::PortInUse {
+                        host_ip: p.host_ip_text(),
+                        port: p.host_port,
+                        proto: p.proto,
+                        owner: o,
+                    });
                 }
             }
-            if ports[..i].iter().any(|m| m.clashes(p)) {
-                clash = Some(owner.to_string());
+            let before = locked.ports_of(owner)?;
+            if before == ports {
+                return Ok(());
             }
-            if let Some(o) = clash {
-                return Err(FirewallError::PortInUse {
-                    host_ip: p.host_ip_text(),
-                    port: p.host_port,
-                    proto: p.proto,
-                    owner: o,
-                });
-            }
-        }
-        let before = locked.ports_of(owner)?;
-        if before == ports {
+            // A whole rewrite from now on includes them.
+            locked.set_ports(owner, ports)?;
+            before
+        };
+        if self.apply_ports(&before, ports).is_ok() {
             return Ok(());
         }
-        self.apply_ports(&before, ports, || {
-            let mut s = locked.state()?;
-            s.ports.insert(owner.into(), ports.to_vec());
-            Ok(s)
-        })?;
-        locked.set_ports(owner, ports)
+        let mut locked = self.state.lock()?;
+        self.rewrite(&mut locked).inspect_err(|_| {
+            let _ = locked.set_ports(owner, &before);
+        })
     }
 
     fn remove_ports(&self, owner: &str) -> Result<(), Failures> {
         let fail = |e| Failures(vec![e]);
-        let locked = self.state.lock().map_err(fail)?;
-        let before = locked.ports_of(owner).map_err(fail)?;
+        let (before, generation) = {
+            let locked = self.state.lock().map_err(fail)?;
+            (locked.ports_of(owner).map_err(fail)?, locked.generation)
+        };
         if before.is_empty() {
             return Ok(());
         }
+        let applied = self.apply_ports(&before, &[]);
+        let mut locked = self.state.lock().map_err(fail)?;
         let mut errs = Vec::new();
-        if let Err(e) = self.apply_ports(&before, &[], || {
-            let mut s = locked.state()?;
-            s.ports.remove(owner);
-            Ok(s)
-        }) {
-            errs.push(e);
-        }
         if let Err(e) = locked.set_ports(owner, &[]) {
             errs.push(e);
+        }
+        // The elements could not be deleted, or a rewrite of the whole table since the ports
+        // were read may have put them back: the table is written again without them.
+        if applied.is_err() || locked.generation != generation {
+            if let Err(e) = self.rewrite(&mut locked) {
+                errs.push(e);
+            }
         }
         if errs.is_empty() {
             Ok(())
@@ -349,9 +366,9 @@ impl FirewallDriver for Nftables {
     }
 
     fn reload(&self) -> Result<(), FirewallError> {
-        let state = self.state.lock()?.state()?;
-        self.apply(&state)?;
-        self.sync_xtables(&state)
+        let mut locked = self.state.lock()?;
+        self.rewrite(&mut locked)?;
+        self.sync_xtables(&locked.state()?)
     }
 
     fn state(&self) -> Result<FirewallState, FirewallError> {

@@ -35,6 +35,9 @@ pub struct FirewallState {
 #[derive(Default, Serialize, Deserialize)]
 struct NetworksFile {
     networks: BTreeMap<String, NetworkRules>,
+    /// Counts the rewrites of the whole table (Locked::generation).
+    #[serde(default)]
+    generation: u64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     ports: BTreeMap<String, Vec<PortMapping>>,
 }
@@ -50,6 +53,9 @@ pub struct Locked {
     _lock: Flock<File>,
     path: PathBuf,
     pub networks: BTreeMap<String, NetworkRules>,
+    /// How many times the whole table was written from the state: a change of ports made
+    /// without the lock held checks it did not change meanwhile (nft.rs).
+    pub generation: u64,
 }
 
 fn err(path: &Path, msg: impl std::fmt::Display) -> FirewallError {
@@ -138,6 +144,7 @@ impl StateFile {
             _lock: lock,
             path: self.path.clone(),
             networks: file.networks,
+            generation: file.generation,
         };
         if !file.ports.is_empty() {
             for (owner, ports) in &file.ports {
@@ -267,6 +274,7 @@ impl Locked {
     pub fn save_networks(&self) -> Result<(), FirewallError> {
         let file = NetworksFile {
             networks: self.networks.clone(),
+            generation: self.generation,
             ports: BTreeMap::new(),
         };
         let body = serde_json::to_vec_pretty(&file).map_err(|e| err(&self.path, e))?;
