@@ -59,19 +59,7 @@ fn fifty_concurrent_runs_get_distinct_addresses_and_removal_leaves_nothing() {
     // Every address of the port m0 publishes on 127.0.0.1 clashes with it; the clash is
     // found through the claims of that port alone.
     let m0 = h.ok(&["inspect", "--format", "{{.Id}}", "m0"]);
-    let (code, err) = h.fails(&[
-        "run",
-        "-d",
-        "--name",
-        "late",
-        "--network",
-        "many",
-        "-p",
-        "18300:80",
-        "busybox",
-        "sleep",
-        "300",
-    ]);
+    let (code, err) = h.fails(LATE);
     assert_eq!(code, 125, "{err}");
     assert!(
         err.contains(&format!(
@@ -140,22 +128,25 @@ fn fifty_concurrent_runs_get_distinct_addresses_and_removal_leaves_nothing() {
         .unwrap_or_default();
     assert!(left.is_empty(), "no claim of a host port left: {left:?}");
     // The port is free again.
-    h.ok(&[
-        "run",
-        "-d",
-        "--name",
-        "late",
-        "--network",
-        "many",
-        "-p",
-        "18300:80",
-        "busybox",
-        "sleep",
-        "300",
-    ]);
+    h.ok(LATE);
     assert_eq!(published_owners(&h).len(), 1);
     h.ok(&["rm", "-f", "late"]);
 }
+
+/// A container publishing on every address the port m0 publishes on 127.0.0.1.
+const LATE: &[&str] = &[
+    "run",
+    "-d",
+    "--name",
+    "late",
+    "--network",
+    "many",
+    "-p",
+    "18300:80",
+    "busybox",
+    "sleep",
+    "300",
+];
 
 /// The owners that the firewall's state holds published ports of (a file each).
 fn published_owners(h: &Hull) -> Vec<String> {

@@ -90,6 +90,23 @@ fn claim_dir(path: &Path, proto: Proto, port: u16) -> PathBuf {
         .join(format!("{proto}-{port}"))
 }
 
+/// The entries of `dir` by name (UTF-8 names only), none when it does not exist.
+fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, FirewallError> {
+    let list = match std::fs::read_dir(dir) {
+        Ok(l) => l,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(err(dir, e)),
+    };
+    let mut out = Vec::new();
+    for e in list {
+        let e = e.map_err(|e| err(dir, e))?;
+        if let Some(name) = e.file_name().to_str() {
+            out.push((name.to_string(), e.path()));
+        }
+    }
+    Ok(out)
+}
+
 /// Reads an owner's ports: None when it has no file.
 fn read_ports(file: &Path) -> Result<Option<Vec<PortMapping>>, FirewallError> {
     match std::fs::read(file) {
@@ -170,20 +187,12 @@ impl Locked {
 
     /// Every owner's ports.
     pub fn all_ports(&self) -> Result<BTreeMap<String, Vec<PortMapping>>, FirewallError> {
-        let dir = ports_dir(&self.path);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => return Err(err(&dir, e)),
-        };
         let mut all = BTreeMap::new();
-        for e in entries {
-            let e = e.map_err(|e| err(&dir, e))?;
-            let name = e.file_name();
-            let Some(owner) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+        for (name, path) in entries(&ports_dir(&self.path))? {
+            let Some(owner) = name.strip_suffix(".json") else {
                 continue;
             };
-            if let Some(p) = read_ports(&e.path())? {
+            if let Some(p) = read_ports(&path)? {
                 all.insert(owner.to_string(), p);
             }
         }
@@ -206,18 +215,8 @@ impl Locked {
         port: u16,
         except: &str,
     ) -> Result<Vec<(String, Vec<PortMapping>)>, FirewallError> {
-        let dir = claim_dir(&self.path, proto, port);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(err(&dir, e)),
-        };
         let mut found = Vec::new();
-        for e in entries {
-            let e = e.map_err(|e| err(&dir, e))?;
-            let Some(owner) = e.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
+        for (owner, path) in entries(&claim_dir(&self.path, proto, port))? {
             if owner == except {
                 continue;
             }
@@ -228,7 +227,7 @@ impl Locked {
             {
                 found.push((owner, ports));
             } else {
-                let _ = std::fs::remove_file(e.path());
+                let _ = std::fs::remove_file(path);
             }
         }
         Ok(found)
