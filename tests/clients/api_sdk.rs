@@ -86,6 +86,12 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "`info` lacks some of docker's keys (Debug...): `hull info`'s fields are computed in the CLI crate, not an engine verb",
     ),
     (
+        "api_container_test.py::ListContainersTest::test_list_containers",
+        "it counts the containers while the build that test_build_with_proxy_and_buildargs \
+         started and abandoned (its stream is never read) ends: dockerd keeps each RUN's \
+         container (rm=false), hull removes it once it has ended, a moment after the client left",
+    ),
+    (
         "api_container_test.py::ContainerCPUTest::test_create_with_runtime",
         "HostConfig.Runtime: hull has one runtime per service (a 400 naming it)",
     ),
