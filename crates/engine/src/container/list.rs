@@ -96,16 +96,13 @@ impl Engine {
                 kept.push(c);
             }
         }
-        // Every container's published ports, read once: the firewall's state holds them
-        // all, so reading it per row made `ps` cost N times N (1.4 s at 1,000 containers
-        // with a port each).
-        let ports = crate::network::endpoint::all_ports(&self.paths);
         Ok(kept
             .into_iter()
             .map(|c| {
                 let mut row = inspect::ps_row(&c);
-                let mine = ports.get(&c.id).map_or(&[][..], Vec::as_slice);
-                row["Ports"] = json!(inspect::ports_column(mine));
+                // Each row's own file of the firewall's state, read without its lock.
+                let ports = crate::network::endpoint::ports(&self.paths, &c.id);
+                row["Ports"] = json!(inspect::ports_column(&ports));
                 ListRow {
                     command_line: inspect::command_line(&c),
                     size: req.size.then(|| size(self, &c)),

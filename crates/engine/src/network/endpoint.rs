@@ -241,16 +241,8 @@ fn endpoint_request<'a>(ns: &'a Path, l: &'a Lease, first: bool) -> EndpointRequ
     }
 }
 
-/// Every container's published ports, by container id (`ps` reads them once for all rows).
-pub(crate) fn all_ports(paths: &Paths) -> std::collections::BTreeMap<String, Vec<PortMapping>> {
-    host::firewall(paths)
-        .state()
-        .map(|s| s.ports)
-        .unwrap_or_default()
-}
-
-/// The container's published ports ("80/tcp" -> host ip and port), for inspect and `port`:
-/// its own state alone.
+/// The container's published ports ("80/tcp" -> host ip and port), for inspect, `port` and
+/// `ps`: its own file of the firewall's state alone, read without the state's lock.
 pub(crate) fn ports(paths: &Paths, id: &str) -> Vec<PortMapping> {
     host::firewall(paths).ports_of(id).unwrap_or_default()
 }
