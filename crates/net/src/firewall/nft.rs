@@ -195,19 +195,15 @@ impl Nftables {
                 locked.set_ports(o, a)?;
             }
         }
-        // Called after the whole table was written: a change of ports under way without the
-        // lock sees the generation move.
         locked.networks = after.networks;
-        locked.generation += 1;
-        locked.save_networks()
+        locked.count_rewrite()
     }
 
-    /// Writes the whole table from the locked state (a reload, or a change of elements that
-    /// failed because someone flushed the table), and counts it.
-    fn rewrite(&self, locked: &mut Locked) -> Result<(), FirewallError> {
-        self.apply(&locked.state()?)?;
-        locked.generation += 1;
-        locked.save_networks()
+    /// Writes the whole table from `state`, the locked state (a reload, or a change of
+    /// elements that failed because someone flushed the table), and counts it.
+    fn rewrite(&self, locked: &mut Locked, state: &FirewallState) -> Result<(), FirewallError> {
+        self.apply(state)?;
+        locked.count_rewrite()
     }
 
     /// A change of one owner's published ports: the map elements that differ, deleted and
@@ -331,7 +327,8 @@ impl FirewallDriver for Nftables {
             return Ok(());
         }
         let mut locked = self.state.lock()?;
-        self.rewrite(&mut locked).inspect_err(|_| {
+        let state = locked.state()?;
+        self.rewrite(&mut locked, &state).inspect_err(|_| {
             let _ = locked.set_ports(owner, &before);
         })
     }
@@ -354,7 +351,10 @@ impl FirewallDriver for Nftables {
         // The elements could not be deleted, or a rewrite of the whole table since the ports
         // were read may have put them back: the table is written again without them.
         if applied.is_err() || locked.generation != generation {
-            if let Err(e) = self.rewrite(&mut locked) {
+            if let Err(e) = locked
+                .state()
+                .and_then(|state| self.rewrite(&mut locked, &state))
+            {
                 errs.push(e);
             }
         }
@@ -367,8 +367,9 @@ impl FirewallDriver for Nftables {
 
     fn reload(&self) -> Result<(), FirewallError> {
         let mut locked = self.state.lock()?;
-        self.rewrite(&mut locked)?;
-        self.sync_xtables(&locked.state()?)
+        let state = locked.state()?;
+        self.rewrite(&mut locked, &state)?;
+        self.sync_xtables(&state)
     }
 
     fn state(&self) -> Result<FirewallState, FirewallError> {

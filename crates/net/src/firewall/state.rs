@@ -175,14 +175,19 @@ impl StateFile {
     /// One owner's ports, read without the lock (each file is replaced whole): `inspect`
     /// and `port` of one container read its own file alone.
     pub fn ports_of(&self, owner: &str) -> Result<Vec<PortMapping>, FirewallError> {
-        Ok(read_ports(&owner_file(&self.path, owner)?)?.unwrap_or_default())
+        ports_of(&self.path, owner)
     }
+}
+
+/// One owner's ports (empty when it has none).
+fn ports_of(path: &Path, owner: &str) -> Result<Vec<PortMapping>, FirewallError> {
+    Ok(read_ports(&owner_file(path, owner)?)?.unwrap_or_default())
 }
 
 impl Locked {
     /// One owner's ports (empty when it has none).
     pub fn ports_of(&self, owner: &str) -> Result<Vec<PortMapping>, FirewallError> {
-        Ok(read_ports(&owner_file(&self.path, owner)?)?.unwrap_or_default())
+        ports_of(&self.path, owner)
     }
 
     /// Every owner's ports.
@@ -266,6 +271,13 @@ impl Locked {
             let _ = std::fs::remove_dir(&dir);
         }
         Ok(())
+    }
+
+    /// Counts a write of the whole table and saves the networks with the count: a change of
+    /// ports made without the lock sees the generation move (nft.rs).
+    pub fn count_rewrite(&mut self) -> Result<(), FirewallError> {
+        self.generation += 1;
+        self.save_networks()
     }
 
     /// Writes the networks: a temporary file renamed over the old one, so a crash leaves
