@@ -209,24 +209,28 @@ pub fn set_config(conn: &Connection, id: &str, config: &RunConfig) -> Result<(),
 }
 
 /// The `--network container:NAME` values (as given) of the containers whose processes exist:
-/// who may have joined another container's network namespace.
+/// who may have joined another container's network namespace. A range on the indexed
+/// expression (schema v4), so only joiners are read.
+pub(crate) const NETWORK_JOINERS: &str = "SELECT json_extract(config, '$.network_mode') \
+     FROM containers \
+     WHERE json_extract(config, '$.network_mode') >= 'container:' \
+     AND json_extract(config, '$.network_mode') < 'container;' \
+     AND status IN ('running', 'paused', 'restarting')";
+
 pub fn network_joiners(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut st = conn.prepare(
-        "SELECT json_extract(config, '$.network_mode') FROM containers \
-         WHERE status IN ('running', 'paused', 'restarting') \
-         AND json_extract(config, '$.network_mode') LIKE 'container:%'",
-    )?;
+    let mut st = conn.prepare(NETWORK_JOINERS)?;
     let v = st.query_map([], |r| r.get::<_, String>(0))?.collect();
     v
 }
 
+/// A pod's containers, through the indexed expression (schema v4).
+pub(crate) const OF_POD: &str = "SELECT id FROM containers \
+     WHERE json_extract(config, '$.pod.id') = ?1 ORDER BY created ASC";
+
 /// The ids of a pod's containers (its run config's `pod.id`; the infra included), oldest
 /// first.
 pub fn of_pod(conn: &Connection, pod_id: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare(
-        "SELECT id FROM containers WHERE json_extract(config, '$.pod.id') = ?1 \
-             ORDER BY created ASC",
-    )?;
+    let mut stmt = conn.prepare(OF_POD)?;
     let ids = stmt.query_map([pod_id], |r| r.get(0))?.collect();
     ids
 }

@@ -130,8 +130,11 @@ pub fn release(conn: &Connection, network: &str, container: &str) -> Result<()> 
     Ok(())
 }
 
+/// A container's leases, through `leases_container` (schema v4).
+pub(crate) const OF_CONTAINER: &str = "SELECT * FROM leases WHERE container = ?1 ORDER BY ifname";
+
 pub fn of_container(conn: &Connection, container: &str) -> Result<Vec<Lease>> {
-    let mut st = conn.prepare("SELECT * FROM leases WHERE container = ?1 ORDER BY ifname")?;
+    let mut st = conn.prepare(OF_CONTAINER)?;
     let v = st
         .query_map([container], row)?
         .collect::<rusqlite::Result<_>>()?;

@@ -105,6 +105,12 @@ const MIGRATIONS: &[Migration] = &[
         what: "IPv6 networks: networks.ipv6/subnet6/gateway6, leases.ip6, ipam_cursors.last6",
         up: v3_ipv6,
     },
+    Migration {
+        version: 4,
+        what: "indexes for the lookups every stop, rm and pod verb makes (network joiners, \
+               a pod's containers, a container's leases)",
+        up: v4_indexes,
+    },
 ];
 
 /// The schema version this hull writes.
@@ -132,6 +138,20 @@ fn v3_ipv6(conn: &Connection) -> rusqlite::Result<()> {
          ALTER TABLE leases ADD COLUMN ip6 TEXT;
          CREATE UNIQUE INDEX leases_ip6 ON leases (network, ip6);
          ALTER TABLE ipam_cursors ADD COLUMN last6 TEXT;",
+    )
+}
+
+/// Without them, each container's stop or removal read every row's config (who joined its
+/// network namespace) and every lease, so its cost grew with the number of containers.
+/// The expressions are the ones the queries in containers.rs use, word for word: SQLite
+/// only uses an index on an expression for that same expression.
+fn v4_indexes(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS containers_network_mode \
+             ON containers (json_extract(config, '$.network_mode'));
+         CREATE INDEX IF NOT EXISTS containers_pod \
+             ON containers (json_extract(config, '$.pod.id'));
+         CREATE INDEX IF NOT EXISTS leases_container ON leases (container);",
     )
 }
 
@@ -228,6 +248,35 @@ mod tests {
             .unwrap();
         assert_eq!(name, "web");
         assert!(!columns(&conn, "pods").is_empty());
+    }
+
+    /// The queries a container's stop, removal and pod verbs make look rows up through an
+    /// index, not by reading every container's config.
+    #[test]
+    fn the_per_container_lookups_use_an_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        for (sql, index) in [
+            (
+                crate::state::containers::NETWORK_JOINERS,
+                "containers_network_mode",
+            ),
+            (crate::state::containers::OF_POD, "containers_pod"),
+            (crate::state::leases::OF_CONTAINER, "leases_container"),
+        ] {
+            let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let n = st.parameter_count();
+            let params: Vec<&dyn rusqlite::ToSql> = (0..n).map(|_| &"x" as _).collect();
+            let plan: Vec<String> = st
+                .query_map(params.as_slice(), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter().any(|l| l.contains(&format!("INDEX {index}"))),
+                "{sql}: {plan:?}"
+            );
+        }
     }
 
     #[test]
