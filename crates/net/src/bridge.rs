@@ -267,6 +267,16 @@ pub fn attach(
     }
     let res = (|| -> Result<(), BridgeError> {
         let hv = host.nl.index(&att.host_veth)?;
+        // The host end is a bridge port: it forwards frames, IPv6 ones too, and needs no
+        // address of its own. Left enabled, it gets a link-local address and four routes in
+        // the host's table when it comes up, and the kernel walks that whole table when any
+        // of them goes: each container's exit then cost more the more were running. Before
+        // it is up, so none is ever made; a host without IPv6 has no such knob.
+        let knob = format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", att.host_veth);
+        match host.write_sys(&knob, "1") {
+            Err(BridgeError::Io { err, .. }) if err.kind() == std::io::ErrorKind::NotFound => {}
+            r => r?,
+        }
         host.nl.set_up(hv, true)?;
         // Hairpin: a container reaching its own published port through the host's address
         // gets the packet back through the port it left by.

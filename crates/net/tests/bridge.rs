@@ -65,6 +65,17 @@ fn containers_on_one_bridge_reach_each_other_and_the_gateway() {
     let br = nl.index("hnt-b1").unwrap();
     let hv = nl.link(&a1.host_veth).unwrap().expect("host veth");
     assert_eq!(hv.master, Some(br));
+    // ... with no IPv6 address or route of its own in the host's tables (the kernel walks
+    // them all whenever a link goes); IPv4 crosses it above, IPv6 in e2e hull_net_ipv6.
+    let v6 = lab.sh(
+        &host_ns,
+        &format!(
+            "ip -6 addr show dev {0}; ip -6 route show table all dev {0}",
+            a1.host_veth
+        ),
+    );
+    assert!(v6.status.success(), "{v6:?}");
+    assert_eq!(String::from_utf8_lossy(&v6.stdout), "", "{}", a1.host_veth);
 
     // detach removes both ends; a second detach finds nothing and is fine.
     assert!(bridge::detach(&mut lab.host, &a1).is_empty());
