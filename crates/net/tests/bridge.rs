@@ -375,3 +375,68 @@ fn concurrent_publishes_and_unpublishes_leave_the_maps_as_the_state() {
     lab.fw.remove_ports("c1").unwrap();
     assert_eq!(elems(&lab), 40, "19 owners and `other`, two elements each");
 }
+
+/// Publishing changes map elements over netlink (firewall/nfnl.rs), a whole rewrite writes
+/// them through nft's JSON: both must give the same elements, in each of the four maps
+/// (by address and any address, IPv4 and IPv6), for TCP and UDP.
+#[test]
+fn map_elements_over_netlink_are_the_ones_nft_writes() {
+    use std::net::{IpAddr, Ipv6Addr};
+    let mut lab = Lab::new();
+    let _net = lab.network("n8", "hnt-b8", "10.208.1.0/24", false);
+    let port = |host_ip: Option<IpAddr>, host_port, proto, ip6: Option<Ipv6Addr>| PortMapping {
+        host_ip,
+        host_port,
+        container_port: 8000 + host_port % 100,
+        proto,
+        container_ip: Ipv4Addr::new(10, 208, 1, 7),
+        network: "n8".into(),
+        container_ip6: ip6,
+    };
+    let c6: Ipv6Addr = "fd00:208::7".parse().unwrap();
+    let ports = [
+        port(None, 31001, Proto::Tcp, None),
+        port(None, 31002, Proto::Udp, None),
+        port(Some("127.0.0.1".parse().unwrap()), 31003, Proto::Tcp, None),
+        port(Some("10.9.8.7".parse().unwrap()), 31004, Proto::Udp, None),
+        port(Some("::".parse().unwrap()), 31005, Proto::Tcp, Some(c6)),
+        port(
+            Some("fd00:9::1".parse().unwrap()),
+            31006,
+            Proto::Udp,
+            Some(c6),
+        ),
+    ];
+    let maps = |lab: &Lab| -> Vec<(String, String)> {
+        let t = lab.fw.list_table().unwrap().unwrap();
+        let mut v: Vec<(String, String)> = t["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["map"].is_object())
+            .map(|i| (i["map"]["name"].to_string(), i["map"]["elem"].to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    lab.fw.add_ports("c1", &ports).unwrap();
+    let by_netlink = maps(&lab);
+    assert_eq!(
+        by_netlink.iter().filter(|(_, e)| e != "null").count(),
+        8,
+        "every map has its element: {by_netlink:?}"
+    );
+    lab.fw.reload().unwrap();
+    assert_eq!(
+        maps(&lab),
+        by_netlink,
+        "nft's JSON writes the same elements"
+    );
+    // And deleting over netlink leaves every map empty.
+    lab.fw.remove_ports("c1").unwrap();
+    assert!(
+        maps(&lab).iter().all(|(_, e)| e == "null"),
+        "{:?}",
+        maps(&lab)
+    );
+}

@@ -6,6 +6,7 @@
 //! of one container's ports changes map elements in one transaction, and reads and writes
 //! that container's state alone.
 
+mod nfnl;
 mod nft;
 mod state;
 mod xtables;

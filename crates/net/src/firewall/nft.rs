@@ -24,6 +24,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
+use super::nfnl;
 use super::state::Locked;
 use super::{
     Failures, FirewallDriver, FirewallError, FirewallState, NetworkRules, PortMapping, StateFile,
@@ -207,7 +208,8 @@ impl Nftables {
     }
 
     /// A change of one owner's published ports: the map elements that differ, deleted and
-    /// added in one transaction (O(1) in the number of other ports).
+    /// added in one transaction (O(1) in the number of other ports), over netlink from this
+    /// process (nfnl.rs) rather than by an nft process.
     fn apply_ports(
         &self,
         before: &[PortMapping],
@@ -215,14 +217,11 @@ impl Nftables {
     ) -> Result<(), FirewallError> {
         let gone: Vec<&PortMapping> = before.iter().filter(|p| !after.contains(p)).collect();
         let added: Vec<&PortMapping> = after.iter().filter(|p| !before.contains(p)).collect();
-        let mut cmds = port_elements(&self.table, "delete", &gone);
-        cmds.extend(port_elements(&self.table, "add", &added));
-        if cmds.is_empty() {
-            return Ok(());
-        }
-        let body = json!({"nftables": cmds}).to_string();
-        self.nft(&["-j", "-f", "-"], Some(body.as_bytes()))
-            .map(|_| ())
+        nfnl::apply(
+            &self.table,
+            &port_changes(&gone, &added),
+            self.netns.as_deref(),
+        )
     }
 
     /// iptables' FORWARD chain accepting hull's bridges (`xtables.rs`: a DROP policy set by
@@ -389,36 +388,52 @@ const MAP_ANY: &str = "ports_any";
 const MAP6_BY_IP: &str = "ports6_by_ip";
 const MAP6_ANY: &str = "ports6_any";
 
-/// `op` ("add" or "delete") of the map elements of `ports`: one command per map used.
-pub fn port_elements(table: &str, op: &str, ports: &[&PortMapping]) -> Vec<Value> {
-    let (mut by_ip, mut any, mut by_ip6, mut any6) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    // IPv6 bindings to a container without IPv6 are relayed in userland (crate::relay).
+/// One published port as map entries: the map (without its `_addr`/`_port` suffix), the
+/// key's values, the container's address and port.
+struct Entry {
+    map: &'static str,
+    host_ip: Option<std::net::IpAddr>,
+    proto: super::Proto,
+    host_port: u16,
+    to: std::net::IpAddr,
+    to_port: u16,
+}
+
+/// The map entries of `ports` that nft DNATs (IPv6 bindings to a container without IPv6 are
+/// relayed in userland, crate::relay).
+fn entries(ports: &[&PortMapping]) -> Vec<Entry> {
+    let mut out = Vec::new();
     for p in ports.iter().filter(|p| p.is_dnat()) {
-        let proto = p.proto.to_string();
         // `::` is every IPv6 address: the map without the address.
         let host_ip = p
             .host_ip
             .filter(|ip| !(ip.is_ipv6() && ip.is_unspecified()));
-        let key = match host_ip {
-            Some(ip) => json!({"concat": [ip.to_string(), proto, p.host_port]}),
-            None => json!({"concat": [proto, p.host_port]}),
+        let (map, to) = match (p.container_ip6.filter(|_| p.is_v6()), host_ip) {
+            (Some(ip6), Some(_)) => (MAP6_BY_IP, ip6.into()),
+            (Some(ip6), None) => (MAP6_ANY, ip6.into()),
+            (None, Some(_)) => (MAP_BY_IP, p.container_ip.into()),
+            (None, None) => (MAP_ANY, p.container_ip.into()),
         };
-        let (v, to) = match (p.container_ip6.filter(|_| p.is_v6()), host_ip) {
-            (Some(ip6), Some(_)) => (&mut by_ip6, ip6.to_string()),
-            (Some(ip6), None) => (&mut any6, ip6.to_string()),
-            (None, Some(_)) => (&mut by_ip, p.container_ip.to_string()),
-            (None, None) => (&mut any, p.container_ip.to_string()),
-        };
-        v.push((key, json!(to), json!(p.container_port)));
+        out.push(Entry {
+            map,
+            host_ip,
+            proto: p.proto,
+            host_port: p.host_port,
+            to,
+            to_port: p.container_port,
+        });
     }
+    out
+}
+
+const MAPS: [&str; 4] = [MAP_BY_IP, MAP_ANY, MAP6_BY_IP, MAP6_ANY];
+
+/// `op` ("add" or "delete") of the map elements of `ports`: one command per map used.
+pub fn port_elements(table: &str, op: &str, ports: &[&PortMapping]) -> Vec<Value> {
+    let entries = entries(ports);
     let mut out = Vec::new();
-    for (name, elems) in [
-        (MAP_BY_IP, by_ip),
-        (MAP_ANY, any),
-        (MAP6_BY_IP, by_ip6),
-        (MAP6_ANY, any6),
-    ] {
+    for name in MAPS {
+        let elems: Vec<&Entry> = entries.iter().filter(|e| e.map == name).collect();
         if elems.is_empty() {
             continue;
         }
@@ -426,14 +441,68 @@ pub fn port_elements(table: &str, op: &str, ports: &[&PortMapping]) -> Vec<Value
             // A deletion names the keys only.
             let elem: Vec<Value> = elems
                 .iter()
-                .map(|(k, a, p)| match (op, suffix) {
-                    ("delete", _) => k.clone(),
-                    (_, "addr") => json!([k, a]),
-                    _ => json!([k, p]),
+                .map(|e| {
+                    let proto = e.proto.to_string();
+                    let k = match e.host_ip {
+                        Some(ip) => json!({"concat": [ip.to_string(), proto, e.host_port]}),
+                        None => json!({"concat": [proto, e.host_port]}),
+                    };
+                    match (op, suffix) {
+                        ("delete", _) => k,
+                        (_, "addr") => json!([k, e.to.to_string()]),
+                        _ => json!([k, e.to_port]),
+                    }
                 })
                 .collect();
             out.push(json!({op: {"element": {"family": "inet", "table": table,
                 "name": format!("{name}_{suffix}"), "elem": elem}}}));
+        }
+    }
+    out
+}
+
+/// The same changes as [`port_elements`], as netlink map changes (nfnl.rs): deletions of
+/// `gone`'s keys, then additions of `added`'s.
+fn port_changes(gone: &[&PortMapping], added: &[&PortMapping]) -> Vec<nfnl::Change> {
+    let key = |e: &Entry| {
+        let proto = match e.proto {
+            super::Proto::Tcp => libc::IPPROTO_TCP as u8,
+            super::Proto::Udp => libc::IPPROTO_UDP as u8,
+        };
+        let mut k = match e.host_ip {
+            Some(std::net::IpAddr::V4(ip)) => ip.octets().to_vec(),
+            Some(std::net::IpAddr::V6(ip)) => ip.octets().to_vec(),
+            None => Vec::new(),
+        };
+        k.extend(nfnl::reg(&[proto]));
+        k.extend(nfnl::reg(&e.host_port.to_be_bytes()));
+        k
+    };
+    let mut out = Vec::new();
+    for (add, ports) in [(false, gone), (true, added)] {
+        let entries = entries(ports);
+        for name in MAPS {
+            let elems: Vec<&Entry> = entries.iter().filter(|e| e.map == name).collect();
+            if elems.is_empty() {
+                continue;
+            }
+            for suffix in ["addr", "port"] {
+                let elems = elems
+                    .iter()
+                    .map(|e| {
+                        let data = add.then(|| match (suffix, e.to) {
+                            ("addr", std::net::IpAddr::V4(ip)) => ip.octets().to_vec(),
+                            ("addr", std::net::IpAddr::V6(ip)) => ip.octets().to_vec(),
+                            _ => e.to_port.to_be_bytes().to_vec(),
+                        });
+                        (key(e), data)
+                    })
+                    .collect();
+                out.push(nfnl::Change {
+                    map: format!("{name}_{suffix}"),
+                    elems,
+                });
+            }
         }
     }
     out
