@@ -339,7 +339,12 @@ impl Manager for V1Manager {
         let Some(tasks) = self.tasks_dir() else {
             return Ok(());
         };
-        if tasks.exists() {
+        // An empty cgroup (the usual case: the container's init is gone and its pid
+        // namespace with it) is not frozen: nothing in it can fork, and each freeze and thaw
+        // flips a kernel-wide static key, patching the kernel's text on every CPU. Anything
+        // that joins meanwhile is killed by the removal's retries below.
+        let running = tasks.exists() && fs::pids_recursive(&tasks).map_or(true, |p| !p.is_empty());
+        if running {
             // Freeze so nothing forks between listing and killing; a frozen task only dies
             // once thawed, so thaw right after sending SIGKILL.
             let frozen = self.dir("freezer").is_some() && self.freeze().is_ok();

@@ -255,6 +255,19 @@ fn destroy_of_missing_cgroup_is_ok() {
     m.destroy().unwrap();
 }
 
+/// An empty cgroup is removed without being frozen (each freeze and thaw flips a
+/// kernel-wide static key): its freezer.state is never written.
+#[test]
+fn destroy_of_an_empty_cgroup_does_not_freeze_it() {
+    let (t, m) = fake();
+    let state = leaf(&t, "freezer").join("freezer.state");
+    put(&state, "untouched\n");
+    put(&leaf(&t, "freezer").join("cgroup.procs"), "");
+    // The fake directories hold files, so their removal fails; the freezer is what counts.
+    let _ = m.destroy();
+    assert_eq!(get(&state), "untouched\n");
+}
+
 /// docker sends `blockIO.weight: 0` with every container: runc leaves the weight alone, and
 /// the kernel refuses a 0 (ERANGE), so no write must reach the file.
 #[test]
