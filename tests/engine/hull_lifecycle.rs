@@ -336,7 +336,18 @@ fn oom_kill_is_recorded() {
 #[test]
 fn shared_namespaces_devices_and_k8s_log() {
     let h = Hull::new();
-    h.ok(&["run", "-d", "--name", "owner", "busybox", "sleep", "1000"]);
+    // Shareable: docker lets no one join a private ipc namespace.
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "owner",
+        "--ipc",
+        "shareable",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
     let pid = h
         .ok(&["inspect", "--format", "{{.State.Pid}}", "owner"])
         .trim()

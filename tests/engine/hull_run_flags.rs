@@ -185,12 +185,58 @@ fn seccomp_default_unconfined_and_no_new_privileges() {
 }
 
 /// `--ipc container:NAME` shares POSIX shared memory too, as docker's does: /dev/shm is the
-/// other container's. A container of its own ipc gets its own 64m /dev/shm; nothing of either
-/// is left after removal.
+/// other container's, which must be `--ipc shareable` (only its /dev/shm lives on the host);
+/// joining a private one fails as docker's does. A container of its own ipc gets its own
+/// /dev/shm of --shm-size, made inside its own mount namespace: no mount of it on the host.
+/// Nothing of any is left after removal.
 #[test]
 fn ipc_container_shares_dev_shm() {
     let h = Hull::new();
-    h.ok(&["run", "-d", "--name", "shm-a", "busybox", "sleep", "1000"]);
+    let on_host = |id: &str| {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(id) && l.contains("/shm "))
+            .count()
+    };
+    h.ok(&["run", "-d", "--name", "shm-p", "busybox", "sleep", "1000"]);
+    h.ok(&["exec", "shm-p", "sh", "-c", "echo private > /dev/shm/seg"]);
+    let (code, err) = h.fails(&["run", "--rm", "--ipc", "container:shm-p", "busybox", "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains("can't join IPC of container shm-p: non-shareable IPC"),
+        "{err}"
+    );
+    assert_eq!(
+        h.ok(&["inspect", "-f", "{{.HostConfig.IpcMode}}", "shm-p"]),
+        "private\n"
+    );
+    assert_eq!(
+        on_host(&h.id("shm-p")),
+        0,
+        "a private /dev/shm is not the host's"
+    );
+
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "shm-a",
+        "--ipc",
+        "shareable",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(
+        on_host(&h.id("shm-a")),
+        1,
+        "a shareable /dev/shm is on the host"
+    );
+    assert_eq!(
+        h.ok(&["inspect", "-f", "{{.HostConfig.IpcMode}}", "shm-a"]),
+        "shareable\n"
+    );
     h.ok(&["exec", "shm-a", "sh", "-c", "echo from-a > /dev/shm/seg"]);
     let o = h.ok(&[
         "run",
@@ -207,17 +253,25 @@ fn ipc_container_shares_dev_shm() {
     let o = h.ok(&[
         "run",
         "--rm",
+        "--shm-size",
+        "8m",
         "busybox",
         "sh",
         "-c",
-        "ls /dev/shm; df -k /dev/shm | tail -1",
+        "ls /dev/shm; df -k /dev/shm | tail -1; grep ' /dev/shm ' /proc/mounts",
     ]);
     assert!(
         !o.contains("seg"),
         "a private ipc namespace sees another /dev/shm: {o}"
     );
-    assert!(o.contains(" 65536 "), "64m /dev/shm expected: {o}");
-    h.ok(&["rm", "-f", "shm-a"]);
+    assert!(o.contains(" 8192 "), "8m /dev/shm expected: {o}");
+    assert!(
+        o.contains("tmpfs rw,nosuid,nodev,noexec,relatime,size=8192k"),
+        "{o}"
+    );
+    let (code, err) = h.fails(&["run", "--rm", "--pid", "shareable", "busybox", "true"]);
+    assert_eq!(code, 125, "{err}");
+    h.ok(&["rm", "-f", "shm-a", "shm-p"]);
     h.assert_empty();
 }
 

@@ -312,3 +312,46 @@ fn load_over_a_tag_and_volume_create_again() {
     p.same(&["volume", "rm", "again-{e}"]);
     p.done();
 }
+
+/// `--ipc`: a container's own ipc namespace is private unless asked `shareable`; joining a
+/// private one fails (at start, exit 125), a shareable one shares its /dev/shm; `shareable`
+/// is for `--ipc` alone.
+#[test]
+fn ipc_modes_private_and_shareable() {
+    let mut p = Parity::new();
+    p.ok(&["run", "-d", "--name", "ipc-p-{e}", IMAGE, "sleep", "1000"]);
+    p.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ipc-s-{e}",
+        "--ipc",
+        "shareable",
+        IMAGE,
+        "sleep",
+        "1000",
+    ]);
+    p.same(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.IpcMode}}",
+        "ipc-p-{e}",
+        "ipc-s-{e}",
+    ]);
+    p.same(&["exec", "ipc-s-{e}", "sh", "-c", "echo seg > /dev/shm/seg"]);
+    inside(
+        &mut p,
+        &["--ipc", "container:ipc-s-{e}"],
+        "cat /dev/shm/seg",
+    );
+    p.same_code(&["run", "--rm", "--ipc", "container:ipc-p-{e}", IMAGE, "true"]);
+    p.same_code(&["run", "--rm", "--pid", "shareable", IMAGE, "true"]);
+    // The private one's /dev/shm as the container sees it.
+    inside(
+        &mut p,
+        &["--shm-size", "8m"],
+        "grep ' /dev/shm ' /proc/mounts; df -k /dev/shm | awk 'NR==2 {print $2}'",
+    );
+    p.same(&["rm", "-f", "ipc-p-{e}", "ipc-s-{e}"]);
+    p.done();
+}

@@ -288,13 +288,19 @@ fn destination(flag: &str, s: &str, m: &MountSpec) -> Result<()> {
     m.check_destination().or_else(|why| err(flag, s, why))
 }
 
-/// `--pid/--ipc/--uts host|container:NAME|private`.
+/// `--pid/--ipc/--uts host|container:NAME|private`, and `shareable` for `--ipc` (also
+/// `HostConfig.IpcMode`) alone, as docker.
 pub fn ns_mode(flag: &str, s: &str) -> Result<NsMode> {
-    match s {
-        "shareable" if flag == "--ipc" => Ok(NsMode::Default),
-        _ if s.starts_with("pod:") => err(flag, s, "expected host, private or container:NAME"),
-        _ => NsMode::try_from(s.to_string())
-            .or_else(|_| err(flag, s, "expected host, private or container:NAME")),
+    let ipc = flag == "--ipc" || flag.ends_with("IpcMode");
+    let expected = if ipc {
+        "expected host, private, shareable or container:NAME"
+    } else {
+        "expected host, private or container:NAME"
+    };
+    match NsMode::try_from(s.to_string()) {
+        Ok(NsMode::Shareable) if !ipc => err(flag, s, expected),
+        Ok(NsMode::Pod(_)) | Err(_) => err(flag, s, expected),
+        Ok(m) => Ok(m),
     }
 }
 
@@ -332,6 +338,25 @@ pub fn env_entry(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shareable_is_an_ipc_mode_only() {
+        assert_eq!(ns_mode("--ipc", "shareable").unwrap(), NsMode::Shareable);
+        assert_eq!(
+            ns_mode("HostConfig.IpcMode", "shareable").unwrap(),
+            NsMode::Shareable
+        );
+        let e = ns_mode("--pid", "shareable").unwrap_err().to_string();
+        assert!(
+            e.contains("--pid") && e.contains("expected host, private or"),
+            "{e}"
+        );
+        assert!(ns_mode("--ipc", "pod:x").is_err());
+        assert!(ns_mode("--ipc", "bogus")
+            .unwrap_err()
+            .to_string()
+            .contains("shareable"));
+    }
 
     #[test]
     fn sizes_and_values() {

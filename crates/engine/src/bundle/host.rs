@@ -104,7 +104,7 @@ pub fn prepare(
         c.config.auto_remove,
     )?;
     drop(mapped);
-    if crate::bundle::shm::owns_ipc(&c.config) {
+    if crate::bundle::shm::on_host(&c.config) {
         crate::bundle::shm::mount_for(&eng.paths, &c.id, c.config.tuning.shm_size())?;
     }
     crate::volume::mount::mount_for(eng, c)?;

@@ -1,7 +1,10 @@
-//! The container's /dev/shm, as docker makes it: a tmpfs mounted on the host under the
-//! container's run dir and bound into the container, so that `--ipc container:NAME` can bind
-//! the same one (an ipc namespace is shared, and POSIX shared memory lives in /dev/shm). A
-//! tmpfs made inside the container's own mount namespace could not be bound by another.
+//! The /dev/shm of a `--ipc shareable` container, as docker makes it: a tmpfs mounted on the
+//! host under the container's run dir and bound into the container, so that `--ipc
+//! container:NAME` can bind the same one (an ipc namespace is shared, and POSIX shared memory
+//! lives in /dev/shm). A tmpfs made inside the container's own mount namespace could not be
+//! bound by another. A private ipc namespace (docker's default) gets its tmpfs in the spec
+//! instead, inside the container's mount namespace: one mount fewer in the host's table,
+//! which every new mount namespace copies.
 
 use std::path::PathBuf;
 
@@ -16,9 +19,9 @@ pub fn path(paths: &Paths, id: &str) -> PathBuf {
     paths.run_dir(id).join("shm")
 }
 
-/// Whether the container has an ipc namespace (and so a /dev/shm) of its own.
-pub fn owns_ipc(cfg: &RunConfig) -> bool {
-    cfg.ipc_mode.is_own()
+/// Whether the container's /dev/shm lives on the host (`--ipc shareable`).
+pub fn on_host(cfg: &RunConfig) -> bool {
+    cfg.ipc_mode == crate::container::config::NsMode::Shareable
 }
 
 /// Mounts the container's /dev/shm tmpfs on the host, if it is not mounted yet (a restart

@@ -112,6 +112,9 @@ pub enum NsMode {
     Default,
     /// `private`: the container's own, asked for by name (inspect shows the word).
     Private,
+    /// `shareable` (ipc only): the container's own, which others may join with
+    /// `container:NAME` (its /dev/shm lives on the host, where they can bind it).
+    Shareable,
     /// `host`: the host's (the namespace is left out of the spec).
     Host,
     /// `container:ID`: another container's (its id, resolved at create).
@@ -123,7 +126,7 @@ pub enum NsMode {
 impl NsMode {
     /// The container gets a namespace of its own.
     pub fn is_own(&self) -> bool {
-        matches!(self, NsMode::Default | NsMode::Private)
+        matches!(self, NsMode::Default | NsMode::Private | NsMode::Shareable)
     }
 
     pub fn is_host(&self) -> bool {
@@ -154,6 +157,7 @@ impl TryFrom<String> for NsMode {
         Ok(match s.as_str() {
             "" => NsMode::Default,
             "private" => NsMode::Private,
+            "shareable" => NsMode::Shareable,
             "host" => NsMode::Host,
             _ => match joined(&s) {
                 Some(Joined::Container(id)) => NsMode::Container(id),
@@ -169,6 +173,7 @@ impl fmt::Display for NsMode {
         match self {
             NsMode::Default => Ok(()),
             NsMode::Private => f.write_str("private"),
+            NsMode::Shareable => f.write_str("shareable"),
             NsMode::Host => f.write_str("host"),
             NsMode::Container(id) => write!(f, "container:{id}"),
             NsMode::Pod(id) => write!(f, "pod:{id}"),
@@ -533,7 +538,14 @@ mod tests {
 
     #[test]
     fn namespace_modes_read_and_write_the_flag_strings() {
-        for s in ["", "private", "host", "container:abc", "pod:p1"] {
+        for s in [
+            "",
+            "private",
+            "shareable",
+            "host",
+            "container:abc",
+            "pod:p1",
+        ] {
             let m: NsMode = serde_json::from_value(s.into()).unwrap();
             assert_eq!(serde_json::to_value(&m).unwrap(), s);
         }
@@ -541,7 +553,7 @@ mod tests {
             serde_json::from_value::<NsMode>("pod:x".into()).unwrap(),
             NsMode::Pod("x".into())
         );
-        assert!(NsMode::try_from("shareable".to_string()).is_err());
+        assert!(NsMode::try_from("sharable".to_string()).is_err());
         assert!(NsMode::try_from("container:".to_string()).is_err());
     }
 

@@ -178,6 +178,8 @@ impl World {
         let mut target = container(TARGET, "target", Value::Null);
         target.status = Status::Running;
         target.pid = pid;
+        // A donor of its ipc namespace must be shareable, as docker's.
+        target.config.ipc_mode = crate::container::config::NsMode::Shareable;
         crate::container::insert(&conn, &target).unwrap();
         let rootfs = dir.path().join("rootfs");
         std::fs::create_dir_all(rootfs.join("etc")).unwrap();

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{Mount, MountBuilder, Spec};
 
-use super::{linux_mut, Ctx, Result};
-use crate::container::config::{MountKind, Propagation};
+use super::{linux_mut, Ctx, Result, SpecError};
+use crate::container::config::{MountKind, NsMode, Propagation};
 
 /// A mount entry of config.json.
 fn mount(destination: &str, typ: &str, source: impl Into<PathBuf>, options: &[&str]) -> Mount {
@@ -88,20 +88,43 @@ pub fn apply(ctx: &Ctx<'_>, spec: &mut Spec) -> Result<()> {
         mounts.retain(|m| !at(m, "/dev/shm") && !at(m, "/dev/mqueue"));
         mounts.push(mount("/dev/shm", "bind", "/dev/shm", &["rbind", "rw"]));
     }
-    // /dev/shm: the host-side tmpfs of this container (crate::bundle::shm; start mounted it just
-    // before the spec is made), or of the container whose ipc namespace it joins (checked), so
-    // both see the same POSIX shared memory.
-    let shm_src = if crate::bundle::shm::owns_ipc(cfg) {
+    // /dev/shm: a private ipc namespace's (docker's default) is a tmpfs of --shm-size made
+    // in the container's own mount namespace; `shareable`'s is the host-side tmpfs of this
+    // container (crate::bundle::shm; start mounted it just before the spec is made), bound
+    // in, and `container:NAME` binds the one of the container it joins, which must be
+    // shareable (or the host's, or a pod's), so both see the same POSIX shared memory.
+    if cfg.ipc_mode.is_own() && !crate::bundle::shm::on_host(cfg) {
+        for m in mounts.iter_mut().filter(|m| at(m, "/dev/shm")) {
+            let size = format!("size={}", cfg.tuning.shm_size());
+            *m = mount(
+                "/dev/shm",
+                "tmpfs",
+                "shm",
+                &["nosuid", "noexec", "nodev", "mode=1777", &size],
+            );
+        }
+    }
+    let shm_src = if crate::bundle::shm::on_host(cfg) {
         Some(crate::bundle::shm::path(ctx.paths, &ctx.c.id))
     } else if let Some(pod) = cfg.ipc_mode.pod() {
         Some(crate::bundle::shm::pod_path(ctx.paths, pod))
             .filter(|p| crate::bundle::rootfs::is_mounted(p))
+    } else if let Some(name) = cfg.ipc_mode.container() {
+        let other = crate::container::lookup(ctx.conn, name)?;
+        match &other.config.ipc_mode {
+            NsMode::Shareable => Some(crate::bundle::shm::path(ctx.paths, &other.id)),
+            NsMode::Host => Some("/dev/shm".into()),
+            NsMode::Pod(pod) => Some(crate::bundle::shm::pod_path(ctx.paths, pod)),
+            _ => {
+                return Err(SpecError::Invalid(format!(
+                    "can't join IPC of container {name}: non-shareable IPC (hint: use \
+                     IpcMode:shareable for the donor container)"
+                )))
+            }
+        }
+        .filter(|p| crate::bundle::rootfs::is_mounted(p))
     } else {
-        cfg.ipc_mode
-            .container()
-            .and_then(|name| crate::container::lookup(ctx.conn, name).ok())
-            .map(|other| crate::bundle::shm::path(ctx.paths, &other.id))
-            .filter(|p| crate::bundle::rootfs::is_mounted(p))
+        None
     };
     if let Some(src) = shm_src {
         mounts.retain(|m| !at(m, "/dev/shm"));
