@@ -267,3 +267,116 @@ fn stop_and_rm_record_the_exit_without_a_hook_process() {
     assert!(!seen(&log).contains("exit hook"), "{}", seen(&log));
     h.assert_empty();
 }
+
+/// `rm -f` of a running container signals its init itself (through a pidfd) instead of
+/// starting the runtime's `kill`: strace sees no `kill` runtime process, only the exit's
+/// `delete --force`. Every process of the container is gone after it, the init's and, with
+/// `--pid host` (where the init's death takes nothing with it), a child's, which the
+/// runtime's `delete --force` kills through the cgroup; the exit is docker's 137. A paused
+/// container is still removed (by the runtime's kill, which thaws it).
+#[test]
+fn rm_f_kills_the_init_without_a_runtime_kill() {
+    let h = Hull::new();
+    for (name, flags) in [("rk", &[][..]), ("rkh", &["--pid", "host"][..])] {
+        let mut args = vec!["run", "-d", "--name", name, "--network", "none"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["busybox", "sh", "-c", "sleep 1000 & exec sleep 1001"]);
+        h.ok(&args);
+        let init: i32 = h
+            .ok(&["inspect", "-f", "{{.State.Pid}}", name])
+            .trim()
+            .parse()
+            .unwrap();
+        let child = hull_e2e::wait_for(10, || {
+            std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))
+                .is_ok_and(|s| !s.trim().is_empty())
+        });
+        assert!(child, "{name}: the init's child did not start");
+        let kids: Vec<i32> = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))
+            .unwrap()
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let events = h
+            .cmd(&[
+                "events",
+                "--format",
+                "{{.Action}} {{.Actor.Attributes.exitCode}}",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("strace");
+        let out = Command::new("strace")
+            .arg("-f")
+            .arg("-o")
+            .arg(&log)
+            .args(["-e", "trace=execve", "-s", "256"])
+            .arg(Hull::bin())
+            .arg("--root")
+            .arg(h.root())
+            .arg("--runroot")
+            .arg(h.runroot())
+            .args(["rm", "-f", name])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("strace");
+        assert!(out.status.success(), "rm -f {name}");
+        let trace = std::fs::read_to_string(&log).unwrap();
+        let runtime: Vec<&str> = trace
+            .lines()
+            .filter(|l| l.contains("execve(") && l.contains("hullrt") && !l.contains("ENOENT"))
+            .collect();
+        assert!(
+            runtime.iter().all(|l| !l.contains("\"kill\"")),
+            "{name}: a runtime kill was started: {runtime:#?}"
+        );
+        for p in std::iter::once(init).chain(kids) {
+            assert!(
+                hull_e2e::wait_for(10, || !std::path::Path::new(&format!("/proc/{p}")).exists()
+                    || std::fs::read_to_string(format!("/proc/{p}/stat"))
+                        .is_ok_and(|s| s.contains(") Z "))),
+                "{name}: process {p} survived rm -f"
+            );
+        }
+        let mut events = events;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = events.kill();
+        let seen = String::from_utf8_lossy(&events.wait_with_output().unwrap().stdout).into_owned();
+        assert!(seen.contains("die 137"), "{name}: {seen}");
+    }
+    // A paused one goes through the runtime (its frozen init dies once thawed).
+    h.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "rkp",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    h.ok(&["pause", "rkp"]);
+    let events = h
+        .cmd(&[
+            "events",
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.exitCode}}",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    h.ok(&["rm", "-f", "rkp"]);
+    let mut events = events;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = events.kill();
+    let seen = String::from_utf8_lossy(&events.wait_with_output().unwrap().stdout).into_owned();
+    // The exit seen and recorded (before, the kill waited out its 30 s and the monitor was
+    // killed, recording no exit).
+    assert!(seen.contains("die 137"), "rkp: {seen}");
+    h.assert_empty();
+}

@@ -391,6 +391,22 @@ pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// `pidfd_send_signal(2)`: `sig` to the process behind `pidfd`, which cannot be another
+/// process that took its pid.
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: no siginfo is passed (null), the fd and the signal go by value.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    cvt(ret).map(|_| ())
+}
+
 /// `PTRACE_LISTEN` (nix has no wrapper): leaves a seized tracee in its group-stop (SIGSTOP,
 /// SIGTSTP) while letting the tracer hear when it ends.
 pub fn ptrace_listen(pid: libc::pid_t) -> io::Result<()> {

@@ -115,6 +115,23 @@ pub fn kill_init(eng: &Engine, c: &Container, sig: i32) {
     }
 }
 
+/// SIGKILL to a running container's init from this process, through a pidfd taken before
+/// the pid is checked to be the container's (so no process that took the pid since can get
+/// it). What `rm -f` does instead of starting the runtime's `kill`: with the init gone, the
+/// exit's teardown runs the runtime's `delete --force`, which kills whatever else is left in
+/// the container's cgroup, as after `runtime kill`. Not for a paused container (a frozen
+/// init dies only once thawed, which the runtime does). False when it was not sent.
+pub fn sigkill_init(c: &Container) -> bool {
+    if c.status != Status::Running || c.pid <= 0 {
+        return false;
+    }
+    let Ok(fd) = hull_sys::pidfd_open(c.pid) else {
+        return false;
+    };
+    is_init_of(c.pid, &c.id)
+        && hull_sys::pidfd_send_signal(std::os::fd::AsFd::as_fd(&fd), libc::SIGKILL).is_ok()
+}
+
 /// An orphan (init alive, monitor dead) that stop, rm or repair killed: once its init is
 /// gone, its exit is recorded (`code`: 128 + the signal that ended it; no monitor saw the
 /// real status) and it is torn down.

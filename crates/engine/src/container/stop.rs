@@ -155,6 +155,7 @@ pub fn stop(eng: &Engine, c: &Container, timeout: Option<u32>) -> Result<(), Sto
         crate::events::container(&eng.paths, c, "kill", &[("signal", "9".into())]);
         let waiter = ExitWaiter::connect(eng, c, true);
         let _ = eng.oci.kill(&c.id, 9);
+        thaw_after_kill(eng, c, 9);
         waiter.wait(eng, c, Some(Duration::from_secs(60)));
     }
     crate::events::container(&eng.paths, c, "stop", &[]);
@@ -169,7 +170,16 @@ pub fn kill(eng: &Engine, c: &Container, signal: i32) -> Result<(), StopError> {
     container::set_stop_requested(&eng.conn, &c.id, true)?;
     crate::events::container(&eng.paths, c, "kill", &[("signal", signal.to_string())]);
     eng.oci.kill(&c.id, signal)?;
+    thaw_after_kill(eng, c, signal);
     Ok(())
+}
+
+/// A paused container's frozen init dies of a SIGKILL only once thawed: as docker, resume
+/// it after sending one (the status turns with the exit).
+pub(crate) fn thaw_after_kill(eng: &Engine, c: &Container, signal: i32) {
+    if signal == 9 && c.status == crate::Status::Paused {
+        let _ = eng.oci.resume(&c.id);
+    }
 }
 
 impl Engine {
