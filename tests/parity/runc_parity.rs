@@ -303,3 +303,53 @@ fn masked_directories_are_empty_and_read_only_as_with_runc() {
     );
     assert_eq!(seen[1].1, "2", "runc: a tmpfs each");
 }
+
+/// A network namespace of the container's own has its `lo` up, as runc's (its loopback
+/// strategy), with a user namespace of its own too; a joined one is left as it is. Read from
+/// inside: the interface's flags (IFF_UP is 0x1).
+#[test]
+fn a_new_network_namespace_has_lo_up_as_with_runc() {
+    let script = "cat /sys/class/net/lo/flags";
+    for userns in [false, true] {
+        let mut c = Case::new(script);
+        let mut ns = vec!["pid", "network", "ipc", "uts", "mount"];
+        if userns {
+            ns.push("user");
+            let map = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
+            c.b.config["linux"]["uidMappings"] = map.clone();
+            c.b.config["linux"]["gidMappings"] = map;
+        }
+        c.b.namespaces(&ns);
+        let seen: Vec<String> = BOTH
+            .iter()
+            .map(|rt| c.run_ok(*rt, &unique_id(&format!("lo-{rt:?}"))))
+            .collect();
+        assert_eq!(seen[0], seen[1], "userns {userns}: hullrt, runc");
+        assert_eq!(
+            seen[0].trim(),
+            "0x9",
+            "userns {userns}: lo up (UP|LOOPBACK)"
+        );
+    }
+    // Joined: the namespace's own state, down here, is kept by both.
+    let holder = Command::new("unshare")
+        .args(["--net", "sleep", "60"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut c = Case::new(script);
+    c.b.namespaces(&["pid", "ipc", "uts", "mount"]);
+    c.b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "network", "path": format!("/proc/{}/ns/net", holder.id())}));
+    let seen: Vec<String> = BOTH
+        .iter()
+        .map(|rt| c.run_ok(*rt, &unique_id(&format!("lojoin-{rt:?}"))))
+        .collect();
+    let mut holder = holder;
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(seen[0], seen[1], "joined: hullrt, runc");
+    assert_eq!(seen[0].trim(), "0x8", "joined: left down");
+}

@@ -31,6 +31,8 @@ pub struct Plan {
     pub new_user: bool,
     pub new_pid: bool,
     pub new_time: bool,
+    /// A network namespace of the container's own: init brings its `lo` up, as runc does.
+    pub new_net: bool,
     pub joins_user: bool,
 }
 
@@ -56,6 +58,7 @@ pub fn plan(spec: &Spec) -> Plan {
         new_user: false,
         new_pid: false,
         new_time: false,
+        new_net: false,
         joins_user: false,
     };
     let nss = spec
@@ -88,6 +91,9 @@ pub fn plan(spec: &Spec) -> Plan {
             (_, None) => {
                 if t == LinuxNamespaceType::User {
                     p.new_user = true;
+                }
+                if t == LinuxNamespaceType::Network {
+                    p.new_net = true;
                 }
                 // With a joined user namespace, new namespaces must be created after joining
                 // it so that it owns them.

@@ -391,6 +391,33 @@ pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Sets the interface `name` (of the caller's network namespace) up, with the ioctls every
+/// tool has used for it (`SIOCGIFFLAGS`, `SIOCSIFFLAGS`): no netlink socket to parse.
+pub fn link_up(name: &str) -> io::Result<()> {
+    // SAFETY: a fresh socket we own; the fd is closed by OwnedFd.
+    let fd = cvt(
+        unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) }
+            as libc::c_long,
+    )?;
+    // SAFETY: the kernel just returned this fd to us and nothing else owns it.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    // SAFETY: ifreq is plain data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: the ioctls read and write the ifreq we own, for the socket we own.
+    unsafe {
+        cvt(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) as libc::c_long)?;
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        cvt(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) as libc::c_long)?;
+    }
+    Ok(())
+}
+
 /// `pidfd_send_signal(2)`: `sig` to the process behind `pidfd`, which cannot be another
 /// process that took its pid.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: libc::c_int) -> io::Result<()> {

@@ -96,6 +96,11 @@ fn setup(a: &InitArgs<'_>) -> Result<Never> {
     if !plan.unshare_in_init.is_empty() {
         unshare(plan.unshare_in_init).ctx(|| "unshare namespaces".into())?;
     }
+    if plan.new_net {
+        // A new network namespace starts with its loopback down; runc and crun bring it up
+        // (localhost must answer), and so does this, while init still has CAP_NET_ADMIN.
+        hull_sys::link_up("lo").ctx(|| "bring lo up in the new network namespace".into())?;
+    }
     let seccomp = match a.seccomp {
         Some(filter) => Some(security::Seccomp {
             filter: filter.clone(),
