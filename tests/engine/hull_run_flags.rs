@@ -311,6 +311,20 @@ fn uidmap_root_owns_the_image_files() {
         "grep -c ^x: /etc/passwd; true",
     ]);
     assert_eq!(out.trim(), "0");
+    // Its own network namespace, made in its user namespace: only lo, up.
+    let out = h.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--uidmap",
+        "0:100000:65536",
+        "busybox",
+        "sh",
+        "-c",
+        "ls /sys/class/net; cat /sys/class/net/lo/flags",
+    ]);
+    assert_eq!(out, "lo\n0x9\n");
     h.ok(&["rm", "mapped"]);
     h.assert_empty();
 }

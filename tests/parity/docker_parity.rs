@@ -355,3 +355,35 @@ fn ipc_modes_private_and_shareable() {
     p.same(&["rm", "-f", "ipc-p-{e}", "ipc-s-{e}"]);
     p.done();
 }
+
+/// `--network none`: a namespace of the container's own with only `lo`, up, as docker's
+/// (hull has the runtime make it; nothing of it is mounted on the host).
+#[test]
+fn network_none_has_only_lo_up() {
+    let mut p = Parity::new();
+    let got = inside(
+        &mut p,
+        &["--network", "none"],
+        "ls /sys/class/net; cat /sys/class/net/lo/flags",
+    );
+    p.check("--network none", got.as_str(), "lo\n0x9");
+    p.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "none-{e}",
+        "--network",
+        "none",
+        IMAGE,
+        "sleep",
+        "100",
+    ]);
+    let [_, hull_id] = p.ok(&["inspect", "-f", "{{.Id}}", "none-{e}"]);
+    let pinned = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(hull_id.trim()) && l.contains(" nsfs "));
+    p.check("a pinned namespace on the host", pinned, false);
+    p.same(&["rm", "-f", "none-{e}"]);
+    p.done();
+}

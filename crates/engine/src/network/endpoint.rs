@@ -104,16 +104,6 @@ pub fn pin(paths: &Paths, id: &str) -> Result<PathBuf> {
     netns::create(&paths.runroot, id).map_err(|e| NetworkError::Endpoint(id.into(), e.to_string()))
 }
 
-/// Brings `lo` up in the namespace pinned at `ns` (`--network none`).
-pub fn loopback_up(ns: &Path) -> Result<()> {
-    let err = |e: hull_net::netlink::NetlinkError| {
-        NetworkError::Endpoint(ns.display().to_string(), format!("loopback up: {e}"))
-    };
-    let mut nl = hull_net::netlink::Netlink::in_netns(ns).map_err(err)?;
-    let lo = nl.index("lo").map_err(err)?;
-    nl.set_up(lo, true).map_err(err)
-}
-
 pub(super) fn ep_err(id: &str, e: impl std::fmt::Display) -> NetworkError {
     NetworkError::Endpoint(id[..id.len().min(12)].into(), e.to_string())
 }

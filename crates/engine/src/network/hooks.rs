@@ -37,29 +37,18 @@ pub fn wired_at_create(cfg: &RunConfig) -> bool {
     uses_bridge(cfg) && cfg.userns_is_mapped()
 }
 
-/// Whether the container's namespace is `--network none`'s: its own, loopback only, pinned
-/// by hull to bring `lo` up (as docker's sandbox does; a runtime-made one has it down). A
-/// remapped container's is made by the runtime in its user namespace and stays as made.
-fn pins_loopback_only(cfg: &RunConfig) -> bool {
-    cfg.network_mode.is_none() && !cfg.userns_is_mapped()
-}
-
-/// The pinned namespace the spec joins, for a bridge-networked or `--network none`
-/// container.
+/// The pinned namespace the spec joins, for a bridge-networked container. `--network
+/// none` gets a namespace of its own from the runtime, which brings its `lo` up (runc, crun
+/// and hullrt do): no pin, so no mount of it in the host's table, which every container's
+/// start copies.
 pub fn netns_path(paths: &Paths, c: &Container) -> Option<PathBuf> {
-    ((uses_bridge(&c.config) && !wired_at_create(&c.config)) || pins_loopback_only(&c.config))
+    (uses_bridge(&c.config) && !wired_at_create(&c.config))
         .then(|| endpoint::netns_path(paths, &c.id))
 }
 
 /// Before the spec: pins the namespace, connects it to the networks, publishes the ports,
 /// writes /etc/hosts and /etc/resolv.conf. Undoes itself on failure.
 pub fn before_start(eng: &Engine, c: &Container) -> Result<()> {
-    if pins_loopback_only(&c.config) {
-        let ns = endpoint::pin(&eng.paths, &c.id)?;
-        return endpoint::loopback_up(&ns).inspect_err(|_| {
-            let _ = endpoint::teardown(&eng.conn, &eng.paths, &c.id);
-        });
-    }
     if !uses_bridge(&c.config) || wired_at_create(&c.config) {
         return Ok(());
     }
