@@ -285,6 +285,23 @@ pub fn attach(
         let lo = inner.index("lo")?;
         inner.set_up(lo, true)?;
         let eth = inner.index(ifname)?;
+        if spec.v6.is_none() {
+            // An IPv4-only network: no IPv6 on the container's interface either (as docker
+            // since 26). Left enabled, each interface that comes up or goes sends IPv6
+            // multicast (its link-local address's duplicate check, MLD, a router
+            // solicitation) that the bridge floods to every other container, so each start
+            // and exit cost more the more containers were on the network. Before it is up.
+            let knob = format!("/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6");
+            let path = knob.clone();
+            match netns::run_in(netns_path, move || std::fs::write(&path, "1"))? {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                r => r.map_err(|err| BridgeError::Io {
+                    what: "write",
+                    path: knob,
+                    err,
+                })?,
+            }
+        }
         inner.add_address(eth, ip, spec.subnet.prefix)?;
         inner.set_up(eth, true)?;
         if default_route {

@@ -57,6 +57,12 @@ fn containers_on_one_bridge_reach_each_other_and_the_gateway() {
         s.contains("\"dst\":\"default\",\"gateway\":\"10.201.1.1\""),
         "{s}"
     );
+    // An IPv4-only network: no IPv6 on the container's interface (lo keeps ::1).
+    let v6 = lab.sh(
+        &c1,
+        "cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -6 addr show dev eth0",
+    );
+    assert_eq!(String::from_utf8_lossy(&v6.stdout), "1\n");
     let lo = lab.sh(&c1, "ip -j link show lo");
     assert!(String::from_utf8_lossy(&lo.stdout).contains("\"operstate\":\"UNKNOWN\""));
 
