@@ -109,6 +109,8 @@ life() {
   $rt --systemd-cgroup run --bundle "$ob" "$oid" </dev/null >"$ob/out" 2>&1
   echo "oom.exit=$?"
   grep '^inside\.' "$ob/out"
+  # What else the runtime said (a warning, an error), for the log only.
+  grep -v '^inside\.' "$ob/out" | sed "s|^|$rt oom: |" >&2 || true
   echo "oom.unit.LoadState=$(show "$ounit" LoadState)"
   echo "oom.cgroup=$(cgdir_exists "$ounit" && echo present || echo gone)"
   $rt delete -f "$oid" >/dev/null 2>&1

@@ -27,6 +27,11 @@ pub fn run(o: &CreateOpts, detach: bool) -> Result<i32> {
     if code == 128 + Signal::SIGKILL as i32 && crate::events::oom_killed(&c.saved) {
         eprintln!("warning: container {} was killed by the OOM killer", o.id);
     }
-    lifecycle::delete(&o.root, &o.id, true)?;
+    // As runc's `run`: the container's status is the answer once it has run; a failure to
+    // clean up after it (the systemd unit already stopped by systemd's OOM policy, say) is
+    // a warning, and `delete --force` finishes the job.
+    if let Err(e) = lifecycle::delete(&o.root, &o.id, true) {
+        eprintln!("warning: delete container {}: {e}", o.id);
+    }
     Ok(code)
 }
