@@ -268,6 +268,26 @@ fn stop_and_rm_record_the_exit_without_a_hook_process() {
     h.assert_empty();
 }
 
+/// `hull events` from now on, each as "ACTION EXITCODE".
+fn exit_events(h: &Hull) -> std::process::Child {
+    h.cmd(&[
+        "events",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.exitCode}}",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap()
+}
+
+/// What [`exit_events`] printed, a moment after the verb it watched.
+fn events_seen(mut events: std::process::Child) -> String {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = events.kill();
+    String::from_utf8_lossy(&events.wait_with_output().unwrap().stdout).into_owned()
+}
+
 /// `rm -f` of a running container signals its init itself (through a pidfd) instead of
 /// starting the runtime's `kill`: strace sees no `kill` runtime process, only the exit's
 /// `delete --force`. Every process of the container is gone after it, the init's and, with
@@ -297,16 +317,7 @@ fn rm_f_kills_the_init_without_a_runtime_kill() {
             .split_whitespace()
             .map(|p| p.parse().unwrap())
             .collect();
-        let events = h
-            .cmd(&[
-                "events",
-                "--format",
-                "{{.Action}} {{.Actor.Attributes.exitCode}}",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let events = exit_events(&h);
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("strace");
         let out = Command::new("strace")
@@ -341,10 +352,7 @@ fn rm_f_kills_the_init_without_a_runtime_kill() {
                 "{name}: process {p} survived rm -f"
             );
         }
-        let mut events = events;
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let _ = events.kill();
-        let seen = String::from_utf8_lossy(&events.wait_with_output().unwrap().stdout).into_owned();
+        let seen = events_seen(events);
         assert!(seen.contains("die 137"), "{name}: {seen}");
     }
     // A paused one goes through the runtime (its frozen init dies once thawed).
@@ -360,21 +368,9 @@ fn rm_f_kills_the_init_without_a_runtime_kill() {
         "1000",
     ]);
     h.ok(&["pause", "rkp"]);
-    let events = h
-        .cmd(&[
-            "events",
-            "--format",
-            "{{.Action}} {{.Actor.Attributes.exitCode}}",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let events = exit_events(&h);
     h.ok(&["rm", "-f", "rkp"]);
-    let mut events = events;
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let _ = events.kill();
-    let seen = String::from_utf8_lossy(&events.wait_with_output().unwrap().stdout).into_owned();
+    let seen = events_seen(events);
     // The exit seen and recorded (before, the kill waited out its 30 s and the monitor was
     // killed, recording no exit).
     assert!(seen.contains("die 137"), "rkp: {seen}");
